@@ -17,7 +17,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -80,10 +79,10 @@ public final class ManagementAuth {
     private static final String HTTP_REDIRECT_URL_OVER_HTTPS = "http redirect URL reached over https";
 
     /**
-     * Where a sign-in goes back to: {@code path} in the UI; {@code httpsCallback}, when it started over https with an
-     * http redirect URL, that URL's https address, for the callback to name if the browser's cookie does not come.
+     * Where a sign-in goes back to: {@code path} in the UI; {@code startedOverHttpsWithAnHttpRedirectUrl}, for the
+     * callback to say what to set if the browser's Secure sign-in cookie does not come back over plain http.
      */
-    private record SignInReturn(String path, URI httpsCallback) {
+    private record SignInReturn(String path, boolean startedOverHttpsWithAnHttpRedirectUrl) {
     }
 
     private final AuthSettings settings;
@@ -342,19 +341,19 @@ public final class ManagementAuth {
 
     private void startOidc(Context ctx) {
         String returnTo = safeReturnPath(ctx.queryParam("return_to"));
-        URI httpsCallback = httpsCallbackOfAnHttpRedirectUrl(ctx);
-        if (httpsCallback != null) {
+        boolean overHttpsWithAnHttpRedirectUrl = secure(ctx) && "http".equalsIgnoreCase(oidc.settings().redirectUrl().getScheme());
+        if (overHttpsWithAnHttpRedirectUrl) {
             // A proxy that upgrades the http callback to https brings the Secure sign-in cookie back: that works, so
             // the sign-in goes on; without one, the callback (finishOidc) says what to set.
             refusals.refused(HTTP_REDIRECT_URL_OVER_HTTPS, true, "OIDC sign-in from a UI reached over https, but"
                     + " PICOTUNNEL_OIDC_REDIRECT_URL is " + oidc.settings().redirectUrl() + ": unless a proxy in front"
                     + " upgrades its callback to https, the browser will not send its sign-in cookie there; set it to "
-                    + ControlCharacters.bounded(httpsCallback.toString()));
+                    + httpsRedirectUrlAdvice());
         }
         try {
             OidcProvider.AuthorizationStart start = oidc.start();
             String browserKey = PendingLogins.browserKey(ctx.cookie(named(ctx, SIGN_IN_COOKIE)));
-            if (!pending.put(start, new SignInReturn(returnTo, httpsCallback), clientAddress(ctx), browserKey)) {
+            if (!pending.put(start, new SignInReturn(returnTo, overHttpsWithAnHttpRedirectUrl), clientAddress(ctx), browserKey)) {
                 log.debug("OIDC sign-in from {} refused: too many sign-ins are waiting", clientAddress(ctx));
                 failSignIn(ctx, "Too many sign-ins are in progress on this server right now. Please try again in a few minutes.");
                 return;
@@ -369,25 +368,17 @@ public final class ManagementAuth {
     }
 
     /**
-     * The https address of the http redirect URL when the browser reaches this page over https, else null: the
-     * host the browser asked for (its Host header, as a TLS-terminating proxy passes it on; the http redirect URL's
-     * port is not an https one) with the redirect URL's path.
+     * What to set PICOTUNNEL_OIDC_REDIRECT_URL to instead of its http address: built from that setting alone, never
+     * from the request (its Host and X-Forwarded-Proto come from any peer, which must not choose the address the
+     * administrator is told to set). The http URL's port is left out: it is most likely the management port itself,
+     * not the one the proxy serves https on, which only the administrator knows.
      */
-    private URI httpsCallbackOfAnHttpRedirectUrl(Context ctx) {
+    private String httpsRedirectUrlAdvice() {
         URI redirectUrl = oidc.settings().redirectUrl();
-        if (!secure(ctx) || !"http".equalsIgnoreCase(redirectUrl.getScheme())) {
-            return null;
-        }
-        String host = ctx.header("Host");
-        try {
-            URI reached = new URI("https://" + host + redirectUrl.getRawPath());
-            if (host != null && reached.getHost() != null && reached.getRawUserInfo() == null) {
-                return reached;
-            }
-        } catch (URISyntaxException e) {
-            // not a host a browser sends: the redirect URL's host, without its port
-        }
-        return URI.create("https://" + redirectUrl.getHost() + redirectUrl.getRawPath());
+        String https = "https://" + redirectUrl.getHost() + redirectUrl.getRawPath();
+        return redirectUrl.getPort() == -1 || redirectUrl.getPort() == 80
+                ? https
+                : "the https address your proxy serves it on (" + https + " if that is on port 443)";
     }
 
     private void finishOidc(Context ctx) {
@@ -401,15 +392,14 @@ public final class ManagementAuth {
         endSignInCookie(ctx, browserKey, taken);
         Optional<PendingLogins.Pending<SignInReturn>> started = taken.pending();
         SignInReturn refused = taken.otherBrowsersDestination();
-        if (refused != null && refused.httpsCallback() != null && browserKey == null && !secure(ctx)) {
-            URI https = refused.httpsCallback();
+        if (refused != null && refused.startedOverHttpsWithAnHttpRedirectUrl() && browserKey == null && !secure(ctx)) {
             refusals.refused(SignInRefusal.OTHER_BROWSER, true, "OIDC sign-in refused: it started over https but its"
                     + " callback from " + ControlCharacters.bounded(clientAddress(ctx)) + " came over plain http, where the"
                     + " browser does not send its Secure sign-in cookie; set PICOTUNNEL_OIDC_REDIRECT_URL (now "
-                    + oidc.settings().redirectUrl() + ") to " + ControlCharacters.bounded(https.toString()));
+                    + oidc.settings().redirectUrl() + ") to " + httpsRedirectUrlAdvice());
             failSignIn(ctx, "This sign-in started over https, but PICOTUNNEL_OIDC_REDIRECT_URL ("
                     + oidc.settings().redirectUrl() + ") brought it back over plain http, where the browser does not send"
-                    + " its sign-in cookie. Ask the server's administrator to set it to " + https
+                    + " its sign-in cookie. Ask the server's administrator to set it to " + httpsRedirectUrlAdvice()
                     + " (and to allow that at the identity provider).");
             return;
         }

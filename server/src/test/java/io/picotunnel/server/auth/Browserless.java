@@ -85,6 +85,42 @@ final class Browserless {
         return response.headers().firstValue("Location").orElseThrow(() -> new AssertionError("no Location header"));
     }
 
+    /**
+     * A raw request, for headers HttpClient does not let us set (Host). Returns the response's head: its status line,
+     * then each header line.
+     */
+    static java.util.List<String> rawResponseHead(int port, String requestHead) throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(requestHead.getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = socket.getInputStream();
+            java.util.List<String> head = new java.util.ArrayList<>();
+            StringBuilder line = new StringBuilder();
+            int b;
+            while (head.size() < 100 && (b = in.read()) != -1 && line.length() < 8192) {
+                if (b != '\n') {
+                    line.append((char) b);
+                } else if (line.toString().isBlank()) {
+                    break;
+                } else {
+                    head.add(line.toString().trim());
+                    line.setLength(0);
+                }
+            }
+            return head;
+        }
+    }
+
+    /** The value of header {@code name} in a head from {@link #rawResponseHead}. */
+    static String rawHeader(java.util.List<String> head, String name) {
+        return head.stream().skip(1)
+                .filter(h -> h.regionMatches(true, 0, name + ":", 0, name.length() + 1))
+                .map(h -> h.substring(name.length() + 1).strip())
+                .findFirst().orElseThrow(() -> new AssertionError("no " + name + " header in " + head));
+    }
+
     /** A raw request, for headers HttpClient does not let us set (Host). Returns the status line. */
     static String rawStatusLine(int port, String requestHead) throws IOException {
         try (Socket socket = new Socket("127.0.0.1", port)) {

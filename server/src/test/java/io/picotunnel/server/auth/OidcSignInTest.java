@@ -386,7 +386,8 @@ class OidcSignInTest {
                 ch.qos.logback.classic.Level.WARN)) {
             started = throughProviderOverHttps("http://127.0.0.1:" + server.port());
             assertThat(log.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString().contains(
-                    "PICOTUNNEL_OIDC_REDIRECT_URL is " + oidc.redirectUrl(), "set it to https://127.0.0.1:" + server.port() + "/auth/callback");
+                    "PICOTUNNEL_OIDC_REDIRECT_URL is " + oidc.redirectUrl(),
+                    "set it to the https address your proxy serves it on (https://localhost/auth/callback if that is on port 443)");
         }
 
         HttpResponse<String> callback = browser.send(java.net.http.HttpRequest.newBuilder(URI.create(started[0])),
@@ -411,9 +412,9 @@ class OidcSignInTest {
 
     /**
      * Without such a proxy the callback comes over plain http, where the browser does not send the Secure sign-in
-     * cookie set over https: the page names PICOTUNNEL_OIDC_REDIRECT_URL and its https address, as the browser
-     * reached the UI (its Host, 127.0.0.1 here, not the redirect URL's localhost), rather than "not started in this
-     * browser".
+     * cookie set over https: the page names PICOTUNNEL_OIDC_REDIRECT_URL and its https address, rather than "not
+     * started in this browser". That address is the redirect URL's host and path (localhost here, not the Host the
+     * browser sent, 127.0.0.1), without its port, the management port's, which is not the one https is served on.
      */
     @Test
     void aSignInStartedOverHttpsWhoseCallbackComesOverPlainHttpWithoutItsCookieIsToldToSetTheHttpsRedirectUrl() throws Exception {
@@ -423,8 +424,38 @@ class OidcSignInTest {
         HttpResponse<String> callback = new Browserless().get(started[0]);
         assertThat(signInError(callback)).contains("started over https",
                 "PICOTUNNEL_OIDC_REDIRECT_URL (" + oidc.redirectUrl() + ")",
-                "set it to https://127.0.0.1:" + server.port() + "/auth/callback").doesNotContain("not started in this browser");
+                "set it to the https address your proxy serves it on (https://localhost/auth/callback if that is on port 443)")
+                .doesNotContain("not started in this browser", "127.0.0.1");
         assertThat(Browserless.cookie(callback, "picotunnel_session")).isEmpty();
+    }
+
+    /**
+     * Any peer of the management port can send a Host and X-Forwarded-Proto: https. The https address that the WARN
+     * and the sign-in page suggest comes from PICOTUNNEL_OIDC_REDIRECT_URL alone, so a sign-in started with Host:
+     * evil.example (whose provider link an attacker could send to a victim) can make neither tell the administrator
+     * to set an address of the attacker's.
+     */
+    @Test
+    void theSuggestedHttpsRedirectUrlNeverComesFromTheRequestsHost() throws Exception {
+        String message;
+        List<String> warnings;
+        try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
+                ch.qos.logback.classic.Level.WARN)) {
+            List<String> login = Browserless.rawResponseHead(server.port(), "GET /auth/login HTTP/1.1\r\n"
+                    + "Host: evil.example\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n");
+            assertThat(login.get(0)).contains(" 302 ");
+            Browserless victim = new Browserless();
+            HttpResponse<String> atProvider = victim.get(Browserless.rawHeader(login, "Location"));
+            assertThat(atProvider.statusCode()).isEqualTo(302);
+            message = signInError(victim.get(Browserless.location(atProvider)));
+            warnings = log.messages(ch.qos.logback.classic.Level.WARN);
+        }
+
+        assertThat(message).contains("started over https", "the https address your proxy serves it on",
+                "https://localhost/auth/callback").doesNotContain("evil.example");
+        assertThat(warnings).hasSize(2).allSatisfy(warning -> assertThat(warning)
+                .contains("the https address your proxy serves it on", "https://localhost/auth/callback")
+                .doesNotContain("evil.example"));
     }
 
     @Test
