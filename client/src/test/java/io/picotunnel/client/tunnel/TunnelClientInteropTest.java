@@ -103,7 +103,8 @@ class TunnelClientInteropTest {
         await("the target connected").atMost(Duration.ofSeconds(30)).until(stalled::connected);
         await("hashicorp's writer held back far below the upload").pollDelay(Duration.ofSeconds(1))
                 .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(30))
-                .until(() -> sentByHashicorp("up") < IN_FLIGHT_BOUND);
+                .untilAsserted(() -> assertThat(sentByHashicorp("up")).as("sent by hashicorp (-1: no such stream)")
+                        .isPositive().isLessThan(IN_FLIGHT_BOUND));
         assertThat(stalled.receivedBytes()).isZero();
 
         stalled.release();

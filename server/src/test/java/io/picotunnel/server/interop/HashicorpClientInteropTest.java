@@ -224,7 +224,11 @@ class HashicorpClientInteropTest {
                 Future<String> upload = threads.submit(() -> uploadThenFin(visitor, size, written));
                 await("the visitor's writes held back far below the upload").pollDelay(Duration.ofSeconds(1))
                         .during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(30))
-                        .until(() -> stalled.connected() && written.get() < IN_FLIGHT_BOUND && !upload.isDone());
+                        .untilAsserted(() -> {
+                            assertThat(stalled.connected()).as("the target connected").isTrue();
+                            assertThat(written.get()).as("written by the visitor").isPositive().isLessThan(IN_FLIGHT_BOUND);
+                            assertThat(upload.isDone()).as("the upload stalled").isFalse();
+                        });
                 assertThat(stalled.receivedBytes()).isZero();
 
                 stalled.release();
