@@ -524,7 +524,8 @@ public final class ManagementAuth {
 
     /**
      * Clears the browser's sign-in cookie once its callback came, signed in or not, unless another of its sign-ins
-     * (a second tab's) still waits: it would otherwise stay {@link PendingLogins#TTL} in the browser for nothing.
+     * (a second tab's) still waits: it would otherwise stay {@link PendingLogins#TTL} in the browser for nothing. A tab
+     * whose start crosses this response can still lose its cookie to it (see {@link PendingLogins.Result}).
      */
     private void endSignInCookie(Context ctx, String browserKey, PendingLogins.Result<?> taken) {
         if (browserKey != null && !taken.browserWaitsStill()) {

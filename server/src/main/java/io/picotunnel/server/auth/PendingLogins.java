@@ -39,7 +39,9 @@ public final class PendingLogins<T> {
      * The outcome of {@link #take}: the sign-in, or why there is none. {@code otherBrowsersDestination} is where a
      * sign-in refused as {@link Refusal#OTHER_BROWSER} would have led (else null): only to say why, never to finish it.
      * {@code browserWaitsStill}: another sign-in started by the browser that presented its key (a second tab's) still
-     * waits, so its sign-in cookie is still needed and must not be cleared yet.
+     * waits, so its sign-in cookie is still needed and must not be cleared yet. Decided under the lock, so no start
+     * comes in between; but the browser applies the responses as they arrive, and a callback's clearing that crosses
+     * a new tab's start on the wire can still come after that start's cookie: that tab then signs in again.
      */
     public record Result<T>(Optional<Pending<T>> pending, Refusal refusal, T otherBrowsersDestination,
             boolean browserWaitsStill) {
