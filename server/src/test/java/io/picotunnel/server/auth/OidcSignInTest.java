@@ -61,13 +61,17 @@ class OidcSignInTest {
     }
 
     private void startServer(String issuer, Set<String> emails, Set<String> groups, boolean allowAll) throws Exception {
+        startServer(issuer, emails, groups, allowAll, port -> URI.create("http://localhost:" + port + "/auth/callback"));
+    }
+
+    private void startServer(String issuer, Set<String> emails, Set<String> groups, boolean allowAll,
+            java.util.function.IntFunction<URI> redirectUrl) throws Exception {
         if (server != null) {
             server.close();
         }
         // the redirect URL must name the server's port, known only once it listens: bind once to learn it
         int port = io.picotunnel.testkit.Ports.freePort();
-        oidc = new OidcSettings(URI.create(issuer), CLIENT_ID, CLIENT_SECRET,
-                URI.create("http://localhost:" + port + "/auth/callback"), emails, groups);
+        oidc = new OidcSettings(URI.create(issuer), CLIENT_ID, CLIENT_SECRET, redirectUrl.apply(port), emails, groups);
         Map<Setting, String> settings = new java.util.EnumMap<>(Setting.class);
         settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + port);
         settings.put(Setting.OIDC_ISSUER, oidc.issuer().toString());
@@ -456,6 +460,21 @@ class OidcSignInTest {
         assertThat(warnings).hasSize(2).allSatisfy(warning -> assertThat(warning)
                 .contains("the https address your proxy serves it on", "https://localhost/auth/callback")
                 .doesNotContain("evil.example"));
+    }
+
+    /** An http redirect URL on the standard port keeps its host and path, and https needs no port either. */
+    @Test
+    void anHttpRedirectUrlWithoutAPortIsToldItsHttpsAddressAsIs() throws Exception {
+        startServer(provider.issuerUrl("default").toString(), Set.of("alice@example.com"), Set.of(), false,
+                port -> URI.create("http://tunnel.example.com/auth/callback"));
+        try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
+                ch.qos.logback.classic.Level.WARN)) {
+            HttpResponse<String> login = browser.send(java.net.http.HttpRequest.newBuilder(
+                    URI.create(server.url("/auth/login"))), Map.of("X-Forwarded-Proto", "https"));
+            assertThat(login.statusCode()).isEqualTo(302);
+            assertThat(log.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString()
+                    .endsWith("set it to https://tunnel.example.com/auth/callback");
+        }
     }
 
     @Test
