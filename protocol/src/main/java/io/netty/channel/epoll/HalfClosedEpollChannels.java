@@ -1,6 +1,7 @@
 package io.netty.channel.epoll;
 
 import io.netty.channel.Channel;
+import io.netty.channel.socket.DuplexChannel;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -64,6 +65,51 @@ public final class HalfClosedEpollChannels {
         } catch (RejectedExecutionException stopped) {
             // The channel's loop has stopped, and closed it.
         }
+    }
+
+    /**
+     * Makes epoll report {@code channel}'s events once each (EPOLLET) instead of at every wait, if it is an open epoll
+     * socket whose output is shut and which asks for nothing but errors: no read pending, no write waiting. Once its
+     * peer's FIN comes in too, the kernel raises EPOLLHUP, which no interest set can leave out and for which Netty's
+     * epoll has no handler: level-triggered, every epoll_wait returned it at once and the loop spun. Only in that
+     * state, as edge-triggered a read asked for while EPOLLIN is asked for already would never be reported, and a
+     * write waiting for EPOLLOUT neither. Returns whether it did so; {@link #reportEventsWhileReady} undoes it, and must
+     * run before any read is asked for. On the channel's loop.
+     */
+    public static boolean reportEventsOnceWhileIdle(Channel channel) {
+        if (!(channel instanceof AbstractEpollChannel epoll) || !epoll.eventLoop().inEventLoop()
+                || !epoll.isOpen() || !epoll.isRegistered()
+                || !(epoll instanceof DuplexChannel duplex) || !duplex.isOutputShutdown()
+                || epoll.isFlagSet(Native.EPOLLIN) || epoll.isFlagSet(Native.EPOLLOUT)) {
+            return false;
+        }
+        try {
+            epoll.setFlag(Native.EPOLLET);
+            return true;
+        } catch (IOException | UncheckedIOException e) {
+            epoll.pipeline().fireExceptionCaught(e);
+            return false;
+        }
+    }
+
+    /**
+     * Undoes {@link #reportEventsOnceWhileIdle}, so that what is ready already (bytes waiting, the end of input) is
+     * reported at the next wait. On the channel's loop.
+     */
+    public static void reportEventsWhileReady(Channel channel) {
+        if (!(channel instanceof AbstractEpollChannel epoll) || !epoll.isOpen() || !epoll.isFlagSet(Native.EPOLLET)) {
+            return;
+        }
+        try {
+            epoll.clearFlag(Native.EPOLLET);
+        } catch (IOException | UncheckedIOException e) {
+            epoll.pipeline().fireExceptionCaught(e);
+        }
+    }
+
+    /** Whether {@link #reportEventsOnceWhileIdle} is in force for {@code channel}. On the channel's loop. */
+    public static boolean reportsEventsOnce(Channel channel) {
+        return channel instanceof AbstractEpollChannel epoll && epoll.isOpen() && epoll.isFlagSet(Native.EPOLLET);
     }
 
     /**

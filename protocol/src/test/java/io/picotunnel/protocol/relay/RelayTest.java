@@ -11,6 +11,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.buffer.ByteBuf;
 import io.picotunnel.protocol.net.Transport;
@@ -22,6 +23,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -42,11 +45,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Relay between an accepted socket and an outbound socket, over real loopback connections. */
 class RelayTest {
 
     private static final int BUFFER = 128 * 1024;
+    /** Linux's TCP_CLOSE, the state of a socket whose FIN went out and whose peer's FIN came in. */
+    private static final int TCP_CLOSE = 7;
 
     private EventLoopGroup group;
     private ServerSocket target;
@@ -205,6 +211,106 @@ class RelayTest {
         writer.get(30, TimeUnit.SECONDS);
     }
 
+    /**
+     * A relayed socket whose output the relay has shut (the target ended first) and whose reads wait for the target
+     * to take what was read before: the visitor's FIN then ends its input too, and the kernel reports EPOLLHUP at
+     * every epoll_wait for it, an event Netty's epoll has no handler for. Its loop must stay idle until the target
+     * reads; then the visitor's bytes arrive whole, followed by the end.
+     */
+    @Test
+    void aSocketEndedBothWaysWhileItsReadsWaitLeavesItsLoopIdle() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport");
+        Socket client = connectClient();
+        Socket server = accept();
+        sendThenHalfClose(server, client, "banner");
+
+        byte[] sent = uploadUntilTheRelayWaits(client);
+        endsBothWaysThenLeavesTheLoopIdle(client, server, sent);
+    }
+
+    /** As above, with the relay's reads waiting already when the target's end shuts the socket's output. */
+    @Test
+    void aSocketShutWhileItsReadsWaitAndThenEndedLeavesItsLoopIdle() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport");
+        Socket client = connectClient();
+        Socket server = accept();
+
+        byte[] sent = uploadUntilTheRelayWaits(client);
+        sendThenHalfClose(server, client, "banner");
+        endsBothWaysThenLeavesTheLoopIdle(client, server, sent);
+    }
+
+    /**
+     * A relayed socket whose output is shut and whose reads wait, reset by the visitor instead of ended: edge-triggered
+     * the reset is reported once, and the read Netty makes of it takes bytes still waiting, not the error. The relay
+     * must still notice it, and reset the target's connection, whose data did not end cleanly.
+     */
+    @Test
+    void aSocketResetWhileItsOutputIsShutAndItsReadsWaitResetsTheTargetsConnection() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport");
+        Socket client = connectClient();
+        Socket server = accept();
+        sendThenHalfClose(server, client, "banner");
+        uploadUntilTheRelayWaits(client);
+        Channel inbound = relayedChannels.get(0);
+        await("the relayed socket reports its events once").atMost(Duration.ofSeconds(10)).until(() -> inbound
+                .eventLoop().submit(() -> HalfClosedEpollChannels.reportsEventsOnce(inbound)).get());
+
+        // Bytes the relay does not read before the reset, so the read the reset brings about takes them first.
+        client.getOutputStream().write(random(16 * 1024, 5));
+        client.setSoLinger(true, 0);
+        client.close();
+
+        await("the relay closed both sockets").atMost(Duration.ofSeconds(20))
+                .until(() -> relayedChannels.stream().noneMatch(Channel::isOpen));
+        assertThatThrownBy(() -> readToEof(server)).isInstanceOf(SocketException.class);
+    }
+
+    /** Writes chunk by chunk until the relay stops reading: little is left unread, so a FIN fits in the window. */
+    private byte[] uploadUntilTheRelayWaits(Socket client) throws IOException {
+        await("the relay started").atMost(Duration.ofSeconds(10)).until(() -> relayedChannels.size() == 2);
+        Channel outbound = relayedChannels.get(1);
+        ByteArrayOutputStream sent = new ByteArrayOutputStream();
+        byte[] chunk = random(16 * 1024, 4);
+        for (int i = 0; i < 4096 && outbound.isWritable(); i++) {
+            client.getOutputStream().write(chunk);
+            sent.write(chunk);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> !outbound.isWritable() || pendingTowardsTarget.total() == sent.size());
+        }
+        assertThat(outbound.isWritable()).as("the target's socket full, the relay's reads wait").isFalse();
+        return sent.toByteArray();
+    }
+
+    private void endsBothWaysThenLeavesTheLoopIdle(Socket client, Socket server, byte[] sent) throws Exception {
+        Channel inbound = relayedChannels.get(0);
+        client.shutdownOutput();
+        await("the visitor's FIN in the relayed socket").atMost(Duration.ofSeconds(10))
+                .until(() -> tcpState(inbound) == TCP_CLOSE);
+
+        Duration cpu = Duration.ofNanos(loopCpuNanosDuring(inbound, Duration.ofSeconds(2)));
+        assertThat(cpu).as("CPU time of the relay's loop over 2 s").isLessThan(Duration.ofMillis(200));
+
+        assertSameBytes(readToEof(server), sent);
+        awaitRelayClosed();
+    }
+
+    private static int tcpState(Channel channel) {
+        return ((EpollSocketChannel) channel).tcpInfo().state();
+    }
+
+    /** The CPU time {@code channel}'s event loop thread uses over {@code window}, which the test waits out. */
+    private static long loopCpuNanosDuring(Channel channel, Duration window) throws Exception {
+        long threadId = channel.eventLoop().submit(() -> Thread.currentThread().threadId()).get(10, TimeUnit.SECONDS);
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long before = threads.getThreadCpuTime(threadId);
+        long end = System.nanoTime() + window.toNanos();
+        while (System.nanoTime() < end) {
+            TimeUnit.NANOSECONDS.sleep(end - System.nanoTime());
+        }
+        return threads.getThreadCpuTime(threadId) - before;
+    }
+
     private Socket connectClient() throws IOException {
         Socket socket = new Socket();
         socket.setSendBufferSize(BUFFER);
@@ -262,16 +368,22 @@ class RelayTest {
     private static final class PendingBytes extends ChannelOutboundHandlerAdapter {
         private final AtomicLong pending = new AtomicLong();
         private final AtomicLong max = new AtomicLong();
+        private final AtomicLong total = new AtomicLong();
 
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
             int size = msg instanceof ByteBuf buf ? buf.readableBytes() : 0;
             max.accumulateAndGet(pending.addAndGet(size), Math::max);
+            total.addAndGet(size);
             ctx.write(msg, promise.unvoid().addListener(f -> pending.addAndGet(-size)));
         }
 
         long max() {
             return max.get();
+        }
+
+        long total() {
+            return total.get();
         }
     }
 }
