@@ -24,7 +24,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -44,6 +46,10 @@ class HalfClosingVisitorEndToEndTest {
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
     /** Far more than the buffers between the proxy and a visitor that does not read yet hold. */
     private static final int SIZE = 8 * 1024 * 1024;
+    /** An upload far longer than the buffers between a visitor and a target that does not read yet hold. */
+    private static final long UPLOAD = 64L * 1024 * 1024;
+    /** What the target streams of its answer to {@code /upload-then-stream} before it waits. */
+    private static final String FIRST_CHUNK = "first";
     /** What the target sends after its 101. */
     private static final String UPGRADED_BYTES = "after the switch";
 
@@ -240,6 +246,73 @@ class HalfClosingVisitorEndToEndTest {
         }
     }
 
+    /**
+     * A long upload the target reads only once the visitor's writes have stopped, so that the proxy stopped reading
+     * the visitor while the body waited for the stream; then an answer streamed slowly (SSE, long-poll), and the
+     * visitor ends its side in the middle of it: the exchange is aborted, and the target's connection ends, rather
+     * than waiting for the answer's next bytes to draw a reset or for the response-body timeout.
+     */
+    @Test
+    void visitorThatEndsItsSideDuringTheStreamedAnswerToABackpressuredUploadAbortsTheExchange() throws Exception {
+        try (Socket visitor = connect()) {
+            InputStream in = uploadThenStreamedAnswer(visitor, visitor);
+
+            visitor.shutdownOutput();
+
+            targetSeesTheEndOfTheStreamedAnswer(in);
+        }
+    }
+
+    /** The same over TLS: the visitor's close_notify, which the proxy reads only if it reads the visitor. */
+    @Test
+    void httpsVisitorThatSendsCloseNotifyDuringTheStreamedAnswerToABackpressuredUploadAbortsTheExchange()
+            throws Exception {
+        try (Socket tcp = FaultTarget.connect(testbed.server().httpsPort(), READ_TIMEOUT); SSLSocket tls = tls(tcp)) {
+            InputStream in = uploadThenStreamedAnswer(tls, tcp);
+
+            tls.shutdownOutput(); // close_notify and the FIN
+
+            targetSeesTheEndOfTheStreamedAnswer(in);
+        }
+    }
+
+    /** Uploads {@link #UPLOAD} bytes that wait for the target, then reads the head and first chunk of its answer. */
+    private InputStream uploadThenStreamedAnswer(Socket visitor, Socket tcp) throws Exception {
+        OutputStream out = visitor.getOutputStream();
+        out.write(("POST /upload-then-stream HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: " + UPLOAD + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        AtomicLong written = new AtomicLong();
+        CompletableFuture<String> sent = new CompletableFuture<>();
+        Thread.ofVirtual().name("upload-writer").start(() -> {
+            try {
+                sent.complete(Transfers.writeRandom(out, UPLOAD, 29, written));
+            } catch (IOException e) {
+                sent.completeExceptionally(e);
+            }
+        });
+        await().atMost(20, TimeUnit.SECONDS).until(() -> target.uploadsWaiting() == 1);
+        AtomicLong seen = new AtomicLong(-1);
+        await().pollInterval(Duration.ofMillis(100)).during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(20))
+                .until(() -> written.get() == seen.getAndSet(written.get()));
+        assertThat(sent).as("the body is longer than the buffers on the way take").isNotDone();
+
+        target.readUploads();
+
+        sent.get(30, TimeUnit.SECONDS);
+        InputStream in = new BufferedInputStream(visitor.getInputStream());
+        assertThat(FaultTarget.readHead(in)).containsEntry("status", "200");
+        assertThat(FaultTarget.readLine(in)).as("the first chunk's size").isEqualTo(Integer.toHexString(FIRST_CHUNK.length()));
+        assertThat(FaultTarget.readLine(in)).isEqualTo(FIRST_CHUNK);
+        assertThat(target.streamedEnd()).as("the target still streams").isNull();
+        return in;
+    }
+
+    private void targetSeesTheEndOfTheStreamedAnswer(InputStream in) {
+        await().atMost(5, TimeUnit.SECONDS).until(() -> target.streamedEnd() != null);
+        assertThat(target.streamedEnd()).as("what the target read while it streamed").isIn("eof", "reset");
+        await().atMost(5, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+    }
+
     private static InputStream upgradeThenHalfClose(Socket visitor, String path) throws IOException {
         OutputStream out = visitor.getOutputStream();
         out.write(("GET " + path + " HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
@@ -273,6 +346,10 @@ class HalfClosingVisitorEndToEndTest {
         private final AtomicLong written = new AtomicLong();
         private final AtomicInteger slowRequests = new AtomicInteger();
         private final CountDownLatch answerSlow = new CountDownLatch(1);
+        private final CountDownLatch readUploads = new CountDownLatch(1);
+        private final AtomicInteger uploadsWaiting = new AtomicInteger();
+        /** While it streamed its answer to an upload, how its connection ended: "eof", "reset" or "timeout". */
+        private volatile String streamedEnd;
         private volatile boolean ended;
         /** After its 101 and bytes, what the target read from the visitor: "eof", "data", "timeout" or "error". */
         private volatile String upgradedEnd;
@@ -306,6 +383,18 @@ class HalfClosingVisitorEndToEndTest {
             answerSlow.countDown();
         }
 
+        int uploadsWaiting() {
+            return uploadsWaiting.get();
+        }
+
+        void readUploads() {
+            readUploads.countDown();
+        }
+
+        String streamedEnd() {
+            return streamedEnd;
+        }
+
         private void acceptLoop() {
             while (!server.isClosed()) {
                 try {
@@ -329,10 +418,16 @@ class HalfClosingVisitorEndToEndTest {
                         return;
                     }
                     String line;
+                    long length = 0;
                     while ((line = FaultTarget.readLine(in)) != null && !line.isEmpty()) {
-                        // the rest of the head
+                        if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+                            length = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                        }
                     }
-                    if (requestLine.startsWith("GET /big ")) {
+                    if (requestLine.startsWith("POST /upload-then-stream ")) {
+                        uploadThenStream(socket, in, out, length);
+                        return;
+                    } else if (requestLine.startsWith("GET /big ")) {
                         writeBig(out);
                     } else if (requestLine.startsWith("GET /small ")) {
                         out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
@@ -363,6 +458,24 @@ class HalfClosingVisitorEndToEndTest {
             } catch (IOException | InterruptedException e) {
                 // the proxy closed or reset the stream
             }
+        }
+
+        /**
+         * Reads the body once the test says so, answers with its first chunk and then waits on its connection, as a
+         * stream of events does between two, for at most 15 s.
+         */
+        private void uploadThenStream(Socket socket, InputStream in, OutputStream out, long length)
+                throws IOException, InterruptedException {
+            uploadsWaiting.incrementAndGet();
+            if (!readUploads.await(30, TimeUnit.SECONDS)) {
+                return;
+            }
+            in.skipNBytes(length);
+            out.write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(FIRST_CHUNK.length())
+                    + "\r\n" + FIRST_CHUNK + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String end = readEnd(socket, in);
+            streamedEnd = end.startsWith("error") ? "reset" : end;
         }
 
         /** Reads once, for at most 15 s: the visitor's EOF relayed ("eof"), or something else. */

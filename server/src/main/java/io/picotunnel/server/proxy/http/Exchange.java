@@ -503,6 +503,11 @@ final class Exchange {
         return upstream != null && !requestDone && !isOver() && phase != Phase.OPENING;
     }
 
+    /** Whether the request went up whole: what the visitor sends next is no part of it. */
+    boolean requestSentWhole() {
+        return requestDone;
+    }
+
     /** The next piece of the request body, read from the public side. */
     void forwardRequestContent(HttpContent content) {
         if (content.decoderResult().isFailure()) {

@@ -484,6 +484,11 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
                 // The body goes on only as fast as the stream takes it; the write's listener or the stream's
                 // writability reads on.
                 ctx.channel().config().setAutoRead(false);
+            } else if (awaitsOnlyTheResponse()) {
+                // Read on as after a GET: a visitor that leaves while the answer comes (its FIN, its close_notify) is
+                // seen and the exchange aborted. An upload that waited for the stream had stopped the reading, and
+                // nothing else starts it before the next request. Pipelined requests stay bounded by the pending limit.
+                ctx.channel().config().setAutoRead(true);
             }
             return;
         }
@@ -520,6 +525,12 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
      */
     private boolean answersFlow() {
         return http2 || ctx.channel().isWritable();
+    }
+
+    /** HTTP/1.1: the request went up whole and nothing the visitor sent after it waits to be decoded or handed on. */
+    private boolean awaitsOnlyTheResponse() {
+        return !http2 && state == State.EXCHANGE && exchange.requestSentWhole() && !exchange.upgradeRequested()
+                && pending.isEmpty() && !feed.holdsBytes() && ctx.channel().isActive();
     }
 
     private boolean waitsForUpstream() {
