@@ -24,7 +24,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -291,9 +290,7 @@ class HalfClosingVisitorEndToEndTest {
             }
         });
         await().atMost(20, TimeUnit.SECONDS).until(() -> target.uploadsWaiting() == 1);
-        AtomicLong seen = new AtomicLong(-1);
-        await().pollInterval(Duration.ofMillis(100)).during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(20))
-                .until(() -> written.get() == seen.getAndSet(written.get()));
+        Uploads.awaitWritesStopped(written);
         assertThat(sent).as("the body is longer than the buffers on the way take").isNotDone();
 
         target.readUploads();
@@ -417,13 +414,7 @@ class HalfClosingVisitorEndToEndTest {
                     if (requestLine == null) {
                         return;
                     }
-                    String line;
-                    long length = 0;
-                    while ((line = FaultTarget.readLine(in)) != null && !line.isEmpty()) {
-                        if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
-                            length = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
-                        }
-                    }
+                    long length = Uploads.readContentLength(in);
                     if (requestLine.startsWith("POST /upload-then-stream ")) {
                         uploadThenStream(socket, in, out, length);
                         return;

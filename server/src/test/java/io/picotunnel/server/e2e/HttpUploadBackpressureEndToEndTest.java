@@ -25,7 +25,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -95,7 +94,7 @@ class HttpUploadBackpressureEndToEndTest {
             CompletableFuture<String> sent = Transfers.writeRandomInBackground(visitor, BODY, 17, written);
 
             await().atMost(30, TimeUnit.SECONDS).until(() -> target.received() >= READ_BEFORE_PAUSE);
-            awaitWritesStopped(written);
+            Uploads.awaitWritesStopped(written);
             assertThat(sent).as("the body is longer than the buffers on the way take").isNotDone();
             // The target reads as much as the visitor has left to write, and on until the visitor's end is in the
             // server's kernel buffer, behind as much of the body as that buffer takes.
@@ -131,12 +130,6 @@ class HttpUploadBackpressureEndToEndTest {
             assertThat(target.received()).isEqualTo(BODY);
             assertThat(in.read()).as("the end of the connection after the answer").isEqualTo(-1);
         }
-    }
-
-    private static void awaitWritesStopped(AtomicLong written) {
-        AtomicLong seen = new AtomicLong(-1);
-        await().pollInterval(Duration.ofMillis(100)).during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(20))
-                .until(() -> written.get() == seen.getAndSet(written.get()));
     }
 
     private static boolean endReachedTheServer(int visitorPort, int serverPort) throws IOException {
@@ -195,14 +188,8 @@ class HttpUploadBackpressureEndToEndTest {
             try (Socket socket = server.accept()) {
                 socket.setSoTimeout(60_000);
                 InputStream in = new BufferedInputStream(socket.getInputStream());
-                long length = -1;
                 FaultTarget.readLine(in); // the request line
-                String line;
-                while ((line = FaultTarget.readLine(in)) != null && !line.isEmpty()) {
-                    if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
-                        length = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
-                    }
-                }
+                long length = Uploads.readContentLength(in);
                 MessageDigest digest = sha256();
                 while (received.get() < length && !closed) {
                     long now = Math.min(length, allowed.get()) - received.get();
