@@ -91,11 +91,7 @@ final class Browserless {
      */
     static java.util.List<String> rawResponseHead(int port, String requestHead) throws IOException {
         try (Socket socket = new Socket("127.0.0.1", port)) {
-            socket.setSoTimeout(10_000);
-            OutputStream out = socket.getOutputStream();
-            out.write(requestHead.getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            InputStream in = socket.getInputStream();
+            InputStream in = send(socket, requestHead);
             java.util.List<String> head = new java.util.ArrayList<>();
             StringBuilder line = new StringBuilder();
             int b;
@@ -124,11 +120,7 @@ final class Browserless {
     /** A raw request, for headers HttpClient does not let us set (Host). Returns the status line. */
     static String rawStatusLine(int port, String requestHead) throws IOException {
         try (Socket socket = new Socket("127.0.0.1", port)) {
-            socket.setSoTimeout(10_000);
-            OutputStream out = socket.getOutputStream();
-            out.write(requestHead.getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            InputStream in = socket.getInputStream();
+            InputStream in = send(socket, requestHead);
             StringBuilder line = new StringBuilder();
             int b;
             while ((b = in.read()) != -1 && b != '\n' && line.length() < 200) {
@@ -136,5 +128,14 @@ final class Browserless {
             }
             return line.toString().trim();
         }
+    }
+
+    /** Sends {@code requestHead} as it is; returns the stream of the answer, whose reads wait at most 10 s. */
+    private static InputStream send(Socket socket, String requestHead) throws IOException {
+        socket.setSoTimeout(10_000);
+        OutputStream out = socket.getOutputStream();
+        out.write(requestHead.getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return socket.getInputStream();
     }
 }
