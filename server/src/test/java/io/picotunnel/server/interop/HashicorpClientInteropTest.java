@@ -714,19 +714,9 @@ class HashicorpClientInteropTest {
             ExecutorService reader = Executors.newSingleThreadExecutor();
             try {
                 Future<Digest> echoed = reader.submit(() -> digestToEof(socket.getInputStream()));
-                MessageDigest sent = MessageDigest.getInstance("SHA-256");
-                Random random = new Random();
-                byte[] chunk = new byte[64 * 1024];
-                OutputStream out = socket.getOutputStream();
-                for (int left = size; left > 0; left -= chunk.length) {
-                    random.nextBytes(chunk);
-                    int n = Math.min(left, chunk.length);
-                    out.write(chunk, 0, n);
-                    sent.update(chunk, 0, n);
-                }
-                socket.shutdownOutput();
+                String sent = uploadThenFin(socket, size, new AtomicLong());
                 Digest back = echoed.get(60, TimeUnit.SECONDS);
-                return back.bytes() == size && MessageDigest.isEqual(back.sha256(), sent.digest());
+                return back.bytes() == size && HexFormat.of().formatHex(back.sha256()).equals(sent);
             } finally {
                 reader.shutdownNow();
             }
