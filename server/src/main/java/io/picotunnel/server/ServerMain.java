@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * {@code picotunnel-server}: reads the settings (flags, then {@code PICOTUNNEL_*} variables, then defaults), starts
@@ -47,7 +48,7 @@ public final class ServerMain {
     public static void main(String[] args) {
         int code = subcommand(args, System.getenv(), System.out, System.err)
                 .orElseGet(() -> runUntilStopped(args, System.getenv(), System.out, System.err,
-                        SignalStop.MIN_START_WAIT));
+                        () -> SignalStop.MIN_START_WAIT));
         if (code != 0) {
             System.exit(code);
         }
@@ -95,15 +96,17 @@ public final class ServerMain {
      * The process's server: parses and starts as {@link #run} does and runs until SIGTERM or SIGINT; returns the exit
      * code when it did not start. {@link SignalStop} is set up before the start, so that a signal during it is a stop
      * too, and after the settings, as logging must not begin before {@link #applyLogSettings}. A stop during the start
-     * waits for it at least {@code minStartWait} ({@link SignalStop#MIN_START_WAIT}; a test's process, less).
+     * waits for it at least {@code minStartWait} ({@link SignalStop#MIN_START_WAIT}; a test's process, less), asked
+     * for only then: reading SignalStop's constant loads the class and its logger, which before the settings started
+     * Logback with its default pattern (a text line in a {@code PICOTUNNEL_LOG_FORMAT=json} log).
      */
     static int runUntilStopped(String[] args, Map<String, String> env, PrintStream out, PrintStream err,
-                               Duration minStartWait) {
+                               Supplier<Duration> minStartWait) {
         Configured configured = configure(args, env, out, err);
         if (configured.config() == null) {
             return configured.exitCode();
         }
-        SignalStop stop = SignalStop.install(configured.config().shutdownGrace(), minStartWait);
+        SignalStop stop = SignalStop.install(configured.config().shutdownGrace(), minStartWait.get());
         PicoTunnelServer server;
         try {
             server = PicoTunnelServer.start(configured.config(), out);

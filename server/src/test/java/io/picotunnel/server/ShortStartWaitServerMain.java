@@ -15,7 +15,7 @@ final class ShortStartWaitServerMain {
     }
 
     public static void main(String[] args) {
-        int code = ServerMain.runUntilStopped(args, System.getenv(), System.out, System.err, MIN_START_WAIT);
+        int code = ServerMain.runUntilStopped(args, System.getenv(), System.out, System.err, () -> MIN_START_WAIT);
         if (code != 0) {
             System.exit(code);
         }
