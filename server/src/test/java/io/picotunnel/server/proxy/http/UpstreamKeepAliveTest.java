@@ -278,20 +278,19 @@ class UpstreamKeepAliveTest {
     @Test
     void bytesPastContentLengthAreNotReadAsTheNextResponse() throws Exception {
         start();
-        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
-            assertThat(get(http, "/past-length").text()).isEqualTo("ok");
-            // The same visitor's next request goes on another stream.
-            assertThat(get(http, "/ok").text()).isEqualTo("conn=2");
-        }
-        awaitTargetConnectionsEnded(1);
-        assertThat(streamsReused()).isZero();
+        assertSameVisitorsNextRequestGoesOnANewStream("/past-length", "ok");
     }
 
     @Test
     void aSecondResponseInTheSameReadIsNotServedAndTheStreamIsNotReused() throws Exception {
         start();
+        assertSameVisitorsNextRequestGoesOnANewStream("/two-answers", "conn=1");
+    }
+
+    /** {@code path} is answered {@code text}; the same visitor's next request goes on another stream. */
+    private void assertSameVisitorsNextRequestGoesOnANewStream(String path, String text) throws IOException {
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
-            assertThat(get(http, "/two-answers").text()).isEqualTo("conn=1");
+            assertThat(get(http, path).text()).isEqualTo(text);
             assertThat(get(http, "/ok").text()).isEqualTo("conn=2");
         }
         awaitTargetConnectionsEnded(1);
