@@ -32,7 +32,25 @@ class TakenPortTest {
     Path dataDir;
 
     private static PicoTunnelServer start(Path dataDir) {
-        return PicoTunnelServer.start(ServerConfig.ephemeral(dataDir), new PrintStream(OutputStream.nullOutputStream()));
+        return start(dataDir, Map.of());
+    }
+
+    private static PicoTunnelServer start(Path dataDir, Map<Setting, String> settings) {
+        return PicoTunnelServer.start(ServerConfig.ephemeral(dataDir, settings),
+                new PrintStream(OutputStream.nullOutputStream()));
+    }
+
+    private record StoredService(String tunnelId, String serviceId) {
+    }
+
+    /** Stores a tcp service listening on 127.0.0.1:{@code port}, in a server that is then stopped. */
+    private StoredService storeTcpService(int port) {
+        try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
+            String tunnelId = api.post("/api/tunnels", "{\"name\": \"ports\"}").json().get("id").asText();
+            String serviceId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
+                    + " \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
+            return new StoredService(tunnelId, serviceId);
+        }
     }
 
     @Test
@@ -80,13 +98,9 @@ class TakenPortTest {
     @Test
     void aServiceWaitingForItsPortThatIsDisabledStopsWaiting() throws Exception {
         int port = Ports.freePort();
-        String tunnelId;
-        String serviceId;
-        try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
-            tunnelId = api.post("/api/tunnels", "{\"name\": \"ports\"}").json().get("id").asText();
-            serviceId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
-                    + " \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
-        }
+        StoredService stored = storeTcpService(port);
+        String tunnelId = stored.tunnelId();
+        String serviceId = stored.serviceId();
         ServerSocket squatter = new ServerSocket(); // another process's listener on the port
         try {
             squatter.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
@@ -110,15 +124,10 @@ class TakenPortTest {
     void aStoredServiceOnAPortTheRangeNoLongerHoldsIsInactiveSayingWhy() throws Exception {
         int port = Ports.freePort();
         int other = port == 65535 ? port - 1 : port + 1;
-        String tunnelId;
-        String serviceId;
-        try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
-            tunnelId = api.post("/api/tunnels", "{\"name\": \"ports\"}").json().get("id").asText();
-            serviceId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
-                    + " \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
-        }
-        ServerConfig narrowed = ServerConfig.ephemeral(dataDir, Map.of(Setting.TCP_PORTS, Integer.toString(other)));
-        try (PicoTunnelServer server = PicoTunnelServer.start(narrowed, new PrintStream(OutputStream.nullOutputStream()));
+        StoredService stored = storeTcpService(port);
+        String tunnelId = stored.tunnelId();
+        String serviceId = stored.serviceId();
+        try (PicoTunnelServer server = start(dataDir, Map.of(Setting.TCP_PORTS, Integer.toString(other)));
              ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
             assertThat(server.tcpServices().boundAddress(serviceId)).isEmpty();
             JsonNode service = service(api, tunnelId, serviceId);
@@ -133,16 +142,11 @@ class TakenPortTest {
     @Test
     void aStoredServiceOnTheAddressOfTheServersOwnListenerDoesNotKeepTheServerFromStarting() throws Exception {
         int port = Ports.freePort();
-        String tunnelId;
-        String serviceId;
-        try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
-            tunnelId = api.post("/api/tunnels", "{\"name\": \"ports\"}").json().get("id").asText();
-            serviceId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
-                    + " \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
-        }
+        StoredService stored = storeTcpService(port);
+        String tunnelId = stored.tunnelId();
+        String serviceId = stored.serviceId();
         // The operator moves the HTTP proxy to that port: the proxy gets it, the service waits for a new address.
-        ServerConfig moved = ServerConfig.ephemeral(dataDir, Map.of(Setting.HTTP_ADDR, "127.0.0.1:" + port));
-        try (PicoTunnelServer server = PicoTunnelServer.start(moved, new PrintStream(OutputStream.nullOutputStream()));
+        try (PicoTunnelServer server = start(dataDir, Map.of(Setting.HTTP_ADDR, "127.0.0.1:" + port));
              ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
             assertThat(server.httpPort()).isEqualTo(port);
             assertThat(server.tcpServices().boundAddress(serviceId)).isEmpty();
@@ -164,15 +168,10 @@ class TakenPortTest {
     @Test
     void aStoredServiceOnTheAddressTheServersOwnListenerNamesByAHostNameDoesNotKeepTheServerFromStarting() throws Exception {
         int port = Ports.freePort();
-        String tunnelId;
-        String serviceId;
-        try (PicoTunnelServer server = start(dataDir); ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
-            tunnelId = api.post("/api/tunnels", "{\"name\": \"ports\"}").json().get("id").asText();
-            serviceId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
-                    + " \"127.0.0.1:" + port + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
-        }
-        ServerConfig moved = ServerConfig.ephemeral(dataDir, Map.of(Setting.HTTP_ADDR, "localhost:" + port));
-        try (PicoTunnelServer server = PicoTunnelServer.start(moved, new PrintStream(OutputStream.nullOutputStream()));
+        StoredService stored = storeTcpService(port);
+        String tunnelId = stored.tunnelId();
+        String serviceId = stored.serviceId();
+        try (PicoTunnelServer server = start(dataDir, Map.of(Setting.HTTP_ADDR, "localhost:" + port));
              ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
             assertThat(server.httpPort()).isEqualTo(port);
             assertThat(server.tcpServices().boundAddress(serviceId)).isEmpty();
@@ -202,9 +201,8 @@ class TakenPortTest {
             overlappingId = api.post("/api/tunnels/" + tunnelId + "/services", "{\"type\": \"tcp\", \"listen_addr\":"
                     + " \"127.0.0.1:" + proxyPort + "\", \"target_addr\": \"localhost:22\"}").json().get("id").asText();
         }
-        ServerConfig changed = ServerConfig.ephemeral(dataDir, Map.of(Setting.TCP_PORTS, Integer.toString(proxyPort),
+        try (PicoTunnelServer server = start(dataDir, Map.of(Setting.TCP_PORTS, Integer.toString(proxyPort),
                 Setting.HTTP_ADDR, "127.0.0.1:" + proxyPort));
-        try (PicoTunnelServer server = PicoTunnelServer.start(changed, new PrintStream(OutputStream.nullOutputStream()));
              ApiClient api = new ApiClient(server.apiPort(), server.adminToken())) {
             ApiClient.Response disabled = api.patch("/api/services/" + outsideId, "{\"enabled\": false}");
             assertThat(disabled.status()).as("%s", disabled).isEqualTo(200);
