@@ -218,6 +218,11 @@ class ServiceSignInEndToEndTest {
         return setCookie.substring(0, setCookie.indexOf(';'));
     }
 
+    /** The service's page at / for the visitor that {@code signedIn} gave its session cookie. */
+    private Visitor.Response rootPageWithCookieOf(Visitor.Response signedIn) throws IOException {
+        return visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(signedIn));
+    }
+
     @Test
     void theTargetIsToldTheVerifiedEmailNotTheNameUsersMayEditAtTheirProvider() throws Exception {
         start();
@@ -227,7 +232,7 @@ class ServiceSignInEndToEndTest {
         // preferred_username is the user's to edit at many providers: a target that trusts X-PicoTunnel-User
         // by name would take mallory for its admin.
         Visitor.Response done = signIn("/", "mallory@example.com", "admin");
-        Visitor.Response page = visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done));
+        Visitor.Response page = rootPageWithCookieOf(done);
         assertThat(page.body()).isEqualTo("target=secret");
         assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("mallory@example.com");
         assertThat(secret.lastHeader("X-PicoTunnel-Email")).containsExactly("mallory@example.com");
@@ -246,7 +251,7 @@ class ServiceSignInEndToEndTest {
         Visitor.Response done = signIn("/", "Jos\u00e9@example.com", "jose");
 
         assertThat(done.status()).as(done.toString()).isEqualTo(303);
-        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=secret");
+        assertThat(rootPageWithCookieOf(done).body()).isEqualTo("target=secret");
         // The target is told the address as the provider sent it, in UTF-8 (the recording reads bytes as ISO-8859-1).
         for (String header : List.of("X-PicoTunnel-Email", "X-PicoTunnel-User")) {
             assertThat(secret.lastHeader(header)).as(header).singleElement()
@@ -273,7 +278,7 @@ class ServiceSignInEndToEndTest {
         assertThat(open.uris()).isEmpty();
         // The next user, with a plain email, still signs in.
         Visitor.Response done = signIn("/", "alice@example.com", "alice");
-        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=everyone");
+        assertThat(rootPageWithCookieOf(done).body()).isEqualTo("target=everyone");
         assertThat(open.lastHeader("X-PicoTunnel-Email")).containsExactly("alice@example.com");
     }
 
@@ -432,7 +437,7 @@ class ServiceSignInEndToEndTest {
                 handoff(throughProvider(first.header("Location"))));
 
         assertThat(done.status()).as(done.toString()).isEqualTo(303);
-        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=secret");
+        assertThat(rootPageWithCookieOf(done).body()).isEqualTo("target=secret");
     }
 
     @Test
@@ -444,7 +449,7 @@ class ServiceSignInEndToEndTest {
         Visitor.Response done = signIn("/", "stranger@example.net", "stranger");
 
         assertThat(done.status()).as(done.toString()).isEqualTo(303);
-        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=everyone");
+        assertThat(rootPageWithCookieOf(done).body()).isEqualTo("target=everyone");
         assertThat(open.lastHeader("X-PicoTunnel-Email")).containsExactly("stranger@example.net");
     }
 
@@ -473,7 +478,7 @@ class ServiceSignInEndToEndTest {
         Visitor.Response done = signIn("/", "stranger@example.net", "stranger");
 
         assertThat(done.status()).as(done.toString()).isEqualTo(303);
-        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=old");
+        assertThat(rootPageWithCookieOf(done).body()).isEqualTo("target=old");
         assertThat(testbed.api().get("/api/tunnels/" + tunnelId + "/services").json().get(0).get("auth").get("allow_all").asBoolean()).isTrue();
     }
 
@@ -1039,12 +1044,12 @@ class ServiceSignInEndToEndTest {
 
         nextUser("alice", "alice@example.com", "alice");
         Visitor.Response alice = visitor.get(httpPort(), HOST, handoff(latest));
-        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(alice)).body()).isEqualTo("target=secret");
+        assertThat(rootPageWithCookieOf(alice).body()).isEqualTo("target=secret");
         assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("alice@example.com");
 
         nextUser("bob", "bob@example.com", "bob");
         Visitor.Response bob = visitor.get(httpPort(), HOST, handoff(bobsBrowser, bobsCallback));
-        assertThat(visitor.get(httpPort(), HOST, "/", "Cookie: " + cookiePair(bob)).body()).isEqualTo("target=secret");
+        assertThat(rootPageWithCookieOf(bob).body()).isEqualTo("target=secret");
         assertThat(secret.lastHeader("X-PicoTunnel-User")).containsExactly("bob@example.com");
     }
 
