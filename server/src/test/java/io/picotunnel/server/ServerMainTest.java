@@ -690,20 +690,10 @@ class ServerMainTest {
         Path database = data.resolve(Store.DATABASE_FILE);
         // A wrong file restored: without this check the server added its tables to it and started with no tunnels,
         // and every client, answered 401, stopped for good.
-        try (java.sql.Connection connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + database);
-             java.sql.Statement statement = connection.createStatement()) {
-            statement.executeUpdate("CREATE TABLE dashboards (id INTEGER PRIMARY KEY, title TEXT)");
-            statement.executeUpdate("INSERT INTO dashboards (title) VALUES ('not ours')");
-        }
-        byte[] before = Files.readAllBytes(database);
+        sqlite(database, "CREATE TABLE dashboards (id INTEGER PRIMARY KEY, title TEXT)",
+                "INSERT INTO dashboards (title) VALUES ('not ours')");
 
-        Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
-
-        assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_DATA_UNUSABLE);
-        assertThat(run.err()).contains(database.toString(), "not a PicoTunnel database");
-        assertOneSentence(run.err());
-        assertThat(Files.readAllBytes(database)).as("left as it was").isEqualTo(before);
-        assertThat(data.resolve(Store.DATABASE_FILE + "-wal")).doesNotExist();
+        assertRefusedAsNotOursAndLeftAsItWas(data, database);
     }
 
     /**
@@ -714,13 +704,15 @@ class ServerMainTest {
     void anotherProgramsDatabaseWithATableCalledSchemaVersionIsExitCode3AndLeftAsItWas() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         Path database = data.resolve(Store.DATABASE_FILE);
-        try (java.sql.Connection connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + database);
-             java.sql.Statement statement = connection.createStatement()) {
-            statement.executeUpdate("CREATE TABLE schema_version (installed_rank INT NOT NULL, version VARCHAR(50),"
-                    + " description VARCHAR(200) NOT NULL, success BOOLEAN NOT NULL)");
-            statement.executeUpdate("INSERT INTO schema_version VALUES (1, '1', 'init', 1)");
-            statement.executeUpdate("CREATE TABLE orders (id INTEGER PRIMARY KEY)");
-        }
+        sqlite(database, "CREATE TABLE schema_version (installed_rank INT NOT NULL, version VARCHAR(50),"
+                        + " description VARCHAR(200) NOT NULL, success BOOLEAN NOT NULL)",
+                "INSERT INTO schema_version VALUES (1, '1', 'init', 1)",
+                "CREATE TABLE orders (id INTEGER PRIMARY KEY)");
+
+        assertRefusedAsNotOursAndLeftAsItWas(data, database);
+    }
+
+    private void assertRefusedAsNotOursAndLeftAsItWas(Path data, Path database) throws IOException {
         byte[] before = Files.readAllBytes(database);
 
         Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
@@ -740,11 +732,8 @@ class ServerMainTest {
     void aFirstStartInterruptedBeforeTheFirstMigrationStartsTheNextTime() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         Path database = data.resolve(Store.DATABASE_FILE);
-        try (java.sql.Connection connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + database);
-             java.sql.Statement statement = connection.createStatement()) {
-            statement.executeUpdate("CREATE TABLE schema_version ("
-                    + "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-        }
+        sqlite(database, "CREATE TABLE schema_version ("
+                + "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
 
         Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
 
