@@ -68,6 +68,11 @@ class UpstreamKeepAliveTest {
         await().atMost(WAIT).until(() -> target.ended() == count);
     }
 
+    /** The first stream is closed or idle in the pool: which of the two, the next request tells. */
+    private void awaitFirstStreamClosedOrIdle() {
+        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
+    }
+
     private long serviceCount(String name) {
         OptionalDouble value = tunnel.metric(name, "service=\"" + serviceId + "\"");
         assertThat(value).as(name + " of the service").isPresent();
@@ -217,7 +222,7 @@ class UpstreamKeepAliveTest {
         }
         // Nothing came past the head yet: the stray body comes only once a next request is on its way. Given back
         // to the pool, the stream would carry this visitor's request, who would get the stray body ("stray").
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
+        awaitFirstStreamClosedOrIdle();
         assertNextRequestUsesNewConnection();
     }
 
@@ -227,7 +232,7 @@ class UpstreamKeepAliveTest {
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
             assertThat(get(http, "/no-content-late-body").status()).isEqualTo(204);
         }
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
+        awaitFirstStreamClosedOrIdle();
         assertNextRequestUsesNewConnection();
     }
 
@@ -240,7 +245,7 @@ class UpstreamKeepAliveTest {
         }
         // The body comes only once the next request on the target connection has begun to arrive: no idle watch can
         // see it. Given back to the pool, the stream would carry this visitor's request, who would get "stray".
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
+        awaitFirstStreamClosedOrIdle();
         assertNextRequestUsesNewConnection();
     }
 
@@ -390,7 +395,7 @@ class UpstreamKeepAliveTest {
         }
         // Given back to the pool, the stream would carry the next visitor's request after the unread prefix, and
         // that visitor would get the target's answer to /smuggled (a 404).
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
+        awaitFirstStreamClosedOrIdle();
         assertNextRequestUsesNewConnection();
     }
 
@@ -408,7 +413,7 @@ class UpstreamKeepAliveTest {
         }
         // Given back to the pool, the stream would carry the next visitor's request after the unread prefix, and
         // that visitor would get the target's answer to /smuggled (a 404) instead of its own.
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
+        awaitFirstStreamClosedOrIdle();
         assertNextRequestUsesNewConnection();
     }
 
@@ -422,7 +427,7 @@ class UpstreamKeepAliveTest {
                     + prefix);
             assertThat(http.read().status()).isEqualTo(405);
         }
-        await().atMost(WAIT).until(() -> target.ended() == 1 || tunnel.idleUpstreams() == 1);
+        awaitFirstStreamClosedOrIdle();
         assertNextRequestUsesNewConnection();
     }
 
