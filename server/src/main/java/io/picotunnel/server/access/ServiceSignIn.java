@@ -220,8 +220,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
         String browser = PendingLogins.browserKey(Cookies.value(request.cookie(), browserName));
         String login = managementBase + LOGIN_ROUTE + "?service=" + request.serviceId() + "&return_to="
                 + URLEncoder.encode(here, StandardCharsets.UTF_8) + "&browser=" + Secrets.sha256Hex(browser);
-        return new HttpVerdict.Redirect(302, login, List.of(cookie(browserName, request.https(), browser,
-                DOMAIN_BROWSER_COOKIE_SECONDS)));
+        return new HttpVerdict.Redirect(302, login, List.of(Cookies.header(browserName, browser,
+                DOMAIN_BROWSER_COOKIE_SECONDS, request.https())));
     }
 
     private HttpVerdict finishOnServiceDomain(HttpAccessRequest request) {
@@ -265,9 +265,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
             }
         }
         LOG.info("{} signed in to service {}", ControlCharacters.bounded(handoff.email()), ControlCharacters.bounded(handoff.serviceId()));
-        return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of(cookie(
-                cookieName(handoff.serviceId(), request.https()), request.https(), id, SESSION_TTL_NANOS / 1_000_000_000L),
-                cookie(browserName, request.https(), "", 0)));
+        return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of(Cookies.header(
+                cookieName(handoff.serviceId(), request.https()), id, SESSION_TTL_NANOS / 1_000_000_000L, request.https()),
+                Cookies.header(browserName, "", 0, request.https())));
     }
 
     /**
@@ -299,7 +299,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             synchronized (sessions) {
                 sessions.remove(Secrets.sha256Hex(value));
             }
-            expired.add(cookie(Cookies.name(part), request.https(), "", 0));
+            expired.add(Cookies.header(Cookies.name(part), "", 0, request.https()));
         }
         return new HttpVerdict.Answer(200, "signed_out", "You are signed out of " + request.host() + ".",
                 Map.of(), expired);
@@ -408,19 +408,13 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 || name.equals(Cookies.HOST_ONLY + DOMAIN_BROWSER_COOKIE);
     }
 
-    private static String cookie(String name, boolean https, String value, long maxAgeSeconds) {
-        return name + "=" + value + "; Path=/; Max-Age=" + maxAgeSeconds + "; HttpOnly; SameSite=Lax"
-                + (https || name.startsWith(Cookies.HOST_ONLY) ? "; Secure" : "");
-    }
-
     /** The name of {@link #BROWSER_COOKIE} on the management origin: {@code __Host-} on HTTPS (see {@link Cookies#HOST_ONLY}). */
     private String browserCookie() {
         return Cookies.named(BROWSER_COOKIE, managementHttps());
     }
 
     private String browserCookie(String value, long maxAgeSeconds) {
-        return browserCookie() + "=" + value + "; Path=/; Max-Age=" + maxAgeSeconds + "; HttpOnly; SameSite=Lax"
-                + (managementHttps() ? "; Secure" : "");
+        return Cookies.header(browserCookie(), value, maxAgeSeconds, managementHttps());
     }
 
     private boolean managementHttps() {

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Our cookies' names over https and plain http, and the reading of a Cookie header: one place for the management
- * server's cookies and the proxy's service sign-in.
+ * Our cookies' names over https and plain http, the Set-Cookie headers that set them, and the reading of a Cookie
+ * header: one place for the management server's cookies and the proxy's service sign-in.
  */
 public final class Cookies {
 
@@ -23,6 +23,18 @@ public final class Cookies {
     /** The name cookie {@code name} has over https ({@link #HOST_ONLY} first, the only one read there) or plain http. */
     public static String named(String name, boolean https) {
         return https ? HOST_ONLY + name : name;
+    }
+
+    /**
+     * The Set-Cookie value of cookie {@code name} (its whole name, {@link #named} on the request's scheme): the whole
+     * host's ({@code Path=/}, no {@code Domain}), for {@code maxAgeSeconds} (0 clears it), never read by scripts
+     * ({@code HttpOnly}), and sent from another site's page only when it opens one of ours ({@code SameSite=Lax}). {@code Secure} over https,
+     * and for a {@link #HOST_ONLY} name on plain http too: a browser takes such a cookie only with it (clearing one
+     * a visitor sent there).
+     */
+    public static String header(String name, String value, long maxAgeSeconds, boolean https) {
+        return name + "=" + value + "; Path=/; Max-Age=" + maxAgeSeconds + "; HttpOnly; SameSite=Lax"
+                + (https || name.startsWith(HOST_ONLY) ? "; Secure" : "");
     }
 
     /** The parts of a Cookie header ({@code a=1; b=2}, several headers joined with "; "), stripped, blank ones left out. */

@@ -541,12 +541,8 @@ public final class ManagementAuth {
     }
 
     private String cookie(Context ctx, String name, String value, long maxAgeSeconds) {
-        StringBuilder c = new StringBuilder(named(ctx, name)).append('=').append(value)
-                .append("; Path=/; Max-Age=").append(maxAgeSeconds).append("; HttpOnly; SameSite=Lax");
-        if (secure(ctx)) {
-            c.append("; Secure");
-        }
-        return c.toString();
+        boolean https = secure(ctx);
+        return Cookies.header(Cookies.named(name, https), value, maxAgeSeconds, https);
     }
 
     /**
