@@ -4,21 +4,19 @@ import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.server.Version;
+import io.picotunnel.server.net.StillSendingBody;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPOutputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -308,21 +306,11 @@ class ApiErrorsTest {
     @Test
     void aBodyTooLargeIsAnsweredToTheClientStillSendingIt() throws IOException {
         int length = JsonBody.MAX_BYTES + 256 * 1024;
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), running.server().apiPort())) {
-            socket.setSoTimeout(10_000);
-            OutputStream out = socket.getOutputStream();
-            out.write(("POST /api/tunnels HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + running.server().adminToken()
-                    + "\r\nContent-Type: application/json\r\nContent-Length: " + length + "\r\nConnection: close\r\n\r\n"
-                    + "x".repeat(1024)).getBytes(StandardCharsets.ISO_8859_1));
-            out.flush();
-            InputStream in = socket.getInputStream();
-            await().atMost(10, TimeUnit.SECONDS).until(() -> in.available() > 0);
+        String answer = StillSendingBody.sendTo(running.server().apiPort(), "POST /api/tunnels HTTP/1.1\r\nHost: localhost\r\n"
+                + "Authorization: Bearer " + running.server().adminToken() + "\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + length + "\r\nConnection: close\r\n\r\n", length);
 
-            out.write("x".repeat(length - 1024).getBytes(StandardCharsets.ISO_8859_1));
-            String answer = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-
-            assertThat(answer).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"");
-        }
+        assertThat(answer).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"");
         assertThat(running.api().get("/api/tunnels").json()).isEmpty();
     }
 

@@ -2,6 +2,7 @@ package io.picotunnel.server.auth;
 
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.LimitedBody;
+import io.picotunnel.server.net.StillSendingBody;
 import io.picotunnel.server.store.Store;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -10,7 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -22,10 +22,8 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /** The admin-token sign-in form, the API guard, the CSRF defence and the Host check. */
 class TokenSignInTest {
@@ -254,21 +252,12 @@ class TokenSignInTest {
         int first = LimitedBody.MAX_BYTES + 1024; // past the limit: a reader that stops there has all it asks for
         int length = first + 256 * 1024;
         String authority = "localhost:" + server.port();
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
-            socket.setSoTimeout(10_000);
-            OutputStream out = socket.getOutputStream();
-            out.write(("POST /auth/token HTTP/1.1\r\nHost: " + authority + "\r\nOrigin: http://" + authority + "\r\n"
-                    + ManagementAuth.CSRF_HEADER + ": 1\r\nContent-Type: application/json\r\nContent-Length: " + length
-                    + "\r\nConnection: close\r\n\r\n" + "x".repeat(first)).getBytes(StandardCharsets.ISO_8859_1));
-            out.flush();
-            InputStream in = socket.getInputStream();
-            await().atMost(10, TimeUnit.SECONDS).until(() -> in.available() > 0);
+        String answer = StillSendingBody.sendTo(server.port(), "POST /auth/token HTTP/1.1\r\nHost: " + authority + "\r\n"
+                + "Origin: http://" + authority + "\r\n" + ManagementAuth.CSRF_HEADER + ": 1\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + length + "\r\nConnection: close\r\n\r\n",
+                first, length);
 
-            out.write("x".repeat(length - first).getBytes(StandardCharsets.ISO_8859_1));
-            String answer = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-
-            assertThat(answer).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"").doesNotContain("Set-Cookie");
-        }
+        assertThat(answer).startsWith("HTTP/1.1 413 ").contains("\"body_too_large\"").doesNotContain("Set-Cookie");
     }
 
     /** Declared too large by a client that sends it only once asked: the 413 at once, no {@code 100 Continue}. */
