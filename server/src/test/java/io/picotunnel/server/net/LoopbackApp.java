@@ -28,12 +28,18 @@ public final class LoopbackApp implements BeforeEachCallback, AfterEachCallback 
     @Override
     public void afterEach(ExtensionContext context) {
         // Null when the start failed: the test then fails with the start's own error, not one from here.
-        if (app != null) {
-            app.stop();
+        Javalin running = app;
+        app = null; // also when stop fails: no later call gets a stopped app's port
+        if (running != null) {
+            running.stop();
         }
     }
 
+    /** The running app's port; refused outside a test, and after a start that failed. */
     public int port() {
+        if (app == null) {
+            throw new IllegalStateException("no app is running: the port is known only during a test whose app started");
+        }
         return app.port();
     }
 }
