@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -39,10 +40,22 @@ class StopDuringStartDocsTest {
 
         assertThat(comments).contains("a start that did not finish within that grace or " + START_WAIT
                 + ", whichever is longer");
-        Matcher timeout = Pattern.compile("\nTimeoutStopSec=(\\d+)\n").matcher(unit);
-        assertThat(timeout.find()).as("TimeoutStopSec").isTrue();
         Duration grace = ServerConfig.load(Map.of(), Map.of()).shutdownGrace();
-        assertThat(Duration.ofSeconds(Long.parseLong(timeout.group(1))))
-                .isGreaterThan(SignalStop.startWait(grace, SignalStop.MIN_START_WAIT));
+        assertThat(timeoutStopSec(unit)).as("TimeoutStopSec").hasValueSatisfying(timeout ->
+                assertThat(timeout).isGreaterThan(SignalStop.startWait(grace, SignalStop.MIN_START_WAIT)));
+    }
+
+    @Test
+    void theTimeoutIsReadFromAUnitWithLfOrCrlfLineEnds() {
+        assertThat(timeoutStopSec("[Service]\nTimeoutStopSec=95\nKillMode=mixed\n")).hasValue(Duration.ofSeconds(95));
+        assertThat(timeoutStopSec("[Service]\r\nTimeoutStopSec=95\r\nKillMode=mixed\r\n")).hasValue(Duration.ofSeconds(95));
+        assertThat(timeoutStopSec("[Service]\r\nTimeoutStopSec=95")).hasValue(Duration.ofSeconds(95));
+        assertThat(timeoutStopSec("[Service]\n# TimeoutStopSec=95\n")).isEmpty();
+    }
+
+    /** The unit's {@code TimeoutStopSec=} in seconds, on a line of its own, whatever the file's line ends (a checkout with CRLF). */
+    private static Optional<Duration> timeoutStopSec(String unit) {
+        Matcher timeout = Pattern.compile("^TimeoutStopSec=(\\d+)$", Pattern.MULTILINE).matcher(unit);
+        return timeout.find() ? Optional.of(Duration.ofSeconds(Long.parseLong(timeout.group(1)))) : Optional.empty();
     }
 }
