@@ -174,6 +174,19 @@ class ClientMainTest {
     }
 
     @Test
+    void anAddressWithoutAHostExitsWithUsageCodeInOneSentenceNamingTheFlagAndTheVariable() {
+        Run allow = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER, "--allow", ":8080");
+        Run server = run(Map.of("PICOTUNNEL_TOKEN", "t", "PICOTUNNEL_SERVER", ":8443"));
+
+        assertThat(allow.code()).as(allow.err()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(allow.err().strip()).isEqualTo("picotunnel-client: Invalid --allow (PICOTUNNEL_ALLOW): ':8080' has no"
+                + " host; write host:port, for example localhost:8080.");
+        assertThat(server.code()).as(server.err()).isEqualTo(ClientMain.EXIT_USAGE);
+        assertThat(server.err().strip()).isEqualTo("picotunnel-client: Invalid --server (PICOTUNNEL_SERVER): server"
+                + " address ':8443' has no host; write host:port, for example localhost:8443.");
+    }
+
+    @Test
     void aGraceTooLongToCountExitsWithUsageCodeNotAStackTrace() {
         Run run = run(Map.of("PICOTUNNEL_TOKEN", "t"), "--server", UNREACHABLE_SERVER,
                 "--shutdown-grace", "9223372036854775807m");

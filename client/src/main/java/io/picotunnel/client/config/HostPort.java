@@ -22,9 +22,15 @@ public record HostPort(String host, int port) {
     public static final int MIN_PORT = 1;
     public static final int MAX_PORT = 65535;
 
-    /** Also for addresses made in code: a port out of range failed only when dialled, as every attempt did. */
+    /**
+     * Also for addresses made in code: a port out of range failed only when dialled, as every attempt did, and an
+     * empty host dialled the local machine.
+     */
     public HostPort {
         Objects.requireNonNull(host, "host");
+        if (host.isEmpty()) {
+            throw noHost("address " + quoted(":" + port), port);
+        }
         if (port < MIN_PORT || port > MAX_PORT) {
             throw new IllegalArgumentException("port " + port + " of " + quoted(host) + " is out of range " + MIN_PORT
                     + "-" + MAX_PORT);
@@ -66,8 +72,11 @@ public record HostPort(String host, int port) {
             host = NetUtil.bytesToIpAddress(ipv6Bytes(host));
         } else {
             int colon = s.lastIndexOf(':');
-            if (colon <= 0 || s.indexOf(':') != colon) {
+            if (colon < 0 || s.indexOf(':') != colon) {
                 throw new IllegalArgumentException(quoted(text) + " is not host:port");
+            }
+            if (colon == 0) {
+                throw noHost(quoted(text), validPort(s.substring(1)) ? Integer.parseInt(s.substring(1)) : 8080);
             }
             host = asciiName(s.substring(0, colon), text);
             portText = s.substring(colon + 1);
@@ -151,7 +160,7 @@ public record HostPort(String host, int port) {
     }
 
     private static int parsePort(String portText, String whole) {
-        if (portText.isEmpty() || portText.length() > 5 || !portText.chars().allMatch(Character::isDigit)) {
+        if (!isNumber(portText)) {
             throw new IllegalArgumentException(quoted(whole) + " has no valid port number");
         }
         int port = Integer.parseInt(portText);
@@ -159,6 +168,20 @@ public record HostPort(String host, int port) {
             throw new IllegalArgumentException("port " + port + " in " + quoted(whole) + " is out of range " + MIN_PORT + "-" + MAX_PORT);
         }
         return port;
+    }
+
+    /** Up to five digits: a port number, in range or not. */
+    private static boolean isNumber(String portText) {
+        return !portText.isEmpty() && portText.length() <= 5 && portText.chars().allMatch(Character::isDigit);
+    }
+
+    private static boolean validPort(String portText) {
+        return isNumber(portText) && Integer.parseInt(portText) >= MIN_PORT && Integer.parseInt(portText) <= MAX_PORT;
+    }
+
+    /** "{@code address} has no host", and an address to write instead, on {@code port}. */
+    private static IllegalArgumentException noHost(String address, int port) {
+        return new IllegalArgumentException(address + " has no host; write host:port, for example localhost:" + port);
     }
 
     @Override

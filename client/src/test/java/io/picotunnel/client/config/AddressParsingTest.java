@@ -225,6 +225,21 @@ class AddressParsingTest {
         assertThat(HostPort.parse("[fe80::1:2]:22").port()).isEqualTo(22);
     }
 
+    /** Was "':8080' is not host:port", which said not what is missing; a host made empty in code was taken. */
+    @Test
+    void anAddressWithoutAHostIsRefusedSayingSoAlsoWhenMadeInCode() {
+        assertThatThrownBy(() -> HostPort.parse(":8080")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("':8080' has no host; write host:port, for example localhost:8080");
+        assertThatThrownBy(() -> AllowList.parse("db:5432,:22")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("':22' has no host; write host:port, for example localhost:22");
+        assertThatThrownBy(() -> ServerAddress.parse("wss://:8443")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("server address ':8443' has no host; write host:port, for example localhost:8443");
+        assertThatThrownBy(() -> HostPort.parse(":http")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("':http' has no host; write host:port, for example localhost:8080");
+        assertThatThrownBy(() -> new HostPort("", 8080)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("address ':8080' has no host; write host:port, for example localhost:8080");
+    }
+
     /** A port the parser refuses is refused in code too, instead of failing every attempt to dial it. */
     @Test
     void anAddressMadeInCodeWithAPortOutOfRangeIsRefusedNamingTheRange() {
