@@ -14,19 +14,11 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -144,100 +136,5 @@ class HttpUploadBackpressureEndToEndTest {
         assertThat(visitorSide).isNotNull();
         assertThat(serverSide).isNotNull();
         return visitorSide.queued() + serverSide.unread();
-    }
-
-    /**
-     * Takes one upload: reads its head, then of its Content-Length body no more than it is allowed to (at first
-     * {@code allowed} bytes, more with {@link #allow}); once it has read the whole body it answers with the body's
-     * SHA-256 (hex) and closes.
-     */
-    private static final class UploadTarget implements AutoCloseable {
-        private final ServerSocket server = new ServerSocket();
-        private final AtomicLong allowed;
-        private final AtomicLong received = new AtomicLong();
-        private final Semaphore more = new Semaphore(0);
-        private volatile boolean paused;
-        private volatile boolean closed;
-
-        UploadTarget(long allowed) throws IOException {
-            this.allowed = new AtomicLong(allowed);
-            server.setReceiveBufferSize(64 * 1024); // inherited by the accepted socket, whose buffer then stays small
-            server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            Thread.ofVirtual().name("upload-target").start(this::serveOne);
-        }
-
-        int port() {
-            return server.getLocalPort();
-        }
-
-        long received() {
-            return received.get();
-        }
-
-        /** It has read all it was allowed to, and waits. */
-        boolean paused() {
-            return paused;
-        }
-
-        void allow(long bytes) {
-            allowed.addAndGet(bytes);
-            more.release();
-        }
-
-        private void serveOne() {
-            try (Socket socket = server.accept()) {
-                socket.setSoTimeout(60_000);
-                InputStream in = new BufferedInputStream(socket.getInputStream());
-                FaultTarget.readLine(in); // the request line
-                long length = Uploads.readContentLength(in);
-                MessageDigest digest = sha256();
-                while (received.get() < length && !closed) {
-                    long now = Math.min(length, allowed.get()) - received.get();
-                    if (now > 0) {
-                        read(in, digest, now);
-                    } else {
-                        paused = true;
-                        more.tryAcquire(60, TimeUnit.SECONDS);
-                        paused = false;
-                    }
-                }
-                String sha = HexFormat.of().formatHex(digest.digest());
-                OutputStream out = socket.getOutputStream();
-                out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + sha.length() + "\r\nConnection: close\r\n\r\n" + sha)
-                        .getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-            } catch (IOException | InterruptedException e) {
-                // the proxy closed or reset the stream: the test sees what arrived
-            }
-        }
-
-        private void read(InputStream in, MessageDigest digest, long bytes) throws IOException {
-            byte[] buffer = new byte[64 * 1024];
-            long left = bytes;
-            while (left > 0) {
-                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-                if (n < 0) {
-                    throw new IOException("the body ended after " + received.get() + " bytes");
-                }
-                digest.update(buffer, 0, n);
-                received.addAndGet(n);
-                left -= n;
-            }
-        }
-
-        private static MessageDigest sha256() {
-            try {
-                return MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            closed = true;
-            more.release();
-            server.close();
-        }
     }
 }

@@ -1,0 +1,236 @@
+package io.picotunnel.server.e2e;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * An HTTP/2 visitor written by hand over TLS (ALPN h2), on a TCP socket of its own so that it can end its output with
+ * a FIN and no close_notify. A reader thread acknowledges the server's SETTINGS, counts the credit WINDOW_UPDATEs give,
+ * notes which streams ended, and sees the connection end. Sends DATA only as the windows allow (65535 to start with).
+ */
+final class RawHttp2Visitor implements AutoCloseable {
+
+    private static final int DEFAULT_WINDOW = 65_535;
+    private static final int MAX_FRAME = 16_384;
+
+    private final Socket tcp;
+    private final SSLSocket tls;
+    private final OutputStream out;
+    private final String host;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition credit = lock.newCondition();
+    private long connectionWindow = DEFAULT_WINDOW;
+    private long streamWindow = DEFAULT_WINDOW;
+    /** The server's INITIAL_WINDOW_SIZE; on the reader thread only. */
+    private long initialWindow = DEFAULT_WINDOW;
+    private final Set<Integer> endedStreams = ConcurrentHashMap.newKeySet();
+    private volatile boolean ended;
+
+    private RawHttp2Visitor(Socket tcp, SSLSocket tls, String host) throws IOException {
+        this.tcp = tcp;
+        this.host = host;
+        this.tls = tls;
+        this.out = tls.getOutputStream();
+    }
+
+    static RawHttp2Visitor connect(int port, String host, SSLContext context) throws IOException {
+        Socket tcp = new Socket(InetAddress.getLoopbackAddress(), port);
+        SSLSocket tls = (SSLSocket) context.getSocketFactory().createSocket(tcp, host, port, true);
+        SSLParameters parameters = tls.getSSLParameters();
+        parameters.setApplicationProtocols(new String[] {"h2"});
+        tls.setSSLParameters(parameters);
+        tls.setSoTimeout(60_000);
+        tls.startHandshake();
+        if (!"h2".equals(tls.getApplicationProtocol())) {
+            throw new IOException("ALPN chose " + tls.getApplicationProtocol() + ", not h2");
+        }
+        RawHttp2Visitor visitor = new RawHttp2Visitor(tcp, tls, host);
+        visitor.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        visitor.write(frame(0x4, 0, 0, new byte[0]));
+        Thread.ofVirtual().name("h2-visitor-reader").start(visitor::readFrames);
+        return visitor;
+    }
+
+    int localPort() {
+        return tcp.getLocalPort();
+    }
+
+    /** A POST's HEADERS on {@code stream}, not ending it: a body of {@code length} bytes follows. */
+    void post(int stream, String path, long length) throws IOException {
+        write(frame(0x1, 0x4, stream, headers(":method", "POST", ":scheme", "https", ":path", path,
+                ":authority", host,
+                "content-length", Long.toString(length))));
+    }
+
+    /**
+     * Sends {@code length} zero bytes on {@code stream} (the only one whose credit is counted) as the windows allow,
+     * the last frame ending the stream; {@code sent} counts them. Fails when no credit comes for a minute, or the
+     * connection fails.
+     */
+    void sendBody(int stream, long length, AtomicLong sent) {
+        byte[] zeros = new byte[MAX_FRAME];
+        try {
+            while (sent.get() < length) {
+                int size = takeCredit((int) Math.min(MAX_FRAME, length - sent.get()));
+                boolean last = sent.get() + size == length;
+                write(frame(0x0, last ? 0x1 : 0, stream, Arrays.copyOf(zeros, size)));
+                sent.addAndGet(size);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Ends the TCP connection's output: a FIN, no TLS close_notify. */
+    void endTcpOutput() throws IOException {
+        tcp.shutdownOutput();
+        lock.lock();
+        try {
+            credit.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The server's side ended: its FIN, a reset, or a TLS failure came. */
+    boolean ended() {
+        return ended;
+    }
+
+    /** Whether {@code stream} ended with HEADERS or DATA carrying END_STREAM. */
+    boolean endOfStream(int stream) {
+        return endedStreams.contains(stream);
+    }
+
+    private int takeCredit(int wanted) throws IOException {
+        lock.lock();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+            while (Math.min(connectionWindow, streamWindow) <= 0) {
+                if (ended || tcp.isOutputShutdown()) {
+                    throw new IOException("the connection ended");
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new IOException("no credit for a minute");
+                }
+                credit.awaitNanos(left);
+            }
+            int size = (int) Math.min(wanted, Math.min(connectionWindow, streamWindow));
+            connectionWindow -= size;
+            streamWindow -= size;
+            return size;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void readFrames() {
+        try {
+            DataInputStream in = new DataInputStream(tls.getInputStream());
+            while (true) {
+                int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+                int type = in.readUnsignedByte();
+                int flags = in.readUnsignedByte();
+                int stream = in.readInt() & 0x7fffffff;
+                byte[] payload = in.readNBytes(length);
+                if (payload.length < length) {
+                    throw new IOException("cut frame");
+                }
+                if (type == 0x4 && (flags & 0x1) == 0) {
+                    applyInitialWindow(payload);
+                    write(frame(0x4, 0x1, 0, new byte[0]));
+                } else if (type == 0x8) {
+                    grant(stream, ByteBuffer.wrap(payload).getInt() & 0x7fffffff);
+                } else if ((type == 0x0 || type == 0x1) && (flags & 0x1) != 0) {
+                    endedStreams.add(stream);
+                }
+            }
+        } catch (IOException e) {
+            // the server's end, or its reset: the test asks what came before
+        } finally {
+            ended = true;
+            grant(0, 0);
+        }
+    }
+
+    /** A SETTINGS' INITIAL_WINDOW_SIZE moves the window of the open stream by its change (RFC 9113, 6.9.2). */
+    private void applyInitialWindow(byte[] settings) {
+        ByteBuffer entries = ByteBuffer.wrap(settings);
+        while (entries.remaining() >= 6) {
+            int id = entries.getShort() & 0xffff;
+            long value = entries.getInt() & 0xffffffffL;
+            if (id == 0x4) {
+                grant(1, (int) (value - initialWindow));
+                initialWindow = value;
+            }
+        }
+    }
+
+    private void grant(int stream, int bytes) {
+        lock.lock();
+        try {
+            if (stream == 0) {
+                connectionWindow += bytes;
+            } else {
+                streamWindow += bytes;
+            }
+            credit.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void write(byte[] bytes) throws IOException {
+        synchronized (out) {
+            out.write(bytes);
+            out.flush();
+        }
+    }
+
+    private static byte[] frame(int type, int flags, int stream, byte[] payload) {
+        ByteBuffer frame = ByteBuffer.allocate(9 + payload.length);
+        frame.put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8)).put((byte) payload.length);
+        frame.put((byte) type).put((byte) flags).putInt(stream).put(payload);
+        return frame.array();
+    }
+
+    /** HPACK literal fields without indexing, new names, no Huffman coding (names and values under 127 bytes). */
+    private static byte[] headers(String... namesAndValues) {
+        ByteArrayOutputStream block = new ByteArrayOutputStream();
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            block.write(0);
+            for (String s : new String[] {namesAndValues[i], namesAndValues[i + 1]}) {
+                byte[] bytes = s.getBytes(StandardCharsets.US_ASCII);
+                block.write(bytes.length);
+                block.writeBytes(bytes);
+            }
+        }
+        return block.toByteArray();
+    }
+
+    @Override
+    public void close() throws IOException {
+        tls.close();
+    }
+}
