@@ -18,7 +18,8 @@ import java.util.concurrent.RejectedExecutionException;
  * {@link AbstractEpollChannel#setFlag} is not public.
  *
  * <p>{@link #keepRegisteredReadingOnlyWhenAsked} also undoes a trait of the transport that breaks backpressure on
- * relayed sockets.
+ * relayed sockets, and keeps such a socket's loop idle once it has ended both ways while its reads wait
+ * ({@link QuietWhileIdle}).
  */
 public final class HalfClosedEpollChannels {
 
@@ -51,6 +52,10 @@ public final class HalfClosedEpollChannels {
      * our machines) and then its FIN had all of it read into its stream's queue while the target read nothing. Without
      * EPOLLRDHUP the end of input is read as the NIO transport reads it, by the read that reaches it (the channels are
      * level-triggered); a reset still raises EPOLLERR, which stays asked for.
+     *
+     * <p>Adds a {@link QuietWhileIdle} first in its pipeline, once: a socket that reads only when asked can end both
+     * ways with no read pending, and its loop would spin on EPOLLHUP; a reset it then gets is fired down its pipeline
+     * as an {@link IOException}.
      */
     public static void keepRegisteredReadingOnlyWhenAsked(Channel channel) {
         if (!(channel instanceof AbstractEpollChannel epoll)) {
@@ -76,7 +81,7 @@ public final class HalfClosedEpollChannels {
      * write waiting for EPOLLOUT neither. Returns whether it did so; {@link #reportEventsWhileReady} undoes it, and must
      * run before any read is asked for. On the channel's loop.
      */
-    public static boolean reportEventsOnceWhileIdle(Channel channel) {
+    static boolean reportEventsOnceWhileIdle(Channel channel) {
         if (!(channel instanceof AbstractEpollChannel epoll) || !epoll.eventLoop().inEventLoop()
                 || !epoll.isOpen() || !epoll.isRegistered()
                 || !(epoll instanceof DuplexChannel duplex) || !duplex.isOutputShutdown()
@@ -96,7 +101,7 @@ public final class HalfClosedEpollChannels {
      * Undoes {@link #reportEventsOnceWhileIdle}, so that what is ready already (bytes waiting, the end of input) is
      * reported at the next wait. On the channel's loop.
      */
-    public static void reportEventsWhileReady(Channel channel) {
+    static void reportEventsWhileReady(Channel channel) {
         if (!(channel instanceof AbstractEpollChannel epoll) || !epoll.isOpen() || !epoll.isFlagSet(Native.EPOLLET)) {
             return;
         }
@@ -151,6 +156,9 @@ public final class HalfClosedEpollChannels {
             channel.clearFlag(Native.EPOLLRDHUP);
         } catch (IOException | UncheckedIOException e) {
             channel.pipeline().fireExceptionCaught(e);
+        }
+        if (channel.pipeline().get(QuietWhileIdle.NAME) == null) {
+            channel.pipeline().addFirst(QuietWhileIdle.NAME, new QuietWhileIdle());
         }
     }
 }

@@ -17,7 +17,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -191,8 +190,6 @@ public final class Relay {
         private volatile boolean eof;
         /** This side's EOF went through: the peer's output was shut down after everything before it. */
         private volatile boolean eofPassedOn;
-        /** A check for a reset while the socket is edge-triggered is scheduled; on this side's loop only. */
-        private boolean watchingWhileQuiet;
 
         Side(Channel self, Channel peer) {
             this.self = self;
@@ -218,9 +215,6 @@ public final class Relay {
                 return;
             }
             ResetOnDeath.arm(self);
-            if (self instanceof DuplexChannel && self.pipeline().get(LevelTriggeredReads.NAME) == null) {
-                self.pipeline().addFirst(LevelTriggeredReads.NAME, LevelTriggeredReads.INSTANCE);
-            }
             self.pipeline().addLast(HANDLER_NAME, this);
         }
 
@@ -261,53 +255,6 @@ public final class Relay {
         public void channelReadComplete(ChannelHandlerContext ctx) {
             peer.flush();
             readIfPeerWritable();
-            if (!peer.isWritable()) {
-                quietWhileNotReading();
-            }
-        }
-
-        /**
-         * A socket whose output is shut and whose reads wait: its peer's FIN would raise EPOLLHUP at every epoll_wait,
-         * an event Netty's epoll has no handler for, and spin the loop until the socket is read again (possibly never,
-         * if the other side's far end never drains). Edge-triggered it is reported once. Decided by a task of the
-         * loop: while a read completes, EPOLLIN stays asked for until Netty's read handler returns.
-         */
-        private void quietWhileNotReading() {
-            if (!(self instanceof DuplexChannel duplex) || !duplex.isOutputShutdown()) {
-                return;
-            }
-            try {
-                self.eventLoop().execute(this::quietIfIdle);
-            } catch (RejectedExecutionException stopped) {
-                // The channel's loop has stopped, and closed it.
-            }
-        }
-
-        private void quietIfIdle() {
-            if (!finished.get() && !eof && HalfClosedEpollChannels.reportEventsOnceWhileIdle(self)
-                    && !watchingWhileQuiet) {
-                watchingWhileQuiet = true;
-                self.eventLoop().schedule(this::watchForResetWhileQuiet, EOF_WATCH.toMillis(), TimeUnit.MILLISECONDS);
-            }
-        }
-
-        /**
-         * Edge-triggered, a reset of the peer is reported once, and Netty's epoll then reads the socket once: bytes
-         * still waiting come first and the error stays unread. Its error is looked at every few seconds instead, as
-         * long as the socket stays edge-triggered.
-         */
-        private void watchForResetWhileQuiet() {
-            if (finished.get() || !self.isActive() || !HalfClosedEpollChannels.reportsEventsOnce(self)) {
-                watchingWhileQuiet = false;
-                return;
-            }
-            if (HalfClosedEpollChannels.hasFailed(self)) {
-                LOG.debug("relay: {} was reset while its reads waited", self);
-                watchingWhileQuiet = false;
-                abort(self);
-                return;
-            }
-            self.eventLoop().schedule(this::watchForResetWhileQuiet, EOF_WATCH.toMillis(), TimeUnit.MILLISECONDS);
         }
 
         @Override
@@ -347,7 +294,6 @@ public final class Relay {
                 ResetOnDeath.disarm(peer);
                 shutdownOutput(peer).addListener(shutdown -> {
                     eofPassedOn = shutdown.isSuccess();
-                    other.quietWhileNotReading();
                     directionDone();
                 });
             });

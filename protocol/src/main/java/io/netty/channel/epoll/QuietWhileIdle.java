@@ -1,0 +1,93 @@
+package io.netty.channel.epoll;
+
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelOutputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * First in the pipeline of a socket that reads only when asked ({@link
+ * HalfClosedEpollChannels#keepRegisteredReadingOnlyWhenAsked}): keeps its loop idle once its output is shut, its reads
+ * wait and its peer's FIN comes in. The kernel then raises EPOLLHUP, which no interest set can leave out and for which
+ * Netty 4.2's epoll has no handler: level-triggered, every epoll_wait returned it at once and the loop spun until the
+ * socket was read again, for ever if nobody asked. Edge-triggered it is reported once.
+ *
+ * <p>The socket is made edge-triggered by a task queued when a read completes or its output is shut, which finds no
+ * read pending (while a read completes, EPOLLIN stays asked for until Netty's read handler returns), and made
+ * level-triggered again in {@link #read} before the request reaches the transport, whichever handler asks: a read
+ * asked for while EPOLLIN is asked for already changes nothing in epoll, and edge-triggered no new edge would come,
+ * so bytes or an end of input already waiting would never be read.
+ *
+ * <p>Edge-triggered, a reset of the peer is reported once, and the one read Netty makes of the EPOLLERR takes the bytes
+ * still waiting, not the error: while the socket stays so, its error is looked at every {@link #RESET_WATCH}, and one
+ * found is fired down the pipeline as an {@link IOException}.
+ */
+final class QuietWhileIdle extends ChannelDuplexHandler {
+
+    static final String NAME = "quiet-while-idle";
+    /** How often a socket that reports its events once is checked for a reset of its peer. */
+    static final Duration RESET_WATCH = Duration.ofSeconds(5);
+
+    /** A check for a reset is scheduled; on the channel's loop only. */
+    private boolean watching;
+
+    @Override
+    public void read(ChannelHandlerContext ctx) {
+        HalfClosedEpollChannels.reportEventsWhileReady(ctx.channel());
+        ctx.read();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ctx.fireChannelReadComplete();
+        quietWhenIdle(ctx);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        ctx.fireUserEventTriggered(evt);
+        if (evt == ChannelOutputShutdownEvent.INSTANCE) {
+            quietWhenIdle(ctx);
+        }
+    }
+
+    private void quietWhenIdle(ChannelHandlerContext ctx) {
+        if (!(ctx.channel() instanceof DuplexChannel duplex) || !duplex.isOutputShutdown()) {
+            return;
+        }
+        try {
+            ctx.executor().execute(() -> quietIfIdle(ctx));
+        } catch (RejectedExecutionException stopped) {
+            // The channel's loop has stopped, and closed it.
+        }
+    }
+
+    /** A socket whose input has ended is not read again: its owner closes it or watches it itself. */
+    private void quietIfIdle(ChannelHandlerContext ctx) {
+        if (ctx.isRemoved() || !(ctx.channel() instanceof DuplexChannel duplex) || duplex.isInputShutdown()) {
+            return;
+        }
+        if (HalfClosedEpollChannels.reportEventsOnceWhileIdle(ctx.channel()) && !watching) {
+            watching = true;
+            ctx.executor().schedule(() -> watchForReset(ctx), RESET_WATCH.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void watchForReset(ChannelHandlerContext ctx) {
+        if (ctx.isRemoved() || !ctx.channel().isActive() || !HalfClosedEpollChannels.reportsEventsOnce(ctx.channel())) {
+            watching = false;
+            return;
+        }
+        if (HalfClosedEpollChannels.hasFailed(ctx.channel())) {
+            watching = false;
+            ctx.fireExceptionCaught(new IOException("connection reset by peer while its reads waited"));
+            return;
+        }
+        ctx.executor().schedule(() -> watchForReset(ctx), RESET_WATCH.toMillis(), TimeUnit.MILLISECONDS);
+    }
+}

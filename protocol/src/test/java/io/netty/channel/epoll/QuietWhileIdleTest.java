@@ -1,0 +1,203 @@
+package io.netty.channel.epoll;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.net.Transport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * {@link QuietWhileIdle}, through {@link HalfClosedEpollChannels#keepRegisteredReadingOnlyWhenAsked} alone, no relay:
+ * a socket whose output is shut and whose reads wait, once its peer's FIN comes in, gets EPOLLHUP at every epoll_wait,
+ * an event Netty's epoll has no handler for. Its loop must stay idle, and what the peer sent be read whole once asked.
+ */
+class QuietWhileIdleTest {
+
+    private static final int TCP_CLOSE = 7;
+    private static final byte[] UNREAD = "sent while the reads waited".getBytes();
+
+    private EventLoopGroup group;
+    private Channel listener;
+    private final CompletableFuture<Channel> accepted = new CompletableFuture<>();
+    private final Reader reader = new Reader();
+    private Socket peer;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport");
+        group = Transport.newEventLoopGroup(1, "quiet-while-idle-test");
+        listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                        HalfClosedEpollChannels.keepRegisteredReadingOnlyWhenAsked(channel);
+                        channel.pipeline().addLast(reader);
+                        accepted.complete(channel);
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+        peer = new Socket(InetAddress.getLoopbackAddress(), ((InetSocketAddress) listener.localAddress()).getPort());
+        peer.setSoTimeout(10_000);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (peer != null) {
+            peer.close();
+        }
+        if (listener != null) {
+            listener.close().sync();
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** A read completes and none follows; then the output is shut: the socket is quieted by the shutdown. */
+    @Test
+    void aSocketShutAfterItsReadsStoppedThenEndedLeavesItsLoopIdle() throws Exception {
+        Channel channel = accepted.get(10, TimeUnit.SECONDS);
+        peer.getOutputStream().write("first".getBytes());
+        channel.read();
+        await().atMost(Duration.ofSeconds(10)).until(() -> reader.received().equals("first"));
+
+        ((DuplexChannel) channel).shutdownOutput().sync();
+        assertThat(peer.getInputStream().read()).as("the socket's FIN").isEqualTo(-1);
+
+        peerSendsThenEndsThenTheLoopStaysIdle(channel);
+        readsTheRestWhenAsked(channel, "first");
+    }
+
+    /** The output is shut while a read is pending; that read then completes and none follows: quieted by the read. */
+    @Test
+    void aSocketWhoseReadsStopAfterItsOutputIsShutThenEndedLeavesItsLoopIdle() throws Exception {
+        Channel channel = accepted.get(10, TimeUnit.SECONDS);
+        channel.read();
+        ((DuplexChannel) channel).shutdownOutput().sync();
+        assertThat(peer.getInputStream().read()).as("the socket's FIN").isEqualTo(-1);
+        peer.getOutputStream().write("first".getBytes());
+        await().atMost(Duration.ofSeconds(10)).until(() -> reader.received().equals("first"));
+
+        peerSendsThenEndsThenTheLoopStaysIdle(channel);
+        readsTheRestWhenAsked(channel, "first");
+    }
+
+    /**
+     * Quieted, a reset of the peer is reported once and the read Netty makes of it takes bytes still waiting, not the
+     * error: the error is still fired down the pipeline.
+     */
+    @Test
+    void aResetWhileTheSocketIsQuietReachesThePipeline() throws Exception {
+        Channel channel = accepted.get(10, TimeUnit.SECONDS);
+        ((DuplexChannel) channel).shutdownOutput().sync();
+        await("the socket reports its events once").atMost(Duration.ofSeconds(10))
+                .until(() -> channel.eventLoop().submit(() -> HalfClosedEpollChannels.reportsEventsOnce(channel)).get());
+
+        peer.getOutputStream().write(UNREAD);
+        peer.setSoLinger(true, 0);
+        peer.close();
+
+        await("the reset fired down the pipeline").atMost(Duration.ofSeconds(20)).until(() -> reader.failed.isDone());
+        assertThat(reader.failed.get()).isInstanceOf(IOException.class);
+    }
+
+    private void peerSendsThenEndsThenTheLoopStaysIdle(Channel channel) throws Exception {
+        peer.getOutputStream().write(UNREAD);
+        peer.shutdownOutput();
+        await("the peer's FIN in the socket").atMost(Duration.ofSeconds(10))
+                .until(() -> ((EpollSocketChannel) channel).tcpInfo().state() == TCP_CLOSE);
+
+        Duration cpu = Duration.ofNanos(loopCpuNanosDuring(channel, Duration.ofSeconds(2)));
+        assertThat(cpu).as("CPU time of the socket's loop over 2 s").isLessThan(Duration.ofMillis(200));
+    }
+
+    private void readsTheRestWhenAsked(Channel channel, String before) {
+        reader.draining.set(true);
+        channel.read();
+        await("the peer's bytes and end").atMost(Duration.ofSeconds(10)).until(reader.ended::isDone);
+        assertThat(reader.received()).isEqualTo(before + new String(UNREAD));
+    }
+
+    /** The CPU time {@code channel}'s event loop thread uses over {@code window}, which the test waits out. */
+    private static long loopCpuNanosDuring(Channel channel, Duration window) throws Exception {
+        long threadId = channel.eventLoop().submit(() -> Thread.currentThread().threadId()).get(10, TimeUnit.SECONDS);
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long before = threads.getThreadCpuTime(threadId);
+        long end = System.nanoTime() + window.toNanos();
+        while (System.nanoTime() < end) {
+            TimeUnit.NANOSECONDS.sleep(end - System.nanoTime());
+        }
+        return threads.getThreadCpuTime(threadId) - before;
+    }
+
+    /** Keeps what it reads; asks for the next read only once told to drain. */
+    private static final class Reader extends ChannelInboundHandlerAdapter {
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        final AtomicBoolean draining = new AtomicBoolean();
+        final CompletableFuture<Void> ended = new CompletableFuture<>();
+        final CompletableFuture<Throwable> failed = new CompletableFuture<>();
+
+        synchronized String received() {
+            return bytes.toString();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            synchronized (this) {
+                ByteBuf buf = (ByteBuf) msg;
+                byte[] read = new byte[buf.readableBytes()];
+                buf.readBytes(read);
+                bytes.writeBytes(read);
+            }
+            ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (draining.get()) {
+                ctx.read();
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == ChannelInputShutdownEvent.INSTANCE) {
+                ended.complete(null);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            failed.complete(cause);
+            ctx.close();
+        }
+    }
+}
