@@ -59,7 +59,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>A visitor may end its side of an HTTP/1.1 connection after its request (shutdown(SHUT_WR): {@code nc -N},
  * scripts): the listener allows half-closure, and what it sent whole is answered, then the connection closes
- * ({@link #closeIfInputDone}). A request whose body the EOF cut ends the connection, as a close did before.
+ * ({@link #closeIfInputDone}). A request whose body the EOF cut ends the connection, as a close did before, once the
+ * requests pipelined before it are answered.
  */
 final class ProxyHandler extends ChannelDuplexHandler implements Exchange.PublicSide {
 
@@ -273,13 +274,15 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
      * only half-closed after its request ({@code nc -N}) reads the answer, and one that is gone altogether is found
      * out at the first write of it (a reset); the wait for the answer is bounded by the response timeouts as for any
      * visitor. An EOF while a response body is still coming from the target is a visitor that left in the middle of
-     * it, as nginx takes it: the exchange is aborted, so that the stream is not held for a body no one reads.
+     * it, as nginx takes it: the exchange is aborted, so that the stream is not held for a body no one reads. Not so
+     * when the visitor sent something after that request ({@link #sentAfterTheCurrentRequest}): requests pipelined
+     * and then a half-close ({@code printf ... | nc -N}) are all answered.
      */
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent && !http2 && !inputEnded) {
             inputEnded = true;
-            if (state == State.EXCHANGE && exchange.responseBodyComing()) {
+            if (state == State.EXCHANGE && exchange.responseBodyComing() && !sentAfterTheCurrentRequest()) {
                 LOG.debug("{} ended its side while its response was coming: aborting", ctx.channel().remoteAddress());
                 close();
                 abortPublic();
@@ -300,13 +303,19 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
 
     /**
      * Once the visitor ended its side: when no request is left to answer, closes after the last answer (no
-     * keep-alive after a half-close); when the EOF cut a request's body, closes at once (the exchange, if any, is
-     * aborted), as when the visitor closes. Bytes the decoder was not given yet may hold requests still: they are
+     * keep-alive after a half-close); when the EOF cut the body of the request being handled, closes at once (the
+     * exchange, if any, is aborted), as when the visitor closes; when it cut a request pipelined behind that one, drops
+     * it and closes after the answers before it. Bytes the decoder was not given yet may hold requests still: they are
      * looked at first.
      */
     private void closeIfInputDone() {
         if (!inputEnded || state == State.CLOSED || state == State.UPGRADED || feed.holdsBytes()) {
             return;
+        }
+        if (bodyInDecode && dropCutPipelinedRequest()) {
+            LOG.debug("{} ended its side within a pipelined request's body: answering those before it, then closing",
+                    ctx.channel().remoteAddress());
+            bodyInDecode = false;
         }
         if (bodyInDecode) {
             LOG.debug("{} ended its side within a request body: closing", ctx.channel().remoteAddress());
@@ -314,6 +323,32 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         } else if (state == State.AWAIT_REQUEST && pending.isEmpty()) {
             closeAfter(lastAnswer != null ? lastAnswer : ctx.newSucceededFuture());
         }
+    }
+
+    /**
+     * HTTP/1.1: the visitor sent something after the request being answered (a pipelined request, whole or cut, or
+     * the start of one). Its EOF then says it is done sending, not that it left: a visitor gone altogether is found
+     * out at the next write of the answer (a reset).
+     */
+    private boolean sentAfterTheCurrentRequest() {
+        return pending.stream().anyMatch(HttpRequest.class::isInstance) || feed.decoderHasPartialHead();
+    }
+
+    /**
+     * The EOF cut the body of a request pipelined behind the one being handled, which is then still in
+     * {@link #pending} with its head: it is dropped, unanswered and never sent up, so that the requests before it are
+     * answered and then the connection closes. False when the cut body is the current request's.
+     */
+    private boolean dropCutPipelinedRequest() {
+        if (pending.stream().noneMatch(HttpRequest.class::isInstance)) {
+            return false;
+        }
+        HttpObject dropped;
+        do {
+            dropped = pending.pollLast();
+            ReferenceCountUtil.release(dropped);
+        } while (!(dropped instanceof HttpRequest));
+        return true;
     }
 
     @Override

@@ -1,0 +1,381 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tls.TestCertificates;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A visitor that pipelines requests and then ends its side (shutdown(SHUT_WR), as {@code printf ... | nc -N} does)
+ * gets every request it sent whole answered, in order, then the end of the connection: also when its FIN comes while
+ * the first answer streams, and over TLS when it shuts the socket without close_notify. A FIN within a pipelined
+ * request's body still has the requests before it answered; the cut one never reaches the target. Real server, our
+ * client in process, a socket target, raw visitor sockets.
+ */
+class PipelinedHalfCloseEndToEndTest {
+
+    private static final String HOST = "pipelined.test";
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
+    /** The answer to {@code /big}: far more than the buffers between the proxy and a visitor that does not read hold. */
+    private static final int BIG = 8 * 1024 * 1024;
+    /** What {@code /stream} sends after its first chunk, once the test lets it. */
+    private static final int STREAM_REST = 4 * 1024 * 1024;
+    private static final String FIRST_CHUNK = "first";
+
+    @TempDir
+    Path dataDir;
+
+    private final TestCertificates ca = new TestCertificates();
+    private Testbed testbed;
+    private String tunnelId;
+    private Target target;
+
+    @BeforeEach
+    void start() throws IOException {
+        TestCertificates.write(ca.issue(HOST), dataDir.resolve("data/certs"), HOST);
+        testbed = new Testbed(dataDir.resolve("data"));
+        JsonNode tunnel = testbed.createTunnel("pipelined");
+        tunnelId = tunnel.get("id").asText();
+        testbed.connect(tunnelId, tunnel.get("token").asText());
+        target = new Target();
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
+                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        testbed.close();
+        target.close();
+    }
+
+    @Test
+    void threePipelinedRequestsThenHalfCloseAreAllAnsweredThenEof() throws Exception {
+        try (Socket visitor = connect()) {
+            InputStream in = pipelineThenHalfClose(visitor, visitor, get("/small?1") + get("/small?2") + get("/small?3"));
+
+            smallAnswers(in, 3);
+            assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void httpsThreePipelinedRequestsThenSocketShutdownAreAllAnsweredThenEof() throws Exception {
+        try (Socket tcp = connectHttps(); SSLSocket tls = tls(tcp)) {
+            InputStream in = pipelineThenHalfClose(tls, tcp, get("/small?1") + get("/small?2") + get("/small?3"));
+
+            smallAnswers(in, 3);
+            assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void pipelinedRequestsBehindALargeAnswerThenHalfCloseAreAllAnsweredThenEof() throws Exception {
+        try (Socket visitor = connect()) {
+            InputStream in = pipelineThenHalfClose(visitor, visitor, get("/big") + get("/small"));
+
+            largeAnswerThenSmallThenEof(in);
+        }
+    }
+
+    @Test
+    void httpsPipelinedRequestsBehindALargeAnswerThenSocketShutdownAreAllAnsweredThenEof() throws Exception {
+        try (Socket tcp = connectHttps(); SSLSocket tls = tls(tcp)) {
+            InputStream in = pipelineThenHalfClose(tls, tcp, get("/big") + get("/small"));
+
+            largeAnswerThenSmallThenEof(in);
+        }
+    }
+
+    /**
+     * The FIN comes while the first answer streams, with a whole request behind it: a visitor done sending, not one
+     * that left, so the answer goes on and the request behind is answered too.
+     */
+    @Test
+    void halfCloseWhileTheFirstAnswerStreamsStillAnswersTheRequestBehindIt() throws Exception {
+        try (Socket visitor = connect()) {
+            InputStream in = pipeline(visitor, get("/stream") + get("/small"));
+
+            halfCloseDuringTheStreamThenBothAnswersThenEof(in, visitor);
+        }
+    }
+
+    @Test
+    void httpsSocketShutdownWhileTheFirstAnswerStreamsStillAnswersTheRequestBehindIt() throws Exception {
+        try (Socket tcp = connectHttps(); SSLSocket tls = tls(tcp)) {
+            InputStream in = pipeline(tls, get("/stream") + get("/small"));
+
+            halfCloseDuringTheStreamThenBothAnswersThenEof(in, tcp);
+        }
+    }
+
+    @Test
+    void halfCloseWithinTheSecondRequestsBodyAnswersTheFirstThenEnds() throws Exception {
+        try (Socket visitor = connect()) {
+            InputStream in = pipelineThenHalfClose(visitor, visitor, get("/small") + cutUpload());
+
+            firstAnsweredThenTheEnd(in);
+        }
+    }
+
+    @Test
+    void httpsSocketShutdownWithinTheSecondRequestsBodyAnswersTheFirstThenEnds() throws Exception {
+        try (Socket tcp = connectHttps(); SSLSocket tls = tls(tcp)) {
+            InputStream in = pipelineThenHalfClose(tls, tcp, get("/small") + cutUpload());
+
+            firstAnsweredThenTheEnd(in);
+        }
+    }
+
+    private static String get(String path) {
+        return "GET " + path + " HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n";
+    }
+
+    /** A POST that announces 100 bytes and sends 10. */
+    private static String cutUpload() {
+        return "POST /upload HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 100\r\n\r\n0123456789";
+    }
+
+    private static InputStream pipeline(Socket visitor, String requests) throws IOException {
+        OutputStream out = visitor.getOutputStream();
+        out.write(requests.getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        return new BufferedInputStream(visitor.getInputStream());
+    }
+
+    /** Writes {@code requests} at once on {@code visitor}, then shuts {@code tcp}'s output (no close_notify). */
+    private static InputStream pipelineThenHalfClose(Socket visitor, Socket tcp, String requests) throws IOException {
+        InputStream in = pipeline(visitor, requests);
+        tcp.shutdownOutput();
+        return in;
+    }
+
+    private static void smallAnswers(InputStream in, int count) throws IOException {
+        for (int i = 0; i < count; i++) {
+            assertThat(FaultTarget.readHead(in)).as("answer %d", i + 1).containsEntry("status", "200");
+            assertThat(new String(in.readNBytes(2), StandardCharsets.US_ASCII)).isEqualTo("ok");
+        }
+    }
+
+    private void largeAnswerThenSmallThenEof(InputStream in) throws IOException {
+        // Nothing read yet: the big answer waits at the proxy and on the way, the small request behind it.
+        await().atMost(20, TimeUnit.SECONDS).until(() -> target.bigWritten() >= BIG / 4);
+
+        assertThat(FaultTarget.readHead(in)).containsEntry("status", "200")
+                .containsEntry("content-length", Integer.toString(BIG));
+        patternBody(in, BIG);
+        smallAnswers(in, 1);
+        assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
+        assertThat(target.requestLines()).containsExactly("GET /big HTTP/1.1", "GET /small HTTP/1.1");
+    }
+
+    private void halfCloseDuringTheStreamThenBothAnswersThenEof(InputStream in, Socket tcp) throws IOException {
+        assertThat(FaultTarget.readHead(in)).containsEntry("status", "200");
+        assertThat(FaultTarget.readLine(in)).as("the first chunk's size").isEqualTo(Integer.toHexString(FIRST_CHUNK.length()));
+        assertThat(FaultTarget.readLine(in)).isEqualTo(FIRST_CHUNK);
+
+        tcp.shutdownOutput();
+
+        // The proxy reads the FIN at once; an abort would end the exchange within milliseconds.
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                .until(() -> testbed.server().openTunnelRequests(tunnelId) == 1);
+        target.streamOn();
+        patternBody(new ByteArrayInputStream(chunkedRest(in)), STREAM_REST);
+        smallAnswers(in, 1);
+        assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
+        assertThat(target.requestLines()).containsExactly("GET /stream HTTP/1.1", "GET /small HTTP/1.1");
+    }
+
+    /** The rest of a chunked body up to its last chunk, whatever the chunks the proxy cut it into. */
+    private static byte[] chunkedRest(InputStream in) throws IOException {
+        ByteArrayOutputStream rest = new ByteArrayOutputStream();
+        for (int chunk = 0; chunk <= STREAM_REST; chunk++) {
+            String size = FaultTarget.readLine(in);
+            assertThat(size).as("a chunk's size").isNotNull();
+            int length = Integer.parseInt(size, 16);
+            if (length == 0) {
+                assertThat(FaultTarget.readLine(in)).as("the end of the body").isEmpty();
+                return rest.toByteArray();
+            }
+            rest.write(in.readNBytes(length));
+            assertThat(FaultTarget.readLine(in)).as("the end of a chunk").isEmpty();
+        }
+        throw new AssertionError("more chunks than bytes");
+    }
+
+    private void firstAnsweredThenTheEnd(InputStream in) throws IOException {
+        smallAnswers(in, 1);
+        String end;
+        try {
+            end = in.read() == -1 ? "eof" : "data";
+        } catch (SocketException e) {
+            end = "reset";
+        }
+        assertThat(end).as("what follows the first answer").isIn("eof", "reset");
+        assertThat(target.requestLines()).as("the cut upload never went up").containsExactly("GET /small HTTP/1.1");
+    }
+
+    private static void patternBody(InputStream in, int size) throws IOException {
+        byte[] body = in.readNBytes(size);
+        assertThat(body.length).isEqualTo(size);
+        for (int i = 0; i < size; i++) {
+            if (body[i] != FaultTarget.patternByte(i)) {
+                throw new AssertionError("body byte " + i + " differs");
+            }
+        }
+    }
+
+    private Socket connect() throws IOException {
+        return FaultTarget.connect(testbed.server().httpPort(), READ_TIMEOUT);
+    }
+
+    private Socket connectHttps() throws IOException {
+        return FaultTarget.connect(testbed.server().httpsPort(), READ_TIMEOUT);
+    }
+
+    private SSLSocket tls(Socket tcp) throws IOException {
+        SSLSocket tls = (SSLSocket) ca.clientContext().getSocketFactory().createSocket(tcp, HOST, tcp.getPort(), false);
+        SSLParameters parameters = tls.getSSLParameters();
+        parameters.setServerNames(List.of(new SNIHostName(HOST)));
+        parameters.setProtocols(new String[] {"TLSv1.3"});
+        parameters.setApplicationProtocols(new String[] {"http/1.1"});
+        tls.setSSLParameters(parameters);
+        tls.startHandshake();
+        return tls;
+    }
+
+    /**
+     * {@code /small}: "ok"; {@code /big}: {@link #BIG} pattern bytes with Content-Length, written as fast as the
+     * connection takes them; {@code /stream}: chunked, a first chunk, then once the test says so {@link #STREAM_REST}
+     * pattern bytes as one chunk and the end. Any other request (an upload) is read until its stream ends.
+     */
+    private static final class Target implements AutoCloseable {
+        private final ServerSocket server = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
+        private final Queue<String> requestLines = new ConcurrentLinkedQueue<>();
+        private final CountDownLatch streamOn = new CountDownLatch(1);
+        private final AtomicLong bigWritten = new AtomicLong();
+
+        Target() throws IOException {
+            Thread.ofVirtual().name("pipelined-target").start(this::acceptLoop);
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        List<String> requestLines() {
+            return List.copyOf(requestLines);
+        }
+
+        long bigWritten() {
+            return bigWritten.get();
+        }
+
+        void streamOn() {
+            streamOn.countDown();
+        }
+
+        private void acceptLoop() {
+            while (!server.isClosed()) {
+                try {
+                    Socket socket = server.accept();
+                    Thread.ofVirtual().name("pipelined-target-conn").start(() -> serve(socket));
+                } catch (IOException e) {
+                    return; // closed
+                }
+            }
+        }
+
+        /** Answers the requests of one connection (keep-alive) until it ends; at most a few hundred. */
+        private void serve(Socket socket) {
+            try (socket) {
+                socket.setSoTimeout(60_000);
+                InputStream in = new BufferedInputStream(socket.getInputStream());
+                OutputStream out = socket.getOutputStream();
+                for (int request = 0; request < 256; request++) {
+                    String requestLine = FaultTarget.readLine(in);
+                    if (requestLine == null) {
+                        return;
+                    }
+                    requestLines.add(requestLine);
+                    Uploads.readContentLength(in);
+                    if (requestLine.startsWith("GET /small")) {
+                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                    } else if (requestLine.startsWith("GET /big ")) {
+                        out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + BIG + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                        writePattern(out, BIG, true);
+                    } else if (requestLine.startsWith("GET /stream ")) {
+                        stream(out);
+                    } else {
+                        in.transferTo(OutputStream.nullOutputStream());
+                        return;
+                    }
+                }
+            } catch (IOException | InterruptedException e) {
+                // the proxy closed or reset the stream
+            }
+        }
+
+        private void stream(OutputStream out) throws IOException, InterruptedException {
+            out.write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(FIRST_CHUNK.length())
+                    + "\r\n" + FIRST_CHUNK + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            if (!streamOn.await(30, TimeUnit.SECONDS)) {
+                return;
+            }
+            out.write((Integer.toHexString(STREAM_REST) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            writePattern(out, STREAM_REST, false);
+            out.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+
+        private void writePattern(OutputStream out, int size, boolean counted) throws IOException {
+            byte[] chunk = new byte[64 * 1024];
+            for (int sent = 0; sent < size; sent += chunk.length) {
+                for (int i = 0; i < chunk.length; i++) {
+                    chunk[i] = FaultTarget.patternByte(sent + i);
+                }
+                out.write(chunk);
+                if (counted) {
+                    bigWritten.addAndGet(chunk.length);
+                }
+            }
+            out.flush();
+        }
+
+        @Override
+        public void close() throws IOException {
+            streamOn.countDown();
+            server.close();
+        }
+    }
+}
