@@ -43,6 +43,7 @@ public final class AccessControl implements AutoCloseable {
     private final TrustedProxies trustedProxies;
     private final RateLimiter rateLimiter;
     private final BasicAuthGate basic;
+    private final UntrustedProxyHint untrustedProxyHint;
     private volatile ServiceSignIn signIn;
 
     public AccessControl(TrustedProxies trustedProxies) {
@@ -53,6 +54,7 @@ public final class AccessControl implements AutoCloseable {
         this.trustedProxies = trustedProxies;
         this.rateLimiter = rateLimiter;
         this.basic = new BasicAuthGate(nanoClock);
+        this.untrustedProxyHint = new UntrustedProxyHint(trustedProxies);
     }
 
     /** No lists, no limits, no trusted proxies: what a proxy built without access control uses. */
@@ -89,6 +91,11 @@ public final class AccessControl implements AutoCloseable {
         if (trustedProxies.proxyProtocol()) {
             pipeline.addFirst(ProxyProtocolHandler.NAME, new ProxyProtocolHandler(trustedProxies, holdRest));
         }
+    }
+
+    /** Says so when a peer that is not a trusted proxy claims https over plain http, as a misconfigured one would. */
+    public UntrustedProxyHint untrustedProxyHint() {
+        return untrustedProxyHint;
     }
 
     public RateLimiter rateLimiter() {

@@ -39,6 +39,16 @@ public final class VisitorAddress {
         return null;
     }
 
+    /** Whether a trusted front proxy named this connection's visitor (for an HTTP/2 stream, its connection's). */
+    public static boolean proxied(Channel channel) {
+        for (Channel c = channel; c != null; c = c.parent()) {
+            if (c.attr(PROXIED).get() != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * Whether a trusted front proxy said in the PROXY protocol header of this connection (for an HTTP/2 stream, of
      * its connection) that the visitor reached it over TLS ({@link #PROXIED_TLS}).

@@ -3,6 +3,7 @@ package io.picotunnel.server.e2e;
 import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.UntrustedProxyHint;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
@@ -260,6 +261,33 @@ class AccessControlEndToEndTest {
         assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("http");
         assertThat(first.get(httpPort(), HOST, "/x", "X-Forwarded-Proto: https").status()).isEqualTo(200);
         assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("https");
+    }
+
+    /**
+     * cloudflared, Caddy or nginx ending TLS in front of the plain HTTP listener, but missing from
+     * PICOTUNNEL_TRUSTED_PROXIES: its X-Forwarded-Proto: https is ignored, and a WARN names its address and the
+     * setting, once for many such requests. A trusted proxy's header, a claim of http and no header say nothing.
+     */
+    @Test
+    void anUntrustedPeerClaimingHttpsOnThePlainListenerGetsOneWarnNamingItAndTheSetting() throws Exception {
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1"));
+        createHttpService("");
+
+        try (LogCapture log = new LogCapture(UntrustedProxyHint.class, Level.INFO)) {
+            assertThat(first.get(httpPort(), HOST, "/x", "X-Forwarded-Proto: https").status()).isEqualTo(200);
+            assertThat(second.get(httpPort(), HOST, "/x").status()).isEqualTo(200);
+            assertThat(second.get(httpPort(), HOST, "/x", "X-Forwarded-Proto: http").status()).isEqualTo(200);
+            assertThat(log.events()).isEmpty();
+
+            for (int i = 0; i < 3; i++) {
+                assertThat(second.get(httpPort(), HOST, "/x", "X-Forwarded-Proto: https").status()).isEqualTo(200);
+                assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("http");
+            }
+            assertThat(log.events()).hasSize(1);
+            assertThat(log.messages(Level.WARN)).singleElement(as(InstanceOfAssertFactories.STRING))
+                    .contains("A request from 127.0.0.2 ").contains("X-Forwarded-Proto: https")
+                    .contains("127.0.0.2 is not in PICOTUNNEL_TRUSTED_PROXIES");
+        }
     }
 
     @Test
@@ -588,9 +616,13 @@ class AccessControlEndToEndTest {
         assertThat(first.getBehind(overTls, httpPort(), HOST, "/x", "X-Forwarded-Proto: http").status()).isEqualTo(200);
         assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("https");
         // Without the TLV, or with PP2_CLIENT_SSL clear, the visitor used plain http: the 308, whatever it claims.
-        Visitor.Response plain = first.getBehind(ProxyV2.tcp4(visitor), httpPort(), HOST, "/x", "X-Forwarded-Proto: https");
-        assertThat(plain.status()).isEqualTo(308);
-        assertThat(plain.header("Location")).startsWith("https://" + HOST);
+        try (LogCapture log = new LogCapture(UntrustedProxyHint.class, Level.INFO)) {
+            Visitor.Response plain = first.getBehind(ProxyV2.tcp4(visitor), httpPort(), HOST, "/x", "X-Forwarded-Proto: https");
+            assertThat(plain.status()).isEqualTo(308);
+            assertThat(plain.header("Location")).startsWith("https://" + HOST);
+            // The visitor's claim is not the trusted proxy's mistake: no hint to add an address.
+            assertThat(log.events()).isEmpty();
+        }
         assertThat(first.getBehind(ProxyV2.tcp4(visitor, ProxyV2.ssl(false)), httpPort(), HOST, "/x").status())
                 .isEqualTo(308);
         assertThat(web.requestCount()).isEqualTo(2);

@@ -2,6 +2,7 @@ package io.picotunnel.server.packaging;
 
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.UntrustedProxyHint;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.proxy.http.TunnelUpstream;
@@ -17,8 +18,9 @@ import static io.picotunnel.testkit.ProseDurations.words;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The README, the server's --help and docs/http-proxy.md, monitoring.md and protocol.md say how often at most a flood of refusals is
- * logged (tunnel_busy, the stream limit, a listener's and a tcp service's refusals, the session buffer limit) as the
+ * The README, the server's --help and docs/http-proxy.md, monitoring.md, protocol.md and access-control.md say how often at most a flood of refusals is
+ * logged (tunnel_busy, the stream limit, a listener's and a tcp service's refusals, the session buffer limit, an
+ * untrusted peer's X-Forwarded-Proto: https) as the
  * constant that sets it, so a new interval cannot leave them saying "once a minute".
  */
 class RefusalLogIntervalsDocsTest {
@@ -75,5 +77,13 @@ class RefusalLogIntervalsDocsTest {
         assertThat(read("docs/protocol.md"))
                 .contains("(see Backoff below). Refusals are logged " + once(ConnectionLimits.REFUSAL_LOG_INTERVAL) + ".")
                 .contains("with a WARN " + once(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL) + ". Not the stream holding");
+    }
+
+    @Test
+    void theReadmeAndTheAccessControlDocGiveTheUntrustedProxyHintInterval() throws IOException {
+        assertThat(read("README.md")).contains("gets a WARN naming its address ("
+                + once(UntrustedProxyHint.LOG_INTERVAL) + "): the hint for a TLS-ending proxy");
+        assertThat(read("docs/access-control.md")).contains("naming the peer's address and"
+                + " `PICOTUNNEL_TRUSTED_PROXIES`, " + once(UntrustedProxyHint.LOG_INTERVAL) + ".");
     }
 }

@@ -54,11 +54,18 @@ final class AccessHook {
      * Whether the visitor used https: the connection's TLS ({@code overTls}), or the TLS a trusted proxy that ends it
      * in front says the visitor used, in the SSL TLV of its PROXY protocol header ({@link VisitorAddress#tlsAtProxy})
      * or in {@code X-Forwarded-Proto}, read from the same peer as {@link #visitor} (with the PROXY protocol, not from
-     * a visitor its header names).
+     * a visitor its header names). A plain request whose peer claims https there without being a trusted proxy is
+     * logged ({@link io.picotunnel.server.access.UntrustedProxyHint}); not one a PROXY header names, whose proxy is
+     * trusted.
      */
     static boolean https(AccessControl access, Channel channel, HttpRequest request, boolean overTls) {
         boolean tls = overTls || VisitorAddress.tlsAtProxy(channel);
-        return access.trustedProxies().https(VisitorAddress.of(channel), () -> request.headers().getAll("x-forwarded-proto"), tls);
+        InetAddress peer = VisitorAddress.of(channel);
+        boolean https = access.trustedProxies().https(peer, () -> request.headers().getAll("x-forwarded-proto"), tls);
+        if (!https && !VisitorAddress.proxied(channel)) {
+            access.untrustedProxyHint().onPlainHttpRequest(peer, request.headers().get("x-forwarded-proto"));
+        }
+        return https;
     }
 
     /** A connection without an IP peer (never on the public listeners) passes only services without a gate. */
