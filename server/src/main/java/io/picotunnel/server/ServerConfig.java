@@ -5,6 +5,7 @@ import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingValues;
 import io.picotunnel.protocol.net.Hostnames;
+import io.picotunnel.protocol.text.AsciiNumbers;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.protocol.yamux.YamuxConfig;
@@ -284,7 +285,7 @@ public record ServerConfig(
                 return 0;
             }
             try {
-                int port = Integer.parseInt(value);
+                int port = AsciiNumbers.parseInt(value);
                 if (port >= 1 && port <= 65535) {
                     return port;
                 }

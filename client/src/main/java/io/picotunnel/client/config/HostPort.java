@@ -4,6 +4,7 @@ import io.netty.util.NetUtil;
 import io.picotunnel.protocol.idna.HostEscapes;
 import io.picotunnel.protocol.idna.Idna;
 import io.picotunnel.protocol.net.Hostnames;
+import io.picotunnel.protocol.text.AsciiNumbers;
 import io.picotunnel.protocol.text.ControlCharacters;
 
 import java.net.Inet4Address;
@@ -170,9 +171,9 @@ public record HostPort(String host, int port) {
         return port;
     }
 
-    /** Up to five digits: a port number, in range or not. */
+    /** Up to five ASCII digits: a port number, in range or not ({@code ٨٠٨٠} is none, as for other programs). */
     private static boolean isNumber(String portText) {
-        return !portText.isEmpty() && portText.length() <= 5 && portText.chars().allMatch(Character::isDigit);
+        return portText.length() <= 5 && AsciiNumbers.isDigits(portText);
     }
 
     private static boolean validPort(String portText) {

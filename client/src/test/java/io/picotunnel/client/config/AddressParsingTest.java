@@ -21,6 +21,23 @@ class AddressParsingTest {
                 .hasMessageNotContaining("\u0007");
     }
 
+    /**
+     * Only the digits 0 to 9 make a port, as for curl, ssh and Go: {@code localhost:٨٠٨٠}
+     * (Arabic-Indic digits) was taken as localhost:8080, and "%\u0664\u0661" as the letter A.
+     */
+    @Test
+    void aPortOrAnEscapeInAnotherScriptsDigitsIsRefused() {
+        assertThatThrownBy(() -> HostPort.parse("localhost:\u0668\u0660\u0668\u0660"))
+                .hasMessage("'localhost:\u0668\u0660\u0668\u0660' has no valid port number");
+        assertThatThrownBy(() -> HostPort.parse("[::1]:\uff12\uff12")).hasMessage("'[::1]:\uff12\uff12' has no valid port number");
+        assertThatThrownBy(() -> AllowList.parse("127.0.0.1:\u0662\u0662"))
+                .hasMessageContaining("'127.0.0.1:\u0662\u0662' has no valid port number");
+        assertThatThrownBy(() -> ServerAddress.parse("wss://tunnel.example:\u0664\u0664\u0663"))
+                .hasMessageContaining("has no valid port number");
+        assertThatThrownBy(() -> ServerAddress.parse("wss://tunnel%\u0664\u0661.example:443"))
+                .hasMessageContaining("its host has a '%' not followed by two hex digits");
+    }
+
     @Test
     void bareHostPortMeansTls() {
         ServerAddress address = ServerAddress.parse("tunnel.example.com:8443");

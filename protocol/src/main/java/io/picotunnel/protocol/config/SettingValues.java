@@ -1,5 +1,6 @@
 package io.picotunnel.protocol.config;
 
+import io.picotunnel.protocol.text.AsciiNumbers;
 import io.picotunnel.protocol.text.ControlCharacters;
 
 import io.picotunnel.protocol.yamux.SessionLimits;
@@ -122,7 +123,7 @@ public final class SettingValues<S extends Enum<S> & DeclaredSetting> {
     public int count(S setting, int min, int max) {
         String raw = raw(setting);
         try {
-            return count(setting, Integer.parseInt(raw), raw, min, max);
+            return count(setting, AsciiNumbers.parseInt(raw), raw, min, max);
         } catch (NumberFormatException e) {
             throw notCount(setting, raw, min, max);
         }

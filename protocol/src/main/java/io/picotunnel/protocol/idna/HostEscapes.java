@@ -1,5 +1,7 @@
 package io.picotunnel.protocol.idna;
 
+import io.picotunnel.protocol.text.AsciiNumbers;
+
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -28,8 +30,8 @@ public final class HostEscapes {
                 bytes.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
                 continue;
             }
-            int high = i + 2 < host.length() ? Character.digit(host.charAt(i + 1), 16) : -1;
-            int low = high < 0 ? -1 : Character.digit(host.charAt(i + 2), 16);
+            int high = i + 2 < host.length() ? AsciiNumbers.hexDigit(host.charAt(i + 1)) : -1;
+            int low = high < 0 ? -1 : AsciiNumbers.hexDigit(host.charAt(i + 2));
             if (low < 0) {
                 throw new IllegalArgumentException("has a '%' not followed by two hex digits, as in a %-escape such as"
                         + " %C3%BC (ü)");

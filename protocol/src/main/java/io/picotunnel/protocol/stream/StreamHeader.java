@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufOutputStream;
+import io.picotunnel.protocol.text.AsciiNumbers;
 import io.picotunnel.protocol.text.ControlCharacters;
 
 import java.io.IOException;
@@ -38,7 +39,7 @@ public record StreamHeader(StreamType type, String target) {
                     + ControlCharacters.bounded(target));
         }
         String port = target.substring(colon + 1);
-        if (!port.chars().allMatch(Character::isDigit) || port.length() > 5 || Integer.parseInt(port) < 1
+        if (!AsciiNumbers.isDigits(port) || port.length() > 5 || Integer.parseInt(port) < 1
                 || Integer.parseInt(port) > 65535) {
             throw new IllegalArgumentException("stream header target has no valid port (1-65535): "
                     + ControlCharacters.bounded(target));

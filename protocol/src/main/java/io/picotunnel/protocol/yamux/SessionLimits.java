@@ -1,6 +1,7 @@
 package io.picotunnel.protocol.yamux;
 
 import io.picotunnel.protocol.config.ByteSize;
+import io.picotunnel.protocol.text.AsciiNumbers;
 import io.picotunnel.protocol.text.ControlCharacters;
 
 import java.util.Optional;
@@ -88,7 +89,7 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
     /** A count, not a size: "lots", "-1" and "64k" are refused as the programs' other counts refuse them. */
     private static int streamCount(String text) {
         try {
-            int streams = Integer.parseInt(text.strip());
+            int streams = AsciiNumbers.parseInt(text.strip());
             if (streams >= 1 && streams <= MAX_STREAMS_LIMIT) {
                 return streams;
             }

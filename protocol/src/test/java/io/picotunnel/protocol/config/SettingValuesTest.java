@@ -24,6 +24,16 @@ class SettingValuesTest {
         }
     }
 
+    /** Integer.parseInt reads other scripts' digits: Arabic-Indic 4 and a fullwidth 5 were taken as 4 and 5. */
+    @Test
+    void aCountInAnotherScriptsDigitsIsRefused() {
+        for (String bad : new String[] {"\u0664", "\uff15", "+\u0664"}) {
+            assertThatThrownBy(() -> threads(bad)).as(bad).isInstanceOf(ConfigException.class)
+                    .hasMessage("Invalid --threads (PICOTUNNEL_THREADS): '" + bad + "' is not a whole number from 2 to 8.");
+        }
+        assertThat(threads("+4")).as("a sign, as Integer.parseInt takes it").isEqualTo(4);
+    }
+
     @Test
     void aWrongCountIsQuotedWithItsControlCharactersWrittenOutAndCut() {
         assertThatThrownBy(() -> threads("4\nINFO forged\u202E")).isInstanceOf(ConfigException.class)

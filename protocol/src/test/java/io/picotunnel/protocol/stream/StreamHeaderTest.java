@@ -114,6 +114,14 @@ class StreamHeaderTest {
         assertRefused("{\"type\":\"tcp\",\"target\":\"a:70000\"}", "1-65535");
     }
 
+    /** The port is ASCII digits: "host:\u0668\u0660" (Arabic-Indic 80) was a target on port 80. */
+    @Test
+    void aPortInAnotherScriptsDigitsIsRefused() {
+        assertRefused("{\"type\":\"tcp\",\"target\":\"host:\u0668\u0660\"}", "has no valid port (1-65535)");
+        assertThatThrownBy(() -> new StreamHeader(StreamType.TCP, "host:\uff18\uff10"))
+                .hasMessageStartingWith("stream header target has no valid port (1-65535)");
+    }
+
     @Test
     void aControlCharacterInARefusedTargetIsWrittenOutNotQuotedAsItIs() {
         assertRefused("{\"type\":\"tcp\",\"target\":\"host\\r\\nforged\"}",

@@ -13,7 +13,9 @@ class SessionLimitsTest {
         assertThat(SessionLimits.parse(null, null, "1000000", null).maxStreams()).isEqualTo(1_000_000);
 
         // Read as a byte size, "lots" was "not a size such as 16MiB, 512KiB or 65536" and "64k" was 65536 streams.
-        for (String wrong : new String[] {"lots", "-1", "64k", "1.5", "0", "1000001", "99999999999"}) {
+        for (String wrong : new String[] {"lots", "-1", "64k", "1.5", "0", "1000001", "99999999999",
+                // Arabic-Indic and fullwidth digits: Integer.parseInt took them as 70000 and 5.
+                "\u0667\u0660\u0660\u0660\u0660", "\uff15"}) {
             assertThatThrownBy(() -> SessionLimits.parse(null, null, wrong, null))
                     .as(wrong)
                     .isInstanceOfSatisfying(SessionLimits.InvalidLimit.class, e -> assertThat(e.which()).isEqualTo(2))

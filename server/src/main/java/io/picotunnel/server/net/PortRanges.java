@@ -1,5 +1,6 @@
 package io.picotunnel.server.net;
 
+import io.picotunnel.protocol.text.AsciiNumbers;
 import io.picotunnel.protocol.text.ControlCharacters;
 
 import java.util.ArrayList;
@@ -49,7 +50,7 @@ public final class PortRanges {
 
     private static int port(String text, String item) {
         try {
-            int port = Integer.parseInt(text.trim());
+            int port = AsciiNumbers.parseInt(text.trim());
             if (port >= 1 && port <= 65535) {
                 return port;
             }

@@ -333,6 +333,12 @@ class ServerConfigTest {
                         + " 'tunnel\\u001b[2J.example' is not a valid host name such as tunnel.example.com."),
                 arguments("PICOTUNNEL_PUBLIC_HTTP_PORT", "80\r\nforged", "Invalid --public-http-port"
                         + " (PICOTUNNEL_PUBLIC_HTTP_PORT): '80\\r\\nforged' is not a port from 1 to 65535."),
+                // Integer.parseInt read other scripts' digits: Arabic-Indic 80 was port 80.
+                arguments("PICOTUNNEL_PUBLIC_HTTP_PORT", "\u0668\u0660", "Invalid --public-http-port"
+                        + " (PICOTUNNEL_PUBLIC_HTTP_PORT): '\u0668\u0660' is not a port from 1 to 65535."),
+                arguments("PICOTUNNEL_TCP_PORTS", "\u0662\u0660\u0660\u0660-\u0663\u0660\u0660\u0660",
+                        "Invalid --tcp-ports (PICOTUNNEL_TCP_PORTS): '\u0662\u0660\u0660\u0660-\u0663\u0660\u0660\u0660'"
+                        + " is not a port (1-65535) or a range such as 2000-3000."),
                 arguments("PICOTUNNEL_ACME_DIRECTORY", "ftp://ca\u001b[2J", "Invalid --acme-directory"
                         + " (PICOTUNNEL_ACME_DIRECTORY): 'ftp://ca\\u001b[2J' is not an http(s) URL."),
                 arguments("PICOTUNNEL_ACME_DIRECTORY", "https://b%C3cher\u001b.example/", "Invalid --acme-directory"
