@@ -38,6 +38,8 @@ public final class Backoff {
     private boolean goneAwayEarly;
     /** When the server last said it is stopping; meaningful while {@link #serverStopping} holds. */
     private long stoppingSince;
+    /** When the server first said it is stopping, in the stop not over yet; meaningful while {@link #serverStopping} holds. */
+    private long firstStoppingAt;
     private boolean serverStopping;
 
     public Backoff() {
@@ -91,9 +93,13 @@ public final class Backoff {
     /**
      * The server said it is stopping (its close status 4000, its 503 while it drains, or no longer listening right after
      * its GoAway): it is restarting, most likely, and is redialled every {@link #INITIAL} for {@link #RESTART_WAIT} from
-     * now, then with delays that grow from {@link #INITIAL} again. The attempts made while it drained do not count.
+     * now, then with delays that grow from {@link #INITIAL} again. The attempts made while it drained do not count. Said
+     * again (its 503 on each redial while it drains), the wait starts over: a drain of any length is followed by a restart.
      */
     public void serverStopping() {
+        if (!serverStopping) {
+            firstStoppingAt = nanoClock.getAsLong();
+        }
         serverStopping = true;
         stoppingSince = nanoClock.getAsLong();
         attempt = 0;
@@ -102,6 +108,11 @@ public final class Backoff {
     /** Whether the server said it is stopping less than {@link #RESTART_WAIT} ago, and no connection was made since. */
     public boolean waitingForRestart() {
         return serverStopping && nanoClock.getAsLong() - stoppingSince < RESTART_WAIT.toNanos();
+    }
+
+    /** How long ago the server first said it is stopping, no connection made since; zero when it did not. */
+    public Duration stoppingFor() {
+        return serverStopping ? Duration.ofNanos(nanoClock.getAsLong() - firstStoppingAt) : Duration.ZERO;
     }
 
     /** Whether the server said it is stopping {@link #RESTART_WAIT} ago or more, and no connection was made since. */

@@ -115,6 +115,8 @@ public final class TunnelClient implements AutoCloseable {
     private boolean stoppingNow;
     /** The server said it is stopping and its coming back is awaited: the WARN once that wait is over is not written. */
     private boolean restartAwaited;
+    /** The server has drained for {@link Backoff#RESTART_WAIT} and still says it is stopping: the WARN is written. */
+    private boolean longDrainWarned;
 
     public TunnelClient(ClientConfig config) {
         this(config, config.limits().yamux(), new Backoff());
@@ -332,6 +334,7 @@ public final class TunnelClient implements AutoCloseable {
             goneAwayBeforeConnecting = false;
             goneAwayBecause = null;
             restartAwaited = false;
+            longDrainWarned = false;
             backoff.connected();
             LOG.info("connected to {}", config.server());
             setState(State.CONNECTED);
@@ -354,7 +357,9 @@ public final class TunnelClient implements AutoCloseable {
                 && refused.serverStopping();
         boolean refusedAfterGoAway = goneAwayBeforeConnecting && ConnectFailures.connectionRefused(cause);
         boolean firstSignOfStop = !restartAwaited && !backoff.restartOverdue() && (stoppingAnswer || refusedAfterGoAway);
-        if (firstSignOfStop) {
+        if (firstSignOfStop || stoppingAnswer) {
+            // Each answer that it still drains starts the wait for its restart over, however long the drain lasts
+            // (its --shutdown-grace): the server keeps its pace (Retry-After), not delays that grow as for one down.
             awaitRestart();
         }
         boolean goAwayLogged = logGoAway(stoppingAnswer, ConnectFailures.connectionRefused(cause));
@@ -367,7 +372,13 @@ public final class TunnelClient implements AutoCloseable {
         Duration serverWait = ConnectFailures.retryAfter(cause);
         boolean waitingForRestart = backoff.waitingForRestart();
         Duration delay = backoff.next(serverWait);
-        if (waitingForRestart) {
+        if (waitingForRestart && stoppingAnswer && !longDrainWarned
+                && backoff.stoppingFor().compareTo(Backoff.RESTART_WAIT) >= 0) {
+            longDrainWarned = true;
+            LOG.warn("the server at {} said it was stopping {} ago and still does: it waits for open streams to end, for"
+                    + " up to its --shutdown-grace. Retrying in {}, at its pace while it drains, then {}.",
+                    config.server(), Durations.format(backoff.stoppingFor()), Durations.format(delay), restartRetries());
+        } else if (waitingForRestart) {
             logAttemptWhileRestarting(cause, serverWait, delay, firstSignOfStop && !goAwayLogged);
         } else if (restartAwaited) {
             restartAwaited = false;

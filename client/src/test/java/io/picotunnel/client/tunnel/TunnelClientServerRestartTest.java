@@ -8,7 +8,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
@@ -30,6 +32,8 @@ class TunnelClientServerRestartTest {
     private static final String TOKEN = "f".repeat(64);
     private ScriptedTunnelServer server;
     private TunnelClient client;
+    /** The server drains and still listens: a new connection is answered 503 server_stopping, Retry-After: 1. */
+    private volatile boolean answeringStopping;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -42,6 +46,10 @@ class TunnelClientServerRestartTest {
      */
     private void start(LongSupplier nanoClock) {
         server = new ScriptedTunnelServer((socket, key) -> {
+            if (answeringStopping) {
+                answerStopping(socket);
+                return;
+            }
             answer101(socket, key);
             if (server.connections() == 1) {
                 openStreamThatStaysOpen(socket);
@@ -51,6 +59,16 @@ class TunnelClientServerRestartTest {
         Backoff backoff = new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, nanoClock);
         client = ScriptedClients.start(server, TOKEN, backoff, YamuxConfig.defaults());
         await().atMost(Duration.ofSeconds(10)).until(() -> client.activeStreams() == 1);
+    }
+
+    /** The server's answer to a tunnel connection while it drains, asking for a redial a second later. */
+    private static void answerStopping(Socket socket) throws Exception {
+        byte[] body = "{\"error\":\"server_stopping\",\"message\":\"the server is shutting down\"}"
+                .getBytes(StandardCharsets.UTF_8);
+        write(socket, ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.length + "\r\nConnection: close\r\nRetry-After: 1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        write(socket, body);
+        drainUntilEof(socket);
     }
 
     /** The drain begins: no more connections taken, GoAway on the one open. */
@@ -141,6 +159,40 @@ class TunnelClientServerRestartTest {
                     .contains("said it was stopping 1 min ago and is still unreachable")
                     .contains("connection refused")
                     .contains("Retrying in 1 s, then less and less often.");
+        }
+    }
+
+    /**
+     * A drain longer than the restart wait (a --shutdown-grace of minutes, for long downloads), every redial answered
+     * 503 server_stopping with Retry-After: 1. Before, from 1 min after the first answer each answer was a WARN (four
+     * by the fourth redial) and the delays grew beyond the server's pace (1, 2, 4, 8 s, up to 1 min), so the server
+     * restarted after its drain was redialled up to 1 min late. Now one WARN says it still drains, the redials keep its
+     * pace, and the restart is served again within 2 s.
+     */
+    @Test
+    void aDrainLongerThanTheRestartWaitIsOneWarningAndKeepsTheServersPace() throws Exception {
+        AtomicLong clock = new AtomicLong(System.nanoTime());
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
+            start(clock::get);
+
+            answeringStopping = true;
+            write(server.sockets.getFirst(), GO_AWAY);
+            await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 3);
+            clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
+            int before = server.connections();
+            await().atMost(Duration.ofSeconds(40)).until(() -> server.connections() >= before + 4);
+
+            List<Long> redials = server.connectionsNanos.subList(before - 1, before + 4);
+            assertThat(ScriptedTunnelServer.gapsMillis(redials)).allMatch(gap -> gap < 1_600, "at most 1.6 s");
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("said it was stopping 1 min ago and still does: it waits for open streams to end")
+                    .contains("Retrying in 1 s, at its pace while it drains, then every 1 s for up to 1 min while it"
+                            + " restarts.");
+
+            answeringStopping = false;
+            long restarted = System.nanoTime();
+            await().atMost(Duration.ofSeconds(30)).until(() -> client.state() == TunnelClient.State.CONNECTED);
+            assertThat(Duration.ofNanos(System.nanoTime() - restarted)).isLessThan(Duration.ofSeconds(2));
         }
     }
 }
