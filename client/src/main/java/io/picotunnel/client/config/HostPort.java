@@ -30,9 +30,9 @@ public record HostPort(String host, int port) {
     public HostPort {
         Objects.requireNonNull(host, "host");
         if (host.isEmpty()) {
-            throw noHost("address " + quoted(":" + port), port);
+            throw noHost("address " + quoted(":" + port), inRange(port) ? port : 8080);
         }
-        if (port < MIN_PORT || port > MAX_PORT) {
+        if (!inRange(port)) {
             throw new IllegalArgumentException("port " + port + " of " + quoted(host) + " is out of range " + MIN_PORT
                     + "-" + MAX_PORT);
         }
@@ -177,10 +177,14 @@ public record HostPort(String host, int port) {
     }
 
     private static boolean validPort(String portText) {
-        return isNumber(portText) && Integer.parseInt(portText) >= MIN_PORT && Integer.parseInt(portText) <= MAX_PORT;
+        return isNumber(portText) && inRange(Integer.parseInt(portText));
     }
 
-    /** "{@code address} has no host", and an address to write instead, on {@code port}. */
+    private static boolean inRange(int port) {
+        return port >= MIN_PORT && port <= MAX_PORT;
+    }
+
+    /** "{@code address} has no host", and an address to write instead, on {@code port} (one in range). */
     private static IllegalArgumentException noHost(String address, int port) {
         return new IllegalArgumentException(address + " has no host; write host:port, for example localhost:" + port);
     }

@@ -257,6 +257,17 @@ class AddressParsingTest {
                 .hasMessage("address ':8080' has no host; write host:port, for example localhost:8080");
     }
 
+    /** The example took the port out of range as it was: "for example localhost:0" is no address to write either. */
+    @Test
+    void anAddressMadeInCodeWithoutAHostNorAPortInRangeSuggestsOneInRange() {
+        assertThatThrownBy(() -> new HostPort("", 0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("address ':0' has no host; write host:port, for example localhost:8080");
+        assertThatThrownBy(() -> new HostPort("", 70000)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("address ':70000' has no host; write host:port, for example localhost:8080");
+        assertThatThrownBy(() -> HostPort.parse(":0")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("':0' has no host; write host:port, for example localhost:8080");
+    }
+
     /** A port the parser refuses is refused in code too, instead of failing every attempt to dial it. */
     @Test
     void anAddressMadeInCodeWithAPortOutOfRangeIsRefusedNamingTheRange() {
