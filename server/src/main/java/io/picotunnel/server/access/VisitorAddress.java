@@ -6,6 +6,7 @@ import io.netty.util.AttributeKey;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.function.Function;
 
 /**
  * The address a public connection comes from: the source a trusted front proxy gave for it ({@link #PROXIED}),
@@ -26,27 +27,12 @@ public final class VisitorAddress {
 
     /** The visitor's address, or null when the channel has no IP peer. */
     public static InetAddress of(Channel channel) {
-        for (Channel c = channel; c != null; c = c.parent()) {
-            InetSocketAddress proxied = c.attr(PROXIED).get();
-            if (proxied != null) {
-                return proxied.getAddress();
-            }
-            SocketAddress address = c.remoteAddress();
-            if (address instanceof InetSocketAddress inet && inet.getAddress() != null) {
-                return inet.getAddress();
-            }
-        }
-        return null;
+        return nearest(channel, VisitorAddress::visitorOf);
     }
 
     /** Whether a trusted front proxy named this connection's visitor (for an HTTP/2 stream, its connection's). */
     public static boolean proxied(Channel channel) {
-        for (Channel c = channel; c != null; c = c.parent()) {
-            if (c.attr(PROXIED).get() != null) {
-                return true;
-            }
-        }
-        return false;
+        return nearest(channel, c -> c.attr(PROXIED).get()) != null;
     }
 
     /**
@@ -54,11 +40,30 @@ public final class VisitorAddress {
      * its connection) that the visitor reached it over TLS ({@link #PROXIED_TLS}).
      */
     public static boolean tlsAtProxy(Channel channel) {
+        return nearest(channel, c -> Boolean.TRUE.equals(c.attr(PROXIED_TLS).get()) ? Boolean.TRUE : null) != null;
+    }
+
+    /** The address a proxy named for this very channel, else its IP peer's; null when neither. */
+    private static InetAddress visitorOf(Channel channel) {
+        InetSocketAddress proxied = channel.attr(PROXIED).get();
+        if (proxied != null) {
+            return proxied.getAddress();
+        }
+        SocketAddress address = channel.remoteAddress();
+        return address instanceof InetSocketAddress inet ? inet.getAddress() : null;
+    }
+
+    /**
+     * What {@code found} gives for the channel, else for the nearest of its parents (an HTTP/2 stream's connection)
+     * for which it gives one; null when none does.
+     */
+    private static <T> T nearest(Channel channel, Function<Channel, T> found) {
         for (Channel c = channel; c != null; c = c.parent()) {
-            if (Boolean.TRUE.equals(c.attr(PROXIED_TLS).get())) {
-                return true;
+            T value = found.apply(c);
+            if (value != null) {
+                return value;
             }
         }
-        return false;
+        return null;
     }
 }
