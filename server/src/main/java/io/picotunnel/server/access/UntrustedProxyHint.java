@@ -14,7 +14,7 @@ import java.time.Duration;
  * {@code PICOTUNNEL_TRUSTED_PROXIES}: its {@code X-Forwarded-Proto: https} is then ignored, so its visitors get the
  * cookies of plain http, {@code https_redirect} loops and a sign-in returns to an {@code http://} address, and
  * nothing else says why. Any visitor may send the header, so the WARN comes at most once per {@link #LOG_INTERVAL}
- * for all peers ({@link RefusalLog}), with the count of those not logged.
+ * for all peers ({@link RefusalLog}), with the count of those not logged; the others build no message.
  */
 public final class UntrustedProxyHint {
 
@@ -38,11 +38,14 @@ public final class UntrustedProxyHint {
                 || trustedProxies.trusts(peer)) {
             return;
         }
-        String address = peer.getHostAddress();
-        lines.refused(true, "A request from " + address + " to the public HTTP listener carries X-Forwarded-Proto: "
+        lines.refused(true, () -> message(peer.getHostAddress(), forwardedProto));
+    }
+
+    private static String message(String address, String forwardedProto) {
+        return "A request from " + address + " to the public HTTP listener carries X-Forwarded-Proto: "
                 + ControlCharacters.bounded(forwardedProto) + ", which is ignored because " + address
                 + " is not in PICOTUNNEL_TRUSTED_PROXIES (--trusted-proxies): the request counts as plain http"
                 + " (https_redirect sends it to https again, a sign-in returns to http:// with cookies that are not"
-                + " Secure). If a proxy that ends TLS runs there, add its address.");
+                + " Secure). If a proxy that ends TLS runs there, add its address.";
     }
 }

@@ -5,6 +5,7 @@ import org.slf4j.Logger;
 
 import java.time.Duration;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Logs refusals that come in floods (connections over a limit, handshakes for unknown names) at most once per
@@ -43,11 +44,19 @@ public final class RefusalLog {
      * {@code message} must already be safe to log ({@link io.picotunnel.protocol.text.ControlCharacters#bounded}).
      */
     public void refused(boolean warn, String message) {
+        refused(warn, () -> message);
+    }
+
+    /**
+     * As {@link #refused(boolean, String)}, {@code message} built only for a line that is written: a refusal only
+     * counted, as most of a flood's are, builds none.
+     */
+    public void refused(boolean warn, Supplier<String> message) {
         long skipped = startLine(nanoTime.getAsLong());
         if (skipped < 0) {
             return;
         }
-        String line = withCount(message, skipped);
+        String line = withCount(message.get(), skipped);
         if (warn) {
             log.warn(line);
         } else {

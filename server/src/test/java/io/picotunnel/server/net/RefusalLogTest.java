@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -27,6 +28,20 @@ class RefusalLogTest {
             assertThat(capture.messages(Level.INFO).get(0)).startsWith("refused later (")
                     .containsPattern("\\((9|[1-9][0-9]+) more like this not logged")
                     .endsWith("; at most one line per 200 ms)");
+        }
+    }
+
+    /** A flood's counted refusals built their whole message each, to be dropped (UntrustedProxyHint's, per request). */
+    @Test
+    void aRefusalOnlyCountedBuildsNoMessage() {
+        try (LogCapture capture = new LogCapture(RefusalLogTest.class, Level.INFO)) {
+            RefusalLog log = new RefusalLog(LoggerFactory.getLogger(RefusalLogTest.class), Duration.ofMinutes(1));
+            AtomicInteger built = new AtomicInteger();
+            for (int i = 0; i < 10; i++) {
+                log.refused(true, () -> "refused " + built.incrementAndGet());
+            }
+            assertThat(capture.messages(Level.WARN)).containsExactly("refused 1");
+            assertThat(built).hasValue(1);
         }
     }
 }
