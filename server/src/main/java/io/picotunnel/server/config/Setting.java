@@ -75,8 +75,9 @@ public enum Setting implements DeclaredSetting {
             "Most bytes the streams of one client connection may hold for visitors that read slower than the client sends;"
                     + " beyond, the stream whose visitor has gone longest without reading is reset. Default: 256MiB, or a quarter of the heap if less."),
     TRUSTED_PROXIES("--trusted-proxies", "LIST", null,
-            "Comma-separated addresses or CIDRs of front proxies whose X-Forwarded-For names the visitor (for ip_allow, ip_deny, rate_limit, the management port's limits on failed sign-ins, and the tunnel endpoint's on wrong tunnel tokens);"
-                    + " their connections count in --max-connections only, not per address."),
+            "Comma-separated addresses or CIDRs of front proxies whose X-Forwarded-For names the visitor (for ip_allow, ip_deny, rate_limit, the management port's limits on failed sign-ins, and the tunnel endpoint's on wrong tunnel tokens)"
+                    + " and whose X-Forwarded-Proto the scheme the visitor used (for single sign-on, https_redirect, the"
+                    + " target's X-Forwarded-Proto); their connections count in --max-connections only, not per address."),
     PROXY_PROTOCOL("--proxy-protocol", "BOOL", "false",
             "Read a PROXY protocol (v1 or v2) header first on every public connection from a trusted proxy (needs --trusted-proxies)."),
     STREAM_OPEN_TIMEOUT("--stream-open-timeout", "DURATION", "30s",

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.MatchResult;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -45,6 +46,19 @@ class ReadmeSettingsTablesTest {
             }
         }
         assertThat(named).as("the server's settings the README's table names").containsAll(settings.keySet());
+    }
+
+    /** The help said only X-Forwarded-For, so an operator behind a proxy ending TLS did not learn that it is read for https. */
+    @Test
+    void theHelpOfTrustedProxiesNamesEveryForwardingHeaderItsReadmeRowNames() throws IOException {
+        String row = Files.readAllLines(README).stream()
+                .filter(line -> line.startsWith("| `PICOTUNNEL_TRUSTED_PROXIES` |")).findFirst().orElseThrow();
+        List<String> headers = Pattern.compile("X-Forwarded-[A-Za-z]+").matcher(row).results().map(MatchResult::group)
+                .distinct().toList();
+
+        assertThat(headers).as("the README's forwarding headers").contains("X-Forwarded-For", "X-Forwarded-Proto");
+        assertThat(io.picotunnel.server.config.Setting.TRUSTED_PROXIES.description()).as("--trusted-proxies' help")
+                .contains(headers);
     }
 
     @Test
