@@ -3,7 +3,6 @@ package io.picotunnel.server.e2e;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,6 +18,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+
+import static io.picotunnel.testkit.Http2Frames.frame;
+import static io.picotunnel.testkit.Http2Frames.headers;
 
 /**
  * An HTTP/2 visitor written by hand over TLS (ALPN h2), on a TCP socket of its own so that it can end its output with
@@ -206,27 +208,6 @@ final class RawHttp2Visitor implements AutoCloseable {
             out.write(bytes);
             out.flush();
         }
-    }
-
-    private static byte[] frame(int type, int flags, int stream, byte[] payload) {
-        ByteBuffer frame = ByteBuffer.allocate(9 + payload.length);
-        frame.put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8)).put((byte) payload.length);
-        frame.put((byte) type).put((byte) flags).putInt(stream).put(payload);
-        return frame.array();
-    }
-
-    /** HPACK literal fields without indexing, new names, no Huffman coding (names and values under 127 bytes). */
-    private static byte[] headers(String... namesAndValues) {
-        ByteArrayOutputStream block = new ByteArrayOutputStream();
-        for (int i = 0; i < namesAndValues.length; i += 2) {
-            block.write(0);
-            for (String s : new String[] {namesAndValues[i], namesAndValues[i + 1]}) {
-                byte[] bytes = s.getBytes(StandardCharsets.US_ASCII);
-                block.write(bytes.length);
-                block.writeBytes(bytes);
-            }
-        }
-        return block.toByteArray();
     }
 
     @Override

@@ -58,6 +58,8 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static io.picotunnel.testkit.Http2Frames.frame;
+import static io.picotunnel.testkit.Http2Frames.headers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -1068,27 +1070,6 @@ class Http2ProxyTest {
         } catch (IOException e) {
             return true;
         }
-    }
-
-    private static byte[] frame(int type, int flags, int stream, byte[] payload) {
-        ByteBuffer frame = ByteBuffer.allocate(9 + payload.length);
-        frame.put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8)).put((byte) payload.length);
-        frame.put((byte) type).put((byte) flags).putInt(stream).put(payload);
-        return frame.array();
-    }
-
-    /** HPACK literal fields without indexing, new names, no Huffman coding (names and values under 127 bytes). */
-    private static byte[] headers(String... namesAndValues) {
-        ByteArrayOutputStream block = new ByteArrayOutputStream();
-        for (int i = 0; i < namesAndValues.length; i += 2) {
-            block.write(0);
-            for (String s : new String[] {namesAndValues[i], namesAndValues[i + 1]}) {
-                byte[] bytes = s.getBytes(StandardCharsets.US_ASCII);
-                block.write(bytes.length);
-                block.writeBytes(bytes);
-            }
-        }
-        return block.toByteArray();
     }
 
     /** Over HTTP/2 as over HTTP/1.1, who signed in is the proxy's to say: not in the head, not in trailers. */
