@@ -1,8 +1,5 @@
 package io.picotunnel.server.e2e;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.protocol.yamux.SessionLimits;
-import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.testbed.Testbed;
@@ -47,41 +44,33 @@ class Http2UploadBackpressureEndToEndTest {
 
     private final TestCertificates ca = new TestCertificates();
     private Testbed testbed;
-    private String tunnelId;
+    private UploadTunnel upload;
     private UploadTarget target;
 
     @BeforeEach
     void start() throws IOException {
         TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
         testbed = new Testbed(dataDir);
-        JsonNode tunnel = testbed.createTunnel("upload");
-        tunnelId = tunnel.get("id").asText();
-        SessionLimits defaults = SessionLimits.DEFAULTS;
-        testbed.startClient(tunnel.get("token").asText(), config -> config.withLimits(new SessionLimits(
-                YamuxConfig.INITIAL_STREAM_WINDOW, defaults.sessionWindowBudget(), defaults.maxStreams(),
-                defaults.sessionBufferLimit())));
-        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
     }
 
     /** The service's target: it reads {@code allowed} bytes of the body, then waits to be allowed more. */
     private void target(long allowed) throws IOException {
-        target = new UploadTarget(allowed);
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
-                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+        upload = new UploadTunnel(testbed, HOST, allowed);
+        target = upload.target;
     }
 
     @AfterEach
     void stop() throws IOException {
         testbed.close();
-        if (target != null) {
-            target.close();
+        if (upload != null) {
+            upload.close();
         }
     }
 
     @Test
     void anHttp2UploadIsTakenOnlyAsFastAsTheTargetReadsAndAFinEndsTheConnectionAndTheExchange() throws Exception {
         target(READ_BEFORE_PAUSE);
-        TrafficCounters forwarded = testbed.server().traffic().tunnel(tunnelId);
+        TrafficCounters forwarded = upload.forwarded();
         int httpsPort = testbed.server().httpsPort();
         try (RawHttp2Visitor visitor = RawHttp2Visitor.connect(httpsPort, HOST, ca.clientContext())) {
             visitor.post(1, "/upload", BODY);
@@ -107,7 +96,7 @@ class Http2UploadBackpressureEndToEndTest {
             target.allow(BODY);
             await().atMost(10, TimeUnit.SECONDS).until(target::over);
             assertThat(target.received()).as("the upload was cut").isLessThan(BODY);
-            YamuxSession session = testbed.server().registry().connections(tunnelId).getFirst().session();
+            YamuxSession session = upload.session();
             await().atMost(10, TimeUnit.SECONDS).until(() -> session.activeStreams() == 0);
             assertThat(body).failsWithin(Duration.ofSeconds(10));
         }
@@ -116,7 +105,8 @@ class Http2UploadBackpressureEndToEndTest {
     /**
      * HTTP/2 has no half-closed connection: a stream ends its request with END_STREAM, and a visitor whose TCP input
      * ended could no longer send the WINDOW_UPDATEs, SETTINGS acknowledgements and PINGs the answer may need. The server
-     * closes the connection at the FIN, as nginx and Go's server do, and the exchange is ended with it.
+     * closes the connection at the FIN, as nginx and Go's server do, and the exchange is ended with it: the target,
+     * which holds the whole request, has read none of its body and has not answered, sees its connection end.
      */
     @Test
     void anHttp2VisitorThatEndsItsTcpOutputAfterItsRequestGetsTheConnectionClosedAndItsExchangeEnded()
@@ -129,10 +119,13 @@ class Http2UploadBackpressureEndToEndTest {
 
             visitor.endTcpOutput();
             await().atMost(10, TimeUnit.SECONDS).until(visitor::ended);
+            assertThat(visitor.endOfStream(1)).as("an answer on the closed connection").isFalse();
+            await().atMost(10, TimeUnit.SECONDS).until(target::endedByTheProxy);
+            assertThat(target.received()).as("body bytes the target read").isZero();
+            assertThat(target.over()).as("the target answered").isFalse();
             target.allow(10);
             await().atMost(10, TimeUnit.SECONDS).until(target::over);
-            assertThat(visitor.endOfStream(1)).as("an answer on the closed connection").isFalse();
-            YamuxSession session = testbed.server().registry().connections(tunnelId).getFirst().session();
+            YamuxSession session = upload.session();
             await().atMost(10, TimeUnit.SECONDS).until(() -> session.activeStreams() == 0);
         }
     }

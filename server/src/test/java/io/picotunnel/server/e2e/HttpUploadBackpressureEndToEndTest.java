@@ -1,7 +1,5 @@
 package io.picotunnel.server.e2e;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.monitor.TrafficCounters;
@@ -47,35 +45,25 @@ class HttpUploadBackpressureEndToEndTest {
     Path dataDir;
 
     private Testbed testbed;
-    private String tunnelId;
+    private UploadTunnel upload;
     private UploadTarget target;
 
     @BeforeEach
     void start() throws IOException {
         testbed = new Testbed(dataDir.resolve("data"));
-        JsonNode tunnel = testbed.createTunnel("upload");
-        tunnelId = tunnel.get("id").asText();
-        // Stream windows that do not grow, and a target with a small receive buffer: what the path behind the server
-        // takes stays small, so that the body's rest waits in the server's kernel buffer once the target stops.
-        SessionLimits defaults = SessionLimits.DEFAULTS;
-        testbed.startClient(tunnel.get("token").asText(), config -> config.withLimits(new SessionLimits(
-                YamuxConfig.INITIAL_STREAM_WINDOW, defaults.sessionWindowBudget(), defaults.maxStreams(),
-                defaults.sessionBufferLimit())));
-        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
-        target = new UploadTarget(READ_BEFORE_PAUSE);
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
-                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+        upload = new UploadTunnel(testbed, HOST, READ_BEFORE_PAUSE);
+        target = upload.target;
     }
 
     @AfterEach
     void stop() throws IOException {
         testbed.close();
-        target.close();
+        upload.close();
     }
 
     @Test
     void aVisitorThatUploadsMebibytesThenHalfClosesIsReadOnlyAsFastAsTheTargetReads() throws Exception {
-        TrafficCounters forwarded = testbed.server().traffic().tunnel(tunnelId);
+        TrafficCounters forwarded = upload.forwarded();
         int httpPort = testbed.server().httpPort();
         try (Socket visitor = FaultTarget.connect(httpPort, Duration.ofSeconds(60))) {
             byte[] head = ("POST /upload HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: " + BODY + "\r\n\r\n")
@@ -109,7 +97,7 @@ class HttpUploadBackpressureEndToEndTest {
 
             // What the server wrote to the stream is counted as forwarded; what the stream holds for the window is
             // the rest of what the server holds.
-            YamuxSession session = testbed.server().registry().connections(tunnelId).getFirst().session();
+            YamuxSession session = upload.session();
             assertThat(session.peakStreamBufferedBytes()).as("bytes one stream held on the server")
                     .isLessThanOrEqualTo(YamuxConfig.INITIAL_STREAM_WINDOW + 64 * 1024);
 

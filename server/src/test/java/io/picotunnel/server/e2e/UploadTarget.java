@@ -29,6 +29,7 @@ final class UploadTarget implements AutoCloseable {
     private volatile boolean paused;
     private volatile boolean closed;
     private volatile boolean over;
+    private volatile Socket connection;
 
     UploadTarget(long allowed) throws IOException {
         this.allowed = new AtomicLong(allowed);
@@ -55,6 +56,19 @@ final class UploadTarget implements AutoCloseable {
         return over;
     }
 
+    /**
+     * The proxy's side of its connection has ended (its FIN, or its reset) while the target still holds it: read or
+     * not, answered or not.
+     */
+    boolean endedByTheProxy() throws IOException {
+        Socket socket = connection;
+        if (socket == null) {
+            return false;
+        }
+        KernelSocket kernel = KernelSocket.find(socket.getLocalPort(), socket.getPort());
+        return kernel == null || kernel.state() == KernelSocket.CLOSE_WAIT;
+    }
+
     void allow(long bytes) {
         allowed.addAndGet(bytes);
         more.release();
@@ -62,6 +76,7 @@ final class UploadTarget implements AutoCloseable {
 
     private void serveOne() {
         try (Socket socket = server.accept()) {
+            connection = socket;
             socket.setSoTimeout(60_000);
             InputStream in = new BufferedInputStream(socket.getInputStream());
             FaultTarget.readLine(in); // the request line
