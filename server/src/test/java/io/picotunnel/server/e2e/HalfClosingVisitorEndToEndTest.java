@@ -1,15 +1,10 @@
 package io.picotunnel.server.e2e;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.server.testbed.Testbed;
-import io.picotunnel.server.tls.TestCertificates;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -22,8 +17,6 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -42,7 +35,6 @@ import static org.awaitility.Awaitility.await;
 class HalfClosingVisitorEndToEndTest {
 
     private static final String HOST = "half.test";
-    private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
     /** Far more than the buffers between the proxy and a visitor that does not read yet hold. */
     private static final int SIZE = 8 * 1024 * 1024;
     /** An upload far longer than the buffers between a visitor and a target that does not read yet hold. */
@@ -55,32 +47,24 @@ class HalfClosingVisitorEndToEndTest {
     @TempDir
     Path dataDir;
 
-    private final TestCertificates ca = new TestCertificates();
-    private Testbed testbed;
-    private String tunnelId;
+    private HalfCloseBed bed;
     private Target target;
 
     @BeforeEach
     void start() throws IOException {
-        TestCertificates.write(ca.issue(HOST), dataDir.resolve("data/certs"), HOST);
-        testbed = new Testbed(dataDir.resolve("data"));
-        JsonNode tunnel = testbed.createTunnel("half-close");
-        tunnelId = tunnel.get("id").asText();
-        testbed.connect(tunnelId, tunnel.get("token").asText());
         target = new Target();
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
-                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+        bed = new HalfCloseBed(dataDir, HOST, "half-close", target.port());
     }
 
     @AfterEach
     void stop() throws IOException {
-        testbed.close();
+        bed.close();
         target.close();
     }
 
     @Test
     void visitorThatHalfClosesAfterItsRequestGetsTheWholeLongAnswerThenEof() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             // Reads nothing at first (wholeLongAnswerThenEof): the answer waits at the proxy and on the way.
             wholeLongAnswerThenEof(requestThenHalfClose(visitor, "/big"));
         }
@@ -93,7 +77,7 @@ class HalfClosingVisitorEndToEndTest {
      */
     @Test
     void httpsVisitorThatSendsCloseNotifyWhileTheTargetIsSlowIsClosedAndTheStreamReleased() throws Exception {
-        try (Socket tcp = FaultTarget.connect(testbed.server().httpsPort(), READ_TIMEOUT); SSLSocket tls = tls(tcp)) {
+        try (Socket tcp = bed.connectHttps(); SSLSocket tls = bed.tls(tcp)) {
             FaultTarget.writeGet(tls, "HTTP/1.1", HOST, "/slow");
             await().atMost(20, TimeUnit.SECONDS).until(() -> target.slowRequests() == 1);
 
@@ -101,7 +85,7 @@ class HalfClosingVisitorEndToEndTest {
 
             tcp.setSoTimeout(10_000); // the proxy timeout (60 s) would end it too, much later
             assertThat(tls.getInputStream().read()).isEqualTo(-1);
-            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
         }
     }
 
@@ -111,23 +95,12 @@ class HalfClosingVisitorEndToEndTest {
      */
     @Test
     void httpsVisitorThatHalfClosesItsSocketWithoutCloseNotifyGetsTheWholeLongAnswerThenEof() throws Exception {
-        try (Socket tcp = FaultTarget.connect(testbed.server().httpsPort(), READ_TIMEOUT); SSLSocket tls = tls(tcp)) {
+        try (Socket tcp = bed.connectHttps(); SSLSocket tls = bed.tls(tcp)) {
             FaultTarget.writeGet(tls, "HTTP/1.1", HOST, "/big");
             tcp.shutdownOutput();
 
             wholeLongAnswerThenEof(new BufferedInputStream(tls.getInputStream()));
         }
-    }
-
-    private SSLSocket tls(Socket tcp) throws IOException {
-        SSLSocket tls = (SSLSocket) ca.clientContext().getSocketFactory().createSocket(tcp, HOST, tcp.getPort(), false);
-        SSLParameters parameters = tls.getSSLParameters();
-        parameters.setServerNames(List.of(new SNIHostName(HOST)));
-        parameters.setProtocols(new String[] {"TLSv1.3"});
-        parameters.setApplicationProtocols(new String[] {"http/1.1"});
-        tls.setSSLParameters(parameters);
-        tls.startHandshake();
-        return tls;
     }
 
     private void wholeLongAnswerThenEof(InputStream in) throws IOException {
@@ -147,7 +120,7 @@ class HalfClosingVisitorEndToEndTest {
 
     @Test
     void visitorThatHalfClosesWithoutARequestIsClosedAtOnce() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             visitor.setSoTimeout(5_000); // the header timeout (20 s) would close it too, much later
             visitor.shutdownOutput();
 
@@ -157,23 +130,23 @@ class HalfClosingVisitorEndToEndTest {
 
     @Test
     void visitorThatHalfClosesWhileTheTargetIsSlowToAnswerGetsTheAnswerAndTheStreamIsReleased() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             InputStream in = requestThenHalfClose(visitor, "/slow");
             await().atMost(20, TimeUnit.SECONDS).until(() -> target.slowRequests() == 1);
-            assertThat(testbed.server().openTunnelRequests(tunnelId)).isEqualTo(1);
+            assertThat(bed.openTunnelRequests()).isEqualTo(1);
 
             target.answerSlowRequests();
 
             assertThat(FaultTarget.readHead(in)).containsEntry("status", "200");
             assertThat(new String(in.readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("hello");
             assertThat(in.read()).as("the end of the connection after the answer").isEqualTo(-1);
-            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
         }
     }
 
     @Test
     void pipelinedRequestsBeforeAHalfCloseAreAllAnsweredThenEof() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             OutputStream out = visitor.getOutputStream();
             String get = "GET /small HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n";
             out.write((get + get).getBytes(StandardCharsets.US_ASCII));
@@ -190,13 +163,13 @@ class HalfClosingVisitorEndToEndTest {
 
     @Test
     void visitorThatHalfClosesWithinItsRequestBodyIsClosedAndTheStreamReleased() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             visitor.setSoTimeout(10_000);
             OutputStream out = visitor.getOutputStream();
             out.write(("POST /upload HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 100\r\n\r\n0123456789")
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            await().atMost(20, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 1);
+            await().atMost(20, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 1);
 
             visitor.shutdownOutput();
 
@@ -207,7 +180,7 @@ class HalfClosingVisitorEndToEndTest {
                 end = "reset";
             }
             assertThat(end).isIn("eof", "reset");
-            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
         }
     }
 
@@ -218,7 +191,7 @@ class HalfClosingVisitorEndToEndTest {
      */
     @Test
     void visitorThatHalfClosesRightAfterAnUpgradeRequestGetsThe101AndTheBytesAndTheTargetSeesTheEof() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             InputStream in = upgradeThenHalfClose(visitor, "/ws");
 
             Map<String, String> head = FaultTarget.readHead(in);
@@ -228,20 +201,20 @@ class HalfClosingVisitorEndToEndTest {
             await().atMost(10, TimeUnit.SECONDS).until(() -> target.upgradedEnd() != null);
             assertThat(target.upgradedEnd()).as("what the target read after its bytes").isEqualTo("eof");
             assertThat(in.read()).as("the end of the connection after the target closed").isEqualTo(-1);
-            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
         }
     }
 
     /** The target refuses the upgrade with a plain 200: the answer, then the close (no keep-alive after the EOF). */
     @Test
     void visitorThatHalfClosesRightAfterARefusedUpgradeRequestGetsThe200ThenEof() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             InputStream in = upgradeThenHalfClose(visitor, "/ws-refused");
 
             assertThat(FaultTarget.readHead(in)).containsEntry("status", "200").doesNotContainKey("upgrade");
             assertThat(new String(in.readNBytes(2), StandardCharsets.US_ASCII)).isEqualTo("no");
             assertThat(in.read()).as("the end of the connection after the answer").isEqualTo(-1);
-            await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+            await().atMost(10, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
         }
     }
 
@@ -253,7 +226,7 @@ class HalfClosingVisitorEndToEndTest {
      */
     @Test
     void visitorThatEndsItsSideDuringTheStreamedAnswerToABackpressuredUploadAbortsTheExchange() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             InputStream in = uploadThenStreamedAnswer(visitor, visitor);
 
             visitor.shutdownOutput();
@@ -266,7 +239,7 @@ class HalfClosingVisitorEndToEndTest {
     @Test
     void httpsVisitorThatSendsCloseNotifyDuringTheStreamedAnswerToABackpressuredUploadAbortsTheExchange()
             throws Exception {
-        try (Socket tcp = FaultTarget.connect(testbed.server().httpsPort(), READ_TIMEOUT); SSLSocket tls = tls(tcp)) {
+        try (Socket tcp = bed.connectHttps(); SSLSocket tls = bed.tls(tcp)) {
             InputStream in = uploadThenStreamedAnswer(tls, tcp);
 
             tls.shutdownOutput(); // close_notify and the FIN
@@ -307,7 +280,7 @@ class HalfClosingVisitorEndToEndTest {
     private void targetSeesTheEndOfTheStreamedAnswer(InputStream in) {
         await().atMost(5, TimeUnit.SECONDS).until(() -> target.streamedEnd() != null);
         assertThat(target.streamedEnd()).as("what the target read while it streamed").isIn("eof", "reset");
-        await().atMost(5, TimeUnit.SECONDS).until(() -> testbed.server().openTunnelRequests(tunnelId) == 0);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
     }
 
     private static InputStream upgradeThenHalfClose(Socket visitor, String path) throws IOException {
@@ -318,10 +291,6 @@ class HalfClosingVisitorEndToEndTest {
         out.flush();
         visitor.shutdownOutput();
         return new BufferedInputStream(visitor.getInputStream());
-    }
-
-    private Socket connect() throws IOException {
-        return FaultTarget.connect(testbed.server().httpPort(), READ_TIMEOUT);
     }
 
     private static InputStream requestThenHalfClose(Socket visitor, String path) throws IOException {

@@ -1,15 +1,10 @@
 package io.picotunnel.server.e2e;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.server.testbed.Testbed;
-import io.picotunnel.server.tls.TestCertificates;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
@@ -17,6 +12,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -26,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -38,48 +35,42 @@ import static org.awaitility.Awaitility.await;
  * A visitor that pipelines requests and then ends its side (shutdown(SHUT_WR), as {@code printf ... | nc -N} does)
  * gets every request it sent whole answered, in order, then the end of the connection: also when its FIN comes while
  * the first answer streams, and over TLS when it shuts the socket without close_notify. A FIN within a pipelined
- * request's body still has the requests before it answered; the cut one never reaches the target. Real server, our
- * client in process, a socket target, raw visitor sockets.
+ * request's head or body still has the requests before it answered; the cut one reaches the target only when it is
+ * longer than what the proxy reads ahead, and is then aborted. Real server, our client in process, a socket target,
+ * raw visitor sockets.
  */
 class PipelinedHalfCloseEndToEndTest {
 
     private static final String HOST = "pipelined.test";
-    private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
     /** The answer to {@code /big}: far more than the buffers between the proxy and a visitor that does not read hold. */
     private static final int BIG = 8 * 1024 * 1024;
     /** What {@code /stream} sends after its first chunk, once the test lets it. */
     private static final int STREAM_REST = 4 * 1024 * 1024;
     private static final String FIRST_CHUNK = "first";
+    /** An upload's announced length: more than the proxy reads ahead behind a request (8 messages of 8 KiB at most). */
+    private static final int LONG_UPLOAD = 1024 * 1024;
 
     @TempDir
     Path dataDir;
 
-    private final TestCertificates ca = new TestCertificates();
-    private Testbed testbed;
-    private String tunnelId;
+    private HalfCloseBed bed;
     private Target target;
 
     @BeforeEach
     void start() throws IOException {
-        TestCertificates.write(ca.issue(HOST), dataDir.resolve("data/certs"), HOST);
-        testbed = new Testbed(dataDir.resolve("data"));
-        JsonNode tunnel = testbed.createTunnel("pipelined");
-        tunnelId = tunnel.get("id").asText();
-        testbed.connect(tunnelId, tunnel.get("token").asText());
         target = new Target();
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
-                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+        bed = new HalfCloseBed(dataDir, HOST, "pipelined", target.port());
     }
 
     @AfterEach
     void stop() throws IOException {
-        testbed.close();
+        bed.close();
         target.close();
     }
 
     @Test
     void threePipelinedRequestsThenHalfCloseAreAllAnsweredThenEof() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             InputStream in = pipelineThenHalfClose(visitor, visitor, get("/small?1") + get("/small?2") + get("/small?3"));
 
             smallAnswers(in, 3);
@@ -89,7 +80,7 @@ class PipelinedHalfCloseEndToEndTest {
 
     @Test
     void httpsThreePipelinedRequestsThenSocketShutdownAreAllAnsweredThenEof() throws Exception {
-        try (Socket tcp = connectHttps(); SSLSocket tls = tls(tcp)) {
+        try (Socket tcp = bed.connectHttps(); SSLSocket tls = bed.tls(tcp)) {
             InputStream in = pipelineThenHalfClose(tls, tcp, get("/small?1") + get("/small?2") + get("/small?3"));
 
             smallAnswers(in, 3);
@@ -99,7 +90,7 @@ class PipelinedHalfCloseEndToEndTest {
 
     @Test
     void pipelinedRequestsBehindALargeAnswerThenHalfCloseAreAllAnsweredThenEof() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             InputStream in = pipelineThenHalfClose(visitor, visitor, get("/big") + get("/small"));
 
             largeAnswerThenSmallThenEof(in);
@@ -108,7 +99,7 @@ class PipelinedHalfCloseEndToEndTest {
 
     @Test
     void httpsPipelinedRequestsBehindALargeAnswerThenSocketShutdownAreAllAnsweredThenEof() throws Exception {
-        try (Socket tcp = connectHttps(); SSLSocket tls = tls(tcp)) {
+        try (Socket tcp = bed.connectHttps(); SSLSocket tls = bed.tls(tcp)) {
             InputStream in = pipelineThenHalfClose(tls, tcp, get("/big") + get("/small"));
 
             largeAnswerThenSmallThenEof(in);
@@ -121,7 +112,7 @@ class PipelinedHalfCloseEndToEndTest {
      */
     @Test
     void halfCloseWhileTheFirstAnswerStreamsStillAnswersTheRequestBehindIt() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             InputStream in = pipeline(visitor, get("/stream") + get("/small"));
 
             halfCloseDuringTheStreamThenBothAnswersThenEof(in, visitor);
@@ -130,7 +121,7 @@ class PipelinedHalfCloseEndToEndTest {
 
     @Test
     void httpsSocketShutdownWhileTheFirstAnswerStreamsStillAnswersTheRequestBehindIt() throws Exception {
-        try (Socket tcp = connectHttps(); SSLSocket tls = tls(tcp)) {
+        try (Socket tcp = bed.connectHttps(); SSLSocket tls = bed.tls(tcp)) {
             InputStream in = pipeline(tls, get("/stream") + get("/small"));
 
             halfCloseDuringTheStreamThenBothAnswersThenEof(in, tcp);
@@ -139,7 +130,7 @@ class PipelinedHalfCloseEndToEndTest {
 
     @Test
     void halfCloseWithinTheSecondRequestsBodyAnswersTheFirstThenEnds() throws Exception {
-        try (Socket visitor = connect()) {
+        try (Socket visitor = bed.connect()) {
             InputStream in = pipelineThenHalfClose(visitor, visitor, get("/small") + cutUpload());
 
             firstAnsweredThenTheEnd(in);
@@ -148,10 +139,80 @@ class PipelinedHalfCloseEndToEndTest {
 
     @Test
     void httpsSocketShutdownWithinTheSecondRequestsBodyAnswersTheFirstThenEnds() throws Exception {
-        try (Socket tcp = connectHttps(); SSLSocket tls = tls(tcp)) {
+        try (Socket tcp = bed.connectHttps(); SSLSocket tls = bed.tls(tcp)) {
             InputStream in = pipelineThenHalfClose(tls, tcp, get("/small") + cutUpload());
 
             firstAnsweredThenTheEnd(in);
+        }
+    }
+
+    /**
+     * An empty line after the only request (RFC 9112 2.2: a server ignores it; clients send one after a POST body)
+     * is no request behind it: a FIN during that request's streamed answer aborts the exchange, as with no line.
+     */
+    @Test
+    void halfCloseWhileTheOnlyAnswerStreamsAbortsTheExchangeAlsoAfterAStrayEmptyLine() throws Exception {
+        try (Socket visitor = bed.connect()) {
+            InputStream in = pipeline(visitor, get("/stream") + "\r\n");
+            firstChunk(in);
+
+            visitor.shutdownOutput();
+
+            await().atMost(5, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
+            assertThat(end(in)).as("what follows the first chunk").isIn("eof", "reset");
+        }
+    }
+
+    /**
+     * A request line begun behind the streaming answer, then the FIN: a visitor done sending, as with a request cut
+     * within its body, not one that left. The answer goes on whole, the cut request is not answered, and the
+     * connection ends.
+     */
+    @Test
+    void halfCloseWithinAPipelinedRequestLineWhileTheFirstAnswerStreamsAnswersTheFirstThenEnds() throws Exception {
+        try (Socket visitor = bed.connect()) {
+            InputStream in = pipeline(visitor, get("/stream") + "GET /small HTT");
+            firstChunk(in);
+
+            visitor.shutdownOutput();
+
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                    .until(() -> bed.openTunnelRequests() == 1);
+            target.streamOn();
+            patternBody(new ByteArrayInputStream(chunkedRest(in)), STREAM_REST);
+            assertThat(end(in)).as("what follows the first answer").isEqualTo("eof");
+            assertThat(target.requestLines()).containsExactly("GET /stream HTTP/1.1");
+        }
+    }
+
+    /**
+     * An upload pipelined behind a streaming answer, cut by the FIN, and longer than what the proxy reads ahead: the
+     * reading stops with the FIN still unread, so the upload goes up once the first answer is done, as the request
+     * being handled, and the FIN then read aborts it. The visitor gets the first answer whole, then the end.
+     */
+    @Test
+    void halfCloseWithinALongPipelinedUploadAnswersTheFirstThenAbortsTheUploadOnceItWentUp() throws Exception {
+        try (Socket visitor = bed.connect()) {
+            OutputStream out = visitor.getOutputStream();
+            CompletableFuture<Void> sent = CompletableFuture.runAsync(() -> {
+                try {
+                    out.write((get("/stream") + "POST /upload HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: "
+                            + LONG_UPLOAD + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.write(new byte[LONG_UPLOAD / 5]);
+                    visitor.shutdownOutput();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, Thread::startVirtualThread);
+            InputStream in = new BufferedInputStream(visitor.getInputStream());
+            firstChunk(in);
+            sent.get(10, TimeUnit.SECONDS);
+
+            target.streamOn();
+            patternBody(new ByteArrayInputStream(chunkedRest(in)), STREAM_REST);
+            assertThat(end(in)).as("what follows the first answer").isIn("eof", "reset");
+            await().atMost(5, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
+            assertThat(target.requestLines()).containsExactly("GET /stream HTTP/1.1", "POST /upload HTTP/1.1");
         }
     }
 
@@ -198,20 +259,25 @@ class PipelinedHalfCloseEndToEndTest {
     }
 
     private void halfCloseDuringTheStreamThenBothAnswersThenEof(InputStream in, Socket tcp) throws IOException {
-        assertThat(FaultTarget.readHead(in)).containsEntry("status", "200");
-        assertThat(FaultTarget.readLine(in)).as("the first chunk's size").isEqualTo(Integer.toHexString(FIRST_CHUNK.length()));
-        assertThat(FaultTarget.readLine(in)).isEqualTo(FIRST_CHUNK);
+        firstChunk(in);
 
         tcp.shutdownOutput();
 
         // The proxy reads the FIN at once; an abort would end the exchange within milliseconds.
         await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
-                .until(() -> testbed.server().openTunnelRequests(tunnelId) == 1);
+                .until(() -> bed.openTunnelRequests() == 1);
         target.streamOn();
         patternBody(new ByteArrayInputStream(chunkedRest(in)), STREAM_REST);
         smallAnswers(in, 1);
         assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
         assertThat(target.requestLines()).containsExactly("GET /stream HTTP/1.1", "GET /small HTTP/1.1");
+    }
+
+    /** The head of the answer to {@code /stream} and its first chunk. */
+    private static void firstChunk(InputStream in) throws IOException {
+        assertThat(FaultTarget.readHead(in)).containsEntry("status", "200");
+        assertThat(FaultTarget.readLine(in)).as("the first chunk's size").isEqualTo(Integer.toHexString(FIRST_CHUNK.length()));
+        assertThat(FaultTarget.readLine(in)).isEqualTo(FIRST_CHUNK);
     }
 
     /** The rest of a chunked body up to its last chunk, whatever the chunks the proxy cut it into. */
@@ -231,16 +297,24 @@ class PipelinedHalfCloseEndToEndTest {
         throw new AssertionError("more chunks than bytes");
     }
 
+    /**
+     * The FIN was read with the cut upload, so the connection closes only once all it sent was read: an EOF, not a
+     * reset.
+     */
     private void firstAnsweredThenTheEnd(InputStream in) throws IOException {
         smallAnswers(in, 1);
-        String end;
+        assertThat(end(in)).as("what follows the first answer").isEqualTo("eof");
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                .until(() -> target.requestLines().equals(List.of("GET /small HTTP/1.1")));
+    }
+
+    /** How the connection goes on: "eof", "reset" or "data". */
+    private static String end(InputStream in) throws IOException {
         try {
-            end = in.read() == -1 ? "eof" : "data";
+            return in.read() == -1 ? "eof" : "data";
         } catch (SocketException e) {
-            end = "reset";
+            return "reset";
         }
-        assertThat(end).as("what follows the first answer").isIn("eof", "reset");
-        assertThat(target.requestLines()).as("the cut upload never went up").containsExactly("GET /small HTTP/1.1");
     }
 
     private static void patternBody(InputStream in, int size) throws IOException {
@@ -251,25 +325,6 @@ class PipelinedHalfCloseEndToEndTest {
                 throw new AssertionError("body byte " + i + " differs");
             }
         }
-    }
-
-    private Socket connect() throws IOException {
-        return FaultTarget.connect(testbed.server().httpPort(), READ_TIMEOUT);
-    }
-
-    private Socket connectHttps() throws IOException {
-        return FaultTarget.connect(testbed.server().httpsPort(), READ_TIMEOUT);
-    }
-
-    private SSLSocket tls(Socket tcp) throws IOException {
-        SSLSocket tls = (SSLSocket) ca.clientContext().getSocketFactory().createSocket(tcp, HOST, tcp.getPort(), false);
-        SSLParameters parameters = tls.getSSLParameters();
-        parameters.setServerNames(List.of(new SNIHostName(HOST)));
-        parameters.setProtocols(new String[] {"TLSv1.3"});
-        parameters.setApplicationProtocols(new String[] {"http/1.1"});
-        tls.setSSLParameters(parameters);
-        tls.startHandshake();
-        return tls;
     }
 
     /**

@@ -34,7 +34,10 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
     private final BooleanSupplier wantsMore;
     private final BooleanSupplier inBody;
     private final HeadEnd headEnd = new HeadEnd();
-    /** The decoder was last given part of a request head, without the empty line that ends it. */
+    /**
+     * The decoder was last given part of a request head, without the empty line that ends it. Empty lines alone are
+     * none: the decoder skips them before a request line (RFC 9112 2.2), and clients send a CRLF after a POST body.
+     */
     private boolean partialHead;
     private ChannelHandlerContext ctx;
     private ByteBuf held;
@@ -55,7 +58,10 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
         return held != null;
     }
 
-    /** Whether the decoder holds the beginning of a request head whose end has not come yet. */
+    /**
+     * Whether the decoder holds the beginning of a request head whose end has not come yet: more than empty lines
+     * came after the last request.
+     */
     boolean decoderHasPartialHead() {
         return partialHead;
     }
@@ -112,7 +118,7 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
                     partialHead = false;
                 } else {
                     int end = held.forEachByte(held.readerIndex(), length, headEnd);
-                    partialHead = end < 0;
+                    partialHead = end < 0 && headEnd.begun();
                     if (end >= 0) {
                         headEnd.reset();
                         length = end + 1 - held.readerIndex();
@@ -164,6 +170,8 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
 
         /** 0: within a line; 1: right after a line feed; 2: after a line feed and a carriage return. */
         private int state;
+        /** A byte other than CR and LF came: a request line begun, not only empty lines. */
+        private boolean begun;
 
         @Override
         public boolean process(byte value) {
@@ -174,12 +182,18 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
                 state = 1;
             } else {
                 state = value == '\r' && state != 0 ? 2 : 0;
+                begun |= value != '\r';
             }
             return true;
         }
 
+        boolean begun() {
+            return begun;
+        }
+
         void reset() {
             state = 0;
+            begun = false;
         }
     }
 }

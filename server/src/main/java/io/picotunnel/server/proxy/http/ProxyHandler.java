@@ -60,7 +60,8 @@ import java.util.concurrent.TimeUnit;
  * <p>A visitor may end its side of an HTTP/1.1 connection after its request (shutdown(SHUT_WR): {@code nc -N},
  * scripts): the listener allows half-closure, and what it sent whole is answered, then the connection closes
  * ({@link #closeIfInputDone}). A request whose body the EOF cut ends the connection, as a close did before, once the
- * requests pipelined before it are answered.
+ * requests pipelined before it are answered: read ahead with the EOF, it is dropped; longer than what is read ahead,
+ * the reading stops before the EOF, the request goes up once it is the current one, and the EOF then aborts it.
  */
 final class ProxyHandler extends ChannelDuplexHandler implements Exchange.PublicSide {
 
@@ -327,8 +328,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
 
     /**
      * HTTP/1.1: the visitor sent something after the request being answered (a pipelined request, whole or cut, or
-     * the start of one). Its EOF then says it is done sending, not that it left: a visitor gone altogether is found
-     * out at the next write of the answer (a reset).
+     * the start of one; empty lines are nothing). Its EOF then says it is done sending, not that it left: a visitor
+     * gone altogether is found out at the next write of the answer (a reset).
      */
     private boolean sentAfterTheCurrentRequest() {
         return pending.stream().anyMatch(HttpRequest.class::isInstance) || feed.decoderHasPartialHead();
@@ -337,7 +338,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     /**
      * The EOF cut the body of a request pipelined behind the one being handled, which is then still in
      * {@link #pending} with its head: it is dropped, unanswered and never sent up, so that the requests before it are
-     * answered and then the connection closes. False when the cut body is the current request's.
+     * answered and then the connection closes. False when the cut body is the current request's (also one pipelined
+     * with a body longer than {@link #pending} holds: the reading stopped, and the EOF is read only once it went up).
      */
     private boolean dropCutPipelinedRequest() {
         if (pending.stream().noneMatch(HttpRequest.class::isInstance)) {
