@@ -18,9 +18,12 @@ public final class AsciiNumbers {
 
     /**
      * {@link Integer#parseInt}, for ASCII digits with an optional leading sign only; throws
-     * {@link NumberFormatException} for anything else.
+     * {@link NumberFormatException} for anything else, null too.
      */
     public static int parseInt(String text) {
+        if (text == null) {
+            throw new NumberFormatException("Cannot parse null string: null");
+        }
         String digits = text.startsWith("-") || text.startsWith("+") ? text.substring(1) : text;
         if (!isDigits(digits)) {
             throw new NumberFormatException("not a whole number in ASCII digits: " + ControlCharacters.bounded(text));
