@@ -22,4 +22,16 @@ class SessionLimitsTest {
                     .hasMessage("'" + wrong + "' is not a whole number from 1 to 1000000");
         }
     }
+
+    /** Spaces around it are ASCII ones, as every other count takes them (SettingValues): strip() took U+3000 too. */
+    @Test
+    void maxStreamsTakesAsciiSpacesAroundItOnly() {
+        assertThat(SessionLimits.parse(null, null, " 100\t", null).maxStreams()).isEqualTo(100);
+
+        for (String wrong : new String[] {"100\u3000", "\u2003100"}) {
+            assertThatThrownBy(() -> SessionLimits.parse(null, null, wrong, null)).as(wrong)
+                    .isInstanceOfSatisfying(SessionLimits.InvalidLimit.class, e -> assertThat(e.which()).isEqualTo(2))
+                    .hasMessageEndingWith(" is not a whole number from 1 to 1000000");
+        }
+    }
 }
