@@ -285,7 +285,8 @@ public record ServerConfig(
                 return 0;
             }
             try {
-                int port = AsciiNumbers.parseInt(value);
+                // Digits only: no sign ("+80"), as no other program writes a port with one.
+                int port = AsciiNumbers.isDigits(value) ? AsciiNumbers.parseInt(value) : 0;
                 if (port >= 1 && port <= 65535) {
                     return port;
                 }

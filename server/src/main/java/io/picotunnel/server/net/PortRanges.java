@@ -50,7 +50,9 @@ public final class PortRanges {
 
     private static int port(String text, String item) {
         try {
-            int port = AsciiNumbers.parseInt(text.trim());
+            // Digits only: no sign ("+3000", "-0"), as no other program writes a port with one.
+            String digits = text.trim();
+            int port = AsciiNumbers.isDigits(digits) ? AsciiNumbers.parseInt(digits) : 0;
             if (port >= 1 && port <= 65535) {
                 return port;
             }

@@ -339,6 +339,13 @@ class ServerConfigTest {
                 arguments("PICOTUNNEL_TCP_PORTS", "\u0662\u0660\u0660\u0660-\u0663\u0660\u0660\u0660",
                         "Invalid --tcp-ports (PICOTUNNEL_TCP_PORTS): '\u0662\u0660\u0660\u0660-\u0663\u0660\u0660\u0660'"
                         + " is not a port (1-65535) or a range such as 2000-3000."),
+                // Integer.parseInt takes a sign: "+80" was port 80, "2000-+3000" the range 2000-3000.
+                arguments("PICOTUNNEL_PUBLIC_HTTPS_PORT", "+443", "Invalid --public-https-port"
+                        + " (PICOTUNNEL_PUBLIC_HTTPS_PORT): '+443' is not a port from 1 to 65535."),
+                arguments("PICOTUNNEL_TCP_PORTS", "2000-+3000", "Invalid --tcp-ports (PICOTUNNEL_TCP_PORTS): '2000-+3000'"
+                        + " is not a port (1-65535) or a range such as 2000-3000."),
+                arguments("PICOTUNNEL_TCP_PORTS", "+3306", "Invalid --tcp-ports (PICOTUNNEL_TCP_PORTS): '+3306'"
+                        + " is not a port (1-65535) or a range such as 2000-3000."),
                 arguments("PICOTUNNEL_ACME_DIRECTORY", "ftp://ca\u001b[2J", "Invalid --acme-directory"
                         + " (PICOTUNNEL_ACME_DIRECTORY): 'ftp://ca\\u001b[2J' is not an http(s) URL."),
                 arguments("PICOTUNNEL_ACME_DIRECTORY", "https://b%C3cher\u001b.example/", "Invalid --acme-directory"
