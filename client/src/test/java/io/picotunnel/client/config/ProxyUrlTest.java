@@ -149,6 +149,22 @@ class ProxyUrlTest {
                 .isInstanceOf(ConfigException.class).hasMessageContaining("percent-encode").hasMessageNotContaining("pw");
     }
 
+    /**
+     * A %-escape's hex is ASCII: URLDecoder read it with Character.digit, so "%\u0664\u0661" (Arabic-Indic 41) was
+     * the letter A and the password "pAss". Escapes and a '+' otherwise read as before, UTF-8 included.
+     */
+    @Test
+    void anEscapeInAnotherScriptsDigitsInTheUserOrPasswordIsRefusedWithoutShowingIt() {
+        for (String url : new String[] {"http://u:p%\u0664\u0661ss@proxy:3128", "http://u%\uff14\uff11:pass@proxy:3128"}) {
+            assertThatThrownBy(() -> ProxyUrl.parse(url, "--proxy")).as(url)
+                    .hasMessage("--proxy: the user or password of the proxy has a '%' not followed by two hex digits"
+                            + " (write a % as %25)");
+        }
+        ProxyUrl proxy = ProxyUrl.parse("http://b%C3%B6b:p+%41%e2%82%acss%25@proxy:3128", "--proxy");
+        assertThat(proxy.user()).isEqualTo("b\u00f6b");
+        assertThat(proxy.password()).isEqualTo("p+A\u20acss%");
+    }
+
     @Test
     void rawSlashQuestionMarkOrHashInThePasswordIsRefusedAskingToPercentEncodeWithoutShowingIt() {
         for (String password : new String[] {"s3cr/et", "s3cr?et", "s3cr#et", "s3cr/et/"}) {
