@@ -10,7 +10,8 @@ import java.util.function.LongSupplier;
  * that many clients cut off at once do not come back in lockstep. The delays start over only after a
  * connection stayed up for {@link #DEFAULT_STABLE_AFTER}: a server that accepts the upgrade and drops the
  * connection at once is retried less and less often, as one that refuses it is. A server that said it is stopping is
- * retried every {@link #INITIAL} for {@link #RESTART_WAIT}, as it is about to come back (see {@link #serverStopping()}).
+ * retried every {@link #INITIAL} for {@link #RESTART_WAIT}, as it is about to come back (see {@link #serverStopping()}),
+ * and less often while it goes on draining beyond that (see {@link #LONG_DRAIN_MAX}).
  *
  * <p>Not thread-safe: the client uses it from its one event loop.
  */
@@ -27,6 +28,14 @@ public final class Backoff {
      * delays growing: a drain of the default 30 s and a start-up, with room to spare.
      */
     public static final Duration RESTART_WAIT = Duration.ofSeconds(60);
+    /**
+     * The longest delay between redials of a server that goes on saying it is stopping beyond {@link #RESTART_WAIT} (a
+     * --shutdown-grace of minutes): from then the delay is a sixth of the drain beyond that wait, so its restart is
+     * picked up at most a sixth of that late, and never more than this, while 1,000 tunnels redial a server draining
+     * for hours some 33 times a second, not 200 (a steady 5 s Retry-After).
+     */
+    public static final Duration LONG_DRAIN_MAX = Duration.ofSeconds(30);
+    private static final int LONG_DRAIN_SHARE = 6;
 
     private final DoubleSupplier random;
     private final Duration stableAfter;
@@ -85,19 +94,35 @@ public final class Backoff {
         goneAwayEarly = false;
         if (waitingForRestart()) {
             disconnected();
-            return jittered(INITIAL.toMillis());
+            return jittered(restartPace().toMillis());
         }
         return grow();
+    }
+
+    /**
+     * The delay between redials while the server restarts: {@link #INITIAL} for the first {@link #RESTART_WAIT} of its
+     * stop, then a sixth of the stop beyond that, up to {@link #LONG_DRAIN_MAX}. It depends on how long the server has
+     * been stopping, not on how many times it said so (its Retry-After sets that), so a restart is never put off by
+     * more than a sixth of the drain so far.
+     */
+    private Duration restartPace() {
+        Duration beyondWait = stoppingFor().minus(RESTART_WAIT).dividedBy(LONG_DRAIN_SHARE);
+        if (beyondWait.compareTo(INITIAL) <= 0) {
+            return INITIAL;
+        }
+        return beyondWait.compareTo(LONG_DRAIN_MAX) < 0 ? beyondWait : LONG_DRAIN_MAX;
     }
 
     /**
      * The server said it is stopping (its close status 4000, its 503 while it drains, or no longer listening right after
      * its GoAway): it is restarting, most likely, and is redialled every {@link #INITIAL} for {@link #RESTART_WAIT} from
      * now, then with delays that grow from {@link #INITIAL} again. The attempts made while it drained do not count. Said
-     * again (its 503 on each redial while it drains), the wait starts over: a drain of any length is followed by a restart.
+     * again (its 503 on each redial while it drains), the wait starts over: a drain of any length is followed by a
+     * restart, redialled less often once the stop lasts beyond {@link #RESTART_WAIT} ({@link #restartPace()}). Said
+     * after the wait lapsed, it is a new stop.
      */
     public void serverStopping() {
-        if (!serverStopping) {
+        if (!waitingForRestart()) {
             firstStoppingAt = nanoClock.getAsLong();
         }
         serverStopping = true;
@@ -110,7 +135,10 @@ public final class Backoff {
         return serverStopping && nanoClock.getAsLong() - stoppingSince < RESTART_WAIT.toNanos();
     }
 
-    /** How long ago the server first said it is stopping, no connection made since; zero when it did not. */
+    /**
+     * How long ago the server first said it is stopping, in a stop whose restart wait has not lapsed since, no connection
+     * made since; zero when it did not.
+     */
     public Duration stoppingFor() {
         return serverStopping ? Duration.ofNanos(nanoClock.getAsLong() - firstStoppingAt) : Duration.ZERO;
     }

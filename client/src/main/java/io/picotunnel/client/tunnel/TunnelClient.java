@@ -359,7 +359,8 @@ public final class TunnelClient implements AutoCloseable {
         boolean firstSignOfStop = !restartAwaited && !backoff.restartOverdue() && (stoppingAnswer || refusedAfterGoAway);
         if (firstSignOfStop || stoppingAnswer) {
             // Each answer that it still drains starts the wait for its restart over, however long the drain lasts
-            // (its --shutdown-grace): the server keeps its pace (Retry-After), not delays that grow as for one down.
+            // (its --shutdown-grace): not delays that grow as for one down, but its pace (Retry-After), slowed down
+            // beyond the first minute (Backoff.LONG_DRAIN_MAX) so that a drain of hours is not redialled every 5 s.
             awaitRestart();
         }
         boolean goAwayLogged = logGoAway(stoppingAnswer, ConnectFailures.connectionRefused(cause));
@@ -376,12 +377,15 @@ public final class TunnelClient implements AutoCloseable {
                 && backoff.stoppingFor().compareTo(Backoff.RESTART_WAIT) >= 0) {
             longDrainWarned = true;
             LOG.warn("the server at {} said it was stopping {} ago and still does: it waits for open streams to end, for"
-                    + " up to its --shutdown-grace. Retrying in {}, at its pace while it drains, then {}.",
-                    config.server(), Durations.format(backoff.stoppingFor()), Durations.format(delay), restartRetries());
+                    + " up to its --shutdown-grace. Retrying in {}, then less often the longer it drains, at most {}"
+                    + " apart, until it is back.", config.server(), Durations.format(backoff.stoppingFor()),
+                    Durations.format(delay), Durations.format(Backoff.LONG_DRAIN_MAX));
         } else if (waitingForRestart) {
             logAttemptWhileRestarting(cause, serverWait, delay, firstSignOfStop && !goAwayLogged);
         } else if (restartAwaited) {
             restartAwaited = false;
+            // The stop is over: a server that says it is stopping again later starts a new one, warned about anew.
+            longDrainWarned = false;
             LOG.warn("cannot connect to {}: the server said it was stopping {} ago and is still unreachable: {} "
                     + "Retrying in {}, then less and less often.", config.server(), Durations.format(Backoff.RESTART_WAIT),
                     ConnectFailures.explain(config.server(), cause, connector.connectTimeout()), Durations.format(delay));

@@ -60,7 +60,9 @@ class BackoffDocsTest {
                 .contains("after a connection stayed up for at least " + STABLE_AFTER + ":")
                 .contains("the client redials every " + INITIAL + " (shortened at random by up to a fifth), for "
                         + RESTART_WAIT + " from then")
-                .contains("A server still unreachable " + RESTART_WAIT + " after it said it is stopping is a WARN");
+                .contains("A server still unreachable " + RESTART_WAIT + " after it said it is stopping is a WARN")
+                .contains("then less often the longer it drains: every sixth of the stop beyond its first "
+                        + RESTART_WAIT + ", up to " + Durations.format(Backoff.LONG_DRAIN_MAX) + " apart");
     }
 
     @Test

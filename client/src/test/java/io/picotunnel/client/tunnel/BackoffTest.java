@@ -238,4 +238,63 @@ class BackoffTest {
 
         assertThat(backoff.next(Duration.ofDays(2))).isEqualTo(Duration.ofMinutes(10));
     }
+
+    /** A server answering "stopping" every 5 s (its Retry-After) for hours: redialled less often, up to 30 s apart. */
+    @Test
+    void aServerStillStoppingBeyondTheRestartWaitIsRedialledLessOftenUpToThirtySeconds() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
+        Duration retryAfter = Duration.ofSeconds(5);
+
+        backoff.serverStopping();
+        assertThat(backoff.next(retryAfter)).as("the first minute: its pace").isEqualTo(retryAfter);
+        answerStoppingFor(backoff, now, Backoff.RESTART_WAIT);
+        assertThat(backoff.next(retryAfter)).as("1 min: still its pace").isEqualTo(retryAfter);
+        answerStoppingFor(backoff, now, Duration.ofMinutes(1));
+        assertThat(backoff.next(retryAfter)).as("2 min: a sixth of the minute beyond the wait")
+                .isEqualTo(Duration.ofSeconds(10));
+        answerStoppingFor(backoff, now, Duration.ofHours(2));
+        assertThat(backoff.next(retryAfter)).as("2 h: at most 30 s").isEqualTo(Backoff.LONG_DRAIN_MAX);
+    }
+
+    /** The server answers "stopping" every 5 s for {@code drain}. */
+    private static void answerStoppingFor(Backoff backoff, AtomicLong now, Duration drain) {
+        for (long answers = drain.toSeconds() / 5; answers > 0; answers--) {
+            now.addAndGet(Duration.ofSeconds(5).toNanos());
+            backoff.serverStopping();
+        }
+    }
+
+    @Test
+    void stoppingForCountsFromTheFirstWordOfAStopUntilAConnection() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
+        assertThat(backoff.stoppingFor()).isEqualTo(Duration.ZERO);
+
+        backoff.serverStopping();
+        now.addAndGet(Duration.ofSeconds(40).toNanos());
+        backoff.serverStopping();
+        now.addAndGet(Duration.ofSeconds(3).toNanos());
+        assertThat(backoff.stoppingFor()).as("from the first word, not the last").isEqualTo(Duration.ofSeconds(43));
+
+        backoff.connected();
+        assertThat(backoff.stoppingFor()).as("connected").isEqualTo(Duration.ZERO);
+    }
+
+    /** Stopping at T0, unreachable after its restart wait, stopping again 10 min later: a new stop, not a 10 min one. */
+    @Test
+    void aStopSaidAgainAfterTheRestartWaitLapsedIsCountedFromThen() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
+        backoff.serverStopping();
+        now.addAndGet(Duration.ofMinutes(10).toNanos());
+        assertThat(backoff.restartOverdue()).isTrue();
+
+        backoff.serverStopping();
+        now.addAndGet(Duration.ofSeconds(2).toNanos());
+
+        assertThat(backoff.stoppingFor()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(backoff.next(Duration.ofSeconds(1))).as("the pace of a stop just begun")
+                .isEqualTo(Duration.ofSeconds(1));
+    }
 }

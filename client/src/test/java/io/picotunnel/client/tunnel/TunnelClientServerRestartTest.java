@@ -71,6 +71,18 @@ class TunnelClientServerRestartTest {
         drainUntilEof(socket);
     }
 
+    /**
+     * The client's clock moves on by {@code time} in steps of 20 s, each followed by two answers of the server, as a
+     * drain answers every few seconds (one jump of 1 min would let the restart wait lapse between two answers).
+     */
+    private void drainFor(AtomicLong clock, Duration time) {
+        for (long done = 0; done < time.toSeconds(); done += 20) {
+            int before = server.connections();
+            clock.addAndGet(Duration.ofSeconds(Math.min(20, time.toSeconds() - done)).toNanos());
+            await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= before + 2);
+        }
+    }
+
     /** The drain begins: no more connections taken, GoAway on the one open. */
     private Socket beginDrain() throws Exception {
         server.stopListening();
@@ -164,13 +176,12 @@ class TunnelClientServerRestartTest {
 
     /**
      * A drain longer than the restart wait (a --shutdown-grace of minutes, for long downloads), every redial answered
-     * 503 server_stopping with Retry-After: 1. Before, from 1 min after the first answer each answer was a WARN (four
-     * by the fourth redial) and the delays grew beyond the server's pace (1, 2, 4, 8 s, up to 1 min), so the server
-     * restarted after its drain was redialled up to 1 min late. Now one WARN says it still drains, the redials keep its
-     * pace, and the restart is served again within 2 s.
+     * 503 server_stopping with Retry-After: 1. One WARN says it still drains; the redials keep the server's pace in the
+     * first minute, then come less often the longer it drains (a sixth of the stop beyond the first minute, here 3 s
+     * after 1 min 18 s; before, every 1 s however long it drained), and the restart after it is still picked up.
      */
     @Test
-    void aDrainLongerThanTheRestartWaitIsOneWarningAndKeepsTheServersPace() throws Exception {
+    void aDrainLongerThanTheRestartWaitIsOneWarningAndRedialledLessOftenTheLongerItLasts() throws Exception {
         AtomicLong clock = new AtomicLong(System.nanoTime());
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
             start(clock::get);
@@ -178,7 +189,7 @@ class TunnelClientServerRestartTest {
             answeringStopping = true;
             write(server.sockets.getFirst(), GO_AWAY);
             await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 3);
-            clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
+            drainFor(clock, Backoff.RESTART_WAIT);
             int before = server.connections();
             await().atMost(Duration.ofSeconds(40)).until(() -> server.connections() >= before + 4);
 
@@ -186,13 +197,54 @@ class TunnelClientServerRestartTest {
             assertThat(ScriptedTunnelServer.gapsMillis(redials)).allMatch(gap -> gap < 1_600, "at most 1.6 s");
             assertThat(log.messages(Level.WARN)).singleElement().asString()
                     .contains("said it was stopping 1 min ago and still does: it waits for open streams to end")
-                    .contains("Retrying in 1 s, at its pace while it drains, then every 1 s for up to 1 min while it"
-                            + " restarts.");
+                    .contains("Retrying in 1 s, then less often the longer it drains, at most 30 s apart, until it is"
+                            + " back.");
+
+            clock.addAndGet(Duration.ofSeconds(18).toNanos());
+            int later = server.connections();
+            await().atMost(Duration.ofSeconds(60)).until(() -> server.connections() >= later + 4);
+            List<Long> slower = server.connectionsNanos.subList(later + 1, later + 4);
+            assertThat(ScriptedTunnelServer.gapsMillis(slower)).allMatch(gap -> gap > 2_000, "over 2 s (3 s less a"
+                    + " fifth at most)");
+            assertThat(log.messages(Level.WARN)).hasSize(1);
 
             answeringStopping = false;
             long restarted = System.nanoTime();
             await().atMost(Duration.ofSeconds(30)).until(() -> client.state() == TunnelClient.State.CONNECTED);
-            assertThat(Duration.ofNanos(System.nanoTime() - restarted)).isLessThan(Duration.ofSeconds(2));
+            assertThat(Duration.ofNanos(System.nanoTime() - restarted)).isLessThan(Duration.ofSeconds(6));
+        }
+    }
+
+    /**
+     * The server drains past the restart wait (one WARN), exits, is unreachable past the wait (a WARN), then answers
+     * it is stopping again: a new stop, not one begun long ago. Before, its first answer was a false WARN "said it was
+     * stopping 2 min ago and still does", and a second long drain was not warned about.
+     */
+    @Test
+    void aServerStoppingAgainAfterItWasUnreachableIsANewStop() throws Exception {
+        AtomicLong clock = new AtomicLong(System.nanoTime());
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
+            start(clock::get);
+            answeringStopping = true;
+            write(server.sockets.getFirst(), GO_AWAY);
+            // The third connection is dialled once the answer to the second told the client the server is stopping.
+            await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 3);
+            drainFor(clock, Backoff.RESTART_WAIT);
+            await().atMost(Duration.ofSeconds(30)).until(() -> log.messages(Level.WARN).size() == 1);
+
+            server.stopListening();
+            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
+            clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
+            await().atMost(Duration.ofSeconds(30)).until(() -> log.messages(Level.WARN).size() == 2);
+            int before = server.connections();
+            server.listenAgain();
+            await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= before + 2);
+            drainFor(clock, Backoff.RESTART_WAIT);
+
+            assertThat(log.messages(Level.WARN)).satisfiesExactly(
+                    drain -> assertThat(drain).contains("said it was stopping 1 min ago and still does"),
+                    down -> assertThat(down).contains("said it was stopping 1 min ago and is still unreachable"),
+                    again -> assertThat(again).contains("said it was stopping 1 min ago and still does"));
         }
     }
 }
