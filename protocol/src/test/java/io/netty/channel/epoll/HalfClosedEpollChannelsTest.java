@@ -2,15 +2,12 @@ package io.netty.channel.epoll;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.net.ReaderWhenAsked;
 import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.Test;
 
@@ -21,8 +18,6 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
@@ -63,9 +58,7 @@ class HalfClosedEpollChannelsTest {
         assumeTrue(Transport.isEpoll(), "the epoll transport");
         int size = 32 * 1024;
         EventLoopGroup group = Transport.newEventLoopGroup(1, "read-when-asked-test");
-        AtomicLong delivered = new AtomicLong();
-        AtomicBoolean ended = new AtomicBoolean();
-        AtomicBoolean asked = new AtomicBoolean();
+        ReaderWhenAsked reader = new ReaderWhenAsked();
         CompletableFuture<Channel> accepted = new CompletableFuture<>();
         try {
             Channel listener = new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
@@ -75,27 +68,7 @@ class HalfClosedEpollChannelsTest {
                         @Override
                         protected void initChannel(Channel channel) {
                             HalfClosedEpollChannels.keepRegisteredReadingOnlyWhenAsked(channel);
-                            channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                                @Override
-                                public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                    delivered.addAndGet(((ByteBuf) msg).readableBytes());
-                                    ReferenceCountUtil.release(msg);
-                                }
-
-                                @Override
-                                public void channelReadComplete(ChannelHandlerContext ctx) {
-                                    if (asked.get()) {
-                                        ctx.read();
-                                    }
-                                }
-
-                                @Override
-                                public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                                    if (evt == ChannelInputShutdownEvent.INSTANCE) {
-                                        ended.set(true);
-                                    }
-                                }
-                            });
+                            channel.pipeline().addLast(reader);
                             accepted.complete(channel);
                         }
                     })
@@ -107,14 +80,14 @@ class HalfClosedEpollChannelsTest {
                 Channel channel = accepted.get(10, TimeUnit.SECONDS);
 
                 await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
-                    assertThat(delivered.get()).as("bytes read unasked").isZero();
-                    assertThat(ended.get()).as("end read unasked").isFalse();
+                    assertThat(reader.receivedBytes()).as("bytes read unasked").isZero();
+                    assertThat(reader.ended.isDone()).as("end read unasked").isFalse();
                 });
 
-                asked.set(true);
+                reader.draining.set(true);
                 channel.read();
-                await().atMost(Duration.ofSeconds(10)).until(ended::get);
-                assertThat(delivered.get()).isEqualTo(size);
+                await().atMost(Duration.ofSeconds(10)).until(reader.ended::isDone);
+                assertThat(reader.receivedBytes()).isEqualTo(size);
             } finally {
                 listener.close().sync();
             }

@@ -1,32 +1,25 @@
 package io.netty.channel.epoll;
 
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.net.LoopCpu;
+import io.picotunnel.protocol.net.ReaderWhenAsked;
 import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -45,7 +38,7 @@ class QuietWhileIdleTest {
     private EventLoopGroup group;
     private Channel listener;
     private final CompletableFuture<Channel> accepted = new CompletableFuture<>();
-    private final Reader reader = new Reader();
+    private final ReaderWhenAsked reader = new ReaderWhenAsked();
     private Socket peer;
 
     @BeforeEach
@@ -135,7 +128,7 @@ class QuietWhileIdleTest {
         await("the peer's FIN in the socket").atMost(Duration.ofSeconds(10))
                 .until(() -> ((EpollSocketChannel) channel).tcpInfo().state() == TCP_CLOSE);
 
-        Duration cpu = Duration.ofNanos(loopCpuNanosDuring(channel, Duration.ofSeconds(2)));
+        Duration cpu = Duration.ofNanos(LoopCpu.nanosDuring(channel, Duration.ofSeconds(2)));
         assertThat(cpu).as("CPU time of the socket's loop over 2 s").isLessThan(Duration.ofMillis(200));
     }
 
@@ -144,60 +137,5 @@ class QuietWhileIdleTest {
         channel.read();
         await("the peer's bytes and end").atMost(Duration.ofSeconds(10)).until(reader.ended::isDone);
         assertThat(reader.received()).isEqualTo(before + new String(UNREAD));
-    }
-
-    /** The CPU time {@code channel}'s event loop thread uses over {@code window}, which the test waits out. */
-    private static long loopCpuNanosDuring(Channel channel, Duration window) throws Exception {
-        long threadId = channel.eventLoop().submit(() -> Thread.currentThread().threadId()).get(10, TimeUnit.SECONDS);
-        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        long before = threads.getThreadCpuTime(threadId);
-        long end = System.nanoTime() + window.toNanos();
-        while (System.nanoTime() < end) {
-            TimeUnit.NANOSECONDS.sleep(end - System.nanoTime());
-        }
-        return threads.getThreadCpuTime(threadId) - before;
-    }
-
-    /** Keeps what it reads; asks for the next read only once told to drain. */
-    private static final class Reader extends ChannelInboundHandlerAdapter {
-        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        final AtomicBoolean draining = new AtomicBoolean();
-        final CompletableFuture<Void> ended = new CompletableFuture<>();
-        final CompletableFuture<Throwable> failed = new CompletableFuture<>();
-
-        synchronized String received() {
-            return bytes.toString();
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            synchronized (this) {
-                ByteBuf buf = (ByteBuf) msg;
-                byte[] read = new byte[buf.readableBytes()];
-                buf.readBytes(read);
-                bytes.writeBytes(read);
-            }
-            ReferenceCountUtil.release(msg);
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            if (draining.get()) {
-                ctx.read();
-            }
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt == ChannelInputShutdownEvent.INSTANCE) {
-                ended.complete(null);
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            failed.complete(cause);
-            ctx.close();
-        }
     }
 }

@@ -14,6 +14,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.buffer.ByteBuf;
+import io.picotunnel.protocol.net.LoopCpu;
 import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,8 +24,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -288,7 +287,7 @@ class RelayTest {
         await("the visitor's FIN in the relayed socket").atMost(Duration.ofSeconds(10))
                 .until(() -> tcpState(inbound) == TCP_CLOSE);
 
-        Duration cpu = Duration.ofNanos(loopCpuNanosDuring(inbound, Duration.ofSeconds(2)));
+        Duration cpu = Duration.ofNanos(LoopCpu.nanosDuring(inbound, Duration.ofSeconds(2)));
         assertThat(cpu).as("CPU time of the relay's loop over 2 s").isLessThan(Duration.ofMillis(200));
 
         assertSameBytes(readToEof(server), sent);
@@ -297,18 +296,6 @@ class RelayTest {
 
     private static int tcpState(Channel channel) {
         return ((EpollSocketChannel) channel).tcpInfo().state();
-    }
-
-    /** The CPU time {@code channel}'s event loop thread uses over {@code window}, which the test waits out. */
-    private static long loopCpuNanosDuring(Channel channel, Duration window) throws Exception {
-        long threadId = channel.eventLoop().submit(() -> Thread.currentThread().threadId()).get(10, TimeUnit.SECONDS);
-        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        long before = threads.getThreadCpuTime(threadId);
-        long end = System.nanoTime() + window.toNanos();
-        while (System.nanoTime() < end) {
-            TimeUnit.NANOSECONDS.sleep(end - System.nanoTime());
-        }
-        return threads.getThreadCpuTime(threadId) - before;
     }
 
     private Socket connectClient() throws IOException {
