@@ -5,6 +5,7 @@ import io.netty.channel.socket.DuplexChannel;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
@@ -116,6 +117,9 @@ public final class HalfClosedEpollChannels {
     public static boolean reportsEventsOnce(Channel channel) {
         return channel instanceof AbstractEpollChannel epoll && epoll.isOpen() && epoll.isFlagSet(Native.EPOLLET);
     }
+
+    /** How often a socket that no event would tell of its peer's reset is checked for one ({@link #hasFailed}). */
+    public static final Duration ERROR_WATCH = Duration.ofSeconds(5);
 
     /**
      * Whether the socket of an open epoll channel holds an error ({@code SO_ERROR}): a peer that half-closed and

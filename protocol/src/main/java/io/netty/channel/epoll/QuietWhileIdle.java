@@ -6,7 +6,6 @@ import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 
 import java.io.IOException;
-import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -24,14 +23,13 @@ import java.util.concurrent.TimeUnit;
  * so bytes or an end of input already waiting would never be read.
  *
  * <p>Edge-triggered, a reset of the peer is reported once, and the one read Netty makes of the EPOLLERR takes the bytes
- * still waiting, not the error: while the socket stays so, its error is looked at every {@link #RESET_WATCH}, and one
- * found is fired down the pipeline as an {@link IOException}.
+ * still waiting, not the error: while the socket stays so, its error is looked at every {@link
+ * HalfClosedEpollChannels#ERROR_WATCH}, and one found is fired down the pipeline as an {@link IOException}.
  */
 final class QuietWhileIdle extends ChannelDuplexHandler {
 
     static final String NAME = "quiet-while-idle";
-    /** How often a socket that reports its events once is checked for a reset of its peer. */
-    static final Duration RESET_WATCH = Duration.ofSeconds(5);
+    private static final long WATCH_MILLIS = HalfClosedEpollChannels.ERROR_WATCH.toMillis();
 
     /** A check for a reset is scheduled; on the channel's loop only. */
     private boolean watching;
@@ -74,7 +72,7 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
         }
         if (HalfClosedEpollChannels.reportEventsOnceWhileIdle(ctx.channel()) && !watching) {
             watching = true;
-            ctx.executor().schedule(() -> watchForReset(ctx), RESET_WATCH.toMillis(), TimeUnit.MILLISECONDS);
+            ctx.executor().schedule(() -> watchForReset(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -88,6 +86,6 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
             ctx.fireExceptionCaught(new IOException("connection reset by peer while its reads waited"));
             return;
         }
-        ctx.executor().schedule(() -> watchForReset(ctx), RESET_WATCH.toMillis(), TimeUnit.MILLISECONDS);
+        ctx.executor().schedule(() -> watchForReset(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
     }
 }

@@ -47,8 +47,6 @@ public final class Relay {
 
     private static final Logger LOG = LoggerFactory.getLogger(Relay.class);
     public static final String HANDLER_NAME = "relay";
-    /** How often a socket whose input ended is checked for a reset of its peer. */
-    static final Duration EOF_WATCH = Duration.ofSeconds(5);
 
     private final AtomicInteger directionsDone = new AtomicInteger();
     /** Handlers in their pipelines; at 2 the relay reads: before, a side's writability events would pass it by. */
@@ -314,7 +312,8 @@ public final class Relay {
                 return;
             }
             if (self instanceof DuplexChannel) {
-                self.eventLoop().schedule(this::watchForResetAfterEof, EOF_WATCH.toMillis(), TimeUnit.MILLISECONDS);
+                self.eventLoop().schedule(this::watchForResetAfterEof, HalfClosedEpollChannels.ERROR_WATCH.toMillis(),
+                        TimeUnit.MILLISECONDS);
             }
         }
 
