@@ -56,7 +56,7 @@ public final class HalfClosedEpollChannels {
      *
      * <p>Adds a {@link QuietWhileIdle} first in its pipeline, once: a socket that reads only when asked can end both
      * ways with no read pending, and its loop would spin on EPOLLHUP; a reset it then gets is fired down its pipeline
-     * as an {@link IOException}.
+     * as a {@link PeerResetWhileIdleException}.
      */
     public static void keepRegisteredReadingOnlyWhenAsked(Channel channel) {
         if (!(channel instanceof AbstractEpollChannel epoll)) {

@@ -5,7 +5,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 
-import java.io.IOException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -24,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Edge-triggered, a reset of the peer is reported once, and the one read Netty makes of the EPOLLERR takes the bytes
  * still waiting, not the error: while the socket stays so, its error is looked at every {@link
- * HalfClosedEpollChannels#ERROR_WATCH}, and one found is fired down the pipeline as an {@link IOException}.
+ * HalfClosedEpollChannels#ERROR_WATCH}, and one found is fired down the pipeline as a {@link
+ * PeerResetWhileIdleException}.
  */
 final class QuietWhileIdle extends ChannelDuplexHandler {
 
@@ -83,7 +83,7 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
         }
         if (HalfClosedEpollChannels.hasFailed(ctx.channel())) {
             watching = false;
-            ctx.fireExceptionCaught(new IOException("connection reset by peer while its reads waited"));
+            ctx.fireExceptionCaught(new PeerResetWhileIdleException());
             return;
         }
         ctx.executor().schedule(() -> watchForReset(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
