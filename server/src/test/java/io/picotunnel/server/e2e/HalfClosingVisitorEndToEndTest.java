@@ -10,8 +10,6 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -307,8 +305,7 @@ class HalfClosingVisitorEndToEndTest {
      * {@code /big}: {@link #SIZE} bytes with Content-Length, written as fast as the connection takes them;
      * {@code /slow}: a short answer once the test says so, then the close.
      */
-    private static final class Target implements AutoCloseable {
-        private final ServerSocket server = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
+    private static final class Target extends RoutedTarget {
         private final AtomicLong written = new AtomicLong();
         private final AtomicInteger slowRequests = new AtomicInteger();
         private final CountDownLatch answerSlow = new CountDownLatch(1);
@@ -321,11 +318,7 @@ class HalfClosingVisitorEndToEndTest {
         private volatile String upgradedEnd;
 
         Target() throws IOException {
-            Thread.ofVirtual().name("half-close-target").start(this::acceptLoop);
-        }
-
-        int port() {
-            return server.getLocalPort();
+            super("half-close-target");
         }
 
         long written() {
@@ -361,63 +354,40 @@ class HalfClosingVisitorEndToEndTest {
             return streamedEnd;
         }
 
-        private void acceptLoop() {
-            while (!server.isClosed()) {
-                try {
-                    Socket socket = server.accept();
-                    Thread.ofVirtual().name("half-close-target-conn").start(() -> serve(socket));
-                } catch (IOException e) {
-                    return; // closed
+        @Override
+        boolean answer(String requestLine, long length, Socket socket, InputStream in, OutputStream out)
+                throws IOException, InterruptedException {
+            if (requestLine.startsWith("POST /upload-then-stream ")) {
+                uploadThenStream(socket, in, out, length);
+                return false;
+            } else if (requestLine.startsWith("GET /big ")) {
+                writeBig(out);
+            } else if (requestLine.startsWith("GET /small ")) {
+                out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            } else if (requestLine.startsWith("GET /ws ")) {
+                out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n" + UPGRADED_BYTES)
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                upgradedEnd = readEnd(socket, in);
+                return false;
+            } else if (requestLine.startsWith("GET /ws-refused ")) {
+                out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            } else if (requestLine.startsWith("GET /slow ")) {
+                slowRequests.incrementAndGet();
+                if (answerSlow.await(30, TimeUnit.SECONDS)) {
+                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+                            .getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
                 }
+                return false;
+            } else {
+                in.transferTo(OutputStream.nullOutputStream()); // an upload: read until the stream ends
+                return false;
             }
-        }
-
-        /** Answers the requests of one connection (keep-alive) until it ends; at most a few hundred. */
-        private void serve(Socket socket) {
-            try (socket) {
-                socket.setSoTimeout(60_000);
-                InputStream in = new BufferedInputStream(socket.getInputStream());
-                OutputStream out = socket.getOutputStream();
-                for (int request = 0; request < 256; request++) {
-                    String requestLine = FaultTarget.readLine(in);
-                    if (requestLine == null) {
-                        return;
-                    }
-                    long length = Uploads.readContentLength(in);
-                    if (requestLine.startsWith("POST /upload-then-stream ")) {
-                        uploadThenStream(socket, in, out, length);
-                        return;
-                    } else if (requestLine.startsWith("GET /big ")) {
-                        writeBig(out);
-                    } else if (requestLine.startsWith("GET /small ")) {
-                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
-                        out.flush();
-                    } else if (requestLine.startsWith("GET /ws ")) {
-                        out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n" + UPGRADED_BYTES)
-                                .getBytes(StandardCharsets.US_ASCII));
-                        out.flush();
-                        upgradedEnd = readEnd(socket, in);
-                        return;
-                    } else if (requestLine.startsWith("GET /ws-refused ")) {
-                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno".getBytes(StandardCharsets.US_ASCII));
-                        out.flush();
-                    } else if (requestLine.startsWith("GET /slow ")) {
-                        slowRequests.incrementAndGet();
-                        if (answerSlow.await(30, TimeUnit.SECONDS)) {
-                            out.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
-                                    .getBytes(StandardCharsets.US_ASCII));
-                            out.flush();
-                        }
-                        return;
-                    } else {
-                        in.transferTo(OutputStream.nullOutputStream()); // an upload: read until the stream ends
-                        return;
-                    }
-                }
-            } catch (IOException | InterruptedException e) {
-                // the proxy closed or reset the stream
-            }
+            return true;
         }
 
         /**
@@ -470,7 +440,7 @@ class HalfClosingVisitorEndToEndTest {
         @Override
         public void close() throws IOException {
             answerSlow.countDown();
-            server.close();
+            super.close();
         }
     }
 }

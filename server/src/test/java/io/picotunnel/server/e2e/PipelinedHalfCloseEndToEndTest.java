@@ -13,8 +13,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
@@ -332,18 +330,13 @@ class PipelinedHalfCloseEndToEndTest {
      * connection takes them; {@code /stream}: chunked, a first chunk, then once the test says so {@link #STREAM_REST}
      * pattern bytes as one chunk and the end. Any other request (an upload) is read until its stream ends.
      */
-    private static final class Target implements AutoCloseable {
-        private final ServerSocket server = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
+    private static final class Target extends RoutedTarget {
         private final Queue<String> requestLines = new ConcurrentLinkedQueue<>();
         private final CountDownLatch streamOn = new CountDownLatch(1);
         private final AtomicLong bigWritten = new AtomicLong();
 
         Target() throws IOException {
-            Thread.ofVirtual().name("pipelined-target").start(this::acceptLoop);
-        }
-
-        int port() {
-            return server.getLocalPort();
+            super("pipelined-target");
         }
 
         List<String> requestLines() {
@@ -358,46 +351,27 @@ class PipelinedHalfCloseEndToEndTest {
             streamOn.countDown();
         }
 
-        private void acceptLoop() {
-            while (!server.isClosed()) {
-                try {
-                    Socket socket = server.accept();
-                    Thread.ofVirtual().name("pipelined-target-conn").start(() -> serve(socket));
-                } catch (IOException e) {
-                    return; // closed
-                }
-            }
+        @Override
+        void requestLineRead(String requestLine) {
+            requestLines.add(requestLine);
         }
 
-        /** Answers the requests of one connection (keep-alive) until it ends; at most a few hundred. */
-        private void serve(Socket socket) {
-            try (socket) {
-                socket.setSoTimeout(60_000);
-                InputStream in = new BufferedInputStream(socket.getInputStream());
-                OutputStream out = socket.getOutputStream();
-                for (int request = 0; request < 256; request++) {
-                    String requestLine = FaultTarget.readLine(in);
-                    if (requestLine == null) {
-                        return;
-                    }
-                    requestLines.add(requestLine);
-                    Uploads.readContentLength(in);
-                    if (requestLine.startsWith("GET /small")) {
-                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
-                        out.flush();
-                    } else if (requestLine.startsWith("GET /big ")) {
-                        out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + BIG + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                        writePattern(out, BIG, true);
-                    } else if (requestLine.startsWith("GET /stream ")) {
-                        stream(out);
-                    } else {
-                        in.transferTo(OutputStream.nullOutputStream());
-                        return;
-                    }
-                }
-            } catch (IOException | InterruptedException e) {
-                // the proxy closed or reset the stream
+        @Override
+        boolean answer(String requestLine, long length, Socket socket, InputStream in, OutputStream out)
+                throws IOException, InterruptedException {
+            if (requestLine.startsWith("GET /small")) {
+                out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            } else if (requestLine.startsWith("GET /big ")) {
+                out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + BIG + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                writePattern(out, BIG, true);
+            } else if (requestLine.startsWith("GET /stream ")) {
+                stream(out);
+            } else {
+                in.transferTo(OutputStream.nullOutputStream());
+                return false;
             }
+            return true;
         }
 
         private void stream(OutputStream out) throws IOException, InterruptedException {
@@ -430,7 +404,7 @@ class PipelinedHalfCloseEndToEndTest {
         @Override
         public void close() throws IOException {
             streamOn.countDown();
-            server.close();
+            super.close();
         }
     }
 }
