@@ -50,6 +50,8 @@ public final class Backoff {
     /** When the server first said it is stopping, in the stop not over yet; meaningful while {@link #serverStopping} holds. */
     private long firstStoppingAt;
     private boolean serverStopping;
+    /** The last attempt was answered that the server still drains ({@link #serverDraining()}), and no delay given since. */
+    private boolean drainingAnswered;
 
     public Backoff() {
         this(() -> ThreadLocalRandom.current().nextDouble());
@@ -77,6 +79,7 @@ public final class Backoff {
     /** A connection is up: if it lasts {@code stableAfter}, the delays start over when it ends. */
     public void connected() {
         serverStopping = false;
+        drainingAnswered = false;
         connected = true;
         connectedAt = nanoClock.getAsLong();
     }
@@ -92,20 +95,24 @@ public final class Backoff {
     /** The delay before the next attempt (after {@link #disconnected()} when a connection was up). */
     public Duration next() {
         goneAwayEarly = false;
+        boolean drainingAnswer = drainingAnswered;
+        drainingAnswered = false;
         if (waitingForRestart()) {
             disconnected();
-            return jittered(restartPace().toMillis());
+            // Only an answer that it still drains slows the redials: a server that no longer answers so (refused,
+            // reset, timed out) has ended its drain, and its restart is near.
+            return jittered((drainingAnswer ? drainingPace() : INITIAL).toMillis());
         }
         return grow();
     }
 
     /**
-     * The delay between redials while the server restarts: {@link #INITIAL} for the first {@link #RESTART_WAIT} of its
-     * stop, then a sixth of the stop beyond that, up to {@link #LONG_DRAIN_MAX}. It depends on how long the server has
-     * been stopping, not on how many times it said so (its Retry-After sets that), so a restart is never put off by
+     * The delay after an answer that the server still drains: {@link #INITIAL} for the first {@link #RESTART_WAIT} of
+     * its stop, then a sixth of the stop beyond that, up to {@link #LONG_DRAIN_MAX}. It depends on how long the server
+     * has been stopping, not on how many times it said so (its Retry-After sets that), so a restart is never put off by
      * more than a sixth of the drain so far.
      */
-    private Duration restartPace() {
+    private Duration drainingPace() {
         Duration beyondWait = stoppingFor().minus(RESTART_WAIT).dividedBy(LONG_DRAIN_SHARE);
         if (beyondWait.compareTo(INITIAL) <= 0) {
             return INITIAL;
@@ -118,7 +125,7 @@ public final class Backoff {
      * its GoAway): it is restarting, most likely, and is redialled every {@link #INITIAL} for {@link #RESTART_WAIT} from
      * now, then with delays that grow from {@link #INITIAL} again. The attempts made while it drained do not count. Said
      * again (its 503 on each redial while it drains), the wait starts over: a drain of any length is followed by a
-     * restart, redialled less often once the stop lasts beyond {@link #RESTART_WAIT} ({@link #restartPace()}). Said
+     * restart, redialled less often once the stop lasts beyond {@link #RESTART_WAIT} ({@link #serverDraining()}). Said
      * after the wait lapsed, it is a new stop.
      */
     public void serverStopping() {
@@ -126,8 +133,19 @@ public final class Backoff {
             firstStoppingAt = nanoClock.getAsLong();
         }
         serverStopping = true;
+        drainingAnswered = false;
         stoppingSince = nanoClock.getAsLong();
         attempt = 0;
+    }
+
+    /**
+     * The server answered the last attempt that it is stopping and still drains (its 503 server_stopping), as
+     * {@link #serverStopping()}: the next delay ({@link #next()}) is slower the longer the stop
+     * has lasted. Any other failure while it restarts is redialled after {@link #INITIAL}, as its drain is over.
+     */
+    public void serverDraining() {
+        serverStopping();
+        drainingAnswered = true;
     }
 
     /** Whether the server said it is stopping less than {@link #RESTART_WAIT} ago, and no connection was made since. */
@@ -136,8 +154,9 @@ public final class Backoff {
     }
 
     /**
-     * How long ago the server first said it is stopping, in a stop whose restart wait has not lapsed since, no connection
-     * made since; zero when it did not.
+     * How long ago the server first said it is stopping, in its latest stop (one said again after the restart wait
+     * lapsed is a new stop), also once that wait is over ({@link #restartOverdue()}); zero when it never said so, or
+     * a connection was made since.
      */
     public Duration stoppingFor() {
         return serverStopping ? Duration.ofNanos(nanoClock.getAsLong() - firstStoppingAt) : Duration.ZERO;
@@ -198,6 +217,7 @@ public final class Backoff {
     public void reset() {
         attempt = 0;
         serverStopping = false;
+        drainingAnswered = false;
         connected = false;
         goneAwayEarly = false;
     }

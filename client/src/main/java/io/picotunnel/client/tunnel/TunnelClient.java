@@ -361,7 +361,7 @@ public final class TunnelClient implements AutoCloseable {
             // Each answer that it still drains starts the wait for its restart over, however long the drain lasts
             // (its --shutdown-grace): not delays that grow as for one down, but its pace (Retry-After), slowed down
             // beyond the first minute (Backoff.LONG_DRAIN_MAX) so that a drain of hours is not redialled every 5 s.
-            awaitRestart();
+            awaitRestart(stoppingAnswer);
         }
         boolean goAwayLogged = logGoAway(stoppingAnswer, ConnectFailures.connectionRefused(cause));
         if (cause instanceof TokenRejectedException) {
@@ -377,9 +377,10 @@ public final class TunnelClient implements AutoCloseable {
                 && backoff.stoppingFor().compareTo(Backoff.RESTART_WAIT) >= 0) {
             longDrainWarned = true;
             LOG.warn("the server at {} said it was stopping {} ago and still does: it waits for open streams to end, for"
-                    + " up to its --shutdown-grace. Retrying in {}, then less often the longer it drains, at most {}"
-                    + " apart, until it is back.", config.server(), Durations.format(backoff.stoppingFor()),
-                    Durations.format(delay), Durations.format(Backoff.LONG_DRAIN_MAX));
+                    + " up to its --shutdown-grace. Retrying in {}, then less often the longer it drains, up to {}"
+                    + " apart (its Retry-After when longer), and every {} once it no longer answers so, until it is"
+                    + " back.", config.server(), Durations.format(backoff.stoppingFor()), Durations.format(delay),
+                    Durations.format(Backoff.LONG_DRAIN_MAX), Durations.format(Backoff.INITIAL));
         } else if (waitingForRestart) {
             logAttemptWhileRestarting(cause, serverWait, delay, firstSignOfStop && !goAwayLogged);
         } else if (restartAwaited) {
@@ -431,10 +432,16 @@ public final class TunnelClient implements AutoCloseable {
     /**
      * The server said it is stopping: it is redialled every {@link Backoff#INITIAL} for {@link Backoff#RESTART_WAIT}, a
      * redial already put off further brought forward, as a server restarted (systemctl restart) is back within seconds.
+     * {@code stillDraining}: it answered the redial that it drains (503 server_stopping), so the next is no sooner than
+     * the pace of its drain.
      */
-    private void awaitRestart() {
+    private void awaitRestart(boolean stillDraining) {
         restartAwaited = true;
-        backoff.serverStopping();
+        if (stillDraining) {
+            backoff.serverDraining();
+        } else {
+            backoff.serverStopping();
+        }
         if (pendingReconnect != null && !pendingReconnect.isDone()
                 && pendingReconnect.getDelay(TimeUnit.MILLISECONDS) > Backoff.INITIAL.toMillis()
                 && pendingReconnect.cancel(false)) {
@@ -520,7 +527,7 @@ public final class TunnelClient implements AutoCloseable {
         if (status == TunnelCloseStatus.SERVER_STOPPING && channel == null && !stopping
                 && (ch == goAwayUnlogged || retiring.contains(ch))) {
             // The server closes once this client's streams ended: from now on it may exit, and restart.
-            awaitRestart();
+            awaitRestart(false);
         }
         if (ch == goAwayUnlogged) {
             goneAwayBecause = status;

@@ -246,7 +246,7 @@ class BackoffTest {
         Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
         Duration retryAfter = Duration.ofSeconds(5);
 
-        backoff.serverStopping();
+        backoff.serverDraining();
         assertThat(backoff.next(retryAfter)).as("the first minute: its pace").isEqualTo(retryAfter);
         answerStoppingFor(backoff, now, Backoff.RESTART_WAIT);
         assertThat(backoff.next(retryAfter)).as("1 min: still its pace").isEqualTo(retryAfter);
@@ -261,8 +261,31 @@ class BackoffTest {
     private static void answerStoppingFor(Backoff backoff, AtomicLong now, Duration drain) {
         for (long answers = drain.toSeconds() / 5; answers > 0; answers--) {
             now.addAndGet(Duration.ofSeconds(5).toNanos());
-            backoff.serverStopping();
+            backoff.serverDraining();
         }
+    }
+
+    /**
+     * A drain of 10 min (redials 30 s apart), then the server exits and systemd starts it again: a redial refused (not
+     * answered that it drains) means the drain is over, so the next comes after 1 s, not 30 s.
+     */
+    @Test
+    void afterALongDrainAFailureNotAnsweredStoppingIsRedialledAfterOneSecond() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
+        backoff.serverDraining();
+        answerStoppingFor(backoff, now, Duration.ofMinutes(10));
+        assertThat(backoff.next(Duration.ofSeconds(5))).as("still draining").isEqualTo(Backoff.LONG_DRAIN_MAX);
+
+        now.addAndGet(Duration.ofSeconds(30).toNanos());
+        assertThat(backoff.next(null)).as("refused").isEqualTo(Backoff.INITIAL);
+        now.addAndGet(Duration.ofSeconds(1).toNanos());
+        assertThat(backoff.next(null)).as("refused again").isEqualTo(Backoff.INITIAL);
+
+        backoff.serverStopping();
+        assertThat(backoff.next()).as("its close 4000: the drain is over").isEqualTo(Backoff.INITIAL);
+        backoff.serverDraining();
+        assertThat(backoff.next(Duration.ofSeconds(5))).as("draining again").isEqualTo(Backoff.LONG_DRAIN_MAX);
     }
 
     @Test

@@ -89,7 +89,8 @@ public record SessionLimits(int maxStreamWindow, long sessionWindowBudget, int m
     /** A count, not a size: "lots", "-1" and "64k" are refused as the programs' other counts refuse them. */
     private static int streamCount(String text) {
         try {
-            // trim, not strip: ASCII spaces only, as SettingValues takes every other count ("100\u3000" refused).
+            // trim, not strip: it takes off only ASCII spaces and control characters (up to U+0020), as SettingValues
+            // does for every other count, so "100\u3000" is refused.
             int streams = AsciiNumbers.parseInt(text.trim());
             if (streams >= 1 && streams <= MAX_STREAMS_LIMIT) {
                 return streams;
