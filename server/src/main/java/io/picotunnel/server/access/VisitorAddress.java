@@ -1,6 +1,7 @@
 package io.picotunnel.server.access;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ServerChannel;
 import io.netty.util.AttributeKey;
 
 import java.net.InetAddress;
@@ -27,7 +28,11 @@ public final class VisitorAddress {
 
     /** The visitor's address, or null when the channel has no IP peer. */
     public static InetAddress of(Channel channel) {
-        return nearest(channel, VisitorAddress::visitorOf);
+        InetSocketAddress proxied = nearest(channel, c -> c.attr(PROXIED).get());
+        if (proxied != null) {
+            return proxied.getAddress();
+        }
+        return peerOf(connection(channel));
     }
 
     /** Whether a trusted front proxy named this connection's visitor (for an HTTP/2 stream, its connection's). */
@@ -43,12 +48,21 @@ public final class VisitorAddress {
         return nearest(channel, c -> Boolean.TRUE.equals(c.attr(PROXIED_TLS).get()) ? Boolean.TRUE : null) != null;
     }
 
-    /** The address a proxy named for this very channel, else its IP peer's; null when neither. */
-    private static InetAddress visitorOf(Channel channel) {
-        InetSocketAddress proxied = channel.attr(PROXIED).get();
-        if (proxied != null) {
-            return proxied.getAddress();
+    /**
+     * The accepted connection the channel is, or is a stream of: the last of its parents below the listener. An
+     * HTTP/2 stream reports its connection's peer as its own remote address but keeps attributes of its own, so a
+     * stream's peer must not be taken before its connection's {@link #PROXIED}.
+     */
+    private static Channel connection(Channel channel) {
+        Channel c = channel;
+        while (c.parent() != null && !(c.parent() instanceof ServerChannel)) {
+            c = c.parent();
         }
+        return c;
+    }
+
+    /** The channel's IP peer; null when it has none. */
+    private static InetAddress peerOf(Channel channel) {
         SocketAddress address = channel.remoteAddress();
         return address instanceof InetSocketAddress inet ? inet.getAddress() : null;
     }

@@ -8,6 +8,7 @@ import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.testbed.TcpServicePorts;
+import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
@@ -634,6 +635,37 @@ class AccessControlEndToEndTest {
         assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("http");
         assertThat(first.getBehind(overTls, httpPort(), HOST, "/x").status()).isEqualTo(200);
         assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("https");
+    }
+
+    /**
+     * An HTTP/2 stream is its own channel, which keeps no record of the PROXY header its connection had but answers
+     * its connection's peer (the trusted proxy) as its own. Before, access control took that peer for the visitor:
+     * the denied visitor got 200s, and could name itself in an X-Forwarded-For as the trusted proxy's visitor.
+     */
+    @Test
+    void theVisitorAProxyProtocolHeaderNamesIsTheOneAccessControlSeesOnHttp2() throws Exception {
+        TestCertificates ca = new TestCertificates();
+        TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
+        start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true"));
+        createHttpService(",\"ip_deny\":[\"203.0.113.0/24\"]");
+        int httpsPort = testbed.server().httpsPort();
+        byte[] denied = "PROXY TCP4 203.0.113.7 127.0.0.1 40000 443\r\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] served = "PROXY TCP4 198.51.100.4 127.0.0.1 40000 443\r\n".getBytes(StandardCharsets.US_ASCII);
+
+        try (RawHttp2Visitor visitor = RawHttp2Visitor.connectBehind(denied, httpsPort, HOST, ca.clientContext())) {
+            visitor.get(1, "/");
+            visitor.get(3, "/", "x-forwarded-for", "198.51.100.4");
+            await().atMost(10, TimeUnit.SECONDS).until(() -> visitor.status(3) != null && visitor.status(1) != null);
+            assertThat(visitor.status(1)).isEqualTo("403");
+            assertThat(visitor.status(3)).isEqualTo("403");
+        }
+        assertThat(web.requestCount()).isZero();
+        try (RawHttp2Visitor visitor = RawHttp2Visitor.connectBehind(served, httpsPort, HOST, ca.clientContext())) {
+            visitor.get(1, "/");
+            await().atMost(10, TimeUnit.SECONDS).until(() -> visitor.status(1) != null);
+            assertThat(visitor.status(1)).isEqualTo("200");
+        }
+        assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("198.51.100.4");
     }
 
     /** A version 2 header whose TLV runs past its end is a broken header: the connection is closed, unanswered. */

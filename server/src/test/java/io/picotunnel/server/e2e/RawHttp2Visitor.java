@@ -1,5 +1,9 @@
 package io.picotunnel.server.e2e;
 
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
+import io.netty.handler.codec.http2.Http2Exception;
+
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -11,7 +15,10 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -24,8 +31,9 @@ import static io.picotunnel.testkit.Http2Frames.headers;
 
 /**
  * An HTTP/2 visitor written by hand over TLS (ALPN h2), on a TCP socket of its own so that it can end its output with
- * a FIN and no close_notify. A reader thread acknowledges the server's SETTINGS, counts the credit WINDOW_UPDATEs give,
- * notes which streams ended, and sees the connection end. Sends DATA only as the windows allow (65535 to start with).
+ * a FIN and no close_notify, or send a PROXY protocol header before TLS. A reader thread acknowledges the server's
+ * SETTINGS, counts the credit WINDOW_UPDATEs give, notes each response's status and which streams ended, and sees the
+ * connection end. Sends DATA only as the windows allow (65535 to start with).
  */
 final class RawHttp2Visitor implements AutoCloseable {
 
@@ -43,6 +51,9 @@ final class RawHttp2Visitor implements AutoCloseable {
     /** The server's INITIAL_WINDOW_SIZE; on the reader thread only. */
     private long initialWindow = DEFAULT_WINDOW;
     private final Set<Integer> endedStreams = ConcurrentHashMap.newKeySet();
+    private final Map<Integer, String> statuses = new ConcurrentHashMap<>();
+    /** Reads the server's header blocks in the order they come, as HPACK's dynamic table needs; reader thread only. */
+    private final DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false);
     private volatile boolean ended;
 
     private RawHttp2Visitor(Socket tcp, SSLSocket tls, String host) throws IOException {
@@ -53,7 +64,14 @@ final class RawHttp2Visitor implements AutoCloseable {
     }
 
     static RawHttp2Visitor connect(int port, String host, SSLContext context) throws IOException {
+        return connectBehind(new byte[0], port, host, context);
+    }
+
+    /** As a front proxy would: {@code proxyHeader} (a PROXY protocol header) on the TCP socket before TLS begins. */
+    static RawHttp2Visitor connectBehind(byte[] proxyHeader, int port, String host, SSLContext context)
+            throws IOException {
         Socket tcp = new Socket(InetAddress.getLoopbackAddress(), port);
+        tcp.getOutputStream().write(proxyHeader);
         SSLSocket tls = (SSLSocket) context.getSocketFactory().createSocket(tcp, host, port, true);
         SSLParameters parameters = tls.getSSLParameters();
         parameters.setApplicationProtocols(new String[] {"h2"});
@@ -79,6 +97,19 @@ final class RawHttp2Visitor implements AutoCloseable {
         write(frame(0x1, 0x4, stream, headers(":method", "POST", ":scheme", "https", ":path", path,
                 ":authority", host,
                 "content-length", Long.toString(length))));
+    }
+
+    /** A GET on {@code stream} with {@code extraHeaders} (name, value, ...), ending the stream. */
+    void get(int stream, String path, String... extraHeaders) throws IOException {
+        List<String> fields = new ArrayList<>(List.of(":method", "GET", ":scheme", "https", ":path", path,
+                ":authority", host));
+        fields.addAll(List.of(extraHeaders));
+        write(frame(0x1, 0x5, stream, headers(fields.toArray(String[]::new))));
+    }
+
+    /** The :status of the response on {@code stream}, or null while none came. */
+    String status(int stream) {
+        return statuses.get(stream);
     }
 
     /**
@@ -164,7 +195,11 @@ final class RawHttp2Visitor implements AutoCloseable {
                     write(frame(0x4, 0x1, 0, new byte[0]));
                 } else if (type == 0x8) {
                     grant(stream, ByteBuffer.wrap(payload).getInt() & 0x7fffffff);
-                } else if ((type == 0x0 || type == 0x1) && (flags & 0x1) != 0) {
+                }
+                if (type == 0x1) {
+                    noteStatus(stream, flags, payload);
+                }
+                if ((type == 0x0 || type == 0x1) && (flags & 0x1) != 0) {
                     endedStreams.add(stream);
                 }
             }
@@ -173,6 +208,21 @@ final class RawHttp2Visitor implements AutoCloseable {
         } finally {
             ended = true;
             grant(0, 0);
+        }
+    }
+
+    /** Decodes a HEADERS frame's block (whole, not padded, without priority: as our server sends them). */
+    private void noteStatus(int stream, int flags, byte[] payload) throws IOException {
+        if ((flags & 0x4) == 0 || (flags & 0x28) != 0) {
+            throw new IOException("a HEADERS frame this visitor does not read, flags " + flags);
+        }
+        try {
+            CharSequence status = decoder.decodeHeaders(stream, Unpooled.wrappedBuffer(payload)).status();
+            if (status != null) {
+                statuses.putIfAbsent(stream, status.toString());
+            }
+        } catch (Http2Exception e) {
+            throw new IOException(e);
         }
     }
 
