@@ -18,6 +18,7 @@ import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
@@ -45,7 +46,10 @@ class PipelinedHalfCloseEndToEndTest {
     /** What {@code /stream} sends after its first chunk, once the test lets it. */
     private static final int STREAM_REST = 4 * 1024 * 1024;
     private static final String FIRST_CHUNK = "first";
-    /** An upload's announced length: more than the proxy reads ahead behind a request (8 messages of 8 KiB at most). */
+    /**
+     * An upload's announced length: more than the proxy reads ahead behind a request (8 messages of 8 KiB at most,
+     * and the raw bytes of the last socket read, 64 KiB at most).
+     */
     private static final int LONG_UPLOAD = 1024 * 1024;
 
     @TempDir
@@ -180,6 +184,44 @@ class PipelinedHalfCloseEndToEndTest {
             patternBody(new ByteArrayInputStream(chunkedRest(in)), STREAM_REST);
             assertThat(end(in)).as("what follows the first answer").isEqualTo("eof");
             assertThat(target.requestLines()).containsExactly("GET /stream HTTP/1.1");
+        }
+    }
+
+    /** As above, with the request line begun in the same read as the end of the body before it. */
+    @Test
+    void halfCloseWithinARequestLineRightBehindABodyWhileItsAnswerStreamsAnswersItThenEnds() throws Exception {
+        try (Socket visitor = bed.connect()) {
+            InputStream in = pipeline(visitor, "POST /stream HTTP/1.1\r\nHost: " + HOST
+                    + "\r\nContent-Length: 5\r\n\r\nhelloGET /small HTT");
+            firstChunk(in);
+
+            visitor.shutdownOutput();
+
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                    .until(() -> bed.openTunnelRequests() == 1);
+            target.streamOn();
+            patternBody(new ByteArrayInputStream(chunkedRest(in)), STREAM_REST);
+            assertThat(end(in)).as("what follows the first answer").isEqualTo("eof");
+            assertThat(target.requestLines()).containsExactly("POST /stream HTTP/1.1");
+        }
+    }
+
+    /** As above, behind a chunked body: its end, the empty line after the last chunk, ends the body. */
+    @Test
+    void halfCloseWithinARequestLineRightBehindAChunkedBodyWhileItsAnswerStreamsAnswersItThenEnds() throws Exception {
+        try (Socket visitor = bed.connect()) {
+            InputStream in = pipeline(visitor, "POST /stream HTTP/1.1\r\nHost: " + HOST
+                    + "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /small HTT");
+            firstChunk(in);
+
+            visitor.shutdownOutput();
+
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                    .until(() -> bed.openTunnelRequests() == 1);
+            target.streamOn();
+            patternBody(new ByteArrayInputStream(chunkedRest(in)), STREAM_REST);
+            assertThat(end(in)).as("what follows the first answer").isEqualTo("eof");
+            assertThat(target.requestLines()).containsExactly("POST /stream HTTP/1.1");
         }
     }
 
@@ -367,6 +409,13 @@ class PipelinedHalfCloseEndToEndTest {
                 writePattern(out, BIG, true);
             } else if (requestLine.startsWith("GET /stream ")) {
                 stream(out);
+            } else if (requestLine.startsWith("POST /stream ")) {
+                if (length > 0) {
+                    in.readNBytes((int) length);
+                } else {
+                    skipChunkedBody(in);
+                }
+                stream(out);
             } else {
                 in.transferTo(OutputStream.nullOutputStream());
                 return false;
@@ -385,6 +434,19 @@ class PipelinedHalfCloseEndToEndTest {
             writePattern(out, STREAM_REST, false);
             out.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
+        }
+
+        /** Reads up to a chunked body's end, {@code 0 CRLF CRLF} (the tests' bodies have no trailers). */
+        private static void skipChunkedBody(InputStream in) throws IOException {
+            byte[] end = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+            byte[] last = new byte[end.length];
+            for (int b = in.read(), n = 0; b >= 0 && n < 1024 * 1024; b = in.read(), n++) {
+                System.arraycopy(last, 1, last, 0, last.length - 1);
+                last[last.length - 1] = (byte) b;
+                if (Arrays.equals(last, end)) {
+                    return;
+                }
+            }
         }
 
         private void writePattern(OutputStream out, int size, boolean counted) throws IOException {

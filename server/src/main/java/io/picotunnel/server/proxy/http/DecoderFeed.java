@@ -7,6 +7,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ByteProcessor;
 
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * In front of the HTTP/1.1 decoder: hands it a connection's bytes at most {@value #SLICE} bytes at a time, and
@@ -16,7 +17,9 @@ import java.util.function.BooleanSupplier;
  *
  * <p>Outside a request body a slice also ends where a request head ends (an empty line), so the proxy, asked
  * before each slice, can stop the decoder right behind a head: the bytes after an upgrade request are not HTTP
- * once the target switches, and were taken for the next request before.
+ * once the target switches, and were taken for the next request before. Within a body a slice ends where the body
+ * does (its announced length, or the empty line that ends a chunked body's trailers), so that what follows a body
+ * is looked at as a head: the start of a request sent after it.
  *
  * <p>Bytes held here stop the socket's reading, so a paused connection keeps at most what its last reads
  * brought, raw, also once the visitor has ended its output: the connection reads only when asked
@@ -33,6 +36,7 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
 
     private final BooleanSupplier wantsMore;
     private final BooleanSupplier inBody;
+    private final LongSupplier bodyBytesLeft;
     private final HeadEnd headEnd = new HeadEnd();
     /**
      * The decoder was last given part of a request head, without the empty line that ends it. Empty lines alone are
@@ -47,11 +51,13 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
 
     /**
      * {@code wantsMore}: whether the decoder may be given more bytes; {@code inBody}: whether the decoder is within a
-     * request's body, where an empty line ends nothing.
+     * request's body, where an empty line ends no head; {@code bodyBytesLeft}: what is left of that body when its
+     * length was announced, else -1 (chunked).
      */
-    DecoderFeed(BooleanSupplier wantsMore, BooleanSupplier inBody) {
+    DecoderFeed(BooleanSupplier wantsMore, BooleanSupplier inBody, LongSupplier bodyBytesLeft) {
         this.wantsMore = wantsMore;
         this.inBody = inBody;
+        this.bodyBytesLeft = bodyBytesLeft;
     }
 
     boolean holdsBytes() {
@@ -113,12 +119,15 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
         try {
             while (held != null && !ctx.isRemoved() && wantsMore.getAsBoolean()) {
                 int length = Math.min(held.readableBytes(), SLICE);
-                if (inBody.getAsBoolean()) {
+                boolean body = inBody.getAsBoolean();
+                long bodyLeft = body ? bodyBytesLeft.getAsLong() : -1;
+                if (bodyLeft > 0) {
                     headEnd.reset();
                     partialHead = false;
+                    length = (int) Math.min(length, bodyLeft);
                 } else {
                     int end = held.forEachByte(held.readerIndex(), length, headEnd);
-                    partialHead = end < 0 && headEnd.begun();
+                    partialHead = !body && end < 0 && headEnd.begun();
                     if (end >= 0) {
                         headEnd.reset();
                         length = end + 1 - held.readerIndex();
@@ -170,7 +179,11 @@ final class DecoderFeed extends ChannelInboundHandlerAdapter {
 
         /** 0: within a line; 1: right after a line feed; 2: after a line feed and a carriage return. */
         private int state;
-        /** A byte other than CR and LF came: a request line begun, not only empty lines. */
+        /**
+         * A byte other than CR and LF came: a request line begun. The decoder makes a request of any such byte, a
+         * bad one of other controls or of a line of spaces (Netty 4.2.18); only spaces right before a request line
+         * are skipped.
+         */
         private boolean begun;
 
         @Override

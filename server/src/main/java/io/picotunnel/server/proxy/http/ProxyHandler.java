@@ -120,6 +120,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private boolean decodedUpgradeRequest;
     /** The decoder is within a request's body: its bytes are handed on without looking for the end of a head. */
     private boolean bodyInDecode;
+    /** What is left of the body the decoder is in when its length was announced (Content-Length); else -1. */
+    private long bodyBytesLeft = -1;
     /** Reads in a row that ended with messages waiting in {@link #pending}. */
     private int readsLeavingBacklog;
     /** HTTP/1.1: the visitor ended its side (EOF, half-closure allowed); nothing more comes after what was read. */
@@ -132,7 +134,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         this.https = https;
         this.http2 = http2;
         this.answers = new LocalAnswers(proxy, https, http2);
-        this.feed = http2 ? null : new DecoderFeed(this::wantsMessages, () -> bodyInDecode);
+        this.feed = http2 ? null : new DecoderFeed(this::wantsMessages, () -> bodyInDecode, () -> bodyBytesLeft);
     }
 
     /** The handler to put in front of the HTTP/1.1 codec, which this handler follows. */
@@ -194,6 +196,10 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             if (msg instanceof HttpRequest request) {
                 upgradeInDecode = RequestSanitizer.upgradeToForward(request.headers()) != null;
                 bodyInDecode = true;
+                bodyBytesLeft = request.decoderResult().isSuccess() && !HttpUtil.isTransferEncodingChunked(request)
+                        ? HttpUtil.getContentLength(request, -1L) : -1L;
+            } else if (msg instanceof HttpContent content && bodyBytesLeft > 0) {
+                bodyBytesLeft -= content.content().readableBytes();
             }
             if (msg instanceof LastHttpContent) {
                 bodyInDecode = false;
