@@ -24,6 +24,10 @@ public final class Http2Frames {
             block.write(0);
             for (String s : new String[] {namesAndValues[i], namesAndValues[i + 1]}) {
                 byte[] bytes = s.getBytes(StandardCharsets.US_ASCII);
+                if (bytes.length >= 127) {
+                    // A length of 127 or more takes HPACK's multi-byte integer, which this one-byte form cannot write.
+                    throw new IllegalArgumentException("an HPACK string of " + bytes.length + " bytes: at most 126 here");
+                }
                 block.write(bytes.length);
                 block.writeBytes(bytes);
             }

@@ -58,7 +58,9 @@ class HttpUploadBackpressureEndToEndTest {
     @AfterEach
     void stop() throws IOException {
         testbed.close();
-        upload.close();
+        if (upload != null) {
+            upload.close();
+        }
     }
 
     @Test

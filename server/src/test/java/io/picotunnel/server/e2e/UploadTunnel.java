@@ -34,8 +34,13 @@ final class UploadTunnel implements AutoCloseable {
                 defaults.sessionBufferLimit())));
         await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(id));
         target = new UploadTarget(allowed);
-        testbed.createService(id, "{\"type\":\"http\",\"domain\":\"" + host + "\",\"path_prefix\":\"/\","
-                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+        try {
+            testbed.createService(id, "{\"type\":\"http\",\"domain\":\"" + host + "\",\"path_prefix\":\"/\","
+                    + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+        } catch (RuntimeException | Error e) {
+            target.close(); // the test's clean-up gets no UploadTunnel to close
+            throw e;
+        }
     }
 
     /** The body bytes the server sent up the tunnel. */
