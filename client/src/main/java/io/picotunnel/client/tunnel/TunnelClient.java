@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -266,7 +267,11 @@ public final class TunnelClient implements AutoCloseable {
         if (loop.isShuttingDown()) {
             return terminated.handle((v, e) -> null);
         }
-        loop.execute(() -> beginStop(grace));
+        try {
+            loop.execute(() -> beginStop(grace));
+        } catch (RejectedExecutionException stopped) {
+            // A stop under way ended the loop between the check and now (close() while it stops): stopped already.
+        }
         return terminated.handle((v, e) -> null);
     }
 
@@ -278,16 +283,22 @@ public final class TunnelClient implements AutoCloseable {
         if (loop.isShuttingDown()) {
             return;
         }
-        loop.execute(() -> {
-            stoppingNow = true;
-            if (stopping) {
-                if (drainDeadline != null && drainDeadline.cancel(false)) {
-                    endDrain();
-                }
-            } else {
-                beginStop(Duration.ZERO);
+        try {
+            loop.execute(this::stopNowOnLoop);
+        } catch (RejectedExecutionException stopped) {
+            // The loop ended meanwhile: stopped already.
+        }
+    }
+
+    private void stopNowOnLoop() {
+        stoppingNow = true;
+        if (stopping) {
+            if (drainDeadline != null && drainDeadline.cancel(false)) {
+                endDrain();
             }
-        });
+        } else {
+            beginStop(Duration.ZERO);
+        }
     }
 
     @Override
