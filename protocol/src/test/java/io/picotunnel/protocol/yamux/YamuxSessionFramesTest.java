@@ -311,6 +311,37 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void aLargeFrameThatWaitsForTheReaderIsHeldInADirectBufferOfItsOwnSize() {
+        // A socket writes a direct buffer as it is; a heap one it first copies again, and in a bulk transfer to a
+        // slower target those heap copies were most of the client's allocation.
+        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        peer = serverWithManualReader(noKeepAlive(), streams, new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                seen.add((ByteBuf) msg);
+            }
+        });
+        int large = YamuxChildChannel.MAX_DATA_CHUNK;
+        int limit = YamuxChildChannel.COALESCE_LIMIT;
+        peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(large))), YamuxFrame.data(0, 1, text("b".repeat(limit))),
+                YamuxFrame.data(0, 1, text("c".repeat(10))), YamuxFrame.data(0, 1, text("d".repeat(20))));
+        for (int i = 0; i < 3; i++) {
+            streams.get(0).read();
+        }
+        try {
+            assertThat(seen).extracting(b -> b.toString(StandardCharsets.UTF_8))
+                    .containsExactly("a".repeat(large), "b".repeat(limit), "c".repeat(10) + "d".repeat(20));
+            assertThat(seen.subList(0, 2)).allSatisfy(b -> {
+                assertThat(b.isDirect()).as("direct").isTrue();
+                assertThat(b.maxCapacity()).as("its own size, never appended to").isEqualTo(b.readableBytes());
+            });
+        } finally {
+            seen.forEach(ByteBuf::release);
+        }
+    }
+
+    @Test
     void framesOfOneReadBatchReachAReaderThatAskedOnceBeforeItsReadComplete() {
         // The relay reads again only from channelReadComplete. Frames arriving in the same batch as the one its
         // read() took go to it at once, as a socket's read takes every byte at hand, instead of waiting (copied)
