@@ -34,7 +34,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * is the other side closed normally: what it was sent was whole, and a reset could discard it in flight.
  * The abort reaches the other side whatever the order of events: before the relay has started (a side
  * already inactive when its handler is to be added), while writes are pending (the abort runs on the other
- * channel's event loop, after them), or while an EOF is being passed on.
+ * channel's event loop, after them), or while an EOF is being passed on. A socket under TLS (an upgraded HTTPS
+ * connection) reset after its peer's close_notify counts as reset too: its TLS handler would take the reset for the
+ * peer's ordinary leaving and close quietly ({@link ResetPastTls}).
  *
  * <p>A relayed socket ends with a reset, not a FIN, also when its own process dies (SIGKILL, a crash): while it
  * relays it has zero linger, which every close through its pipeline and the end of the data owed to it undo
@@ -213,6 +215,7 @@ public final class Relay {
                 return;
             }
             ResetOnDeath.arm(self);
+            ResetPastTls.addIfTls(self.pipeline());
             self.pipeline().addLast(HANDLER_NAME, this);
         }
 

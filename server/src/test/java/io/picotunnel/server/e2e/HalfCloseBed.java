@@ -60,6 +60,18 @@ final class HalfCloseBed implements AutoCloseable {
         return tls;
     }
 
+    /** An http service of {@code domain} passing TLS through to {@code targetPort} over the same tunnel. */
+    void createPassthroughService(String domain, int targetPort) {
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"tls_mode\":\"passthrough\","
+                + "\"target_addr\":\"127.0.0.1:" + targetPort + "\"}");
+    }
+
+    /** The streams open on the tunnel's sessions at the server. */
+    int openStreams() {
+        return testbed.server().registry().connections(tunnelId).stream()
+                .mapToInt(connection -> connection.session().activeStreams()).sum();
+    }
+
     /** The tunnel's requests in flight at the proxy. */
     int openTunnelRequests() {
         return testbed.server().openTunnelRequests(tunnelId);

@@ -1240,10 +1240,15 @@ final class Exchange {
         }
     }
 
-    /** The public side went away: the stream is closed (never reused after an exchange cut short). */
+    /**
+     * The public side went away in the middle of the exchange: the stream is reset, as nginx closes its upstream
+     * connection when the client aborts, so the client resets the target's connection. A close (a FIN) would leave
+     * a target that does not look at its input (an event stream between two events, a long-poll) holding the stream
+     * and its connection until it closes on its own. Never reused after an exchange cut short.
+     */
     void abort() {
         if (!isOver()) {
-            end();
+            endWithReset();
         }
     }
 
