@@ -4,8 +4,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
-import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -26,6 +29,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -70,41 +74,35 @@ class PipelinedHalfCloseEndToEndTest {
         target.close();
     }
 
-    @Test
-    void threePipelinedRequestsThenHalfCloseAreAllAnsweredThenEof() throws Exception {
-        try (Socket visitor = bed.connect()) {
-            InputStream in = pipelineThenHalfClose(visitor, visitor, get("/small?1") + get("/small?2") + get("/small?3"));
+    /** Over which listener the visitor comes: plain HTTP, or TLS it ends without close_notify. */
+    enum Over { HTTP, HTTPS }
+
+    @ParameterizedTest
+    @EnumSource(Over.class)
+    void threePipelinedRequestsThenHalfCloseAreAllAnsweredThenEof(Over over) throws Exception {
+        try (Visitor visitor = connect(over)) {
+            InputStream in = visitor.pipelineThenHalfClose(get("/small?1") + get("/small?2") + get("/small?3"));
 
             smallAnswers(in, 3);
             assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
         }
     }
 
-    @Test
-    void httpsThreePipelinedRequestsThenSocketShutdownAreAllAnsweredThenEof() throws Exception {
-        try (Socket tcp = bed.connectHttps(); SSLSocket tls = bed.tls(tcp)) {
-            InputStream in = pipelineThenHalfClose(tls, tcp, get("/small?1") + get("/small?2") + get("/small?3"));
+    @ParameterizedTest
+    @EnumSource(Over.class)
+    void pipelinedRequestsBehindALargeAnswerThenHalfCloseAreAllAnsweredThenEof(Over over) throws Exception {
+        try (Visitor visitor = connect(over)) {
+            InputStream in = visitor.pipelineThenHalfClose(get("/big") + get("/small"));
 
-            smallAnswers(in, 3);
+            // Nothing read yet: the big answer waits at the proxy and on the way, the small request behind it.
+            await().atMost(20, TimeUnit.SECONDS).until(() -> target.bigWritten() >= BIG / 4);
+
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200")
+                    .containsEntry("content-length", Integer.toString(BIG));
+            patternBody(in, BIG);
+            smallAnswers(in, 1);
             assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
-        }
-    }
-
-    @Test
-    void pipelinedRequestsBehindALargeAnswerThenHalfCloseAreAllAnsweredThenEof() throws Exception {
-        try (Socket visitor = bed.connect()) {
-            InputStream in = pipelineThenHalfClose(visitor, visitor, get("/big") + get("/small"));
-
-            largeAnswerThenSmallThenEof(in);
-        }
-    }
-
-    @Test
-    void httpsPipelinedRequestsBehindALargeAnswerThenSocketShutdownAreAllAnsweredThenEof() throws Exception {
-        try (Socket tcp = bed.connectHttps(); SSLSocket tls = bed.tls(tcp)) {
-            InputStream in = pipelineThenHalfClose(tls, tcp, get("/big") + get("/small"));
-
-            largeAnswerThenSmallThenEof(in);
+            assertThat(target.requestLines()).containsExactly("GET /big HTTP/1.1", "GET /small HTTP/1.1");
         }
     }
 
@@ -112,39 +110,34 @@ class PipelinedHalfCloseEndToEndTest {
      * The FIN comes while the first answer streams, with a whole request behind it: a visitor done sending, not one
      * that left, so the answer goes on and the request behind is answered too.
      */
-    @Test
-    void halfCloseWhileTheFirstAnswerStreamsStillAnswersTheRequestBehindIt() throws Exception {
-        try (Socket visitor = bed.connect()) {
-            InputStream in = pipeline(visitor, get("/stream") + get("/small"));
+    @ParameterizedTest
+    @EnumSource(Over.class)
+    void halfCloseWhileTheFirstAnswerStreamsStillAnswersTheRequestBehindIt(Over over) throws Exception {
+        try (Visitor visitor = connect(over)) {
+            InputStream in = visitor.pipeline(get("/stream") + get("/small"));
 
-            halfCloseDuringTheStreamThenBothAnswersThenEof(in, visitor);
+            halfCloseWhileTheFirstAnswerStreamsThenItsRest(visitor, in);
+            smallAnswers(in, 1);
+            assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
+            assertThat(target.requestLines()).containsExactly("GET /stream HTTP/1.1", "GET /small HTTP/1.1");
         }
     }
 
-    @Test
-    void httpsSocketShutdownWhileTheFirstAnswerStreamsStillAnswersTheRequestBehindIt() throws Exception {
-        try (Socket tcp = bed.connectHttps(); SSLSocket tls = bed.tls(tcp)) {
-            InputStream in = pipeline(tls, get("/stream") + get("/small"));
+    /**
+     * The FIN was read with the cut upload, so the connection closes only once all it sent was read: an EOF, not a
+     * reset.
+     */
+    @ParameterizedTest
+    @EnumSource(Over.class)
+    void halfCloseWithinTheSecondRequestsBodyAnswersTheFirstThenEnds(Over over) throws Exception {
+        try (Visitor visitor = connect(over)) {
+            InputStream in = visitor.pipelineThenHalfClose(get("/small") + "POST /upload HTTP/1.1\r\nHost: " + HOST
+                    + "\r\nContent-Length: 100\r\n\r\n0123456789");
 
-            halfCloseDuringTheStreamThenBothAnswersThenEof(in, tcp);
-        }
-    }
-
-    @Test
-    void halfCloseWithinTheSecondRequestsBodyAnswersTheFirstThenEnds() throws Exception {
-        try (Socket visitor = bed.connect()) {
-            InputStream in = pipelineThenHalfClose(visitor, visitor, get("/small") + cutUpload());
-
-            firstAnsweredThenTheEnd(in);
-        }
-    }
-
-    @Test
-    void httpsSocketShutdownWithinTheSecondRequestsBodyAnswersTheFirstThenEnds() throws Exception {
-        try (Socket tcp = bed.connectHttps(); SSLSocket tls = bed.tls(tcp)) {
-            InputStream in = pipelineThenHalfClose(tls, tcp, get("/small") + cutUpload());
-
-            firstAnsweredThenTheEnd(in);
+            smallAnswers(in, 1);
+            assertThat(end(in)).as("what follows the first answer").isEqualTo("eof");
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                    .until(() -> target.requestLines().equals(List.of("GET /small HTTP/1.1")));
         }
     }
 
@@ -154,11 +147,11 @@ class PipelinedHalfCloseEndToEndTest {
      */
     @Test
     void halfCloseWhileTheOnlyAnswerStreamsAbortsTheExchangeAlsoAfterAStrayEmptyLine() throws Exception {
-        try (Socket visitor = bed.connect()) {
-            InputStream in = pipeline(visitor, get("/stream") + "\r\n");
+        try (Visitor visitor = connect(Over.HTTP)) {
+            InputStream in = visitor.pipeline(get("/stream") + "\r\n");
             firstChunk(in);
 
-            visitor.shutdownOutput();
+            visitor.halfClose();
 
             await().atMost(5, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
             assertThat(end(in)).as("what follows the first chunk").isIn("eof", "reset");
@@ -166,63 +159,40 @@ class PipelinedHalfCloseEndToEndTest {
     }
 
     /**
-     * A request line begun behind the streaming answer, then the FIN: a visitor done sending, as with a request cut
+     * The start of a request behind the streaming answer, then the FIN: a visitor done sending, as with a request cut
      * within its body, not one that left. The answer goes on whole, the cut request is not answered, and the
      * connection ends.
      */
-    @Test
-    void halfCloseWithinAPipelinedRequestLineWhileTheFirstAnswerStreamsAnswersTheFirstThenEnds() throws Exception {
-        try (Socket visitor = bed.connect()) {
-            InputStream in = pipeline(visitor, get("/stream") + "GET /small HTT");
-            firstChunk(in);
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cutPipelinedRequests")
+    void halfCloseWithinAPipelinedRequestsHeadWhileTheFirstAnswerStreamsAnswersTheFirstThenEnds(String cut,
+            String sent, String answered) throws Exception {
+        try (Visitor visitor = connect(Over.HTTP)) {
+            InputStream in = visitor.pipeline(sent);
 
-            visitor.shutdownOutput();
-
-            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
-                    .until(() -> bed.openTunnelRequests() == 1);
-            target.streamOn();
-            patternBody(new ByteArrayInputStream(chunkedRest(in)), STREAM_REST);
+            halfCloseWhileTheFirstAnswerStreamsThenItsRest(visitor, in);
             assertThat(end(in)).as("what follows the first answer").isEqualTo("eof");
-            assertThat(target.requestLines()).containsExactly("GET /stream HTTP/1.1");
+            assertThat(target.requestLines()).containsExactly(answered);
         }
     }
 
-    /** As above, with the request line begun in the same read as the end of the body before it. */
-    @Test
-    void halfCloseWithinARequestLineRightBehindABodyWhileItsAnswerStreamsAnswersItThenEnds() throws Exception {
-        try (Socket visitor = bed.connect()) {
-            InputStream in = pipeline(visitor, "POST /stream HTTP/1.1\r\nHost: " + HOST
-                    + "\r\nContent-Length: 5\r\n\r\nhelloGET /small HTT");
-            firstChunk(in);
-
-            visitor.shutdownOutput();
-
-            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
-                    .until(() -> bed.openTunnelRequests() == 1);
-            target.streamOn();
-            patternBody(new ByteArrayInputStream(chunkedRest(in)), STREAM_REST);
-            assertThat(end(in)).as("what follows the first answer").isEqualTo("eof");
-            assertThat(target.requestLines()).containsExactly("POST /stream HTTP/1.1");
-        }
-    }
-
-    /** As above, behind a chunked body: its end, the empty line after the last chunk, ends the body. */
-    @Test
-    void halfCloseWithinARequestLineRightBehindAChunkedBodyWhileItsAnswerStreamsAnswersItThenEnds() throws Exception {
-        try (Socket visitor = bed.connect()) {
-            InputStream in = pipeline(visitor, "POST /stream HTTP/1.1\r\nHost: " + HOST
-                    + "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /small HTT");
-            firstChunk(in);
-
-            visitor.shutdownOutput();
-
-            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
-                    .until(() -> bed.openTunnelRequests() == 1);
-            target.streamOn();
-            patternBody(new ByteArrayInputStream(chunkedRest(in)), STREAM_REST);
-            assertThat(end(in)).as("what follows the first answer").isEqualTo("eof");
-            assertThat(target.requestLines()).containsExactly("POST /stream HTTP/1.1");
-        }
+    static Stream<Arguments> cutPipelinedRequests() {
+        String post = "POST /stream HTTP/1.1\r\nHost: " + HOST;
+        return Stream.of(
+                Arguments.of("within the request line", get("/stream") + "GET /small HTT", "GET /stream HTTP/1.1"),
+                Arguments.of("within a header line", get("/stream") + "GET /small HTTP/1.1\r\nHost: pipel",
+                        "GET /stream HTTP/1.1"),
+                Arguments.of("between two header lines", get("/stream") + "GET /small HTTP/1.1\r\nHost: " + HOST
+                        + "\r\nAccept: */*\r\n", "GET /stream HTTP/1.1"),
+                Arguments.of("within the request line, in the read that ends the body before it",
+                        post + "\r\nContent-Length: 5\r\n\r\nhelloGET /small HTT", "POST /stream HTTP/1.1"),
+                // A chunked body ends with the empty line after its last chunk.
+                Arguments.of("within the request line, in the read that ends the chunked body before it",
+                        post + "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /small HTT",
+                        "POST /stream HTTP/1.1"),
+                Arguments.of("within a header line, in the read that ends the body before it",
+                        post + "\r\nContent-Length: 5\r\n\r\nhelloGET /small HTTP/1.1\r\nHo",
+                        "POST /stream HTTP/1.1"));
     }
 
     /**
@@ -260,23 +230,45 @@ class PipelinedHalfCloseEndToEndTest {
         return "GET " + path + " HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n";
     }
 
-    /** A POST that announces 100 bytes and sends 10. */
-    private static String cutUpload() {
-        return "POST /upload HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: 100\r\n\r\n0123456789";
+    private Visitor connect(Over over) throws IOException {
+        if (over == Over.HTTP) {
+            Socket plain = bed.connect();
+            return new Visitor(plain, plain);
+        }
+        Socket tcp = bed.connectHttps();
+        return new Visitor(tcp, bed.tls(tcp));
     }
 
-    private static InputStream pipeline(Socket visitor, String requests) throws IOException {
-        OutputStream out = visitor.getOutputStream();
-        out.write(requests.getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-        return new BufferedInputStream(visitor.getInputStream());
-    }
+    /**
+     * A visitor's connection: {@code tcp} the socket, {@code app} what it speaks HTTP on ({@code tcp} itself, or TLS
+     * over it). Its half-close shuts {@code tcp}'s output: over TLS, no close_notify.
+     */
+    private record Visitor(Socket tcp, Socket app) implements AutoCloseable {
 
-    /** Writes {@code requests} at once on {@code visitor}, then shuts {@code tcp}'s output (no close_notify). */
-    private static InputStream pipelineThenHalfClose(Socket visitor, Socket tcp, String requests) throws IOException {
-        InputStream in = pipeline(visitor, requests);
-        tcp.shutdownOutput();
-        return in;
+        /** Writes {@code requests} at once; the answers' stream. */
+        InputStream pipeline(String requests) throws IOException {
+            OutputStream out = app.getOutputStream();
+            out.write(requests.getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            return new BufferedInputStream(app.getInputStream());
+        }
+
+        InputStream pipelineThenHalfClose(String requests) throws IOException {
+            InputStream in = pipeline(requests);
+            halfClose();
+            return in;
+        }
+
+        void halfClose() throws IOException {
+            tcp.shutdownOutput();
+        }
+
+        @Override
+        public void close() throws IOException {
+            try (tcp) {
+                app.close();
+            }
+        }
     }
 
     private static void smallAnswers(InputStream in, int count) throws IOException {
@@ -286,31 +278,19 @@ class PipelinedHalfCloseEndToEndTest {
         }
     }
 
-    private void largeAnswerThenSmallThenEof(InputStream in) throws IOException {
-        // Nothing read yet: the big answer waits at the proxy and on the way, the small request behind it.
-        await().atMost(20, TimeUnit.SECONDS).until(() -> target.bigWritten() >= BIG / 4);
-
-        assertThat(FaultTarget.readHead(in)).containsEntry("status", "200")
-                .containsEntry("content-length", Integer.toString(BIG));
-        patternBody(in, BIG);
-        smallAnswers(in, 1);
-        assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
-        assertThat(target.requestLines()).containsExactly("GET /big HTTP/1.1", "GET /small HTTP/1.1");
-    }
-
-    private void halfCloseDuringTheStreamThenBothAnswersThenEof(InputStream in, Socket tcp) throws IOException {
+    /**
+     * The first chunk of the answer to {@code /stream}, then the FIN, which leaves the exchange open (an abort would
+     * end it within milliseconds, the proxy reading the FIN at once), then the rest of that answer.
+     */
+    private void halfCloseWhileTheFirstAnswerStreamsThenItsRest(Visitor visitor, InputStream in) throws IOException {
         firstChunk(in);
 
-        tcp.shutdownOutput();
+        visitor.halfClose();
 
-        // The proxy reads the FIN at once; an abort would end the exchange within milliseconds.
         await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
                 .until(() -> bed.openTunnelRequests() == 1);
         target.streamOn();
         patternBody(new ByteArrayInputStream(chunkedRest(in)), STREAM_REST);
-        smallAnswers(in, 1);
-        assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
-        assertThat(target.requestLines()).containsExactly("GET /stream HTTP/1.1", "GET /small HTTP/1.1");
     }
 
     /** The head of the answer to {@code /stream} and its first chunk. */
@@ -335,17 +315,6 @@ class PipelinedHalfCloseEndToEndTest {
             assertThat(FaultTarget.readLine(in)).as("the end of a chunk").isEmpty();
         }
         throw new AssertionError("more chunks than bytes");
-    }
-
-    /**
-     * The FIN was read with the cut upload, so the connection closes only once all it sent was read: an EOF, not a
-     * reset.
-     */
-    private void firstAnsweredThenTheEnd(InputStream in) throws IOException {
-        smallAnswers(in, 1);
-        assertThat(end(in)).as("what follows the first answer").isEqualTo("eof");
-        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
-                .until(() -> target.requestLines().equals(List.of("GET /small HTTP/1.1")));
     }
 
     /** How the connection goes on: "eof", "reset" or "data". */
