@@ -83,6 +83,19 @@ class TunnelClientServerRestartTest {
         }
     }
 
+    /**
+     * A long drain: the client started, the server answers every new connection 503 server_stopping and says GoAway on
+     * the one open, and the drain goes on for {@link Backoff#RESTART_WAIT} on the client's clock. The third connection
+     * is dialled once the answer to the second told the client the server is stopping.
+     */
+    private void drainPastTheRestartWait(AtomicLong clock) throws Exception {
+        start(clock::get);
+        answeringStopping = true;
+        write(server.sockets.getFirst(), GO_AWAY);
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 3);
+        drainFor(clock, Backoff.RESTART_WAIT);
+    }
+
     /** The drain begins: no more connections taken, GoAway on the one open. */
     private Socket beginDrain() throws Exception {
         server.stopListening();
@@ -184,12 +197,7 @@ class TunnelClientServerRestartTest {
     void aDrainLongerThanTheRestartWaitIsOneWarningAndRedialledLessOftenTheLongerItLasts() throws Exception {
         AtomicLong clock = new AtomicLong(System.nanoTime());
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(clock::get);
-
-            answeringStopping = true;
-            write(server.sockets.getFirst(), GO_AWAY);
-            await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 3);
-            drainFor(clock, Backoff.RESTART_WAIT);
+            drainPastTheRestartWait(clock);
             int before = server.connections();
             await().atMost(Duration.ofSeconds(40)).until(() -> server.connections() >= before + 4);
 
@@ -226,11 +234,7 @@ class TunnelClientServerRestartTest {
     void aRedialRefusedAfterALongDrainIsFollowedByOneAfterASecond() throws Exception {
         AtomicLong clock = new AtomicLong(System.nanoTime());
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(clock::get);
-            answeringStopping = true;
-            write(server.sockets.getFirst(), GO_AWAY);
-            await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 3);
-            drainFor(clock, Backoff.RESTART_WAIT);
+            drainPastTheRestartWait(clock);
             clock.addAndGet(Duration.ofSeconds(30).toNanos());
             int later = server.connections();
             // The second answer after the clock moved on is followed by a redial 5 s later.
@@ -256,12 +260,7 @@ class TunnelClientServerRestartTest {
     void aServerStoppingAgainAfterItWasUnreachableIsANewStop() throws Exception {
         AtomicLong clock = new AtomicLong(System.nanoTime());
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(clock::get);
-            answeringStopping = true;
-            write(server.sockets.getFirst(), GO_AWAY);
-            // The third connection is dialled once the answer to the second told the client the server is stopping.
-            await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 3);
-            drainFor(clock, Backoff.RESTART_WAIT);
+            drainPastTheRestartWait(clock);
             await().atMost(Duration.ofSeconds(30)).until(() -> log.messages(Level.WARN).size() == 1);
 
             server.stopListening();
