@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
@@ -13,6 +14,7 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
+import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.buffer.ByteBuf;
 import io.picotunnel.protocol.net.LoopCpu;
 import io.picotunnel.protocol.net.Transport;
@@ -34,6 +36,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -60,6 +63,7 @@ class RelayTest {
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final ExecutorService threads = Executors.newCachedThreadPool();
     private final PendingBytes pendingTowardsTarget = new PendingBytes();
+    private final CompletableFuture<Integer> targetLingerAtShutdown = new CompletableFuture<>();
 
     @BeforeEach
     void setUp() throws Exception {
@@ -96,7 +100,8 @@ class RelayTest {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel outbound) {
-                        outbound.pipeline().addLast(pendingTowardsTarget);
+                        outbound.pipeline().addLast(pendingTowardsTarget,
+                                new LingerAtOutputShutdown(targetLingerAtShutdown));
                     }
                 })
                 .connect(target.getLocalSocketAddress())
@@ -265,6 +270,27 @@ class RelayTest {
         assertThatThrownBy(() -> readToEof(server)).isInstanceOf(SocketException.class);
     }
 
+    /**
+     * The visitor's FIN is passed on to the target once all before it is in the kernel: the target's socket has its
+     * default linger back by the time its output is shut, so that a death of the process at any moment from then on
+     * ends that connection with the FIN. Zero linger still set at the shutdown (the disarm after it) left a moment in
+     * which a death reset the connection and the kernel dropped what it had not sent yet.
+     */
+    @Test
+    void theTargetsOutputIsShutWithZeroLingerAlreadyOff() throws Exception {
+        Socket client = connectClient();
+        Socket server = accept();
+        await("the relay started").atMost(Duration.ofSeconds(10)).until(() -> relayedChannels.size() == 2);
+        Channel outbound = relayedChannels.get(1);
+        assertThat(outbound.eventLoop().submit(() -> outbound.config().getOption(ChannelOption.SO_LINGER)).get())
+                .as("SO_LINGER of the target's socket while relaying").isZero();
+
+        sendThenHalfClose(client, server, "request");
+
+        assertThat(targetLingerAtShutdown.get(10, TimeUnit.SECONDS)).as("SO_LINGER when the output is shut")
+                .isEqualTo(-1);
+    }
+
     /** Writes chunk by chunk until the relay stops reading: little is left unread, so a FIN fits in the window. */
     private byte[] uploadUntilTheRelayWaits(Socket client) throws IOException {
         await("the relay started").atMost(Duration.ofSeconds(10)).until(() -> relayedChannels.size() == 2);
@@ -371,6 +397,26 @@ class RelayTest {
 
         long total() {
             return total.get();
+        }
+    }
+
+    /**
+     * Takes the socket's SO_LINGER when its output has just been shut: Netty tells the pipeline so before it returns
+     * from the shutdown, before any listener added to the shutdown's future afterwards runs.
+     */
+    private static final class LingerAtOutputShutdown extends ChannelInboundHandlerAdapter {
+        private final CompletableFuture<Integer> linger;
+
+        LingerAtOutputShutdown(CompletableFuture<Integer> linger) {
+            this.linger = linger;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == ChannelOutputShutdownEvent.INSTANCE) {
+                linger.complete(ctx.channel().config().getOption(ChannelOption.SO_LINGER));
+            }
+            ctx.fireUserEventTriggered(evt);
         }
     }
 }
