@@ -45,8 +45,11 @@ public final class Backoff {
     private long connectedAt;
     /** The last connection ended with a GoAway before it lasted {@code stableAfter}, and nothing failed since. */
     private boolean goneAwayEarly;
-    /** When the server last said it is stopping; meaningful while {@link #serverStopping} holds. */
-    private long stoppingSince;
+    /**
+     * When the wait for the server's restart ends: {@link #RESTART_WAIT} after it last said it is stopping, or after the
+     * redial it asked for when that comes later (its Retry-After); meaningful while {@link #serverStopping} holds.
+     */
+    private long restartWaitEnds;
     /** When the server first said it is stopping, in the stop not over yet; meaningful while {@link #serverStopping} holds. */
     private long firstStoppingAt;
     private boolean serverStopping;
@@ -134,7 +137,7 @@ public final class Backoff {
         }
         serverStopping = true;
         drainingAnswered = false;
-        stoppingSince = nanoClock.getAsLong();
+        restartWaitEnds = nanoClock.getAsLong() + RESTART_WAIT.toNanos();
         attempt = 0;
     }
 
@@ -148,9 +151,12 @@ public final class Backoff {
         drainingAnswered = true;
     }
 
-    /** Whether the server said it is stopping less than {@link #RESTART_WAIT} ago, and no connection was made since. */
+    /**
+     * Whether the server said it is stopping less than {@link #RESTART_WAIT} ago, or less than that before the redial
+     * its Retry-After put off, and no connection was made since.
+     */
     public boolean waitingForRestart() {
-        return serverStopping && nanoClock.getAsLong() - stoppingSince < RESTART_WAIT.toNanos();
+        return serverStopping && nanoClock.getAsLong() - restartWaitEnds < 0;
     }
 
     /**
@@ -182,7 +188,8 @@ public final class Backoff {
      * The delay before the next attempt after the server asked for {@code serverWait} ({@code Retry-After}; null
      * when it did not): no less than that wait (at most {@link RetryAfter#MAX}) lengthened by up to {@link #JITTER}
      * at random, so that clients refused at once do not come back together when it ends. The backoff goes on
-     * growing meanwhile, unless the server is restarting ({@link #waitingForRestart()}).
+     * growing meanwhile, unless the server is restarting ({@link #waitingForRestart()}): then a wait that ends beyond
+     * {@link #RESTART_WAIT} keeps the stop going until that long after the redial, so the answer to it is the same stop.
      */
     public Duration next(Duration serverWait) {
         Duration delay = next();
@@ -191,7 +198,16 @@ public final class Backoff {
         }
         long wait = Math.min(serverWait.toMillis(), RetryAfter.MAX.toMillis());
         long spread = wait + (long) (wait * JITTER * random.getAsDouble());
-        return spread > delay.toMillis() ? Duration.ofMillis(spread) : delay;
+        if (spread <= delay.toMillis()) {
+            return delay;
+        }
+        long redialAt = nanoClock.getAsLong() + Duration.ofMillis(spread).toNanos();
+        if (waitingForRestart() && redialAt - restartWaitEnds > 0) {
+            // A drain answered with a Retry-After over a minute: without this each answer would be a new stop, its
+            // long-drain WARN never written.
+            restartWaitEnds = redialAt + RESTART_WAIT.toNanos();
+        }
+        return Duration.ofMillis(spread);
     }
 
     /**

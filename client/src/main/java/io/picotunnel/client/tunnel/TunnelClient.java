@@ -368,6 +368,8 @@ public final class TunnelClient implements AutoCloseable {
                 && refused.serverStopping();
         boolean refusedAfterGoAway = goneAwayBeforeConnecting && ConnectFailures.connectionRefused(cause);
         boolean firstSignOfStop = !restartAwaited && !backoff.restartOverdue() && (stoppingAnswer || refusedAfterGoAway);
+        // A stop answered after the WARN "still unreachable" is news too: the operator who read that must read it is back.
+        boolean announceStop = firstSignOfStop || !restartAwaited && stoppingAnswer;
         if (firstSignOfStop || stoppingAnswer) {
             // Each answer that it still drains starts the wait for its restart over, however long the drain lasts
             // (its --shutdown-grace): not delays that grow as for one down, but its pace (Retry-After), slowed down
@@ -393,7 +395,7 @@ public final class TunnelClient implements AutoCloseable {
                     + " back.", config.server(), Durations.format(backoff.stoppingFor()), Durations.format(delay),
                     Durations.format(Backoff.LONG_DRAIN_MAX), Durations.format(Backoff.INITIAL));
         } else if (waitingForRestart) {
-            logAttemptWhileRestarting(cause, serverWait, delay, firstSignOfStop && !goAwayLogged);
+            logAttemptWhileRestarting(cause, serverWait, delay, announceStop && !goAwayLogged);
         } else if (restartAwaited) {
             restartAwaited = false;
             // The stop is over: a server that says it is stopping again later starts a new one, warned about anew.
@@ -461,8 +463,9 @@ public final class TunnelClient implements AutoCloseable {
     }
 
     /**
-     * A failed attempt while the server restarts is expected: at INFO when it is the first sign that the server stops
-     * and no GoAway line said so ({@code announce}), else at DEBUG, so that a restart does not read like an outage.
+     * A failed attempt while the server restarts is expected: at INFO when it is the first sign that the server stops,
+     * or its answer that it stops after it was said to be still unreachable, and no GoAway line said so
+     * ({@code announce}), else at DEBUG, so that a restart does not read like an outage.
      */
     private void logAttemptWhileRestarting(Throwable cause, Duration serverWait, Duration delay, boolean announce) {
         String explained = ConnectFailures.explain(config.server(), cause, connector.connectTimeout());

@@ -257,6 +257,31 @@ class BackoffTest {
         assertThat(backoff.next(retryAfter)).as("2 h: at most 30 s").isEqualTo(Backoff.LONG_DRAIN_MAX);
     }
 
+    /**
+     * A drain answered with Retry-After: 120: the answer to the redial 2 min later is the same stop, 2 min long, and
+     * a redial refused then is redialled after 1 s as the server restarts. Before, each answer was a new stop (its
+     * stoppingFor zero), so the client never wrote its long-drain WARN.
+     */
+    @Test
+    void aRetryAfterOverTheRestartWaitKeepsTheStopGoing() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
+        Duration retryAfter = Duration.ofSeconds(120);
+
+        backoff.serverDraining();
+        assertThat(backoff.next(retryAfter)).isEqualTo(retryAfter);
+        now.addAndGet(retryAfter.toNanos());
+        assertThat(backoff.waitingForRestart()).as("at the redial it asked for").isTrue();
+        backoff.serverDraining();
+        assertThat(backoff.stoppingFor()).as("one stop").isEqualTo(retryAfter);
+
+        assertThat(backoff.next(retryAfter)).isEqualTo(retryAfter);
+        now.addAndGet(retryAfter.toNanos());
+        assertThat(backoff.next(null)).as("refused: it restarts").isEqualTo(Backoff.INITIAL);
+        now.addAndGet(Backoff.RESTART_WAIT.toNanos());
+        assertThat(backoff.restartOverdue()).as("a minute after that redial").isTrue();
+    }
+
     /** The server answers "stopping" every 5 s for {@code drain}. */
     private static void answerStoppingFor(Backoff backoff, AtomicLong now, Duration drain) {
         for (long answers = drain.toSeconds() / 5; answers > 0; answers--) {

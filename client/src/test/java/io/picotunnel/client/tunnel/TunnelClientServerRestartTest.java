@@ -278,4 +278,30 @@ class TunnelClientServerRestartTest {
                     again -> assertThat(again).contains("said it was stopping 1 min ago and still does"));
         }
     }
+
+    /**
+     * The server is still unreachable 1 min after its stop (a WARN), then answers it is stopping: that answer is at
+     * INFO, as the operator read the WARN and must read that it is back. Before, it was at DEBUG.
+     */
+    @Test
+    void aStopAnsweredAfterTheServerWasStillUnreachableIsLoggedAtInfo() throws Exception {
+        AtomicLong clock = new AtomicLong(System.nanoTime());
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
+            start(clock::get);
+            Socket old = beginDrain();
+            endDrain(old);
+            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
+            clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
+            await().atMost(Duration.ofSeconds(30)).until(() -> log.messages(Level.WARN).size() == 1);
+
+            answeringStopping = true;
+            int before = server.connections();
+            server.listenAgain();
+            await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() > before && log.events().stream()
+                    .anyMatch(e -> e.getFormattedMessage().matches("(?s).*(is not back yet|is stopping or restarting).*")));
+
+            assertThat(log.messages(Level.INFO)).anyMatch(line -> line.contains("is stopping or restarting")
+                    && line.contains("Retrying in 1 s, then every 1 s for up to 1 min while it restarts"));
+        }
+    }
 }
