@@ -65,7 +65,7 @@ public record HostPort(String host, int port) {
             }
             host = s.substring(1, close);
             portText = s.substring(close + 2);
-            if (host.isEmpty() || !host.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.')
+            if (host.isEmpty() || !host.chars().allMatch(c -> AsciiNumbers.hexDigit(c) >= 0 || c == ':' || c == '.')
                     || !NetUtil.isValidIpV6Address(host)) {
                 throw new IllegalArgumentException(quoted(text) + " has an invalid IPv6 address");
             }

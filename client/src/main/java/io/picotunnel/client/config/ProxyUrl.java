@@ -1,9 +1,7 @@
 package io.picotunnel.client.config;
 
+import io.picotunnel.protocol.text.PercentEscapes;
 
-import io.picotunnel.protocol.text.AsciiNumbers;
-
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
@@ -174,8 +172,8 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
             s = s.substring(at + 1);
             int colon = userInfo.indexOf(':');
             try {
-                user = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
-                password = colon < 0 ? "" : decode(userInfo.substring(colon + 1));
+                user = PercentEscapes.decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
+                password = colon < 0 ? "" : PercentEscapes.decode(userInfo.substring(colon + 1));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(name + ": the user or password of the proxy has a '%' not followed"
                         + " by two hex digits (write a % as %25)");
@@ -203,31 +201,6 @@ public record ProxyUrl(Scheme scheme, HostPort hostPort, String user, String pas
 
     private static int utf8Length(String text) {
         return text.getBytes(StandardCharsets.UTF_8).length;
-    }
-
-    /**
-     * The user or password with its %-escapes decoded as UTF-8, a '+' kept as it is. Not URLDecoder: it reads an
-     * escape's hex with Character.digit, which takes other scripts' digits ("%٤١" as "A"); no other program does.
-     */
-    private static String decode(String text) {
-        StringBuilder decoded = new StringBuilder(text.length());
-        ByteArrayOutputStream escaped = new ByteArrayOutputStream();
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (c != '%') {
-                decoded.append(escaped.toString(StandardCharsets.UTF_8)).append(c);
-                escaped.reset();
-                continue;
-            }
-            int high = i + 2 < text.length() ? AsciiNumbers.hexDigit(text.charAt(i + 1)) : -1;
-            int low = high < 0 ? -1 : AsciiNumbers.hexDigit(text.charAt(i + 2));
-            if (low < 0) {
-                throw new IllegalArgumentException("a '%' not followed by two hex digits");
-            }
-            escaped.write(high * 16 + low);
-            i += 2;
-        }
-        return decoded.append(escaped.toString(StandardCharsets.UTF_8)).toString();
     }
 
     /**

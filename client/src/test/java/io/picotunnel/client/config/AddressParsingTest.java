@@ -36,6 +36,7 @@ class AddressParsingTest {
                 .hasMessageContaining("has no valid port number");
         assertThatThrownBy(() -> ServerAddress.parse("wss://tunnel%\u0664\u0661.example:443"))
                 .hasMessageContaining("its host has a '%' not followed by two hex digits");
+        assertThatThrownBy(() -> HostPort.parse("[\uff11::\u0661]:22")).hasMessage("'[\uff11::\u0661]:22' has an invalid IPv6 address");
     }
 
     @Test

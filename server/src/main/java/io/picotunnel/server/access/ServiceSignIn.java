@@ -6,6 +6,7 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.protocol.text.PercentEscapes;
 import io.picotunnel.server.auth.Cookies;
 import io.picotunnel.server.auth.OidcCallbackHook;
 import io.picotunnel.server.auth.OidcProvider;
@@ -731,7 +732,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         for (String pair : uri.substring(q + 1).split("&")) {
             if (pair.startsWith(name + "=")) {
                 try {
-                    return java.net.URLDecoder.decode(pair.substring(name.length() + 1), StandardCharsets.UTF_8);
+                    return PercentEscapes.decodeForm(pair.substring(name.length() + 1));
                 } catch (IllegalArgumentException e) {
                     return null; // "%zz", or a "%" at the end: no code of ours
                 }

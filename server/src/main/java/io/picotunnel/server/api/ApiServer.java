@@ -9,6 +9,7 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.protocol.text.PercentEscapes;
 import io.picotunnel.server.Version;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.config.Limits;
@@ -30,7 +31,6 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -269,11 +269,12 @@ public final class ApiServer implements AutoCloseable {
      * A 400 for a path Javalin cannot decode: Jetty lets UTF-16 escapes such as {@code %u0041} through (Javalin asks
      * for its LEGACY URI compliance), and Javalin's decoding of a path parameter ({@code /api/tunnels/%u0041}) then
      * threw in the route, a 500. Likewise for the API's query parameters, whose undecodable values Javalin drops
-     * without a word: {@code ?service_id=%ZZ} answered the whole tunnel's checks.
+     * without a word: {@code ?service_id=%ZZ} answered the whole tunnel's checks. Hex in ASCII only
+     * ({@link PercentEscapes}): on Java 21 Javalin's decoding read {@code %٤١} as {@code A}.
      */
     private static void refuseUndecodable(Context ctx) {
         try {
-            URLDecoder.decode(ctx.path(), StandardCharsets.UTF_8);
+            PercentEscapes.decodeForm(ctx.path());
         } catch (IllegalArgumentException e) {
             throw ApiError.badRequest("bad_request", "the path has a '%' that is not followed by two hex digits");
         }
@@ -283,7 +284,7 @@ public final class ApiServer implements AutoCloseable {
         }
         for (String parameter : query.split("&")) {
             try {
-                URLDecoder.decode(parameter, StandardCharsets.UTF_8);
+                PercentEscapes.decodeForm(parameter);
             } catch (IllegalArgumentException e) {
                 String name = parameter.split("=", 2)[0];
                 throw new ApiError(400, "invalid_parameter", "the query parameter " + ControlCharacters.quoted(name)

@@ -1,5 +1,7 @@
 package io.picotunnel.server.net;
 
+import io.picotunnel.protocol.text.AsciiNumbers;
+
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -119,8 +121,8 @@ public final class PathNormalizer {
             if (i + 2 >= path.length()) {
                 return null;
             }
-            int high = Character.digit(path.charAt(i + 1), 16);
-            int low = Character.digit(path.charAt(i + 2), 16);
+            int high = AsciiNumbers.hexDigit(path.charAt(i + 1));
+            int low = AsciiNumbers.hexDigit(path.charAt(i + 2));
             if (high < 0 || low < 0) {
                 return null;
             }

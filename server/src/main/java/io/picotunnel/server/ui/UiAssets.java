@@ -15,6 +15,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
 
@@ -35,6 +36,9 @@ import java.util.zip.GZIPOutputStream;
  * the release, so a browser must ask again each time) costs a 304 without a body while it is unchanged.
  */
 public final class UiAssets {
+
+    /** RFC 9110's qvalue, in ASCII digits only. */
+    private static final Pattern QVALUE = Pattern.compile("0(\\.[0-9]{0,3})?|1(\\.0{0,3})?");
 
     static final String RESOURCE_DIR = "/picotunnel-ui";
 
@@ -169,19 +173,32 @@ public final class UiAssets {
         return named != null ? named : any;
     }
 
-    /** The q-value of an element of Accept-Encoding split at ';'; 1 when there is none, 0 when it is not a number. */
-    private static double quality(String[] parts) {
+    /**
+     * The q-value of an element of Accept-Encoding split at ';', in thousandths: 1000 when there is none, 0 when it is
+     * not a qvalue of RFC 9110 ({@code 0}, {@code 0.} and up to three digits, or {@code 1} with up to three zeros), so
+     * that a coding with {@code q=NaN}, {@code q=1e3}, {@code q=Infinity} or {@code q=٠.5} is refused, as by q=0:
+     * identity is always taken, and no answer is sent gzipped to a client that did not ask for it in the standard's
+     * words.
+     */
+    private static int quality(String[] parts) {
         for (int i = 1; i < parts.length; i++) {
             String parameter = parts[i].strip().toLowerCase(Locale.ROOT);
             if (parameter.startsWith("q=")) {
-                try {
-                    return Double.parseDouble(parameter.substring(2).strip());
-                } catch (NumberFormatException e) {
-                    return 0;
-                }
+                return thousandths(parameter.substring(2).strip());
             }
         }
-        return 1;
+        return 1000;
+    }
+
+    private static int thousandths(String qvalue) {
+        if (!QVALUE.matcher(qvalue).matches()) {
+            return 0;
+        }
+        if (qvalue.startsWith("1")) {
+            return 1000;
+        }
+        String decimals = qvalue.length() > 2 ? qvalue.substring(2) : "";
+        return decimals.isEmpty() ? 0 : Integer.parseInt((decimals + "00").substring(0, 3));
     }
 
     /** Text compresses; images and fonts are compressed already. Below 1 KB the saving is not worth a second copy. */

@@ -141,6 +141,8 @@ final class PathReadings {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(path.length());
         for (int i = 0; i < path.length(); i++) {
             char c = path.charAt(i);
+            // Character.digit, not AsciiNumbers: a reading is what some target may make of the path, and Java's
+            // URLDecoder up to Java 21 reads "%٤١" (its second decoding of "%25%D9%A4%D9%A1") as "A".
             int high = c == '%' && i + 2 < path.length() ? Character.digit(path.charAt(i + 1), 16) : -1;
             int low = high < 0 ? -1 : Character.digit(path.charAt(i + 2), 16);
             if (low >= 0) {
