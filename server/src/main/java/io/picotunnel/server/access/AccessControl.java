@@ -109,14 +109,14 @@ public final class AccessControl implements AutoCloseable {
     public boolean admitsConnection(String serviceId, AccessPolicy policy, InetAddress visitor, TrafficCounters counters) {
         if (!policy.ipRules().admits(visitor)) {
             counters.refused(TrafficCounters.Refusal.IP_RULES);
-            connectionRefusals.refused(new RefusalKey(serviceId, TrafficCounters.Refusal.IP_RULES), false, "service " + ControlCharacters.bounded(serviceId) + ": refused a connection from "
+            connectionRefusals.refused(new RefusalKey(serviceId, TrafficCounters.Refusal.IP_RULES), false, () -> "service " + ControlCharacters.bounded(serviceId) + ": refused a connection from "
                     + visitor.getHostAddress() + ": its ip_allow / ip_deny rules do not admit that address");
             return false;
         }
         RateLimiter.Verdict rate = rateLimiter.acquire(serviceId, visitor, policy.rateLimit());
         if (!rate.allowed()) {
             counters.refused(TrafficCounters.Refusal.RATE_LIMIT);
-            connectionRefusals.refused(new RefusalKey(serviceId, TrafficCounters.Refusal.RATE_LIMIT), false, "service " + ControlCharacters.bounded(serviceId) + ": refused a connection from "
+            connectionRefusals.refused(new RefusalKey(serviceId, TrafficCounters.Refusal.RATE_LIMIT), false, () -> "service " + ControlCharacters.bounded(serviceId) + ": refused a connection from "
                     + visitor.getHostAddress() + ": over its rate_limit");
             return false;
         }

@@ -147,7 +147,7 @@ final class BasicAuthGate implements AutoCloseable {
         }
         return new HttpVerdict.Pending(running.thenApply(passed -> {
             if (passed == null) {
-                backedUp.refused(true, "password checks are backed up; refusing a sign-in to " + ControlCharacters.bounded(host));
+                backedUp.refused(true, () -> "password checks are backed up; refusing a sign-in to " + ControlCharacters.bounded(host));
                 return new HttpVerdict.Answer(503, "busy", "Too many sign-in attempts at once; try again in a moment.",
                         Map.of("Retry-After", BUSY_RETRY_AFTER), List.of());
             }

@@ -40,6 +40,7 @@ import java.util.function.Function;
 import java.util.function.IntPredicate;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
@@ -247,7 +248,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 // A second tab of the same browser, whose first tab finished (and cleared the cookie): the same user
                 return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of());
             }
-            refused(handoff.serviceId(), SignInRefusal.LINK_IN_OTHER_BROWSER, false, "sign-in of "
+            refused(handoff.serviceId(), SignInRefusal.LINK_IN_OTHER_BROWSER, false, () -> "sign-in of "
                     + ControlCharacters.bounded(handoff.email()) + " to service " + ControlCharacters.bounded(handoff.serviceId())
                     + " refused at " + request.visitor().getHostAddress()
                     + ": its link was opened in a browser that did not start it");
@@ -485,7 +486,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             ctx.header("Set-Cookie", browserCookie(browserKey, PendingLogins.TTL.toSeconds()));
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
-            refused(serviceId, SignInRefusal.COULD_NOT_START, true, "single sign-on for service "
+            refused(serviceId, SignInRefusal.COULD_NOT_START, true, () -> "single sign-on for service "
                     + ControlCharacters.bounded(serviceId) + " could not start: " + e.withCause());
             // the log has the administrator's sentence (the setting to check); the visitor gets theirs
             page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.visitorMessage());
@@ -505,7 +506,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             ctx.res().addHeader("Set-Cookie", browserCookie("", 0));
         }
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
-            refused(null, SignInRefusal.OTHER_BROWSER, false, "single sign-on to a service refused: the callback from "
+            refused(null, SignInRefusal.OTHER_BROWSER, false, () -> "single sign-on to a service refused: the callback from "
                     + ControlCharacters.bounded(clientAddress.apply(ctx)) + " carries a sign-in started by another browser");
             page(ctx, HttpStatus.FORBIDDEN, "Not signed in", "This sign-in was started in another browser. Open the "
                     + "service's page again in this one to sign in.");
@@ -526,7 +527,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         try {
             claims = provider.finish(code, started.nonce(), started.codeVerifier()).claims();
         } catch (SignInRejectedException e) {
-            refused(serviceId, SignInRefusal.of(e), true, "single sign-on for service " + ControlCharacters.bounded(serviceId)
+            refused(serviceId, SignInRefusal.of(e), true, () -> "single sign-on for service " + ControlCharacters.bounded(serviceId)
                     + " rejected: " + e.withCause());
             if (e.providerUnavailable()) {
                 page(ctx, HttpStatus.BAD_GATEWAY, "Sign-in unavailable", e.visitorMessage());
@@ -545,7 +546,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         List<String> groups = groupsOf(claims);
         String domain = target.get().domain();
         if (email == null || !verified) {
-            refused(serviceId, SignInRefusal.NO_VERIFIED_EMAIL, false, "single sign-on to service "
+            refused(serviceId, SignInRefusal.NO_VERIFIED_EMAIL, false, () -> "single sign-on to service "
                     + ControlCharacters.bounded(serviceId) + " refused: subject " + ControlCharacters.bounded(claims.getSubject())
                     + " has no verified email");
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", "Your account has no verified email address, which "
@@ -559,7 +560,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             // bidi override or zero-width character would make it show as another address. Refused, not encoded:
             // targets compare the header with addresses they know, and allow lists take no such character either.
             String character = SignInRefusal.describe(hidden.getAsInt());
-            refused(serviceId, SignInRefusal.CONTROL_CHARACTER, false, "single sign-on to service "
+            refused(serviceId, SignInRefusal.CONTROL_CHARACTER, false, () -> "single sign-on to service "
                     + ControlCharacters.bounded(serviceId) + " refused: the email of subject "
                     + ControlCharacters.bounded(claims.getSubject()) + " contains the " + character);
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", "The email address your identity provider sent contains"
@@ -568,7 +569,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             return true;
         }
         if (!allowed(target.get().auth(), email, groups)) {
-            refused(serviceId, SignInRefusal.NOT_ALLOWED, false, "single sign-on to service "
+            refused(serviceId, SignInRefusal.NOT_ALLOWED, false, () -> "single sign-on to service "
                     + ControlCharacters.bounded(serviceId) + " refused: " + ControlCharacters.bounded(email)
                     + " is not on its allow list");
             page(ctx, HttpStatus.FORBIDDEN, "Access denied", email + " is not allowed to open " + domain
@@ -704,7 +705,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
     }
 
     /** {@code message}: its values from the provider and the request already escaped ({@link ControlCharacters#bounded}). */
-    private void refused(String serviceId, SignInRefusal cause, boolean warn, String message) {
+    private void refused(String serviceId, SignInRefusal cause, boolean warn, Supplier<String> message) {
         refusals.refused(new RefusalKey(serviceId, cause), warn, message);
     }
 

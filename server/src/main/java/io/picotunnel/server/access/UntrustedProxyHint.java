@@ -2,6 +2,7 @@ package io.picotunnel.server.access;
 
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.server.net.ForwardedProto;
+import io.picotunnel.server.net.KeyedRefusalLog;
 import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,7 +15,8 @@ import java.time.Duration;
  * {@code PICOTUNNEL_TRUSTED_PROXIES}: its {@code X-Forwarded-Proto: https} is then ignored, so its visitors get the
  * cookies of plain http, {@code https_redirect} loops and a sign-in returns to an {@code http://} address, and
  * nothing else says why. Any visitor may send the header, so the WARN comes at most once per {@link #LOG_INTERVAL}
- * for all peers ({@link RefusalLog}), with the count of those not logged; the others build no message.
+ * per peer address ({@link KeyedRefusalLog}, which bounds the addresses kept), with the count of those not logged;
+ * the others build no message. Per peer, as a scanner's claims would otherwise take the line of the proxy left out.
  */
 public final class UntrustedProxyHint {
 
@@ -23,7 +25,7 @@ public final class UntrustedProxyHint {
     public static final Duration LOG_INTERVAL = RefusalLog.DEFAULT_INTERVAL;
 
     private final TrustedProxies trustedProxies;
-    private final RefusalLog lines = new RefusalLog(LOG, LOG_INTERVAL);
+    private final KeyedRefusalLog lines = new KeyedRefusalLog(LOG, LOG_INTERVAL, KeyedRefusalLog.MAX_KEYS);
 
     public UntrustedProxyHint(TrustedProxies trustedProxies) {
         this.trustedProxies = trustedProxies;
@@ -38,7 +40,7 @@ public final class UntrustedProxyHint {
                 || trustedProxies.trusts(peer)) {
             return;
         }
-        lines.refused(true, () -> message(peer.getHostAddress(), forwardedProto));
+        lines.refused(peer, true, () -> message(peer.getHostAddress(), forwardedProto));
     }
 
     private static String message(String address, String forwardedProto) {

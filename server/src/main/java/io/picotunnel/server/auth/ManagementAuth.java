@@ -345,7 +345,7 @@ public final class ManagementAuth {
         if (overHttpsWithAnHttpRedirectUrl) {
             // A proxy that upgrades the http callback to https brings the Secure sign-in cookie back: that works, so
             // the sign-in goes on; without one, the callback (finishOidc) says what to set.
-            refusals.refused(HTTP_REDIRECT_URL_OVER_HTTPS, true, "OIDC sign-in from a UI reached over https, but"
+            refusals.refused(HTTP_REDIRECT_URL_OVER_HTTPS, true, () -> "OIDC sign-in from a UI reached over https, but"
                     + " PICOTUNNEL_OIDC_REDIRECT_URL is " + oidc.settings().redirectUrl() + ": unless a proxy in front"
                     + " upgrades its callback to https, the browser will not send its sign-in cookie there; set it to "
                     + httpsRedirectUrlAdvice());
@@ -362,7 +362,7 @@ public final class ManagementAuth {
             ctx.header("Cache-Control", "no-store");
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
-            refusals.refused(SignInRefusal.COULD_NOT_START, true, "OIDC sign-in could not start: " + e.withCause());
+            refusals.refused(SignInRefusal.COULD_NOT_START, true, () -> "OIDC sign-in could not start: " + e.withCause());
             failSignIn(ctx, e.getMessage());
         }
     }
@@ -393,7 +393,7 @@ public final class ManagementAuth {
         Optional<PendingLogins.Pending<SignInReturn>> started = taken.pending();
         SignInReturn refused = taken.otherBrowsersDestination();
         if (refused != null && refused.startedOverHttpsWithAnHttpRedirectUrl() && browserKey == null && !secure(ctx)) {
-            refusals.refused(SignInRefusal.OTHER_BROWSER, true, "OIDC sign-in refused: it started over https but its"
+            refusals.refused(SignInRefusal.OTHER_BROWSER, true, () -> "OIDC sign-in refused: it started over https but its"
                     + " callback from " + ControlCharacters.bounded(clientAddress(ctx)) + " came over plain http, where the"
                     + " browser does not send its Secure sign-in cookie; set PICOTUNNEL_OIDC_REDIRECT_URL (now "
                     + oidc.settings().redirectUrl() + ") to " + httpsRedirectUrlAdvice());
@@ -404,7 +404,7 @@ public final class ManagementAuth {
             return;
         }
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
-            refusals.refused(SignInRefusal.OTHER_BROWSER, true, "OIDC sign-in refused: the callback from "
+            refusals.refused(SignInRefusal.OTHER_BROWSER, true, () -> "OIDC sign-in refused: the callback from "
                     + ControlCharacters.bounded(clientAddress(ctx)) + " carries a sign-in started by another browser");
             failSignIn(ctx, "This sign-in was not started in this browser (or the browser blocked its cookie). Please sign in again here.");
             return;
@@ -424,7 +424,7 @@ public final class ManagementAuth {
             Optional<String> user = allowList.admit(signedIn.claims());
             if (user.isEmpty() && allowList.listsUnverifiedEmail(signedIn.claims())) {
                 Object verified = signedIn.claims().getClaim("email_verified");
-                refusals.refused(SignInRefusal.NO_VERIFIED_EMAIL, false, "OIDC sign-in refused: the email "
+                refusals.refused(SignInRefusal.NO_VERIFIED_EMAIL, false, () -> "OIDC sign-in refused: the email "
                         + ControlCharacters.bounded(signedIn.claims().getStringClaim("email")) + " of subject "
                         + ControlCharacters.bounded(signedIn.claims().getSubject()) + " is on the allow list, but the"
                         + " provider does not say it is verified (email_verified: "
@@ -435,7 +435,7 @@ public final class ManagementAuth {
                 return;
             }
             if (user.isEmpty()) {
-                refusals.refused(SignInRefusal.NOT_ALLOWED, false, "OIDC sign-in refused: subject "
+                refusals.refused(SignInRefusal.NOT_ALLOWED, false, () -> "OIDC sign-in refused: subject "
                         + ControlCharacters.bounded(signedIn.claims().getSubject()) + ", with "
                         + AllowList.offered(signedIn.claims()) + ", is not on the allow list");
                 failSignIn(ctx, "Your account is not allowed to manage this server. Ask its administrator to add you.");
@@ -448,7 +448,7 @@ public final class ManagementAuth {
                 // or zero-width character would make it show as another user.
                 boolean isEmail = user.get().equals(signedIn.claims().getStringClaim("email"));
                 String character = SignInRefusal.describe(hidden.getAsInt());
-                refusals.refused(SignInRefusal.CONTROL_CHARACTER, false, "OIDC sign-in refused: the "
+                refusals.refused(SignInRefusal.CONTROL_CHARACTER, false, () -> "OIDC sign-in refused: the "
                         + (isEmail ? "email" : "user name") + " of subject "
                         + ControlCharacters.bounded(signedIn.claims().getSubject()) + " contains the " + character);
                 failSignIn(ctx, "The " + (isEmail ? "email address" : "user name") + " your identity provider sent"
@@ -461,7 +461,7 @@ public final class ManagementAuth {
             log.info("signed in through OIDC: {}", ControlCharacters.bounded(user.get()));
             ctx.redirect(started.get().destination().path(), HttpStatus.SEE_OTHER);
         } catch (SignInRejectedException e) {
-            refusals.refused(SignInRefusal.of(e), true, "OIDC sign-in rejected: " + e.withCause());
+            refusals.refused(SignInRefusal.of(e), true, () -> "OIDC sign-in rejected: " + e.withCause());
             failSignIn(ctx, e.getMessage());
         }
     }

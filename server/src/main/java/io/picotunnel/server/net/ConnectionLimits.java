@@ -170,7 +170,7 @@ public final class ConnectionLimits {
     private boolean countInListener(InetAddress address) {
         if (open.incrementAndGet() > max) {
             open.decrementAndGet();
-            refusals.refused(true, listener + " listener: refused a connection from " + ControlCharacters.bounded(name(address))
+            refusals.refused(true, () -> listener + " listener: refused a connection from " + ControlCharacters.bounded(name(address))
                     + ": " + max + " connections are open (--max-connections)");
             return false;
         }
@@ -194,7 +194,7 @@ public final class ConnectionLimits {
         if (count.get() > maxPerAddress) {
             uncount(address);
             String holder = block instanceof Inet6Address ? "its /64 has " : "it has ";
-            refusals.refused(true, listener + " listener: refused a connection from " + ControlCharacters.bounded(name(address))
+            refusals.refused(true, () -> listener + " listener: refused a connection from " + ControlCharacters.bounded(name(address))
                     + ": " + holder + maxPerAddress + " connections open (--max-connections-per-address)");
             return false;
         }

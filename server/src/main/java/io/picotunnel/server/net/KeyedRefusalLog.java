@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * A {@link RefusalLog} per key (a tunnel; a service and a cause): a flood of refusals for one key does not hold back
@@ -66,6 +67,14 @@ public final class KeyedRefusalLog {
      * or, for a key beyond the bound, unless a key beyond the bound had one.
      */
     public void refused(Object key, boolean warn, String message) {
+        refused(key, warn, () -> message);
+    }
+
+    /**
+     * As {@link #refused(Object, boolean, String)}, {@code message} built only for a line that is written: a refusal
+     * only counted, as most of a flood's are, builds none.
+     */
+    public void refused(Object key, boolean warn, Supplier<String> message) {
         String line;
         synchronized (logs) {
             long now = nanoTime.getAsLong();
@@ -87,18 +96,18 @@ public final class KeyedRefusalLog {
     }
 
     /** The line of a tracked key's refusal, or null when it is only counted. */
-    private String keyedLine(Object key, RefusalLog keyed, String message, long now) {
+    private String keyedLine(Object key, RefusalLog keyed, Supplier<String> message, long now) {
         long skipped = keyed.startLine(now);
         if (skipped < 0) {
             return null;
         }
         logs.remove(key);
         logs.put(key, keyed); // its interval now ends last
-        return keyed.withCount(message, skipped) + takeDropped();
+        return keyed.withCount(message.get(), skipped) + takeDropped();
     }
 
     /** The line of a refusal beyond the tracked keys, or null when it is only counted. */
-    private String overflowLine(Object key, String message, long now) {
+    private String overflowLine(Object key, Supplier<String> message, long now) {
         long skipped = overflow.startLine(now);
         if (overflowKeys.size() < maxKeys) {
             overflowKeys.add(key);
@@ -108,7 +117,7 @@ public final class KeyedRefusalLog {
         if (skipped < 0) {
             return null;
         }
-        String line = message + " (beyond the " + maxKeys + " tracked at once: those beyond share one line per "
+        String line = message.get() + " (beyond the " + maxKeys + " tracked at once: those beyond share one line per "
                 + Durations.format(interval);
         if (skipped > 0) {
             String keys = (overflowKeysBeyond ? "more than " : "") + overflowKeys.size();

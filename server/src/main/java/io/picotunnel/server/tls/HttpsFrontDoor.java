@@ -122,7 +122,7 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     }
 
     private void reject(ChannelHandlerContext ctx, HttpsRoute.Reject reject) {
-        refusals.refused(false, "TLS handshake from " + ctx.channel().remoteAddress() + " for "
+        refusals.refused(false, () -> "TLS handshake from " + ctx.channel().remoteAddress() + " for "
                 + (reject.serverName() == null ? "(no server name)" : ControlCharacters.quoted(reject.serverName()))
                 + " refused with unrecognized_name: " + ControlCharacters.bounded(reject.reason()));
         ctx.writeAndFlush(TlsAlerts.fatal(ctx.alloc(), TlsAlerts.UNRECOGNIZED_NAME))

@@ -91,7 +91,7 @@ public final class TcpStreamBridge {
                 return;
             }
             if (opened.cause() instanceof StreamOpenException full && full.atStreamLimit()) {
-                registry.connectionsAtStreamLimit.refused(tunnelId, true, "tunnel " + tunnelId + ": no stream to its client, "
+                registry.connectionsAtStreamLimit.refused(tunnelId, true, () -> "tunnel " + tunnelId + ": no stream to its client, "
                         + full.getMessage() + " (--max-streams): resetting new tcp and TLS passthrough connections"
                         + " until some end");
             }

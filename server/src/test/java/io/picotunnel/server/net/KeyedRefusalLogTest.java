@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -169,6 +170,23 @@ class KeyedRefusalLogTest {
             assertThat(capture.messages(Level.WARN)).endsWith("10 refused (beyond the 2 tracked at once: those beyond"
                     + " share one line per 1 h; this line stands for 8 refusals of more than 2 of them since the last such"
                     + " line)");
+        }
+    }
+
+    /** Ten refusals of each of two keys within a minute, and ten beyond the bound: a message built per line only. */
+    @Test
+    void aRefusalOnlyCountedBuildsNoMessage() {
+        try (LogCapture capture = new LogCapture(KeyedRefusalLogTest.class, Level.INFO)) {
+            KeyedRefusalLog log = new KeyedRefusalLog(LoggerFactory.getLogger(KeyedRefusalLogTest.class),
+                    Duration.ofMinutes(1), 2);
+            AtomicInteger built = new AtomicInteger();
+            for (int i = 0; i < 10; i++) {
+                for (String key : new String[] {"a", "b", "c " + i}) {
+                    log.refused(key, true, () -> key + " refused " + built.incrementAndGet());
+                }
+            }
+            assertThat(capture.messages(Level.WARN)).hasSize(3);
+            assertThat(built).hasValue(3);
         }
     }
 }

@@ -82,8 +82,8 @@ class RefusalLogIntervalsDocsTest {
     @Test
     void theReadmeAndTheAccessControlDocGiveTheUntrustedProxyHintInterval() throws IOException {
         assertThat(read("README.md")).contains("gets a WARN naming its address ("
-                + once(UntrustedProxyHint.LOG_INTERVAL) + "): the hint for a TLS-ending proxy");
+                + once(UntrustedProxyHint.LOG_INTERVAL) + " per address): the hint for a TLS-ending proxy");
         assertThat(read("docs/access-control.md")).contains("naming the peer's address and"
-                + " `PICOTUNNEL_TRUSTED_PROXIES`, " + once(UntrustedProxyHint.LOG_INTERVAL) + ".");
+                + " `PICOTUNNEL_TRUSTED_PROXIES`, " + once(UntrustedProxyHint.LOG_INTERVAL) + " per peer address");
     }
 }

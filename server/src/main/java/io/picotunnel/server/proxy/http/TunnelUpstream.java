@@ -61,7 +61,7 @@ public final class TunnelUpstream implements UpstreamOpener {
     public Future<? extends Channel> open(Service service, ChannelHandler handler, Set<YamuxSession> passOver) {
         String tunnelId = service.tunnelId();
         if (!take(tunnelId)) {
-            overTunnelRequests.refused(tunnelId, true, "tunnel " + tunnelId + " reached " + maxPerTunnel + " open requests"
+            overTunnelRequests.refused(tunnelId, true, () -> "tunnel " + tunnelId + " reached " + maxPerTunnel + " open requests"
                     + " (--max-tunnel-requests): answering 503 to new ones until some end");
             return ImmediateEventExecutor.INSTANCE.newFailedFuture(new TunnelBusyException(tunnelId, maxPerTunnel));
         }
@@ -77,7 +77,7 @@ public final class TunnelUpstream implements UpstreamOpener {
             if (!opened.isSuccess()) {
                 give(tunnelId);
                 if (opened.cause() instanceof StreamOpenException full && full.atStreamLimit()) {
-                    atStreamLimit.refused(tunnelId, true, "tunnel " + tunnelId + ": no stream to its client, " + full.getMessage()
+                    atStreamLimit.refused(tunnelId, true, () -> "tunnel " + tunnelId + ": no stream to its client, " + full.getMessage()
                             + " (--max-streams): answering 503 to new requests until some end");
                 }
                 promise.tryFailure(opened.cause());

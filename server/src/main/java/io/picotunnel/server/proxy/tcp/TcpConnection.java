@@ -88,7 +88,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter {
             }
             if (relaying.cause() instanceof TunnelOfflineException noClient) {
                 // The visitor only sees its connection closed: the operator is told why.
-                offline.refused(false, "tcp service " + service.id() + ": closed a connection from "
+                offline.refused(false, () -> "tcp service " + service.id() + ": closed a connection from "
                         + (visitor == null ? ControlCharacters.bounded(socket.remoteAddress()) : visitor.getHostAddress())
                         + " at once: " + noClient.getMessage());
             } else if (!relaying.isSuccess()) {
