@@ -86,7 +86,8 @@ public final class ServiceSignIn implements OidcCallbackHook {
             + " service's page again in " + Durations.format(STOPPING_RETRY_AFTER) + ".";
     /**
      * On the management origin, set when a sign-in starts and required at its callback: a sign-in finishes only
-     * in the browser that started it (no login CSRF, where a victim's browser finishes the attacker's).
+     * in the browser that started it (no login CSRF, where a victim's browser finishes the attacker's). Named
+     * {@code picotunnel_service_signin-<state>}, one per sign-in ({@link PendingLogins#cookieName}).
      */
     public static final String BROWSER_COOKIE = "picotunnel_service_signin";
     /**
@@ -415,8 +416,9 @@ public final class ServiceSignIn implements OidcCallbackHook {
         return Cookies.named(BROWSER_COOKIE, managementHttps());
     }
 
-    private String browserCookie(String value, long maxAgeSeconds) {
-        return Cookies.header(browserCookie(), value, maxAgeSeconds, managementHttps());
+    /** The Set-Cookie of the {@link #BROWSER_COOKIE} of the sign-in with {@code state} ({@link PendingLogins#cookieName}). */
+    private String browserCookie(String state, String value, long maxAgeSeconds) {
+        return Cookies.header(PendingLogins.cookieName(browserCookie(), state), value, maxAgeSeconds, managementHttps());
     }
 
     private boolean managementHttps() {
@@ -473,7 +475,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
                     + target.get().domain() + ". Open the service's page again.");
             return;
         }
-        String browserKey = PendingLogins.browserKey(ctx.cookie(browserCookie()));
+        String browserKey = Secrets.newToken();
         try {
             OidcProvider.AuthorizationStart start = provider.start();
             if (!pending.put(start, new Destination(target.get().serviceId(), returnTo, browserHash), clientAddress.apply(ctx), browserKey)) {
@@ -483,7 +485,10 @@ public final class ServiceSignIn implements OidcCallbackHook {
                 return;
             }
             // Path=/ as a __Host- cookie must have (the browser sends it with the UI's requests too; nothing reads it there)
-            ctx.header("Set-Cookie", browserCookie(browserKey, PendingLogins.TTL.toSeconds()));
+            for (String finished : pending.finishedStates(ctx.header("Cookie"), browserCookie())) {
+                ctx.res().addHeader("Set-Cookie", browserCookie(finished, "", 0));
+            }
+            ctx.res().addHeader("Set-Cookie", browserCookie(start.state(), browserKey, PendingLogins.TTL.toSeconds()));
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
             refused(serviceId, SignInRefusal.COULD_NOT_START, true, () -> "single sign-on for service "
@@ -495,15 +500,17 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     @Override
     public boolean handle(Context ctx) {
-        String browserKey = ctx.cookie(browserCookie());
-        PendingLogins.Result<Destination> taken = pending.take(ctx.queryParam("state"), browserKey);
+        String state = ctx.queryParam("state");
+        String cookieName = PendingLogins.cookieName(browserCookie(), state);
+        String browserKey = cookieName == null ? null : ctx.cookie(cookieName);
+        PendingLogins.Result<Destination> taken = pending.take(state, browserKey);
         if (taken.refusal() == PendingLogins.Refusal.UNKNOWN) {
             return false;
         }
         ctx.header("Cache-Control", "no-store");
-        if (browserKey != null && !taken.browserWaitsStill()) {
-            // signed in or not, this browser's last sign-in came back (another tab's may still wait)
-            ctx.res().addHeader("Set-Cookie", browserCookie("", 0));
+        if (browserKey != null) {
+            // signed in or not: this sign-in's own cookie (another tab's has a name of its own)
+            ctx.res().addHeader("Set-Cookie", browserCookie(state, "", 0));
         }
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
             refused(null, SignInRefusal.OTHER_BROWSER, false, () -> "single sign-on to a service refused: the callback from "

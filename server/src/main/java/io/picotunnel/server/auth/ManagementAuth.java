@@ -50,8 +50,9 @@ public final class ManagementAuth {
 
     public static final String COOKIE = "picotunnel_session";
     /**
-     * A random value the browser gets when it starts an OIDC sign-in; the callback finishes only a sign-in started
-     * by the browser that shows it again (login CSRF: an attacker cannot make your browser finish their sign-in).
+     * A random value the browser gets when it starts an OIDC sign-in, in a cookie of this name and the sign-in's
+     * state ({@link PendingLogins#cookieName}); the callback finishes only a sign-in started by the browser that shows
+     * it again (login CSRF: an attacker cannot make your browser finish their sign-in).
      */
     public static final String SIGN_IN_COOKIE = "picotunnel_signin";
     /**
@@ -352,13 +353,17 @@ public final class ManagementAuth {
         }
         try {
             OidcProvider.AuthorizationStart start = oidc.start();
-            String browserKey = PendingLogins.browserKey(ctx.cookie(named(ctx, SIGN_IN_COOKIE)));
+            String browserKey = Secrets.newToken();
             if (!pending.put(start, new SignInReturn(returnTo, overHttpsWithAnHttpRedirectUrl), clientAddress(ctx), browserKey)) {
                 log.debug("OIDC sign-in from {} refused: too many sign-ins are waiting", clientAddress(ctx));
                 failSignIn(ctx, "Too many sign-ins are in progress on this server right now. Please try again in a few minutes.");
                 return;
             }
-            ctx.header("Set-Cookie", cookie(ctx, SIGN_IN_COOKIE, browserKey, PendingLogins.TTL.toSeconds()));
+            for (String finished : pending.finishedStates(ctx.header("Cookie"), named(ctx, SIGN_IN_COOKIE))) {
+                ctx.res().addHeader("Set-Cookie", cookie(ctx, PendingLogins.cookieName(SIGN_IN_COOKIE, finished), "", 0));
+            }
+            ctx.res().addHeader("Set-Cookie", cookie(ctx, PendingLogins.cookieName(SIGN_IN_COOKIE, start.state()),
+                    browserKey, PendingLogins.TTL.toSeconds()));
             ctx.header("Cache-Control", "no-store");
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
@@ -387,9 +392,14 @@ public final class ManagementAuth {
                 return;
             }
         }
-        String browserKey = ctx.cookie(named(ctx, SIGN_IN_COOKIE));
-        PendingLogins.Result<SignInReturn> taken = pending.take(ctx.queryParam("state"), browserKey);
-        endSignInCookie(ctx, browserKey, taken);
+        String state = ctx.queryParam("state");
+        String cookieName = PendingLogins.cookieName(SIGN_IN_COOKIE, state);
+        String browserKey = cookieName == null ? null : ctx.cookie(named(ctx, cookieName));
+        PendingLogins.Result<SignInReturn> taken = pending.take(state, browserKey);
+        if (browserKey != null) {
+            // signed in or not: this sign-in's own cookie (another tab's has a name of its own)
+            ctx.res().addHeader("Set-Cookie", cookie(ctx, cookieName, "", 0));
+        }
         Optional<PendingLogins.Pending<SignInReturn>> started = taken.pending();
         SignInReturn refused = taken.otherBrowsersDestination();
         if (refused != null && refused.startedOverHttpsWithAnHttpRedirectUrl() && browserKey == null && !secure(ctx)) {
@@ -520,17 +530,6 @@ public final class ManagementAuth {
         return settings.oidcSettings().map(o -> Secrets.sha256Hex("oidc:" + o.issuer() + "|"
                 + String.join(",", new TreeSet<>(o.allowedEmails())) + "|"
                 + String.join(",", new TreeSet<>(o.allowedGroups())) + "|" + o.allowAll())).orElse(null);
-    }
-
-    /**
-     * Clears the browser's sign-in cookie once its callback came, signed in or not, unless another of its sign-ins
-     * (a second tab's) still waits: it would otherwise stay {@link PendingLogins#TTL} in the browser for nothing. A tab
-     * whose start crosses this response can still lose its cookie to it (see {@link PendingLogins.Result}).
-     */
-    private void endSignInCookie(Context ctx, String browserKey, PendingLogins.Result<?> taken) {
-        if (browserKey != null && !taken.browserWaitsStill()) {
-            ctx.res().addHeader("Set-Cookie", cookie(ctx, SIGN_IN_COOKIE, "", 0));
-        }
     }
 
     private void startSession(Context ctx, String subject, String method, String idToken) {

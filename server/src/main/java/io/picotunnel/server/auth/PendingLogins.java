@@ -7,10 +7,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -18,8 +20,8 @@ import java.util.regex.Pattern;
 /**
  * OIDC sign-ins on their way through the provider, by {@code state}: the UI's ({@link ManagementAuth}) and the
  * services' single sign-on ({@code access.ServiceSignIn}) each keep theirs in one of these. Each is taken once (a
- * replayed callback finds nothing), only by the browser that started it (the hash of the random value in its
- * sign-in cookie must match), and lives at most {@link #TTL}. An address ({@link ClientBlock}: IPv6 by its /64)
+ * replayed callback finds nothing), only by the browser that started it (the hash of the random value in the
+ * sign-in cookie named after its state, {@link #cookieName}, must match), and lives at most {@link #TTL}. An address ({@link ClientBlock}: IPv6 by its /64)
  * may have at most {@code maxPerAddress} waiting (its oldest goes when it starts another), so one address cannot
  * push out anybody else's; when {@code maxTotal} wait in all, new sign-ins are refused until some finish or expire.
  *
@@ -38,19 +40,16 @@ public final class PendingLogins<T> {
     /**
      * The outcome of {@link #take}: the sign-in, or why there is none. {@code otherBrowsersDestination} is where a
      * sign-in refused as {@link Refusal#OTHER_BROWSER} would have led (else null): only to say why, never to finish it.
-     * {@code browserWaitsStill}: another sign-in started by the browser that presented its key (a second tab's) still
-     * waits, so its sign-in cookie is still needed and must not be cleared yet. Decided under the lock, so no start
-     * comes in between; but the browser applies the responses as they arrive, and a callback's clearing that crosses
-     * a new tab's start on the wire can still come after that start's cookie: that tab then signs in again.
      */
-    public record Result<T>(Optional<Pending<T>> pending, Refusal refusal, T otherBrowsersDestination,
-            boolean browserWaitsStill) {
+    public record Result<T>(Optional<Pending<T>> pending, Refusal refusal, T otherBrowsersDestination) {
     }
 
     public static final Duration TTL = Duration.ofMinutes(10);
     public static final int MAX_PENDING = 10_000;
     public static final int MAX_PER_ADDRESS = 10;
     private static final Pattern BROWSER_KEY = Pattern.compile("[0-9a-f]{64}");
+    /** A state as {@link OidcProvider#start} makes them (base64url), fit for a cookie's name. */
+    private static final Pattern STATE = Pattern.compile("[A-Za-z0-9_-]{16,128}");
 
     private final Map<String, Pending<T>> byState = new LinkedHashMap<>();
     private final Map<String, Deque<String>> statesByAddress = new HashMap<>();
@@ -65,11 +64,40 @@ public final class PendingLogins<T> {
     }
 
     /**
-     * The key a browser's sign-in cookie should hold: the one it has, when well formed (so sign-ins started in two
-     * tabs both finish), else a new random one.
+     * The key a browser's cookie should hold: the one it has, when well formed (so sign-ins started in two tabs both
+     * finish), else a new random one.
      */
     public static String browserKey(String cookie) {
         return cookie != null && BROWSER_KEY.matcher(cookie).matches() ? cookie : Secrets.newToken();
+    }
+
+    /**
+     * The name of the cookie that ties the sign-in with {@code state} to its browser: {@code base-state}, one per
+     * sign-in, so the callback of one tab clears its own and never the cookie of another tab's sign-in, however the
+     * browser orders the answers. Null for a state none of ours has (nothing to read, and none to echo in a header).
+     */
+    public static String cookieName(String base, String state) {
+        return state != null && STATE.matcher(state).matches() ? base + "-" + state : null;
+    }
+
+    /**
+     * The states of the sign-in cookies named {@code name-state} ({@link #cookieName}, {@code name} as the request
+     * names it) in the Cookie header {@code cookieHeader} whose sign-in no longer waits here (pushed out, expired, or
+     * left at the provider): cleared when the browser starts another, they do not pile up in the browser.
+     */
+    public synchronized List<String> finishedStates(String cookieHeader, String name) {
+        dropExpired();
+        List<String> finished = new ArrayList<>();
+        for (String part : Cookies.parts(cookieHeader)) {
+            String cookie = Cookies.name(part);
+            if (cookie.startsWith(name + "-")) {
+                String state = cookie.substring(name.length() + 1);
+                if (STATE.matcher(state).matches() && !byState.containsKey(state)) {
+                    finished.add(state);
+                }
+            }
+        }
+        return finished;
     }
 
     /**
@@ -106,16 +134,13 @@ public final class PendingLogins<T> {
         if (pending != null) {
             forget(pending.address(), state);
         }
-        byte[] browserHash = browserKey == null ? null : Secrets.sha256(browserKey);
-        boolean waitsStill = browserHash != null && byState.values().stream()
-                .anyMatch(p -> MessageDigest.isEqual(p.browserHash(), browserHash));
         if (pending == null) {
-            return new Result<>(Optional.empty(), Refusal.UNKNOWN, null, waitsStill);
+            return new Result<>(Optional.empty(), Refusal.UNKNOWN, null);
         }
-        if (browserHash == null || !MessageDigest.isEqual(pending.browserHash(), browserHash)) {
-            return new Result<>(Optional.empty(), Refusal.OTHER_BROWSER, pending.destination(), waitsStill);
+        if (browserKey == null || !MessageDigest.isEqual(pending.browserHash(), Secrets.sha256(browserKey))) {
+            return new Result<>(Optional.empty(), Refusal.OTHER_BROWSER, pending.destination());
         }
-        return new Result<>(Optional.of(pending), null, null, waitsStill);
+        return new Result<>(Optional.of(pending), null, null);
     }
 
     synchronized int size() {

@@ -21,8 +21,10 @@ final class Browserless {
 
     private final HttpClient http;
     String sessionCookie;
-    /** The cookie that ties an OIDC sign-in to this browser. */
+    /** The value of the last cookie that tied an OIDC sign-in to this browser, null once none is held. */
     String signInCookie;
+    /** Every sign-in cookie held (one per sign-in: picotunnel_signin-STATE), by name. */
+    final Map<String, String> signInCookies = new java.util.LinkedHashMap<>();
 
     Browserless() {
         this(null);
@@ -49,16 +51,28 @@ final class Browserless {
         if (sessionCookie != null) {
             cookies.add("picotunnel_session=" + sessionCookie);
         }
-        if (signInCookie != null) {
-            cookies.add(ManagementAuth.SIGN_IN_COOKIE + "=" + signInCookie);
-        }
+        signInCookies.forEach((name, value) -> cookies.add(name + "=" + value));
         if (!cookies.isEmpty()) {
             request.header("Cookie", String.join("; ", cookies));
         }
         headers.forEach(request::header);
         HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         setCookie(response).ifPresent(value -> sessionCookie = value.isEmpty() ? null : value);
-        cookie(response, ManagementAuth.SIGN_IN_COOKIE).ifPresent(value -> signInCookie = value.isEmpty() ? null : value);
+        for (String set : response.headers().allValues("Set-Cookie")) {
+            if (set.startsWith(ManagementAuth.SIGN_IN_COOKIE + "-")) {
+                String name = set.substring(0, set.indexOf('='));
+                String value = set.substring(name.length() + 1, set.indexOf(';'));
+                if (value.isEmpty()) {
+                    signInCookies.remove(name);
+                } else {
+                    signInCookies.put(name, value);
+                    signInCookie = value;
+                }
+            }
+        }
+        if (signInCookies.isEmpty()) {
+            signInCookie = null;
+        }
         return response;
     }
 
@@ -78,6 +92,14 @@ final class Browserless {
         return response.headers().allValues("Set-Cookie").stream()
                 .filter(c -> c.startsWith(name + "="))
                 .map(c -> c.substring(name.length() + 1, c.indexOf(';')))
+                .findFirst();
+    }
+
+    /** The {@code name=value} of the cookie named {@code prefix} and something more that the response sets. */
+    static Optional<String> cookieStartingWith(HttpResponse<?> response, String prefix) {
+        return response.headers().allValues("Set-Cookie").stream()
+                .filter(c -> c.startsWith(prefix))
+                .map(c -> c.substring(0, c.indexOf(';')))
                 .findFirst();
     }
 

@@ -322,10 +322,10 @@ class OidcSignInTest {
     void signInsStartedInTwoTabsOfOneBrowserBothFinish() throws Exception {
         nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
         String first = throughProvider();
-        String firstCookie = browser.signInCookie;
         nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
         String second = throughProvider();
-        assertThat(browser.signInCookie).isEqualTo(firstCookie);
+        assertThat(browser.signInCookies).as("one per sign-in").containsOnlyKeys(
+                signInCookieOf(first), signInCookieOf(second));
 
         assertThat(browser.get(second).statusCode()).isEqualTo(303);
         browser.sessionCookie = null;
@@ -334,42 +334,73 @@ class OidcSignInTest {
         assertThat(browser.sessionCookie).isNotNull();
     }
 
+    /** The sign-in cookie of the sign-in whose callback is {@code callback}: named after its state. */
+    private static String signInCookieOf(String callback) {
+        String state = java.util.Arrays.stream(URI.create(callback).getRawQuery().split("&"))
+                .filter(p -> p.startsWith("state=")).map(p -> p.substring(6)).findFirst().orElseThrow();
+        return ManagementAuth.SIGN_IN_COOKIE + "-" + state;
+    }
+
     /**
-     * The sign-in cookie lives as long as a sign-in of its browser waits: the callback of the last one clears it,
-     * signed in or refused, with the attributes it was set with (before, it stayed 10 minutes after each sign-in).
+     * Each callback clears the cookie of its own sign-in, signed in or refused, with the attributes it was set with,
+     * and never another tab's: those have names of their own, so the browser may apply the answers in any order
+     * (before, one cookie served all, and a callback's clearing that reached the browser after a second tab's start
+     * took that tab's cookie: see TwoTabsSignInBrowserTest).
      */
     @Test
-    void theCallbackOfTheBrowsersLastWaitingSignInClearsItsSignInCookieSignedInOrRefused() throws Exception {
-        String cleared = ManagementAuth.SIGN_IN_COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax";
+    void eachCallbackClearsTheCookieOfItsOwnSignInSignedInOrRefused() throws Exception {
         nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
         String first = throughProvider();
         nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
         String second = throughProvider();
 
-        HttpResponse<String> firstBack = browser.get(second);
+        HttpResponse<String> secondBack = browser.get(second);
+        assertThat(Browserless.location(secondBack)).isEqualTo("/tunnels/abc");
+        assertThat(secondBack.headers().allValues("Set-Cookie")).contains(signInCookieOf(second)
+                + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax").noneMatch(c -> c.startsWith(signInCookieOf(first)));
+        assertThat(browser.signInCookies).containsOnlyKeys(signInCookieOf(first));
+        HttpResponse<String> firstBack = browser.get(first);
         assertThat(Browserless.location(firstBack)).isEqualTo("/tunnels/abc");
-        assertThat(Browserless.cookie(firstBack, ManagementAuth.SIGN_IN_COOKIE)).as("the other tab's still waits").isEmpty();
-        HttpResponse<String> lastBack = browser.get(first);
-        assertThat(Browserless.location(lastBack)).isEqualTo("/tunnels/abc");
-        assertThat(lastBack.headers().allValues("Set-Cookie")).contains(cleared);
-        assertThat(browser.signInCookie).isNull();
+        assertThat(firstBack.headers().allValues("Set-Cookie")).contains(signInCookieOf(first)
+                + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+        assertThat(browser.signInCookies).isEmpty();
         assertThat(browser.sessionCookie).isNotNull();
 
         nextUser("mallory", Map.of("email", "mallory@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
-        HttpResponse<String> refused = browser.get(throughProvider());
+        String refusedCallback = throughProvider();
+        HttpResponse<String> refused = browser.get(refusedCallback);
         assertThat(signInError(refused)).contains("not allowed");
-        assertThat(refused.headers().allValues("Set-Cookie")).contains(cleared);
+        assertThat(refused.headers().allValues("Set-Cookie")).contains(signInCookieOf(refusedCallback)
+                + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+    }
+
+    /**
+     * A sign-in left at the provider (the tab closed) leaves its cookie until it would expire; the browser's next
+     * start clears those of sign-ins that no longer wait, so they do not pile up in its Cookie header.
+     */
+    @Test
+    void startingASignInClearsTheCookiesOfSignInsThatNoLongerWait() throws Exception {
+        nextUser("alice", Map.of("email", "alice@example.com", "email_verified", true), List.of(CLIENT_ID), 3600);
+        String waiting = throughProvider();
+        String stale = ManagementAuth.SIGN_IN_COOKIE + "-" + "A".repeat(43);
+        browser.signInCookies.put(stale, "f".repeat(64));
+
+        HttpResponse<String> login = browser.get(server.url("/auth/login"));
+        assertThat(login.headers().allValues("Set-Cookie")).contains(stale + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax")
+                .noneMatch(c -> c.startsWith(signInCookieOf(waiting)));
+        assertThat(browser.signInCookies).hasSize(2).containsKey(signInCookieOf(waiting)).doesNotContainKey(stale);
     }
 
     /**
      * Follows the flow as a browser at a UI reached over https (a TLS-terminating proxy's X-Forwarded-Proto) would,
-     * from {@code ui} up to (not including) our callback; returns the callback URL and the Secure sign-in cookie.
+     * from {@code ui} up to (not including) our callback; returns the callback URL and the Secure sign-in cookie (name=value).
      */
     private String[] throughProviderOverHttps(String ui) throws Exception {
         HttpResponse<String> login = browser.send(java.net.http.HttpRequest.newBuilder(
                 URI.create(ui + "/auth/login?return_to=%2Ftunnels%2Fabc")), Map.of("X-Forwarded-Proto", "https"));
         assertThat(login.statusCode()).isEqualTo(302);
-        String signInCookie = Browserless.cookie(login, Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE).orElseThrow();
+        String signInCookie = Browserless.cookieStartingWith(login, Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE + "-")
+                .orElseThrow();
         HttpResponse<String> atProvider = browser.get(Browserless.location(login));
         assertThat(atProvider.statusCode()).isEqualTo(302);
         String callback = Browserless.location(atProvider);
@@ -395,7 +426,7 @@ class OidcSignInTest {
         }
 
         HttpResponse<String> callback = browser.send(java.net.http.HttpRequest.newBuilder(URI.create(started[0])),
-                Map.of("X-Forwarded-Proto", "https", "Cookie", Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE + "=" + started[1]));
+                Map.of("X-Forwarded-Proto", "https", "Cookie", started[1]));
         assertThat(callback.statusCode()).isEqualTo(303);
         assertThat(Browserless.location(callback)).isEqualTo("/tunnels/abc");
         assertThat(Browserless.cookie(callback, Cookies.HOST_ONLY + "picotunnel_session")).get().asString().isNotEmpty();
@@ -408,9 +439,9 @@ class OidcSignInTest {
         String[] started = throughProviderOverHttps(server.url(""));
 
         HttpResponse<String> callback = browser.send(java.net.http.HttpRequest.newBuilder(URI.create(started[0])),
-                Map.of("X-Forwarded-Proto", "https", "Cookie", Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE + "=" + started[1]));
+                Map.of("X-Forwarded-Proto", "https", "Cookie", started[1]));
         assertThat(Browserless.location(callback)).isEqualTo("/tunnels/abc");
-        assertThat(callback.headers().allValues("Set-Cookie")).contains(Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE
+        assertThat(callback.headers().allValues("Set-Cookie")).contains(Cookies.HOST_ONLY + signInCookieOf(started[0])
                 + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure");
     }
 

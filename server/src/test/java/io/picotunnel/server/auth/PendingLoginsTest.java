@@ -61,15 +61,25 @@ class PendingLoginsTest {
     }
 
     @Test
-    void takingASignInSaysWhetherAnotherOfItsBrowserStillWaits() {
-        put("tab1", "10.0.0.1", "mine");
-        put("tab2", "10.0.0.1", "mine");
-        put("other", "10.0.0.2", "theirs");
+    void eachSignInHasACookieNamedAfterItsStateAndOnlyOursGetOne() {
+        assertThat(PendingLogins.cookieName("picotunnel_signin", "AbC_12-xyz0123456789")).isEqualTo("picotunnel_signin-AbC_12-xyz0123456789");
+        assertThat(PendingLogins.cookieName("picotunnel_signin", null)).isNull();
+        assertThat(PendingLogins.cookieName("picotunnel_signin", "short")).isNull();
+        assertThat(PendingLogins.cookieName("picotunnel_signin", "0123456789abcdef; Max-Age=9")).isNull();
+    }
 
-        assertThat(pending.take("tab1", "mine").browserWaitsStill()).as("tab2 waits").isTrue();
-        assertThat(pending.take("tab2", "mine").browserWaitsStill()).as("theirs is not this browser's").isFalse();
-        assertThat(pending.take("gone", "theirs").browserWaitsStill()).as("an unknown state").isTrue();
-        assertThat(pending.take("other", null).browserWaitsStill()).as("no key, nothing to keep").isFalse();
+    @Test
+    void theCookiesOfSignInsThatNoLongerWaitAreNamed() {
+        String waiting = "w".repeat(43);
+        String taken = "t".repeat(43);
+        put(waiting, "10.0.0.1", "mine");
+        put(taken, "10.0.0.1", "mine");
+        pending.take(taken, "mine");
+
+        assertThat(pending.finishedStates("theme=dark; picotunnel_signin-" + waiting + "=k; picotunnel_signin-" + taken
+                + "=k; __Host-picotunnel_signin-" + "h".repeat(43) + "=k; picotunnel_signin_error=e; picotunnel_signin-x=k",
+                "picotunnel_signin")).containsExactly(taken);
+        assertThat(pending.finishedStates(null, "picotunnel_signin")).isEmpty();
     }
 
     @Test

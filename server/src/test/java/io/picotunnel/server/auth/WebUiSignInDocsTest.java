@@ -41,7 +41,7 @@ class WebUiSignInDocsTest {
     void aPendingSignInAndItsCookieLiveAsLongAsPendingLoginsKeepsThem() throws IOException {
         String ttl = words(PendingLogins.TTL);
 
-        assertThat(webUiDoc()).contains("`picotunnel_signin` (`HttpOnly`, `SameSite=Lax`, " + ttl + ")")
+        assertThat(webUiDoc()).contains("`" + ManagementAuth.SIGN_IN_COOKIE + "-<state>` (`HttpOnly`, `SameSite=Lax`, " + ttl + ")")
                 .contains("Pending sign-ins live " + ttl + ";");
     }
 

@@ -989,31 +989,40 @@ class ServiceSignInEndToEndTest {
     }
 
     /**
-     * On the management origin the sign-in cookie lives as long as a sign-in of its browser waits: the callback of the
-     * last one clears it, allowed or refused (before, it stayed 10 minutes after each sign-in).
+     * On the management origin each sign-in has a cookie of its own (named after its state), which its callback
+     * clears, allowed or refused, and no other: the browser may apply two tabs' answers in any order (before, one
+     * cookie served all, and a callback's clearing that reached the browser after a second tab's start took that
+     * tab's cookie).
      */
     @Test
-    void theCallbackOfTheBrowsersLastWaitingSignInClearsTheManagementOriginsSignInCookieAllowedOrNot() throws Exception {
+    void eachCallbackClearsTheManagementOriginsSignInCookieOfItsOwnSignInAllowedOrNot() throws Exception {
         start();
         String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
-        String cleared = ServiceSignIn.BROWSER_COOKIE + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax";
         String page = "http://" + HOST + ":" + httpPort() + "/";
         nextUser("alice", "alice@example.com", "alice");
         String firstTab = throughProvider(loginUrl(id, page + "one"));
         nextUser("alice", "alice@example.com", "alice");
         String secondTab = throughProvider(loginUrl(id, page + "two"));
 
-        HttpResponse<String> firstBack = get(secondTab);
+        HttpResponse<String> secondBack = get(secondTab);
+        assertThat(secondBack.statusCode()).as(secondBack.body()).isEqualTo(303);
+        assertThat(secondBack.headers().allValues("Set-Cookie")).containsExactly(cleared(secondTab));
+        HttpResponse<String> firstBack = get(firstTab);
         assertThat(firstBack.statusCode()).as(firstBack.body()).isEqualTo(303);
-        assertThat(firstBack.headers().allValues("Set-Cookie")).as("the other tab's still waits").isEmpty();
-        HttpResponse<String> lastBack = get(firstTab);
-        assertThat(lastBack.statusCode()).as(lastBack.body()).isEqualTo(303);
-        assertThat(lastBack.headers().allValues("Set-Cookie")).containsExactly(cleared);
+        assertThat(firstBack.headers().allValues("Set-Cookie")).containsExactly(cleared(firstTab));
 
         nextUser("mallory", "mallory@example.com", "mallory");
-        HttpResponse<String> refused = get(throughProvider(loginUrl(id, page)));
+        String refusedTab = throughProvider(loginUrl(id, page));
+        HttpResponse<String> refused = get(refusedTab);
         assertThat(refused.statusCode()).isEqualTo(403);
-        assertThat(refused.headers().allValues("Set-Cookie")).containsExactly(cleared);
+        assertThat(refused.headers().allValues("Set-Cookie")).containsExactly(cleared(refusedTab));
+    }
+
+    /** The Set-Cookie that clears the management origin's sign-in cookie of the sign-in whose callback this is. */
+    private static String cleared(String callback) {
+        String state = java.util.Arrays.stream(URI.create(callback).getRawQuery().split("&"))
+                .filter(p -> p.startsWith("state=")).map(p -> p.substring(6)).findFirst().orElseThrow();
+        return ServiceSignIn.BROWSER_COOKIE + "-" + state + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax";
     }
 
     @Test
@@ -1376,7 +1385,8 @@ class ServiceSignInEndToEndTest {
         // manage the server with it.
         Visitor.Response page = visitor.get(httpPort(), HOST, "/", "Cookie: picotunnel_session=admins-session; theme=dark; "
                 + "__Host-picotunnel_session=admins-other-session; picotunnel_signin=key; "
-                + "__Host-picotunnel_signin_error=words; picotunnel_service_signin=key2");
+                + "__Host-picotunnel_signin_error=words; picotunnel_service_signin=key2; picotunnel_signin-AbC_12-x=key3; "
+                + "__Host-picotunnel_service_signin-AbC_12-x=key4");
 
         assertThat(page.body()).isEqualTo("target=open");
         assertThat(open.lastHeader("Cookie")).containsExactly("theme=dark");
@@ -1394,7 +1404,8 @@ class ServiceSignInEndToEndTest {
                 "__Host-picotunnel_session=planted; Path=/; Secure", "picotunnel_signin=key; Path=/",
                 "__Host-picotunnel_signin_error=words; Path=/; Secure", "picotunnel_service_signin=key; Path=/",
                 "theme=dark; Path=/", " __Host-picotunnel_signin = key; Path=/; Secure",
-                "picotunnel_signin_browser=" + BROWSER + "; Path=/", "__Host-picotunnel_signin_browser=v; Path=/; Secure")) {
+                "picotunnel_signin_browser=" + BROWSER + "; Path=/", "__Host-picotunnel_signin_browser=v; Path=/; Secure",
+                "picotunnel_signin-AbC_12-x=key; Path=/", "__Host-picotunnel_service_signin-AbC_12-x=key; Path=/; Secure")) {
             open.answerWithHeader("Set-Cookie", cookie);
         }
         service("/public", open, "");

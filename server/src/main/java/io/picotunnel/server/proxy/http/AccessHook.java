@@ -41,6 +41,12 @@ final class AccessHook {
                     ManagementAuth.SIGN_IN_ERROR_COOKIE, ServiceSignIn.BROWSER_COOKIE)
             .flatMap(name -> Stream.of(Cookies.named(name, false), Cookies.named(name, true)))
             .collect(Collectors.toUnmodifiableSet());
+    /** The start of the management server's sign-in cookies, one per sign-in ({@code PendingLogins.cookieName}). */
+    private static final List<String> MANAGEMENT_SIGN_IN_COOKIES = Stream.of(ManagementAuth.SIGN_IN_COOKIE,
+                    ServiceSignIn.BROWSER_COOKIE)
+            .flatMap(name -> Stream.of(Cookies.named(name, false), Cookies.named(name, true)))
+            .map(name -> name + "-")
+            .toList();
 
     private AccessHook() {
     }
@@ -174,7 +180,8 @@ final class AccessHook {
      */
     private static boolean isOurs(String pair) {
         String name = Cookies.name(pair).strip();
-        return ServiceSignIn.isProxysCookie(name) || MANAGEMENT_COOKIES.contains(name);
+        return ServiceSignIn.isProxysCookie(name) || MANAGEMENT_COOKIES.contains(name)
+                || MANAGEMENT_SIGN_IN_COOKIES.stream().anyMatch(name::startsWith);
     }
 
     /** Every one of ours is named picotunnel_...: a request without that text keeps its Cookie header untouched. */
