@@ -1,7 +1,7 @@
 import { act, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
-import { App } from './App';
+import { App, SESSION_ENDED } from './App';
 import { mockFetch } from './test/fetchMock';
 import { REQUEST_TIMEOUT_MS } from './api';
 
@@ -32,6 +32,7 @@ describe('App', () => {
     render(<App />);
     expect(await screen.findByRole('heading', { name: 'Sign in to PicoTunnel' })).toBeTruthy();
     expect(screen.getByLabelText('Admin token')).toBeTruthy();
+    expect(screen.getByRole('alert').textContent).toBe(SESSION_ENDED);
   });
 
   it('opens a deep link to a tunnel page', async () => {

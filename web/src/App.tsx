@@ -23,6 +23,10 @@ function Root() {
   return matchRoute(path).page === 'status' ? <StatusPage /> : <Shell />;
 }
 
+/** What the sign-in page says when an API call finds the session gone while the UI was open. */
+export const SESSION_ENDED = 'Your session has ended: it expired, or it was signed out elsewhere. Sign in again to'
+  + ' go on where you were.';
+
 function Shell() {
   const [session, setSession] = useState<Session | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -45,7 +49,9 @@ function Shell() {
       },
     );
     void load();
-    const stop = onUnauthorized(() => setSession((s) => (s ? { ...s, signed_in: false } : s)));
+    const stop = onUnauthorized(() => setSession((s) => (s?.signed_in
+      ? { ...s, signed_in: false, user: null, signin_error: SESSION_ENDED }
+      : s)));
     return () => {
       current = false;
       window.clearTimeout(retry);
