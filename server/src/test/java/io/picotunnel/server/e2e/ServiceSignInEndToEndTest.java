@@ -6,6 +6,7 @@ import com.nimbusds.oauth2.sdk.TokenRequest;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.access.ServiceSignIn;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.server.auth.Cookies;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.auth.SecretCheckingTokenEndpoint;
 import io.picotunnel.server.auth.Secrets;
@@ -1016,6 +1017,71 @@ class ServiceSignInEndToEndTest {
         HttpResponse<String> refused = get(refusedTab);
         assertThat(refused.statusCode()).isEqualTo(403);
         assertThat(refused.headers().allValues("Set-Cookie")).containsExactly(cleared(refusedTab));
+    }
+
+    /**
+     * A service without TLS (its pages http://) whose sign-in goes through a management server reached over https
+     * (its redirect URL https, TLS ended by a proxy in front: played here by sending its requests to the management
+     * port), walked with the real provider. The provider is given the https redirect_uri; the management origin's
+     * sign-in cookie is the host-only, Secure one of https; the service's own cookies, on plain http, are neither
+     * Secure nor __Host- (a browser would drop such a cookie set over http), and the code comes back to http.
+     */
+    @Test
+    void aServiceOnPlainHttpSignsInThroughAManagementServerOnHttps() throws Exception {
+        start(Map.of(Setting.OIDC_REDIRECT_URL, "https://localhost/auth/callback"));
+        RecordingTarget secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        HttpClient browser = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+
+        Visitor.Response asked = visitor.get(httpPort(), HOST + ":" + httpPort(), "/page");
+        assertThat(asked.status()).isEqualTo(302);
+        assertThat(asked.header("Location")).startsWith("https://localhost/auth/service/login?service=" + id
+                + "&return_to=" + URLEncoder.encode("http://" + HOST + ":" + httpPort() + "/page", StandardCharsets.UTF_8));
+        assertThat(asked.header("Set-Cookie")).isEqualTo(ServiceSignIn.DOMAIN_BROWSER_COOKIE + "=" + BROWSER
+                + "; Path=/; Max-Age=720; HttpOnly; SameSite=Lax");
+
+        HttpResponse<String> login = viaTlsProxy(browser, asked.header("Location"), null);
+        assertThat(login.statusCode()).as(login.body()).isEqualTo(302);
+        assertThat(location(login)).contains("redirect_uri=" + URLEncoder.encode("https://localhost/auth/callback",
+                StandardCharsets.UTF_8));
+        String signInCookie = login.headers().firstValue("Set-Cookie").orElseThrow();
+        assertThat(signInCookie).startsWith(Cookies.HOST_ONLY + ServiceSignIn.BROWSER_COOKIE + "-")
+                .endsWith("; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; Secure");
+        nextUser("alice", "alice@example.com", "alice");
+        HttpResponse<String> atProvider = get(browser, location(login));
+        assertThat(location(atProvider)).startsWith("https://localhost/auth/callback?");
+
+        HttpResponse<String> back = viaTlsProxy(browser, location(atProvider), signInCookie.substring(0, signInCookie.indexOf(';')));
+        assertThat(back.statusCode()).as(back.body()).isEqualTo(303);
+        assertThat(location(back)).startsWith("http://" + HOST + ":" + httpPort() + ServiceSignIn.CALLBACK + "?code=");
+        assertThat(back.headers().allValues("Set-Cookie")).containsExactly(signInCookie.substring(0, signInCookie.indexOf('=') + 1)
+                + "; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure");
+
+        URI handoff = URI.create(location(back));
+        Visitor.Response done = visitor.get(httpPort(), HOST + ":" + httpPort(), handoff.getRawPath() + "?" + handoff.getRawQuery());
+        assertThat(done.status()).as(done.toString()).isEqualTo(303);
+        assertThat(done.header("Location")).isEqualTo("/page");
+        assertThat(done.header("Set-Cookie").split("\n")).satisfiesExactly(
+                session -> assertThat(session).startsWith(ServiceSignIn.COOKIE_PREFIX + id + "=")
+                        .endsWith("; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax"),
+                cleared -> assertThat(cleared).isEqualTo(ServiceSignIn.DOMAIN_BROWSER_COOKIE
+                        + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
+        assertThat(visitor.get(httpPort(), HOST, "/page", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=secret");
+    }
+
+    /**
+     * {@code url} on https://localhost (the redirect URL's origin) as a proxy that ends TLS there passes it on: to the
+     * management port over http, saying X-Forwarded-Proto: https; with {@code cookie} ("name=value") when not null.
+     */
+    private HttpResponse<String> viaTlsProxy(HttpClient browser, String url, String cookie) throws Exception {
+        assertThat(url).startsWith("https://localhost/");
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://localhost:" + mgmtPort
+                + url.substring("https://localhost".length()))).timeout(Duration.ofSeconds(20)).header("X-Forwarded-Proto", "https");
+        if (cookie != null) {
+            request.header("Cookie", cookie);
+        }
+        return browser.send(request.GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
     /** The Set-Cookie that clears the management origin's sign-in cookie of the sign-in whose callback this is. */

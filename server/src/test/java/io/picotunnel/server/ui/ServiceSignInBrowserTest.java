@@ -150,6 +150,7 @@ class ServiceSignInBrowserTest {
         assertThat(cookies).hasSize(1);
         assertThat(cookies.getFirst().name).startsWith("picotunnel_access_");
         assertThat(cookies.getFirst().httpOnly).isTrue();
+        assertThat(cookies.getFirst().secure).as("set over plain http").isFalse();
     }
 
     @Test
