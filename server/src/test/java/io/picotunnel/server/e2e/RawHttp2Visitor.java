@@ -7,6 +7,7 @@ import io.netty.handler.codec.http2.Http2Exception;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -16,7 +17,7 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongToIntFunction;
 
 import static io.picotunnel.testkit.Http2Frames.frame;
 import static io.picotunnel.testkit.Http2Frames.headers;
@@ -32,8 +34,9 @@ import static io.picotunnel.testkit.Http2Frames.headers;
 /**
  * An HTTP/2 visitor written by hand over TLS (ALPN h2), on a TCP socket of its own so that it can end its output with
  * a FIN and no close_notify, or send a PROXY protocol header before TLS. A reader thread acknowledges the server's
- * SETTINGS, counts the credit WINDOW_UPDATEs give, notes each response's status and which streams ended, and sees the
- * connection end. Sends DATA only as the windows allow (65535 to start with).
+ * SETTINGS, counts the credit WINDOW_UPDATEs give (per stream, and in all on the connection), notes each response's
+ * status, body and end, the server's GOAWAY and RST_STREAMs, and sees the connection end. Sends DATA only as the
+ * windows allow (65535 to start with); never opens the server's windows: the answers it reads must be small.
  */
 final class RawHttp2Visitor implements AutoCloseable {
 
@@ -47,9 +50,16 @@ final class RawHttp2Visitor implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition credit = lock.newCondition();
     private long connectionWindow = DEFAULT_WINDOW;
-    private long streamWindow = DEFAULT_WINDOW;
-    /** The server's INITIAL_WINDOW_SIZE; on the reader thread only. */
+    /** All the connection-level credit the server gave so far: its window at the start and its WINDOW_UPDATEs. */
+    private long connectionCredit = DEFAULT_WINDOW;
+    /** The windows of the streams credit came for or DATA went on; the others' is {@link #initialWindow}. */
+    private final Map<Integer, Long> streamWindows = new HashMap<>();
+    /** The server's INITIAL_WINDOW_SIZE; under the lock. */
     private long initialWindow = DEFAULT_WINDOW;
+    private final Map<Integer, ByteArrayOutputStream> bodies = new ConcurrentHashMap<>();
+    private final Map<Integer, Long> resets = new ConcurrentHashMap<>();
+    /** The error code of the server's GOAWAY, -1 while none came. */
+    private volatile long goAwayError = -1;
     private final Set<Integer> endedStreams = ConcurrentHashMap.newKeySet();
     private final Map<Integer, String> statuses = new ConcurrentHashMap<>();
     /** Reads the server's header blocks in the order they come, as HPACK's dynamic table needs; reader thread only. */
@@ -113,22 +123,60 @@ final class RawHttp2Visitor implements AutoCloseable {
     }
 
     /**
-     * Sends {@code length} zero bytes on {@code stream} (the only one whose credit is counted) as the windows allow,
-     * the last frame ending the stream; {@code sent} counts them. Fails when no credit comes for a minute, or the
-     * connection fails.
+     * Sends {@code length} zero bytes on {@code stream} as the windows allow, the last frame ending the stream;
+     * {@code sent} counts them. Fails when no credit comes for a minute, or the connection fails.
      */
     void sendBody(int stream, long length, AtomicLong sent) {
-        byte[] zeros = new byte[MAX_FRAME];
+        sendBody(stream, length, sent, offset -> 0);
+    }
+
+    /** As {@link #sendBody(int, long, AtomicLong)}, the byte at each offset of the body being {@code content}'s. */
+    void sendBody(int stream, long length, AtomicLong sent, LongToIntFunction content) {
         try {
             while (sent.get() < length) {
-                int size = takeCredit((int) Math.min(MAX_FRAME, length - sent.get()));
+                int size = takeCredit(stream, (int) Math.min(MAX_FRAME, length - sent.get()));
                 boolean last = sent.get() + size == length;
-                write(frame(0x0, last ? 0x1 : 0, stream, Arrays.copyOf(zeros, size)));
+                byte[] data = new byte[size];
+                for (int i = 0; i < size; i++) {
+                    data[i] = (byte) content.applyAsInt(sent.get() + i);
+                }
+                write(frame(0x0, last ? 0x1 : 0, stream, data));
                 sent.addAndGet(size);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** All the DATA the server's connection-level flow control allowed so far: what it was ready to take in. */
+    long connectionCredit() {
+        lock.lock();
+        try {
+            return connectionCredit;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The DATA of the response on {@code stream} so far, as text. */
+    String body(int stream) {
+        ByteArrayOutputStream body = bodies.get(stream);
+        if (body == null) {
+            return "";
+        }
+        synchronized (body) {
+            return body.toString(StandardCharsets.US_ASCII);
+        }
+    }
+
+    /** The error code of the server's RST_STREAM on {@code stream}, or null when none came. */
+    Long resetCode(int stream) {
+        return resets.get(stream);
+    }
+
+    /** The error code of the server's GOAWAY, or -1 when none came. */
+    long goAwayError() {
+        return goAwayError;
     }
 
     /** Ends the TCP connection's output: a FIN, no TLS close_notify. */
@@ -137,6 +185,23 @@ final class RawHttp2Visitor implements AutoCloseable {
         lock.lock();
         try {
             credit.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Ends the TLS output with close_notify (TLS 1.3 half-close), the TCP connection staying open both ways. */
+    void sendCloseNotify() throws IOException {
+        synchronized (out) {
+            tls.shutdownOutput();
+        }
+    }
+
+    /** The INITIAL_WINDOW_SIZE of the server's SETTINGS: what each stream may send before a WINDOW_UPDATE. */
+    long initialStreamWindow() {
+        lock.lock();
+        try {
+            return initialWindow;
         } finally {
             lock.unlock();
         }
@@ -152,11 +217,11 @@ final class RawHttp2Visitor implements AutoCloseable {
         return endedStreams.contains(stream);
     }
 
-    private int takeCredit(int wanted) throws IOException {
+    private int takeCredit(int stream, int wanted) throws IOException {
         lock.lock();
         try {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
-            while (Math.min(connectionWindow, streamWindow) <= 0) {
+            while (Math.min(connectionWindow, streamWindow(stream)) <= 0) {
                 if (ended || tcp.isOutputShutdown()) {
                     throw new IOException("the connection ended");
                 }
@@ -166,9 +231,9 @@ final class RawHttp2Visitor implements AutoCloseable {
                 }
                 credit.awaitNanos(left);
             }
-            int size = (int) Math.min(wanted, Math.min(connectionWindow, streamWindow));
+            int size = (int) Math.min(wanted, Math.min(connectionWindow, streamWindow(stream)));
             connectionWindow -= size;
-            streamWindow -= size;
+            streamWindows.put(stream, streamWindow(stream) - size);
             return size;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -198,6 +263,15 @@ final class RawHttp2Visitor implements AutoCloseable {
                 }
                 if (type == 0x1) {
                     noteStatus(stream, flags, payload);
+                } else if (type == 0x0) {
+                    ByteArrayOutputStream body = bodies.computeIfAbsent(stream, id -> new ByteArrayOutputStream());
+                    synchronized (body) {
+                        body.write(payload, 0, payload.length - padding(flags, payload));
+                    }
+                } else if (type == 0x3) {
+                    resets.put(stream, ByteBuffer.wrap(payload).getInt() & 0xffffffffL);
+                } else if (type == 0x7) {
+                    goAwayError = ByteBuffer.wrap(payload, 4, 4).getInt() & 0xffffffffL;
                 }
                 if ((type == 0x0 || type == 0x1) && (flags & 0x1) != 0) {
                     endedStreams.add(stream);
@@ -226,17 +300,33 @@ final class RawHttp2Visitor implements AutoCloseable {
         }
     }
 
-    /** A SETTINGS' INITIAL_WINDOW_SIZE moves the window of the open stream by its change (RFC 9113, 6.9.2). */
+    /** The padding and its length byte of a DATA frame: the body is what is left (RFC 9113, 6.1). */
+    private static int padding(int flags, byte[] payload) {
+        return (flags & 0x8) == 0 ? 0 : 1 + (payload[0] & 0xff);
+    }
+
+    /** A SETTINGS' INITIAL_WINDOW_SIZE moves the window of every stream by its change (RFC 9113, 6.9.2). */
     private void applyInitialWindow(byte[] settings) {
         ByteBuffer entries = ByteBuffer.wrap(settings);
         while (entries.remaining() >= 6) {
             int id = entries.getShort() & 0xffff;
             long value = entries.getInt() & 0xffffffffL;
             if (id == 0x4) {
-                grant(1, (int) (value - initialWindow));
-                initialWindow = value;
+                lock.lock();
+                try {
+                    streamWindows.replaceAll((stream, window) -> window + value - initialWindow);
+                    initialWindow = value;
+                    credit.signalAll();
+                } finally {
+                    lock.unlock();
+                }
             }
         }
+    }
+
+    /** Under the lock. */
+    private long streamWindow(int stream) {
+        return streamWindows.getOrDefault(stream, initialWindow);
     }
 
     private void grant(int stream, int bytes) {
@@ -244,8 +334,9 @@ final class RawHttp2Visitor implements AutoCloseable {
         try {
             if (stream == 0) {
                 connectionWindow += bytes;
+                connectionCredit += bytes;
             } else {
-                streamWindow += bytes;
+                streamWindows.put(stream, streamWindow(stream) + bytes);
             }
             credit.signalAll();
         } finally {
