@@ -126,9 +126,7 @@ class BrowserEndToEndTest {
         page.getByRole(AriaRole.LINK, new Page.GetByRoleOptions().setName("Continue with single sign-on")).click();
         page.waitForURL(url -> url.startsWith(provider.baseUrl().toString()));
         screenshot(page, "02-provider-login");
-        page.locator("input[name=username]").fill("admin");
-        page.locator("textarea[name=claims]").fill("{\"email\": \"" + USER + "\", \"email_verified\": true}");
-        page.locator("input[type=submit]").click();
+        sso.signInAtProvider(page, "admin", SingleSignOnServer.verifiedEmail(USER));
 
         // the empty dashboard explains the first step
         page.waitForURL(baseUrl + "/");

@@ -129,11 +129,9 @@ class ServiceSignInBrowserTest {
 
     /** At the provider's login page: signs in as {@code email}. */
     private void signInAtProvider(Page page, String email, boolean verified) {
-        page.waitForURL(url -> url.startsWith(provider.baseUrl().toString()));
-        page.locator("input[name=username]").fill(email.substring(0, email.indexOf('@')));
-        page.locator("textarea[name=claims]").fill("{\"email\": \"" + email + "\", \"email_verified\": " + verified
-                + ", \"preferred_username\": \"" + email.substring(0, email.indexOf('@')) + "\"}");
-        page.locator("input[type=submit]").click();
+        String user = email.substring(0, email.indexOf('@'));
+        sso.signInAtProvider(page, user, "{\"email\": \"" + email + "\", \"email_verified\": " + verified
+                + ", \"preferred_username\": \"" + user + "\"}");
     }
 
     @Test

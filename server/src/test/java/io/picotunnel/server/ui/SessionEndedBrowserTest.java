@@ -52,10 +52,7 @@ class SessionEndedBrowserTest {
         Page page = context.newPage();
         page.navigate(sso.baseUrl() + "/");
         page.getByRole(AriaRole.LINK, new Page.GetByRoleOptions().setName("Continue with single sign-on")).click();
-        page.waitForURL(url -> url.startsWith(sso.provider().baseUrl().toString()));
-        page.locator("input[name=username]").fill("alice");
-        page.locator("textarea[name=claims]").fill("{\"email\": \"" + ALICE + "\", \"email_verified\": true}");
-        page.locator("input[type=submit]").click();
+        sso.signInAtProvider(page, "alice", SingleSignOnServer.verifiedEmail(ALICE));
         page.waitForURL(sso.baseUrl() + "/");
         assertThat(page.getByRole(AriaRole.HEADING, new Page.GetByRoleOptions().setName("Create your first tunnel"))).isVisible();
 

@@ -1,5 +1,6 @@
 package io.picotunnel.server.ui;
 
+import com.microsoft.playwright.Page;
 import io.picotunnel.server.PicoTunnelServer;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.config.Setting;
@@ -63,6 +64,22 @@ final class SingleSignOnServer implements AutoCloseable {
     /** {@code http://localhost:<port>}, where the UI and API listen. */
     String baseUrl() {
         return baseUrl;
+    }
+
+    /**
+     * At the provider's login page, which {@code page} is on or on its way to: signs in as {@code user} with
+     * {@code claims} (a JSON object) as a user fills in the form.
+     */
+    void signInAtProvider(Page page, String user, String claims) {
+        page.waitForURL(url -> url.startsWith(provider.baseUrl().toString()));
+        page.locator("input[name=username]").fill(user);
+        page.locator("textarea[name=claims]").fill(claims);
+        page.locator("input[type=submit]").click();
+    }
+
+    /** The claims of a user whose provider verified {@code email}. */
+    static String verifiedEmail(String email) {
+        return "{\"email\": \"" + email + "\", \"email_verified\": true}";
     }
 
     @Override

@@ -80,7 +80,7 @@ class TwoTabsSignInBrowserTest {
             callbackUrl.set(route.fetch(new Route.FetchOptions().setMaxRedirects(0)).headers().get("location"));
             route.fulfill(new Route.FulfillOptions().setContentType("text/html").setBody("<p id=back>back</p>"));
         });
-        signInAtProvider(first, "alice", ALICE);
+        sso.signInAtProvider(first, "alice", SingleSignOnServer.verifiedEmail(ALICE));
         first.waitForSelector("#back");
         assertThat(callbackUrl.get()).startsWith(baseUrl + "/auth/callback?");
 
@@ -108,19 +108,11 @@ class TwoTabsSignInBrowserTest {
         first.waitForURL(baseUrl + "/");
         assertThat(first.getByText(ALICE)).isVisible();
 
-        signInAtProvider(second, "bob", BOB);
+        sso.signInAtProvider(second, "bob", SingleSignOnServer.verifiedEmail(BOB));
         second.waitForURL(baseUrl + "/");
         assertThat(second.getByText(BOB)).isVisible();
         assertThat(second.getByRole(AriaRole.ALERT)).hasCount(0);
         assertThat(context.cookies(baseUrl)).noneMatch(c -> c.name.contains("signin"));
-    }
-
-    /** At the provider's login page: signs in as {@code user} with a verified {@code email}. */
-    private void signInAtProvider(Page page, String user, String email) {
-        page.waitForURL(url -> url.startsWith(sso.provider().baseUrl().toString()));
-        page.locator("input[name=username]").fill(user);
-        page.locator("textarea[name=claims]").fill("{\"email\": \"" + email + "\", \"email_verified\": true}");
-        page.locator("input[type=submit]").click();
     }
 
     private static String cookieHeader(BrowserContext context, String url) {
