@@ -508,9 +508,13 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             // Pooled and direct, of exactly its size and never appended to: a socket writes it without copying it
             // again, and a bulk transfer to a slower target does not fill the heap with short-lived arrays (with
             // heap copies, 87% of the client's allocation under iperf3, and young collections every 50 ms).
-            ByteBuf copy = alloc().directBuffer(length, length);
-            copy.writeBytes(data);
-            data.release();
+            ByteBuf copy;
+            try {
+                copy = alloc().directBuffer(length, length).writeBytes(data);
+            } finally {
+                // Also when the allocation fails (out of direct memory): the slice would pin the parent's read buffer.
+                data.release();
+            }
             inbound.add(copy);
             inboundTailOwned = false;
             return;
@@ -524,9 +528,12 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         // Heap copies outside the pool, as they are appended to: in a stress test (CrossLoopBackpressureTest)
         // pooled copies that later frames were appended to showed duplicated bytes at the far end; the cause is
         // not understood yet.
-        ByteBuf copy = Unpooled.buffer(Math.max(length, 256), COALESCE_LIMIT);
-        copy.writeBytes(data);
-        data.release();
+        ByteBuf copy;
+        try {
+            copy = Unpooled.buffer(Math.max(length, 256), COALESCE_LIMIT).writeBytes(data);
+        } finally {
+            data.release();
+        }
         inbound.add(copy);
         inboundTailOwned = true;
     }

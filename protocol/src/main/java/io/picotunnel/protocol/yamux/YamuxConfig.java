@@ -61,7 +61,10 @@ public record YamuxConfig(
     public static final int DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024;
     public static final long DEFAULT_SESSION_WINDOW_BUDGET = 64L * 1024 * 1024;
     public static final int DEFAULT_MAX_STREAMS = 65_536;
-    /** 256 MiB, or a quarter of the heap where that is less (the bytes held wait in heap buffers). */
+    /**
+     * 256 MiB, or a quarter of the heap where that is less: the bytes held wait in heap buffers (small frames) and in
+     * direct ones (frames of 16 KiB and more), whose default cap is the heap's maximum too.
+     */
     public static final long DEFAULT_SESSION_BUFFER_LIMIT =
             Math.max(INITIAL_STREAM_WINDOW, Math.min(256L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 4));
 

@@ -7,7 +7,6 @@ import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.StreamByteDistributor;
@@ -38,16 +37,13 @@ public final class Http2SentBytes implements StreamByteDistributor {
         this.shares = new WeightedFairQueueByteDistributor(connection);
     }
 
-    /**
-     * A server codec for {@code channel}, as {@link Http2FrameCodecBuilder#forServer()}'s with {@code settings}, that
-     * counts what it sends.
-     */
-    public static Http2FrameCodec serverCodec(Channel channel, Http2Settings settings) {
+    /** A server codec for {@code channel}, as {@link Http2FrameCodecBuilder#forServer()}'s, that counts what it sends. */
+    public static Http2FrameCodec serverCodec(Channel channel) {
         Http2Connection connection = new DefaultHttp2Connection(true);
         Http2SentBytes sent = new Http2SentBytes(connection);
         connection.remote().flowController(new DefaultHttp2RemoteFlowController(connection, sent));
         channel.attr(KEY).set(sent);
-        return new CountingCodecBuilder(connection, settings).build();
+        return new CountingCodecBuilder(connection).build();
     }
 
     /** The DATA bytes sent so far of {@code stream}'s stream; 0 when its connection's codec is not a counting one. */
@@ -103,9 +99,8 @@ public final class Http2SentBytes implements StreamByteDistributor {
 
     /** {@link Http2FrameCodecBuilder#forServer()} on a connection of ours: the builder takes one only when extended. */
     private static final class CountingCodecBuilder extends Http2FrameCodecBuilder {
-        CountingCodecBuilder(Http2Connection connection, Http2Settings settings) {
+        CountingCodecBuilder(Http2Connection connection) {
             connection(connection);
-            initialSettings(settings);
             gracefulShutdownTimeoutMillis(0);
         }
     }

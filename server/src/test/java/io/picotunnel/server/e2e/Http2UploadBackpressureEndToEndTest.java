@@ -34,7 +34,7 @@ class Http2UploadBackpressureEndToEndTest {
     private static final long BODY = 16 * MiB;
     private static final long READ_BEFORE_PAUSE = 2 * MiB;
     /**
-     * Most body bytes the server may have taken from the visitor and not sent up the tunnel: the stream's window (128
+     * Most body bytes the server may have taken from the visitor and not sent up the tunnel: the stream's window (64
      * KiB, which it gives back only as the body goes on) and the proxy's queue of pieces, with room to spare.
      */
     private static final long MAX_HELD_BY_THE_SERVER = 256 * 1024;

@@ -18,7 +18,6 @@ import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
@@ -57,17 +56,6 @@ public final class HttpProxy implements HttpPipelines {
 
     private static final Logger LOG = LoggerFactory.getLogger(HttpProxy.class);
     private static final ChannelHandler CONNECTION_FAILURES = new ConnectionFailures();
-    /**
-     * What one stream of a visitor's HTTP/2 connection may send ahead of the proxy (SETTINGS_INITIAL_WINDOW_SIZE);
-     * Netty's codec opens the connection's window by twice its rise over HTTP/2's 65535, to 192 KiB, which all the
-     * streams share. Credit comes back only as a body goes up the tunnel, so the connection's window bounds what the
-     * proxy holds of all its uploads together, below what it holds of one HTTP/1.1 connection (about 256 KiB), however
-     * many streams; and one long upload has twice HTTP/2's default in flight per round trip, a third of the
-     * connection's window left to the other streams' bodies.
-     */
-    static final int HTTP2_STREAM_WINDOW = 128 * 1024;
-    /** HTTP/2's initial window, for a test of what happens as a window runs out. */
-    static final int HTTP2_DEFAULT_WINDOW = 65_535;
 
     private final HttpRoutes routes;
     private final UpstreamPool upstreams;
@@ -75,7 +63,6 @@ public final class HttpProxy implements HttpPipelines {
     private final Duration idleTimeout;
     private final Duration headerTimeout;
     private final Duration sendTimeout;
-    private final int http2StreamWindow;
     private final Function<String, Optional<String>> acmeChallenges;
     private final int httpsPort;
     private final Predicate<String> passedThrough;
@@ -100,7 +87,6 @@ public final class HttpProxy implements HttpPipelines {
         this.idleTimeout = builder.idleTimeout;
         this.headerTimeout = builder.headerTimeout;
         this.sendTimeout = builder.sendTimeout;
-        this.http2StreamWindow = builder.http2StreamWindow;
         this.acmeChallenges = builder.acmeChallenges;
         this.httpsPort = builder.httpsPort;
         this.passedThrough = builder.passedThrough;
@@ -229,12 +215,11 @@ public final class HttpProxy implements HttpPipelines {
      * Installs HTTP/2 on a TLS connection whose ALPN chose {@code h2}: every HTTP/2 stream becomes a child
      * channel that goes through the same proxy logic as an HTTP/1.1 request. The connection must open its first
      * stream within the header timeout, and the next within the idle timeout once none is open
-     * ({@link Http2Deadlines}). Its flow-control windows bound what it may send ahead ({@link #HTTP2_STREAM_WINDOW}).
+     * ({@link Http2Deadlines}).
      */
     @Override
     public void initHttp2(ChannelPipeline pipeline) {
-        Http2FrameCodec codec = Http2SentBytes.serverCodec(pipeline.channel(),
-                Http2Settings.defaultSettings().initialWindowSize(http2StreamWindow));
+        Http2FrameCodec codec = Http2SentBytes.serverCodec(pipeline.channel());
         Http2Deadlines.watch(pipeline.channel(), codec.connection(), headerTimeout, idleTimeout);
         pipeline.addLast("http2-codec", codec);
         pipeline.addLast("http2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
@@ -316,7 +301,6 @@ public final class HttpProxy implements HttpPipelines {
         private Duration idleTimeout = Duration.ofSeconds(75);
         private Duration headerTimeout = Duration.ofSeconds(20);
         private Duration sendTimeout = LingeringClose.DEFAULT_SEND_TIMEOUT;
-        private int http2StreamWindow = HTTP2_STREAM_WINDOW;
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
         private int maxIdleUpstreams = 128;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
@@ -368,12 +352,6 @@ public final class HttpProxy implements HttpPipelines {
          */
         public Builder sendTimeout(Duration timeout) {
             this.sendTimeout = requirePositive(timeout, "sendTimeout");
-            return this;
-        }
-
-        /** {@link #HTTP2_STREAM_WINDOW} unless a test needs HTTP/2's default ({@link #HTTP2_DEFAULT_WINDOW}). */
-        Builder http2StreamWindow(int window) {
-            this.http2StreamWindow = window;
             return this;
         }
 

@@ -755,9 +755,7 @@ class Http2ProxyTest {
         EventLoopGroup one = Transport.newEventLoopGroup(1, "h2-one-loop");
         HeldWrites held = new HeldWrites();
         DirectOpener direct = new DirectOpener(one);
-        // HTTP/2's default window, which gives credit back by halves: the two pieces below are one half
-        HttpProxy.Builder proxy = HttpProxy.builder().routes(routes).http2StreamWindow(HttpProxy.HTTP2_DEFAULT_WINDOW);
-        Channel listener = listen(one, proxy.opener((service, handler) -> {
+        Channel listener = listen(one, HttpProxy.builder().routes(routes).opener((service, handler) -> {
             Promise<Channel> opened = ImmediateEventExecutor.INSTANCE.newPromise();
             direct.open(service, handler).addListener(f -> {
                 if (f.isSuccess()) {
