@@ -60,6 +60,11 @@ final class HalfCloseBed implements AutoCloseable {
         return tls;
     }
 
+    /** An HTTP/2 visitor written by hand, on the TLS listener with SNI {@code host}. */
+    RawHttp2Visitor connectHttp2() throws IOException {
+        return RawHttp2Visitor.connect(testbed.server().httpsPort(), host, ca.clientContext());
+    }
+
     /** An http service of {@code domain} passing TLS through to {@code targetPort} over the same tunnel. */
     void createPassthroughService(String domain, int targetPort) {
         testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"tls_mode\":\"passthrough\","

@@ -179,6 +179,11 @@ final class RawHttp2Visitor implements AutoCloseable {
         return goAwayError;
     }
 
+    /** RST_STREAM(CANCEL) on {@code stream}: the visitor no longer wants its answer, the connection going on. */
+    void resetStream(int stream) throws IOException {
+        write(frame(0x3, 0, stream, ByteBuffer.allocate(4).putInt(0x8).array()));
+    }
+
     /** Ends the TCP connection's output: a FIN, no TLS close_notify. */
     void endTcpOutput() throws IOException {
         tcp.shutdownOutput();

@@ -106,6 +106,38 @@ class VisitorAbortEndToEndTest {
         }
     }
 
+    /** HTTP/2: the visitor cancels its stream (RST_STREAM) in the middle of a streamed answer, its connection going on. */
+    @Test
+    void anHttp2VisitorThatResetsItsStreamInTheMiddleOfAStreamedAnswerResetsTheTargetsConnectionAndItsStream()
+            throws Exception {
+        try (RawHttp2Visitor visitor = bed.connectHttp2()) {
+            visitor.get(1, "/events");
+            await().atMost(20, TimeUnit.SECONDS).until(() -> visitor.body(1).equals(FIRST_EVENT));
+
+            visitor.resetStream(1);
+
+            targetIsResetAndTheStreamReleased(target::end);
+            assertThat(visitor.ended()).as("the visitor's connection goes on").isFalse();
+        }
+    }
+
+    /** HTTP/2: the visitor closes its whole connection (close_notify and its FIN) in the middle of a streamed answer. */
+    @Test
+    void anHttp2VisitorThatClosesItsConnectionInTheMiddleOfAStreamedAnswerResetsTheTargetsConnectionAndItsStream()
+            throws Exception {
+        RawHttp2Visitor visitor = bed.connectHttp2();
+        try {
+            visitor.get(1, "/events");
+            await().atMost(20, TimeUnit.SECONDS).until(() -> visitor.body(1).equals(FIRST_EVENT));
+
+            visitor.close();
+
+            targetIsResetAndTheStreamReleased(target::end);
+        } finally {
+            visitor.close();
+        }
+    }
+
     /** Before: the target read the cut body's end as a clean EOF, as if the upload had been whole. */
     @Test
     void aVisitorThatLeavesInTheMiddleOfItsUploadResetsTheTargetsConnectionAndItsStream() throws Exception {
