@@ -163,6 +163,17 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
             log.debug("TLS handshake with {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
             ctx.close();
         }
+
+        /**
+         * A visitor gone in the middle of its handshake (reset, as scanners do) is no news: Netty's handler would log
+         * it as a warning with its stack trace, and again at the pipeline's end.
+         */
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("HTTPS connection from {} failed during the handshake: {}", ctx.channel().remoteAddress(),
+                    cause.toString());
+            ctx.close();
+        }
     }
 
     /** What is left of a refused connection until it is closed: nothing more is read or answered. */

@@ -100,6 +100,34 @@ class HttpsConnectionLimitsTest {
         });
     }
 
+    /**
+     * A visitor reset in the middle of its TLS handshake (after the server's ServerHello) is closed quietly: its place
+     * is freed, and nothing is logged as a warning or an error (an exception at the end of the pipeline would be).
+     */
+    @Test
+    void visitorsResetInTheMiddleOfTheHandshakeFreeTheirPlacesQuietly() throws Exception {
+        start(Map.of());
+        try (LogCapture log = new LogCapture(org.slf4j.Logger.ROOT_LOGGER_NAME, null)) {
+            for (int i = 0; i < 2; i++) {
+                try (Socket raw = VisitorSockets.connectFrom("127.0.0.1", server.httpsPort(), Duration.ofSeconds(10))) {
+                    raw.getOutputStream().write(clientHello());
+                    assertThat(raw.getInputStream().read()).as("a TLS handshake record, the ServerHello's")
+                            .isEqualTo(0x16);
+                    raw.setSoLinger(true, 0);
+                }
+            }
+
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> {
+                try (SSLSocket first = handshake("127.0.0.1"); SSLSocket second = handshake("127.0.0.1")) {
+                    assertThat(statusLine(first)).as("room again for the address").startsWith("HTTP/1.1 404 ");
+                    assertThat(statusLine(second)).startsWith("HTTP/1.1 404 ");
+                }
+            });
+            assertThat(log.events()).filteredOn(event -> event.getLevel().isGreaterOrEqual(Level.WARN))
+                    .as("warnings and errors").isEmpty();
+        }
+    }
+
     @Test
     void connectionsFromATrustedProxyCountInTheListenersTotalOnly() throws Exception {
         start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.2/32", Setting.MAX_CONNECTIONS, "8"));
