@@ -50,7 +50,7 @@ import java.util.regex.Pattern;
  * <ol>
  *   <li>A visitor without a session for the service is sent to the management server's
  *       {@code /auth/service/login?service=ID&return_to=URL&browser=HASH}, which starts the code flow; the redirect
- *       sets {@link #DOMAIN_BROWSER_COOKIE} on the service's domain, whose SHA-256 is {@code HASH}.</li>
+ *       sets a {@link #DOMAIN_BROWSER_COOKIE} on the service's domain, whose SHA-256 is {@code HASH}.</li>
  *   <li>The provider sends the browser back to the server's callback; this hook claims the sign-ins it started,
  *       checks the ID token and the service's allow lists (verified emails only) and answers a visitor who is not
  *       allowed with a page that says so.</li>
@@ -94,8 +94,13 @@ public final class ServiceSignIn implements OidcCallbackHook {
      * On the service's domain, set (or kept, for a second tab) when the proxy sends a visitor to sign in, its hash
      * carried through the sign-in (the login URL's {@code browser}) into the one-time code: the code opens a session
      * only in the browser that holds it (no login CSRF, where a victim opens the link of the attacker's sign-in).
+     * Named {@code picotunnel_signin_browser-<the hash's first 16 hex digits>} ({@link #domainBrowserCookie}): two
+     * tabs sent to sign in at once, neither request carrying one yet, get one each, and neither takes the other's
+     * place. Left to its Max-Age once a sign-in finishes: another tab's sign-in may still need it.
      */
     public static final String DOMAIN_BROWSER_COOKIE = "picotunnel_signin_browser";
+    /** How many hex digits of its value's SHA-256 a {@link #DOMAIN_BROWSER_COOKIE}'s name carries. */
+    static final int DOMAIN_BROWSER_NAME_DIGITS = 16;
     /** Long enough for the provider's part (at most {@link PendingLogins#TTL}) and the code's. */
     static final long DOMAIN_BROWSER_COOKIE_SECONDS = PendingLogins.TTL.toSeconds() + HANDOFF_TTL_NANOS / 1_000_000_000L;
     private static final Pattern HASH = Pattern.compile("[0-9a-f]{64}");
@@ -219,12 +224,33 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
         String here = (request.https() ? "https://" : "http://") + request.authority() + request.uri();
         // Kept when there: a second tab's sign-in must not undo the first's
-        String browserName = Cookies.named(DOMAIN_BROWSER_COOKIE, request.https());
-        String browser = PendingLogins.browserKey(Cookies.value(request.cookie(), browserName));
+        String browser = domainBrowserKept(request.cookie(), request.https());
+        String browserHash = Secrets.sha256Hex(browser);
         String login = managementBase + LOGIN_ROUTE + "?service=" + request.serviceId() + "&return_to="
-                + URLEncoder.encode(here, StandardCharsets.UTF_8) + "&browser=" + Secrets.sha256Hex(browser);
-        return new HttpVerdict.Redirect(302, login, List.of(Cookies.header(browserName, browser,
-                DOMAIN_BROWSER_COOKIE_SECONDS, request.https())));
+                + URLEncoder.encode(here, StandardCharsets.UTF_8) + "&browser=" + browserHash;
+        return new HttpVerdict.Redirect(302, login, List.of(Cookies.header(domainBrowserCookie(browserHash, request.https()),
+                browser, DOMAIN_BROWSER_COOKIE_SECONDS, request.https())));
+    }
+
+    /**
+     * The name of the {@link #DOMAIN_BROWSER_COOKIE} whose value has SHA-256 {@code browserHash} (hex), on the
+     * request's scheme.
+     */
+    static String domainBrowserCookie(String browserHash, boolean https) {
+        return Cookies.named(DOMAIN_BROWSER_COOKIE, https) + "-" + browserHash.substring(0, DOMAIN_BROWSER_NAME_DIGITS);
+    }
+
+    /** The value of the first well-formed {@link #DOMAIN_BROWSER_COOKIE} the request carries, else a new one. */
+    private static String domainBrowserKept(String cookieHeader, boolean https) {
+        String prefix = Cookies.named(DOMAIN_BROWSER_COOKIE, https) + "-";
+        for (String part : Cookies.parts(cookieHeader)) {
+            String value = Cookies.valueOf(part);
+            if (Cookies.name(part).startsWith(prefix) && PendingLogins.isBrowserKey(value)
+                    && Cookies.name(part).equals(domainBrowserCookie(Secrets.sha256Hex(value), https))) {
+                return value;
+            }
+        }
+        return Secrets.newToken();
     }
 
     private HttpVerdict finishOnServiceDomain(HttpAccessRequest request) {
@@ -239,14 +265,13 @@ public final class ServiceSignIn implements OidcCallbackHook {
             return HttpVerdict.Answer.of(400, "sign_in_expired",
                     "This sign-in link is not valid any more (expired or used already). Open the page again to sign in.");
         }
-        String browserName = Cookies.named(DOMAIN_BROWSER_COOKIE, request.https());
-        String browser = Cookies.value(request.cookie(), browserName);
+        String browser = Cookies.value(request.cookie(), domainBrowserCookie(handoff.browserHash(), request.https()));
         boolean sameBrowser = browser != null && MessageDigest.isEqual(Secrets.sha256(browser),
                 HexFormat.of().parseHex(handoff.browserHash()));
         if (!sameBrowser) {
             Session already = session(request, handoff.serviceId());
             if (already != null && already.email().equals(handoff.email())) {
-                // A second tab of the same browser, whose first tab finished (and cleared the cookie): the same user
+                // A tab of a browser signed in as the same user meanwhile, whose sign-in cookie has gone (its Max-Age)
                 return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of());
             }
             refused(handoff.serviceId(), SignInRefusal.LINK_IN_OTHER_BROWSER, false, () -> "sign-in of "
@@ -269,8 +294,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         }
         LOG.info("{} signed in to service {}", ControlCharacters.bounded(handoff.email()), ControlCharacters.bounded(handoff.serviceId()));
         return new HttpVerdict.Redirect(303, handoff.returnPath(), List.of(Cookies.header(
-                cookieName(handoff.serviceId(), request.https()), id, SESSION_TTL_NANOS / 1_000_000_000L, request.https()),
-                Cookies.header(browserName, "", 0, request.https())));
+                cookieName(handoff.serviceId(), request.https()), id, SESSION_TTL_NANOS / 1_000_000_000L, request.https())));
     }
 
     /**
@@ -404,11 +428,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
 
     /**
      * Whether a cookie of this name is one the proxy sets on a service's domain, a session cookie or the sign-in's
-     * {@link #DOMAIN_BROWSER_COOKIE} (with the prefix or without), never a target's.
+     * {@link #DOMAIN_BROWSER_COOKIE}s (with the prefix or without), never a target's.
      */
     public static boolean isProxysCookie(String name) {
-        return isSessionCookie(name) || name.equals(DOMAIN_BROWSER_COOKIE)
-                || name.equals(Cookies.HOST_ONLY + DOMAIN_BROWSER_COOKIE);
+        return isSessionCookie(name) || name.startsWith(DOMAIN_BROWSER_COOKIE)
+                || name.startsWith(Cookies.HOST_ONLY + DOMAIN_BROWSER_COOKIE);
     }
 
     /** The name of {@link #BROWSER_COOKIE} on the management origin: {@code __Host-} on HTTPS (see {@link Cookies#HOST_ONLY}). */

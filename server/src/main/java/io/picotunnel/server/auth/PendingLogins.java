@@ -68,7 +68,12 @@ public final class PendingLogins<T> {
      * finish), else a new random one.
      */
     public static String browserKey(String cookie) {
-        return cookie != null && BROWSER_KEY.matcher(cookie).matches() ? cookie : Secrets.newToken();
+        return isBrowserKey(cookie) ? cookie : Secrets.newToken();
+    }
+
+    /** Whether a cookie holds a well-formed browser key (as {@link Secrets#newToken} makes them). */
+    public static boolean isBrowserKey(String cookie) {
+        return cookie != null && BROWSER_KEY.matcher(cookie).matches();
     }
 
     /**

@@ -71,11 +71,17 @@ class ServiceSignInEndToEndTest {
     /** The value of the visitor's sign-in cookie on the services' domains (ServiceSignIn.DOMAIN_BROWSER_COOKIE). */
     private static final String BROWSER = Secrets.newToken();
     /** The cookie as a browser holds it, set over plain HTTP or over HTTPS. */
-    private static final String BROWSER_COOKIE = "picotunnel_signin_browser=" + BROWSER
-            + "; __Host-picotunnel_signin_browser=" + BROWSER;
+    private static final String BROWSER_COOKIE = domainBrowserCookie(BROWSER, false) + "=" + BROWSER
+            + "; " + domainBrowserCookie(BROWSER, true) + "=" + BROWSER;
     private final Visitor visitor = new Visitor("127.0.0.1", BROWSER_COOKIE);
     /** A browser on the management origin and the provider (the proxy's side is {@link #visitor}), redirects not followed. */
     private final HttpClient http = browser();
+
+    /** The name of the sign-in cookie on a service's domain that holds {@code value}, over https or plain http. */
+    private static String domainBrowserCookie(String value, boolean https) {
+        return (https ? Cookies.HOST_ONLY : "") + ServiceSignIn.DOMAIN_BROWSER_COOKIE + "-"
+                + Secrets.sha256Hex(value).substring(0, 16);
+    }
 
     private static HttpClient browser() {
         return browserBuilder().build();
@@ -938,7 +944,8 @@ class ServiceSignInEndToEndTest {
         // The attacker goes as far as the link with the one-time code, and has victims open it: before, each
         // victim's browser got a session as the attacker and browsed the service as them.
         Visitor withoutCookie = new Visitor("127.0.0.2");
-        Visitor withAnotherCookie = new Visitor("127.0.0.3", "picotunnel_signin_browser=" + Secrets.newToken());
+        String another = Secrets.newToken();
+        Visitor withAnotherCookie = new Visitor("127.0.0.3", domainBrowserCookie(another, false) + "=" + another);
         for (Visitor victim : List.of(withoutCookie, withAnotherCookie)) {
             nextUser("mallory", "mallory@example.com", "mallory");
             String attackersLink = handoff(throughProvider(visitor.get(httpPort(), HOST, "/page").header("Location")));
@@ -953,21 +960,21 @@ class ServiceSignInEndToEndTest {
         }
         assertThat(secret.requestCount()).isZero();
 
-        // The browser that started it signs in (its cookie, kept, and its hash in the login link), and its sign-in
-        // cookie is cleared.
+        // The browser that started it signs in (its cookie, kept, and its hash in the login link); its sign-in
+        // cookie is left to its Max-Age (another tab's sign-in may need it).
         Visitor.Response started = visitor.get(httpPort(), HOST, "/page");
         assertThat(started.status()).isEqualTo(302);
-        assertThat(started.header("Set-Cookie")).isEqualTo("picotunnel_signin_browser=" + BROWSER
+        assertThat(started.header("Set-Cookie")).isEqualTo(domainBrowserCookie(BROWSER, false) + "=" + BROWSER
                 + "; Path=/; Max-Age=720; HttpOnly; SameSite=Lax");
         assertThat(started.header("Location")).endsWith("&browser=" + Secrets.sha256Hex(BROWSER));
         Visitor.Response done = signIn("/page", "mallory@example.com", "mallory");
         assertThat(done.status()).isEqualTo(303);
-        assertThat(done.header("Set-Cookie")).contains("\npicotunnel_signin_browser=; Path=/; Max-Age=0;");
+        assertThat(done.header("Set-Cookie")).doesNotContain(ServiceSignIn.DOMAIN_BROWSER_COOKIE);
         assertThat(visitor.get(httpPort(), HOST, "/page", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=secret");
     }
 
     @Test
-    void twoTabsOfOneBrowserBothFinishTheirSignInsThoughTheFirstClearedTheSignInCookie() throws Exception {
+    void aTabWhoseSignInCookieIsGoneFinishesInABrowserSignedInAsTheSameUserMeanwhile() throws Exception {
         start();
         RecordingTarget secret = target("secret");
         service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
@@ -981,12 +988,103 @@ class ServiceSignInEndToEndTest {
         Visitor.Response first = visitor.get(httpPort(), HOST, firstLink);
         assertThat(first.status()).as(first.toString()).isEqualTo(303);
         assertThat(first.header("Location")).isEqualTo("/one");
-        // The browser now holds the session and no sign-in cookie any more.
+        // The browser now holds the session, and no sign-in cookie any more (its Max-Age past, say).
         Visitor.Response second = new Visitor("127.0.0.1").get(httpPort(), HOST, secondLink,
                 "Cookie: " + cookiePair(first));
         assertThat(second.status()).as(second.toString()).isEqualTo(303);
         assertThat(second.header("Location")).isEqualTo("/two");
         assertThat(visitor.get(httpPort(), HOST, "/two", "Cookie: " + cookiePair(first)).body()).isEqualTo("target=secret");
+    }
+
+    /**
+     * Two tabs of one browser sent to sign in at once (a browser restoring its tabs after the session expired): the
+     * requests of both go before the browser has a sign-in cookie of the service's domain, so each answer sets one.
+     * Before, both were named picotunnel_signin_browser, the second answer's took the first's place, and the first
+     * tab's one-time code found a cookie of another value: 403, "started in another browser".
+     */
+    @Test
+    void twoTabsSentToSignInAtOnceBothFinishWhicheverFinishesFirst() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        for (boolean firstFinishesFirst : List.of(true, false)) {
+            CookieJar jar = new CookieJar();
+            Visitor browser = new Visitor("127.0.0.1");
+            Visitor.Response firstTab = browser.get(httpPort(), HOST, "/one");
+            Visitor.Response secondTab = browser.get(httpPort(), HOST, "/two");
+            jar.take(firstTab);
+            jar.take(secondTab);
+            nextUser("alice", "alice@example.com", "alice");
+            String firstLink = handoff(throughProvider(firstTab.header("Location")));
+            nextUser("alice", "alice@example.com", "alice");
+            String secondLink = handoff(throughProvider(secondTab.header("Location")));
+
+            for (String link : firstFinishesFirst ? List.of(firstLink, secondLink) : List.of(secondLink, firstLink)) {
+                Visitor.Response done = browser.get(httpPort(), HOST, link, jar.header());
+                assertThat(done.status()).as("%s, first finishing first: %s", done, firstFinishesFirst).isEqualTo(303);
+                jar.take(done);
+            }
+            assertThat(browser.get(httpPort(), HOST, "/one", jar.header()).body()).isEqualTo("target=secret");
+        }
+    }
+
+    /**
+     * Two users signing in to one service in two tabs of one browser (the second tab sent to sign in once the first
+     * had its cookie, so they share it): both finish, the last one's session the browser's. Before, the first to
+     * finish cleared the shared cookie, and the other's code, of another user, found none: 403.
+     */
+    @Test
+    void twoUsersSigningInInTwoTabsOfOneBrowserBothFinish() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\",\"bob@example.com\"]}");
+        CookieJar jar = new CookieJar();
+        Visitor browser = new Visitor("127.0.0.1");
+        Visitor.Response firstTab = browser.get(httpPort(), HOST, "/alice");
+        jar.take(firstTab);
+        Visitor.Response secondTab = browser.get(httpPort(), HOST, "/bob", jar.header());
+        jar.take(secondTab);
+        nextUser("alice", "alice@example.com", "alice");
+        String aliceLink = handoff(throughProvider(firstTab.header("Location")));
+        nextUser("bob", "bob@example.com", "bob");
+        String bobLink = handoff(throughProvider(secondTab.header("Location")));
+
+        Visitor.Response alice = browser.get(httpPort(), HOST, aliceLink, jar.header());
+        assertThat(alice.status()).as(alice.toString()).isEqualTo(303);
+        jar.take(alice);
+        Visitor.Response bob = browser.get(httpPort(), HOST, bobLink, jar.header());
+        assertThat(bob.status()).as(bob.toString()).isEqualTo(303);
+        jar.take(bob);
+
+        assertThat(browser.get(httpPort(), HOST, "/bob", jar.header()).body()).isEqualTo("target=secret");
+        assertThat(secret.lastHeader("X-PicoTunnel-Email")).containsExactly("bob@example.com");
+    }
+
+    /** A browser's cookies of the services' host: Set-Cookie headers applied in the order the answers are taken. */
+    private static final class CookieJar {
+        private final Map<String, String> cookies = new java.util.LinkedHashMap<>();
+
+        void take(Visitor.Response answer) {
+            String setCookies = answer.header("Set-Cookie");
+            if (setCookies == null) {
+                return;
+            }
+            for (String setCookie : setCookies.split("\n")) {
+                String pair = setCookie.substring(0, setCookie.indexOf(';'));
+                if (setCookie.contains("; Max-Age=0;")) {
+                    cookies.remove(Cookies.name(pair));
+                } else {
+                    cookies.put(Cookies.name(pair), Cookies.valueOf(pair));
+                }
+            }
+        }
+
+        /** The Cookie header the browser sends. */
+        String header() {
+            StringBuilder header = new StringBuilder("Cookie: ");
+            cookies.forEach((name, value) -> header.append(name).append('=').append(value).append("; "));
+            return header.toString();
+        }
     }
 
     /**
@@ -1038,7 +1136,7 @@ class ServiceSignInEndToEndTest {
         assertThat(asked.status()).isEqualTo(302);
         assertThat(asked.header("Location")).startsWith("https://localhost/auth/service/login?service=" + id
                 + "&return_to=" + URLEncoder.encode("http://" + HOST + ":" + httpPort() + "/page", StandardCharsets.UTF_8));
-        assertThat(asked.header("Set-Cookie")).isEqualTo(ServiceSignIn.DOMAIN_BROWSER_COOKIE + "=" + BROWSER
+        assertThat(asked.header("Set-Cookie")).isEqualTo(domainBrowserCookie(BROWSER, false) + "=" + BROWSER
                 + "; Path=/; Max-Age=720; HttpOnly; SameSite=Lax");
 
         HttpResponse<String> login = viaTlsProxy(browser, asked.header("Location"), null);
@@ -1062,11 +1160,8 @@ class ServiceSignInEndToEndTest {
         Visitor.Response done = visitor.get(httpPort(), HOST + ":" + httpPort(), handoff.getRawPath() + "?" + handoff.getRawQuery());
         assertThat(done.status()).as(done.toString()).isEqualTo(303);
         assertThat(done.header("Location")).isEqualTo("/page");
-        assertThat(done.header("Set-Cookie").split("\n")).satisfiesExactly(
-                session -> assertThat(session).startsWith(ServiceSignIn.COOKIE_PREFIX + id + "=")
-                        .endsWith("; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax"),
-                cleared -> assertThat(cleared).isEqualTo(ServiceSignIn.DOMAIN_BROWSER_COOKIE
-                        + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"));
+        assertThat(done.header("Set-Cookie")).startsWith(ServiceSignIn.COOKIE_PREFIX + id + "=")
+                .endsWith("; Path=/; Max-Age=43200; HttpOnly; SameSite=Lax");
         assertThat(visitor.get(httpPort(), HOST, "/page", "Cookie: " + cookiePair(done)).body()).isEqualTo("target=secret");
     }
 
@@ -1471,6 +1566,8 @@ class ServiceSignInEndToEndTest {
                 "__Host-picotunnel_signin_error=words; Path=/; Secure", "picotunnel_service_signin=key; Path=/",
                 "theme=dark; Path=/", " __Host-picotunnel_signin = key; Path=/; Secure",
                 "picotunnel_signin_browser=" + BROWSER + "; Path=/", "__Host-picotunnel_signin_browser=v; Path=/; Secure",
+                domainBrowserCookie(BROWSER, false) + "=" + BROWSER + "; Path=/",
+                domainBrowserCookie(BROWSER, true) + "=" + BROWSER + "; Path=/; Secure",
                 "picotunnel_signin-AbC_12-x=key; Path=/", "__Host-picotunnel_service_signin-AbC_12-x=key; Path=/; Secure")) {
             open.answerWithHeader("Set-Cookie", cookie);
         }

@@ -11,6 +11,7 @@ import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.server.PicoTunnelServer;
+import io.picotunnel.server.access.ServiceSignIn;
 import io.picotunnel.server.api.ApiClient;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 import org.junit.jupiter.api.AfterEach;
@@ -114,8 +115,8 @@ class ServiceSignInBrowserTest {
     }
 
     /**
-     * The browser's session cookies for app1 (a page or favicon asked for without a session leaves the sign-in's
-     * short-lived browser cookie besides).
+     * The browser's session cookies for app1 (the sign-in's short-lived browser cookie stays besides, until its
+     * Max-Age: another tab's sign-in may need it).
      */
     private List<Cookie> sessionCookies(Page page) {
         return page.context().cookies(app1).stream().filter(c -> c.name.startsWith("picotunnel_access_")).toList();
@@ -144,8 +145,10 @@ class ServiceSignInBrowserTest {
         assertThat(page.locator("#email").textContent()).isEqualTo(ALICE);
         assertThat(page.locator("#user").textContent()).isEqualTo("alice@example.com");
         assertThat(page.locator("#cookie").textContent()).isEqualTo("null");
-        List<Cookie> cookies = page.context().cookies(app1);
+        List<Cookie> cookies = sessionCookies(page);
         assertThat(cookies).hasSize(1);
+        assertThat(page.context().cookies(app1)).extracting(c -> c.name).allMatch(name -> name.startsWith("picotunnel_access_")
+                || name.startsWith(ServiceSignIn.DOMAIN_BROWSER_COOKIE + "-"));
         assertThat(cookies.getFirst().name).startsWith("picotunnel_access_");
         assertThat(cookies.getFirst().httpOnly).isTrue();
         assertThat(cookies.getFirst().secure).as("set over plain http").isFalse();
@@ -184,7 +187,7 @@ class ServiceSignInBrowserTest {
         page.navigate(app1 + "/");
         signInAtProvider(page, ALICE, true);
         page.waitForURL(app1 + "/");
-        String cookie = page.context().cookies(app1).getFirst().value;
+        String cookie = sessionCookies(page).getFirst().value;
 
         // a link to the sign-out asks first; the page's button signs out
         page.navigate(app1 + "/.picotunnel/auth/logout");
@@ -206,7 +209,7 @@ class ServiceSignInBrowserTest {
         page.navigate(app1 + "/");
         signInAtProvider(page, ALICE, true);
         page.waitForURL(app1 + "/");
-        Cookie cookie = page.context().cookies(app1).getFirst();
+        Cookie cookie = sessionCookies(page).getFirst();
 
         page.navigate(app2 + "/");
         page.waitForURL(url -> url.startsWith(provider.baseUrl().toString()));
