@@ -105,8 +105,10 @@ class Http2UploadBackpressureEndToEndTest {
     /**
      * HTTP/2 has no half-closed connection: a stream ends its request with END_STREAM, and a visitor whose TCP input
      * ended could no longer send the WINDOW_UPDATEs, SETTINGS acknowledgements and PINGs the answer may need. The server
-     * closes the connection at the FIN, as nginx and Go's server do, and the exchange is ended with it: the target,
-     * which holds the whole request, has read none of its body and has not answered, sees its connection end.
+     * closes the connection at the FIN, as nginx and Go's server do, but first sends GOAWAY naming the last stream it
+     * took (RFC 9113 6.8: so that the visitor knows the later ones were never processed), and the exchange is ended
+     * with the connection: the target, which holds the whole request, has read none of its body and has not answered,
+     * sees its connection end.
      */
     @Test
     void anHttp2VisitorThatEndsItsTcpOutputAfterItsRequestGetsTheConnectionClosedAndItsExchangeEnded()
@@ -120,6 +122,7 @@ class Http2UploadBackpressureEndToEndTest {
             visitor.endTcpOutput();
             await().atMost(10, TimeUnit.SECONDS).until(visitor::ended);
             assertThat(visitor.endOfStream(1)).as("an answer on the closed connection").isFalse();
+            assertThat(visitor.goAwayError()).as("the GOAWAY before the close, NO_ERROR").isZero();
             await().atMost(10, TimeUnit.SECONDS).until(target::endedByTheProxy);
             assertThat(target.received()).as("body bytes the target read").isZero();
             assertThat(target.over()).as("the target answered").isFalse();

@@ -10,6 +10,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http2.DefaultHttp2GoAwayFrame;
@@ -55,7 +56,7 @@ public final class HttpProxy implements HttpPipelines {
     static final int MAX_CHUNK_SIZE = 64 * 1024;
 
     private static final Logger LOG = LoggerFactory.getLogger(HttpProxy.class);
-    private static final ChannelHandler CONNECTION_FAILURES = new ConnectionFailures();
+    private static final ChannelHandler CONNECTION_ENDS = new ConnectionEnds();
 
     private final HttpRoutes routes;
     private final UpstreamPool upstreams;
@@ -216,9 +217,15 @@ public final class HttpProxy implements HttpPipelines {
      * channel that goes through the same proxy logic as an HTTP/1.1 request. The connection must open its first
      * stream within the header timeout, and the next within the idle timeout once none is open
      * ({@link Http2Deadlines}).
+     *
+     * <p>A visitor that ends its side with a FIN gets GOAWAY and the close ({@link ConnectionEnds}): the connection
+     * allows half-closure only so that the FIN is seen as an event rather than closing the connection under the codec,
+     * which would send no GOAWAY.
      */
     @Override
     public void initHttp2(ChannelPipeline pipeline) {
+        // Before the channel can read its EOF: in the read that completed the TLS handshake.
+        pipeline.channel().config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         Http2FrameCodec codec = Http2SentBytes.serverCodec(pipeline.channel());
         Http2Deadlines.watch(pipeline.channel(), codec.connection(), headerTimeout, idleTimeout);
         pipeline.addLast("http2-codec", codec);
@@ -229,7 +236,7 @@ public final class HttpProxy implements HttpPipelines {
                 stream.pipeline().addLast(new ProxyHandler(HttpProxy.this, true, true));
             }
         }));
-        pipeline.addLast("http2-failures", CONNECTION_FAILURES);
+        pipeline.addLast("http2-ends", CONNECTION_ENDS);
         http2Connections.add(pipeline.channel());
         if (draining) {
             // Its TLS handshake ended as the drain began: the loop over the connections may have missed it.
@@ -241,9 +248,26 @@ public final class HttpProxy implements HttpPipelines {
      * Last in an HTTP/2 connection's pipeline: a failure below the streams (a bad TLS record, a reset socket) ends
      * the connection with one debug line instead of a WARN with a stack trace from the pipeline's tail. A bad stream
      * never gets here: HTTP/2 resets it, and its own pipeline handles its errors.
+     *
+     * <p>A visitor that ends its side with a FIN gets the connection closed through the codec: GOAWAY(NO_ERROR) naming
+     * the last stream it opened, so that it knows the later ones were never processed (RFC 9113 6.8), then
+     * close_notify and the close. HTTP/2 has no half-closed connection (a request ends with its stream's END_STREAM)
+     * and a visitor that ended its side can no longer open the windows an answer needs, so the streams still open end
+     * with the connection, as in nginx and Go's server, which send no GOAWAY then. A close_notify needs nothing here:
+     * the TLS library (BoringSSL) answers it with its own and encrypts nothing more, so no GOAWAY could follow, and
+     * the TLS handler closes the connection.
      */
     @ChannelHandler.Sharable
-    private static final class ConnectionFailures extends ChannelInboundHandlerAdapter {
+    private static final class ConnectionEnds extends ChannelInboundHandlerAdapter {
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                LOG.debug("HTTP/2 connection from {} ended its side: GOAWAY and close", ctx.channel().remoteAddress());
+                ctx.close();
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             LOG.debug("HTTP/2 connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
