@@ -32,6 +32,12 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     static final Logger log = LoggerFactory.getLogger(HttpsFrontDoor.class);
     /** A ClientHello is a few hundred bytes, with post-quantum key shares a few KiB. */
     static final int MAX_CLIENT_HELLO = 32 * 1024;
+    /**
+     * How long a close waits for its close_notify (and what was queued before it: an HTTP/2 GOAWAY, the end of an
+     * answer) to be written before the socket is closed anyway: a visitor that reads nothing cannot hold a connection
+     * the server closes. Netty's default, made ours so that the bound does not hang on a library default.
+     */
+    static final Duration CLOSE_NOTIFY_FLUSH_TIMEOUT = Duration.ofSeconds(3);
 
     private final HttpsRouter router;
     private final HttpPipelines http;
@@ -118,6 +124,7 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     private static SslHandler newSslHandler(ChannelHandlerContext ctx, SslContext context) {
         SslHandler handler = context.newHandler(ctx.alloc());
         handler.setHandshakeTimeoutMillis(10_000);
+        handler.setCloseNotifyFlushTimeoutMillis(CLOSE_NOTIFY_FLUSH_TIMEOUT.toMillis());
         return handler;
     }
 

@@ -36,7 +36,8 @@ import static io.picotunnel.testkit.Http2Frames.headers;
  * a FIN and no close_notify, or send a PROXY protocol header before TLS. A reader thread acknowledges the server's
  * SETTINGS, counts the credit WINDOW_UPDATEs give (per stream, and in all on the connection), notes each response's
  * status, body and end, the server's GOAWAY and RST_STREAMs, and sees the connection end. Sends DATA only as the
- * windows allow (65535 to start with); never opens the server's windows: the answers it reads must be small.
+ * windows allow (65535 to start with); opens the server's windows only when told to ({@link #openWindows()}), and can
+ * stop reading for a while ({@link #holdReading()}) so that what the server sends fills the sockets' buffers.
  */
 final class RawHttp2Visitor implements AutoCloseable {
 
@@ -65,6 +66,9 @@ final class RawHttp2Visitor implements AutoCloseable {
     /** Reads the server's header blocks in the order they come, as HPACK's dynamic table needs; reader thread only. */
     private final DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false);
     private volatile boolean ended;
+    /** While set, the reader thread reads nothing more: what the server sends stays in the sockets' buffers. */
+    private boolean readingHeld;
+    private final Condition readingResumed = lock.newCondition();
 
     private RawHttp2Visitor(Socket tcp, SSLSocket tls, String host) throws IOException {
         this.tcp = tcp;
@@ -115,6 +119,11 @@ final class RawHttp2Visitor implements AutoCloseable {
                 ":authority", host));
         fields.addAll(List.of(extraHeaders));
         write(frame(0x1, 0x5, stream, headers(fields.toArray(String[]::new))));
+    }
+
+    /** RST_STREAM(CANCEL) on {@code stream}: the visitor wants no more of its answer. */
+    void cancel(int stream) throws IOException {
+        write(frame(0x3, 0, stream, ByteBuffer.allocate(4).putInt(0x8).array()));
     }
 
     /** The :status of the response on {@code stream}, or null while none came. */
@@ -179,9 +188,34 @@ final class RawHttp2Visitor implements AutoCloseable {
         return goAwayError;
     }
 
-    /** RST_STREAM(CANCEL) on {@code stream}: the visitor no longer wants its answer, the connection going on. */
-    void resetStream(int stream) throws IOException {
-        write(frame(0x3, 0, stream, ByteBuffer.allocate(4).putInt(0x8).array()));
+    /**
+     * Lets the server send as much as it likes: the largest INITIAL_WINDOW_SIZE for every stream and the connection's
+     * window opened to the largest too (RFC 9113, 6.9.1).
+     */
+    void openWindows() throws IOException {
+        int largest = Integer.MAX_VALUE;
+        write(frame(0x4, 0, 0, ByteBuffer.allocate(6).putShort((short) 0x4).putInt(largest).array()));
+        write(frame(0x8, 0, 0, ByteBuffer.allocate(4).putInt(largest - DEFAULT_WINDOW).array()));
+    }
+
+    /** From the next frame on, reads nothing until {@link #resumeReading()}. */
+    void holdReading() {
+        lock.lock();
+        try {
+            readingHeld = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void resumeReading() {
+        lock.lock();
+        try {
+            readingHeld = false;
+            readingResumed.signalAll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Ends the TCP connection's output: a FIN, no TLS close_notify. */
@@ -252,6 +286,7 @@ final class RawHttp2Visitor implements AutoCloseable {
         try {
             DataInputStream in = new DataInputStream(tls.getInputStream());
             while (true) {
+                awaitReadingAllowed();
                 int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
                 int type = in.readUnsignedByte();
                 int flags = in.readUnsignedByte();
@@ -287,6 +322,26 @@ final class RawHttp2Visitor implements AutoCloseable {
         } finally {
             ended = true;
             grant(0, 0);
+        }
+    }
+
+    /** Waits while reading is held, for a minute at most. */
+    private void awaitReadingAllowed() throws IOException {
+        lock.lock();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+            while (readingHeld) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new IOException("reading held for a minute");
+                }
+                readingResumed.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -114,7 +114,7 @@ class VisitorAbortEndToEndTest {
             visitor.get(1, "/events");
             await().atMost(20, TimeUnit.SECONDS).until(() -> visitor.body(1).equals(FIRST_EVENT));
 
-            visitor.resetStream(1);
+            visitor.cancel(1);
 
             targetIsResetAndTheStreamReleased(target::end);
             assertThat(visitor.ended()).as("the visitor's connection goes on").isFalse();

@@ -253,7 +253,10 @@ public final class HttpProxy implements HttpPipelines {
      * the last stream it opened, so that it knows the later ones were never processed (RFC 9113 6.8), then
      * close_notify and the close. HTTP/2 has no half-closed connection (a request ends with its stream's END_STREAM)
      * and a visitor that ended its side can no longer open the windows an answer needs, so the streams still open end
-     * with the connection, as in nginx and Go's server, which send no GOAWAY then. A close_notify needs nothing here:
+     * with the connection, as in nginx and Go's server, which send no GOAWAY then. A visitor that reads nothing cannot
+     * hold this close (nor the idle one) with a full send buffer: the codec does not wait for its GOAWAY to be written
+     * (graceful shutdown timeout 0), and the TLS handler closes the socket once its close_notify has waited 3 s
+     * ({@code HttpsFrontDoor.CLOSE_NOTIFY_FLUSH_TIMEOUT}). A close_notify needs nothing here:
      * the TLS library (BoringSSL) answers it with its own and encrypts nothing more, so no GOAWAY could follow, and
      * the TLS handler closes the connection.
      */
