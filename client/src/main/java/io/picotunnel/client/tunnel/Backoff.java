@@ -188,10 +188,13 @@ public final class Backoff {
      * The delay before the next attempt after the server asked for {@code serverWait} ({@code Retry-After}; null
      * when it did not): no less than that wait (at most {@link RetryAfter#MAX}) lengthened by up to {@link #JITTER}
      * at random, so that clients refused at once do not come back together when it ends. The backoff goes on
-     * growing meanwhile, unless the server is restarting ({@link #waitingForRestart()}): then a wait that ends beyond
-     * {@link #RESTART_WAIT} keeps the stop going until that long after the redial, so the answer to it is the same stop.
+     * growing meanwhile, unless the server is restarting ({@link #waitingForRestart()}): then a wait it asked for in
+     * its answer that it still drains ({@link #serverDraining()}) that ends beyond {@link #RESTART_WAIT} keeps the stop
+     * going until that long after the redial, so the answer to it is the same stop. Any other answer's wait (a 429
+     * lockout, a proxy's 503) does not: else answers that are not the server's stop would keep the wait going for ever.
      */
     public Duration next(Duration serverWait) {
+        boolean drainingAnswer = drainingAnswered;
         Duration delay = next();
         if (serverWait == null || serverWait.isNegative()) {
             return delay;
@@ -202,7 +205,7 @@ public final class Backoff {
             return delay;
         }
         long redialAt = nanoClock.getAsLong() + Duration.ofMillis(spread).toNanos();
-        if (waitingForRestart() && redialAt - restartWaitEnds > 0) {
+        if (drainingAnswer && waitingForRestart() && redialAt - restartWaitEnds > 0) {
             // A drain answered with a Retry-After over a minute: without this each answer would be a new stop, its
             // long-drain WARN never written.
             restartWaitEnds = redialAt + RESTART_WAIT.toNanos();

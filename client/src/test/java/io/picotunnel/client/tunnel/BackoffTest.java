@@ -282,6 +282,40 @@ class BackoffTest {
         assertThat(backoff.restartOverdue()).as("a minute after that redial").isTrue();
     }
 
+    /**
+     * The server said it is stopping, then a redial is answered with a Retry-After that is not its drain's (a 429
+     * lockout, a proxy's 503): the wait for its restart still ends 1 min after it said so. Before, any Retry-After put
+     * it off, so a lockout's answers kept the client waiting for a restart for hours, never warning it was unreachable.
+     */
+    @Test
+    void aRetryAfterOfAnAnswerThatIsNotTheDrainDoesNotKeepTheStopGoing() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
+        Duration retryAfter = Duration.ofMinutes(2);
+
+        backoff.serverStopping();
+        assertThat(backoff.next(retryAfter)).isEqualTo(retryAfter);
+        now.addAndGet(retryAfter.toNanos());
+
+        assertThat(backoff.waitingForRestart()).as("2 min after it said it is stopping").isFalse();
+        assertThat(backoff.restartOverdue()).isTrue();
+    }
+
+    /** A 503 server_stopping, then a 429 with a long Retry-After on the next redial: only the drain's wait counts. */
+    @Test
+    void aRetryAfterAfterTheDrainingAnswerDoesNotKeepTheStopGoing() {
+        AtomicLong now = new AtomicLong();
+        Backoff backoff = new Backoff(() -> 0.0, Duration.ofSeconds(30), now::get);
+
+        backoff.serverDraining();
+        assertThat(backoff.next(Duration.ofSeconds(5))).isEqualTo(Duration.ofSeconds(5));
+        now.addAndGet(Duration.ofSeconds(5).toNanos());
+        assertThat(backoff.next(Duration.ofMinutes(10))).as("a lockout").isEqualTo(Duration.ofMinutes(10));
+        now.addAndGet(Duration.ofMinutes(10).toNanos());
+
+        assertThat(backoff.waitingForRestart()).isFalse();
+    }
+
     /** The server answers "stopping" every 5 s for {@code drain}. */
     private static void answerStoppingFor(Backoff backoff, AtomicLong now, Duration drain) {
         for (long answers = drain.toSeconds() / 5; answers > 0; answers--) {
