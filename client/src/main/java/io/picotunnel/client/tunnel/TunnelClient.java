@@ -401,7 +401,7 @@ public final class TunnelClient implements AutoCloseable {
             // The stop is over: a server that says it is stopping again later starts a new one, warned about anew.
             longDrainWarned = false;
             LOG.warn("cannot connect to {}: the server said it was stopping {} ago and is still unreachable: {} "
-                    + "Retrying in {}, then less and less often.", config.server(), Durations.format(Backoff.RESTART_WAIT),
+                    + "Retrying in {}, then less and less often.", config.server(), Durations.format(backoff.stoppingFor()),
                     ConnectFailures.explain(config.server(), cause, connector.connectTimeout()), Durations.format(delay));
         } else if (serverWait == null) {
             LOG.warn("cannot connect to {}: {} Retrying in {}.", config.server(),

@@ -274,8 +274,31 @@ class TunnelClientServerRestartTest {
 
             assertThat(log.messages(Level.WARN)).satisfiesExactly(
                     drain -> assertThat(drain).contains("said it was stopping 1 min ago and still does"),
-                    down -> assertThat(down).contains("said it was stopping 1 min ago and is still unreachable"),
+                    down -> assertThat(down).contains("said it was stopping 2 min ago and is still unreachable"),
                     again -> assertThat(again).contains("said it was stopping 1 min ago and still does"));
+        }
+    }
+
+    /**
+     * The server drains for 1 min, then exits and is unreachable for the 1 min after its last answer: the WARN says it
+     * said it was stopping 2 min ago, when its stop began. Before, it said "1 min ago" (the restart wait) whatever the
+     * drain lasted.
+     */
+    @Test
+    void theWarningThatTheServerIsStillUnreachableSaysHowLongAgoItsStopBegan() throws Exception {
+        AtomicLong clock = new AtomicLong(System.nanoTime());
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
+            drainPastTheRestartWait(clock);
+            await().atMost(Duration.ofSeconds(30)).until(() -> log.messages(Level.WARN).size() == 1);
+
+            server.stopListening();
+            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
+            clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
+            await().atMost(Duration.ofSeconds(30)).until(() -> log.messages(Level.WARN).size() == 2);
+
+            assertThat(log.messages(Level.WARN).getLast())
+                    .contains("the server said it was stopping 2 min ago and is still unreachable")
+                    .contains("connection refused");
         }
     }
 
