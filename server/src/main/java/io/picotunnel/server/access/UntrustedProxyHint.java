@@ -1,6 +1,7 @@
 package io.picotunnel.server.access;
 
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.server.net.ClientBlock;
 import io.picotunnel.server.net.ForwardedProto;
 import io.picotunnel.server.net.KeyedRefusalLog;
 import io.picotunnel.server.net.RefusalLog;
@@ -15,8 +16,10 @@ import java.time.Duration;
  * {@code PICOTUNNEL_TRUSTED_PROXIES}: its {@code X-Forwarded-Proto: https} is then ignored, so its visitors get the
  * cookies of plain http, {@code https_redirect} loops and a sign-in returns to an {@code http://} address, and
  * nothing else says why. Any visitor may send the header, so the WARN comes at most once per {@link #LOG_INTERVAL}
- * per peer address ({@link KeyedRefusalLog}, which bounds the addresses kept), with the count of those not logged;
- * the others build no message. Per peer, as a scanner's claims would otherwise take the line of the proxy left out.
+ * per peer's {@link ClientBlock} (an IPv6 peer's /64, so one host rotating through its addresses gets one line), with
+ * the count of those not logged; the others build no message. Per block, as a scanner's claims would otherwise take
+ * the line of the proxy left out; at most {@link #MAX_BLOCKS} blocks at once ({@link KeyedRefusalLog}), so many
+ * peers claiming https write a few lines a minute, not one each.
  */
 public final class UntrustedProxyHint {
 
@@ -24,8 +27,11 @@ public final class UntrustedProxyHint {
     /** How often at most the WARN is logged (the docs say "once a minute"). */
     public static final Duration LOG_INTERVAL = RefusalLog.DEFAULT_INTERVAL;
 
+    /** Blocks with a line of their own per interval; those beyond share one (the docs say so). */
+    public static final int MAX_BLOCKS = 16;
+
     private final TrustedProxies trustedProxies;
-    private final KeyedRefusalLog lines = new KeyedRefusalLog(LOG, LOG_INTERVAL, KeyedRefusalLog.MAX_KEYS);
+    private final KeyedRefusalLog lines = new KeyedRefusalLog(LOG, LOG_INTERVAL, MAX_BLOCKS);
 
     public UntrustedProxyHint(TrustedProxies trustedProxies) {
         this.trustedProxies = trustedProxies;
@@ -40,7 +46,7 @@ public final class UntrustedProxyHint {
                 || trustedProxies.trusts(peer)) {
             return;
         }
-        lines.refused(peer, true, () -> message(peer.getHostAddress(), forwardedProto));
+        lines.refused(ClientBlock.of(peer), true, () -> message(peer.getHostAddress(), forwardedProto));
     }
 
     private static String message(String address, String forwardedProto) {

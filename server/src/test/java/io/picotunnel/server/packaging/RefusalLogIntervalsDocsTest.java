@@ -82,8 +82,12 @@ class RefusalLogIntervalsDocsTest {
     @Test
     void theReadmeAndTheAccessControlDocGiveTheUntrustedProxyHintInterval() throws IOException {
         assertThat(read("README.md")).contains("gets a WARN naming its address ("
-                + once(UntrustedProxyHint.LOG_INTERVAL) + " per address): the hint for a TLS-ending proxy");
+                + once(UntrustedProxyHint.LOG_INTERVAL) + " per address, per /64 for IPv6): the hint for a TLS-ending"
+                + " proxy");
         assertThat(read("docs/access-control.md")).contains("naming the peer's address and"
-                + " `PICOTUNNEL_TRUSTED_PROXIES`, " + once(UntrustedProxyHint.LOG_INTERVAL) + " per peer address");
+                        + " `PICOTUNNEL_TRUSTED_PROXIES`, " + once(UntrustedProxyHint.LOG_INTERVAL) + " per peer address")
+                .containsPattern("at most " + UntrustedProxyHint.MAX_BLOCKS
+                        + " such addresses or /64s have a line of their own at once, those beyond share one, so the"
+                        + "\\s+log gets\\s+at most " + (UntrustedProxyHint.MAX_BLOCKS + 1) + " of these lines");
     }
 }
