@@ -18,8 +18,9 @@ import java.net.InetAddress;
  * @param cookie        the Cookie header(s) joined with "; ", or null
  * @param origin        the Origin header, or null
  * @param fetchSite     the Sec-Fetch-Site header, or null
+ * @param fetchMode     the Sec-Fetch-Mode header, or null
  */
 public record HttpAccessRequest(String serviceId, AccessPolicy policy, InetAddress visitor, boolean https,
         String host, String authority, String uri, String method, String authorization, String cookie,
-        String origin, String fetchSite) {
+        String origin, String fetchSite, String fetchMode) {
 }

@@ -8,6 +8,7 @@ import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.text.PercentEscapes;
 import io.picotunnel.server.auth.Cookies;
+import io.picotunnel.server.auth.FetchMode;
 import io.picotunnel.server.auth.OidcCallbackHook;
 import io.picotunnel.server.auth.OidcProvider;
 import io.picotunnel.server.auth.PendingLogins;
@@ -218,7 +219,10 @@ public final class ServiceSignIn implements OidcCallbackHook {
         if (session != null && allowed(auth, session.email(), session.groups())) {
             return new HttpVerdict.Pass(session.email(), session.email());
         }
-        if (!request.method().equals("GET") && !request.method().equals("HEAD")) {
+        // Only a page load goes to sign in: an image, a script or a fetch could not follow, and each sent there would
+        // leave a sign-in cookie on the management origin (FetchMode)
+        boolean read = request.method().equals("GET") || request.method().equals("HEAD");
+        if (!read || FetchMode.notNavigation(request.fetchMode())) {
             return HttpVerdict.Answer.of(401, "sign_in_required",
                     "Sign in first: open " + request.host() + " in a browser, which takes you to the sign-in.");
         }

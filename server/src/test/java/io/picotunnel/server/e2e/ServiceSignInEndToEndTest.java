@@ -246,6 +246,33 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void anImageOrScriptWithoutASessionGets401AndNoSignInSoItLeavesNoCookieOnTheManagementOrigin() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+
+        // A page whose session expired loads its images and scripts all at once: each sent to sign in would start
+        // one, each with a cookie of its own on the management origin, until its Cookie header is too long for it.
+        for (String[] subresource : List.of(new String[] {"Sec-Fetch-Mode: no-cors", "Sec-Fetch-Dest: image"},
+                new String[] {"Sec-Fetch-Mode: cors", "Sec-Fetch-Dest: empty"},
+                new String[] {"Sec-Fetch-Mode: same-origin", "Sec-Fetch-Dest: script"})) {
+            Visitor.Response image = visitor.get(httpPort(), HOST + ":" + httpPort(), "/logo.png", subresource);
+            assertThat(image.status()).as(image.toString()).isEqualTo(401);
+            assertThat(image.header("Location")).isNull();
+            assertThat(image.header("Set-Cookie")).isNull();
+            assertThat(image.body()).contains("Sign in first");
+        }
+        assertThat(secret.requestCount()).isZero();
+
+        for (String[] pageLoad : List.of(new String[] {"Sec-Fetch-Mode: navigate", "Sec-Fetch-Dest: document"},
+                new String[0])) {
+            Visitor.Response page = visitor.get(httpPort(), HOST + ":" + httpPort(), "/", pageLoad);
+            assertThat(page.status()).as(page.toString()).isEqualTo(302);
+            assertThat(page.header("Location")).startsWith("http://localhost:" + mgmtPort + ServiceSignIn.LOGIN_ROUTE);
+        }
+    }
+
+    @Test
     void anAllowedEmailBeyondAsciiLetsItsOwnerInWhicheverUnicodeFormTheListOrTheProviderUses() throws Exception {
         start();
         RecordingTarget secret = target("secret");

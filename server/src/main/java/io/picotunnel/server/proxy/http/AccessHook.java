@@ -16,6 +16,7 @@ import io.picotunnel.server.access.ServiceAuth;
 import io.picotunnel.server.access.ServiceSignIn;
 import io.picotunnel.server.access.VisitorAddress;
 import io.picotunnel.server.auth.Cookies;
+import io.picotunnel.server.auth.FetchMode;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.store.Service;
 
@@ -88,7 +89,7 @@ final class AccessHook {
         return new HttpAccessRequest(service.id(), service.access(), visitor, https, host,
                 authority == null ? "" : authority, RequestTarget.originForm(request.uri()), request.method().name(),
                 request.headers().get(HttpHeaderNames.AUTHORIZATION), cookie, request.headers().get(HttpHeaderNames.ORIGIN),
-                request.headers().get("sec-fetch-site"));
+                request.headers().get("sec-fetch-site"), request.headers().get(FetchMode.HEADER));
     }
 
     /** Visitors may not tell the target who they are: the identity headers are only ever the proxy's. */
