@@ -486,6 +486,11 @@ public final class ServiceSignIn implements OidcCallbackHook {
             stoppingPage(ctx);
             return;
         }
+        if (FetchMode.notNavigation(ctx.header(FetchMode.HEADER))) {
+            // an image or fetch of another page of the site: it cannot sign in, and would leave a cookie (FetchMode)
+            page(ctx, HttpStatus.UNAUTHORIZED, "Sign-in needed", "Open the service's page in the browser to sign in.");
+            return;
+        }
         String serviceId = ctx.queryParam("service");
         Optional<Target> target = serviceId == null ? Optional.empty() : services.apply(serviceId);
         if (target.isEmpty()) {

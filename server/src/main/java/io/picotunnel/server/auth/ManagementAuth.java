@@ -341,6 +341,12 @@ public final class ManagementAuth {
     }
 
     private void startOidc(Context ctx) {
+        if (FetchMode.notNavigation(ctx.header(FetchMode.HEADER))) {
+            // an image or fetch of another page of the site: it cannot sign in, and would leave a cookie (FetchMode)
+            ctx.header("Cache-Control", "no-store");
+            reject(ctx, HttpStatus.UNAUTHORIZED, "sign_in_required", "Open this address in the browser to sign in.");
+            return;
+        }
         String returnTo = safeReturnPath(ctx.queryParam("return_to"));
         boolean overHttpsWithAnHttpRedirectUrl = secure(ctx) && "http".equalsIgnoreCase(oidc.settings().redirectUrl().getScheme());
         if (overHttpsWithAnHttpRedirectUrl) {

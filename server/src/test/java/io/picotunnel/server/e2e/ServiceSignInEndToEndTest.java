@@ -273,6 +273,28 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void anImageOfAnotherPageOnTheSignInStartsGets401AndNoCookieOnTheManagementOrigin() throws Exception {
+        start();
+        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+
+        // Another service of the same site may show <img src> of these: each would leave a sign-in cookie here.
+        for (String start : List.of(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/"),
+                "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
+            HttpResponse<String> image = http.send(HttpRequest.newBuilder(URI.create(start)).timeout(Duration.ofSeconds(20))
+                    .header("Sec-Fetch-Mode", "no-cors").header("Sec-Fetch-Dest", "image").GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(image.statusCode()).as(start + ": " + image.body()).isEqualTo(401);
+            assertThat(image.headers().allValues("Set-Cookie")).as(start).isEmpty();
+            assertThat(image.headers().firstValue("Location")).as(start).isEmpty();
+
+            HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create(start)).timeout(Duration.ofSeconds(20))
+                    .header("Sec-Fetch-Mode", "navigate").GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(page.statusCode()).as(start + ": " + page.body()).isEqualTo(302);
+            assertThat(page.headers().allValues("Set-Cookie")).as(start).isNotEmpty();
+        }
+    }
+
+    @Test
     void anAllowedEmailBeyondAsciiLetsItsOwnerInWhicheverUnicodeFormTheListOrTheProviderUses() throws Exception {
         start();
         RecordingTarget secret = target("secret");
