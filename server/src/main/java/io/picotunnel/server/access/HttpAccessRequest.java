@@ -19,8 +19,9 @@ import java.net.InetAddress;
  * @param origin        the Origin header, or null
  * @param fetchSite     the Sec-Fetch-Site header, or null
  * @param fetchMode     the Sec-Fetch-Mode header, or null
+ * @param fetchDest     the Sec-Fetch-Dest header, or null
  */
 public record HttpAccessRequest(String serviceId, AccessPolicy policy, InetAddress visitor, boolean https,
         String host, String authority, String uri, String method, String authorization, String cookie,
-        String origin, String fetchSite, String fetchMode) {
+        String origin, String fetchSite, String fetchMode, String fetchDest) {
 }

@@ -255,7 +255,9 @@ class ServiceSignInEndToEndTest {
         // one, each with a cookie of its own on the management origin, until its Cookie header is too long for it.
         for (String[] subresource : List.of(new String[] {"Sec-Fetch-Mode: no-cors", "Sec-Fetch-Dest: image"},
                 new String[] {"Sec-Fetch-Mode: cors", "Sec-Fetch-Dest: empty"},
-                new String[] {"Sec-Fetch-Mode: same-origin", "Sec-Fetch-Dest: script"})) {
+                new String[] {"Sec-Fetch-Mode: same-origin", "Sec-Fetch-Dest: script"},
+                // a frame's load is a navigation, into the frame: a page of many would leave as many cookies
+                new String[] {"Sec-Fetch-Mode: navigate", "Sec-Fetch-Dest: iframe"})) {
             Visitor.Response image = visitor.get(httpPort(), HOST + ":" + httpPort(), "/logo.png", subresource);
             assertThat(image.status()).as(image.toString()).isEqualTo(401);
             assertThat(image.header("Location")).isNull();
@@ -280,12 +282,14 @@ class ServiceSignInEndToEndTest {
         // Another service of the same site may show <img src> of these: each would leave a sign-in cookie here.
         for (String start : List.of(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/"),
                 "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
-            HttpResponse<String> image = http.send(HttpRequest.newBuilder(URI.create(start)).timeout(Duration.ofSeconds(20))
-                    .header("Sec-Fetch-Mode", "no-cors").header("Sec-Fetch-Dest", "image").GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
-            assertThat(image.statusCode()).as(start + ": " + image.body()).isEqualTo(401);
-            assertThat(image.headers().allValues("Set-Cookie")).as(start).isEmpty();
-            assertThat(image.headers().firstValue("Location")).as(start).isEmpty();
+            for (String[] notAPage : List.of(new String[] {"no-cors", "image"}, new String[] {"navigate", "iframe"})) {
+                HttpResponse<String> image = http.send(HttpRequest.newBuilder(URI.create(start))
+                        .timeout(Duration.ofSeconds(20)).header("Sec-Fetch-Mode", notAPage[0])
+                        .header("Sec-Fetch-Dest", notAPage[1]).GET().build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(image.statusCode()).as(start + " " + notAPage[1] + ": " + image.body()).isEqualTo(401);
+                assertThat(image.headers().allValues("Set-Cookie")).as(start).isEmpty();
+                assertThat(image.headers().firstValue("Location")).as(start).isEmpty();
+            }
 
             HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create(start)).timeout(Duration.ofSeconds(20))
                     .header("Sec-Fetch-Mode", "navigate").GET().build(), HttpResponse.BodyHandlers.ofString());

@@ -89,7 +89,8 @@ final class AccessHook {
         return new HttpAccessRequest(service.id(), service.access(), visitor, https, host,
                 authority == null ? "" : authority, RequestTarget.originForm(request.uri()), request.method().name(),
                 request.headers().get(HttpHeaderNames.AUTHORIZATION), cookie, request.headers().get(HttpHeaderNames.ORIGIN),
-                request.headers().get("sec-fetch-site"), request.headers().get(FetchMode.HEADER));
+                request.headers().get("sec-fetch-site"), request.headers().get(FetchMode.HEADER),
+                request.headers().get(FetchMode.DEST_HEADER));
     }
 
     /** Visitors may not tell the target who they are: the identity headers are only ever the proxy's. */
