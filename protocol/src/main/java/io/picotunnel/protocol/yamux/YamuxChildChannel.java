@@ -485,17 +485,33 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         if (heldBytes() == 0) {
             readerProgressNanos = lastProgressNanos;
         }
-        boolean deliverNow = inbound.isEmpty() && !delivering && readerWants();
-        inboundBytes += data.readableBytes();
-        session.inboundHeldChanged(data.readableBytes());
-        if (deliverNow) {
+        int length = data.readableBytes();
+        if (inbound.isEmpty() && !delivering && readerWants()) {
             inbound.add(data);
             inboundTailOwned = false;
         } else {
-            queueForReader(data);
+            try {
+                queueForReader(data);
+            } catch (OutOfMemoryError e) {
+                // No memory to hold the frame until its reader wants it (direct memory at its cap, most likely):
+                // this stream loses data, so it goes, and the session with its other streams goes on.
+                session.logNoMemoryToHoldData(this, length, e);
+                resetForLostData();
+                return;
+            }
         }
+        // Counted once held: a frame that could not be copied is no longer anywhere.
+        inboundBytes += length;
+        session.inboundHeldChanged(length);
         notePeak();
         deliverInbound();
+    }
+
+    /** RST (unless the stream already ended on the wire), and the reader sees a reset: it lost data. */
+    private void resetForLostData() {
+        reset = true;
+        sendReset();
+        closeChannel();
     }
 
     /**
@@ -503,39 +519,30 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
      * the window allows, not the larger buffers the slices would keep alive; small ones join the last copy.
      */
     private void queueForReader(ByteBuf data) {
-        int length = data.readableBytes();
-        if (length >= COALESCE_LIMIT) {
-            // Pooled and direct, of exactly its size and never appended to: a socket writes it without copying it
-            // again, and a bulk transfer to a slower target does not fill the heap with short-lived arrays (with
-            // heap copies, 87% of the client's allocation under iperf3, and young collections every 50 ms).
-            ByteBuf copy;
-            try {
-                copy = alloc().directBuffer(length, length).writeBytes(data);
-            } finally {
-                // Also when the allocation fails (out of direct memory): the slice would pin the parent's read buffer.
-                data.release();
-            }
-            inbound.add(copy);
-            inboundTailOwned = false;
-            return;
-        }
-        ByteBuf tail = inboundTailOwned ? inbound.peekLast() : null;
-        if (tail != null && tail.readableBytes() + length <= COALESCE_LIMIT) {
-            tail.writeBytes(data);
-            data.release();
-            return;
-        }
-        // Heap copies outside the pool, as they are appended to: in a stress test (CrossLoopBackpressureTest)
-        // pooled copies that later frames were appended to showed duplicated bytes at the far end; the cause is
-        // not understood yet.
-        ByteBuf copy;
         try {
-            copy = Unpooled.buffer(Math.max(length, 256), COALESCE_LIMIT).writeBytes(data);
+            int length = data.readableBytes();
+            if (length >= COALESCE_LIMIT) {
+                // Pooled and direct, of exactly its size and never appended to: a socket writes it without copying
+                // it again, and a bulk transfer to a slower target does not fill the heap with short-lived arrays
+                // (with heap copies, 87% of the client's allocation under iperf3, and young collections every 50 ms).
+                inbound.add(alloc().directBuffer(length, length).writeBytes(data));
+                inboundTailOwned = false;
+                return;
+            }
+            ByteBuf tail = inboundTailOwned ? inbound.peekLast() : null;
+            if (tail != null && tail.readableBytes() + length <= COALESCE_LIMIT) {
+                tail.writeBytes(data);
+                return;
+            }
+            // Heap copies outside the pool, as they are appended to: in a stress test (CrossLoopBackpressureTest)
+            // pooled copies that later frames were appended to showed duplicated bytes at the far end; the cause is
+            // not understood yet.
+            inbound.add(Unpooled.buffer(Math.max(length, 256), COALESCE_LIMIT).writeBytes(data));
+            inboundTailOwned = true;
         } finally {
+            // Also when a copy fails (out of memory): the slice would pin the parent's read buffer.
             data.release();
         }
-        inbound.add(copy);
-        inboundTailOwned = true;
     }
 
     void onAcknowledged() {

@@ -103,6 +103,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private long inboundHeld;
     private long bufferLimitLoggedNanos;
     private boolean bufferLimitLogged;
+    private long noMemoryLoggedNanos;
+    private boolean noMemoryLogged;
     private volatile boolean localGoAway;
     private volatile boolean remoteGoAway;
     private volatile boolean peerTakesNoStreamAfterItsGoAway;
@@ -1064,6 +1066,23 @@ public final class YamuxSession extends ChannelDuplexHandler {
                         + " within {}, so they are dropped and the reader sees a reset instead of the end of the data",
                 ctx.channel(), Integer.toUnsignedLong(child.streamId()), child.heldBytes(),
                 Durations.format(config.stalledReaderTimeout()));
+    }
+
+    /**
+     * At WARN, at most once per {@link #BUFFER_LIMIT_LOG_INTERVAL}: when direct memory runs out, every stream waiting
+     * for its reader may lose a frame in turn.
+     */
+    void logNoMemoryToHoldData(YamuxChildChannel child, int length, OutOfMemoryError cause) {
+        long now = nanoTime();
+        if (noMemoryLogged && now - noMemoryLoggedNanos < BUFFER_LIMIT_LOG_INTERVAL.toNanos()) {
+            return;
+        }
+        noMemoryLogged = true;
+        noMemoryLoggedNanos = now;
+        log.warn("{}: resetting stream {}: no memory to hold a Data frame of {} bytes until its reader takes it ({});"
+                        + " the session goes on; {}; logged at most once per {}",
+                ctx.channel(), Integer.toUnsignedLong(child.streamId()), length, cause.toString(), memoryReport(),
+                Durations.format(BUFFER_LIMIT_LOG_INTERVAL));
     }
 
     void logLingerExpired(YamuxChildChannel child) {

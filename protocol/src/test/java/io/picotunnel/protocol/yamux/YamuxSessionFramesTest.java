@@ -1,5 +1,6 @@
 package io.picotunnel.protocol.yamux;
 
+import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -338,6 +340,88 @@ class YamuxSessionFramesTest {
             });
         } finally {
             seen.forEach(ByteBuf::release);
+        }
+    }
+
+    @Test
+    void aFrameThatFindsNoMemoryToWaitInResetsItsStreamAndGivesBackItsCount() {
+        // Direct memory for one 64 KiB frame: stream 1's takes all of it, so stream 3's 16 KiB frame finds none.
+        DirectMemoryCap allocator = new DirectMemoryCap(YamuxChildChannel.MAX_DATA_CHUNK);
+        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.config().setAutoRead(false);
+                ch.config().setAllocator(allocator);
+                streams.add(ch);
+                ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        seen.add((ByteBuf) msg);
+                    }
+                });
+            }
+        });
+        int large = YamuxChildChannel.MAX_DATA_CHUNK;
+        int limit = YamuxChildChannel.COALESCE_LIMIT;
+        peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(large))), YamuxFrame.data(FLAG_SYN, 3,
+                text("b".repeat(limit))));
+        try {
+            YamuxStreamChannel lost = (YamuxStreamChannel) streams.get(1);
+            assertThat(lost.isReset()).as("the stream whose frame found no memory is reset").isTrue();
+            assertThat(lost.isOpen()).isFalse();
+            List<YamuxFrame> written = peer.written();
+            assertThat(written).extracting(YamuxFrame::type).doesNotContain(TYPE_GO_AWAY);
+            assertThat(written).filteredOn(f -> f.streamId() == 3 && f.hasFlag(FLAG_RST)).hasSize(1);
+            written.forEach(YamuxFrame::release);
+            assertThat(peer.session.inboundHeld()).as("held: stream 1's frame only").isEqualTo(large);
+
+            // Stream 1 goes on: what it held, then what comes next, and the session holds nothing once read.
+            streams.get(0).read();
+            peer.send(YamuxFrame.data(0, 1, text("c".repeat(10))));
+            streams.get(0).read();
+            assertThat(seen).extracting(b -> b.toString(StandardCharsets.UTF_8))
+                    .containsExactly("a".repeat(large), "c".repeat(10));
+            assertThat(peer.session.inboundHeld()).isZero();
+            assertThat(peer.session.activeStreams()).isEqualTo(1);
+        } finally {
+            seen.forEach(ByteBuf::release);
+        }
+    }
+
+    /** Direct memory of {@code cap} bytes, as -XX:MaxDirectMemorySize makes it: an allocation past it fails. */
+    private static final class DirectMemoryCap extends AbstractByteBufAllocator {
+        private final long cap;
+        private final List<ByteBuf> allocated = new ArrayList<>();
+
+        DirectMemoryCap(long cap) {
+            super(true);
+            this.cap = cap;
+        }
+
+        @Override
+        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+            allocated.removeIf(b -> b.refCnt() == 0);
+            long used = allocated.stream().mapToLong(ByteBuf::capacity).sum();
+            if (used + initialCapacity > cap) {
+                // As java.nio.Bits.reserveMemory says it.
+                throw new OutOfMemoryError("Cannot reserve " + initialCapacity + " bytes of direct buffer memory"
+                        + " (allocated: " + used + ", limit: " + cap + ")");
+            }
+            ByteBuf buf = Unpooled.directBuffer(initialCapacity, maxCapacity);
+            allocated.add(buf);
+            return buf;
+        }
+
+        @Override
+        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+            return Unpooled.buffer(initialCapacity, maxCapacity);
+        }
+
+        @Override
+        public boolean isDirectBufferPooled() {
+            return false;
         }
     }
 
