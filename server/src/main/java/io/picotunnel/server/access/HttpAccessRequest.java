@@ -1,5 +1,7 @@
 package io.picotunnel.server.access;
 
+import io.picotunnel.server.auth.FetchMode;
+
 import java.net.InetAddress;
 
 /**
@@ -18,10 +20,9 @@ import java.net.InetAddress;
  * @param cookie        the Cookie header(s) joined with "; ", or null
  * @param origin        the Origin header, or null
  * @param fetchSite     the Sec-Fetch-Site header, or null
- * @param fetchMode     the Sec-Fetch-Mode header, or null
- * @param fetchDest     the Sec-Fetch-Dest header, or null
+ * @param fetch         what the browser says the request is for (its Sec-Fetch-Mode, Sec-Fetch-Dest, Sec-Purpose)
  */
 public record HttpAccessRequest(String serviceId, AccessPolicy policy, InetAddress visitor, boolean https,
         String host, String authority, String uri, String method, String authorization, String cookie,
-        String origin, String fetchSite, String fetchMode, String fetchDest) {
+        String origin, String fetchSite, FetchMode fetch) {
 }

@@ -222,7 +222,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
         // Only a page load goes to sign in: an image, a script or a fetch could not follow, and each sent there would
         // leave a sign-in cookie on the management origin (FetchMode)
         boolean read = request.method().equals("GET") || request.method().equals("HEAD");
-        if (!read || FetchMode.notPageLoad(request.fetchMode(), request.fetchDest())) {
+        if (!read || request.fetch().notPageLoad()) {
             return HttpVerdict.Answer.of(401, "sign_in_required",
                     "Sign in first: open " + request.host() + " in a browser, which takes you to the sign-in.");
         }
@@ -486,7 +486,7 @@ public final class ServiceSignIn implements OidcCallbackHook {
             stoppingPage(ctx);
             return;
         }
-        if (FetchMode.notPageLoad(ctx.header(FetchMode.HEADER), ctx.header(FetchMode.DEST_HEADER))) {
+        if (FetchMode.of(ctx::header).notPageLoad()) {
             // an image or fetch of another page of the site: it cannot sign in, and would leave a cookie (FetchMode)
             page(ctx, HttpStatus.UNAUTHORIZED, "Sign-in needed", "Open the service's page in the browser to sign in.");
             return;

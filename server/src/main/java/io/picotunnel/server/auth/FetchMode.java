@@ -1,6 +1,7 @@
 package io.picotunnel.server.auth;
 
 import java.util.Locale;
+import java.util.function.UnaryOperator;
 
 /**
  * What a browser says a request is for, in its {@code Sec-Fetch-Mode} and {@code Sec-Fetch-Dest} headers: only the
@@ -9,24 +10,41 @@ import java.util.Locale;
  * follow, and each would leave a sign-in cookie of its own on the management origin: a page of many of them, all at
  * once (HTTP/2), would fill its Cookie header past what servers accept, for the cookies' lifetime. A frame's load is
  * a navigation too, but into a frame ({@code iframe}, {@code frame}, {@code embed}, {@code object}): providers refuse
- * to be shown in one, and a page of many frames would leave as many cookies.
+ * to be shown in one, and a page of many frames would leave as many cookies. A prefetch or prerender of a page
+ * ({@code Sec-Purpose}, formerly {@code Purpose}) is no page load yet: the browser drops its answer unless the page
+ * is opened, and each would start a sign-in that pushes out its address's real ones.
+ *
+ * @param mode    the Sec-Fetch-Mode header, or null
+ * @param dest    the Sec-Fetch-Dest header, or null
+ * @param purpose the Sec-Purpose header, else the Purpose header, or null
  */
-public final class FetchMode {
+public record FetchMode(String mode, String dest, String purpose) {
 
     public static final String HEADER = "Sec-Fetch-Mode";
     public static final String DEST_HEADER = "Sec-Fetch-Dest";
+    public static final String PURPOSE_HEADER = "Sec-Purpose";
+    public static final String OLD_PURPOSE_HEADER = "Purpose";
 
-    private FetchMode() {
+    /** The request's, from {@code header} (a header's value by name, or null). */
+    public static FetchMode of(UnaryOperator<String> header) {
+        String purpose = header.apply(PURPOSE_HEADER);
+        return new FetchMode(header.apply(HEADER), header.apply(DEST_HEADER),
+                purpose != null ? purpose : header.apply(OLD_PURPOSE_HEADER));
     }
 
     /**
-     * Whether the request's {@code secFetchMode} and {@code secFetchDest} (the headers' values, or null) say it is no
-     * page load in a tab: a mode other than {@code navigate} ({@code no-cors}, {@code cors}, {@code same-origin},
-     * {@code websocket}), or a navigation into a frame (a destination other than {@code document}). A request
-     * without them (curl, an older browser) is taken for a page load, as before browsers sent them.
+     * Whether the request is no page load in a tab: a mode other than {@code navigate} ({@code no-cors}, {@code cors},
+     * {@code same-origin}, {@code websocket}), a navigation into a frame (a destination other than {@code document}),
+     * or a prefetch or prerender. A request without the Sec-Fetch headers (curl, an older browser) is taken for a
+     * page load, as before browsers sent them.
      */
-    public static boolean notPageLoad(String secFetchMode, String secFetchDest) {
-        return isPresentAndNot(secFetchMode, "navigate") || isPresentAndNot(secFetchDest, "document");
+    public boolean notPageLoad() {
+        return isPresentAndNot(mode, "navigate") || isPresentAndNot(dest, "document") || speculative();
+    }
+
+    /** {@code prefetch}, or {@code prefetch;prerender}: Chrome's speculative loads, which it drops unless not 2xx. */
+    private boolean speculative() {
+        return purpose != null && purpose.toLowerCase(Locale.ROOT).contains("prefetch");
     }
 
     private static boolean isPresentAndNot(String value, String expected) {

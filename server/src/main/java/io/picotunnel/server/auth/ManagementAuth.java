@@ -341,7 +341,7 @@ public final class ManagementAuth {
     }
 
     private void startOidc(Context ctx) {
-        if (FetchMode.notPageLoad(ctx.header(FetchMode.HEADER), ctx.header(FetchMode.DEST_HEADER))) {
+        if (FetchMode.of(ctx::header).notPageLoad()) {
             // an image or fetch of another page of the site: it cannot sign in, and would leave a cookie (FetchMode)
             ctx.header("Cache-Control", "no-store");
             reject(ctx, HttpStatus.UNAUTHORIZED, "sign_in_required", "Open this address in the browser to sign in.");

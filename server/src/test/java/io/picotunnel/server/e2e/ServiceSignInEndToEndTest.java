@@ -8,6 +8,7 @@ import io.picotunnel.server.access.ServiceSignIn;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.auth.Cookies;
 import io.picotunnel.server.auth.ManagementAuth;
+import io.picotunnel.server.auth.PendingLogins;
 import io.picotunnel.server.auth.SecretCheckingTokenEndpoint;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.config.Setting;
@@ -296,6 +297,40 @@ class ServiceSignInEndToEndTest {
             assertThat(page.statusCode()).as(start + ": " + page.body()).isEqualTo(302);
             assertThat(page.headers().allValues("Set-Cookie")).as(start).isNotEmpty();
         }
+    }
+
+    @Test
+    void aPrefetchOrPrerenderOfAGatedPageStartsNoSignInSoItPushesOutNoneOfTheAddressesRealOnes() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
+        String real = throughProvider(login);
+
+        // Chrome prefetches and prerenders the links a page points to as navigations to a document; it drops any
+        // answer but a 2xx, so a 401 costs the visitor nothing, while a sign-in each would push out the real one.
+        for (String purpose : List.of("Sec-Purpose: prefetch", "Sec-Purpose: prefetch;prerender", "Purpose: prefetch")) {
+            Visitor.Response page = visitor.get(httpPort(), HOST + ":" + httpPort(), "/",
+                    "Sec-Fetch-Mode: navigate", "Sec-Fetch-Dest: document", purpose);
+            assertThat(page.status()).as(purpose + ": " + page).isEqualTo(401);
+            assertThat(page.header("Set-Cookie")).as(purpose).isNull();
+            assertThat(page.body()).contains("Sign in first");
+            String[] header = purpose.split(": ");
+            for (String start : List.of(login, "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
+                for (int i = 0; i < PendingLogins.MAX_PER_ADDRESS; i++) {
+                    HttpResponse<String> prefetched = http.send(HttpRequest.newBuilder(URI.create(start))
+                            .timeout(Duration.ofSeconds(20)).header("Sec-Fetch-Mode", "navigate")
+                            .header("Sec-Fetch-Dest", "document").header(header[0], header[1]).GET().build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    assertThat(prefetched.statusCode()).as(start + " " + purpose).isEqualTo(401);
+                    assertThat(prefetched.headers().allValues("Set-Cookie")).as(start + " " + purpose).isEmpty();
+                }
+            }
+        }
+
+        nextUser("alice", "alice@example.com", "alice");
+        Visitor.Response alice = visitor.get(httpPort(), HOST, handoff(real));
+        assertThat(rootPageWithCookieOf(alice).body()).isEqualTo("target=secret");
     }
 
     @Test

@@ -89,8 +89,7 @@ final class AccessHook {
         return new HttpAccessRequest(service.id(), service.access(), visitor, https, host,
                 authority == null ? "" : authority, RequestTarget.originForm(request.uri()), request.method().name(),
                 request.headers().get(HttpHeaderNames.AUTHORIZATION), cookie, request.headers().get(HttpHeaderNames.ORIGIN),
-                request.headers().get("sec-fetch-site"), request.headers().get(FetchMode.HEADER),
-                request.headers().get(FetchMode.DEST_HEADER));
+                request.headers().get("sec-fetch-site"), FetchMode.of(request.headers()::get));
     }
 
     /** Visitors may not tell the target who they are: the identity headers are only ever the proxy's. */
