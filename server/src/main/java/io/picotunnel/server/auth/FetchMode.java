@@ -13,36 +13,50 @@ import java.util.function.UnaryOperator;
  * to be shown in one, and a page of many frames would leave as many cookies. A prefetch or prerender of a page
  * ({@code Sec-Purpose}, formerly {@code Purpose}) is no page load yet: the browser drops its answer unless the page
  * is opened, and each would start a sign-in that pushes out its address's real ones.
+ * <p>
+ * Browsers send the Sec-Fetch headers only to https addresses and localhost: over plain http the {@code Accept}
+ * header tells the page from the rest. A navigation (into a frame as well) asks for {@code text/html}; an image
+ * asks for {@code image/*}, a script or a fetch for {@code *}{@code /*}, as curl does.
  *
  * @param mode    the Sec-Fetch-Mode header, or null
  * @param dest    the Sec-Fetch-Dest header, or null
  * @param purpose the Sec-Purpose header, else the Purpose header, or null
+ * @param accept  the Accept header, or null
  */
-public record FetchMode(String mode, String dest, String purpose) {
+public record FetchMode(String mode, String dest, String purpose, String accept) {
 
     public static final String HEADER = "Sec-Fetch-Mode";
     public static final String DEST_HEADER = "Sec-Fetch-Dest";
     public static final String PURPOSE_HEADER = "Sec-Purpose";
     public static final String OLD_PURPOSE_HEADER = "Purpose";
+    public static final String ACCEPT_HEADER = "Accept";
 
     /** The request's, from {@code header} (a header's value by name, or null). */
     public static FetchMode of(UnaryOperator<String> header) {
         String purpose = header.apply(PURPOSE_HEADER);
         return new FetchMode(header.apply(HEADER), header.apply(DEST_HEADER),
-                purpose != null ? purpose : header.apply(OLD_PURPOSE_HEADER));
+                purpose != null ? purpose : header.apply(OLD_PURPOSE_HEADER), header.apply(ACCEPT_HEADER));
     }
 
     /**
      * Whether the request is no page load in a tab: a mode other than {@code navigate} ({@code no-cors}, {@code cors},
      * {@code same-origin}, {@code websocket}), a navigation into a frame (a destination other than {@code document}),
-     * or a prefetch or prerender. A request without the Sec-Fetch headers (curl, an older browser) is taken for a
-     * page load, as before browsers sent them.
+     * or a prefetch or prerender. Without the Sec-Fetch headers (plain http, an older browser, curl), a request that
+     * accepts no HTML ({@code Accept} without {@code text/html}): a request without {@code Accept} is no browser's,
+     * and is taken for a page load as before.
      */
     public boolean notPageLoad() {
-        return isPresentAndNot(mode, "navigate") || isPresentAndNot(dest, "document") || speculative();
+        boolean toldBySecFetch = mode != null || dest != null;
+        boolean notPage = toldBySecFetch ? isPresentAndNot(mode, "navigate") || isPresentAndNot(dest, "document")
+                : acceptsNoHtml();
+        return notPage || speculative();
     }
 
-    /** {@code prefetch}, or {@code prefetch;prerender}: Chrome's speculative loads, which it drops unless not 2xx. */
+    private boolean acceptsNoHtml() {
+        return accept != null && !accept.toLowerCase(Locale.ROOT).contains("text/html");
+    }
+
+    /** {@code prefetch}, or {@code prefetch;prerender}: Chrome's speculative loads, whose answer it drops unless 2xx. */
     private boolean speculative() {
         return purpose != null && purpose.toLowerCase(Locale.ROOT).contains("prefetch");
     }

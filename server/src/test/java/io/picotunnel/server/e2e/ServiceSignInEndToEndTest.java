@@ -300,6 +300,60 @@ class ServiceSignInEndToEndTest {
     }
 
     @Test
+    void overPlainHttpWithoutSecFetchHeadersOnlyARequestForHtmlStartsASignInSoImagesLeaveNoCookies() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
+        String uiLogin = "http://localhost:" + mgmtPort + "/auth/login?return_to=/";
+
+        // Over plain http browsers send no Sec-Fetch headers: a same-site page of many images, scripts and fetches
+        // of a gated service sent each to sign in, a cookie each, until the origin answered 431 to everything.
+        // Their Accept tells them from a page: Chrome's for an image, and a script's, a fetch's and curl's.
+        CookieManager jar = new CookieManager();
+        HttpClient pageOfImages = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).cookieHandler(jar)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+        Visitor pageOfImagesOnTheService = new Visitor("127.0.0.1");
+        for (String accept : List.of("image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8", "*/*")) {
+            for (int i = 0; i < 20; i++) {
+                Visitor.Response image = pageOfImagesOnTheService.get(httpPort(), HOST + ":" + httpPort(),
+                        "/logo-" + i + ".png", "Accept: " + accept);
+                assertThat(image.status()).as(accept + ": " + image).isEqualTo(401);
+                assertThat(image.header("Set-Cookie")).as(accept).isNull();
+                assertThat(image.header("Location")).as(accept).isNull();
+                assertThat(image.body()).contains("open " + HOST + " in a browser");
+                for (String start : List.of(login, uiLogin)) {
+                    HttpResponse<String> atStart = getAccepting(pageOfImages, start, accept);
+                    assertThat(atStart.statusCode()).as(start + " " + accept).isEqualTo(401);
+                    assertThat(atStart.headers().allValues("Set-Cookie")).as(start + " " + accept).isEmpty();
+                }
+            }
+        }
+        assertThat(jar.getCookieStore().getCookies()).isEmpty();
+        assertThat(secret.requestCount()).isZero();
+
+        // The page itself asks for HTML, and signs in.
+        String html = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+        assertThat(getAccepting(http, uiLogin, html).statusCode()).isEqualTo(302);
+        Visitor.Response page = visitor.get(httpPort(), HOST + ":" + httpPort(), "/", "Accept: " + html);
+        assertThat(page.status()).as(page.toString()).isEqualTo(302);
+        assertThat(page.header("Set-Cookie")).isNotNull();
+        HttpResponse<String> atLogin = getAccepting(http, page.header("Location"), html);
+        assertThat(atLogin.statusCode()).as(atLogin.body()).isEqualTo(302);
+        assertThat(atLogin.headers().allValues("Set-Cookie")).isNotEmpty();
+        nextUser("alice", "alice@example.com", "alice");
+        HttpResponse<String> atProvider = get(location(atLogin));
+        assertThat(atProvider.statusCode()).isEqualTo(302);
+        Visitor.Response alice = visitor.get(httpPort(), HOST, handoff(location(atProvider)));
+        assertThat(rootPageWithCookieOf(alice).body()).isEqualTo("target=secret");
+    }
+
+    private static HttpResponse<String> getAccepting(HttpClient browser, String url, String accept) throws Exception {
+        return browser.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20)).header("Accept", accept)
+                .GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
     void aPrefetchOrPrerenderOfAGatedPageStartsNoSignInSoItPushesOutNoneOfTheAddressesRealOnes() throws Exception {
         start();
         RecordingTarget secret = target("secret");
