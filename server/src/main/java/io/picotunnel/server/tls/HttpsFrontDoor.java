@@ -15,6 +15,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.server.net.PeerFailures;
 import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -173,12 +174,18 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
 
         /**
          * A visitor gone in the middle of its handshake (reset, as scanners do) is no news: Netty's handler would log
-         * it as a warning with its stack trace, and again at the pipeline's end.
+         * it as a warning with its stack trace, and again at the pipeline's end. Netty also brings here what
+         * {@link #configurePipeline} throws, our HTTP set-up's bugs: those stay warnings, with their stack trace.
          */
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            log.debug("HTTPS connection from {} failed during the handshake: {}", ctx.channel().remoteAddress(),
-                    cause.toString());
+            if (PeerFailures.fromPeer(cause)) {
+                log.debug("HTTPS connection from {} failed during the handshake: {}", ctx.channel().remoteAddress(),
+                        cause.toString());
+            } else {
+                log.warn("HTTPS connection from {} closed on an unexpected error as its HTTP handling was set up",
+                        ctx.channel().remoteAddress(), cause);
+            }
             ctx.close();
         }
     }
