@@ -68,6 +68,7 @@ public final class HttpsListener implements AutoCloseable {
 
     /** Binds the listener; a port in use or not permitted becomes an IOException that says so. */
     public synchronized void start() throws IOException {
+        CloseNotifyTimeoutLog.install();
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(Transport.serverSocketChannel())

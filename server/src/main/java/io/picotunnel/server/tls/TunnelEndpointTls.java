@@ -40,6 +40,7 @@ public final class TunnelEndpointTls {
         this.store = store;
         this.serverDomain = serverDomain;
         this.plainAllowed = plainAllowed;
+        CloseNotifyTimeoutLog.install();
     }
 
     public String serverDomain() {
