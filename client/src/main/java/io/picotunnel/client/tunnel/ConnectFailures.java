@@ -50,6 +50,14 @@ final class ConnectFailures {
     }
 
     /**
+     * Whether the server answered the upgrade 429 (too many connections, or too many wrong tokens, from this address):
+     * it runs and answers, and refuses this address for now.
+     */
+    static boolean answeredTooManyRequests(Throwable failure) {
+        return failure instanceof UpgradeRefusedException refused && refused.status() == 429;
+    }
+
+    /**
      * Whether the server's own host refused the TCP connection (nothing listens on its port): not a proxy's failure,
      * not a timeout.
      */

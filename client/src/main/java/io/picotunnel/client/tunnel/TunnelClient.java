@@ -386,6 +386,13 @@ public final class TunnelClient implements AutoCloseable {
         Duration serverWait = ConnectFailures.retryAfter(cause);
         boolean waitingForRestart = backoff.waitingForRestart();
         Duration delay = backoff.next(serverWait);
+        boolean refusesThisAddress = ConnectFailures.answeredTooManyRequests(cause);
+        if (refusesThisAddress) {
+            // The server is back and answers: its 429 is no part of the restart, and the redial its Retry-After asks
+            // for may come after the restart wait, whose end would otherwise call the server "still unreachable".
+            restartAwaited = false;
+            longDrainWarned = false;
+        }
         if (waitingForRestart && stoppingAnswer && !longDrainWarned
                 && backoff.stoppingFor().compareTo(Backoff.RESTART_WAIT) >= 0) {
             longDrainWarned = true;
@@ -394,7 +401,7 @@ public final class TunnelClient implements AutoCloseable {
                     + " apart (its Retry-After when longer), and every {} once it no longer answers so, until it is"
                     + " back.", config.server(), Durations.format(backoff.stoppingFor()), Durations.format(delay),
                     Durations.format(Backoff.LONG_DRAIN_MAX), Durations.format(Backoff.INITIAL));
-        } else if (waitingForRestart) {
+        } else if (waitingForRestart && !refusesThisAddress) {
             logAttemptWhileRestarting(cause, serverWait, delay, announceStop && !goAwayLogged);
         } else if (restartAwaited) {
             restartAwaited = false;

@@ -34,6 +34,8 @@ class TunnelClientServerRestartTest {
     private TunnelClient client;
     /** The server drains and still listens: a new connection is answered 503 server_stopping, Retry-After: 1. */
     private volatile boolean answeringStopping;
+    /** The server is back and refuses this address: a new connection is answered 429 too_many_attempts, Retry-After: 2. */
+    private volatile boolean answeringTooManyAttempts;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -48,6 +50,10 @@ class TunnelClientServerRestartTest {
         server = new ScriptedTunnelServer((socket, key) -> {
             if (answeringStopping) {
                 answerStopping(socket);
+                return;
+            }
+            if (answeringTooManyAttempts) {
+                answerTooManyAttempts(socket);
                 return;
             }
             answer101(socket, key);
@@ -67,6 +73,16 @@ class TunnelClientServerRestartTest {
                 .getBytes(StandardCharsets.UTF_8);
         write(socket, ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: "
                 + body.length + "\r\nConnection: close\r\nRetry-After: 1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        write(socket, body);
+        drainUntilEof(socket);
+    }
+
+    /** The server's answer to a tunnel connection from an address that sent too many wrong tokens, for 2 s more. */
+    private static void answerTooManyAttempts(Socket socket) throws Exception {
+        byte[] body = ("{\"error\":\"too_many_attempts\",\"message\":\"too many wrong tunnel tokens from this address:"
+                + " wait, then connect with the tunnel's current token\"}").getBytes(StandardCharsets.UTF_8);
+        write(socket, ("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.length + "\r\nConnection: close\r\nRetry-After: 2\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         write(socket, body);
         drainUntilEof(socket);
     }
@@ -132,6 +148,10 @@ class TunnelClientServerRestartTest {
 
     private static long refusedAttempts(LogCapture log) {
         return log.events().stream().filter(e -> e.getFormattedMessage().contains("connection refused")).count();
+    }
+
+    private static long answered429(LogCapture log) {
+        return log.events().stream().filter(e -> e.getFormattedMessage().contains("answered HTTP 429")).count();
     }
 
     /**
@@ -332,6 +352,35 @@ class TunnelClientServerRestartTest {
 
             assertThat(log.messages(Level.INFO)).anyMatch(line -> line.contains("is stopping or restarting")
                     && line.contains("Retrying in 1 s, then every 1 s for up to 1 min while it restarts"));
+        }
+    }
+
+    /**
+     * The server is back within the restart wait but answers 429 (too many wrong tokens from this address), and the
+     * redial its Retry-After asks for comes after the wait is over (a lockout of minutes; here the client's clock moves
+     * on by the wait meanwhile): each answer is a WARN that the server answered 429 and asked to wait, and none says
+     * it is still unreachable. Before, the first was a DEBUG "is not back yet" and the second a WARN "the server said
+     * it was stopping 1 min ago and is still unreachable".
+     */
+    @Test
+    void aServerBackWithinTheRestartWaitThatAnswers429IsSaidToAnswerNotToBeUnreachable() throws Exception {
+        AtomicLong clock = new AtomicLong(System.nanoTime());
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
+            start(clock::get);
+            Socket old = beginDrain();
+            endDrain(old);
+            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
+
+            answeringTooManyAttempts = true;
+            server.listenAgain();
+            await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 1);
+            clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
+            await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 2);
+
+            assertThat(log.events()).noneMatch(e -> e.getFormattedMessage().contains("still unreachable"));
+            assertThat(log.messages(Level.WARN)).hasSize(2).allSatisfy(line -> assertThat(line)
+                    .contains("answered HTTP 429 Too Many Requests to the tunnel's WebSocket upgrade")
+                    .contains("It asked to wait 2 s (Retry-After): retrying in 2 s."));
         }
     }
 }
