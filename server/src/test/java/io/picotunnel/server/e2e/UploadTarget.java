@@ -51,6 +51,14 @@ final class UploadTarget implements AutoCloseable {
         return paused;
     }
 
+    /**
+     * It has read every byte {@link #allow} let it read so far, and waits for more, or it is over: unlike {@link #paused},
+     * not true still from before the last allowance while its thread has not woken to read it.
+     */
+    boolean readAllAllowed() {
+        return paused && received.get() >= allowed.get() || over;
+    }
+
     /** Its one connection is over: answered, or cut by the proxy. */
     boolean over() {
         return over;
