@@ -1,0 +1,137 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.client.tunnel.TunnelClient;
+import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tls.TestCertificates;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * An HTTP/2 visitor (TLS with ALPN h2 on the HTTPS listener) downloading through the tunnel from an HTTP/1.1 target:
+ * a fault in the middle of the answer (the target resets or ends its connection before the body's end, the tunnel's
+ * connection drops, the client stops) ends the visitor's stream with RST_STREAM, never with END_STREAM, whatever
+ * frames the target's body (Content-Length, chunked, or the close of its connection). Real server, client and target.
+ */
+class Http2DownloadFaultEndToEndTest {
+
+    private static final String HOST = "h2faults.test";
+    private static final long MiB = 1024 * 1024;
+    /** Far more than every buffer on the path holds: a visitor that has read one MiB is really mid-transfer. */
+    private static final long SIZE = 256 * MiB;
+    /** What the target sends of a body before its fault. */
+    private static final long BEFORE_FAULT = 100_000;
+
+    @TempDir
+    Path dataDir;
+
+    private final TestCertificates ca = new TestCertificates();
+    private final HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
+            .sslContext(ca.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+    private Testbed testbed;
+    private FaultTarget target;
+    private String tunnelId;
+    private TunnelClient client;
+
+    @BeforeEach
+    void start() {
+        TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
+        testbed = new Testbed(dataDir);
+        target = FaultTarget.http();
+        JsonNode tunnel = testbed.createTunnel("h2faults");
+        tunnelId = tunnel.get("id").asText();
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\""
+                + target.address() + "\"}");
+        client = testbed.connect(tunnelId, tunnel.get("token").asText());
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        h2.shutdownNow();
+        testbed.close();
+        target.close();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reset-length", "reset-chunked", "reset-close", "cut-length", "cut-chunked"})
+    void aBodyTheTargetCutsEndsTheVisitorsStreamWithAReset(String kind) throws Exception {
+        InputStream body = download("/" + kind + "/" + BEFORE_FAULT);
+        assertThat(body.readNBytes((int) BEFORE_FAULT)).hasSize((int) BEFORE_FAULT);
+
+        target.resume();
+
+        assertThat(readToTheEnd(body)).startsWith("reset").contains("RST_STREAM");
+    }
+
+    @Test
+    void aBodyDelimitedByTheTargetsCloseEndsTheVisitorsStreamWholeWhenTheTargetClosesNormally() throws Exception {
+        InputStream body = download("/close/" + 4 * MiB);
+
+        assertThat(readToTheEnd(body)).isEqualTo("end after " + 4 * MiB);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"length", "chunked", "close"})
+    void aDownloadWhoseTunnelConnectionDropsEndsTheVisitorsStreamWithAReset(String kind) throws Exception {
+        InputStream body = download("/" + kind + "/" + SIZE);
+        assertThat(body.readNBytes((int) MiB)).hasSize((int) MiB);
+
+        testbed.server().registry().connections(tunnelId).getFirst().session().parent().close();
+
+        assertThat(readToTheEnd(body)).startsWith("reset").contains("RST_STREAM");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"length", "chunked", "close"})
+    void aDownloadWhoseClientStopsEndsTheVisitorsStreamWithAReset(String kind) throws Exception {
+        InputStream body = download("/" + kind + "/" + SIZE);
+        assertThat(body.readNBytes((int) MiB)).hasSize((int) MiB);
+
+        client.stopNow();
+
+        assertThat(readToTheEnd(body)).startsWith("reset").contains("RST_STREAM");
+    }
+
+    private InputStream download(String path) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("https://" + HOST + ":"
+                + testbed.server().httpsPort() + path)).timeout(Duration.ofSeconds(60)).build();
+        HttpResponse<InputStream> response = h2.sendAsync(request, HttpResponse.BodyHandlers.ofInputStream())
+                .get(20, TimeUnit.SECONDS);
+        assertThat(response.version()).isEqualTo(HttpClient.Version.HTTP_2);
+        assertThat(response.statusCode()).isEqualTo(200);
+        return response.body();
+    }
+
+    /** "end after N" when the stream ended (END_STREAM) after N more bytes, "reset: ..." with the cause when it failed. */
+    private static String readToTheEnd(InputStream body) {
+        long bytes = 0;
+        byte[] buffer = new byte[64 * 1024];
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        try {
+            for (int n; (n = body.read(buffer)) >= 0; bytes += n) {
+                if (System.nanoTime() > deadline) {
+                    return "still reading after " + bytes;
+                }
+            }
+            return "end after " + bytes;
+        } catch (IOException e) {
+            return "reset: " + e + ", cause: " + e.getCause();
+        }
+    }
+}
