@@ -1232,6 +1232,38 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void windowUpdatesWhoseSumPassesTwoToThe32KeepTheirWholeCredit() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel s = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        // Each delta is the largest the length field holds: in 32 bits the window would wrap to 256 KiB - 2.
+        p.send(YamuxFrame.windowUpdate(FLAG_ACK, 1, 0xFFFF_FFFFL), YamuxFrame.windowUpdate(0, 1, 0xFFFF_FFFFL));
+        ChannelFuture write = s.writeAndFlush(Unpooled.wrappedBuffer(new byte[1024 * 1024]));
+        assertThat(sumData(p.written())).isEqualTo(1024 * 1024);
+        assertThat(write.isSuccess()).isTrue();
+        assertThat(s.isWritable()).isTrue();
+        assertThat(p.channel.isActive()).as("no protocol error").isTrue();
+    }
+
+    @Test
+    void emptyDataFramesThatCarryOnlyFlagsAcknowledgeHalfCloseAndReset() {
+        RawPeer p = client(noKeepAlive());
+        YamuxStreamChannel finished = openOutbound(p);
+        YamuxStreamChannel reset = openOutbound(p);
+        p.written().forEach(YamuxFrame::release);
+        p.send(YamuxFrame.data(FLAG_ACK, 1, Unpooled.EMPTY_BUFFER), YamuxFrame.data(FLAG_FIN, 1, Unpooled.EMPTY_BUFFER),
+                YamuxFrame.data(FLAG_RST, 3, Unpooled.EMPTY_BUFFER));
+        assertThat(finished.isInputShutdown()).isTrue();
+        assertThat(finished.isOpen()).isTrue();
+        finished.writeAndFlush(text("after the peer's FIN"));
+        assertFrame(p.writtenOne(), TYPE_DATA, 0, 1, 20);
+        assertThat(reset.isOpen()).isFalse();
+        assertThat(reset.isReset()).isTrue();
+        assertThat(p.channel.isActive()).as("no protocol error").isTrue();
+        assertThat(p.session.activeStreams()).isEqualTo(1);
+    }
+
+    @Test
     void closeSendsQueuedDataThenFin() {
         RawPeer p = client(noKeepAlive());
         YamuxStreamChannel s = openOutbound(p);
