@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -29,6 +30,8 @@ class HashicorpPeerResetCommandInteropTest {
 
     /** Streams opened and reset at once: the peer's OPEN must not lose the race to its RESET on any of them. */
     private static final int STREAMS = 4;
+    /** Streams reset together, all sending, more than hashicorp's accept backlog would hold unaccepted. */
+    private static final int MANY_STREAMS = 200;
     /** More than the test lets hashicorp send. */
     private static final long ENDLESS = 1024L * 1024 * 1024;
     /** Our fixed window: far more than loopback's socket buffers, so hashicorp's writes fill them. */
@@ -59,6 +62,38 @@ class HashicorpPeerResetCommandInteropTest {
         await("our streams reset").atMost(WAIT)
                 .until(() -> readers.size() == STREAMS && readers.stream().allMatch(r -> r.inactive));
         assertThat(readers).allMatch(r -> r.resetWhenInactive);
+    }
+
+    /**
+     * Many streams sending at once, all reset together: each ends reset, none stays counted, and the session takes
+     * pings and a new stream whole afterwards.
+     */
+    @ParameterizedTest
+    @EnumSource(YamuxRole.class)
+    void manyStreamsResetTogetherEndEachAndLeaveTheSessionWhole(YamuxRole ours) throws Exception {
+        connect(ours, YamuxConfig.defaults());
+
+        for (int i = 1; i <= MANY_STREAMS; i++) {
+            peer.send("OPEN m" + i + "_ " + ENDLESS + " - send");
+        }
+        for (int i = 1; i <= MANY_STREAMS; i++) {
+            peer.send("RESET m" + i + "_");
+        }
+
+        for (int i = 1; i <= MANY_STREAMS; i++) {
+            // The "_" keeps "m1_" from taking the line of "m10_".
+            peer.awaitLine("RESET_SENT m" + i + "_", Duration.ofSeconds(20));
+        }
+        await("our streams reset").atMost(WAIT)
+                .until(() -> readers.size() == MANY_STREAMS && readers.stream().allMatch(r -> r.inactive));
+        assertThat(readers).allMatch(r -> r.resetWhenInactive);
+        await("no stream left").atMost(PROMPT).until(() -> connection.session().activeStreams() == 0);
+        assertThat(connection.session().ping().get(PROMPT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+        readers.clear();
+        peer.send("OPEN after 100000 - send");
+        await("a stream after them").atMost(WAIT).until(() -> readers.size() == 1 && readers.getFirst().eof);
+        assertThat(readers.getFirst().bytesRead).isEqualTo(100_000);
+        assertThat(connection.channel().isActive()).isTrue();
     }
 
     @ParameterizedTest
