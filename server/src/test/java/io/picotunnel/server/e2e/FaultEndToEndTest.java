@@ -289,6 +289,27 @@ class FaultEndToEndTest {
         }
     }
 
+    /** A visitor that ended its side (FIN) reads on: the target's reset still reaches it as a reset, not as an EOF. */
+    @Test
+    void tcpDownloadOfAVisitorThatHalfClosedIsResetWhenTheTargetResetsItsConnection() throws Exception {
+        target = FaultTarget.resetAfter(MiB);
+        int port = tcpService();
+        try (Socket visitor = FaultTarget.connect(port, READ_TIMEOUT)) {
+            visitor.shutdownOutput();
+            downloadIsResetWhenTheTargetResets(visitor.getInputStream());
+        }
+    }
+
+    @Test
+    void tcpDownloadOfAVisitorThatHalfClosedIsResetWhenTheClientProcessIsKilled() throws Exception {
+        target = FaultTarget.download(SIZE);
+        int port = tcpService();
+        try (Socket visitor = FaultTarget.connect(port, READ_TIMEOUT)) {
+            visitor.shutdownOutput();
+            downloadIsCutByAReset(visitor.getInputStream(), client::kill);
+        }
+    }
+
     /** Reads the MiB a {@link FaultTarget#resetAfter} target sends before its reset: the visitor gets that reset. */
     private void downloadIsResetWhenTheTargetResets(InputStream in) throws Exception {
         assertThat(in.readNBytes((int) MiB)).hasSize((int) MiB);
