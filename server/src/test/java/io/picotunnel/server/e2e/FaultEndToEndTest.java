@@ -43,6 +43,8 @@ class FaultEndToEndTest {
     /** Far more than every buffer on the path holds: a visitor that stops reading is really mid-transfer. */
     private static final long SIZE = 256 * MiB;
     private static final String HOST = "dl.test";
+    /** Less than the buffers on the path hold, so that a target whose visitor reads nothing writes it all. */
+    private static final long STALLED_BYTES = 512 * 1024;
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
 
     @TempDir
@@ -308,6 +310,39 @@ class FaultEndToEndTest {
             visitor.shutdownOutput();
             downloadIsCutByAReset(visitor.getInputStream(), client::kill);
         }
+    }
+
+    /**
+     * A visitor that reads nothing while the target sends what the path holds and then resets: once the server let
+     * the stream go, the visitor reads what reached it (the kernel drops the rest with the reset) and then the reset,
+     * never an EOF.
+     */
+    @Test
+    void tcpDownloadOfAStalledVisitorIsResetWhenTheTargetResetsItsConnection() throws Exception {
+        target = FaultTarget.resetAfter(STALLED_BYTES);
+        int port = tcpService();
+        try (Socket visitor = FaultTarget.connect(port, READ_TIMEOUT)) {
+            stalledVisitorIsResetWhenTheTargetResets(visitor.getInputStream());
+        }
+    }
+
+    @Test
+    void http10DownloadDelimitedByCloseOfAStalledVisitorIsResetWhenTheTargetResetsItsConnection() throws Exception {
+        try (Socket visitor = httpVisitor()) {
+            FaultTarget.writeGet(visitor, "HTTP/1.0", HOST, "/reset-close/" + STALLED_BYTES);
+            stalledVisitorIsResetWhenTheTargetResets(visitor.getInputStream());
+        }
+    }
+
+    private void stalledVisitorIsResetWhenTheTargetResets(InputStream in) throws Exception {
+        await("the target wrote all it sends before its reset").atMost(READ_TIMEOUT)
+                .until(() -> target.written() == STALLED_BYTES);
+
+        target.resume();
+        await("the server let the stream go").atMost(READ_TIMEOUT).until(() -> testbed.server().registry()
+                .connections(tunnelId).getFirst().session().activeStreams() == 0);
+
+        assertThat(readToEndOrReset(in).how()).isEqualTo("reset: Connection reset");
     }
 
     /** Reads the MiB a {@link FaultTarget#resetAfter} target sends before its reset: the visitor gets that reset. */
