@@ -121,6 +121,11 @@ final class RawHttp2Visitor implements AutoCloseable {
         write(frame(0x1, 0x5, stream, headers(fields.toArray(String[]::new))));
     }
 
+    /** DATA of {@code length} zero bytes on {@code stream}, ending it when {@code last}; within the initial windows. */
+    void data(int stream, int length, boolean last) throws IOException {
+        write(frame(0x0, last ? 0x1 : 0, stream, new byte[length]));
+    }
+
     /** RST_STREAM(CANCEL) on {@code stream}: the visitor wants no more of its answer. */
     void cancel(int stream) throws IOException {
         write(frame(0x3, 0, stream, ByteBuffer.allocate(4).putInt(0x8).array()));

@@ -235,6 +235,56 @@ class VisitorAbortEndToEndTest {
         assertThat(new String(in.readNBytes(UPGRADED_BYTES.length()), StandardCharsets.US_ASCII)).isEqualTo(UPGRADED_BYTES);
     }
 
+    /** HTTP/2: the visitor cancels its stream (RST_STREAM) in the middle of its upload, its connection going on. */
+    @Test
+    void anHttp2VisitorThatResetsItsStreamInTheMiddleOfItsUploadResetsTheTargetsConnectionAndItsStream()
+            throws Exception {
+        try (RawHttp2Visitor visitor = http2UploadUnderWay()) {
+            visitor.cancel(1);
+
+            targetIsResetAndTheStreamReleased(target::end);
+            assertThat(visitor.ended()).as("the visitor's connection goes on").isFalse();
+        }
+    }
+
+    /** HTTP/2: the visitor closes its whole connection (close_notify and its FIN) in the middle of its upload. */
+    @Test
+    void anHttp2VisitorThatClosesItsConnectionInTheMiddleOfItsUploadResetsTheTargetsConnectionAndItsStream()
+            throws Exception {
+        RawHttp2Visitor visitor = http2UploadUnderWay();
+        try {
+            visitor.close();
+
+            targetIsResetAndTheStreamReleased(target::end);
+        } finally {
+            visitor.close();
+        }
+    }
+
+    /** HTTP/2: the visitor ends its stream (END_STREAM) before the body its content-length announced is whole. */
+    @Test
+    void anHttp2UploadEndedShortOfItsContentLengthResetsTheTargetsConnectionAndItsStream() throws Exception {
+        try (RawHttp2Visitor visitor = http2UploadUnderWay()) {
+            visitor.data(1, 0, true);
+
+            targetIsResetAndTheStreamReleased(target::end);
+        }
+    }
+
+    /** A POST of {@code UPLOAD} bytes on stream 1 whose first {@code UPLOAD_SENT} reached the target. */
+    private RawHttp2Visitor http2UploadUnderWay() throws Exception {
+        RawHttp2Visitor visitor = bed.connectHttp2();
+        try {
+            visitor.post(1, "/upload", UPLOAD);
+            visitor.data(1, UPLOAD_SENT, false);
+            await().atMost(20, TimeUnit.SECONDS).until(() -> target.uploaded() == UPLOAD_SENT);
+            return visitor;
+        } catch (Exception | AssertionError e) {
+            visitor.close();
+            throw e;
+        }
+    }
+
     private void targetIsResetAndTheStreamReleased(Supplier<String> end) {
         await().atMost(10, TimeUnit.SECONDS).until(() -> end.get() != null);
         assertThat(end.get()).as("how the target's connection ended").isEqualTo("reset");
