@@ -235,6 +235,26 @@ class VisitorAbortEndToEndTest {
         assertThat(new String(in.readNBytes(UPGRADED_BYTES.length()), StandardCharsets.US_ASCII)).isEqualTo(UPGRADED_BYTES);
     }
 
+    /** A chunked upload cut in its middle must not reach the target with a last chunk, nor as a clean EOF. */
+    @Test
+    void aVisitorThatLeavesInTheMiddleOfItsChunkedUploadResetsTheTargetsConnectionAndItsStream() throws Exception {
+        Socket visitor = bed.connect();
+        try {
+            OutputStream out = visitor.getOutputStream();
+            // One chunk whose bytes on the wire, "5\r\nhello\r\n", are the UPLOAD_SENT the target reads before its end.
+            out.write(("POST /upload HTTP/1.1\r\nHost: " + HOST + "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            await().atMost(20, TimeUnit.SECONDS).until(() -> target.uploaded() == UPLOAD_SENT);
+
+            visitor.close();
+
+            targetIsResetAndTheStreamReleased(target::end);
+        } finally {
+            visitor.close();
+        }
+    }
+
     /** HTTP/2: the visitor cancels its stream (RST_STREAM) in the middle of its upload, its connection going on. */
     @Test
     void anHttp2VisitorThatResetsItsStreamInTheMiddleOfItsUploadResetsTheTargetsConnectionAndItsStream()
