@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * An HTTP/2 visitor (TLS with ALPN h2 on the HTTPS listener) downloading through the tunnel from an HTTP/1.1 target:
@@ -77,6 +78,27 @@ class Http2DownloadFaultEndToEndTest {
         target.resume();
 
         assertThat(readToTheEnd(body)).startsWith("reset").contains("RST_STREAM");
+    }
+
+    /**
+     * The visitor opens no window beyond HTTP/2's initial 64 KiB, so the rest of what the target sent before its reset
+     * waits at the proxy: the reset still ends the stream with RST_STREAM, never with the held rest and END_STREAM.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"reset-length", "reset-chunked", "reset-close"})
+    void aStreamWithoutWindowWhoseTargetResetsIsResetNotEnded(String kind) throws Exception {
+        try (RawHttp2Visitor visitor = RawHttp2Visitor.connect(testbed.server().httpsPort(), HOST, ca.clientContext())) {
+            visitor.get(1, "/" + kind + "/" + BEFORE_FAULT);
+            await("the target wrote all it sends before its reset").atMost(Duration.ofSeconds(20))
+                    .until(() -> target.written() == BEFORE_FAULT);
+
+            target.resume();
+
+            await("the stream's end").atMost(Duration.ofSeconds(20))
+                    .until(() -> visitor.resetCode(1) != null || visitor.endOfStream(1));
+            assertThat(visitor.endOfStream(1)).as("END_STREAM").isFalse();
+            assertThat(visitor.body(1).length()).isLessThan((int) BEFORE_FAULT);
+        }
     }
 
     @Test
