@@ -229,7 +229,6 @@ public final class HttpProxy implements HttpPipelines {
         Http2FrameCodec codec = Http2SentBytes.serverCodec(pipeline.channel());
         Http2Deadlines.watch(pipeline.channel(), codec.connection(), headerTimeout, idleTimeout);
         pipeline.addLast("http2-codec", codec);
-        Http2ConnectionWindow.openForAllStreams(codec, pipeline);
         pipeline.addLast("http2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
