@@ -655,6 +655,9 @@ public final class PicoTunnelServer implements AutoCloseable {
             steps.run("stopping the services' sign-in", serviceSignIn::stopSigningIn);
         }
         steps.run("giving up the ACME order", this::stopAcme);
+        // Before the ports close: a connection accepted before whose stream would open once they refuse (a ClientHello
+        // read then) is closed at once, not relayed while the steps up to the sessions' GoAway run.
+        steps.run("taking no new streams", registry::serverStopping);
         if (httpListener != null) {
             closeNow(httpListener, steps);
         }

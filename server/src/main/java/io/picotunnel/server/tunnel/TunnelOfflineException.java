@@ -34,6 +34,16 @@ public final class TunnelOfflineException extends RuntimeException {
     }
 
     /**
+     * The server drains or stops ({@link TunnelRegistry#serverStopping}): no client is asked, as none takes new streams.
+     * Said as {@link #goingAway} says the server's GoAway, which follows; ended by the server stopping, so that a
+     * request gets {@code 503 server_stopping} even before the HTTP proxy hears of the drain.
+     */
+    static TunnelOfflineException serverDraining(String tunnelId) {
+        return new TunnelOfflineException(goingAway(tunnelId, false).getMessage(), false,
+                TunnelCloseStatus.SERVER_STOPPING);
+    }
+
+    /**
      * The server is stopping: it sent GoAway to the client chosen for the stream before the stream opened, and no
      * other client could take it. No client was lost: as for {@link #goingAway}, none takes new streams.
      */

@@ -432,7 +432,8 @@ public final class TunnelRegistry implements TunnelPresence {
      * fewest open streams. When that session refuses because it is closed, going away or full, the next one
      * is tried. Fails with {@link TunnelOfflineException} when no client can take streams: at once, or when a client
      * is under way ({@link #arriving}) once it was given up or the arrival wait passed, or when the last one tried was
-     * lost between its choice and the stream's open ({@link TunnelOfflineException#clientLost}); with
+     * lost between its choice and the stream's open ({@link TunnelOfflineException#clientLost}), or at once when the
+     * server is stopping ({@link #serverStopping}); with
      * {@link ClientStoppingException} when the last one tried sent GoAway between its choice and the stream's open.
      */
     public Future<YamuxStreamChannel> openStream(String tunnelId, ChannelHandler handler) {
@@ -450,6 +451,11 @@ public final class TunnelRegistry implements TunnelPresence {
      */
     public Future<YamuxStreamChannel> openStream(String tunnelId, ChannelHandler handler, EventLoop near,
                                                  Set<YamuxSession> passOver) {
+        if (serverStopping && !connections(tunnelId).isEmpty()) {
+            // The GoAway may not have left yet (the drain closes the listeners first), but a visitor accepted before
+            // whose stream would open only now is past the drain's start all the same.
+            return ImmediateEventExecutor.INSTANCE.newFailedFuture(TunnelOfflineException.serverDraining(tunnelId));
+        }
         Set<Connection> tried = new HashSet<>();
         for (Connection connection : connections(tunnelId)) {
             if (passOver.contains(connection.session())) {
@@ -579,8 +585,10 @@ public final class TunnelRegistry implements TunnelPresence {
     }
 
     /**
-     * The server drains or stops: it sends GoAway on every client connection, so a stream that finds its chosen client
-     * going away from now on is refused because the server stops, not because the client was lost.
+     * The server drains or stops, before it closes its listeners: no stream opens from now on, though the GoAway on
+     * every client connection comes only after (a visitor accepted just before, whose ClientHello the HTTPS listener
+     * reads now, is closed as for a tunnel whose clients go away); a stream that finds its chosen client going away
+     * from now on is refused because the server stops, not because the client was lost.
      */
     public void serverStopping() {
         serverStopping = true;

@@ -354,7 +354,10 @@ class HttpsEndToEndTest {
     /**
      * While the server drains, the HTTPS port is closed (a new visitor is refused and goes to another instance); a
      * passthrough connection relaying when the drain began goes on, and one accepted before it whose ClientHello comes
-     * only after is closed at once, as for a tunnel without a client: no session takes a new stream any more.
+     * only after is closed at once, as for a tunnel without a client: no session takes a new stream any more, from
+     * the moment the port closed, not only once the sessions' GoAway left. The drain is held between the two here (by
+     * the tcp services' lock, which its next step takes, as a slow step would hold it): before, the late ClientHello
+     * was relayed then, and its handshake succeeded; unheld, it was too whenever it came before the GoAway.
      */
     @Test
     void whileTheServerDrainsAPassthroughConnectionRelaysAndOneWhoseHelloComesAfterIsClosedAtOnce() throws Exception {
@@ -369,20 +372,23 @@ class HttpsEndToEndTest {
                     open.startHandshake();
                     // One listening socket accepts in order: late, connected first, was accepted before open was.
                     assertThat(exchangeLine(open, "before the drain")).isEqualTo("target heard: before the drain");
-                    stopping = Thread.ofVirtual().name("server-stop").start(() -> server.stop(Duration.ofSeconds(60)));
-                    await().atMost(Duration.ofSeconds(10)).until(() -> Ports.refuses(port));
+                    synchronized (server.tcpServices()) {
+                        stopping = Thread.ofVirtual().name("server-stop")
+                                .start(() -> server.stop(Duration.ofSeconds(60)));
+                        await().atMost(Duration.ofSeconds(10)).until(() -> Ports.refuses(port));
 
-                    assertThat(exchangeLine(open, "while it drains")).isEqualTo("target heard: while it drains");
-                    SSLSocket lateTls = (SSLSocket) ca.clientContext().getSocketFactory()
-                            .createSocket(late, "secure.test", port, true);
-                    lateTls.setSoTimeout(30_000);
-                    SSLParameters parameters = lateTls.getSSLParameters();
-                    parameters.setServerNames(List.of(new SNIHostName("secure.test")));
-                    lateTls.setSSLParameters(parameters);
-                    long hello = System.nanoTime();
-                    assertThatThrownBy(lateTls::startHandshake).isInstanceOf(IOException.class)
-                            .isNotInstanceOf(SocketTimeoutException.class);
-                    assertThat(Duration.ofNanos(System.nanoTime() - hello)).isLessThan(Duration.ofSeconds(5));
+                        assertThat(exchangeLine(open, "while it drains")).isEqualTo("target heard: while it drains");
+                        SSLSocket lateTls = (SSLSocket) ca.clientContext().getSocketFactory()
+                                .createSocket(late, "secure.test", port, true);
+                        lateTls.setSoTimeout(30_000);
+                        SSLParameters parameters = lateTls.getSSLParameters();
+                        parameters.setServerNames(List.of(new SNIHostName("secure.test")));
+                        lateTls.setSSLParameters(parameters);
+                        long hello = System.nanoTime();
+                        assertThatThrownBy(lateTls::startHandshake).isInstanceOf(IOException.class)
+                                .isNotInstanceOf(SocketTimeoutException.class);
+                        assertThat(Duration.ofNanos(System.nanoTime() - hello)).isLessThan(Duration.ofSeconds(5));
+                    }
                     assertThat(stopping.isAlive()).as("the open connection holds the drain open").isTrue();
                 }
                 stopping.join(Duration.ofSeconds(30));
