@@ -16,40 +16,63 @@ import java.util.function.UnaryOperator;
  * <p>
  * Browsers send the Sec-Fetch headers only to https addresses and localhost: over plain http the {@code Accept}
  * header tells the page from the rest. A navigation (into a frame as well) asks for {@code text/html}; an image
- * asks for {@code image/*}, a script or a fetch for {@code *}{@code /*}, as curl does.
+ * asks for {@code image/*}, a script or a fetch for {@code *}{@code /*}, as curl does. A WebSocket handshake sends
+ * no {@code Accept} at all, but asks to switch protocols ({@code Upgrade}), which no page load does. A fetch may
+ * ask for HTML too (Turbo, Unpoly and pjax do, in the background), but a browser sends {@code Origin} on a
+ * {@code GET} only in {@code cors} mode (a fetch of another origin) or for a WebSocket, never on a navigation.
  *
- * @param mode    the Sec-Fetch-Mode header, or null
- * @param dest    the Sec-Fetch-Dest header, or null
- * @param purpose the Sec-Purpose header, else the Purpose header, or null
- * @param accept  the Accept header, or null
+ * @param mode     the Sec-Fetch-Mode header, or null
+ * @param dest     the Sec-Fetch-Dest header, or null
+ * @param purpose  the Sec-Purpose header, else the Purpose header, or null
+ * @param accept   the Accept header, or null
+ * @param upgrade  whether the request asks to switch to another protocol than HTTP (a WebSocket)
+ * @param origin   the Origin header, or null
  */
-public record FetchMode(String mode, String dest, String purpose, String accept) {
+public record FetchMode(String mode, String dest, String purpose, String accept, boolean upgrade, String origin) {
 
     public static final String HEADER = "Sec-Fetch-Mode";
     public static final String DEST_HEADER = "Sec-Fetch-Dest";
     public static final String PURPOSE_HEADER = "Sec-Purpose";
     public static final String OLD_PURPOSE_HEADER = "Purpose";
     public static final String ACCEPT_HEADER = "Accept";
+    public static final String UPGRADE_HEADER = "Upgrade";
+    public static final String CONNECTION_HEADER = "Connection";
+    public static final String ORIGIN_HEADER = "Origin";
 
     /** The request's, from {@code header} (a header's value by name, or null). */
     public static FetchMode of(UnaryOperator<String> header) {
         String purpose = header.apply(PURPOSE_HEADER);
         return new FetchMode(header.apply(HEADER), header.apply(DEST_HEADER),
-                purpose != null ? purpose : header.apply(OLD_PURPOSE_HEADER), header.apply(ACCEPT_HEADER));
+                purpose != null ? purpose : header.apply(OLD_PURPOSE_HEADER), header.apply(ACCEPT_HEADER),
+                leavesHttp(header.apply(UPGRADE_HEADER), header.apply(CONNECTION_HEADER)), header.apply(ORIGIN_HEADER));
+    }
+
+    /**
+     * Whether a request asks to switch to another protocol than HTTP (a WebSocket): {@code Upgrade} names one, or
+     * {@code Connection: upgrade} comes without an {@code Upgrade}. An HTTP/2 upgrade ({@code h2c}: Java's client,
+     * {@code curl --http2} over plain http, never a browser) is the same request, answered over HTTP/2.
+     */
+    private static boolean leavesHttp(String upgrade, String connection) {
+        if (upgrade != null) {
+            return !upgrade.trim().equalsIgnoreCase("h2c");
+        }
+        return connection != null && connection.toLowerCase(Locale.ROOT).contains("upgrade");
     }
 
     /**
      * Whether the request is no page load in a tab: a mode other than {@code navigate} ({@code no-cors}, {@code cors},
      * {@code same-origin}, {@code websocket}), a navigation into a frame (a destination other than {@code document}),
-     * or a prefetch or prerender. Without the Sec-Fetch headers (plain http, an older browser, curl), a request that
-     * accepts no HTML ({@code Accept} without {@code text/html}): a request without {@code Accept} is no browser's,
-     * and is taken for a page load as before.
+     * or a prefetch or prerender; a request to switch to another protocol than HTTP (a WebSocket), or one with an
+     * {@code Origin} (a {@code cors} fetch; the caller refuses methods other than GET and HEAD before). Without the
+     * Sec-Fetch headers (plain http, an older browser, curl), also a request that accepts no HTML ({@code Accept}
+     * without {@code text/html}); one without {@code Accept} (a client that sends none, never a browser's page load)
+     * is taken for a page load as before.
      */
     public boolean notPageLoad() {
         boolean toldBySecFetch = mode != null || dest != null;
         boolean notPage = toldBySecFetch ? isPresentAndNot(mode, "navigate") || isPresentAndNot(dest, "document")
                 : acceptsNoHtml();
-        return notPage || speculative();
+        return notPage || upgrade || origin != null || speculative();
     }
 
     private boolean acceptsNoHtml() {

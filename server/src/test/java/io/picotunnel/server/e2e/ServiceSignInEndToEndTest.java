@@ -348,6 +348,64 @@ class ServiceSignInEndToEndTest {
         assertThat(rootPageWithCookieOf(alice).body()).isEqualTo("target=secret");
     }
 
+    @Test
+    void aWebSocketHandshakeOverPlainHttpGets401AndNoSignInCookie() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+
+        // Chrome's handshake over plain http: no Accept and no Sec-Fetch headers, so it looked like a page load and
+        // got a redirect it cannot follow, and a sign-in cookie (12 minutes) for each reconnect of the page's script.
+        String handshake = "GET /live HTTP/1.1\r\nHost: " + HOST + ":" + httpPort() + "\r\n%s"
+                + "Pragma: no-cache\r\nCache-Control: no-cache\r\nOrigin: http://" + HOST + ":" + httpPort() + "\r\n"
+                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+        String withOrigin = "Connection: Upgrade\r\nUpgrade: websocket\r\n";
+        String withoutOrigin = handshake.replace("Origin: http://" + HOST + ":" + httpPort() + "\r\n", "");
+        for (String request : List.of(handshake.formatted(withOrigin), withoutOrigin.formatted(withOrigin),
+                withoutOrigin.formatted("Upgrade: websocket\r\n"), withoutOrigin.formatted("Connection: Upgrade\r\n"))) {
+            Visitor.Response answer = visitor.exchange(httpPort(), request);
+            assertThat(answer.status()).as(request + answer).isEqualTo(401);
+            assertThat(answer.header("Set-Cookie")).as(request).isNull();
+            assertThat(answer.header("Location")).as(request).isNull();
+            assertThat(answer.body()).contains("open " + HOST + " in a browser");
+        }
+        assertThat(secret.requestCount()).isZero();
+    }
+
+    @Test
+    void aFetchForHtmlFromAnotherOriginOverPlainHttpStartsNoSignInSoItPushesOutNoneOfTheAddressesRealOnes()
+            throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
+        String real = throughProvider(login);
+
+        // Turbo, Unpoly and pjax fetch pages in the background asking for HTML, as a navigation does; a browser
+        // sends Origin on such a GET (cors mode), never on a navigation, and each started a sign-in over plain http.
+        String accept = "text/vnd.turbo-stream.html, text/html, application/xhtml+xml";
+        String origin = "http://elsewhere.test";
+        Visitor.Response atService = visitor.get(httpPort(), HOST + ":" + httpPort(), "/", "Accept: " + accept,
+                "Origin: " + origin);
+        assertThat(atService.status()).as(atService.toString()).isEqualTo(401);
+        assertThat(atService.header("Set-Cookie")).isNull();
+        assertThat(atService.header("Location")).isNull();
+        for (String start : List.of(login, "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
+            for (int i = 0; i < PendingLogins.MAX_PER_ADDRESS; i++) {
+                HttpResponse<String> fetched = http.send(HttpRequest.newBuilder(URI.create(start))
+                        .timeout(Duration.ofSeconds(20)).header("Accept", accept).header("Origin", origin).GET().build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(fetched.statusCode()).as(start + " " + fetched.body()).isEqualTo(401);
+                assertThat(fetched.headers().allValues("Set-Cookie")).as(start).isEmpty();
+            }
+        }
+
+        nextUser("alice", "alice@example.com", "alice");
+        Visitor.Response alice = visitor.get(httpPort(), HOST, handoff(real));
+        assertThat(rootPageWithCookieOf(alice).body()).isEqualTo("target=secret");
+    }
+
     private static HttpResponse<String> getAccepting(HttpClient browser, String url, String accept) throws Exception {
         return browser.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20)).header("Accept", accept)
                 .GET().build(), HttpResponse.BodyHandlers.ofString());

@@ -130,6 +130,37 @@ final class Visitor {
         return parse(socket.getInputStream().readAllBytes());
     }
 
+    /**
+     * Writes {@code head} (a whole request head, headers and blank line as given: no {@code Connection: close} added)
+     * on a new connection and reads one answer: its head, then as many bytes as its Content-Length says, without
+     * waiting for the server to close.
+     */
+    Response exchange(int port, String head) throws IOException {
+        try (Socket socket = connect(port)) {
+            socket.getOutputStream().write(head.getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream().flush();
+            InputStream in = socket.getInputStream();
+            ByteArrayOutputStream received = new ByteArrayOutputStream();
+            Response answer = null;
+            while (answer == null || answer.body().getBytes(StandardCharsets.UTF_8).length < contentLength(answer)) {
+                int b = in.read();
+                if (b < 0) {
+                    throw new IOException("closed before a whole answer: " + received.toString(StandardCharsets.ISO_8859_1));
+                }
+                received.write(b);
+                if (answer != null || received.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+                    answer = parse(received.toByteArray());
+                }
+            }
+            return answer;
+        }
+    }
+
+    private static long contentLength(Response answer) {
+        String length = answer.header("Content-Length");
+        return length == null ? 0 : Long.parseLong(length);
+    }
+
     private static Response parse(byte[] bytes) {
         String text = new String(bytes, StandardCharsets.ISO_8859_1);
         int end = text.indexOf("\r\n\r\n");
