@@ -1,8 +1,5 @@
 package io.picotunnel.server.net;
 
-import io.netty.handler.codec.DecoderException;
-import io.netty.handler.ssl.NotSslRecordException;
-
 import java.io.IOException;
 
 /**
@@ -12,19 +9,26 @@ import java.io.IOException;
  */
 public final class PeerFailures {
 
+    /** Causes looked through: wrappings are one or two deep; a cycle or a long chain is not the peer's doing. */
+    private static final int MAX_DEPTH = 8;
+
     private PeerFailures() {
     }
 
     /**
-     * Whether {@code cause} is an I/O error ({@link javax.net.ssl.SSLException} is one) or a decoder's wrapping of one
-     * (Netty's {@code SslHandler} reports a bad record or handshake as a {@link DecoderException} around an
-     * {@code SSLException}; {@link NotSslRecordException}, garbage instead of a TLS record, is one too).
+     * Whether {@code cause} is an I/O error or wraps one within a few causes: {@link javax.net.ssl.SSLException} is
+     * one (Netty's {@code NotSslRecordException}, garbage instead of a TLS record, too), and so is what Netty's
+     * {@code SslHandler} reports as a {@code DecoderException} around one, or an
+     * {@link java.io.UncheckedIOException} or {@code ChannelException} around a socket's error.
      */
     public static boolean fromPeer(Throwable cause) {
-        if (cause instanceof IOException) {
-            return true;
+        Throwable current = cause;
+        for (int depth = 0; current != null && depth < MAX_DEPTH; depth++) {
+            if (current instanceof IOException) {
+                return true;
+            }
+            current = current.getCause();
         }
-        return cause instanceof DecoderException
-                && (cause.getCause() instanceof IOException || cause instanceof NotSslRecordException);
+        return false;
     }
 }

@@ -174,8 +174,10 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
 
         /**
          * A visitor gone in the middle of its handshake (reset, as scanners do) is no news: Netty's handler would log
-         * it as a warning with its stack trace, and again at the pipeline's end. Netty also brings here what
-         * {@link #configurePipeline} throws, our HTTP set-up's bugs: those stay warnings, with their stack trace.
+         * it as a warning with its stack trace, and again at the pipeline's end. Netty also brings here what fails in
+         * our own code, as the TLS handshake is set up ({@link HttpsFrontDoor#terminate},
+         * {@link HttpsFrontDoor#newSslHandler}) or the HTTP handling ({@link #configurePipeline}): those stay warnings,
+         * with their stack trace.
          */
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
@@ -183,8 +185,8 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
                 log.debug("HTTPS connection from {} failed during the handshake: {}", ctx.channel().remoteAddress(),
                         cause.toString());
             } else {
-                log.warn("HTTPS connection from {} closed on an unexpected error as its HTTP handling was set up",
-                        ctx.channel().remoteAddress(), cause);
+                log.warn("HTTPS connection from {} closed on an unexpected error in the TLS handshake or"
+                        + " the HTTP set-up", ctx.channel().remoteAddress(), cause);
             }
             ctx.close();
         }

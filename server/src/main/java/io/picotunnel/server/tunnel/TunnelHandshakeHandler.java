@@ -40,6 +40,7 @@ import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.LingeringClose;
+import io.picotunnel.server.net.PeerFailures;
 import io.picotunnel.server.store.Tunnel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -185,9 +186,17 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * A client reset or gone in the middle of its handshake is no news (a debug line); what our own code throws while
+     * a request is handled (reading its token, the failure count, the answer) is a bug, warned about with its stack.
+     */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.debug("{}: tunnel handshake failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        if (PeerFailures.fromPeer(cause)) {
+            LOG.debug("{}: tunnel handshake failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        } else {
+            LOG.warn("{}: tunnel handshake closed on an unexpected error", ctx.channel().remoteAddress(), cause);
+        }
         ctx.close();
     }
 

@@ -94,7 +94,7 @@ class HttpSetUpFailureLogTest {
                     .singleElement()
                     .satisfies(warning -> assertThat(thrown(warning)).isEqualTo(IllegalStateException.class.getName()))
                     .extracting(ILoggingEvent::getFormattedMessage).asString()
-                    .contains("unexpected error", "set up"));
+                    .contains("unexpected error in the TLS handshake or the HTTP set-up"));
         }
     }
 
