@@ -29,7 +29,7 @@ public final class RefusalLog {
     }
 
     /** With the clock read for the interval ({@link System#nanoTime} but in tests). */
-    RefusalLog(Logger log, Duration interval, LongSupplier nanoTime) {
+    public RefusalLog(Logger log, Duration interval, LongSupplier nanoTime) {
         this.log = log;
         this.intervalNanos = interval.toNanos();
         this.nanoTime = nanoTime;

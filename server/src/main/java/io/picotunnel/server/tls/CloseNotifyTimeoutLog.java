@@ -15,33 +15,38 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Netty's TLS handler warns "Last write attempt timed out; force-closing the connection." for each connection whose
- * close_notify could not be written within the flush timeout ({@link HttpsFrontDoor#CLOSE_NOTIFY_FLUSH_TIMEOUT}):
- * one line per visitor that reads nothing, as many as anyone opens on a public listener. Installed on Logback, this
+ * close_notify, and what was queued before it, was not written within the flush timeout
+ * ({@link HttpsFrontDoor#CLOSE_NOTIFY_FLUSH_TIMEOUT}, a deadline from the close: a visitor that reads slowly is
+ * closed too): one line per such visitor, as many as anyone opens on a public listener. Installed on Logback, this
  * filter drops those lines and counts them; one line an interval says that it happened and how often.
  */
 final class CloseNotifyTimeoutLog extends TurboFilter {
 
-    private static final String NETTY_LOGGER = SslHandler.class.getName();
+    static final String NETTY_LOGGER = SslHandler.class.getName();
     /** Netty formats the message before Logback sees it: the channel, then this. */
-    private static final String NETTY_MESSAGE = "Last write attempt timed out; force-closing the connection.";
-    private static final AtomicLong closed = new AtomicLong();
-    private static final RefusalLog lines = new RefusalLog(LoggerFactory.getLogger(CloseNotifyTimeoutLog.class));
+    static final String NETTY_MESSAGE = "Last write attempt timed out; force-closing the connection.";
 
-    private CloseNotifyTimeoutLog() {
+    private final AtomicLong closed = new AtomicLong();
+    private final RefusalLog lines;
+
+    /** {@code lines}: where the lines go, at most one an interval. */
+    CloseNotifyTimeoutLog(RefusalLog lines) {
+        this.lines = lines;
     }
 
     /** Puts the filter on the process's Logback, once; nothing when SLF4J logs elsewhere. */
     static synchronized void install() {
         if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context
                 && context.getTurboFilterList().stream().noneMatch(CloseNotifyTimeoutLog.class::isInstance)) {
-            CloseNotifyTimeoutLog filter = new CloseNotifyTimeoutLog();
+            CloseNotifyTimeoutLog filter =
+                    new CloseNotifyTimeoutLog(new RefusalLog(LoggerFactory.getLogger(CloseNotifyTimeoutLog.class)));
             filter.start();
             context.addTurboFilter(filter);
         }
     }
 
-    /** Connections closed without their close_notify since the start. */
-    static long closedWithoutCloseNotify() {
+    /** Connections this filter saw closed without their close_notify. */
+    long closedWithoutCloseNotify() {
         return closed.get();
     }
 
@@ -53,8 +58,9 @@ final class CloseNotifyTimeoutLog extends TurboFilter {
         }
         closed.incrementAndGet();
         String channel = format.substring(0, format.length() - NETTY_MESSAGE.length()).strip();
-        lines.refused(true, () -> "TLS connection " + channel + " closed without its close_notify: the peer took"
-                + " nothing of what was left to send for " + Durations.format(HttpsFrontDoor.CLOSE_NOTIFY_FLUSH_TIMEOUT));
+        lines.refused(true, () -> "TLS connection " + channel + " closed without its close_notify: the peer did not"
+                + " take what was left to send, its close_notify included, within "
+                + Durations.format(HttpsFrontDoor.CLOSE_NOTIFY_FLUSH_TIMEOUT) + " of the close");
         return FilterReply.DENY;
     }
 }

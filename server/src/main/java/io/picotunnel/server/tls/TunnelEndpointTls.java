@@ -1,8 +1,10 @@
 package io.picotunnel.server.tls;
 
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AsyncMapping;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -73,7 +75,7 @@ public final class TunnelEndpointTls {
 
     /** A handler that reads the ClientHello and continues with TLS on the domain's current certificate. */
     ChannelHandler newHandler() {
-        return new SniHandler(new AsyncMapping<String, SslContext>() {
+        return new EndpointSniHandler(new AsyncMapping<>() {
             @Override
             public Future<SslContext> map(String input, Promise<SslContext> promise) {
                 try {
@@ -82,7 +84,21 @@ public final class TunnelEndpointTls {
                     return promise.setFailure(e);
                 }
             }
-        }, HttpsFrontDoor.MAX_CLIENT_HELLO, 10_000);
+        });
+    }
+
+    /** The endpoint's TLS: its close waits for close_notify as long as the HTTPS listener's, stated, not by default. */
+    static final class EndpointSniHandler extends SniHandler {
+        EndpointSniHandler(AsyncMapping<String, SslContext> contexts) {
+            super(contexts, HttpsFrontDoor.MAX_CLIENT_HELLO, 10_000);
+        }
+
+        @Override
+        protected SslHandler newSslHandler(SslContext context, ByteBufAllocator allocator) {
+            SslHandler handler = super.newSslHandler(context, allocator);
+            handler.setCloseNotifyFlushTimeoutMillis(HttpsFrontDoor.CLOSE_NOTIFY_FLUSH_TIMEOUT.toMillis());
+            return handler;
+        }
     }
 
     private SslContext currentContext() throws SSLException {
