@@ -3,6 +3,7 @@ package io.picotunnel.server.tls;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.LoggerContextListener;
 import ch.qos.logback.classic.turbo.TurboFilter;
 import ch.qos.logback.core.spi.FilterReply;
 import io.netty.handler.ssl.SslHandler;
@@ -34,7 +35,11 @@ final class CloseNotifyTimeoutLog extends TurboFilter {
         this.lines = lines;
     }
 
-    /** Puts the filter on the process's Logback, once; nothing when SLF4J logs elsewhere. */
+    /**
+     * Puts the filter on the process's Logback, once; nothing when SLF4J logs elsewhere. A reset of Logback (a
+     * configuration file with {@code scan="true"} that changed, a reload over JMX) clears the turbo filters: the
+     * filter is put back then, or Netty's line would come back for every connection.
+     */
     static synchronized void install() {
         if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context
                 && context.getTurboFilterList().stream().noneMatch(CloseNotifyTimeoutLog.class::isInstance)) {
@@ -42,6 +47,37 @@ final class CloseNotifyTimeoutLog extends TurboFilter {
                     new CloseNotifyTimeoutLog(new RefusalLog(LoggerFactory.getLogger(CloseNotifyTimeoutLog.class)));
             filter.start();
             context.addTurboFilter(filter);
+            context.addListener(new PutBackOnReset(filter));
+        }
+    }
+
+    /** Puts {@code filter} back on Logback after each reset, which clears the turbo filters (and stops them). */
+    private record PutBackOnReset(CloseNotifyTimeoutLog filter) implements LoggerContextListener {
+        @Override
+        public boolean isResetResistant() {
+            return true;
+        }
+
+        @Override
+        public void onReset(LoggerContext context) {
+            synchronized (CloseNotifyTimeoutLog.class) {
+                if (context.getTurboFilterList().stream().noneMatch(CloseNotifyTimeoutLog.class::isInstance)) {
+                    filter.start();
+                    context.addTurboFilter(filter);
+                }
+            }
+        }
+
+        @Override
+        public void onStart(LoggerContext context) {
+        }
+
+        @Override
+        public void onStop(LoggerContext context) {
+        }
+
+        @Override
+        public void onLevelChange(Logger logger, Level level) {
         }
     }
 
