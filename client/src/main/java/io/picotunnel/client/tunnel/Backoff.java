@@ -152,6 +152,15 @@ public final class Backoff {
     }
 
     /**
+     * The server answered as only a server that runs and no longer drains does (its 429 too_many_attempts): its stop is
+     * over, and the delays grow from {@link #INITIAL} as after any failure, not at the pace of its restart.
+     */
+    public void serverBack() {
+        serverStopping = false;
+        drainingAnswered = false;
+    }
+
+    /**
      * Whether the server said it is stopping less than {@link #RESTART_WAIT} ago, or less than that before the redial
      * its Retry-After put off, and no connection was made since.
      */

@@ -12,6 +12,7 @@ import io.picotunnel.client.config.ProxyUrl;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.protocol.ws.TunnelErrorCodes;
 
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
@@ -50,11 +51,20 @@ final class ConnectFailures {
     }
 
     /**
-     * Whether the server answered the upgrade 429 (too many connections, or too many wrong tokens, from this address):
-     * it runs and answers, and refuses this address for now.
+     * Whether the upgrade was answered 429: the server's (too many connections, or too many wrong tokens, from this
+     * address) or a proxy's in front of it (a rate limit).
      */
     static boolean answeredTooManyRequests(Throwable failure) {
         return failure instanceof UpgradeRefusedException refused && refused.status() == 429;
+    }
+
+    /**
+     * Whether the server answered the upgrade 429 too_many_attempts: it checks the address's wrong tokens only after
+     * it checked that it does not drain, so it is back from any stop. Its too_many_connections, answered as a
+     * connection is accepted, draining or not, and a proxy's 429, say no such thing.
+     */
+    static boolean answeredTooManyAttempts(Throwable failure) {
+        return failure instanceof UpgradeRefusedException refused && refused.tooManyAttempts();
     }
 
     /**
@@ -225,28 +235,33 @@ final class ConnectFailures {
         private final int status;
         private final String reason;
         private final transient Duration retryAfter;
-        private final boolean serverStopping;
+        private final String error;
 
         UpgradeRefusedException(int status, String reason) {
             this(status, reason, null);
         }
 
         UpgradeRefusedException(int status, String reason, Duration retryAfter) {
-            this(status, reason, retryAfter, false);
+            this(status, reason, retryAfter, null);
         }
 
-        /** {@code serverStopping}: the answer is a PicoTunnel server's 503 while it drains for a shutdown. */
-        UpgradeRefusedException(int status, String reason, Duration retryAfter, boolean serverStopping) {
+        /** {@code error}: the {@code error} of the answer's JSON body (a PicoTunnel server's); null when it has none. */
+        UpgradeRefusedException(int status, String reason, Duration retryAfter, String error) {
             super("the server answered the WebSocket upgrade with HTTP " + status + " " + ControlCharacters.bounded(reason));
             this.status = status;
             this.reason = reason;
             this.retryAfter = retryAfter;
-            this.serverStopping = serverStopping;
+            this.error = error;
         }
 
         /** Whether the server said it refused the upgrade because it is shutting down. */
         boolean serverStopping() {
-            return serverStopping;
+            return status == 503 && TunnelErrorCodes.SERVER_STOPPING.equals(error);
+        }
+
+        /** Whether the server refused this address for its wrong tokens, which it checks only once it no longer drains. */
+        boolean tooManyAttempts() {
+            return status == 429 && TunnelErrorCodes.TOO_MANY_ATTEMPTS.equals(error);
         }
 
         /** How long the server asked the client to wait before it tries again; null when it did not say. */

@@ -376,6 +376,10 @@ public final class TunnelClient implements AutoCloseable {
             // beyond the first minute (Backoff.LONG_DRAIN_MAX) so that a drain of hours is not redialled every 5 s.
             awaitRestart(stoppingAnswer);
         }
+        if (ConnectFailures.answeredTooManyAttempts(cause)) {
+            // Only a server that no longer drains checks the address's wrong tokens: it is back, its stop is over.
+            endStop();
+        }
         boolean goAwayLogged = logGoAway(stoppingAnswer, ConnectFailures.connectionRefused(cause));
         if (cause instanceof TokenRejectedException) {
             LOG.error(tokenRejectedLine());
@@ -386,13 +390,6 @@ public final class TunnelClient implements AutoCloseable {
         Duration serverWait = ConnectFailures.retryAfter(cause);
         boolean waitingForRestart = backoff.waitingForRestart();
         Duration delay = backoff.next(serverWait);
-        boolean refusesThisAddress = ConnectFailures.answeredTooManyRequests(cause);
-        if (refusesThisAddress) {
-            // The server is back and answers: its 429 is no part of the restart, and the redial its Retry-After asks
-            // for may come after the restart wait, whose end would otherwise call the server "still unreachable".
-            restartAwaited = false;
-            longDrainWarned = false;
-        }
         if (waitingForRestart && stoppingAnswer && !longDrainWarned
                 && backoff.stoppingFor().compareTo(Backoff.RESTART_WAIT) >= 0) {
             longDrainWarned = true;
@@ -401,15 +398,19 @@ public final class TunnelClient implements AutoCloseable {
                     + " apart (its Retry-After when longer), and every {} once it no longer answers so, until it is"
                     + " back.", config.server(), Durations.format(backoff.stoppingFor()), Durations.format(delay),
                     Durations.format(Backoff.LONG_DRAIN_MAX), Durations.format(Backoff.INITIAL));
-        } else if (waitingForRestart && !refusesThisAddress) {
+        } else if (waitingForRestart) {
             logAttemptWhileRestarting(cause, serverWait, delay, announceStop && !goAwayLogged);
         } else if (restartAwaited) {
             restartAwaited = false;
             // The stop is over: a server that says it is stopping again later starts a new one, warned about anew.
             longDrainWarned = false;
-            LOG.warn("cannot connect to {}: the server said it was stopping {} ago and is still unreachable: {} "
-                    + "Retrying in {}, then less and less often.", config.server(), Durations.format(backoff.stoppingFor()),
-                    ConnectFailures.explain(config.server(), cause, connector.connectTimeout()), Durations.format(delay));
+            // A 429 here is a proxy's, or the server's too_many_connections: an answer, though no sign it is back.
+            LOG.warn("cannot connect to {}: the server said it was stopping {} ago and {}: {}{} Retrying in {}, then less"
+                    + " and less often.", config.server(), Durations.format(backoff.stoppingFor()),
+                    ConnectFailures.answeredTooManyRequests(cause) ? "no answer since says it is back"
+                            : "is still unreachable",
+                    ConnectFailures.explain(config.server(), cause, connector.connectTimeout()), askedWait(serverWait),
+                    Durations.format(delay));
         } else if (serverWait == null) {
             LOG.warn("cannot connect to {}: {} Retrying in {}.", config.server(),
                     ConnectFailures.explain(config.server(), cause, connector.connectTimeout()), Durations.format(delay));
@@ -476,14 +477,36 @@ public final class TunnelClient implements AutoCloseable {
      */
     private void logAttemptWhileRestarting(Throwable cause, Duration serverWait, Duration delay, boolean announce) {
         String explained = ConnectFailures.explain(config.server(), cause, connector.connectTimeout());
-        String wait = serverWait == null ? "" : " It asked to wait " + Durations.format(serverWait) + " (Retry-After).";
-        if (!announce) {
+        String wait = askedWait(serverWait);
+        if (!announce && ConnectFailures.answeredTooManyRequests(cause)) {
+            // A proxy's 429, or the server's too_many_connections (answered while it drains too): not yet a sign that
+            // it is back, nor a reason to warn about each of the restart's redials.
+            LOG.debug("no answer yet says that the server at {} is back: {}{} Retrying in {}.", config.server(),
+                    explained, wait, Durations.format(delay));
+        } else if (!announce) {
             LOG.debug("the server at {} is not back yet: {}{} Retrying in {}.", config.server(), explained, wait,
                     Durations.format(delay));
         } else {
             LOG.info("the server at {} is stopping or restarting: {}{} Retrying in {}, then {}.", config.server(),
                     explained, wait, Durations.format(delay), restartRetries());
         }
+    }
+
+    /** " It asked to wait 2 s (Retry-After).", or nothing when it did not ask. */
+    private static String askedWait(Duration serverWait) {
+        return serverWait == null ? "" : " It asked to wait " + Durations.format(serverWait) + " (Retry-After).";
+    }
+
+    /**
+     * The server answered as it does only once it is back (its 429 too_many_attempts): its stop, and the GoAway before
+     * it, are over, so a redial refused later is a server down, not the same stop again, and the delays grow as at any
+     * time.
+     */
+    private void endStop() {
+        restartAwaited = false;
+        longDrainWarned = false;
+        goneAwayBeforeConnecting = false;
+        backoff.serverBack();
     }
 
     /** How the client redials while the server restarts, for the lines that say it is stopping. */

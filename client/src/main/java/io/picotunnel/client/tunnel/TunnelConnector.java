@@ -49,7 +49,6 @@ import io.picotunnel.protocol.net.OnLoop;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.MaskingWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
-import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.ws.WebSocketPings;
 import io.picotunnel.protocol.yamux.YamuxConfig;
@@ -327,7 +326,7 @@ final class TunnelConnector {
                         ch.pipeline().addLast(
                                 new HttpClientCodec(),
                                 new HttpObjectAggregator(MAX_HANDSHAKE_RESPONSE),
-                                new StoppingAnswer(),
+                                new RefusalErrorCode(),
                                 new WebSocketClientProtocolHandler(wsConfig),
                                 new UpgradeOutcome(ready, decoderConfig));
                     }
@@ -527,20 +526,21 @@ final class TunnelConnector {
     }
 
     /**
-     * Notes whether the answer to the upgrade is the 503 a PicoTunnel server gives while it drains for a shutdown:
-     * its body's {@code error} says so, and the handshaker's exception keeps only the status and headers.
+     * Notes the {@code error} of the server's JSON answer when it refuses the upgrade (its 503 server_stopping while it
+     * drains, its 429 too_many_attempts or too_many_connections): the handshaker's exception keeps only the status and
+     * headers.
      */
-    static final class StoppingAnswer extends ChannelInboundHandlerAdapter {
-        /** The server's body is some 70 bytes: a bigger one (a proxy's page) is not read at all. */
+    static final class RefusalErrorCode extends ChannelInboundHandlerAdapter {
+        /** The server's body is some 70 to 150 bytes: a bigger one (a proxy's page) is not read at all. */
         static final int MAX_BODY = 1024;
         private static final ObjectMapper JSON = new ObjectMapper();
-        private boolean seen;
+        /** Null for no refusal yet, or one whose body says none. */
+        private String error;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof FullHttpResponse answer
-                    && answer.status().code() == HttpResponseStatus.SERVICE_UNAVAILABLE.code()) {
-                seen = TunnelErrorCodes.SERVER_STOPPING.equals(errorCode(answer.content()));
+            if (msg instanceof FullHttpResponse answer && answer.status().code() >= 400) {
+                error = errorCode(answer.content());
             }
             ctx.fireChannelRead(msg);
         }
@@ -583,7 +583,7 @@ final class TunnelConnector {
                 ctx.pipeline().addLast(new WebSocketByteStreamCodec(),
                         new YamuxSession(YamuxRole.CLIENT, yamuxConfig, streamHandler));
                 ctx.pipeline().remove(this);
-                ctx.pipeline().remove(StoppingAnswer.class);
+                ctx.pipeline().remove(RefusalErrorCode.class);
                 if (!ready.trySuccess(ctx.channel())) {
                     ctx.close();
                 }
@@ -606,10 +606,10 @@ final class TunnelConnector {
                 if (status.code() == HttpResponseStatus.UNAUTHORIZED.code()) {
                     fail(ctx, new TokenRejectedException());
                 } else {
-                    StoppingAnswer answer = ctx.pipeline().get(StoppingAnswer.class);
+                    RefusalErrorCode answer = ctx.pipeline().get(RefusalErrorCode.class);
                     fail(ctx, new ConnectFailures.UpgradeRefusedException(status.code(), status.reasonPhrase(),
                             RetryAfter.parse(e.response().headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()),
-                            answer != null && answer.seen));
+                            answer == null ? null : answer.error));
                 }
             } else {
                 fail(ctx, cause);

@@ -102,7 +102,7 @@ class ConnectFailuresTest {
     @Test
     void theServersOwn503WhileItDrainsSaysItIsShuttingDown() {
         String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(503,
-                "Service Unavailable", Duration.ofSeconds(5), true), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+                "Service Unavailable", Duration.ofSeconds(5), "server_stopping"), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
 
         // Before: "unavailable for now, shutting down, restarting or overloaded", as for any 503.
         assertThat(why).contains("HTTP 503 Service Unavailable", "the server is shutting down")
@@ -121,13 +121,13 @@ class ConnectFailuresTest {
         assertThat(errorCode("[\"server_stopping\"]")).isNull();
         assertThat(errorCode("")).isNull();
         assertThat(errorCode("{\"error\":\"server_stopping\",\"pad\":\""
-                + "x".repeat(TunnelConnector.StoppingAnswer.MAX_BODY) + "\"}")).as("too big").isNull();
+                + "x".repeat(TunnelConnector.RefusalErrorCode.MAX_BODY) + "\"}")).as("too big").isNull();
     }
 
     private static String errorCode(String body) {
         ByteBuf buf = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
         try {
-            return TunnelConnector.StoppingAnswer.errorCode(buf);
+            return TunnelConnector.RefusalErrorCode.errorCode(buf);
         } finally {
             buf.release();
         }

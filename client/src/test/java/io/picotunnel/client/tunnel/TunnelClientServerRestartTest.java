@@ -36,6 +36,13 @@ class TunnelClientServerRestartTest {
     private volatile boolean answeringStopping;
     /** The server is back and refuses this address: a new connection is answered 429 too_many_attempts, Retry-After: 2. */
     private volatile boolean answeringTooManyAttempts;
+    /**
+     * The server, still draining, refuses this address as it accepts the connection: 429 too_many_connections,
+     * Retry-After: 1 (the server says 10 s; 1 s keeps the test short).
+     */
+    private volatile boolean answeringTooManyConnections;
+    /** A reverse proxy in front of the server limits the rate of upgrades: 429 with a page, no Retry-After. */
+    private volatile boolean proxyAnswering429;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -50,6 +57,15 @@ class TunnelClientServerRestartTest {
         server = new ScriptedTunnelServer((socket, key) -> {
             if (answeringStopping) {
                 answerStopping(socket);
+                return;
+            }
+            if (answeringTooManyConnections) {
+                answer429(socket, "{\"error\":\"too_many_connections\",\"message\":\"Too many connections are open"
+                        + " from your address. Close some and try again.\"}", "application/json", "Retry-After: 1\r\n");
+                return;
+            }
+            if (proxyAnswering429) {
+                answer429(socket, "<html><body><h1>429 Too Many Requests</h1></body></html>", "text/html", "");
                 return;
             }
             if (answeringTooManyAttempts) {
@@ -84,6 +100,14 @@ class TunnelClientServerRestartTest {
         write(socket, ("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: "
                 + body.length + "\r\nConnection: close\r\nRetry-After: 2\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         write(socket, body);
+        drainUntilEof(socket);
+    }
+
+    private static void answer429(Socket socket, String body, String type, String retryAfter) throws Exception {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        write(socket, ("HTTP/1.1 429 Too Many Requests\r\nContent-Type: " + type + "\r\nContent-Length: " + bytes.length
+                + "\r\nConnection: close\r\n" + retryAfter + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        write(socket, bytes);
         drainUntilEof(socket);
     }
 
@@ -381,6 +405,124 @@ class TunnelClientServerRestartTest {
             assertThat(log.messages(Level.WARN)).hasSize(2).allSatisfy(line -> assertThat(line)
                     .contains("answered HTTP 429 Too Many Requests to the tunnel's WebSocket upgrade")
                     .contains("It asked to wait 2 s (Retry-After): retrying in 2 s."));
+        }
+    }
+
+    /**
+     * While the client waits for the restart, a reverse proxy in front of the server answers three redials 429 without
+     * Retry-After (nginx's limit_req_status 429): no sign the server is back, so each is a DEBUG line that says it
+     * answered 429, not a WARN every second. Before, each was a WARN "cannot connect ... Retrying in 1 s".
+     */
+    @Test
+    void aProxys429DuringTheRestartWaitIsNotAWarningEverySecond() throws Exception {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
+            start(System::nanoTime);
+            Socket old = beginDrain();
+            endDrain(old);
+            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
+
+            proxyAnswering429 = true;
+            server.listenAgain();
+            await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 3);
+
+            assertThat(log.messages(Level.WARN)).isEmpty();
+            assertThat(log.events()).filteredOn(e -> e.getFormattedMessage().contains("answered HTTP 429"))
+                    .allSatisfy(e -> assertThat(e.getLevel()).isEqualTo(Level.DEBUG))
+                    .noneMatch(e -> e.getFormattedMessage().contains("still unreachable"));
+        }
+    }
+
+    /**
+     * A long drain whose redials are answered 429 too_many_connections now and then, within its first minute and after
+     * its WARN (the server refuses the address as it accepts the connection, draining or not), between its 503
+     * server_stopping: one stop, announced once and warned about once. Before, each 429 ended the stop for the log, so
+     * the next 503 was announced again at INFO "is stopping or restarting" (within the first minute) or its long-drain
+     * WARN written again (after it), and each 429 was a WARN.
+     */
+    @Test
+    void tooManyConnections429sDuringALongDrainAreNoNewStop() throws Exception {
+        AtomicLong clock = new AtomicLong(System.nanoTime());
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
+            start(clock::get);
+            answeringStopping = true;
+            write(server.sockets.getFirst(), GO_AWAY);
+            await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 3);
+            twoRedialsAnsweredTooManyConnections(log);
+            drainFor(clock, Backoff.RESTART_WAIT);
+            await().atMost(Duration.ofSeconds(30)).until(() -> log.messages(Level.WARN).stream()
+                    .anyMatch(line -> line.contains("still does")));
+            twoRedialsAnsweredTooManyConnections(log);
+
+            assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("stopping")).singleElement()
+                    .asString().contains("(GoAway: it is stopping, as its answer to the new connection says)");
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("said it was stopping 1 min ago and still does");
+        }
+    }
+
+    /** Two redials of a draining server are answered 429 too_many_connections, then two more 503 server_stopping. */
+    private void twoRedialsAnsweredTooManyConnections(LogCapture log) {
+        long answered = answered429(log);
+        answeringTooManyConnections = true;
+        answeringStopping = false;
+        await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= answered + 2);
+        answeringStopping = true;
+        answeringTooManyConnections = false;
+        int before = server.connections();
+        await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= before + 2);
+    }
+
+    /**
+     * The server is back within the restart wait and answers 429 too_many_attempts, then stops listening again: its
+     * stop was over, so the refused redial is a server down (a WARN, delays that grow), not the same stop announced a
+     * second time. Before, the refused redial was a second INFO "is stopping or restarting", redialled every 1 s.
+     */
+    @Test
+    void aRedialRefusedAfterTheServersTooManyAttemptsIsNotTheStopAnnouncedAgain() throws Exception {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
+            start(System::nanoTime);
+            Socket old = beginDrain();
+            endDrain(old);
+            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
+            answeringTooManyAttempts = true;
+            server.listenAgain();
+            await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 1);
+            long announced = log.messages(Level.INFO).stream().filter(l -> l.contains("stopping or restarting")).count();
+
+            long refused = refusedAttempts(log);
+            server.stopListening();
+            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) > refused);
+
+            assertThat(log.messages(Level.INFO).stream().filter(l -> l.contains("stopping or restarting")).count())
+                    .isEqualTo(announced);
+            assertThat(log.messages(Level.WARN).getLast()).contains("connection refused")
+                    .doesNotContain("while it restarts");
+        }
+    }
+
+    /**
+     * A reverse proxy answers 429 (no Retry-After) to the redials of a server that stopped, and still does once the
+     * restart wait is over: the WARN then says no answer since says the server is back, with the proxy's 429, not that
+     * it is "still unreachable" though it answered.
+     */
+    @Test
+    void aProxys429PastTheRestartWaitIsNotCalledUnreachable() throws Exception {
+        AtomicLong clock = new AtomicLong(System.nanoTime());
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
+            start(clock::get);
+            Socket old = beginDrain();
+            endDrain(old);
+            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
+            proxyAnswering429 = true;
+            server.listenAgain();
+            await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 1);
+            clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> !log.messages(Level.WARN).isEmpty());
+            assertThat(log.messages(Level.WARN).getFirst())
+                    .contains("the server said it was stopping 1 min ago and no answer since says it is back")
+                    .contains("answered HTTP 429 Too Many Requests")
+                    .doesNotContain("still unreachable");
         }
     }
 }

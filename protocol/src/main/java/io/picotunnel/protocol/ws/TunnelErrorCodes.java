@@ -11,6 +11,12 @@ public final class TunnelErrorCodes {
      * A client refused with it says the server is shutting down (a store failure's 503 is "unavailable").
      */
     public static final String SERVER_STOPPING = "server_stopping";
+    /**
+     * The server refuses a tunnel upgrade from an address that sent too many wrong tokens: its 429, answered only once
+     * it knows it does not drain, so a client waiting for its restart takes it for a server that is back (its
+     * {@code too_many_connections} 429 is answered as a connection is accepted, draining or not).
+     */
+    public static final String TOO_MANY_ATTEMPTS = "too_many_attempts";
 
     private TunnelErrorCodes() {
     }

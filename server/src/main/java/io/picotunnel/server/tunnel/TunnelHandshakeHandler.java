@@ -249,7 +249,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         String address = address(ctx, request);
         Duration wait = failures.retryAfter(address);
         if (!wait.isZero()) {
-            send(ctx, retryAfter(response(HttpResponseStatus.TOO_MANY_REQUESTS, "too_many_attempts",
+            send(ctx, retryAfter(response(HttpResponseStatus.TOO_MANY_REQUESTS, TunnelErrorCodes.TOO_MANY_ATTEMPTS,
                     "too many wrong tunnel tokens from this address: wait, then connect with the tunnel's current token"),
                     wait));
             return;

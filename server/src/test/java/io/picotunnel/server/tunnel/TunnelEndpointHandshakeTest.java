@@ -438,7 +438,7 @@ class TunnelEndpointHandshakeTest {
             FullHttpResponse response = channel.readOutbound();
             try {
                 assertThat(response.status().code()).isEqualTo(503);
-                // The client (TunnelConnector.StoppingAnswer) tells the server is stopping by this error code.
+                // The client (TunnelConnector.RefusalErrorCode) tells the server is stopping by this error code.
                 assertThat(response.content().toString(StandardCharsets.UTF_8))
                         .isEqualTo("{\"error\":\"server_stopping\",\"message\":\"the server is shutting down\"}");
                 assertThat(response.headers().get(HttpHeaderNames.RETRY_AFTER))
