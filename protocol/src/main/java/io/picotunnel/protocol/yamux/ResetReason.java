@@ -21,7 +21,7 @@ public enum ResetReason {
     UNKNOWN_HOST(4),
     /**
      * The receiver held more data not yet read than its session buffer limit, and this stream's reader had gone
-     * longest without taking any.
+     * longest without taking any; or it found no memory to hold a Data frame until the stream's reader takes it.
      */
     BUFFER_LIMIT(5),
     /** The client has no route to the target: its host or its network is unreachable (EHOSTUNREACH, ENETUNREACH). */

@@ -489,16 +489,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         if (inbound.isEmpty() && !delivering && readerWants()) {
             inbound.add(data);
             inboundTailOwned = false;
-        } else {
-            try {
-                queueForReader(data);
-            } catch (OutOfMemoryError e) {
-                // No memory to hold the frame until its reader wants it (direct memory at its cap, most likely):
-                // this stream loses data, so it goes, and the session with its other streams goes on.
-                session.logNoMemoryToHoldData(this, length, e);
-                resetForLostData();
-                return;
-            }
+        } else if (!heldForReader(data)) {
+            resetForLostData();
+            return;
         }
         // Counted once held: a frame that could not be copied is no longer anywhere.
         inboundBytes += length;
@@ -507,42 +500,68 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         deliverInbound();
     }
 
-    /** RST (unless the stream already ended on the wire), and the reader sees a reset: it lost data. */
+    /**
+     * Copies {@code data} to wait for its reader, and releases it. When the copy finds no memory (direct memory at
+     * its cap, most likely), the session's stream whose reader stopped longest gives its memory back, if another's,
+     * and the copy is tried once more. False: the frame is lost.
+     */
+    private boolean heldForReader(ByteBuf data) {
+        int length = data.readableBytes();
+        try {
+            queueForReader(data);
+            return true;
+        } catch (OutOfMemoryError e) {
+            String freed = session.resetStalledHolderForMemory(this);
+            boolean held = freed != null && retryQueueForReader(data);
+            session.logNoMemoryToHoldData(this, length, e, freed, held);
+            return held;
+        } finally {
+            // Also when a copy fails: the slice would pin the parent's read buffer.
+            data.release();
+        }
+    }
+
+    private boolean retryQueueForReader(ByteBuf data) {
+        try {
+            queueForReader(data);
+            return true;
+        } catch (OutOfMemoryError e) {
+            return false;
+        }
+    }
+
+    /** RST saying the data could not be held (unless the stream already ended on the wire); the reader sees a reset. */
     private void resetForLostData() {
         reset = true;
-        sendReset();
+        sendReset(ResetReason.BUFFER_LIMIT);
         closeChannel();
     }
 
     /**
      * A buffer that waits for a slow reader is copied out of the parent's read buffer, so the memory held is what
      * the window allows, not the larger buffers the slices would keep alive; small ones join the last copy.
+     * {@code data} stays the caller's to release; a copy that fails leaves the queue as it was.
      */
     private void queueForReader(ByteBuf data) {
-        try {
-            int length = data.readableBytes();
-            if (length >= COALESCE_LIMIT) {
-                // Pooled and direct, of exactly its size and never appended to: a socket writes it without copying
-                // it again, and a bulk transfer to a slower target does not fill the heap with short-lived arrays
-                // (with heap copies, 87% of the client's allocation under iperf3, and young collections every 50 ms).
-                inbound.add(alloc().directBuffer(length, length).writeBytes(data));
-                inboundTailOwned = false;
-                return;
-            }
-            ByteBuf tail = inboundTailOwned ? inbound.peekLast() : null;
-            if (tail != null && tail.readableBytes() + length <= COALESCE_LIMIT) {
-                tail.writeBytes(data);
-                return;
-            }
-            // Heap copies outside the pool, as they are appended to: in a stress test (CrossLoopBackpressureTest)
-            // pooled copies that later frames were appended to showed duplicated bytes at the far end; the cause is
-            // not understood yet.
-            inbound.add(Unpooled.buffer(Math.max(length, 256), COALESCE_LIMIT).writeBytes(data));
-            inboundTailOwned = true;
-        } finally {
-            // Also when a copy fails (out of memory): the slice would pin the parent's read buffer.
-            data.release();
+        int length = data.readableBytes();
+        if (length >= COALESCE_LIMIT) {
+            // Pooled and direct, of exactly its size and never appended to: a socket writes it without copying
+            // it again, and a bulk transfer to a slower target does not fill the heap with short-lived arrays
+            // (with heap copies, 87% of the client's allocation under iperf3, and young collections every 50 ms).
+            inbound.add(alloc().directBuffer(length, length).writeBytes(data));
+            inboundTailOwned = false;
+            return;
         }
+        ByteBuf tail = inboundTailOwned ? inbound.peekLast() : null;
+        if (tail != null && tail.readableBytes() + length <= COALESCE_LIMIT) {
+            tail.writeBytes(data);
+            return;
+        }
+        // Heap copies outside the pool, as they are appended to: in a stress test (CrossLoopBackpressureTest)
+        // pooled copies that later frames were appended to showed duplicated bytes at the far end; the cause is
+        // not understood yet.
+        inbound.add(Unpooled.buffer(Math.max(length, 256), COALESCE_LIMIT).writeBytes(data));
+        inboundTailOwned = true;
     }
 
     void onAcknowledged() {

@@ -59,6 +59,12 @@ public final class YamuxSession extends ChannelDuplexHandler {
     /** How often at most the WARN for a stream reset at --session-buffer-limit is logged per connection. */
     public static final Duration BUFFER_LIMIT_LOG_INTERVAL = Duration.ofMinutes(1);
 
+    /**
+     * How long a stream's reader must have taken none of what it holds for that stream to be reset when another's
+     * Data frame finds no memory to wait in: a reader between two reads is not stalled, however much it holds.
+     */
+    static final Duration STALLED_FOR_MEMORY = Duration.ofSeconds(1);
+
     /** Bytes of frames waiting for an unwritable parent beyond which the peer is considered not reading. */
     static final long CONTROL_BACKLOG_LIMIT = 4L * 1024 * 1024;
 
@@ -103,8 +109,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private long inboundHeld;
     private long bufferLimitLoggedNanos;
     private boolean bufferLimitLogged;
-    private long noMemoryLoggedNanos;
-    private boolean noMemoryLogged;
+    private NoMemoryLog noMemoryLog = NoMemoryLog.PROCESS;
     private volatile boolean localGoAway;
     private volatile boolean remoteGoAway;
     private volatile boolean peerTakesNoStreamAfterItsGoAway;
@@ -1069,20 +1074,51 @@ public final class YamuxSession extends ChannelDuplexHandler {
     }
 
     /**
-     * At WARN, at most once per {@link #BUFFER_LIMIT_LOG_INTERVAL}: when direct memory runs out, every stream waiting
-     * for its reader may lose a frame in turn.
+     * A Data frame for {@code needing} found no memory to wait in for its reader: resets the stream that
+     * {@link #resetStalledHolders} would reset first, if it is another and its reader has taken nothing for
+     * {@link #STALLED_FOR_MEMORY}, so that its memory goes back. Returns what it was, for the log, or null.
      */
-    void logNoMemoryToHoldData(YamuxChildChannel child, int length, OutOfMemoryError cause) {
-        long now = nanoTime();
-        if (noMemoryLogged && now - noMemoryLoggedNanos < BUFFER_LIMIT_LOG_INTERVAL.toNanos()) {
-            return;
+    String resetStalledHolderForMemory(YamuxChildChannel needing) {
+        YamuxChildChannel stalled = stalledLongest(streams.values(), stalledLongest(endedHolders, null));
+        if (stalled == null || stalled == needing
+                || stalled.nanosWithoutReaderProgress() < STALLED_FOR_MEMORY.toNanos()) {
+            return null;
         }
-        noMemoryLogged = true;
-        noMemoryLoggedNanos = now;
-        log.warn("{}: resetting stream {}: no memory to hold a Data frame of {} bytes until its reader takes it ({});"
-                        + " the session goes on; {}; logged at most once per {}",
-                ctx.channel(), Integer.toUnsignedLong(child.streamId()), length, cause.toString(), memoryReport(),
-                Durations.format(BUFFER_LIMIT_LOG_INTERVAL));
+        String what = "stream " + Integer.toUnsignedLong(stalled.streamId()) + ", whose reader has taken none of the "
+                + stalled.heldBytes() + " bytes it holds for "
+                + Durations.format(Duration.ofNanos(stalled.nanosWithoutReaderProgress()));
+        stalled.resetHoldingTooMuch();
+        return what;
+    }
+
+    /**
+     * At WARN, at most once per {@link #BUFFER_LIMIT_LOG_INTERVAL} for the whole process ({@link NoMemoryLog}):
+     * direct memory runs out for all sessions at once, and every stream waiting for its reader may then lose a frame.
+     */
+    void logNoMemoryToHoldData(YamuxChildChannel child, int length, OutOfMemoryError cause, String freed,
+            boolean held) {
+        noMemoryLog.frameFoundNoMemory(() -> {
+            String frame = "no memory to hold a Data frame of " + length + " bytes for stream "
+                    + Integer.toUnsignedLong(child.streamId()) + " until its reader takes it (" + cause + ")";
+            String what;
+            if (held) {
+                what = "resetting " + freed + ", the longest of this connection's streams: " + frame
+                        + "; the frame then found room";
+            } else if (freed != null) {
+                what = "resetting " + freed + ", then stream " + Integer.toUnsignedLong(child.streamId()) + ": "
+                        + frame + ", nor once the other gave its memory back";
+            } else {
+                what = "resetting stream " + Integer.toUnsignedLong(child.streamId()) + ": " + frame
+                        + "; no other stream's reader had stopped taking its data for "
+                        + Durations.format(STALLED_FOR_MEMORY);
+            }
+            return ctx.channel() + ": " + what + "; the session goes on; " + memoryReport();
+        });
+    }
+
+    /** For tests: the limit on the no-memory WARN, with its own clock, instead of the process's. */
+    void noMemoryLog(NoMemoryLog log) {
+        noMemoryLog = log;
     }
 
     void logLingerExpired(YamuxChildChannel child) {

@@ -1,5 +1,6 @@
 package io.picotunnel.protocol.yamux;
 
+import ch.qos.logback.classic.Level;
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -12,8 +13,10 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.Future;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
@@ -343,13 +347,11 @@ class YamuxSessionFramesTest {
         }
     }
 
-    @Test
-    void aFrameThatFindsNoMemoryToWaitInResetsItsStreamAndGivesBackItsCount() {
-        // Direct memory for one 64 KiB frame: stream 1's takes all of it, so stream 3's 16 KiB frame finds none.
-        DirectMemoryCap allocator = new DirectMemoryCap(YamuxChildChannel.MAX_DATA_CHUNK);
-        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
-        List<Channel> streams = new CopyOnWriteArrayList<>();
-        peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
+    /** A SERVER peer whose streams read only when asked, with {@code cap} bytes of direct memory between them. */
+    private static RawPeer serverWithDirectMemory(long cap, List<Channel> streams, List<ByteBuf> seen,
+            NoMemoryLog noMemoryLog) {
+        DirectMemoryCap allocator = new DirectMemoryCap(cap);
+        RawPeer p = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
                 ch.config().setAutoRead(false);
@@ -363,19 +365,57 @@ class YamuxSessionFramesTest {
                 });
             }
         });
+        p.session.noMemoryLog(noMemoryLog);
+        return p;
+    }
+
+    private static final String NO_MEMORY_LOG = YamuxSessionFramesTest.class.getName() + ".noMemory";
+
+    /** A limit on the no-memory WARN of its own (not the process's, which other tests use), on {@code clock}. */
+    private static NoMemoryLog noMemoryLog(AtomicLong clock) {
+        return new NoMemoryLog(LoggerFactory.getLogger(NO_MEMORY_LOG), YamuxSession.BUFFER_LIMIT_LOG_INTERVAL,
+                clock::get);
+    }
+
+    private static List<YamuxFrame> resets(List<YamuxFrame> written) {
+        return written.stream().filter(f -> f.hasFlag(FLAG_RST)).toList();
+    }
+
+    private static long resetCount(RawPeer p) {
+        List<YamuxFrame> written = p.written();
+        written.forEach(YamuxFrame::release);
+        return resets(written).size();
+    }
+
+    @Test
+    void aFrameThatFindsNoMemoryToWaitInResetsItsStreamAndGivesBackItsCount() {
+        // Direct memory for one 64 KiB frame: stream 1's takes all of it, so stream 3's 16 KiB frame finds none.
+        // Stream 1's reader has not been waited for at all, so it is not taken for stalled: stream 3 goes.
+        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
         int large = YamuxChildChannel.MAX_DATA_CHUNK;
         int limit = YamuxChildChannel.COALESCE_LIMIT;
-        peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(large))), YamuxFrame.data(FLAG_SYN, 3,
-                text("b".repeat(limit))));
-        try {
+        try (LogCapture log = new LogCapture(NO_MEMORY_LOG, Level.WARN)) {
+            peer = serverWithDirectMemory(large, streams, seen, noMemoryLog(new AtomicLong()));
+            peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(large))), YamuxFrame.data(FLAG_SYN, 3,
+                    text("b".repeat(limit))));
             YamuxStreamChannel lost = (YamuxStreamChannel) streams.get(1);
             assertThat(lost.isReset()).as("the stream whose frame found no memory is reset").isTrue();
             assertThat(lost.isOpen()).isFalse();
             List<YamuxFrame> written = peer.written();
             assertThat(written).extracting(YamuxFrame::type).doesNotContain(TYPE_GO_AWAY);
-            assertThat(written).filteredOn(f -> f.streamId() == 3 && f.hasFlag(FLAG_RST)).hasSize(1);
+            assertThat(resets(written)).singleElement().satisfies(rst -> {
+                assertThat(rst.streamId()).isEqualTo(3);
+                assertThat(rst.length()).as("the reason: it could not be held")
+                        .isEqualTo(ResetReason.BUFFER_LIMIT.code());
+            });
             written.forEach(YamuxFrame::release);
             assertThat(peer.session.inboundHeld()).as("held: stream 1's frame only").isEqualTo(large);
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("resetting stream 3: no memory to hold a Data frame of " + limit + " bytes")
+                    .contains("Cannot reserve " + limit + " bytes of direct buffer memory")
+                    .contains("the session goes on").contains("JVM direct buffers: ")
+                    .doesNotContain("more Data frames");
 
             // Stream 1 goes on: what it held, then what comes next, and the session holds nothing once read.
             streams.get(0).read();
@@ -385,6 +425,82 @@ class YamuxSessionFramesTest {
                     .containsExactly("a".repeat(large), "c".repeat(10));
             assertThat(peer.session.inboundHeld()).isZero();
             assertThat(peer.session.activeStreams()).isEqualTo(1);
+        } finally {
+            seen.forEach(ByteBuf::release);
+        }
+    }
+
+    @Test
+    void aFrameThatFindsNoMemoryResetsTheStreamWhoseReaderStoppedInsteadOfItsOwn() {
+        // Stream 1's 64 KiB take all the direct memory and its reader has taken none of them for 2 s; stream 3's
+        // reader has just read, and its next 16 KiB frame finds no memory: stream 1 is the one to go, as at the
+        // session buffer limit, and stream 3's frame waits in the memory it gave back.
+        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        int large = YamuxChildChannel.MAX_DATA_CHUNK;
+        int limit = YamuxChildChannel.COALESCE_LIMIT;
+        try (LogCapture log = new LogCapture(NO_MEMORY_LOG, Level.WARN)) {
+            peer = serverWithDirectMemory(large, streams, seen, noMemoryLog(new AtomicLong()));
+            peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(large))));
+            peer.advance(YamuxSession.STALLED_FOR_MEMORY.toMillis() * 2);
+            peer.send(YamuxFrame.data(FLAG_SYN, 3, text("b".repeat(10))));
+            streams.get(1).read();
+            assertThat(seen).extracting(b -> b.toString(StandardCharsets.UTF_8)).containsExactly("b".repeat(10));
+            peer.written().forEach(YamuxFrame::release);
+
+            peer.send(YamuxFrame.data(0, 3, text("c".repeat(limit))));
+
+            List<YamuxFrame> written = peer.written();
+            assertThat(written).extracting(YamuxFrame::type).doesNotContain(TYPE_GO_AWAY);
+            assertThat(resets(written)).singleElement().satisfies(rst -> {
+                assertThat(rst.streamId()).as("the stalled holder is reset").isEqualTo(1);
+                assertThat(rst.length()).isEqualTo(ResetReason.BUFFER_LIMIT.code());
+            });
+            written.forEach(YamuxFrame::release);
+            assertThat(((YamuxStreamChannel) streams.get(0)).isReset()).isTrue();
+            assertThat(((YamuxStreamChannel) streams.get(1)).isReset()).isFalse();
+            assertThat(peer.session.inboundHeld()).as("held: stream 3's frame only").isEqualTo(limit);
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("resetting stream 1, whose reader has taken none of the " + large
+                            + " bytes it holds for 2 s")
+                    .contains("no memory to hold a Data frame of " + limit + " bytes for stream 3");
+
+            streams.get(1).read();
+            assertThat(seen).extracting(b -> b.toString(StandardCharsets.UTF_8))
+                    .containsExactly("b".repeat(10), "c".repeat(limit));
+            assertThat(peer.session.inboundHeld()).isZero();
+        } finally {
+            seen.forEach(ByteBuf::release);
+        }
+    }
+
+    @Test
+    void framesThatFindNoMemoryAreLoggedOnceAnIntervalForAllSessionsWithTheCountSinceTheLastLine() {
+        // Direct memory runs out for the whole process: sessions that each lose a frame within the interval make
+        // one WARN (each line builds a memory report), and the next line says how many were not logged.
+        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        AtomicLong clock = new AtomicLong();
+        NoMemoryLog noMemoryLog = noMemoryLog(clock);
+        int limit = YamuxChildChannel.COALESCE_LIMIT;
+        try (LogCapture log = new LogCapture(NO_MEMORY_LOG, Level.WARN);
+                RawPeer first = serverWithDirectMemory(0, streams, seen, noMemoryLog);
+                RawPeer second = serverWithDirectMemory(0, streams, seen, noMemoryLog)) {
+            first.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(limit))));
+            clock.addAndGet(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL.toNanos() / 2);
+            second.send(YamuxFrame.data(FLAG_SYN, 1, text("b".repeat(limit))));
+            second.send(YamuxFrame.data(FLAG_SYN, 3, text("c".repeat(limit))));
+            assertThat(resetCount(first)).isEqualTo(1);
+            assertThat(resetCount(second)).isEqualTo(2);
+            assertThat(log.messages(Level.WARN)).as("one line for the three frames").hasSize(1);
+
+            clock.addAndGet(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL.toNanos());
+            first.send(YamuxFrame.data(FLAG_SYN, 3, text("d".repeat(limit))));
+            assertThat(log.messages(Level.WARN)).hasSize(2);
+            assertThat(log.messages(Level.WARN).get(1))
+                    .contains("resetting stream 3: no memory to hold a Data frame of " + limit + " bytes")
+                    .contains("(2 more Data frames found no memory in this process since the last such line)")
+                    .endsWith("logged at most once per 1 min for the process");
         } finally {
             seen.forEach(ByteBuf::release);
         }

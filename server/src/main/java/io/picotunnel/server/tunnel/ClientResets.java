@@ -22,7 +22,8 @@ public final class ClientResets {
             case TARGET_UNREACHABLE -> notConnected + "the client has no route to the target (its host or network"
                     + " is unreachable)";
             case BUFFER_LIMIT -> "reset the stream: its streams held more data their targets had not read than its "
-                    + "--session-buffer-limit, and this one's target had gone longest without reading";
+                    + "--session-buffer-limit, or than its memory had room for, and this one's target had gone longest"
+                    + " without reading, or its data found no room";
             case CLIENT_STOPPING -> "is stopping: it reset the stream, still open at the end of its --shutdown-grace";
             case REFUSED_GOING_AWAY -> "is stopping: it refused the stream, opened as it sent GoAway (nothing of it"
                     + " reached the target)";

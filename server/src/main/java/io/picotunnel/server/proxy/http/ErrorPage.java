@@ -117,7 +117,7 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
                             + "service's target.");
             case BUFFER_LIMIT -> new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "client_buffer_full",
                     "The tunnel's client is holding too much data that its apps have not read yet, so it dropped "
-                            + "this request. Its operator can raise the client's buffer limit.");
+                            + "this request. Its operator can raise the client's buffer limit or its memory.");
             case TARGET_UNREACHABLE -> new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "target_no_route",
                     "The tunnel's client cannot reach the app behind this address: its network has no way there."
                             + " Its operator can check the service's target and the client's network.");

@@ -149,7 +149,8 @@ class VisitorPagesTest {
 
             assertThat(page.status()).isEqualTo(502);
             assertThat(page.text()).contains("The tunnel&#39;s client is holding too much data that its apps have not "
-                    + "read yet, so it dropped this request. Its operator can raise the client&#39;s buffer limit.");
+                    + "read yet, so it dropped this request. Its operator can raise the client&#39;s buffer limit or"
+                    + " its memory.");
             assertRevealsNothing(page, apps.get(first).address());
             assertThat(page.text()).doesNotContain("session-buffer-limit");
             assertLogged(services.get(first), "--session-buffer-limit");
