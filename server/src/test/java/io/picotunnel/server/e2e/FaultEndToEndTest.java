@@ -297,7 +297,7 @@ class FaultEndToEndTest {
         target = FaultTarget.resetAfter(MiB);
         int port = tcpService();
         try (Socket visitor = FaultTarget.connect(port, READ_TIMEOUT)) {
-            visitor.shutdownOutput();
+            halfCloseUntilTheTargetSeesIt(visitor);
             downloadIsResetWhenTheTargetResets(visitor.getInputStream());
         }
     }
@@ -307,7 +307,7 @@ class FaultEndToEndTest {
         target = FaultTarget.download(SIZE);
         int port = tcpService();
         try (Socket visitor = FaultTarget.connect(port, READ_TIMEOUT)) {
-            visitor.shutdownOutput();
+            halfCloseUntilTheTargetSeesIt(visitor);
             downloadIsCutByAReset(visitor.getInputStream(), client::kill);
         }
     }
@@ -332,6 +332,12 @@ class FaultEndToEndTest {
             FaultTarget.writeGet(visitor, "HTTP/1.0", HOST, "/reset-close/" + STALLED_BYTES);
             stalledVisitorIsResetWhenTheTargetResets(visitor.getInputStream());
         }
+    }
+
+    /** The visitor ends its side (FIN), and the fault comes only once the target read that FIN through the tunnel. */
+    private void halfCloseUntilTheTargetSeesIt(Socket visitor) throws IOException {
+        visitor.shutdownOutput();
+        await("the target saw the visitor's FIN").atMost(READ_TIMEOUT).until(() -> target.inputEnded(0));
     }
 
     private void stalledVisitorIsResetWhenTheTargetResets(InputStream in) throws Exception {

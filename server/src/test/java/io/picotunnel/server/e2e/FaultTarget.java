@@ -16,11 +16,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -29,9 +33,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * A target behind the tunnel's client for fault tests, on 127.0.0.1 with blocking sockets, one thread per
  * connection. It records how much it wrote and how its reading of each connection ended.
  * <ul>
- *   <li>{@link #download(long)}: writes that many bytes as fast as the path takes them, then half-closes;</li>
+ *   <li>{@link #download(long)}: writes that many bytes as fast as the path takes them, then half-closes;
+ *   reads meanwhile to the other side's FIN, which {@link #inputEnded(int)} tells;</li>
  *   <li>{@link #resetAfter(long)}: writes that many bytes, then resets the connection (SO_LINGER 0) once
- *   {@link #resume()} was called;</li>
+ *   {@link #resume()} was called; reads meanwhile as a download does;</li>
  *   <li>{@link #sink(long)}: reads that many bytes, then stops reading until {@link #resume()}, then reads on to
  *   the end, which {@link #readEnd()} tells: {@code "eof"} or {@code "reset: <message>"};</li>
  *   <li>{@link #http()}: HTTP/1.1, one request per connection: {@code GET /length/N} (Content-Length),
@@ -58,6 +63,9 @@ final class FaultTarget implements AutoCloseable {
     private final AtomicLong written = new AtomicLong();
     private final AtomicLong read = new AtomicLong();
     private final AtomicInteger requests = new AtomicInteger();
+    private final AtomicInteger accepted = new AtomicInteger();
+    /** The numbers (in the order of accept, from 0) of the connections whose input ended with the other side's FIN. */
+    private final Set<Integer> endedInputs = ConcurrentHashMap.newKeySet();
     private final CountDownLatch resumed = new CountDownLatch(1);
     private final CompletableFuture<String> readEnd = new CompletableFuture<>();
 
@@ -109,6 +117,14 @@ final class FaultTarget implements AutoCloseable {
         return requests.get();
     }
 
+    /**
+     * Whether a download or resetAfter target read the other side's FIN on its {@code connection}th connection
+     * (from 0, in the order it accepted them: the monitor's probes come later than a test's first visitor).
+     */
+    boolean inputEnded(int connection) {
+        return endedInputs.contains(connection);
+    }
+
     /** Lets a paused sink read on, and makes the {@code /reset-*} answers reset their connection. */
     void resume() {
         resumed.countDown();
@@ -125,22 +141,25 @@ final class FaultTarget implements AutoCloseable {
                 Socket socket = server.accept();
                 socket.setSoTimeout(60_000);
                 open.add(socket);
-                threads.execute(() -> serve(socket));
+                int number = accepted.getAndIncrement();
+                threads.execute(() -> serve(socket, number));
             } catch (IOException e) {
                 return;
             }
         }
     }
 
-    private void serve(Socket socket) {
+    private void serve(Socket socket, int number) {
         try (socket) {
             switch (kind) {
                 case DOWNLOAD -> {
+                    Future<?> reading = threads.submit(() -> readToItsEnd(socket, number));
                     writePattern(socket.getOutputStream(), bytes);
                     socket.shutdownOutput();
-                    socket.getInputStream().transferTo(OutputStream.nullOutputStream());
+                    reading.get();
                 }
                 case RESET_DOWNLOAD -> {
+                    threads.execute(() -> readToItsEnd(socket, number));
                     writePattern(socket.getOutputStream(), bytes);
                     resumed.await(60, TimeUnit.SECONDS);
                     socket.setSoLinger(true, 0);
@@ -148,8 +167,18 @@ final class FaultTarget implements AutoCloseable {
                 case SINK -> sink(socket.getInputStream());
                 case HTTP -> answer(socket);
             }
-        } catch (IOException | InterruptedException e) {
+        } catch (IOException | InterruptedException | ExecutionException e) {
             // the connection failed or was cut: what the test looks at is on the other side
+        }
+    }
+
+    /** Reads what the other side sends, as the target writes, and counts its FIN. */
+    private void readToItsEnd(Socket socket, int number) {
+        try {
+            socket.getInputStream().transferTo(OutputStream.nullOutputStream());
+            endedInputs.add(number);
+        } catch (IOException e) {
+            // the connection was reset or closed: no FIN to count
         }
     }
 
