@@ -45,6 +45,8 @@ class HashicorpUnansweredKeepaliveInteropTest {
 
         await("our session ended for the unanswered ping").atMost(WAIT).until(connection::sessionEnded);
         peer.awaitLine("SESSION_CLOSED");
-        assertThat(peer.stderr()).contains(PROTOCOL_ERROR_GO_AWAY_READ).contains("accept ended: yamux protocol error");
+        // The peer's stderr is read on a thread of its own: its lines can come after the stdout line above.
+        await("the peer's log of our GoAway").atMost(WAIT).untilAsserted(() -> assertThat(peer.stderr())
+                .contains(PROTOCOL_ERROR_GO_AWAY_READ).contains("accept ended: yamux protocol error"));
     }
 }
