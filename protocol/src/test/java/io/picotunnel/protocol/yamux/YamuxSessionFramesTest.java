@@ -377,6 +377,36 @@ class YamuxSessionFramesTest {
                 clock::get);
     }
 
+    /**
+     * What a no-memory case needs: the streams of SERVER peers with capped direct memory, the buffers they read
+     * (released on close) and the no-memory WARNs, limited on {@code clock}.
+     */
+    private static final class NoMemoryCase implements AutoCloseable {
+        final List<Channel> streams = new CopyOnWriteArrayList<>();
+        final List<ByteBuf> seen = new CopyOnWriteArrayList<>();
+        final AtomicLong clock = new AtomicLong();
+        final LogCapture log = new LogCapture(NO_MEMORY_LOG, Level.WARN);
+        private final NoMemoryLog noMemoryLog = noMemoryLog(clock);
+
+        /** A SERVER peer with {@code cap} bytes of direct memory, its streams and reads kept here. */
+        RawPeer server(long cap) {
+            return serverWithDirectMemory(cap, streams, seen, noMemoryLog);
+        }
+
+        List<String> seenText() {
+            return seen.stream().map(b -> b.toString(StandardCharsets.UTF_8)).toList();
+        }
+
+        @Override
+        public void close() {
+            try {
+                log.close();
+            } finally {
+                seen.forEach(ByteBuf::release);
+            }
+        }
+    }
+
     private static List<YamuxFrame> resets(List<YamuxFrame> written) {
         return written.stream().filter(f -> f.hasFlag(FLAG_RST)).toList();
     }
@@ -391,15 +421,13 @@ class YamuxSessionFramesTest {
     void aFrameThatFindsNoMemoryToWaitInResetsItsStreamAndGivesBackItsCount() {
         // Direct memory for one 64 KiB frame: stream 1's takes all of it, so stream 3's 16 KiB frame finds none.
         // Stream 1's reader has not been waited for at all, so it is not taken for stalled: stream 3 goes.
-        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
-        List<Channel> streams = new CopyOnWriteArrayList<>();
         int large = YamuxChildChannel.MAX_DATA_CHUNK;
         int limit = YamuxChildChannel.COALESCE_LIMIT;
-        try (LogCapture log = new LogCapture(NO_MEMORY_LOG, Level.WARN)) {
-            peer = serverWithDirectMemory(large, streams, seen, noMemoryLog(new AtomicLong()));
+        try (NoMemoryCase c = new NoMemoryCase()) {
+            peer = c.server(large);
             peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(large))), YamuxFrame.data(FLAG_SYN, 3,
                     text("b".repeat(limit))));
-            YamuxStreamChannel lost = (YamuxStreamChannel) streams.get(1);
+            YamuxStreamChannel lost = (YamuxStreamChannel) c.streams.get(1);
             assertThat(lost.isReset()).as("the stream whose frame found no memory is reset").isTrue();
             assertThat(lost.isOpen()).isFalse();
             List<YamuxFrame> written = peer.written();
@@ -411,22 +439,19 @@ class YamuxSessionFramesTest {
             });
             written.forEach(YamuxFrame::release);
             assertThat(peer.session.inboundHeld()).as("held: stream 1's frame only").isEqualTo(large);
-            assertThat(log.messages(Level.WARN)).singleElement().asString()
+            assertThat(c.log.messages(Level.WARN)).singleElement().asString()
                     .contains("resetting stream 3: no memory to hold a Data frame of " + limit + " bytes")
                     .contains("Cannot reserve " + limit + " bytes of direct buffer memory")
                     .contains("the session goes on").contains("JVM direct buffers: ")
                     .doesNotContain("more Data frames");
 
             // Stream 1 goes on: what it held, then what comes next, and the session holds nothing once read.
-            streams.get(0).read();
+            c.streams.get(0).read();
             peer.send(YamuxFrame.data(0, 1, text("c".repeat(10))));
-            streams.get(0).read();
-            assertThat(seen).extracting(b -> b.toString(StandardCharsets.UTF_8))
-                    .containsExactly("a".repeat(large), "c".repeat(10));
+            c.streams.get(0).read();
+            assertThat(c.seenText()).containsExactly("a".repeat(large), "c".repeat(10));
             assertThat(peer.session.inboundHeld()).isZero();
             assertThat(peer.session.activeStreams()).isEqualTo(1);
-        } finally {
-            seen.forEach(ByteBuf::release);
         }
     }
 
@@ -435,17 +460,15 @@ class YamuxSessionFramesTest {
         // Stream 1's 64 KiB take all the direct memory and its reader has taken none of them for 2 s; stream 3's
         // reader has just read, and its next 16 KiB frame finds no memory: stream 1 is the one to go, as at the
         // session buffer limit, and stream 3's frame waits in the memory it gave back.
-        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
-        List<Channel> streams = new CopyOnWriteArrayList<>();
         int large = YamuxChildChannel.MAX_DATA_CHUNK;
         int limit = YamuxChildChannel.COALESCE_LIMIT;
-        try (LogCapture log = new LogCapture(NO_MEMORY_LOG, Level.WARN)) {
-            peer = serverWithDirectMemory(large, streams, seen, noMemoryLog(new AtomicLong()));
+        try (NoMemoryCase c = new NoMemoryCase()) {
+            peer = c.server(large);
             peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(large))));
             peer.advance(YamuxSession.STALLED_FOR_MEMORY.toMillis() * 2);
             peer.send(YamuxFrame.data(FLAG_SYN, 3, text("b".repeat(10))));
-            streams.get(1).read();
-            assertThat(seen).extracting(b -> b.toString(StandardCharsets.UTF_8)).containsExactly("b".repeat(10));
+            c.streams.get(1).read();
+            assertThat(c.seenText()).containsExactly("b".repeat(10));
             peer.written().forEach(YamuxFrame::release);
 
             peer.send(YamuxFrame.data(0, 3, text("c".repeat(limit))));
@@ -457,20 +480,17 @@ class YamuxSessionFramesTest {
                 assertThat(rst.length()).isEqualTo(ResetReason.BUFFER_LIMIT.code());
             });
             written.forEach(YamuxFrame::release);
-            assertThat(((YamuxStreamChannel) streams.get(0)).isReset()).isTrue();
-            assertThat(((YamuxStreamChannel) streams.get(1)).isReset()).isFalse();
+            assertThat(((YamuxStreamChannel) c.streams.get(0)).isReset()).isTrue();
+            assertThat(((YamuxStreamChannel) c.streams.get(1)).isReset()).isFalse();
             assertThat(peer.session.inboundHeld()).as("held: stream 3's frame only").isEqualTo(limit);
-            assertThat(log.messages(Level.WARN)).singleElement().asString()
+            assertThat(c.log.messages(Level.WARN)).singleElement().asString()
                     .contains("resetting stream 1, whose reader has taken none of the " + large
                             + " bytes it holds for 2 s")
                     .contains("no memory to hold a Data frame of " + limit + " bytes for stream 3");
 
-            streams.get(1).read();
-            assertThat(seen).extracting(b -> b.toString(StandardCharsets.UTF_8))
-                    .containsExactly("b".repeat(10), "c".repeat(limit));
+            c.streams.get(1).read();
+            assertThat(c.seenText()).containsExactly("b".repeat(10), "c".repeat(limit));
             assertThat(peer.session.inboundHeld()).isZero();
-        } finally {
-            seen.forEach(ByteBuf::release);
         }
     }
 
@@ -478,31 +498,23 @@ class YamuxSessionFramesTest {
     void framesThatFindNoMemoryAreLoggedOnceAnIntervalForAllSessionsWithTheCountSinceTheLastLine() {
         // Direct memory runs out for the whole process: sessions that each lose a frame within the interval make
         // one WARN (each line builds a memory report), and the next line says how many were not logged.
-        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
-        List<Channel> streams = new CopyOnWriteArrayList<>();
-        AtomicLong clock = new AtomicLong();
-        NoMemoryLog noMemoryLog = noMemoryLog(clock);
         int limit = YamuxChildChannel.COALESCE_LIMIT;
-        try (LogCapture log = new LogCapture(NO_MEMORY_LOG, Level.WARN);
-                RawPeer first = serverWithDirectMemory(0, streams, seen, noMemoryLog);
-                RawPeer second = serverWithDirectMemory(0, streams, seen, noMemoryLog)) {
+        try (NoMemoryCase c = new NoMemoryCase(); RawPeer first = c.server(0); RawPeer second = c.server(0)) {
             first.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(limit))));
-            clock.addAndGet(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL.toNanos() / 2);
+            c.clock.addAndGet(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL.toNanos() / 2);
             second.send(YamuxFrame.data(FLAG_SYN, 1, text("b".repeat(limit))));
             second.send(YamuxFrame.data(FLAG_SYN, 3, text("c".repeat(limit))));
             assertThat(resetCount(first)).isEqualTo(1);
             assertThat(resetCount(second)).isEqualTo(2);
-            assertThat(log.messages(Level.WARN)).as("one line for the three frames").hasSize(1);
+            assertThat(c.log.messages(Level.WARN)).as("one line for the three frames").hasSize(1);
 
-            clock.addAndGet(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL.toNanos());
+            c.clock.addAndGet(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL.toNanos());
             first.send(YamuxFrame.data(FLAG_SYN, 3, text("d".repeat(limit))));
-            assertThat(log.messages(Level.WARN)).hasSize(2);
-            assertThat(log.messages(Level.WARN).get(1))
+            assertThat(c.log.messages(Level.WARN)).hasSize(2);
+            assertThat(c.log.messages(Level.WARN).get(1))
                     .contains("resetting stream 3: no memory to hold a Data frame of " + limit + " bytes")
                     .contains("(2 more Data frames found no memory in this process since the last such line)")
                     .endsWith("logged at most once per 1 min for the process");
-        } finally {
-            seen.forEach(ByteBuf::release);
         }
     }
 
