@@ -124,16 +124,54 @@ class TunnelClientServerRestartTest {
     }
 
     /**
-     * A long drain: the client started, the server answers every new connection 503 server_stopping and says GoAway on
-     * the one open, and the drain goes on for {@link Backoff#RESTART_WAIT} on the client's clock. The third connection
-     * is dialled once the answer to the second told the client the server is stopping.
+     * A long drain: the client started, the server drains ({@link #startThenDrain}), and the drain goes on for
+     * {@link Backoff#RESTART_WAIT} on the client's clock.
      */
     private void drainPastTheRestartWait(AtomicLong clock) throws Exception {
+        startThenDrain(clock);
+        drainFor(clock, Backoff.RESTART_WAIT);
+    }
+
+    /**
+     * The client started, the server answers every new connection 503 server_stopping and says GoAway on the one open;
+     * returns once the third connection is dialled, as the answer to the second told the client the server is stopping.
+     */
+    private void startThenDrain(AtomicLong clock) throws Exception {
         start(clock::get);
         answeringStopping = true;
         write(server.sockets.getFirst(), GO_AWAY);
         await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 3);
-        drainFor(clock, Backoff.RESTART_WAIT);
+    }
+
+    /**
+     * The client started, the server exits with no stream to wait for (GoAway, close 4000, no more connections taken);
+     * returns once a redial is refused.
+     */
+    private void startThenExitUntilARedialIsRefused(LongSupplier nanoClock, LogCapture log) throws Exception {
+        start(nanoClock);
+        endDrain(beginDrain());
+        await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
+    }
+
+    /** The server is back and answers 429 too_many_attempts; returns once the client logged the first such answer. */
+    private void backAnsweringTooManyAttempts(LogCapture log) throws Exception {
+        answeringTooManyAttempts = true;
+        server.listenAgain();
+        await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 1);
+    }
+
+    /** A reverse proxy answers the redials 429 without Retry-After; returns once the client logged {@code answers}. */
+    private void behindAProxyAnswering429(int answers, LogCapture log) throws Exception {
+        proxyAnswering429 = true;
+        server.listenAgain();
+        await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= answers);
+    }
+
+    /** The restart wait passes on the client's clock; returns once a WARN more is written. */
+    private static void passTheRestartWaitUntilAWarning(AtomicLong clock, LogCapture log) {
+        int warnings = log.messages(Level.WARN).size();
+        clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
+        await().atMost(Duration.ofSeconds(30)).until(() -> log.messages(Level.WARN).size() > warnings);
     }
 
     /**
@@ -176,6 +214,11 @@ class TunnelClientServerRestartTest {
 
     private static long answered429(LogCapture log) {
         return log.events().stream().filter(e -> e.getFormattedMessage().contains("answered HTTP 429")).count();
+    }
+
+    /** The INFO lines that announce a stop: "is stopping or restarting". */
+    private static long announcedStops(LogCapture log) {
+        return log.messages(Level.INFO).stream().filter(line -> line.contains("stopping or restarting")).count();
     }
 
     /**
@@ -228,15 +271,11 @@ class TunnelClientServerRestartTest {
     void aServerNotBackWithinTheRestartWaitIsWarnedAboutAndRetriedLessOften() throws Exception {
         AtomicLong clock = new AtomicLong(System.nanoTime());
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(clock::get);
-
-            Socket old = beginDrain();
-            endDrain(old);
+            startThenExitUntilARedialIsRefused(clock::get, log);
             await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 2);
             assertThat(log.messages(Level.WARN)).isEmpty();
-            clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
 
-            await().atMost(Duration.ofSeconds(30)).until(() -> !log.messages(Level.WARN).isEmpty());
+            passTheRestartWaitUntilAWarning(clock, log);
             assertThat(log.messages(Level.WARN).getFirst())
                     .contains("said it was stopping 1 min ago and is still unreachable")
                     .contains("connection refused")
@@ -361,12 +400,8 @@ class TunnelClientServerRestartTest {
     void aStopAnsweredAfterTheServerWasStillUnreachableIsLoggedAtInfo() throws Exception {
         AtomicLong clock = new AtomicLong(System.nanoTime());
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(clock::get);
-            Socket old = beginDrain();
-            endDrain(old);
-            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
-            clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
-            await().atMost(Duration.ofSeconds(30)).until(() -> log.messages(Level.WARN).size() == 1);
+            startThenExitUntilARedialIsRefused(clock::get, log);
+            passTheRestartWaitUntilAWarning(clock, log);
 
             answeringStopping = true;
             int before = server.connections();
@@ -390,14 +425,9 @@ class TunnelClientServerRestartTest {
     void aServerBackWithinTheRestartWaitThatAnswers429IsSaidToAnswerNotToBeUnreachable() throws Exception {
         AtomicLong clock = new AtomicLong(System.nanoTime());
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(clock::get);
-            Socket old = beginDrain();
-            endDrain(old);
-            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
+            startThenExitUntilARedialIsRefused(clock::get, log);
 
-            answeringTooManyAttempts = true;
-            server.listenAgain();
-            await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 1);
+            backAnsweringTooManyAttempts(log);
             clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
             await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 2);
 
@@ -416,14 +446,9 @@ class TunnelClientServerRestartTest {
     @Test
     void aProxys429DuringTheRestartWaitIsNotAWarningEverySecond() throws Exception {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(System::nanoTime);
-            Socket old = beginDrain();
-            endDrain(old);
-            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
+            startThenExitUntilARedialIsRefused(System::nanoTime, log);
 
-            proxyAnswering429 = true;
-            server.listenAgain();
-            await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 3);
+            behindAProxyAnswering429(3, log);
 
             assertThat(log.messages(Level.WARN)).isEmpty();
             assertThat(log.events()).filteredOn(e -> e.getFormattedMessage().contains("answered HTTP 429"))
@@ -443,10 +468,7 @@ class TunnelClientServerRestartTest {
     void tooManyConnections429sDuringALongDrainAreNoNewStop() throws Exception {
         AtomicLong clock = new AtomicLong(System.nanoTime());
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(clock::get);
-            answeringStopping = true;
-            write(server.sockets.getFirst(), GO_AWAY);
-            await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 3);
+            startThenDrain(clock);
             twoRedialsAnsweredTooManyConnections(log);
             drainFor(clock, Backoff.RESTART_WAIT);
             await().atMost(Duration.ofSeconds(30)).until(() -> log.messages(Level.WARN).stream()
@@ -480,21 +502,15 @@ class TunnelClientServerRestartTest {
     @Test
     void aRedialRefusedAfterTheServersTooManyAttemptsIsNotTheStopAnnouncedAgain() throws Exception {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(System::nanoTime);
-            Socket old = beginDrain();
-            endDrain(old);
-            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
-            answeringTooManyAttempts = true;
-            server.listenAgain();
-            await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 1);
-            long announced = log.messages(Level.INFO).stream().filter(l -> l.contains("stopping or restarting")).count();
+            startThenExitUntilARedialIsRefused(System::nanoTime, log);
+            backAnsweringTooManyAttempts(log);
+            long announced = announcedStops(log);
 
             long refused = refusedAttempts(log);
             server.stopListening();
             await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) > refused);
 
-            assertThat(log.messages(Level.INFO).stream().filter(l -> l.contains("stopping or restarting")).count())
-                    .isEqualTo(announced);
+            assertThat(announcedStops(log)).isEqualTo(announced);
             assertThat(log.messages(Level.WARN).getLast()).contains("connection refused")
                     .doesNotContain("while it restarts");
         }
@@ -509,16 +525,10 @@ class TunnelClientServerRestartTest {
     void aProxys429PastTheRestartWaitIsNotCalledUnreachable() throws Exception {
         AtomicLong clock = new AtomicLong(System.nanoTime());
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start(clock::get);
-            Socket old = beginDrain();
-            endDrain(old);
-            await().atMost(Duration.ofSeconds(30)).until(() -> refusedAttempts(log) >= 1);
-            proxyAnswering429 = true;
-            server.listenAgain();
-            await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 1);
-            clock.addAndGet(Backoff.RESTART_WAIT.toNanos());
+            startThenExitUntilARedialIsRefused(clock::get, log);
+            behindAProxyAnswering429(1, log);
 
-            await().atMost(Duration.ofSeconds(30)).until(() -> !log.messages(Level.WARN).isEmpty());
+            passTheRestartWaitUntilAWarning(clock, log);
             assertThat(log.messages(Level.WARN).getFirst())
                     .contains("the server said it was stopping 1 min ago and no answer since says it is back")
                     .contains("answered HTTP 429 Too Many Requests")
