@@ -7,9 +7,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.config.Durations;
-import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.ManualClock;
@@ -20,14 +18,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -53,9 +48,7 @@ class CloseNotifyTimeoutLogTest {
             () -> clock.instant().toEpochMilli() * 1_000_000));
     /** The short ids of the connections the server closed, in the order it closed them. */
     private final List<String> closedInOrder = new CopyOnWriteArrayList<>();
-    private EventLoopGroup group;
-    private CertificateDirectory directory;
-    private HttpsListener listener;
+    private LoopbackHttpsListener listener;
 
     /** Sends 32 MiB to every visitor once its handshake ends, and closes, noting which. */
     private final class FloodThenClose implements HttpPipelines {
@@ -84,22 +77,13 @@ class CloseNotifyTimeoutLogTest {
     @BeforeEach
     void start() throws Exception {
         useFilter(filter);
-        group = Transport.newEventLoopGroup(1, "close-notify-test");
-        CertificateStore store = new CertificateStore();
-        directory = new CertificateDirectory(data.resolve("certs"), store);
-        TestCertificates.write(ca.issue("alpha.test"), directory.directory(), "alpha.test");
-        directory.scan();
-        HttpsRouter router = new HttpsRouter(store, new PassthroughRoutes(), TlsAlpnChallenges.NONE, null);
-        listener = new HttpsListener(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), group, router,
-                new FloodThenClose(), (ctx, route) -> ctx.close());
-        listener.start();
+        listener = new LoopbackHttpsListener(data, "close-notify-test", new FloodThenClose());
+        listener.serve(ca.issue("alpha.test"), "alpha.test");
     }
 
     @AfterEach
     void stop() throws Exception {
         listener.close();
-        directory.close();
-        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).sync();
         context().getTurboFilterList().remove(filter);
     }
 

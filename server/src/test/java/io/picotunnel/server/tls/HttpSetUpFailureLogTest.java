@@ -3,8 +3,6 @@ package io.picotunnel.server.tls;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.EventLoopGroup;
-import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -13,11 +11,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -32,9 +27,7 @@ class HttpSetUpFailureLogTest {
     Path data;
 
     private final TestCertificates ca = new TestCertificates();
-    private EventLoopGroup group;
-    private CertificateDirectory directory;
-    private HttpsListener listener;
+    private LoopbackHttpsListener listener;
 
     /** HTTP handling whose set-up is broken, as a bug of ours would break it. */
     private static final class BrokenHttpSetUp implements HttpPipelines {
@@ -51,22 +44,13 @@ class HttpSetUpFailureLogTest {
 
     @BeforeEach
     void start() throws Exception {
-        group = Transport.newEventLoopGroup(1, "setup-failure-test");
-        CertificateStore store = new CertificateStore();
-        directory = new CertificateDirectory(data.resolve("certs"), store);
-        TestCertificates.write(ca.issue("alpha.test"), directory.directory(), "alpha.test");
-        directory.scan();
-        HttpsRouter router = new HttpsRouter(store, new PassthroughRoutes(), TlsAlpnChallenges.NONE, null);
-        listener = new HttpsListener(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), group, router,
-                new BrokenHttpSetUp(), (ctx, route) -> ctx.close());
-        listener.start();
+        listener = new LoopbackHttpsListener(data, "setup-failure-test", new BrokenHttpSetUp());
+        listener.serve(ca.issue("alpha.test"), "alpha.test");
     }
 
     @AfterEach
     void stop() throws Exception {
         listener.close();
-        directory.close();
-        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).sync();
     }
 
     @Test

@@ -1,7 +1,5 @@
 package io.picotunnel.server.tls;
 
-import io.netty.channel.EventLoopGroup;
-import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -12,7 +10,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.math.BigInteger;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -22,7 +19,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -34,20 +30,14 @@ class HttpsListenerTest {
     Path data;
 
     private final TestCertificates ca = new TestCertificates();
-    private EventLoopGroup group;
+    private LoopbackHttpsListener listener;
     private CertificateDirectory directory;
-    private HttpsListener listener;
     private HttpClient client;
 
     @BeforeEach
     void start() throws Exception {
-        group = Transport.newEventLoopGroup(1, "https-test");
-        CertificateStore store = new CertificateStore();
-        directory = new CertificateDirectory(data.resolve("certs"), store);
-        HttpsRouter router = new HttpsRouter(store, new PassthroughRoutes(), TlsAlpnChallenges.NONE, null);
-        listener = new HttpsListener(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), group, router,
-                new TestHttpBackend(), (ctx, route) -> ctx.close());
-        listener.start();
+        listener = new LoopbackHttpsListener(data, "https-test", new TestHttpBackend());
+        directory = listener.certificates();
         client = HttpClient.newBuilder().sslContext(ca.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
     }
 
@@ -55,8 +45,6 @@ class HttpsListenerTest {
     void stop() throws Exception {
         client.close();
         listener.close();
-        directory.close();
-        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).sync();
     }
 
     @Test
