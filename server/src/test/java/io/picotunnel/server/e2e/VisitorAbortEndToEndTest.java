@@ -141,21 +141,7 @@ class VisitorAbortEndToEndTest {
     /** Before: the target read the cut body's end as a clean EOF, as if the upload had been whole. */
     @Test
     void aVisitorThatLeavesInTheMiddleOfItsUploadResetsTheTargetsConnectionAndItsStream() throws Exception {
-        Socket visitor = bed.connect();
-        try {
-            OutputStream out = visitor.getOutputStream();
-            out.write(("POST /upload HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: " + UPLOAD + "\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            out.write(new byte[UPLOAD_SENT]);
-            out.flush();
-            await().atMost(20, TimeUnit.SECONDS).until(() -> target.uploaded() == UPLOAD_SENT);
-
-            visitor.close();
-
-            targetIsResetAndTheStreamReleased(target::end);
-        } finally {
-            visitor.close();
-        }
+        leaveInTheMiddleOfAnUpload("Content-Length: " + UPLOAD, new byte[UPLOAD_SENT]);
     }
 
     /** A plain socket reset after the switch: the relay resets the stream (it did before too). */
@@ -238,12 +224,21 @@ class VisitorAbortEndToEndTest {
     /** A chunked upload cut in its middle must not reach the target with a last chunk, nor as a clean EOF. */
     @Test
     void aVisitorThatLeavesInTheMiddleOfItsChunkedUploadResetsTheTargetsConnectionAndItsStream() throws Exception {
+        // One chunk whose bytes on the wire, "5\r\nhello\r\n", are the UPLOAD_SENT the target reads before its end.
+        leaveInTheMiddleOfAnUpload("Transfer-Encoding: chunked", "5\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * POSTs to {@code /upload} with {@code framing} (the body's Content-Length or Transfer-Encoding header) a body cut
+     * after {@code bodySent}, leaves once the target has read those bytes, and shows its connection reset.
+     */
+    private void leaveInTheMiddleOfAnUpload(String framing, byte[] bodySent) throws Exception {
         Socket visitor = bed.connect();
         try {
             OutputStream out = visitor.getOutputStream();
-            // One chunk whose bytes on the wire, "5\r\nhello\r\n", are the UPLOAD_SENT the target reads before its end.
-            out.write(("POST /upload HTTP/1.1\r\nHost: " + HOST + "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+            out.write(("POST /upload HTTP/1.1\r\nHost: " + HOST + "\r\n" + framing + "\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
+            out.write(bodySent);
             out.flush();
             await().atMost(20, TimeUnit.SECONDS).until(() -> target.uploaded() == UPLOAD_SENT);
 
