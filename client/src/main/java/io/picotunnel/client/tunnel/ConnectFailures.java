@@ -138,9 +138,8 @@ final class ConnectFailures {
                         + "): check that the server runs and the port in --server (its --tunnel-addr, 8443 by default).";
             }
             if (cause instanceof UpgradeRefusedException refused && refused.status() == 429) {
-                return where + " answered " + refused.answer() + " to the tunnel's WebSocket upgrade: it"
-                        + " takes no more connections from this address for now (too many open, or too many wrong"
-                        + " tokens sent from it).";
+                return where + " answered " + refused.answer() + " to the tunnel's WebSocket upgrade: "
+                        + tooManyRequestsCause(refused);
             }
             if (cause instanceof UpgradeRefusedException refused
                     && (refused.status() < 100 || refused.status() > 599)) {
@@ -184,6 +183,21 @@ final class ConnectFailures {
                     + "): check the address and the scheme in --server.";
         }
         return shortMessage(failure) + ".";
+    }
+
+    /**
+     * Why a 429 was answered, told by its JSON {@code error}: a PicoTunnel server says which of its limits this
+     * address is over; an answer without one is a rate limit, most often a reverse proxy's in front of the server.
+     */
+    private static String tooManyRequestsCause(UpgradeRefusedException refused) {
+        if (refused.tooManyAttempts()) {
+            return "the server takes no more connections from this address for now, as too many wrong tokens were sent"
+                    + " from it.";
+        }
+        if (refused.tooManyConnections()) {
+            return "the server takes no more connections from this address for now, as too many are open from it.";
+        }
+        return "a proxy in front of the server (or the server) limits the rate of connections for now.";
     }
 
     private static boolean isUntrustedCertificate(Throwable cause) {
@@ -262,6 +276,11 @@ final class ConnectFailures {
         /** Whether the server refused this address for its wrong tokens, which it checks only once it no longer drains. */
         boolean tooManyAttempts() {
             return status == 429 && TunnelErrorCodes.TOO_MANY_ATTEMPTS.equals(error);
+        }
+
+        /** Whether the server refused this address for the connections it has open already. */
+        boolean tooManyConnections() {
+            return status == 429 && TunnelErrorCodes.TOO_MANY_CONNECTIONS.equals(error);
         }
 
         /** How long the server asked the client to wait before it tries again; null when it did not say. */

@@ -104,6 +104,12 @@ public final class TunnelClient implements AutoCloseable {
      * (the server says GoAway to the clients of both), not mistyped.
      */
     private volatile boolean goneAwayBeforeConnecting;
+    /**
+     * A redial refused now is the server stopping after its GoAway: set with {@link #goneAwayBeforeConnecting}, but
+     * cleared as well by an answer that says the server is back ({@link #endStop}), which does not make a later 401
+     * any less a token changed since the GoAway.
+     */
+    private boolean refusalMeansStop;
     /** Why the server ended that connection, from its close frame; null when it did not say (an older server). */
     private TunnelCloseStatus goneAwayBecause;
     /**
@@ -343,6 +349,7 @@ public final class TunnelClient implements AutoCloseable {
             logGoAwayReconnected();
             channel = ch;
             goneAwayBeforeConnecting = false;
+            refusalMeansStop = false;
             goneAwayBecause = null;
             restartAwaited = false;
             longDrainWarned = false;
@@ -366,7 +373,7 @@ public final class TunnelClient implements AutoCloseable {
         Throwable cause = result.cause();
         boolean stoppingAnswer = cause instanceof ConnectFailures.UpgradeRefusedException refused
                 && refused.serverStopping();
-        boolean refusedAfterGoAway = goneAwayBeforeConnecting && ConnectFailures.connectionRefused(cause);
+        boolean refusedAfterGoAway = refusalMeansStop && ConnectFailures.connectionRefused(cause);
         boolean firstSignOfStop = !restartAwaited && !backoff.restartOverdue() && (stoppingAnswer || refusedAfterGoAway);
         // A stop answered after the WARN "still unreachable" is news too: the operator who read that must read it is back.
         boolean announceStop = firstSignOfStop || !restartAwaited && stoppingAnswer;
@@ -505,7 +512,7 @@ public final class TunnelClient implements AutoCloseable {
     private void endStop() {
         restartAwaited = false;
         longDrainWarned = false;
-        goneAwayBeforeConnecting = false;
+        refusalMeansStop = false;
         backoff.serverBack();
     }
 
@@ -533,6 +540,7 @@ public final class TunnelClient implements AutoCloseable {
         }
         channel = null;
         goneAwayBeforeConnecting = true;
+        refusalMeansStop = true;
         retiring.add(ch);
         if (retiring.size() > MAX_RETIRING) {
             // A server saying GoAway again and again while streams hang on: the oldest connections go, so their

@@ -141,12 +141,24 @@ class ConnectFailuresTest {
         assertThat(why).contains("HTTP 502 Bad Gateway", "proxy").doesNotContain("not a PicoTunnel tunnel endpoint");
     }
 
+    /** Before, every 429 said "too many open, or too many wrong tokens sent from it", a proxy's rate limit too. */
     @Test
-    void the429OfTooManyConnectionsOrWrongTokensFromOneAddressSaysSo() {
-        String why = ConnectFailures.explain(SERVER,
-                new ConnectFailures.UpgradeRefusedException(429, "Too Many Requests"), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+    void a429SaysTheCauseItsErrorCodeNames() {
+        String wrongTokens = explain429("too_many_attempts");
+        String openConnections = explain429("too_many_connections");
+        String proxys = explain429(null);
 
-        assertThat(why).contains("HTTP 429", "this address").doesNotContain("not a PicoTunnel tunnel endpoint");
+        assertThat(proxys).contains("HTTP 429", "a proxy in front of the server (or the server) limits the rate")
+                .doesNotContain("wrong tokens", "open from it", "not a PicoTunnel tunnel endpoint");
+        assertThat(wrongTokens).contains("HTTP 429", "too many wrong tokens were sent from it")
+                .doesNotContain("open from it", "proxy", "not a PicoTunnel tunnel endpoint");
+        assertThat(openConnections).contains("HTTP 429", "too many are open from it")
+                .doesNotContain("wrong tokens", "proxy", "not a PicoTunnel tunnel endpoint");
+    }
+
+    private static String explain429(String error) {
+        return ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(429, "Too Many Requests",
+                Duration.ofSeconds(10), error), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
     }
 
     @Test

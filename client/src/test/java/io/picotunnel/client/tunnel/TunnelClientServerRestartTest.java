@@ -43,6 +43,8 @@ class TunnelClientServerRestartTest {
     private volatile boolean answeringTooManyConnections;
     /** A reverse proxy in front of the server limits the rate of upgrades: 429 with a page, no Retry-After. */
     private volatile boolean proxyAnswering429;
+    /** The server rejects the token: a new connection is answered 401. */
+    private volatile boolean rejectingToken;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -66,6 +68,12 @@ class TunnelClientServerRestartTest {
             }
             if (proxyAnswering429) {
                 answer429(socket, "<html><body><h1>429 Too Many Requests</h1></body></html>", "text/html", "");
+                return;
+            }
+            if (rejectingToken) {
+                write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                drainUntilEof(socket);
                 return;
             }
             if (answeringTooManyAttempts) {
@@ -513,6 +521,26 @@ class TunnelClientServerRestartTest {
             assertThat(announcedStops(log)).isEqualTo(announced);
             assertThat(log.messages(Level.WARN).getLast()).contains("connection refused")
                     .doesNotContain("while it restarts");
+        }
+    }
+
+    /**
+     * GoAway, then the redial is answered 429 too_many_attempts (the server is back), and the next 401: the token was
+     * changed since the GoAway, and the line still says the server ended the connection. Before, the 429 cleared the
+     * GoAway, and the 401 was "rejected the token (HTTP 401): check --token", as for a token perhaps mistyped.
+     */
+    @Test
+    void a401AfterGoAwayAndTheServersTooManyAttemptsSaysTheServerEndedTheConnection() throws Exception {
+        try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
+            start(System::nanoTime);
+            answeringTooManyAttempts = true;
+            write(server.sockets.getFirst(), GO_AWAY);
+            await().atMost(Duration.ofSeconds(30)).until(() -> answered429(log) >= 1);
+            rejectingToken = true;
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> !log.messages(Level.ERROR).isEmpty());
+            assertThat(log.messages(Level.ERROR).getFirst())
+                    .contains("ended the connection and now rejects the token (HTTP 401)");
         }
     }
 

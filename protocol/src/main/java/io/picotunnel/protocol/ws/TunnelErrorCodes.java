@@ -14,9 +14,15 @@ public final class TunnelErrorCodes {
     /**
      * The server refuses a tunnel upgrade from an address that sent too many wrong tokens: its 429, answered only once
      * it knows it does not drain, so a client waiting for its restart takes it for a server that is back (its
-     * {@code too_many_connections} 429 is answered as a connection is accepted, draining or not).
+     * {@code too_many_connections} 429 is answered as a connection is accepted, draining or not). Its management API
+     * and its HTTP proxy's password gate answer their own too many wrong tokens or passwords with the same code.
      */
     public static final String TOO_MANY_ATTEMPTS = "too_many_attempts";
+    /**
+     * The server refuses a connection from an address that has too many open already: its 429, answered as the
+     * connection is accepted (ConnectionLimits), so also while it drains.
+     */
+    public static final String TOO_MANY_CONNECTIONS = "too_many_connections";
 
     private TunnelErrorCodes() {
     }
