@@ -21,7 +21,8 @@ public enum ResetReason {
     UNKNOWN_HOST(4),
     /**
      * The receiver held more data not yet read than its session buffer limit, and this stream's reader had gone
-     * longest without taking any; or it found no memory to hold a Data frame until the stream's reader takes it.
+     * longest without taking any; or a Data frame found no memory to wait in for its reader: one of this stream, or
+     * one of another stream while this stream's reader had taken nothing for 1 s or more.
      */
     BUFFER_LIMIT(5),
     /** The client has no route to the target: its host or its network is unreachable (EHOSTUNREACH, ENETUNREACH). */

@@ -377,6 +377,20 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         return inboundBytes;
     }
 
+    /**
+     * Bytes of the copies queued here in direct buffers ({@code direct}) or on the heap: what closing this stream
+     * gives back at once of that kind; what handlers hold ({@link #countHeld}) goes back only later, if at all.
+     */
+    long inboundCopiedBytes(boolean direct) {
+        long bytes = 0;
+        for (ByteBuf queued : inbound) {
+            if (queued.isDirect() == direct) {
+                bytes += queued.readableBytes();
+            }
+        }
+        return bytes;
+    }
+
     /** Bytes received and not yet taken by the reader: queued here, or held by a handler ({@link #countHeld}). */
     long heldBytes() {
         return inboundBytes + handlerHeldBytes;
@@ -490,7 +504,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             inbound.add(data);
             inboundTailOwned = false;
         } else if (!heldForReader(data)) {
-            resetForLostData();
+            if (open) {
+                resetForLostData();
+            }
             return;
         }
         // Counted once held: a frame that could not be copied is no longer anywhere.
@@ -502,8 +518,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     /**
      * Copies {@code data} to wait for its reader, and releases it. When the copy finds no memory (direct memory at
-     * its cap, most likely), the session's stream whose reader stopped longest gives its memory back, if another's,
-     * and the copy is tried once more. False: the frame is lost.
+     * its cap, most likely), the session's stream whose reader stopped longest among those whose reset gives back
+     * enough memory of the kind the copy needs at once gives it back, if another's, and the copy is tried once
+     * more. False: the frame is lost (and this stream may have been closed meanwhile, by a listener of that reset).
      */
     private boolean heldForReader(ByteBuf data) {
         int length = data.readableBytes();
@@ -511,8 +528,9 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             queueForReader(data);
             return true;
         } catch (OutOfMemoryError e) {
-            String freed = session.resetStalledHolderForMemory(this);
-            boolean held = freed != null && retryQueueForReader(data);
+            String freed = session.resetStalledHolderForMemory(this, length, length >= COALESCE_LIMIT);
+            // open: the reset's close listeners may have closed this stream too, which then holds nothing more.
+            boolean held = freed != null && open && retryQueueForReader(data);
             session.logNoMemoryToHoldData(this, length, e, freed, held);
             return held;
         } finally {

@@ -1074,14 +1074,24 @@ public final class YamuxSession extends ChannelDuplexHandler {
     }
 
     /**
-     * A Data frame for {@code needing} found no memory to wait in for its reader: resets the stream that
-     * {@link #resetStalledHolders} would reset first, if it is another and its reader has taken nothing for
-     * {@link #STALLED_FOR_MEMORY}, so that its memory goes back. Returns what it was, for the log, or null.
+     * A Data frame of {@code length} bytes for {@code needing} found no memory to wait in for its reader, in a
+     * {@code direct} buffer or on the heap: resets the other stream whose reader has taken nothing for longest, at
+     * least {@link #STALLED_FOR_MEMORY}, among those whose reset gives back at once at least that much memory of
+     * that kind (their queued copies: what handlers hold goes back only later), so that the frame can be held in it.
+     * Returns what it was, for the log, or null when there is none.
      */
-    String resetStalledHolderForMemory(YamuxChildChannel needing) {
-        YamuxChildChannel stalled = stalledLongest(streams.values(), stalledLongest(endedHolders, null));
-        if (stalled == null || stalled == needing
-                || stalled.nanosWithoutReaderProgress() < STALLED_FOR_MEMORY.toNanos()) {
+    String resetStalledHolderForMemory(YamuxChildChannel needing, int length, boolean direct) {
+        YamuxChildChannel stalled = null;
+        for (Iterable<YamuxChildChannel> holders : List.of(streams.values(), endedHolders)) {
+            for (YamuxChildChannel stream : holders) {
+                if (stream != needing && stream.nanosWithoutReaderProgress() >= STALLED_FOR_MEMORY.toNanos()
+                        && stream.inboundCopiedBytes(direct) >= length
+                        && (stalled == null || stream.stalledLongerThan(stalled))) {
+                    stalled = stream;
+                }
+            }
+        }
+        if (stalled == null) {
             return null;
         }
         String what = "stream " + Integer.toUnsignedLong(stalled.streamId()) + ", whose reader has taken none of the "
@@ -1102,8 +1112,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
                     + Integer.toUnsignedLong(child.streamId()) + " until its reader takes it (" + cause + ")";
             String what;
             if (held) {
-                what = "resetting " + freed + ", the longest of this connection's streams: " + frame
-                        + "; the frame then found room";
+                what = "resetting " + freed + ", the longest of this connection's whose reset gave enough back: "
+                        + frame + "; the frame then found room";
+            } else if (freed != null && !child.isOpen()) {
+                what = "resetting " + freed + ", whose close closed stream " + Integer.toUnsignedLong(child.streamId())
+                        + " too: " + frame;
             } else if (freed != null) {
                 what = "resetting " + freed + ", then stream " + Integer.toUnsignedLong(child.streamId()) + ": "
                         + frame + ", nor once the other gave its memory back";

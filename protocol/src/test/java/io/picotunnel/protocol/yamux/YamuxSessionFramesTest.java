@@ -495,6 +495,93 @@ class YamuxSessionFramesTest {
     }
 
     @Test
+    void aFrameThatFindsNoMemoryDoesNotResetAStalledStreamWhoseHandlerHoldsItsBytes() {
+        // Stream 1's reader has taken nothing for 2 s, but what it holds is held by a handler (countHeld), given
+        // back only once the handler goes, later: resetting it frees no memory now. Stream 5, whose reader has not
+        // stalled, holds the direct memory. Stream 3's frame finds none, and stream 3 alone is reset.
+        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        try {
+            peer = serverWithDirectMemory(YamuxChildChannel.MAX_DATA_CHUNK, streams, seen,
+                    noMemoryLog(new AtomicLong()));
+            peer.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
+            ((YamuxStreamChannel) streams.get(0)).countHeld(YamuxChildChannel.COALESCE_LIMIT * 4L);
+
+            assertThat(resetsWhenStream3FindsNoMemoryAfterStream1Stalled(streams, seen)).singleElement()
+                    .as("only the stream whose frame found no memory").isEqualTo(3);
+            assertThat(streams.get(0).isOpen()).isTrue();
+        } finally {
+            seen.forEach(ByteBuf::release);
+        }
+    }
+
+    @Test
+    void aFrameThatFindsNoDirectMemoryDoesNotResetAStalledStreamHoldingOnlyAHeapCopy() {
+        // Stream 1's reader has taken none of its 300 bytes for 2 s, but they wait in a heap copy: resetting it
+        // gives back no direct memory, which stream 3's 16 KiB frame needs.
+        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        try {
+            peer = serverWithDirectMemory(YamuxChildChannel.MAX_DATA_CHUNK, streams, seen,
+                    noMemoryLog(new AtomicLong()));
+            peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(300))));
+
+            assertThat(resetsWhenStream3FindsNoMemoryAfterStream1Stalled(streams, seen)).singleElement()
+                    .as("only the stream whose frame found no memory").isEqualTo(3);
+            assertThat(streams.get(0).isOpen()).isTrue();
+        } finally {
+            seen.forEach(ByteBuf::release);
+        }
+    }
+
+    /**
+     * Stream 1 (opened) stalls 2 s; stream 3's reader reads; stream 5, not stalled, takes all the direct memory
+     * (64 KiB); stream 3's next 16 KiB frame finds none. Returns the ids of the streams reset.
+     */
+    private List<Integer> resetsWhenStream3FindsNoMemoryAfterStream1Stalled(List<Channel> streams, List<ByteBuf> seen) {
+        peer.advance(YamuxSession.STALLED_FOR_MEMORY.toMillis() * 2);
+        peer.send(YamuxFrame.data(FLAG_SYN, 3, text("b".repeat(10))));
+        streams.get(1).read();
+        assertThat(seen).extracting(b -> b.toString(StandardCharsets.UTF_8)).containsExactly("b".repeat(10));
+        peer.send(YamuxFrame.data(FLAG_SYN, 5, text("c".repeat(YamuxChildChannel.MAX_DATA_CHUNK))));
+        peer.written().forEach(YamuxFrame::release);
+
+        peer.send(YamuxFrame.data(0, 3, text("d".repeat(YamuxChildChannel.COALESCE_LIMIT))));
+
+        List<YamuxFrame> written = peer.written();
+        written.forEach(YamuxFrame::release);
+        assertThat(written).extracting(YamuxFrame::type).doesNotContain(TYPE_GO_AWAY);
+        return resets(written).stream().map(YamuxFrame::streamId).toList();
+    }
+
+    @Test
+    void aFrameWhoseStreamIsClosedByTheStalledStreamsResetIsNotHeld() {
+        // Stream 1's reset (it stalled, holding all the direct memory) closes stream 3 through a close listener:
+        // stream 3's frame, which found no memory, is not held in what stream 1 gave back, nor counted.
+        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        int large = YamuxChildChannel.MAX_DATA_CHUNK;
+        try {
+            peer = serverWithDirectMemory(large, streams, seen, noMemoryLog(new AtomicLong()));
+            peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(large))));
+            peer.advance(YamuxSession.STALLED_FOR_MEMORY.toMillis() * 2);
+            peer.send(YamuxFrame.data(FLAG_SYN, 3, text("b".repeat(10))));
+            streams.get(1).read();
+            streams.get(0).closeFuture().addListener(f -> streams.get(1).close());
+
+            peer.send(YamuxFrame.data(0, 3, text("c".repeat(YamuxChildChannel.COALESCE_LIMIT))));
+
+            peer.written().forEach(YamuxFrame::release);
+            assertThat(streams.get(0).isOpen()).isFalse();
+            assertThat(streams.get(1).isOpen()).isFalse();
+            assertThat(peer.session.inboundHeld()).as("stream 3's frame is not held").isZero();
+            assertThat(((YamuxChildChannel) streams.get(1)).inboundQueuedBytes()).isZero();
+        } finally {
+            seen.forEach(ByteBuf::release);
+        }
+    }
+
+    @Test
     void framesThatFindNoMemoryAreLoggedOnceAnIntervalForAllSessionsWithTheCountSinceTheLastLine() {
         // Direct memory runs out for the whole process: sessions that each lose a frame within the interval make
         // one WARN (each line builds a memory report), and the next line says how many were not logged.

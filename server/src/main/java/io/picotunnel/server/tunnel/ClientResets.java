@@ -22,8 +22,9 @@ public final class ClientResets {
             case TARGET_UNREACHABLE -> notConnected + "the client has no route to the target (its host or network"
                     + " is unreachable)";
             case BUFFER_LIMIT -> "reset the stream: its streams held more data their targets had not read than its "
-                    + "--session-buffer-limit, or than its memory had room for, and this one's target had gone longest"
-                    + " without reading, or its data found no room";
+                    + "--session-buffer-limit and this one's target had gone longest without reading; or it found no"
+                    + " memory to hold this stream's data, or another stream's while this one's target had read"
+                    + " nothing for 1 s or more";
             case CLIENT_STOPPING -> "is stopping: it reset the stream, still open at the end of its --shutdown-grace";
             case REFUSED_GOING_AWAY -> "is stopping: it refused the stream, opened as it sent GoAway (nothing of it"
                     + " reached the target)";

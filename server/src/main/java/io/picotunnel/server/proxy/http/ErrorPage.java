@@ -116,8 +116,10 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
                     "The tunnel's client cannot find the app behind this address. Its operator can check the "
                             + "service's target.");
             case BUFFER_LIMIT -> new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "client_buffer_full",
-                    "The tunnel's client is holding too much data that its apps have not read yet, so it dropped "
-                            + "this request. Its operator can raise the client's buffer limit or its memory.");
+                    "The tunnel's client is holding too much data that its apps have not read yet, or has no memory"
+                            + " left to hold it, so it dropped this request. Its operator can raise the client's"
+                            + " buffer limit or, if the client ran out of memory, give it more memory or a lower"
+                            + " buffer limit.");
             case TARGET_UNREACHABLE -> new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "target_no_route",
                     "The tunnel's client cannot reach the app behind this address: its network has no way there."
                             + " Its operator can check the service's target and the client's network.");

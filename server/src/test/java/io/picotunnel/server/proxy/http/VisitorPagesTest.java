@@ -149,8 +149,9 @@ class VisitorPagesTest {
 
             assertThat(page.status()).isEqualTo(502);
             assertThat(page.text()).contains("The tunnel&#39;s client is holding too much data that its apps have not "
-                    + "read yet, so it dropped this request. Its operator can raise the client&#39;s buffer limit or"
-                    + " its memory.");
+                    + "read yet, or has no memory left to hold it, so it dropped this request. Its operator can raise"
+                    + " the client&#39;s buffer limit or, if the client ran out of memory, give it more memory or a"
+                    + " lower buffer limit.");
             assertRevealsNothing(page, apps.get(first).address());
             assertThat(page.text()).doesNotContain("session-buffer-limit");
             assertLogged(services.get(first), "--session-buffer-limit");
