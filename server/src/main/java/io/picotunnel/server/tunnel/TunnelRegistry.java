@@ -451,9 +451,10 @@ public final class TunnelRegistry implements TunnelPresence {
      */
     public Future<YamuxStreamChannel> openStream(String tunnelId, ChannelHandler handler, EventLoop near,
                                                  Set<YamuxSession> passOver) {
-        if (serverStopping && !connections(tunnelId).isEmpty()) {
+        if (serverStopping) {
             // The GoAway may not have left yet (the drain closes the listeners first), but a visitor accepted before
-            // whose stream would open only now is past the drain's start all the same.
+            // whose stream would open only now is past the drain's start all the same; so is one that would wait for
+            // a client under way, which the tunnel endpoint still registers until its own drain.
             return ImmediateEventExecutor.INSTANCE.newFailedFuture(TunnelOfflineException.serverDraining(tunnelId));
         }
         Set<Connection> tried = new HashSet<>();
@@ -514,6 +515,11 @@ public final class TunnelRegistry implements TunnelPresence {
             Runnable wake = () -> {
                 timeout.cancel(false);
                 if (promise.isDone()) {
+                    return;
+                }
+                if (serverStopping) {
+                    // The client came after the drain began: a stream that waited for it is past the drain's start.
+                    promise.tryFailure(TunnelOfflineException.serverDraining(tunnelId));
                     return;
                 }
                 Connection arrived = leastLoaded(tunnelId, tried, near, true);
@@ -587,11 +593,17 @@ public final class TunnelRegistry implements TunnelPresence {
     /**
      * The server drains or stops, before it closes its listeners: no stream opens from now on, though the GoAway on
      * every client connection comes only after (a visitor accepted just before, whose ClientHello the HTTPS listener
-     * reads now, is closed as for a tunnel whose clients go away); a stream that finds its chosen client going away
-     * from now on is refused because the server stops, not because the client was lost.
+     * reads now, is closed at once, as is one waiting for a client under way); a stream that finds its chosen client
+     * going away from now on is refused because the server stops, not because the client was lost.
      */
     public void serverStopping() {
         serverStopping = true;
+        // The streams that wait for a client under way fail now, not once it registers or the arrival wait passes.
+        List<Runnable> woken = new ArrayList<>();
+        synchronized (arrivals) {
+            arrivals.values().forEach(pending -> woken.addAll(pending.takeWaiting()));
+        }
+        woken.forEach(Runnable::run);
     }
 
     /**

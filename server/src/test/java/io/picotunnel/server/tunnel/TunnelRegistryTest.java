@@ -12,6 +12,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
@@ -245,6 +246,41 @@ class TunnelRegistryTest {
 
         assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(opened.cause()).isInstanceOf(TunnelOfflineException.class);
+        assertThat(registry.waitingStreams(TUNNEL)).isZero();
+    }
+
+    @Test
+    void onceTheServerStopsAStreamForATunnelWhoseClientIsUnderWayFailsAtOnceAndTheClientThatRegistersGetsNone()
+            throws Exception {
+        registry.arrivalWait = Duration.ofMinutes(1);
+        TunnelRegistry.Arrival coming = registry.arriving(TUNNEL, null, group.next());
+        registry.serverStopping();
+
+        Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
+        assertThat(opened.isDone()).as("fails at once, without waiting for the client under way").isTrue();
+        YamuxSession session = serverSession(YamuxConfig.defaults());
+        assertThat(coming.register(session, null, null)).isNotNull();
+
+        assertThat(opened.cause()).isInstanceOf(TunnelOfflineException.class);
+        assertThat(((TunnelOfflineException) opened.cause()).endedBy()).isEqualTo(TunnelCloseStatus.SERVER_STOPPING);
+        assertThat(session.activeStreams()).isZero();
+    }
+
+    @Test
+    void aStreamWaitingForAClientUnderWayFailsWhenTheServerStopsAndTheClientThatRegistersGetsNone() throws Exception {
+        registry.arrivalWait = Duration.ofMinutes(1);
+        TunnelRegistry.Arrival coming = registry.arriving(TUNNEL, null, group.next());
+        Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
+        assertThat(opened.isDone()).as("waits for the client under way").isFalse();
+
+        registry.serverStopping();
+        YamuxSession session = serverSession(YamuxConfig.defaults());
+        assertThat(coming.register(session, null, null)).isNotNull();
+
+        assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(opened.cause()).isInstanceOf(TunnelOfflineException.class);
+        assertThat(((TunnelOfflineException) opened.cause()).endedBy()).isEqualTo(TunnelCloseStatus.SERVER_STOPPING);
+        assertThat(session.activeStreams()).isZero();
         assertThat(registry.waitingStreams(TUNNEL)).isZero();
     }
 
