@@ -658,6 +658,11 @@ public final class PicoTunnelServer implements AutoCloseable {
         // Before the ports close: a connection accepted before whose stream would open once they refuse (a ClientHello
         // read then) is closed at once, not relayed while the steps up to the sessions' GoAway run.
         steps.run("taking no new streams", registry::serverStopping);
+        if (httpProxy != null) {
+            // In the same step: a keep-alive request refused from now on closes its connection (HTTP/2: GOAWAY) and
+            // idle connections close, rather than a 503 server_stopping that keeps its connection open.
+            steps.run("telling the HTTP proxy of the drain", httpProxy::draining);
+        }
         if (httpListener != null) {
             closeNow(httpListener, steps);
         }
@@ -671,7 +676,6 @@ public final class PicoTunnelServer implements AutoCloseable {
             steps.run("closing the tcp services' listeners", tcpServices::stopAccepting);
         }
         if (httpProxy != null) {
-            steps.run("telling the HTTP proxy of the drain", httpProxy::draining);
             // Idle keep-alive streams would only hold the drain open until the grace period ends.
             closeNow(httpProxy.upstreams(), steps);
         }

@@ -6,6 +6,7 @@ import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -17,6 +18,7 @@ import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -115,6 +117,57 @@ class HttpServerDrainEndToEndTest {
             stopping.join(Duration.ofSeconds(20));
             assertThat(stopping.isAlive()).as("the drain ends with the last stream").isFalse();
         }
+    }
+
+    /**
+     * From the moment the ports close, not only once the HTTP proxy's step of the drain comes: the drain is held
+     * between the two here (by the tcp services' lock, which the step that closes their listeners takes, as a slow
+     * step would hold it). Either the keep-alive connection was closed as idle, or its request is answered 503
+     * {@code server_stopping} with {@code Connection: close}; never kept open.
+     */
+    @Test
+    void aKeepAliveRequestOnceThePortsCloseClosesItsConnectionEvenBeforeTheDrainReachesTheProxy() throws Exception {
+        try (Socket idle = visitor()) {
+            assertThat(exchange(idle)).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("connection: close");
+            int port = testbed.server().httpPort();
+            Thread stopping;
+            synchronized (testbed.server().tcpServices()) {
+                stopping = Thread.ofPlatform().daemon().name("server-stop")
+                        .start(() -> testbed.server().stop(Duration.ofSeconds(30)));
+                await().atMost(Duration.ofSeconds(10)).until(() -> Ports.refuses(port));
+
+                String answer = sendGetAndReadToTheClose(idle);
+                if (!answer.isEmpty()) {
+                    assertThat(answer).startsWith("HTTP/1.1 503").contains("\"error\":\"server_stopping\"")
+                            .containsIgnoringCase("connection: close");
+                }
+            }
+            stopping.join(Duration.ofSeconds(20));
+            assertThat(stopping.isAlive()).as("the drain ends").isFalse();
+        }
+    }
+
+    /**
+     * Sends a keep-alive GET and reads all until the server closes the connection (a reset counts as a close); fails
+     * with a SocketTimeoutException when the connection is kept open.
+     */
+    private static String sendGetAndReadToTheClose(Socket visitor) throws IOException {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        try {
+            sendGet(visitor);
+            InputStream in = visitor.getInputStream();
+            byte[] buffer = new byte[4096];
+            for (int i = 0; i < 1_000; i++) {
+                int n = in.read(buffer);
+                if (n < 0) {
+                    break;
+                }
+                all.write(buffer, 0, n);
+            }
+        } catch (SocketException closed) {
+            // Closed as idle while the GET went out: the server reset it.
+        }
+        return all.toString(StandardCharsets.ISO_8859_1);
     }
 
     @Test
