@@ -35,12 +35,12 @@ public final class TunnelOfflineException extends RuntimeException {
 
     /**
      * The server drains or stops ({@link TunnelRegistry#serverStopping}): no client is asked, as none takes new streams.
-     * Said as {@link #goingAway} says the server's GoAway, which follows; ended by the server stopping, so that a
-     * request gets {@code 503 server_stopping} even before the HTTP proxy hears of the drain.
+     * Not said as the server's GoAway, which may not have left yet; ended by the server stopping, so that a request
+     * gets {@code 503 server_stopping}.
      */
     static TunnelOfflineException serverDraining(String tunnelId) {
-        return new TunnelOfflineException(goingAway(tunnelId, false).getMessage(), false,
-                TunnelCloseStatus.SERVER_STOPPING);
+        return new TunnelOfflineException("the server is stopping and takes no new streams for tunnel " + tunnelId,
+                false, TunnelCloseStatus.SERVER_STOPPING);
     }
 
     /**

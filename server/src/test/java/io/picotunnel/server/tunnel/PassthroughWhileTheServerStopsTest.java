@@ -63,4 +63,26 @@ class PassthroughWhileTheServerStopsTest {
                             + " the stream before the stream opened, and takes no new streams");
         }
     }
+
+    @Test
+    void aPassthroughVisitorWhoseClientIsLostOnceChosenBeforeTheServersGoAwayIsLoggedAsALostClient()
+            throws Exception {
+        TunnelRegistry.Connection only = client.only();
+        try (LogCapture log = new LogCapture(TunnelPassthrough.class, Level.INFO);
+             Socket visitor = new Socket()) {
+            VisitorLoop.onceChosen(only,
+                    () -> visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), visitorPort), 10_000),
+                    () -> {
+                        // The drain began, but its GoAway has not left when the client's connection is lost.
+                        client.registry.serverStopping();
+                        client.session.parent().close();
+                    });
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> !log.messages(Level.INFO).isEmpty());
+            assertThat(log.messages(Level.INFO)).singleElement().asString()
+                    .startsWith("TLS passthrough for secure.test from /127.0.0.1:")
+                    .endsWith(" failed: the client of tunnel t1 chosen for the stream was lost before the stream"
+                            + " opened, and no other client could take it");
+        }
+    }
 }
