@@ -65,6 +65,17 @@ public final class RefusalLog {
     }
 
     /**
+     * A failure of our own, at {@code warn} level with {@code cause}'s stack trace when no line was written in this
+     * interval, else counted: one per connection would otherwise flood the log for as long as the bug lasts.
+     */
+    public void failed(Supplier<String> message, Throwable cause) {
+        long skipped = startLine(nanoTime.getAsLong());
+        if (skipped >= 0) {
+            log.warn(withCount(message.get(), skipped), cause);
+        }
+    }
+
+    /**
      * A refusal at {@code now}: -1 when a line was written less than an interval before, the refusal then only
      * counted; else a line is due, its interval starts now, and the refusals counted since the last line are returned.
      */

@@ -2,6 +2,7 @@ package io.picotunnel.server.tls;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -91,6 +92,17 @@ public final class TunnelEndpointTls {
     static final class EndpointSniHandler extends SniHandler {
         EndpointSniHandler(AsyncMapping<String, SslContext> contexts) {
             super(contexts, HttpsFrontDoor.MAX_CLIENT_HELLO, 10_000);
+        }
+
+        /**
+         * A ClientHello this handler cannot read (declared over the limit, not a TLS record) is the peer's doing,
+         * anyone's with no token: a debug line, like the HTTPS listener's, not a warning for each such connection.
+         */
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("tunnel endpoint connection from {} failed before the TLS handshake: {}",
+                    ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
         }
 
         @Override

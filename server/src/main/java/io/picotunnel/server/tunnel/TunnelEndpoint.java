@@ -32,6 +32,7 @@ import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.LingeringClose;
+import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.net.SocketAddresses;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -74,6 +75,9 @@ public final class TunnelEndpoint implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup("tunnel-connections", GlobalEventExecutor.INSTANCE);
     /** Wrong tokens per client address: logged, and throttled after a few (429). */
     private final FailedLogins failures = new FailedLogins("tunnel endpoint", FailedLogins.TUNNEL);
+    /** The handshakes' warnings for errors of our own: at most a line an interval, however many connections meet one. */
+    private final RefusalLog unexpectedHandshakeErrors =
+            new RefusalLog(LoggerFactory.getLogger(TunnelHandshakeHandler.class));
     private Channel serverChannel;
     /** Set once {@link #drain} began: handshakes still under way are refused with 503 instead of upgraded. */
     private volatile boolean draining;
@@ -157,7 +161,7 @@ public final class TunnelEndpoint implements AutoCloseable {
                         channel.pipeline().addLast("http-aggregator", new NoBodyAggregator());
                         channel.pipeline().addLast("handshake",
                                 new TunnelHandshakeHandler(config, tokens, registry, lookups, failures, linger,
-                                        () -> draining));
+                                        () -> draining, unexpectedHandshakeErrors));
                     }
                 });
         ChannelFuture bind = bootstrap.bind(address).awaitUninterruptibly();

@@ -41,6 +41,7 @@ import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.net.PeerFailures;
+import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.store.Tunnel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,6 +94,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     private final FailedLogins failures;
     private final LingeringClose.Bounds linger;
     private final BooleanSupplier draining;
+    private final RefusalLog unexpected;
     private ScheduledFuture<?> handshakeTimeout;
     private Phase phase = Phase.WAITING_FOR_REQUEST;
     /** The client upgraded, set with {@link Phase#RECHECKING}: what the handshake timeout then drops. */
@@ -138,6 +140,17 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
      */
     TunnelHandshakeHandler(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry, Executor lookups,
                            FailedLogins failures, LingeringClose.Bounds linger, BooleanSupplier draining) {
+        this(config, tokens, registry, lookups, failures, linger, draining, new RefusalLog(LOG));
+    }
+
+    /**
+     * As above; {@code unexpected} writes the warnings for errors of our own, shared by the endpoint's connections so
+     * that one bug met by every connection is a line an interval, not one per connection.
+     */
+    TunnelHandshakeHandler(TunnelEndpointConfig config, TunnelTokens tokens, TunnelRegistry registry, Executor lookups,
+                           FailedLogins failures, LingeringClose.Bounds linger, BooleanSupplier draining,
+                           RefusalLog unexpected) {
+        this.unexpected = unexpected;
         this.linger = linger;
         this.draining = draining;
         this.config = config;
@@ -195,7 +208,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         if (PeerFailures.fromPeer(cause)) {
             LOG.debug("{}: tunnel handshake failed: {}", ctx.channel().remoteAddress(), cause.toString());
         } else {
-            LOG.warn("{}: tunnel handshake closed on an unexpected error", ctx.channel().remoteAddress(), cause);
+            Object remote = ctx.channel().remoteAddress();
+            unexpected.failed(() -> remote + ": tunnel handshake closed on an unexpected error", cause);
         }
         ctx.close();
     }

@@ -28,7 +28,7 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Clients of the tunnel endpoint's wss that reset in the middle of their TLS handshake, or send something else than
- * a ClientHello, are closed quietly: their places are freed, and nothing is logged as a warning or an error.
+ * a ClientHello, or one over the limit, are closed quietly: their places are freed, and nothing is logged as a warning or an error.
  * At most 2 connections per address, so two handshakes served after two such clients show their places freed.
  */
 class TunnelEndpointHandshakeResetLogTest {
@@ -76,6 +76,20 @@ class TunnelEndpointHandshakeResetLogTest {
                     .getBytes(StandardCharsets.US_ASCII));
             for (int i = 0; i < 100 && raw.getInputStream().read() != -1; i++) {
                 // an alert, then the close
+            }
+        });
+    }
+
+    /**
+     * A ClientHello that declares 64 KiB, over the endpoint's limit of {@link HttpsFrontDoor#MAX_CLIENT_HELLO}: a
+     * handshake record of 4 bytes whose header says ClientHello (1) of 0x010000 bytes. Anyone can send it, with no token.
+     */
+    @Test
+    void clientsDeclaringAClientHelloOverTheLimitAreClosedQuietly() throws Exception {
+        assertQuietAfterTwo(raw -> {
+            raw.getOutputStream().write(new byte[] {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x01, 0x00, 0x00});
+            for (int i = 0; i < 100 && raw.getInputStream().read() != -1; i++) {
+                // until the close
             }
         });
     }

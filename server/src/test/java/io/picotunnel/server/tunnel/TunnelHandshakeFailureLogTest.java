@@ -9,9 +9,11 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.net.LingeringClose;
+import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.store.Tunnel;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 import java.net.SocketException;
 import java.time.Instant;
@@ -48,6 +50,26 @@ class TunnelHandshakeFailureLogTest {
                     .contains("tunnel handshake closed on an unexpected error");
         } finally {
             channel.finishAndReleaseAll();
+        }
+    }
+
+    /** One bug met by every connection: a line with its stack trace for the first, the others only counted. */
+    @Test
+    void failuresOfOurOwnOnManyConnectionsAreOneWarningAnInterval() {
+        RefusalLog unexpected = new RefusalLog(LoggerFactory.getLogger(TunnelHandshakeHandler.class));
+        try (LogCapture log = new LogCapture(TunnelHandshakeHandler.class, Level.DEBUG)) {
+            for (int i = 0; i < 3; i++) {
+                EmbeddedChannel channel = new EmbeddedChannel(new TunnelHandshakeHandler(TunnelEndpointConfig.defaults(),
+                        RawPeerEndpoint.oneToken(TUNNEL), new TunnelRegistry(), Runnable::run,
+                        new FailedLogins("test", FailedLogins.TUNNEL), LingeringClose.Bounds.DEFAULT, () -> false,
+                        unexpected));
+                channel.pipeline().fireExceptionCaught(new IllegalStateException("bug " + i));
+                assertThat(channel.isOpen()).as("closed").isFalse();
+                channel.finishAndReleaseAll();
+            }
+            assertThat(log.events()).filteredOn(event -> event.getLevel() == Level.WARN)
+                    .singleElement()
+                    .satisfies(warning -> assertThat(thrown(warning)).isEqualTo(IllegalStateException.class.getName()));
         }
     }
 
