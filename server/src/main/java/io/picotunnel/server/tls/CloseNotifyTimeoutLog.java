@@ -38,7 +38,8 @@ final class CloseNotifyTimeoutLog extends TurboFilter {
     /**
      * Puts the filter on the process's Logback, once; nothing when SLF4J logs elsewhere. A reset of Logback (a
      * configuration file with {@code scan="true"} that changed, a reload over JMX) clears the turbo filters: the
-     * filter is put back then, or Netty's line would come back for every connection.
+     * filter is put back then, or Netty's line would come back for every connection. One listener does that, for the
+     * filter installed last: one taken off since and installed again leaves no second listener behind.
      */
     static synchronized void install() {
         if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context
@@ -47,12 +48,14 @@ final class CloseNotifyTimeoutLog extends TurboFilter {
                     new CloseNotifyTimeoutLog(new RefusalLog(LoggerFactory.getLogger(CloseNotifyTimeoutLog.class)));
             filter.start();
             context.addTurboFilter(filter);
+            context.getCopyOfListenerList().stream().filter(PutBackOnReset.class::isInstance)
+                    .forEach(context::removeListener);
             context.addListener(new PutBackOnReset(filter));
         }
     }
 
     /** Puts {@code filter} back on Logback after each reset, which clears the turbo filters (and stops them). */
-    private record PutBackOnReset(CloseNotifyTimeoutLog filter) implements LoggerContextListener {
+    record PutBackOnReset(CloseNotifyTimeoutLog filter) implements LoggerContextListener {
         @Override
         public boolean isResetResistant() {
             return true;

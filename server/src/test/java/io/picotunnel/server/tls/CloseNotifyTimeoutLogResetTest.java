@@ -33,4 +33,20 @@ class CloseNotifyTimeoutLogResetTest {
                 .satisfies(filter -> assertThat(((CloseNotifyTimeoutLog) filter).closedWithoutCloseNotify())
                         .as("counted").isPositive());
     }
+
+    /** A test that takes the filter off to use its own, then a listener's start that installs it again. */
+    @Test
+    void installingAgainAfterTheFilterWasTakenOffLeavesOneListener() {
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        CloseNotifyTimeoutLog.install();
+        for (int i = 0; i < 3; i++) {
+            context.getTurboFilterList().removeIf(CloseNotifyTimeoutLog.class::isInstance);
+            CloseNotifyTimeoutLog.install();
+        }
+
+        assertThat(context.getCopyOfListenerList()).filteredOn(CloseNotifyTimeoutLog.PutBackOnReset.class::isInstance)
+                .singleElement()
+                .satisfies(listener -> assertThat(((CloseNotifyTimeoutLog.PutBackOnReset) listener).filter())
+                        .as("the filter installed last").isIn(context.getTurboFilterList()));
+    }
 }

@@ -3,6 +3,7 @@ package io.picotunnel.server.tls;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.turbo.TurboFilter;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -21,6 +22,7 @@ import javax.net.ssl.SSLSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -48,6 +50,8 @@ class CloseNotifyTimeoutLogTest {
             () -> clock.instant().toEpochMilli() * 1_000_000));
     /** The short ids of the connections the server closed, in the order it closed them. */
     private final List<String> closedInOrder = new CopyOnWriteArrayList<>();
+    /** The process's filters this test's took the place of, put back after it. */
+    private final List<TurboFilter> replaced = new ArrayList<>();
     private LoopbackHttpsListener listener;
 
     /** Sends 32 MiB to every visitor once its handshake ends, and closes, noting which. */
@@ -84,16 +88,21 @@ class CloseNotifyTimeoutLogTest {
     @AfterEach
     void stop() throws Exception {
         listener.close();
-        context().getTurboFilterList().remove(filter);
+        LoggerContext context = context();
+        context.getTurboFilterList().remove(filter);
+        replaced.stream().filter(original -> !context.getTurboFilterList().contains(original))
+                .forEach(context::addTurboFilter);
     }
 
     /**
      * This test's filter, with its clock, in place of the one the process may have installed (another test's line
-     * within the interval would otherwise count against this one's); the listener's start then installs none.
+     * within the interval would otherwise count against this one's); the listener's start then installs none. The
+     * process's filter is put back after the test: the fork's later tests run filtered as before.
      */
-    private static void useFilter(CloseNotifyTimeoutLog filter) {
+    private void useFilter(CloseNotifyTimeoutLog filter) {
         LoggerContext context = context();
-        context.getTurboFilterList().removeIf(CloseNotifyTimeoutLog.class::isInstance);
+        replaced.addAll(context.getTurboFilterList().stream().filter(CloseNotifyTimeoutLog.class::isInstance).toList());
+        context.getTurboFilterList().removeAll(replaced);
         filter.start();
         context.addTurboFilter(filter);
     }
