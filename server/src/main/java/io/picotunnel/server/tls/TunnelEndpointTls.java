@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
+import java.time.Duration;
 
 /**
  * TLS for the tunnel endpoint (wss): whatever name the client sends (or none, when it dials an IP address),
@@ -76,7 +77,12 @@ public final class TunnelEndpointTls {
 
     /** A handler that reads the ClientHello and continues with TLS on the domain's current certificate. */
     ChannelHandler newHandler() {
-        return new EndpointSniHandler(new AsyncMapping<>() {
+        return newHandler(HttpsFrontDoor.CLOSE_NOTIFY_FLUSH_TIMEOUT);
+    }
+
+    /** As {@link #newHandler()}, a close waiting {@code closeNotifyTimeout} for its close_notify. */
+    ChannelHandler newHandler(Duration closeNotifyTimeout) {
+        return new EndpointSniHandler(closeNotifyTimeout, new AsyncMapping<>() {
             @Override
             public Future<SslContext> map(String input, Promise<SslContext> promise) {
                 try {
@@ -90,8 +96,11 @@ public final class TunnelEndpointTls {
 
     /** The endpoint's TLS: its close waits for close_notify as long as the HTTPS listener's, stated, not by default. */
     static final class EndpointSniHandler extends SniHandler {
-        EndpointSniHandler(AsyncMapping<String, SslContext> contexts) {
+        private final Duration closeNotifyTimeout;
+
+        EndpointSniHandler(Duration closeNotifyTimeout, AsyncMapping<String, SslContext> contexts) {
             super(contexts, HttpsFrontDoor.MAX_CLIENT_HELLO, 10_000);
+            this.closeNotifyTimeout = closeNotifyTimeout;
         }
 
         /**
@@ -108,7 +117,7 @@ public final class TunnelEndpointTls {
         @Override
         protected SslHandler newSslHandler(SslContext context, ByteBufAllocator allocator) {
             SslHandler handler = super.newSslHandler(context, allocator);
-            handler.setCloseNotifyFlushTimeoutMillis(HttpsFrontDoor.CLOSE_NOTIFY_FLUSH_TIMEOUT.toMillis());
+            handler.setCloseNotifyFlushTimeoutMillis(closeNotifyTimeout.toMillis());
             return handler;
         }
     }
