@@ -562,7 +562,11 @@ public final class TunnelRegistry implements TunnelPresence {
                 return;
             }
             Connection next = opened.cause() instanceof StreamOpenException ? leastLoaded(tunnelId, tried, null, true) : null;
-            if (next == null) {
+            if (next != null && serverStopping) {
+                // Until the drain's GoAway leaves, the other clients still look usable: a stream moved to one now would
+                // be relayed past the drain's start and hold the drain open.
+                promise.tryFailure(TunnelOfflineException.serverDraining(tunnelId));
+            } else if (next == null) {
                 promise.tryFailure(whyNot(connection, tunnelId, opened.cause()));
             } else {
                 attempt(next, tunnelId, handler, tried, promise);

@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -282,6 +283,33 @@ class TunnelRegistryTest {
         assertThat(((TunnelOfflineException) opened.cause()).endedBy()).isEqualTo(TunnelCloseStatus.SERVER_STOPPING);
         assertThat(session.activeStreams()).isZero();
         assertThat(registry.waitingStreams(TUNNEL)).isZero();
+    }
+
+    @Test
+    void aStreamWhoseChosenClientDropsOnceTheServerStopsFailsAndIsNotMovedToAnotherClient() throws Exception {
+        TunnelRegistry.Connection dropping = connectClient(YamuxConfig.defaults());
+        TunnelRegistry.Connection other = connectClient(YamuxConfig.defaults());
+        openDirectly(other, 1);
+        // Holds the chosen client's loop until the server stops, then drops its connection before the open runs.
+        CountDownLatch stopped = new CountDownLatch(1);
+        dropping.loop().execute(() -> {
+            try {
+                stopped.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            dropping.session().parent().close();
+        });
+
+        Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
+        registry.serverStopping();
+        stopped.countDown();
+
+        assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(opened.cause()).isInstanceOf(TunnelOfflineException.class);
+        assertThat(((TunnelOfflineException) opened.cause()).endedBy()).isEqualTo(TunnelCloseStatus.SERVER_STOPPING);
+        assertThat(other.session().activeStreams()).as("the other client opened no stream").isEqualTo(1);
+        assertThat(other.streamsOpened()).isZero();
     }
 
     @Test
