@@ -509,6 +509,11 @@ public final class TunnelRegistry implements TunnelPresence {
             }
             EventLoop loop = near != null ? near : pending.loop;
             promise = loop.newPromise();
+            if (serverStopping) {
+                // Set after openStream looked and its waiting streams taken: this one would wait only to fail at the end.
+                promise.setFailure(TunnelOfflineException.serverDraining(tunnelId));
+                return promise;
+            }
             Duration wait = arrivalWait;
             ScheduledFuture<?> timeout = loop.schedule(
                     () -> promise.tryFailure(new TunnelOfflineException(tunnelId)), wait.toNanos(), TimeUnit.NANOSECONDS);
