@@ -378,17 +378,23 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     }
 
     /**
-     * Bytes of the copies queued here in direct buffers ({@code direct}) or on the heap: what closing this stream
-     * gives back at once of that kind; what handlers hold ({@link #countHeld}) goes back only later, if at all.
+     * Whether closing this stream gives back at once the memory a copy of {@code length} bytes needs: for a direct
+     * copy, one direct copy queued here at least that long, as with a pooled allocator (Netty 4.2's default) smaller
+     * ones go back to their own size classes, not to memory one larger allocation can take (even then the pool may
+     * not hand it out again); for a heap copy, heap copies queued here of at least that many bytes in all. What
+     * handlers hold ({@link #countHeld}) goes back only later, if at all.
      */
-    long inboundCopiedBytes(boolean direct) {
-        long bytes = 0;
+    boolean givesBackAtOnce(int length, boolean direct) {
+        long heapBytes = 0;
         for (ByteBuf queued : inbound) {
-            if (queued.isDirect() == direct) {
-                bytes += queued.readableBytes();
+            if (direct && queued.isDirect() && queued.readableBytes() >= length) {
+                return true;
+            }
+            if (!direct && !queued.isDirect()) {
+                heapBytes += queued.readableBytes();
             }
         }
-        return bytes;
+        return !direct && heapBytes >= length;
     }
 
     /** Bytes received and not yet taken by the reader: queued here, or held by a handler ({@link #countHeld}). */
@@ -506,6 +512,10 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         } else if (!heldForReader(data)) {
             if (open) {
                 resetForLostData();
+            } else if (!reset && !finishes) {
+                // Closed by a listener of the stalled stream's reset (close(): FIN only): the peer learns the
+                // frame was dropped, as for data after our close().
+                sendReset();
             }
             return;
         }

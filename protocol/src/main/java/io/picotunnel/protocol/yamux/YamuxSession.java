@@ -1076,16 +1076,18 @@ public final class YamuxSession extends ChannelDuplexHandler {
     /**
      * A Data frame of {@code length} bytes for {@code needing} found no memory to wait in for its reader, in a
      * {@code direct} buffer or on the heap: resets the other stream whose reader has taken nothing for longest, at
-     * least {@link #STALLED_FOR_MEMORY}, among those whose reset gives back at once at least that much memory of
-     * that kind (their queued copies: what handlers hold goes back only later), so that the frame can be held in it.
-     * Returns what it was, for the log, or null when there is none.
+     * least {@link #STALLED_FOR_MEMORY}, among those whose reset gives back at once memory of that kind for it
+     * ({@link YamuxChildChannel#givesBackAtOnce}: for a direct copy, a single queued direct copy at least as long),
+     * so that the frame can be held in it. With a pooled allocator the retry can still fail (the pool need not hand
+     * the memory given back to this allocation); the frame's own stream is then reset too. Returns what it was, for
+     * the log, or null when there is none.
      */
     String resetStalledHolderForMemory(YamuxChildChannel needing, int length, boolean direct) {
         YamuxChildChannel stalled = null;
         for (Iterable<YamuxChildChannel> holders : List.of(streams.values(), endedHolders)) {
             for (YamuxChildChannel stream : holders) {
                 if (stream != needing && stream.nanosWithoutReaderProgress() >= STALLED_FOR_MEMORY.toNanos()
-                        && stream.inboundCopiedBytes(direct) >= length
+                        && stream.givesBackAtOnce(length, direct)
                         && (stalled == null || stream.stalledLongerThan(stalled))) {
                     stalled = stream;
                 }

@@ -534,6 +534,40 @@ class YamuxSessionFramesTest {
         }
     }
 
+    @Test
+    void aFrameThatFindsNoDirectMemoryDoesNotResetAStalledStreamHoldingOnlySmallerDirectCopies() {
+        // Stream 1's reader has taken none of its four 20 KiB frames for 2 s, each in a direct copy of its own: with
+        // a pooled allocator, they go back to their size class, not to memory for one 64 KiB copy, so resetting
+        // stream 1 would likely free nothing stream 3's 64 KiB frame can use; stream 3 alone is reset.
+        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        int copy = 20 * 1024;
+        int large = YamuxChildChannel.MAX_DATA_CHUNK;
+        try {
+            peer = serverWithDirectMemory(4L * copy, streams, seen, noMemoryLog(new AtomicLong()));
+            peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(copy))));
+            for (int i = 0; i < 3; i++) {
+                peer.send(YamuxFrame.data(0, 1, text("a".repeat(copy))));
+            }
+            peer.advance(YamuxSession.STALLED_FOR_MEMORY.toMillis() * 2);
+            peer.send(YamuxFrame.data(FLAG_SYN, 3, text("b".repeat(10))));
+            streams.get(1).read();
+            assertThat(seen).extracting(b -> b.toString(StandardCharsets.UTF_8)).containsExactly("b".repeat(10));
+            peer.written().forEach(YamuxFrame::release);
+
+            peer.send(YamuxFrame.data(0, 3, text("c".repeat(large))));
+
+            List<YamuxFrame> written = peer.written();
+            written.forEach(YamuxFrame::release);
+            assertThat(resets(written)).extracting(YamuxFrame::streamId).singleElement()
+                    .as("only the stream whose frame found no memory").isEqualTo(3);
+            assertThat(streams.get(0).isOpen()).isTrue();
+            assertThat(((YamuxChildChannel) streams.get(0)).inboundQueuedBytes()).isEqualTo(4L * copy);
+        } finally {
+            seen.forEach(ByteBuf::release);
+        }
+    }
+
     /**
      * Stream 1 (opened) stalls 2 s; stream 3's reader reads; stream 5, not stalled, takes all the direct memory
      * (64 KiB); stream 3's next 16 KiB frame finds none. Returns the ids of the streams reset.
@@ -571,7 +605,10 @@ class YamuxSessionFramesTest {
 
             peer.send(YamuxFrame.data(0, 3, text("c".repeat(YamuxChildChannel.COALESCE_LIMIT))));
 
-            peer.written().forEach(YamuxFrame::release);
+            List<YamuxFrame> written = peer.written();
+            written.forEach(YamuxFrame::release);
+            assertThat(resets(written)).extracting(YamuxFrame::streamId)
+                    .as("stream 3's peer learns its frame was dropped").contains(3);
             assertThat(streams.get(0).isOpen()).isFalse();
             assertThat(streams.get(1).isOpen()).isFalse();
             assertThat(peer.session.inboundHeld()).as("stream 3's frame is not held").isZero();
