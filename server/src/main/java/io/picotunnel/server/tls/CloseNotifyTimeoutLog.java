@@ -97,6 +97,8 @@ final class CloseNotifyTimeoutLog extends TurboFilter {
         }
         closed.incrementAndGet();
         String channel = format.substring(0, format.length() - NETTY_MESSAGE.length()).strip();
+        // The listener's timeout, named: every production handler uses it (TunnelEndpointTls.newHandler(Duration)
+        // takes another only in tests), and Netty's line does not say which timeout expired.
         lines.refused(true, () -> "TLS connection " + channel + " closed without its close_notify: the peer did not"
                 + " take what was left to send, its close_notify included, within "
                 + Durations.format(HttpsFrontDoor.CLOSE_NOTIFY_FLUSH_TIMEOUT) + " of the close");
