@@ -3,15 +3,12 @@ package io.picotunnel.server.tls;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AsyncMapping;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import io.picotunnel.server.net.PeerFailures;
-import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,8 +32,6 @@ public final class TunnelEndpointTls {
     private final CertificateStore store;
     private final String serverDomain;
     private final boolean plainAllowed;
-    /** Warnings for our own failures before the handshake, shared by the endpoint's connections: one an interval. */
-    private final RefusalLog unexpected = new RefusalLog(log);
     /** Whether the log said that wss is served now (only said when plain ws is allowed). */
     private volatile boolean certificateTold;
     /** The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served. */
@@ -87,12 +82,12 @@ public final class TunnelEndpointTls {
 
     /** As {@link #newHandler()}, a close waiting {@code closeNotifyTimeout} for its close_notify. */
     ChannelHandler newHandler(Duration closeNotifyTimeout) {
-        return new EndpointSniHandler(closeNotifyTimeout, unexpected, new AsyncMapping<>() {
+        return new EndpointSniHandler(closeNotifyTimeout, new AsyncMapping<>() {
             @Override
             public Future<SslContext> map(String input, Promise<SslContext> promise) {
                 try {
                     return promise.setSuccess(currentContext());
-                } catch (RuntimeException e) {
+                } catch (SSLException e) {
                     return promise.setFailure(e);
                 }
             }
@@ -102,54 +97,21 @@ public final class TunnelEndpointTls {
     /** The endpoint's TLS: its close waits for close_notify as long as the HTTPS listener's, stated, not by default. */
     static final class EndpointSniHandler extends SniHandler {
         private final Duration closeNotifyTimeout;
-        private final RefusalLog unexpected;
 
-        EndpointSniHandler(Duration closeNotifyTimeout, RefusalLog unexpected,
-                           AsyncMapping<String, SslContext> contexts) {
+        EndpointSniHandler(Duration closeNotifyTimeout, AsyncMapping<String, SslContext> contexts) {
             super(contexts, HttpsFrontDoor.MAX_CLIENT_HELLO, 10_000);
             this.closeNotifyTimeout = closeNotifyTimeout;
-            this.unexpected = unexpected;
         }
 
         /**
-         * A ClientHello this handler cannot read (declared over the limit, not a TLS record) or a peer gone is the
-         * peer's doing, anyone's with no token: a debug line, like the HTTPS listener's, not a warning for each such
-         * connection. What fails in our own set-up (no certificate, a context we cannot build) is warned about.
+         * A ClientHello this handler cannot read (declared over the limit, not a TLS record) is the peer's doing,
+         * anyone's with no token: a debug line, like the HTTPS listener's, not a warning for each such connection.
          */
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            Object remote = ctx.channel().remoteAddress();
-            if (fromPeer(cause)) {
-                log.debug("tunnel endpoint connection from {} failed before the TLS handshake: {}", remote,
-                        cause.toString());
-            } else {
-                unexpected.failed(() -> "tunnel endpoint connection from " + remote
-                        + " closed on an unexpected error before the TLS handshake", cause);
-            }
+            log.debug("tunnel endpoint connection from {} failed before the TLS handshake: {}",
+                    ctx.channel().remoteAddress(), cause.toString());
             ctx.close();
-        }
-
-        /**
-         * The certificate's context not found or not built is ours: warned about, and the connection closed. Netty
-         * would pass the failure on down the pipeline, past {@link #exceptionCaught}; the lookup left pending instead
-         * ends with the connection.
-         */
-        @Override
-        protected Future<SslContext> lookup(ChannelHandlerContext ctx, String hostname) throws Exception {
-            Future<SslContext> context = super.lookup(ctx, hostname);
-            if (!context.isDone() || context.isSuccess()) {
-                return context;
-            }
-            Object remote = ctx.channel().remoteAddress();
-            unexpected.failed(() -> "tunnel endpoint connection from " + remote
-                    + " closed on an unexpected error before the TLS handshake", context.cause());
-            ctx.close();
-            return ctx.executor().newPromise();
-        }
-
-        private static boolean fromPeer(Throwable cause) {
-            return PeerFailures.fromPeer(cause) || cause instanceof TooLongFrameException
-                    || cause.getCause() instanceof TooLongFrameException;
         }
 
         @Override
@@ -160,20 +122,14 @@ public final class TunnelEndpointTls {
         }
     }
 
-    /** Throws {@link IllegalStateException}, not an {@link SSLException}, which would be taken for the peer's. */
-    private SslContext currentContext() {
+    private SslContext currentContext() throws SSLException {
         ServerCertificate certificate = store.select(serverDomain)
-                .orElseThrow(() -> new IllegalStateException("no certificate for " + serverDomain + " yet"));
+                .orElseThrow(() -> new SSLException("no certificate for " + serverDomain + " yet"));
         Cached current = cached;
         if (current != null && current.certificate() == certificate) {
             return current.context();
         }
-        SslContext context;
-        try {
-            context = TlsContexts.forTunnelEndpoint(certificate.key(), certificate.chain());
-        } catch (SSLException e) {
-            throw new IllegalStateException("cannot build the TLS context for " + serverDomain, e);
-        }
+        SslContext context = TlsContexts.forTunnelEndpoint(certificate.key(), certificate.chain());
         cached = new Cached(certificate, context);
         return context;
     }
