@@ -1,7 +1,6 @@
 package io.picotunnel.server.access;
 
 import io.picotunnel.protocol.text.ControlCharacters;
-import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.ClientBlock;
@@ -97,7 +96,7 @@ final class BasicAuthGate implements AutoCloseable {
         Duration wait = failures.retryAfter(address);
         if (!wait.isZero()) {
             long seconds = FailedLogins.seconds(wait);
-            return new HttpVerdict.Answer(429, TunnelErrorCodes.TOO_MANY_ATTEMPTS, "Too many wrong passwords from your address: wait "
+            return new HttpVerdict.Answer(429, "too_many_attempts", "Too many wrong passwords from your address: wait "
                     + seconds + (seconds == 1 ? " second" : " seconds") + ", then try again.",
                     Map.of("Retry-After", Long.toString(seconds)), List.of());
         }
@@ -111,7 +110,7 @@ final class BasicAuthGate implements AutoCloseable {
             running = checking.get(key);
             if (running == null) {
                 if (checksOf.getOrDefault(block, 0) >= MAX_CHECKS_PER_ADDRESS) {
-                    return new HttpVerdict.Answer(429, TunnelErrorCodes.TOO_MANY_ATTEMPTS, "Your address has passwords being checked"
+                    return new HttpVerdict.Answer(429, "too_many_attempts", "Your address has passwords being checked"
                             + " already: wait for their answers, then try again.", Map.of("Retry-After", BUSY_RETRY_AFTER), List.of());
                 }
                 running = new CompletableFuture<>();

@@ -6,7 +6,6 @@ import io.javalin.http.HandlerType;
 import io.javalin.http.HttpStatus;
 import io.netty.util.NetUtil;
 import io.picotunnel.protocol.text.ControlCharacters;
-import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.net.ForwardedProto;
 import io.picotunnel.server.net.KeyedRefusalLog;
@@ -615,7 +614,7 @@ public final class ManagementAuth {
         }
         long seconds = FailedLogins.seconds(wait);
         ctx.header("Retry-After", Long.toString(seconds));
-        reject(ctx, HttpStatus.TOO_MANY_REQUESTS, TunnelErrorCodes.TOO_MANY_ATTEMPTS, "Too many failed attempts from your address: wait "
+        reject(ctx, HttpStatus.TOO_MANY_REQUESTS, "too_many_attempts", "Too many failed attempts from your address: wait "
                 + seconds + (seconds == 1 ? " second" : " seconds") + ", then try again with the right admin token.");
         return true;
     }
