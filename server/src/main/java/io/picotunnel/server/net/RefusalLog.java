@@ -1,28 +1,25 @@
 package io.picotunnel.server.net;
 
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.log.OncePerIntervalLog;
 import org.slf4j.Logger;
 
 import java.time.Duration;
+import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
  * Logs refusals that come in floods (connections over a limit, handshakes for unknown names) at most once per
- * interval: the first refusal of an interval is logged with the number of the others since the last line;
- * the rest of the interval only counts. Thread-safe.
+ * interval ({@link OncePerIntervalLog}): the first refusal of an interval is logged with the number of the others
+ * since the last line; the rest of the interval only counts. Thread-safe.
  */
 public final class RefusalLog {
 
     /** The interval used by the server's listeners. */
     public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(60);
 
-    private final Logger log;
-    private final long intervalNanos;
-    private final LongSupplier nanoTime;
-    private long nextLineAt;
-    private boolean logged;
-    private long unlogged;
+    private final OncePerIntervalLog lines;
 
     public RefusalLog(Logger log, Duration interval) {
         this(log, interval, System::nanoTime);
@@ -30,9 +27,7 @@ public final class RefusalLog {
 
     /** With the clock read for the interval ({@link System#nanoTime} but in tests). */
     public RefusalLog(Logger log, Duration interval, LongSupplier nanoTime) {
-        this.log = log;
-        this.intervalNanos = interval.toNanos();
-        this.nanoTime = nanoTime;
+        this.lines = new OncePerIntervalLog(log, interval, nanoTime);
     }
 
     public RefusalLog(Logger log) {
@@ -52,15 +47,11 @@ public final class RefusalLog {
      * counted, as most of a flood's are, builds none.
      */
     public void refused(boolean warn, Supplier<String> message) {
-        long skipped = startLine(nanoTime.getAsLong());
-        if (skipped < 0) {
-            return;
-        }
-        String line = withCount(message.get(), skipped);
+        LongFunction<String> line = skipped -> withCount(message.get(), skipped);
         if (warn) {
-            log.warn(line);
+            lines.warn(line);
         } else {
-            log.info(line);
+            lines.info(line);
         }
     }
 
@@ -69,42 +60,28 @@ public final class RefusalLog {
      * interval, else counted: one per connection would otherwise flood the log for as long as the bug lasts.
      */
     public void failed(Supplier<String> message, Throwable cause) {
-        long skipped = startLine(nanoTime.getAsLong());
-        if (skipped >= 0) {
-            log.warn(withCount(message.get(), skipped), cause);
-        }
+        lines.warn(skipped -> withCount(message.get(), skipped), cause);
     }
 
-    /**
-     * A refusal at {@code now}: -1 when a line was written less than an interval before, the refusal then only
-     * counted; else a line is due, its interval starts now, and the refusals counted since the last line are returned.
-     */
-    synchronized long startLine(long now) {
-        if (within(now)) {
-            unlogged++;
-            return -1;
-        }
-        logged = true;
-        nextLineAt = now + intervalNanos;
-        long skipped = unlogged;
-        unlogged = 0;
-        return skipped;
+    /** As {@link OncePerIntervalLog#startLine}: -1 when the refusal at {@code now} is only counted. */
+    long startLine(long now) {
+        return lines.startLine(now);
     }
 
     /** {@code message} with the count of the refusals not logged before it, when there are some. */
     String withCount(String message, long skipped) {
         return skipped == 0 ? message
                 : message + " (" + skipped + " more like this not logged since the last such line; at most one line"
-                + " per " + Durations.format(Duration.ofNanos(intervalNanos)) + ")";
+                + " per " + Durations.format(lines.interval()) + ")";
     }
 
     /** Whether a line was written less than an interval before {@code now}: a refusal now would only be counted. */
-    synchronized boolean within(long now) {
-        return logged && now - nextLineAt < 0;
+    boolean within(long now) {
+        return lines.within(now);
     }
 
     /** Refusals counted since the last line, not logged yet. */
-    synchronized long unlogged() {
-        return unlogged;
+    long unlogged() {
+        return lines.unlogged();
     }
 }
