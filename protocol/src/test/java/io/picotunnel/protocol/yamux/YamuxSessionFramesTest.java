@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
@@ -499,39 +500,18 @@ class YamuxSessionFramesTest {
         // Stream 1's reader has taken nothing for 2 s, but what it holds is held by a handler (countHeld), given
         // back only once the handler goes, later: resetting it frees no memory now. Stream 5, whose reader has not
         // stalled, holds the direct memory. Stream 3's frame finds none, and stream 3 alone is reset.
-        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
-        List<Channel> streams = new CopyOnWriteArrayList<>();
-        try {
-            peer = serverWithDirectMemory(YamuxChildChannel.MAX_DATA_CHUNK, streams, seen,
-                    noMemoryLog(new AtomicLong()));
+        onlyStream3IsResetWhenItFindsNoMemoryAfterStream1Stalled(streams -> {
             peer.send(YamuxFrame.windowUpdate(FLAG_SYN, 1, 0));
             ((YamuxStreamChannel) streams.get(0)).countHeld(YamuxChildChannel.COALESCE_LIMIT * 4L);
-
-            assertThat(resetsWhenStream3FindsNoMemoryAfterStream1Stalled(streams, seen)).singleElement()
-                    .as("only the stream whose frame found no memory").isEqualTo(3);
-            assertThat(streams.get(0).isOpen()).isTrue();
-        } finally {
-            seen.forEach(ByteBuf::release);
-        }
+        });
     }
 
     @Test
     void aFrameThatFindsNoDirectMemoryDoesNotResetAStalledStreamHoldingOnlyAHeapCopy() {
         // Stream 1's reader has taken none of its 300 bytes for 2 s, but they wait in a heap copy: resetting it
         // gives back no direct memory, which stream 3's 16 KiB frame needs.
-        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
-        List<Channel> streams = new CopyOnWriteArrayList<>();
-        try {
-            peer = serverWithDirectMemory(YamuxChildChannel.MAX_DATA_CHUNK, streams, seen,
-                    noMemoryLog(new AtomicLong()));
-            peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(300))));
-
-            assertThat(resetsWhenStream3FindsNoMemoryAfterStream1Stalled(streams, seen)).singleElement()
-                    .as("only the stream whose frame found no memory").isEqualTo(3);
-            assertThat(streams.get(0).isOpen()).isTrue();
-        } finally {
-            seen.forEach(ByteBuf::release);
-        }
+        onlyStream3IsResetWhenItFindsNoMemoryAfterStream1Stalled(
+                streams -> peer.send(YamuxFrame.data(FLAG_SYN, 1, text("a".repeat(300)))));
     }
 
     @Test
@@ -569,23 +549,36 @@ class YamuxSessionFramesTest {
     }
 
     /**
-     * Stream 1 (opened) stalls 2 s; stream 3's reader reads; stream 5, not stalled, takes all the direct memory
-     * (64 KiB); stream 3's next 16 KiB frame finds none. Returns the ids of the streams reset.
+     * On a SERVER peer with 64 KiB of direct memory: stream 1, opened by {@code openStream1} (given the peer's
+     * streams), stalls 2 s; stream 3's reader reads; stream 5, not stalled, takes all the direct memory; stream 3's
+     * next 16 KiB frame finds none. Stream 3 alone is reset, stream 1 stays open and the session goes on.
      */
-    private List<Integer> resetsWhenStream3FindsNoMemoryAfterStream1Stalled(List<Channel> streams, List<ByteBuf> seen) {
-        peer.advance(YamuxSession.STALLED_FOR_MEMORY.toMillis() * 2);
-        peer.send(YamuxFrame.data(FLAG_SYN, 3, text("b".repeat(10))));
-        streams.get(1).read();
-        assertThat(seen).extracting(b -> b.toString(StandardCharsets.UTF_8)).containsExactly("b".repeat(10));
-        peer.send(YamuxFrame.data(FLAG_SYN, 5, text("c".repeat(YamuxChildChannel.MAX_DATA_CHUNK))));
-        peer.written().forEach(YamuxFrame::release);
+    private void onlyStream3IsResetWhenItFindsNoMemoryAfterStream1Stalled(Consumer<List<Channel>> openStream1) {
+        List<ByteBuf> seen = new CopyOnWriteArrayList<>();
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        try {
+            peer = serverWithDirectMemory(YamuxChildChannel.MAX_DATA_CHUNK, streams, seen,
+                    noMemoryLog(new AtomicLong()));
+            openStream1.accept(streams);
 
-        peer.send(YamuxFrame.data(0, 3, text("d".repeat(YamuxChildChannel.COALESCE_LIMIT))));
+            peer.advance(YamuxSession.STALLED_FOR_MEMORY.toMillis() * 2);
+            peer.send(YamuxFrame.data(FLAG_SYN, 3, text("b".repeat(10))));
+            streams.get(1).read();
+            assertThat(seen).extracting(b -> b.toString(StandardCharsets.UTF_8)).containsExactly("b".repeat(10));
+            peer.send(YamuxFrame.data(FLAG_SYN, 5, text("c".repeat(YamuxChildChannel.MAX_DATA_CHUNK))));
+            peer.written().forEach(YamuxFrame::release);
 
-        List<YamuxFrame> written = peer.written();
-        written.forEach(YamuxFrame::release);
-        assertThat(written).extracting(YamuxFrame::type).doesNotContain(TYPE_GO_AWAY);
-        return resets(written).stream().map(YamuxFrame::streamId).toList();
+            peer.send(YamuxFrame.data(0, 3, text("d".repeat(YamuxChildChannel.COALESCE_LIMIT))));
+
+            List<YamuxFrame> written = peer.written();
+            written.forEach(YamuxFrame::release);
+            assertThat(written).extracting(YamuxFrame::type).doesNotContain(TYPE_GO_AWAY);
+            assertThat(resets(written)).extracting(YamuxFrame::streamId).singleElement()
+                    .as("only the stream whose frame found no memory").isEqualTo(3);
+            assertThat(streams.get(0).isOpen()).isTrue();
+        } finally {
+            seen.forEach(ByteBuf::release);
+        }
     }
 
     @Test
