@@ -45,44 +45,41 @@ class PassthroughWhileTheServerStopsTest {
     @Test
     void aPassthroughVisitorWhoseClientGotTheStoppingServersGoAwayOnceChosenIsLoggedAsTheServerStopping()
             throws Exception {
-        TunnelRegistry.Connection only = client.only();
-        try (LogCapture log = new LogCapture(TunnelPassthrough.class, Level.INFO);
-             Socket visitor = new Socket()) {
-            VisitorLoop.onceChosen(only,
-                    () -> visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), visitorPort), 10_000),
-                    () -> {
-                        // As the server's drain does: the registry learns it first, then every session sends GoAway.
-                        client.registry.serverStopping();
-                        client.session.goAway(GoAwayCode.NORMAL);
-                    });
-
-            await().atMost(Duration.ofSeconds(10)).until(() -> !log.messages(Level.INFO).isEmpty());
-            assertThat(log.messages(Level.INFO)).singleElement().asString()
-                    .startsWith("TLS passthrough for secure.test from /127.0.0.1:")
-                    .endsWith(" failed: the server is stopping: it sent GoAway to the client of tunnel t1 chosen for"
-                            + " the stream before the stream opened, and takes no new streams");
-        }
+        assertThat(passthroughLineWhenOnceChosen(() -> {
+            // As the server's drain does: the registry learns it first, then every session sends GoAway.
+            client.registry.serverStopping();
+            client.session.goAway(GoAwayCode.NORMAL);
+        })).endsWith(" failed: the server is stopping: it sent GoAway to the client of tunnel t1 chosen for the stream"
+                + " before the stream opened, and takes no new streams");
     }
 
     @Test
     void aPassthroughVisitorWhoseClientIsLostOnceChosenBeforeTheServersGoAwayIsLoggedAsALostClient()
             throws Exception {
+        assertThat(passthroughLineWhenOnceChosen(() -> {
+            // The drain began, but its GoAway has not left when the client's connection is lost.
+            client.registry.serverStopping();
+            client.session.parent().close();
+        })).endsWith(" failed: the client of tunnel t1 chosen for the stream was lost before the stream opened, and no"
+                + " other client could take it");
+    }
+
+    /**
+     * The one INFO line of a passthrough visitor's connection when {@code onceChosen} runs as the server has chosen
+     * the tunnel's only client for its stream, before the stream opens.
+     */
+    private String passthroughLineWhenOnceChosen(Runnable onceChosen) throws Exception {
         TunnelRegistry.Connection only = client.only();
         try (LogCapture log = new LogCapture(TunnelPassthrough.class, Level.INFO);
              Socket visitor = new Socket()) {
             VisitorLoop.onceChosen(only,
                     () -> visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), visitorPort), 10_000),
-                    () -> {
-                        // The drain began, but its GoAway has not left when the client's connection is lost.
-                        client.registry.serverStopping();
-                        client.session.parent().close();
-                    });
+                    onceChosen);
 
             await().atMost(Duration.ofSeconds(10)).until(() -> !log.messages(Level.INFO).isEmpty());
             assertThat(log.messages(Level.INFO)).singleElement().asString()
-                    .startsWith("TLS passthrough for secure.test from /127.0.0.1:")
-                    .endsWith(" failed: the client of tunnel t1 chosen for the stream was lost before the stream"
-                            + " opened, and no other client could take it");
+                    .startsWith("TLS passthrough for secure.test from /127.0.0.1:");
+            return log.messages(Level.INFO).get(0);
         }
     }
 }
