@@ -50,8 +50,7 @@ class Http2DownloadFaultEndToEndTest {
     Path dataDir;
 
     private final TestCertificates ca = new TestCertificates();
-    private final HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
-            .sslContext(ca.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient h2 = ca.httpClient(HttpClient.Version.HTTP_2);
     private Testbed testbed;
     private FaultTarget target;
     private String tunnelId;
@@ -64,8 +63,7 @@ class Http2DownloadFaultEndToEndTest {
         target = FaultTarget.http();
         JsonNode tunnel = testbed.createTunnel("h2faults");
         tunnelId = tunnel.get("id").asText();
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\""
-                + target.address() + "\"}");
+        testbed.createHttpService(tunnelId, HOST, target.address());
         client = testbed.connect(tunnelId, tunnel.get("token").asText());
     }
 

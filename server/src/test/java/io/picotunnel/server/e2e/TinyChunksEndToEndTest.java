@@ -43,10 +43,8 @@ class TinyChunksEndToEndTest {
     Path dataDir;
 
     private final TestCertificates ca = new TestCertificates();
-    private final HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
-            .sslContext(ca.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
-    private final HttpClient h1 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .sslContext(ca.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient h2 = ca.httpClient(HttpClient.Version.HTTP_2);
+    private final HttpClient h1 = ca.httpClient(HttpClient.Version.HTTP_1_1);
     private Testbed testbed;
     private ServerSocket target;
 
@@ -58,8 +56,7 @@ class TinyChunksEndToEndTest {
         Thread.ofVirtual().name("tiny-chunks").start(this::answerInTinyChunks);
         JsonNode tunnel = testbed.createTunnel("tiny");
         String id = tunnel.get("id").asText();
-        testbed.createService(id, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\"127.0.0.1:"
-                + target.getLocalPort() + "\"}");
+        testbed.createHttpService(id, HOST, "127.0.0.1:" + target.getLocalPort());
         testbed.connect(id, tunnel.get("token").asText());
     }
 

@@ -104,6 +104,12 @@ public final class Testbed implements AutoCloseable {
         return response.json();
     }
 
+    /** Creates an http service for {@code domain}, answered by {@code targetAddr} (host:port), through the API. */
+    public JsonNode createHttpService(String tunnelId, String domain, String targetAddr) {
+        return createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"target_addr\":\""
+                + targetAddr + "\"}");
+    }
+
     /** Creates an enabled tcp service on 127.0.0.1 through the API. */
     public JsonNode createTcpService(String tunnelId, int listenPort, String targetAddr) {
         return createTcpService(tunnelId, "127.0.0.1:" + listenPort, targetAddr);

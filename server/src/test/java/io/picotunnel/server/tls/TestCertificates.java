@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
+import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -139,6 +140,12 @@ public final class TestCertificates {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** An HTTP client of {@code version} that trusts only this CA and gives up connecting after 10 s. */
+    public HttpClient httpClient(HttpClient.Version version) {
+        return HttpClient.newBuilder().version(version).sslContext(clientContext())
+                .connectTimeout(Duration.ofSeconds(10)).build();
     }
 
     public static String pem(Object object) throws IOException {
