@@ -46,6 +46,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -149,6 +150,20 @@ class ServiceSignInEndToEndTest {
         return r;
     }
 
+    /** The access of a service that signs in through the provider and lets in {@code emails}. */
+    private static String oidcAllowing(String... emails) {
+        return ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":["
+                + Arrays.stream(emails).map(e -> "\"" + e + "\"").collect(Collectors.joining(",")) + "]}";
+    }
+
+    /** Starts the server with one service, at "/", of {@code access}: the target answering it, named {@code name}. */
+    private RecordingTarget startWithOneService(String name, String access) throws Exception {
+        start();
+        RecordingTarget target = target(name);
+        service("/", target, access);
+        return target;
+    }
+
     private String service(String prefix, RecordingTarget target, String access) {
         ApiClient.Response created = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
                 "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"" + prefix + "\",\"target_addr\":\""
@@ -233,9 +248,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void theTargetIsToldTheVerifiedEmailNotTheNameUsersMayEditAtTheirProvider() throws Exception {
-        start();
-        RecordingTarget secret = target("secret");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"mallory@example.com\"]}");
+        RecordingTarget secret = startWithOneService("secret", oidcAllowing("mallory@example.com"));
 
         // preferred_username is the user's to edit at many providers: a target that trusts X-PicoTunnel-User
         // by name would take mallory for its admin.
@@ -248,9 +261,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void anImageOrScriptWithoutASessionGets401AndNoSignInSoItLeavesNoCookieOnTheManagementOrigin() throws Exception {
-        start();
-        RecordingTarget secret = target("secret");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        RecordingTarget secret = startWithOneService("secret", oidcAllowing("alice@example.com"));
 
         // A page whose session expired loads its images and scripts all at once: each sent to sign in would start
         // one, each with a cookie of its own on the management origin, until its Cookie header is too long for it.
@@ -278,7 +289,7 @@ class ServiceSignInEndToEndTest {
     @Test
     void anImageOfAnotherPageOnTheSignInStartsGets401AndNoCookieOnTheManagementOrigin() throws Exception {
         start();
-        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", target("secret"), oidcAllowing("alice@example.com"));
 
         // Another service of the same site may show <img src> of these: each would leave a sign-in cookie here.
         for (String start : List.of(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/"),
@@ -303,7 +314,7 @@ class ServiceSignInEndToEndTest {
     void overPlainHttpWithoutSecFetchHeadersOnlyARequestForHtmlStartsASignInSoImagesLeaveNoCookies() throws Exception {
         start();
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
         String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
         String uiLogin = "http://localhost:" + mgmtPort + "/auth/login?return_to=/";
 
@@ -350,9 +361,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void aWebSocketHandshakeOverPlainHttpGets401AndNoSignInCookie() throws Exception {
-        start();
-        RecordingTarget secret = target("secret");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        RecordingTarget secret = startWithOneService("secret", oidcAllowing("alice@example.com"));
 
         // Chrome's handshake over plain http: no Accept and no Sec-Fetch headers, so it looked like a page load and
         // got a redirect it cannot follow, and a sign-in cookie (12 minutes) for each reconnect of the page's script.
@@ -378,7 +387,7 @@ class ServiceSignInEndToEndTest {
             throws Exception {
         start();
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
         String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
         String real = throughProvider(login);
 
@@ -415,7 +424,7 @@ class ServiceSignInEndToEndTest {
     void aPrefetchOrPrerenderOfAGatedPageStartsNoSignInSoItPushesOutNoneOfTheAddressesRealOnes() throws Exception {
         start();
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
         String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
         String real = throughProvider(login);
 
@@ -469,9 +478,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void anEmailClaimWithALineBreakIsRefusedWithAPageNotTakenIntoAHeader() throws Exception {
-        start();
-        RecordingTarget open = target("everyone");
-        service("/", open, ",\"auth\":{\"type\":\"oidc\",\"allow_all\":true}");
+        RecordingTarget open = startWithOneService("everyone", ",\"auth\":{\"type\":\"oidc\",\"allow_all\":true}");
         Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
         assertThat(first.status()).as(first.toString()).isEqualTo(302);
         // A provider that lets users write their email unchecked; the target would take the second line as a header
@@ -518,9 +525,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void aProviderDownAtTheCallbackGetsAPageSayingSoNotThatTheVisitorIsRefused() throws Exception {
-        start();
-        RecordingTarget secret = target("secret");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        RecordingTarget secret = startWithOneService("secret", oidcAllowing("alice@example.com"));
         Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
         assertThat(first.status()).as(first.toString()).isEqualTo(302);
         nextUser("alice", "alice@example.com", "alice");
@@ -547,7 +552,7 @@ class ServiceSignInEndToEndTest {
         web.start();
         try {
             start(Map.of(Setting.OIDC_ISSUER, "http://127.0.0.1:" + web.getAddress().getPort() + "/realms/main"));
-            service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+            service("/", target("secret"), oidcAllowing("alice@example.com"));
             Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
             assertThat(first.status()).as(first.toString()).isEqualTo(302);
 
@@ -570,7 +575,7 @@ class ServiceSignInEndToEndTest {
         provider = new MockOAuth2Server(new SecretCheckingTokenEndpoint(CLIENT_ID, "the-secret-registered-at-the-provider"));
         provider.start();
         start();
-        service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        service("/", target("secret"), oidcAllowing("alice@example.com"));
         Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
         assertThat(first.status()).as(first.toString()).isEqualTo(302);
         nextUser("alice", "alice@example.com", "alice");
@@ -592,7 +597,7 @@ class ServiceSignInEndToEndTest {
         provider.start();
         String published = provider.issuerUrl("default").toString();
         start(Map.of(Setting.OIDC_ISSUER, published + "/"));
-        service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        service("/", target("secret"), oidcAllowing("alice@example.com"));
         Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
         assertThat(first.status()).as(first.toString()).isEqualTo(302);
         try (LogCapture log = new LogCapture("io.picotunnel.server.access.ServiceSignIn", Level.INFO)) {
@@ -611,7 +616,7 @@ class ServiceSignInEndToEndTest {
         start();
         RecordingTarget secret = target("secret");
         RecordingTarget open = target("open");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        service("/", secret, oidcAllowing("alice@example.com"));
         service("/public", open, "");
 
         Visitor.Response done = signIn("/", "alice@example.com", "alice");
@@ -632,9 +637,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void anEmailVerifiedSentAsTheStringTrueSignsInAsTheUisSignInTakesIt() throws Exception {
-        start();
-        RecordingTarget secret = target("secret");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        RecordingTarget secret = startWithOneService("secret", oidcAllowing("alice@example.com"));
         Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/");
         // Amazon Cognito (and others) send the claim as a string
         provider.enqueueCallback(new DefaultOAuth2TokenCallback("default", "alice", "JWT", List.of(CLIENT_ID),
@@ -649,9 +652,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void aServiceWithAllowAllLetsInAUserOnNoList() throws Exception {
-        start();
-        RecordingTarget open = target("everyone");
-        service("/", open, ",\"auth\":{\"type\":\"oidc\",\"allow_all\":true}");
+        RecordingTarget open = startWithOneService("everyone", ",\"auth\":{\"type\":\"oidc\",\"allow_all\":true}");
 
         Visitor.Response done = signIn("/", "stranger@example.net", "stranger");
 
@@ -693,7 +694,7 @@ class ServiceSignInEndToEndTest {
     void theReturnPathAfterSignInStaysOnTheServicesHost() throws Exception {
         start();
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
 
         nextUser("alice", "alice@example.com", "alice");
         String handoff = handoff(throughProvider(loginUrl(id,
@@ -708,7 +709,7 @@ class ServiceSignInEndToEndTest {
     @Test
     void aSignInReturnsOnlyToThePortsOfTheProxyNotToAnotherPortOfTheServicesDomain() throws Exception {
         start();
-        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", target("secret"), oidcAllowing("alice@example.com"));
         int elsewhere = Ports.freePort(); // say a tcp service's port on the same server, or any other program's
 
         // Before: the sign-in started, and once through the provider the browser was sent to
@@ -728,7 +729,7 @@ class ServiceSignInEndToEndTest {
         int published = Ports.freePort(); // what a port mapping in front publishes; nothing of ours listens there
         start(Map.of(Setting.PUBLIC_HTTP_PORT, Integer.toString(published)));
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
 
         // A visitor through the mapping asks for app.test:<published>; the sign-in goes back there, and the mapping
         // brings the callback to the listening port with that Host.
@@ -753,7 +754,7 @@ class ServiceSignInEndToEndTest {
         int tcpPort = Ports.freePort();
         start(Map.of(Setting.PUBLIC_HTTP_PORT, Integer.toString(tcpPort)));
         RecordingTarget tcpTarget = target("tcp");
-        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", target("secret"), oidcAllowing("alice@example.com"));
         String returnTo = "http://" + HOST + ":" + tcpPort + "/page";
         nextUser("alice", "alice@example.com", "alice");
         String callback = throughProvider(loginUrl(id, returnTo)); // started before the tcp service came
@@ -784,7 +785,7 @@ class ServiceSignInEndToEndTest {
         int tcpPort = Ports.freePort();
         start(Map.of(Setting.PUBLIC_HTTP_PORT, Integer.toString(tcpPort)));
         RecordingTarget tcpTarget = target("tcp");
-        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", target("secret"), oidcAllowing("alice@example.com"));
         String returnTo = "http://" + HOST + ":" + tcpPort + "/page";
         // The tcp service is created while the server trades the provider's code for alice's tokens, after the
         // callback's first look at return_to: the provider may take seconds to answer.
@@ -818,7 +819,7 @@ class ServiceSignInEndToEndTest {
         start(Map.of(Setting.PUBLIC_HTTPS_PORT, Integer.toString(publicHttps)));
         RecordingTarget secret = target("secret");
         RecordingTarget tcpTarget = target("tcp");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
         testbed.createTcpService(tunnelId, "127.0.0.2:" + httpPort(), tcpTarget.address());
 
         // Before: refused (400), as any tcp service on port P refused every return there, though a browser sent to
@@ -852,7 +853,7 @@ class ServiceSignInEndToEndTest {
         int tcpPort = Ports.freePort();
         start(Map.of(Setting.PUBLIC_HTTP_PORT, Integer.toString(tcpPort)));
         RecordingTarget tcpTarget = target("tcp");
-        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", target("secret"), oidcAllowing("alice@example.com"));
         nextUser("alice", "alice@example.com", "alice");
         String startedBefore = throughProvider(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page"));
         testbed.createTcpService(tunnelId, tcpPort, tcpTarget.address());
@@ -957,7 +958,7 @@ class ServiceSignInEndToEndTest {
     @Test
     void aSignInStartedOverPlainHttpDoesNotReturnThereOnceItsServiceIsOnHttpsOnly() throws Exception {
         start();
-        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", target("secret"), oidcAllowing("alice@example.com"));
         nextUser("alice", "alice@example.com", "alice");
         String callback = throughProvider(loginUrl(id, "http://" + HOST + ":" + httpPort() + "/page"));
 
@@ -970,9 +971,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void identityHeaderLookalikesOfTheVisitorDoNotReachTheTarget() throws Exception {
-        start();
-        RecordingTarget open = target("open");
-        service("/", open, "");
+        RecordingTarget open = startWithOneService("open", "");
         visitor.get(httpPort(), HOST, "/", "X_PicoTunnel_User: admin", "X-PicoTunnel_Email: admin@example.com",
                 "X_Forwarded_For: 127.9.8.7");
         // CGI, WSGI, Rack and PHP targets read these as X-PicoTunnel-User and so on.
@@ -1057,7 +1056,7 @@ class ServiceSignInEndToEndTest {
     @Test
     void aSignInLinkWithABrokenPercentEncodingGetsAnAnswerNotAClosedConnection() throws Exception {
         start();
-        service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        service("/", target("secret"), oidcAllowing("alice@example.com"));
 
         // Before: URLDecoder threw on the event loop, and the proxy closed the connection without a word.
         for (String code : List.of("%zz", "abc%", "%e2%82")) {
@@ -1071,7 +1070,7 @@ class ServiceSignInEndToEndTest {
     void neitherTheCallbackNorTheCodeWorksTwiceAndANarrowedListTakesEffectForSignedInVisitors() throws Exception {
         start();
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
         Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), "/page");
         nextUser("alice", "alice@example.com", "alice");
         String callback = throughProvider(first.header("Location"));
@@ -1099,9 +1098,9 @@ class ServiceSignInEndToEndTest {
     @Test
     void refusedSignInsAreLoggedOnceAMinutePerServiceSoAFloodAtOneHidesNoOtherServicesRefusal() throws Exception {
         start();
-        String root = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String root = service("/", target("secret"), oidcAllowing("alice@example.com"));
         String other = service("/other", target("other"),
-                ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+                oidcAllowing("alice@example.com"));
         try (LogCapture log = new LogCapture("io.picotunnel.server.access.ServiceSignIn", Level.INFO)) {
             for (String path : List.of("/", "/", "/", "/other")) {
                 Visitor.Response first = visitor.get(httpPort(), HOST + ":" + httpPort(), path);
@@ -1124,7 +1123,7 @@ class ServiceSignInEndToEndTest {
     void aSignInFinishesOnlyInTheBrowserThatStartedIt() throws Exception {
         start();
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"mallory@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("mallory@example.com"));
         // The attacker signs in as themself up to the provider's redirect back, and has a victim open that link:
         // before, the victim's browser finished the sign-in and browsed the service as the attacker.
         nextUser("mallory", "mallory@example.com", "mallory");
@@ -1138,9 +1137,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void theLinkOnTheServicesDomainOpensNoSessionInABrowserThatDidNotStartTheSignIn() throws Exception {
-        start();
-        RecordingTarget secret = target("secret");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"mallory@example.com\"]}");
+        RecordingTarget secret = startWithOneService("secret", oidcAllowing("mallory@example.com"));
         // The attacker goes as far as the link with the one-time code, and has victims open it: before, each
         // victim's browser got a session as the attacker and browsed the service as them.
         Visitor withoutCookie = new Visitor("127.0.0.2");
@@ -1175,9 +1172,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void aTabWhoseSignInCookieIsGoneFinishesInABrowserSignedInAsTheSameUserMeanwhile() throws Exception {
-        start();
-        RecordingTarget secret = target("secret");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        RecordingTarget secret = startWithOneService("secret", oidcAllowing("alice@example.com"));
         String firstTab = visitor.get(httpPort(), HOST, "/one").header("Location");
         String secondTab = visitor.get(httpPort(), HOST, "/two").header("Location");
         nextUser("alice", "alice@example.com", "alice");
@@ -1204,9 +1199,7 @@ class ServiceSignInEndToEndTest {
      */
     @Test
     void twoTabsSentToSignInAtOnceBothFinishWhicheverFinishesFirst() throws Exception {
-        start();
-        RecordingTarget secret = target("secret");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        RecordingTarget secret = startWithOneService("secret", oidcAllowing("alice@example.com"));
         for (boolean firstFinishesFirst : List.of(true, false)) {
             CookieJar jar = new CookieJar();
             Visitor browser = new Visitor("127.0.0.1");
@@ -1235,9 +1228,7 @@ class ServiceSignInEndToEndTest {
      */
     @Test
     void twoUsersSigningInInTwoTabsOfOneBrowserBothFinish() throws Exception {
-        start();
-        RecordingTarget secret = target("secret");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\",\"bob@example.com\"]}");
+        RecordingTarget secret = startWithOneService("secret", oidcAllowing("alice@example.com", "bob@example.com"));
         CookieJar jar = new CookieJar();
         Visitor browser = new Visitor("127.0.0.1");
         Visitor.Response firstTab = browser.get(httpPort(), HOST, "/alice");
@@ -1296,7 +1287,7 @@ class ServiceSignInEndToEndTest {
     @Test
     void eachCallbackClearsTheManagementOriginsSignInCookieOfItsOwnSignInAllowedOrNot() throws Exception {
         start();
-        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", target("secret"), oidcAllowing("alice@example.com"));
         String page = "http://" + HOST + ":" + httpPort() + "/";
         nextUser("alice", "alice@example.com", "alice");
         String firstTab = throughProvider(loginUrl(id, page + "one"));
@@ -1328,7 +1319,7 @@ class ServiceSignInEndToEndTest {
     void aServiceOnPlainHttpSignsInThroughAManagementServerOnHttps() throws Exception {
         start(Map.of(Setting.OIDC_REDIRECT_URL, "https://localhost/auth/callback"));
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
         HttpClient browser = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -1390,7 +1381,7 @@ class ServiceSignInEndToEndTest {
     void anAddressAtItsCapOfWaitingSignInsPushesOutItsOwnOldestAndNobodyElses() throws Exception {
         start();
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\",\"bob@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com", "bob@example.com"));
         String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
         HttpClient bobsBrowser = browserOn(InetAddress.getByName("127.0.0.2"));
         String bobsCallback = throughProvider(bobsBrowser, login);
@@ -1429,7 +1420,7 @@ class ServiceSignInEndToEndTest {
         RecordingTarget open = target("open");
         RecordingTarget admin = target("admin");
         service("/", open, "");
-        service("/admin", admin, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        service("/admin", admin, oidcAllowing("alice@example.com"));
 
         // The callback's path is the proxy's: before, it went by prefix to "/", whose target got the one-time code.
         Visitor.Response done = signIn("/admin/page", "alice@example.com", "alice");
@@ -1447,9 +1438,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void signingOutTakesTheButtonOfTheServicesOwnPageNotALinkOrAnotherSitesForm() throws Exception {
-        start();
-        RecordingTarget secret = target("secret");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        RecordingTarget secret = startWithOneService("secret", oidcAllowing("alice@example.com"));
         String cookie = cookiePair(signIn("/", "alice@example.com", "alice"));
         String authority = HOST + ":" + httpPort();
 
@@ -1530,9 +1519,7 @@ class ServiceSignInEndToEndTest {
      */
     @Test
     void onPlainHttpASignOutFromTheSameHostsHttpsPageIsTakenAsAFrontProxysPage() throws Exception {
-        start();
-        RecordingTarget secret = target("secret");
-        service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        RecordingTarget secret = startWithOneService("secret", oidcAllowing("alice@example.com"));
         String cookie = cookiePair(signIn("/", "alice@example.com", "alice"));
 
         for (String origin : List.of("https://" + HOST + ":" + httpPort(), "https://evil." + HOST, "https://"
@@ -1567,7 +1554,7 @@ class ServiceSignInEndToEndTest {
     void behindATrustedProxyThatEndsTlsASignInReturnsToHttpsAndItsCookieIsAHostOnlySecureOne() throws Exception {
         start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1"));
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
         String https = "X-Forwarded-Proto: https";
         String forwardedFor = "X-Forwarded-For: 203.0.113.7";
 
@@ -1622,7 +1609,7 @@ class ServiceSignInEndToEndTest {
     @Test
     void behindAProxySendingTheSslTlvOfTheProxyProtocolASignInReturnsToHttpsWithAHostOnlySecureCookie() throws Exception {
         start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1", Setting.PROXY_PROTOCOL, "true"));
-        String id = service("/", target("secret"), ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", target("secret"), oidcAllowing("alice@example.com"));
         byte[] source = {(byte) 203, 0, 113, 7};
         byte[] overTls = ProxyV2.tcp4(source, ProxyV2.ssl(true));
 
@@ -1660,7 +1647,7 @@ class ServiceSignInEndToEndTest {
     void xForwardedProtoFromAPeerThatIsNotATrustedProxyChangesNothing() throws Exception {
         start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1"));
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
         Visitor untrusted = new Visitor("127.0.0.2", BROWSER_COOKIE);
         String https = "X-Forwarded-Proto: https";
 
@@ -1697,7 +1684,7 @@ class ServiceSignInEndToEndTest {
         TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
         start();
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
         int httpsPort = testbed.server().httpsPort();
         String authority = HOST + ":" + httpsPort;
 
@@ -1737,9 +1724,7 @@ class ServiceSignInEndToEndTest {
 
     @Test
     void theManagementServersCookiesReachNoTargetThoughAServiceHasTheUisHostName() throws Exception {
-        start();
-        RecordingTarget open = target("open");
-        service("/", open, "");
+        RecordingTarget open = startWithOneService("open", "");
 
         // A browser sends the UI's cookies to every port of the UI's host name: before, a service published on that
         // name (here the UI's and the app's host are both app.test) got the admin's session, and its target could
