@@ -64,8 +64,7 @@ class HttpRequestClientLostEndToEndTest {
 
     private final TestCertificates ca = new TestCertificates();
     /** An HTTP/2 visitor over TLS (the HTTPS listener, ALPN h2), one connection per host. */
-    private final HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
-            .sslContext(ca.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient h2 = ca.httpClient(HttpClient.Version.HTTP_2);
 
     @BeforeEach
     void start() {
@@ -75,8 +74,7 @@ class HttpRequestClientLostEndToEndTest {
         testbed = new Testbed(dataDir);
         tunnel = new ServicedTunnel(testbed, "lost", HOST);
         target = FaultTarget.http();
-        testbed.createService(tunnel.id, "{\"type\":\"http\",\"domain\":\"" + FAULT_HOST + "\",\"target_addr\":\""
-                + target.address() + "\"}");
+        testbed.createHttpService(tunnel.id, FAULT_HOST, target.address());
     }
 
     @AfterEach

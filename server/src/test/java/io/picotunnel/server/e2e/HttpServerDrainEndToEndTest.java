@@ -54,8 +54,7 @@ class HttpServerDrainEndToEndTest {
     private ServicedTunnel tunnel;
 
     private final TestCertificates ca = new TestCertificates();
-    private final HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2)
-            .sslContext(ca.clientContext()).connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient h2 = ca.httpClient(HttpClient.Version.HTTP_2);
 
     @BeforeEach
     void start() {

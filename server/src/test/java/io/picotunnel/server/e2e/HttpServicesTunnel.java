@@ -39,8 +39,7 @@ final class HttpServicesTunnel implements AutoCloseable {
 
     /** Creates an HTTP service of the tunnel for {@code domain} to {@code targetAddr} (host:port); the API's answer. */
     JsonNode service(String domain, String targetAddr) {
-        return testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + domain + "\",\"target_addr\":\""
-                + targetAddr + "\"}");
+        return testbed.createHttpService(tunnelId, domain, targetAddr);
     }
 
     /** Connects one of our clients to the tunnel; the HTTP proxy's port, where visitors reach the services. */

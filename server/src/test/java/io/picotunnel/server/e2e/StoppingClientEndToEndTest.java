@@ -95,8 +95,7 @@ class StoppingClientEndToEndTest {
         target.start();
         JsonNode tunnel = testbed.createTunnel("stopping");
         token = tunnel.get("token").asText();
-        testbed.createService(tunnel.get("id").asText(), "{\"type\":\"http\",\"domain\":\"" + HOST
-                + "\",\"target_addr\":\"127.0.0.1:" + target.getAddress().getPort() + "\"}");
+        testbed.createHttpService(tunnel.get("id").asText(), HOST, "127.0.0.1:" + target.getAddress().getPort());
         tunnelId = tunnel.get("id").asText();
     }
 
