@@ -94,6 +94,11 @@ final class KeepAliveTarget implements AutoCloseable {
         return ended.get();
     }
 
+    /** Connections waiting for their next request: one answered counts once its thread is back to reading. */
+    int idleConnections() {
+        return idle.size();
+    }
+
     /** Closes every connection that waits for its next request, as a target's own keep-alive timeout does. */
     void closeIdleConnections() throws IOException {
         for (Socket socket : idle) {

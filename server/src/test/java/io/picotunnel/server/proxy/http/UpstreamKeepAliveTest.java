@@ -506,6 +506,8 @@ class UpstreamKeepAliveTest {
             assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
         }
         awaitIdle(1);
+        // The answer is out before the target's thread waits for the next request: only then is there one to close.
+        await().atMost(WAIT).until(() -> target.idleConnections() == 1);
         target.closeIdleConnections();
         awaitIdle(0);
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
