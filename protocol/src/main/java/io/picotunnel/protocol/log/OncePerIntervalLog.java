@@ -15,6 +15,7 @@ public final class OncePerIntervalLog {
 
     private final Logger log;
     private final Duration interval;
+    private final long intervalNanos;
     private final LongSupplier nanoTime;
     private boolean logged;
     private long nextLineAt;
@@ -24,6 +25,7 @@ public final class OncePerIntervalLog {
     public OncePerIntervalLog(Logger log, Duration interval, LongSupplier nanoTime) {
         this.log = log;
         this.interval = interval;
+        this.intervalNanos = interval.toNanos();
         this.nanoTime = nanoTime;
     }
 
@@ -66,7 +68,7 @@ public final class OncePerIntervalLog {
             return -1;
         }
         logged = true;
-        nextLineAt = now + interval.toNanos();
+        nextLineAt = now + intervalNanos;
         long skipped = unlogged;
         unlogged = 0;
         return skipped;

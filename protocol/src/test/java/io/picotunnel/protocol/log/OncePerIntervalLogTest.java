@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class OncePerIntervalLogTest {
 
@@ -64,5 +65,12 @@ class OncePerIntervalLogTest {
             assertThat(capture.events()).singleElement()
                     .satisfies(e -> assertThat(e.getThrowableProxy().getMessage()).isEqualTo("bug"));
         }
+    }
+
+    /** An interval too long for nanoseconds fails at construction, not at the first line, leaving a log half-updated. */
+    @Test
+    void anIntervalTooLongForNanosecondsIsRefusedWhenBuilt() {
+        assertThatThrownBy(() -> new OncePerIntervalLog(LoggerFactory.getLogger(OncePerIntervalLogTest.class),
+                Duration.ofDays(365L * 300), clock::get)).isInstanceOf(ArithmeticException.class);
     }
 }
