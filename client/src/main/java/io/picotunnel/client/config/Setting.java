@@ -38,7 +38,7 @@ public enum Setting implements DeclaredSetting {
     SESSION_BUFFER_LIMIT("--session-buffer-limit", "BYTES", null,
             "Most bytes the streams of the connection may hold for targets that read slower than the server sends;"
                     + " beyond, the stream whose target has gone longest without reading is reset. Default: 256MiB,"
-                    + " or a quarter of the heap if less."),
+                    + " or a quarter of the heap or of the direct memory (-XX:MaxDirectMemorySize) if less."),
     TARGET_THREADS("--target-threads", "N", "0",
             "Threads for the connections to targets. 0: the tunnel's own thread, fastest on small machines (nothing"
                     + " handed between threads); N: a pool of N, for many busy targets on many cores."),

@@ -61,12 +61,9 @@ public record YamuxConfig(
     public static final int DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024;
     public static final long DEFAULT_SESSION_WINDOW_BUDGET = 64L * 1024 * 1024;
     public static final int DEFAULT_MAX_STREAMS = 65_536;
-    /**
-     * 256 MiB, or a quarter of the heap where that is less: the bytes held wait in heap buffers (small frames) and in
-     * direct ones (frames of 16 KiB and more), whose default cap is the heap's maximum too.
-     */
+    /** {@link #defaultSessionBufferLimit} of this JVM's heap and direct memory caps. */
     public static final long DEFAULT_SESSION_BUFFER_LIMIT =
-            Math.max(INITIAL_STREAM_WINDOW, Math.min(256L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 4));
+            defaultSessionBufferLimit(Runtime.getRuntime().maxMemory(), DirectMemoryCap.ofThisJvm());
 
     public YamuxConfig {
         if (maxStreamWindow < INITIAL_STREAM_WINDOW) {
@@ -94,6 +91,16 @@ public record YamuxConfig(
         if (sessionBufferLimit < INITIAL_STREAM_WINDOW) {
             throw new IllegalArgumentException("sessionBufferLimit must be at least " + INITIAL_STREAM_WINDOW);
         }
+    }
+
+    /**
+     * 256 MiB, or a quarter of the heap or of the direct memory where that is less: the bytes held wait in heap
+     * buffers (small frames) and in direct ones (frames of 16 KiB and more). The direct cap is the heap's maximum
+     * unless -XX:MaxDirectMemorySize sets it lower; the limit follows it then, so that a session resets its stalled
+     * streams (the buffer limit) before its frames find the direct memory exhausted.
+     */
+    static long defaultSessionBufferLimit(long maxHeap, long maxDirectMemory) {
+        return Math.max(INITIAL_STREAM_WINDOW, Math.min(256L * 1024 * 1024, Math.min(maxHeap, maxDirectMemory) / 4));
     }
 
     private static void requirePositive(Duration d, String name) {

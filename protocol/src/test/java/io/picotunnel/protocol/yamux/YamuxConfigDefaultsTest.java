@@ -4,13 +4,16 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@link YamuxConfig#defaults()} (the server's tunnel endpoint uses it as it is) keeps the rule the operator's
- * limits follow: windows grow to at most half the session buffer limit, which on a small heap is under 32 MiB.
+ * limits follow: windows grow to at most half the session buffer limit, which on a small heap is under 32 MiB, and
+ * under a direct memory cap below the heap a quarter of that cap.
  */
 class YamuxConfigDefaultsTest {
 
@@ -20,22 +23,63 @@ class YamuxConfigDefaultsTest {
         System.out.println(defaults.maxStreamWindow() + " " + defaults.sessionBufferLimit());
     }
 
-    @Test
-    void onASmallHeapTheDefaultWindowIsHalfTheDefaultBufferLimit() throws Exception {
+    /** This class's {@link #main} in a JVM started with {@code jvmOptions}: its largest window and buffer limit. */
+    private static long[] defaultsIn(String... jvmOptions) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process process = new ProcessBuilder(java, "-Xmx48m", "-cp", System.getProperty("java.class.path"),
-                YamuxConfigDefaultsTest.class.getName()).redirectErrorStream(true).start();
-        assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("the JVM with a 48 MiB heap ends").isTrue();
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(List.of(jvmOptions));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), YamuxConfigDefaultsTest.class.getName()));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("the JVM with %s ends", command).isTrue();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         assertThat(process.exitValue()).as(output).isZero();
         String[] values = output.lines().reduce((first, last) -> last).orElseThrow().split(" ");
-        long window = Long.parseLong(values[0]);
-        long limit = Long.parseLong(values[1]);
+        return new long[] {Long.parseLong(values[0]), Long.parseLong(values[1])};
+    }
+
+    @Test
+    void onASmallHeapTheDefaultWindowIsHalfTheDefaultBufferLimit() throws Exception {
+        long[] defaults = defaultsIn("-Xmx48m");
+        long window = defaults[0];
+        long limit = defaults[1];
 
         assertThat(limit).as("a quarter of the heap").isLessThan(32L << 20);
         assertThat(window).isEqualTo(limit / 2).isLessThan(YamuxConfig.DEFAULT_MAX_STREAM_WINDOW);
         assertThat(SessionLimits.DEFAULTS.maxStreamWindow()).as("on this test's heap, the same rule")
                 .isEqualTo(YamuxConfig.defaults().maxStreamWindow());
+    }
+
+    @Test
+    void underADirectMemoryCapBelowTheHeapTheDefaultBufferLimitIsAQuarterOfTheCap() throws Exception {
+        // Frames of 16 KiB and more wait in direct buffers: a session limit of a quarter of the heap would let one
+        // session run the direct memory out before its buffer limit resets a stalled stream.
+        long[] defaults = defaultsIn("-Xmx512m", "-XX:MaxDirectMemorySize=64m");
+
+        assertThat(defaults[1]).as("a quarter of the 64 MiB direct memory").isEqualTo(16L << 20);
+        assertThat(defaults[0]).as("the window, half of that").isEqualTo(8L << 20);
+    }
+
+    @Test
+    void withoutADirectMemoryCapTheDefaultBufferLimitIsAQuarterOfTheHeap() throws Exception {
+        long[] defaults = defaultsIn("-Xmx512m");
+
+        assertThat(defaults[1]).as("a quarter of the 512 MiB heap, the JDK's direct cap").isEqualTo(128L << 20);
+    }
+
+    @Test
+    void theDirectMemoryCapIsTheOptionsValueOrTheHeapWhenUnset() {
+        assertThat(DirectMemoryCap.of("67108864", 512L << 20)).isEqualTo(64L << 20);
+        assertThat(DirectMemoryCap.of("0", 512L << 20)).as("0: not set, the heap's maximum").isEqualTo(512L << 20);
+        assertThat(DirectMemoryCap.of(null, 512L << 20)).as("no such option").isEqualTo(512L << 20);
+    }
+
+    @Test
+    void theDefaultBufferLimitIsAQuarterOfTheSmallerMemoryCapAtMost256MiB() {
+        assertThat(YamuxConfig.defaultSessionBufferLimit(4L << 30, 4L << 30)).isEqualTo(256L << 20);
+        assertThat(YamuxConfig.defaultSessionBufferLimit(512L << 20, 4L << 30)).isEqualTo(128L << 20);
+        assertThat(YamuxConfig.defaultSessionBufferLimit(4L << 30, 64L << 20)).isEqualTo(16L << 20);
+        assertThat(YamuxConfig.defaultSessionBufferLimit(4L << 30, 256L << 10)).as("never below the spec's window")
+                .isEqualTo(256L << 10);
     }
 
     @Test
