@@ -21,8 +21,9 @@ final class DirectMemoryCap {
         try {
             HotSpotDiagnosticMXBean hotSpot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
             return of(hotSpot == null ? null : hotSpot.getVMOption("MaxDirectMemorySize").getValue(), maxHeap);
-        } catch (IllegalArgumentException | UnsupportedOperationException e) {
-            // Not HotSpot, or no such option: the JDK's default, the heap's maximum.
+        } catch (IllegalArgumentException | UnsupportedOperationException | LinkageError e) {
+            // Not HotSpot, no such option, or a runtime built without java.management or jdk.management (jlink):
+            // the JDK's default, the heap's maximum.
             return maxHeap;
         }
     }
