@@ -1,5 +1,6 @@
 package io.picotunnel.server.auth;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.function.UnaryOperator;
 
@@ -20,6 +21,9 @@ import java.util.function.UnaryOperator;
  * no {@code Accept} at all, but asks to switch protocols ({@code Upgrade}), which no page load does. A fetch may
  * ask for HTML too (Turbo, Unpoly and pjax do, in the background), but a browser sends {@code Origin} on a
  * {@code GET} only in {@code cors} mode (a fetch of another origin) or for a WebSocket, never on a navigation.
+ * A fetch of the page's own origin carries no {@code Origin}, but those libraries mark their requests with a header
+ * of their own ({@code Turbo-Frame}, {@code X-Turbo-Request-Id}, {@code X-Up-Version}, {@code X-PJAX},
+ * {@code HX-Request}, jQuery's {@code X-Requested-With: XMLHttpRequest}), which no navigation carries.
  *
  * @param mode     the Sec-Fetch-Mode header, or null
  * @param dest     the Sec-Fetch-Dest header, or null
@@ -27,8 +31,10 @@ import java.util.function.UnaryOperator;
  * @param accept   the Accept header, or null
  * @param upgrade  whether the request asks to switch to another protocol than HTTP (a WebSocket)
  * @param origin   the Origin header, or null
+ * @param scripted whether a page's script library marked the request as its own (a background fetch)
  */
-public record FetchMode(String mode, String dest, String purpose, String accept, boolean upgrade, String origin) {
+public record FetchMode(String mode, String dest, String purpose, String accept, boolean upgrade, String origin,
+        boolean scripted) {
 
     public static final String HEADER = "Sec-Fetch-Mode";
     public static final String DEST_HEADER = "Sec-Fetch-Dest";
@@ -38,13 +44,32 @@ public record FetchMode(String mode, String dest, String purpose, String accept,
     public static final String UPGRADE_HEADER = "Upgrade";
     public static final String CONNECTION_HEADER = "Connection";
     public static final String ORIGIN_HEADER = "Origin";
+    /** Sent by Turbo (a frame's load; every fetch of Turbo 8), Unpoly, pjax and htmx on each of their requests. */
+    static final List<String> SCRIPT_LIBRARY_HEADERS = List.of("Turbo-Frame", "X-Turbo-Request-Id", "X-Up-Version",
+            "X-PJAX", "HX-Request");
+    static final String REQUESTED_WITH_HEADER = "X-Requested-With";
 
     /** The request's, from {@code header} (a header's value by name, or null). */
     public static FetchMode of(UnaryOperator<String> header) {
         String purpose = header.apply(PURPOSE_HEADER);
         return new FetchMode(header.apply(HEADER), header.apply(DEST_HEADER),
                 purpose != null ? purpose : header.apply(OLD_PURPOSE_HEADER), header.apply(ACCEPT_HEADER),
-                leavesHttp(header.apply(UPGRADE_HEADER), header.apply(CONNECTION_HEADER)), header.apply(ORIGIN_HEADER));
+                leavesHttp(header.apply(UPGRADE_HEADER), header.apply(CONNECTION_HEADER)), header.apply(ORIGIN_HEADER),
+                markedByScript(header));
+    }
+
+    /**
+     * Whether a script library's header is there. {@code X-Requested-With} counts only as jQuery's
+     * {@code XMLHttpRequest}: Android's WebView sends the app's package name in it on navigations too.
+     */
+    private static boolean markedByScript(UnaryOperator<String> header) {
+        for (String name : SCRIPT_LIBRARY_HEADERS) {
+            if (header.apply(name) != null) {
+                return true;
+            }
+        }
+        String requestedWith = header.apply(REQUESTED_WITH_HEADER);
+        return requestedWith != null && requestedWith.trim().equalsIgnoreCase("XMLHttpRequest");
     }
 
     /**
@@ -63,7 +88,8 @@ public record FetchMode(String mode, String dest, String purpose, String accept,
      * Whether the request is no page load in a tab: a mode other than {@code navigate} ({@code no-cors}, {@code cors},
      * {@code same-origin}, {@code websocket}), a navigation into a frame (a destination other than {@code document}),
      * or a prefetch or prerender; a request to switch to another protocol than HTTP (a WebSocket), or one with an
-     * {@code Origin} (a {@code cors} fetch; the caller refuses methods other than GET and HEAD before). Without the
+     * {@code Origin} (a {@code cors} fetch; the caller refuses methods other than GET and HEAD before), or one a
+     * script library marked as its own (a fetch of the page's own origin). Without the
      * Sec-Fetch headers (plain http, an older browser, curl), also a request that accepts no HTML ({@code Accept}
      * without {@code text/html}); one without {@code Accept} (a client that sends none, never a browser's page load)
      * is taken for a page load as before.
@@ -72,7 +98,7 @@ public record FetchMode(String mode, String dest, String purpose, String accept,
         boolean toldBySecFetch = mode != null || dest != null;
         boolean notPage = toldBySecFetch ? isPresentAndNot(mode, "navigate") || isPresentAndNot(dest, "document")
                 : acceptsNoHtml();
-        return notPage || upgrade || origin != null || speculative();
+        return notPage || upgrade || origin != null || scripted || speculative();
     }
 
     private boolean acceptsNoHtml() {

@@ -415,6 +415,50 @@ class ServiceSignInEndToEndTest {
         assertThat(rootPageWithCookieOf(alice).body()).isEqualTo("target=secret");
     }
 
+    @Test
+    void aFetchForHtmlThatAScriptLibraryMarksAsItsOwnStartsNoSignInSoItPushesOutNoneOfTheAddressesRealOnes()
+            throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
+        String real = throughProvider(login);
+
+        // A fetch of the page's own origin asks for HTML and carries no Origin, as a navigation does: over plain http
+        // (no Sec-Fetch headers) only the header its library adds tells it from one, and each started a sign-in.
+        String accept = "text/html, application/xhtml+xml";
+        List<String> marks = List.of("Turbo-Frame: messages", "X-Turbo-Request-Id: 4f1d2c3b-0a9e-4d6f-8b7a-1c2d3e4f5a6b",
+                "X-Up-Version: 3.9.0", "X-PJAX: true", "HX-Request: true", "X-Requested-With: XMLHttpRequest");
+        for (String mark : marks) {
+            Visitor.Response atService = visitor.get(httpPort(), HOST + ":" + httpPort(), "/inbox", "Accept: " + accept,
+                    mark);
+            assertThat(atService.status()).as(mark + " " + atService).isEqualTo(401);
+            assertThat(atService.header("Set-Cookie")).as(mark).isNull();
+            assertThat(atService.header("Location")).as(mark).isNull();
+            assertThat(atService.body()).contains("open " + HOST + " in a browser");
+            for (String start : List.of(login, "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
+                for (int i = 0; i < PendingLogins.MAX_PER_ADDRESS; i++) {
+                    String[] header = mark.split(": ", 2);
+                    HttpResponse<String> fetched = http.send(HttpRequest.newBuilder(URI.create(start))
+                            .timeout(Duration.ofSeconds(20)).header("Accept", accept).header(header[0], header[1])
+                            .GET().build(), HttpResponse.BodyHandlers.ofString());
+                    assertThat(fetched.statusCode()).as(mark + " at " + start + " " + fetched.body()).isEqualTo(401);
+                    assertThat(fetched.headers().allValues("Set-Cookie")).as(mark + " at " + start).isEmpty();
+                }
+            }
+        }
+        assertThat(secret.requestCount()).isZero();
+
+        // Android's WebView names its app in X-Requested-With on its navigations: those still sign in.
+        Visitor.Response webView = visitor.get(httpPort(), HOST + ":" + httpPort(), "/", "Accept: " + accept,
+                "X-Requested-With: com.example.inbox");
+        assertThat(webView.status()).as(webView.toString()).isEqualTo(302);
+
+        nextUser("alice", "alice@example.com", "alice");
+        Visitor.Response alice = visitor.get(httpPort(), HOST, handoff(real));
+        assertThat(rootPageWithCookieOf(alice).body()).isEqualTo("target=secret");
+    }
+
     private static HttpResponse<String> getAccepting(HttpClient browser, String url, String accept) throws Exception {
         return browser.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20)).header("Accept", accept)
                 .GET().build(), HttpResponse.BodyHandlers.ofString());
