@@ -1,9 +1,10 @@
-import { act, render, screen, within } from '@testing-library/react';
+import { act, fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { App, SESSION_ENDED } from './App';
 import { mockFetch } from './test/fetchMock';
 import { REQUEST_TIMEOUT_MS } from './api';
+import { POLL_INTERVAL_MS } from './usePolling';
 
 describe('App', () => {
   it('says so when the server takes the session check and never answers, instead of "Loading…" for good', async () => {
@@ -84,5 +85,38 @@ describe('App', () => {
     expect(screen.queryByLabelText('Tunnel token')).toBeNull();
     expect(screen.getByRole('tabpanel').textContent).not.toContain(token);
     expect(screen.getByText(/cannot be shown\s+again/)).toBeTruthy();
+  });
+  // Last in this file: once a page signs out it stays signed out, as it does until the browser leaves it.
+  it('says nothing of a session ended elsewhere while its own sign-out is on its way', async () => {
+    window.history.replaceState(null, '', '/');
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      let signedOut = false;
+      let pollsAfterSignOut = 0;
+      const answer = (status: number, body: unknown) => Promise.resolve(new Response(JSON.stringify(body),
+        { status, headers: { 'Content-Type': 'application/json' } }));
+      vi.stubGlobal('fetch', vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
+        const call = `${init?.method ?? 'GET'} ${String(input)}`;
+        if (call === 'POST /auth/logout') {
+          signedOut = true;
+          return new Promise<Response>(() => {}); // the server ended the session; its answer is still on its way
+        }
+        if (call === 'GET /auth/session') {
+          return answer(200, { signed_in: true, method: 'oidc', user: 'alice@example.com', tunnel_server: 'ws://h:8443' });
+        }
+        if (call !== 'GET /api/tunnels') return answer(404, { error: 'not_found', message: 'no mock' });
+        if (!signedOut) return answer(200, []);
+        pollsAfterSignOut++;
+        return answer(401, { error: 'unauthorized', message: 'Sign in first.' });
+      }));
+      render(<App />);
+      fireEvent.click(await screen.findByRole('button', { name: /Sign out/ }));
+      await act(() => vi.advanceTimersByTimeAsync(2 * POLL_INTERVAL_MS));
+
+      expect(pollsAfterSignOut).toBeGreaterThan(0);
+      expect(screen.queryByText(SESSION_ENDED)).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -270,6 +270,11 @@ export function onReachability(listener: ReachabilityListener): () => void {
   return () => reachabilityListeners.delete(listener);
 }
 const unauthorizedListeners = new Set<Listener>();
+/**
+ * Set once this page signs out, for good: the page is left right after. A poll the server answers 401 meanwhile
+ * found the session this page ended, not one that ended elsewhere.
+ */
+let signingOut = false;
 
 /** Calls back when any request is answered 401, so the app can show the sign-in page. */
 export function onUnauthorized(listener: Listener): () => void {
@@ -338,7 +343,7 @@ async function send<T>(method: string, path: string, body: unknown, signal: Abor
   }
   if (!response.ok) {
     const errorBody = (parsed && typeof parsed === 'object' ? parsed : {}) as Record<string, unknown>;
-    if (response.status === 401 && !path.startsWith('/auth/')) {
+    if (response.status === 401 && !path.startsWith('/auth/') && !signingOut) {
       unauthorizedListeners.forEach((listener) => listener());
     }
     const message =
@@ -352,7 +357,10 @@ async function send<T>(method: string, path: string, body: unknown, signal: Abor
 export const api = {
   session: () => request<Session>('GET', '/auth/session'),
   signInWithToken: (token: string) => request<Session>('POST', '/auth/token', { token }),
-  signOut: () => request<{ redirect?: string | null }>('POST', '/auth/logout'),
+  signOut: () => {
+    signingOut = true;
+    return request<{ redirect?: string | null }>('POST', '/auth/logout');
+  },
 
   server: () => request<ServerInfo>('GET', '/api/server'),
   tunnels: () => request<Tunnel[]>('GET', '/api/tunnels'),
