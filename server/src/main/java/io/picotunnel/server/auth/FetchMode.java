@@ -90,9 +90,9 @@ public record FetchMode(String mode, String dest, String purpose, String accept,
      * or a prefetch or prerender; a request to switch to another protocol than HTTP (a WebSocket), or one with an
      * {@code Origin} (a {@code cors} fetch; the caller refuses methods other than GET and HEAD before), or one a
      * script library marked as its own (a fetch of the page's own origin). Without the
-     * Sec-Fetch headers (plain http, an older browser, curl), also a request that accepts no HTML ({@code Accept}
-     * without {@code text/html}); one without {@code Accept} (a client that sends none, never a browser's page load)
-     * is taken for a page load as before.
+     * Sec-Fetch headers (plain http, an older browser, curl), also a request that accepts no HTML: an {@code Accept}
+     * without {@code text/html}, or none at all, which no browser's page load sends ({@code curl -H 'Accept:'},
+     * Java's and Go's clients: none of them could follow the provider's pages either).
      */
     public boolean notPageLoad() {
         boolean toldBySecFetch = mode != null || dest != null;
@@ -102,7 +102,7 @@ public record FetchMode(String mode, String dest, String purpose, String accept,
     }
 
     private boolean acceptsNoHtml() {
-        return accept != null && !accept.toLowerCase(Locale.ROOT).contains("text/html");
+        return accept == null || !accept.toLowerCase(Locale.ROOT).contains("text/html");
     }
 
     /** {@code prefetch}, or {@code prefetch;prerender}: Chrome's speculative loads, whose answer it drops unless 2xx. */

@@ -19,6 +19,9 @@ import java.util.Optional;
  */
 final class Browserless {
 
+    /** What a browser's page load accepts (Firefox's): only a request that names text/html may start a sign-in. */
+    static final String PAGE_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
     private final HttpClient http;
     String sessionCookie;
     /** The value of the last cookie that tied an OIDC sign-in to this browser, null once none is held. */
@@ -42,7 +45,7 @@ final class Browserless {
     }
 
     HttpResponse<String> get(String url) throws IOException, InterruptedException {
-        return send(HttpRequest.newBuilder(URI.create(url)).GET(), Map.of());
+        return send(HttpRequest.newBuilder(URI.create(url)).header("Accept", PAGE_ACCEPT).GET(), Map.of());
     }
 
     HttpResponse<String> send(HttpRequest.Builder request, Map<String, String> headers) throws IOException, InterruptedException {

@@ -397,7 +397,7 @@ class OidcSignInTest {
      */
     private String[] throughProviderOverHttps(String ui) throws Exception {
         HttpResponse<String> login = browser.send(java.net.http.HttpRequest.newBuilder(
-                URI.create(ui + "/auth/login?return_to=%2Ftunnels%2Fabc")), Map.of("X-Forwarded-Proto", "https"));
+                URI.create(ui + "/auth/login?return_to=%2Ftunnels%2Fabc")), Map.of("X-Forwarded-Proto", "https", "Accept", Browserless.PAGE_ACCEPT));
         assertThat(login.statusCode()).isEqualTo(302);
         String signInCookie = Browserless.cookieStartingWith(login, Cookies.HOST_ONLY + ManagementAuth.SIGN_IN_COOKIE + "-")
                 .orElseThrow();
@@ -477,7 +477,7 @@ class OidcSignInTest {
         try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
                 ch.qos.logback.classic.Level.WARN)) {
             List<String> login = Browserless.rawResponseHead(server.port(), "GET /auth/login HTTP/1.1\r\n"
-                    + "Host: evil.example\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n");
+                    + "Host: evil.example\r\nX-Forwarded-Proto: https\r\nAccept: text/html\r\nConnection: close\r\n\r\n");
             assertThat(login.get(0)).contains(" 302 ");
             Browserless victim = new Browserless();
             HttpResponse<String> atProvider = victim.get(Browserless.rawHeader(login, "Location"));
@@ -501,7 +501,7 @@ class OidcSignInTest {
         try (io.picotunnel.testkit.LogCapture log = new io.picotunnel.testkit.LogCapture(ManagementAuth.class,
                 ch.qos.logback.classic.Level.WARN)) {
             HttpResponse<String> login = browser.send(java.net.http.HttpRequest.newBuilder(
-                    URI.create(server.url("/auth/login"))), Map.of("X-Forwarded-Proto", "https"));
+                    URI.create(server.url("/auth/login"))), Map.of("X-Forwarded-Proto", "https", "Accept", Browserless.PAGE_ACCEPT));
             assertThat(login.statusCode()).isEqualTo(302);
             assertThat(log.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString()
                     .endsWith("set it to https://tunnel.example.com/auth/callback");

@@ -75,7 +75,7 @@ class ServiceSignInEndToEndTest {
     /** The cookie as a browser holds it, set over plain HTTP or over HTTPS. */
     private static final String BROWSER_COOKIE = domainBrowserCookie(BROWSER, false) + "=" + BROWSER
             + "; " + domainBrowserCookie(BROWSER, true) + "=" + BROWSER;
-    private final Visitor visitor = new Visitor("127.0.0.1", BROWSER_COOKIE);
+    private final Visitor visitor = Visitor.browser("127.0.0.1", BROWSER_COOKIE);
     /** A browser on the management origin and the provider (the proxy's side is {@link #visitor}), redirects not followed. */
     private final HttpClient http = browser();
 
@@ -182,8 +182,8 @@ class ServiceSignInEndToEndTest {
     }
 
     private static HttpResponse<String> get(HttpClient http, String url) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20)).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20))
+                .header("Accept", Visitor.PAGE_ACCEPT).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private static String location(HttpResponse<?> r) {
@@ -420,7 +420,7 @@ class ServiceSignInEndToEndTest {
             throws Exception {
         start();
         RecordingTarget secret = target("secret");
-        String id = service("/", secret, ",\"auth\":{\"type\":\"oidc\",\"allowed_emails\":[\"alice@example.com\"]}");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
         String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
         String real = throughProvider(login);
 
@@ -457,6 +457,29 @@ class ServiceSignInEndToEndTest {
         nextUser("alice", "alice@example.com", "alice");
         Visitor.Response alice = visitor.get(httpPort(), HOST, handoff(real));
         assertThat(rootPageWithCookieOf(alice).body()).isEqualTo("target=secret");
+    }
+
+    @Test
+    void aRequestWithoutAcceptStartsNoSignInAsNoBrowsersPageLoadSendsNone() throws Exception {
+        start();
+        RecordingTarget secret = target("secret");
+        String id = service("/", secret, oidcAllowing("alice@example.com"));
+        String login = loginUrl(id, "http://" + HOST + ":" + httpPort() + "/");
+
+        // Every browser names text/html in a page load's Accept; curl -H 'Accept:', Java's and Go's clients send none.
+        // Each was sent to a provider's page it cannot use, leaving a sign-in cookie, and a pending sign-in at a start.
+        Visitor.Response atService = new Visitor("127.0.0.1").get(httpPort(), HOST + ":" + httpPort(), "/");
+        assertThat(atService.status()).as(atService.toString()).isEqualTo(401);
+        assertThat(atService.header("Set-Cookie")).isNull();
+        assertThat(atService.header("Location")).isNull();
+        assertThat(atService.body()).contains("open " + HOST + " in a browser");
+        for (String start : List.of(login, "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
+            HttpResponse<String> atStart = http.send(HttpRequest.newBuilder(URI.create(start))
+                    .timeout(Duration.ofSeconds(20)).GET().build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(atStart.statusCode()).as(start + " " + atStart.body()).isEqualTo(401);
+            assertThat(atStart.headers().allValues("Set-Cookie")).as(start).isEmpty();
+        }
+        assertThat(secret.requestCount()).isZero();
     }
 
     private static HttpResponse<String> getAccepting(HttpClient browser, String url, String accept) throws Exception {
@@ -986,7 +1009,7 @@ class ServiceSignInEndToEndTest {
         String https = "X-Forwarded-Proto: https";
 
         assertThat(visitor.get(httpPort(), HOST, "/page", "X-Forwarded-Proto: http").status()).isEqualTo(308);
-        assertThat(new Visitor("127.0.0.2").get(httpPort(), HOST, "/page", https).status()).isEqualTo(308);
+        assertThat(Visitor.browser("127.0.0.2", null).get(httpPort(), HOST, "/page", https).status()).isEqualTo(308);
         Visitor.Response first = visitor.get(httpPort(), HOST, "/page", https);
         assertThat(returnTo(first)).isEqualTo("https://" + HOST + "/page");
         nextUser("alice", "alice@example.com", "alice");
@@ -1184,9 +1207,9 @@ class ServiceSignInEndToEndTest {
         RecordingTarget secret = startWithOneService("secret", oidcAllowing("mallory@example.com"));
         // The attacker goes as far as the link with the one-time code, and has victims open it: before, each
         // victim's browser got a session as the attacker and browsed the service as them.
-        Visitor withoutCookie = new Visitor("127.0.0.2");
+        Visitor withoutCookie = Visitor.browser("127.0.0.2", null);
         String another = Secrets.newToken();
-        Visitor withAnotherCookie = new Visitor("127.0.0.3", domainBrowserCookie(another, false) + "=" + another);
+        Visitor withAnotherCookie = Visitor.browser("127.0.0.3", domainBrowserCookie(another, false) + "=" + another);
         for (Visitor victim : List.of(withoutCookie, withAnotherCookie)) {
             nextUser("mallory", "mallory@example.com", "mallory");
             String attackersLink = handoff(throughProvider(visitor.get(httpPort(), HOST, "/page").header("Location")));
@@ -1228,7 +1251,7 @@ class ServiceSignInEndToEndTest {
         assertThat(first.status()).as(first.toString()).isEqualTo(303);
         assertThat(first.header("Location")).isEqualTo("/one");
         // The browser now holds the session, and no sign-in cookie any more (its Max-Age past, say).
-        Visitor.Response second = new Visitor("127.0.0.1").get(httpPort(), HOST, secondLink,
+        Visitor.Response second = Visitor.browser("127.0.0.1", null).get(httpPort(), HOST, secondLink,
                 "Cookie: " + cookiePair(first));
         assertThat(second.status()).as(second.toString()).isEqualTo(303);
         assertThat(second.header("Location")).isEqualTo("/two");
@@ -1246,7 +1269,7 @@ class ServiceSignInEndToEndTest {
         RecordingTarget secret = startWithOneService("secret", oidcAllowing("alice@example.com"));
         for (boolean firstFinishesFirst : List.of(true, false)) {
             CookieJar jar = new CookieJar();
-            Visitor browser = new Visitor("127.0.0.1");
+            Visitor browser = Visitor.browser("127.0.0.1", null);
             Visitor.Response firstTab = browser.get(httpPort(), HOST, "/one");
             Visitor.Response secondTab = browser.get(httpPort(), HOST, "/two");
             jar.take(firstTab);
@@ -1274,7 +1297,7 @@ class ServiceSignInEndToEndTest {
     void twoUsersSigningInInTwoTabsOfOneBrowserBothFinish() throws Exception {
         RecordingTarget secret = startWithOneService("secret", oidcAllowing("alice@example.com", "bob@example.com"));
         CookieJar jar = new CookieJar();
-        Visitor browser = new Visitor("127.0.0.1");
+        Visitor browser = Visitor.browser("127.0.0.1", null);
         Visitor.Response firstTab = browser.get(httpPort(), HOST, "/alice");
         jar.take(firstTab);
         Visitor.Response secondTab = browser.get(httpPort(), HOST, "/bob", jar.header());
@@ -1407,7 +1430,8 @@ class ServiceSignInEndToEndTest {
     private HttpResponse<String> viaTlsProxy(HttpClient browser, String url, String cookie) throws Exception {
         assertThat(url).startsWith("https://localhost/");
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://localhost:" + mgmtPort
-                + url.substring("https://localhost".length()))).timeout(Duration.ofSeconds(20)).header("X-Forwarded-Proto", "https");
+                + url.substring("https://localhost".length()))).timeout(Duration.ofSeconds(20)).header("X-Forwarded-Proto", "https")
+                .header("Accept", Visitor.PAGE_ACCEPT);
         if (cookie != null) {
             request.header("Cookie", cookie);
         }
@@ -1692,7 +1716,7 @@ class ServiceSignInEndToEndTest {
         start(Map.of(Setting.TRUSTED_PROXIES, "127.0.0.1"));
         RecordingTarget secret = target("secret");
         String id = service("/", secret, oidcAllowing("alice@example.com"));
-        Visitor untrusted = new Visitor("127.0.0.2", BROWSER_COOKIE);
+        Visitor untrusted = Visitor.browser("127.0.0.2", BROWSER_COOKIE);
         String https = "X-Forwarded-Proto: https";
 
         // The trusted proxy's header is taken (before the fix it was not: http)...

@@ -21,9 +21,14 @@ import java.util.Map;
  */
 final class Visitor {
 
+    /** What a browser's page load accepts (Firefox's): only a request that names text/html may start a sign-in. */
+    static final String PAGE_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
     private final InetAddress source;
     /** Sent with every request (joined to a Cookie header of the request's own), as a browser's cookie; or null. */
     private final String cookie;
+    /** Sent as Accept with every request that names none of its own, as a browser's page load does; or null. */
+    private final String accept;
 
     Visitor(String sourceAddress) {
         this(sourceAddress, null);
@@ -31,12 +36,23 @@ final class Visitor {
 
     /** A visitor whose browser holds {@code cookie} ("name=value; name2=value2") for every host. */
     Visitor(String sourceAddress, String cookie) {
+        this(sourceAddress, cookie, null);
+    }
+
+    /** As {@link #Visitor(String, String)}, sending {@code accept} when a request names no Accept of its own. */
+    Visitor(String sourceAddress, String cookie, String accept) {
         try {
             this.source = InetAddress.getByName(sourceAddress);
         } catch (IOException e) {
             throw new IllegalArgumentException(e);
         }
         this.cookie = cookie;
+        this.accept = accept;
+    }
+
+    /** A browser on {@code sourceAddress} holding {@code cookie} (or none), whose requests are page loads. */
+    static Visitor browser(String sourceAddress, String cookie) {
+        return new Visitor(sourceAddress, cookie, PAGE_ACCEPT);
     }
 
     /** An HTTP/1.1 answer, read whole (the request asked the server to close). */
@@ -114,7 +130,9 @@ final class Visitor {
         StringBuilder request = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: " + host
                 + "\r\nConnection: close\r\n" + (method.equals("GET") || method.equals("HEAD") ? "" : "Content-Length: 0\r\n"));
         boolean cookieSent = cookie == null;
+        boolean acceptSent = accept == null;
         for (String header : extraHeaders) {
+            acceptSent |= header.regionMatches(true, 0, "Accept:", 0, 7);
             if (!cookieSent && header.regionMatches(true, 0, "Cookie:", 0, 7)) {
                 header = header + "; " + cookie;
                 cookieSent = true;
@@ -123,6 +141,9 @@ final class Visitor {
         }
         if (!cookieSent) {
             request.append("Cookie: ").append(cookie).append("\r\n");
+        }
+        if (!acceptSent) {
+            request.append("Accept: ").append(accept).append("\r\n");
         }
         request.append("\r\n");
         socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.UTF_8));

@@ -225,12 +225,12 @@ class ServiceSignInBrowserTest {
         return server.store().services().stream().filter(s -> domain.equals(s.domain())).findFirst().orElseThrow().id();
     }
 
-    /** The status of {@code GET /} to {@code host} with one cookie, over a plain socket. */
+    /** The status of a page load ({@code GET /}, asking for HTML) of {@code host} with one cookie, over a plain socket. */
     private int rawStatus(String host, String cookieName, String cookieValue) {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.httpPort())) {
             socket.setSoTimeout(10_000);
             String request = "GET / HTTP/1.1\r\nHost: " + host + "\r\nCookie: " + cookieName + "=" + cookieValue
-                    + "\r\nConnection: close\r\n\r\n";
+                    + "\r\nAccept: text/html\r\nConnection: close\r\n\r\n";
             socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
             String head = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
             return Integer.parseInt(head.substring(9, 12));
