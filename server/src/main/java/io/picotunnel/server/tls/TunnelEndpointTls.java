@@ -3,12 +3,14 @@ package io.picotunnel.server.tls;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AsyncMapping;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +34,8 @@ public final class TunnelEndpointTls {
     private final CertificateStore store;
     private final String serverDomain;
     private final boolean plainAllowed;
+    /** Our own failures to serve TLS (no certificate, none we can use), warned about once an interval for the endpoint. */
+    private final RefusalLog ownFailures = new RefusalLog(log);
     /** Whether the log said that wss is served now (only said when plain ws is allowed). */
     private volatile boolean certificateTold;
     /** The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served. */
@@ -82,7 +86,7 @@ public final class TunnelEndpointTls {
 
     /** As {@link #newHandler()}, a close waiting {@code closeNotifyTimeout} for its close_notify. */
     ChannelHandler newHandler(Duration closeNotifyTimeout) {
-        return new EndpointSniHandler(closeNotifyTimeout, new AsyncMapping<>() {
+        return new EndpointSniHandler(closeNotifyTimeout, ownFailures, new AsyncMapping<>() {
             @Override
             public Future<SslContext> map(String input, Promise<SslContext> promise) {
                 try {
@@ -97,10 +101,41 @@ public final class TunnelEndpointTls {
     /** The endpoint's TLS: its close waits for close_notify as long as the HTTPS listener's, stated, not by default. */
     static final class EndpointSniHandler extends SniHandler {
         private final Duration closeNotifyTimeout;
+        private final RefusalLog ownFailures;
 
-        EndpointSniHandler(Duration closeNotifyTimeout, AsyncMapping<String, SslContext> contexts) {
+        EndpointSniHandler(Duration closeNotifyTimeout, RefusalLog ownFailures,
+                           AsyncMapping<String, SslContext> contexts) {
             super(contexts, HttpsFrontDoor.MAX_CLIENT_HELLO, 10_000);
             this.closeNotifyTimeout = closeNotifyTimeout;
+            this.ownFailures = ownFailures;
+        }
+
+        /**
+         * A failed lookup is always ours (the mapping ignores the name the peer sent): warned about, and the
+         * connection closed here. Netty would throw it on down the pipeline, past {@link #exceptionCaught}, as an
+         * {@link SSLException} that the handshake handler takes for the peer's doing and logs at debug level only.
+         */
+        @Override
+        protected void onLookupComplete(ChannelHandlerContext ctx, Future<SslContext> future) throws Exception {
+            if (future.isSuccess()) {
+                super.onLookupComplete(ctx, future);
+                return;
+            }
+            Object remote = ctx.channel().remoteAddress();
+            Throwable cause = future.cause();
+            if (cause instanceof NoCertificate) {
+                ownFailures.refused(true, () -> "tunnel endpoint closed the TLS connection from " + remote + ": "
+                        + cause.getMessage());
+            } else {
+                ownFailures.failed(() -> "tunnel endpoint closed the TLS connection from " + remote + ": "
+                        + cause.getMessage(), cause);
+            }
+            try {
+                super.onLookupComplete(ctx, future);
+            } catch (DecoderException reported) {
+                // what Netty throws for the failed lookup, after it cancelled its timeout and fired its SNI event
+            }
+            ctx.close();
         }
 
         /**
@@ -122,14 +157,30 @@ public final class TunnelEndpointTls {
         }
     }
 
+    /** No certificate for the domain in the store (yet): a sentence, no stack trace. */
+    static final class NoCertificate extends SSLException {
+        NoCertificate(String domain) {
+            super("no certificate for " + domain + " yet (a file in <data>/certs/, PICOTUNNEL_TLS_CERT or ACME)");
+        }
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
+    }
+
     private SslContext currentContext() throws SSLException {
-        ServerCertificate certificate = store.select(serverDomain)
-                .orElseThrow(() -> new SSLException("no certificate for " + serverDomain + " yet"));
+        ServerCertificate certificate = store.select(serverDomain).orElseThrow(() -> new NoCertificate(serverDomain));
         Cached current = cached;
         if (current != null && current.certificate() == certificate) {
             return current.context();
         }
-        SslContext context = TlsContexts.forTunnelEndpoint(certificate.key(), certificate.chain());
+        SslContext context;
+        try {
+            context = TlsContexts.forTunnelEndpoint(certificate.key(), certificate.chain());
+        } catch (SSLException e) {
+            throw new SSLException("cannot build a TLS context from the certificate of " + serverDomain, e);
+        }
         cached = new Cached(certificate, context);
         return context;
     }

@@ -1,0 +1,87 @@
+package io.picotunnel.server.tls;
+
+import ch.qos.logback.classic.Level;
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.tunnel.TunnelEndpoint;
+import io.picotunnel.server.tunnel.TunnelEndpointConfig;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import io.picotunnel.server.tunnel.TunnelTokens;
+import io.picotunnel.testkit.ClientHellos;
+import io.picotunnel.testkit.LogCapture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A failure of our own before the tunnel endpoint's TLS handshake (here: wss only, and no certificate for the domain)
+ * is a warning that says what is missing, one an interval however many clients meet it; the peer's stay debug lines.
+ */
+class TunnelEndpointOwnFailureLogTest {
+
+    private EventLoopGroup group;
+    private TunnelEndpoint endpoint;
+    private int port;
+
+    @BeforeEach
+    void start() throws IOException {
+        group = Transport.newEventLoopGroup(1, "endpoint-own-failure-test");
+        TunnelEndpointTls tls = new TunnelEndpointTls(new CertificateStore(), "tunnel.test", false);
+        endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(),
+                TunnelTokens.of(token -> Optional.empty(), id -> Optional.empty()), new TunnelRegistry(),
+                group, group, tls::newConnectionHandler);
+        port = endpoint.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).getPort();
+    }
+
+    @AfterEach
+    void stop() {
+        endpoint.close();
+        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @Test
+    void clientHellosWithNoCertificateToServeAreOneWarningSayingWhatIsMissing() throws Exception {
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
+            for (int i = 0; i < 3; i++) {
+                sendUntilClosed(ClientHellos.record("tunnel.test"));
+            }
+            assertThat(log.messages(Level.WARN)).as("one warning for three connections").singleElement().asString()
+                    .contains("closed the TLS connection from /127.0.0.1", "no certificate for tunnel.test yet");
+        }
+    }
+
+    /** A ClientHello declared over the limit (64 KiB): the peer's doing, a debug line even with no certificate. */
+    @Test
+    void aClientHelloOverTheLimitStaysADebugLine() throws Exception {
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
+            sendUntilClosed(new byte[] {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x01, 0x00, 0x00});
+            // written once the connection is closed
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(log.messages(Level.DEBUG))
+                    .singleElement().asString().contains("ClientHello length exceeds"));
+            assertThat(log.messages(Level.WARN)).isEmpty();
+        }
+    }
+
+    /** Sends {@code bytes} and reads until the endpoint closes the connection (the read times out after 10 s). */
+    private void sendUntilClosed(byte[] bytes) throws IOException {
+        try (Socket raw = new Socket()) {
+            raw.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 10_000);
+            raw.setSoTimeout(10_000);
+            raw.getOutputStream().write(bytes);
+            for (int i = 0; i < 100 && raw.getInputStream().read() != -1; i++) {
+                // until the close
+            }
+        }
+    }
+}
