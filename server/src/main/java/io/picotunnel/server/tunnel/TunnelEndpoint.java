@@ -27,7 +27,6 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
-import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.net.ConnectionLimits;
@@ -290,11 +289,14 @@ public final class TunnelEndpoint implements AutoCloseable {
         }
         for (Channel channel : connections) {
             YamuxSession session = YamuxSession.of(channel);
-            if (session != null) {
-                session.goAway(GoAwayCode.NORMAL);
-            }
-            // After the GoAway on the same loop: the client learns the server is stopping, not its token revoked.
-            channel.eventLoop().execute(() -> WebSocketControlFrames.close(channel, TunnelCloseStatus.SERVER_STOPPING));
+            // The close frame after the GoAway on the same loop: the client learns the server is stopping, not its
+            // token revoked.
+            channel.eventLoop().execute(() -> {
+                if (session != null) {
+                    WebSocketControlFrames.goAwayOfTheStop(channel, session);
+                }
+                WebSocketControlFrames.close(channel, TunnelCloseStatus.SERVER_STOPPING);
+            });
         }
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         lookups.shutdownNow();

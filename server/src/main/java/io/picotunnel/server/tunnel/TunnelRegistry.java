@@ -582,9 +582,10 @@ public final class TunnelRegistry implements TunnelPresence {
     /**
      * Why the last client tried took no stream: one that went away after it was chosen is stopping when it sent
      * GoAway; one the server ended for its token regenerated or its tunnel deleted ({@link Connection#close}) was lost
-     * for that reason, which is said; while the server stops ({@link #serverStopping}) and once it sent its GoAway,
-     * that GoAway is why, not a lost client; otherwise (its connection lost) it left the tunnel offline
-     * ({@link TunnelOfflineException#clientLost}). Anything else (its stream limit, say) is {@code cause}.
+     * for that reason, which is said; once the stopping server sent its GoAway (the drain's, not one the session sent
+     * on its own before, for an unanswered ping or a protocol error), that GoAway is why, not a lost client; otherwise
+     * (its connection lost) it left the tunnel offline ({@link TunnelOfflineException#clientLost}). Anything else (its
+     * stream limit, say) is {@code cause}.
      */
     private Throwable whyNot(Connection connection, String tunnelId, Throwable cause) {
         if (!(cause instanceof StreamOpenException) || connection.usable()) {
@@ -596,9 +597,10 @@ public final class TunnelRegistry implements TunnelPresence {
         if (connection.closedBy != null) {
             return TunnelOfflineException.revoked(tunnelId, connection.closedBy);
         }
-        // Only the server's own GoAway (the peer's was looked at above) makes the stop the reason: a client whose
-        // connection is lost in the drain's first steps, before that GoAway, is lost.
-        return serverStopping && connection.session().isGoingAway()
+        // Only the drain's own GoAway makes the stop the reason: a client whose connection is lost in the drain's first
+        // steps, before that GoAway, is lost, also when the server gave up on it (an unanswered ping, a protocol error)
+        // with a GoAway of its own.
+        return WebSocketControlFrames.sentGoAwayForStop(connection.session().parent())
                 ? TunnelOfflineException.serverStopping(tunnelId) : TunnelOfflineException.clientLost(tunnelId);
     }
 

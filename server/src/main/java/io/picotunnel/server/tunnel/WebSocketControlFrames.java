@@ -9,6 +9,7 @@ import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.netty.util.AttributeKey;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.yamux.GoAwayCode;
@@ -32,6 +33,13 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
     /** 5 s in all, however much: the rest of a frame too large for us is drained, for the close frame to arrive. */
     private static final LingeringClose.Bounds LINGER =
             new LingeringClose.Bounds(Duration.ofSeconds(5), Duration.ofSeconds(5), Long.MAX_VALUE);
+
+    /**
+     * Set on a connection whose GoAway was the stopping server's ({@link #goAwayOfTheStop}), not one the session sent
+     * before on its own (an unanswered ping, a protocol error), which the session's going away alone does not tell.
+     */
+    private static final AttributeKey<Boolean> GOAWAY_FOR_STOP =
+            AttributeKey.valueOf(WebSocketControlFrames.class, "goAwayForStop");
 
     private boolean closing;
 
@@ -93,9 +101,26 @@ final class WebSocketControlFrames extends ChannelInboundHandlerAdapter {
      * of the grace period: a client with no stream left closes its connection long before, and would not learn why.
      */
     static void goAwayForStop(Channel channel, YamuxSession session) {
-        session.goAway(GoAwayCode.NORMAL);
+        goAwayOfTheStop(channel, session);
         // Queued after the GoAway on the same loop, as is the close frame.
         session.whenNoStreams(() -> closeAfterTheAnswer(channel, TunnelCloseStatus.SERVER_STOPPING));
+    }
+
+    /**
+     * GoAway on the session of a stopping server, marked as such when it is the session's first: one it sent before on
+     * its own stays the reason its client went away. On the connection's loop, where the session sends it at once.
+     */
+    static void goAwayOfTheStop(Channel channel, YamuxSession session) {
+        boolean goingAwayBefore = session.isGoingAway();
+        session.goAway(GoAwayCode.NORMAL);
+        if (!goingAwayBefore && session.isGoingAway()) {
+            channel.attr(GOAWAY_FOR_STOP).set(Boolean.TRUE);
+        }
+    }
+
+    /** Whether the GoAway on {@code channel} was the stopping server's ({@link #goAwayOfTheStop}). */
+    static boolean sentGoAwayForStop(Channel channel) {
+        return channel != null && channel.hasAttr(GOAWAY_FOR_STOP);
     }
 
     @Override

@@ -1,6 +1,6 @@
 package io.picotunnel.server.monitor;
 
-import io.picotunnel.protocol.yamux.GoAwayCode;
+import io.picotunnel.server.tunnel.StoppingServerGoAway;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.CompletableFuture;
@@ -20,7 +20,7 @@ class CheckWhileTheServerStopsTest {
             // The server's GoAway, as its drain sends it, goes out before the stream's open runs.
             CompletableFuture<Check> check = client.checkWhileTheLoopIsHeld(() -> {
                 client.registry.serverStopping();
-                client.session.goAway(GoAwayCode.NORMAL);
+                StoppingServerGoAway.send(client.session);
             });
 
             assertThat(check.get(10, TimeUnit.SECONDS).error()).isEqualTo("could not open a stream to the client: "

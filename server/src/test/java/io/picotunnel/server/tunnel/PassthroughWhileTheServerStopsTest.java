@@ -1,7 +1,6 @@
 package io.picotunnel.server.tunnel;
 
 import ch.qos.logback.classic.Level;
-import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.server.tls.TunnelPassthrough;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.SilentPeer;
@@ -48,7 +47,7 @@ class PassthroughWhileTheServerStopsTest {
         assertThat(passthroughLineWhenOnceChosen(() -> {
             // As the server's drain does: the registry learns it first, then every session sends GoAway.
             client.registry.serverStopping();
-            client.session.goAway(GoAwayCode.NORMAL);
+            StoppingServerGoAway.send(client.session);
         })).endsWith(" failed: the server is stopping: it sent GoAway to the client of tunnel t1 chosen for the stream"
                 + " before the stream opened, and takes no new streams");
     }

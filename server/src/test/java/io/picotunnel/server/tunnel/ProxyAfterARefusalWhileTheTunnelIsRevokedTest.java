@@ -7,7 +7,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
-import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
@@ -129,7 +128,7 @@ class ProxyAfterARefusalWhileTheTunnelIsRevokedTest {
             // As the server's drain does: the proxy and the registry learn it first, then every session sends GoAway.
             proxy.draining();
             registry.serverStopping();
-            other.session().goAway(GoAwayCode.NORMAL);
+            StoppingServerGoAway.send(other.session());
         }, "the server is stopping: it sent GoAway to the client of tunnel t1 chosen for the stream before the stream"
                 + " opened, and takes no new streams", "503 server_stopping");
 

@@ -2,6 +2,7 @@ package io.picotunnel.server.tunnel;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -310,6 +311,58 @@ class TunnelRegistryTest {
         assertThat(((TunnelOfflineException) opened.cause()).endedBy()).isEqualTo(TunnelCloseStatus.SERVER_STOPPING);
         assertThat(other.session().activeStreams()).as("the other client opened no stream").isEqualTo(1);
         assertThat(other.streamsOpened()).isZero();
+    }
+
+    /**
+     * The server gave up on the chosen client with a GoAway of its own (here for a protocol error, as for an unanswered
+     * ping) once the drain began but before the drain's GoAway: the client was lost, the stop is not why.
+     */
+    @Test
+    void aClientTheServerGaveUpOnInTheDrainsFirstStepsIsLostNotStoppedByTheDrain() throws Exception {
+        TunnelRegistry.Connection cut = connectClient(YamuxConfig.defaults());
+        // a frame of yamux version 9: the session sends GoAway(protocol error) and closes
+        Future<YamuxStreamChannel> opened = openOnceTheServerStops(cut, () -> cut.session().parent().pipeline()
+                .fireChannelRead(Unpooled.wrappedBuffer(new byte[] {9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})));
+
+        assertThat(cut.session().isGoingAway()).as("the session's own GoAway").isTrue();
+        assertThat(opened.cause()).isInstanceOfSatisfying(TunnelOfflineException.class, offline -> {
+            assertThat(offline.clientLost()).as("lost: " + offline.getMessage()).isTrue();
+            assertThat(offline.endedBy()).isNotEqualTo(TunnelCloseStatus.SERVER_STOPPING);
+        });
+    }
+
+    @Test
+    void aClientSentTheDrainsGoAwayAfterItWasChosenWasNotLostTheServerStops() throws Exception {
+        TunnelRegistry.Connection chosen = connectClient(YamuxConfig.defaults());
+        Future<YamuxStreamChannel> opened = openOnceTheServerStops(chosen,
+                () -> WebSocketControlFrames.goAwayForStop(chosen.session().parent(), chosen.session()));
+
+        assertThat(opened.cause()).isInstanceOfSatisfying(TunnelOfflineException.class, offline -> {
+            assertThat(offline.clientLost()).isFalse();
+            assertThat(offline.endedBy()).isEqualTo(TunnelCloseStatus.SERVER_STOPPING);
+        });
+    }
+
+    /**
+     * A stream for the tunnel whose only client is {@code chosen}, its open held on the client's loop until the server
+     * stopped and {@code thenOnItsLoop} ran there; done.
+     */
+    private Future<YamuxStreamChannel> openOnceTheServerStops(TunnelRegistry.Connection chosen, Runnable thenOnItsLoop)
+            throws Exception {
+        CountDownLatch stopped = new CountDownLatch(1);
+        chosen.loop().execute(() -> {
+            try {
+                stopped.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            thenOnItsLoop.run();
+        });
+        Future<YamuxStreamChannel> opened = registry.openStream(TUNNEL, KeepStreams.INSTANCE);
+        registry.serverStopping();
+        stopped.countDown();
+        assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+        return opened;
     }
 
     @Test
