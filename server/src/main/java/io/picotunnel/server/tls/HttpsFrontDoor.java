@@ -47,16 +47,21 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     private ScheduledFuture<?> timeout;
 
     private final RefusalLog refusals;
+    private final RefusalLog unexpected;
 
     HttpsFrontDoor(HttpsRouter router, HttpPipelines http, PassthroughForwarder passthrough, Duration helloTimeout) {
-        this(router, http, passthrough, helloTimeout, new RefusalLog(log));
+        this(router, http, passthrough, helloTimeout, new RefusalLog(log), new RefusalLog(log));
     }
 
-    /** {@code refusals}: the listener's log of refused handshakes, which come in floods (scanners). */
+    /**
+     * {@code refusals}: the listener's log of refused handshakes, which come in floods (scanners); {@code unexpected}:
+     * its log of our own failures in the handshake or the HTTP set-up, met by every connection while the bug lasts.
+     */
     HttpsFrontDoor(HttpsRouter router, HttpPipelines http, PassthroughForwarder passthrough, Duration helloTimeout,
-                   RefusalLog refusals) {
+                   RefusalLog refusals, RefusalLog unexpected) {
         super(MAX_CLIENT_HELLO);
         this.refusals = refusals;
+        this.unexpected = unexpected;
         this.router = router;
         this.http = http;
         this.passthrough = passthrough;
@@ -111,7 +116,7 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     }
 
     private void terminate(ChannelHandlerContext ctx, SslContext context) {
-        ctx.pipeline().addAfter(ctx.name(), "alpn", new AlpnDispatcher(http));
+        ctx.pipeline().addAfter(ctx.name(), "alpn", new AlpnDispatcher(http, unexpected));
         ctx.pipeline().replace(this, "tls", newSslHandler(ctx, context));
     }
 
@@ -148,10 +153,12 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     /** Hands the decrypted connection to HTTP/2 or HTTP/1.1 per the negotiated ALPN protocol. */
     private static final class AlpnDispatcher extends ApplicationProtocolNegotiationHandler {
         private final HttpPipelines http;
+        private final RefusalLog unexpected;
 
-        AlpnDispatcher(HttpPipelines http) {
+        AlpnDispatcher(HttpPipelines http, RefusalLog unexpected) {
             super(ApplicationProtocolNames.HTTP_1_1);
             this.http = http;
+            this.unexpected = unexpected;
         }
 
         @Override
@@ -177,16 +184,17 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
          * it as a warning with its stack trace, and again at the pipeline's end. Netty also brings here what fails in
          * our own code, as the TLS handshake is set up ({@link HttpsFrontDoor#terminate},
          * {@link HttpsFrontDoor#newSslHandler}) or the HTTP handling ({@link #configurePipeline}): those stay warnings,
-         * with their stack trace.
+         * with their stack trace, one an interval for the listener: a bug met by every connection, or a flood of
+         * handshakes whose failure is not one we know for the peer's, would write a line each.
          */
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            Object remote = ctx.channel().remoteAddress();
             if (PeerFailures.fromPeer(cause)) {
-                log.debug("HTTPS connection from {} failed during the handshake: {}", ctx.channel().remoteAddress(),
-                        cause.toString());
+                log.debug("HTTPS connection from {} failed during the handshake: {}", remote, cause.toString());
             } else {
-                log.warn("HTTPS connection from {} closed on an unexpected error in the TLS handshake or"
-                        + " the HTTP set-up", ctx.channel().remoteAddress(), cause);
+                unexpected.failed(() -> "HTTPS connection from " + remote + " closed on an unexpected error in the TLS"
+                        + " handshake or the HTTP set-up", cause);
             }
             ctx.close();
         }

@@ -35,6 +35,7 @@ public final class HttpsListener implements AutoCloseable {
     private final ConnectionLimits limits;
     /** Handshakes refused for an unknown name, logged once a minute at most. */
     private final RefusalLog refusals = new RefusalLog(HttpsFrontDoor.log, REFUSAL_LOG_INTERVAL);
+    private final RefusalLog unexpected = new RefusalLog(HttpsFrontDoor.log, REFUSAL_LOG_INTERVAL);
     private final AccessControl access;
     private Channel serverChannel;
     /** Where {@link #start} bound it, kept once it is closed (a draining shutdown still tells its port). */
@@ -81,7 +82,8 @@ public final class HttpsListener implements AutoCloseable {
                             return;
                         }
                         ch.pipeline().addLast("front-door",
-                                new HttpsFrontDoor(router, http, passthrough, CLIENT_HELLO_TIMEOUT, refusals));
+                                new HttpsFrontDoor(router, http, passthrough, CLIENT_HELLO_TIMEOUT, refusals,
+                                        unexpected));
                         access.readProxyProtocol(ch.pipeline(), false);
                     }
                 });

@@ -63,6 +63,25 @@ class HttpSetUpFailureLogTest {
         assertHandshakeThenWarning("h2");
     }
 
+    /** A bug met by every connection: one warning an interval for the listener, the others only counted. */
+    @Test
+    void threeFailingSetUpsAreOneWarning() throws Exception {
+        try (LogCapture log = new LogCapture(HttpsFrontDoor.class, Level.DEBUG)) {
+            for (int i = 0; i < 3; i++) {
+                try (SSLSocket socket = SniSockets.connect(ca.clientContext(), listener.port(), "alpha.test")) {
+                    socket.startHandshake();
+                    // closed after the warning or the count
+                    assertThat(socket.getInputStream().read()).as("closed after the handshake").isEqualTo(-1);
+                }
+            }
+            assertThat(log.events()).filteredOn(event -> event.getLevel() == Level.WARN)
+                    .singleElement()
+                    .satisfies(warning -> assertThat(thrown(warning)).isEqualTo(IllegalStateException.class.getName()))
+                    .extracting(ILoggingEvent::getFormattedMessage).asString()
+                    .contains("unexpected error in the TLS handshake or the HTTP set-up");
+        }
+    }
+
     private void assertHandshakeThenWarning(String alpn) throws Exception {
         try (LogCapture log = new LogCapture(HttpsFrontDoor.class, Level.DEBUG);
              SSLSocket socket = SniSockets.connect(ca.clientContext(), listener.port(), "alpha.test")) {
