@@ -353,6 +353,7 @@ public final class PicoTunnelServer implements AutoCloseable {
                 .headerTimeout(config.limits().headerTimeout())
                 .idleTimeout(config.keepaliveTimeout())
                 .sendTimeout(config.sendTimeout())
+                .http2UploadBudget(config.yamux().sessionBufferLimit())
                 .upstreamIdleTimeout(config.upstreamKeepalive().idleTimeout())
                 .maxIdleUpstreams(config.upstreamKeepalive().maxIdle())
                 .acmeChallenges(tls.http01Answers())
@@ -822,6 +823,15 @@ public final class PicoTunnelServer implements AutoCloseable {
     /** What happened: clients, services, certificates, checks. */
     public EventLog events() {
         return events;
+    }
+
+    /**
+     * The upload bytes the HTTP/2 connections hold for streams whose body cannot go on yet, each DATA frame counted
+     * with its cost in the heap; 0 before the proxy started.
+     */
+    public long http2UploadBytesHeld() {
+        HttpProxy proxy = httpProxy;
+        return proxy == null ? 0 : proxy.http2UploadBytesHeld();
     }
 
     /** Bytes, connections and requests of every tunnel and service. */

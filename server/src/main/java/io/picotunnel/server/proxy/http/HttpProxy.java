@@ -23,6 +23,7 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.Http2SentBytes;
@@ -64,6 +65,7 @@ public final class HttpProxy implements HttpPipelines {
     private final Duration idleTimeout;
     private final Duration headerTimeout;
     private final Duration sendTimeout;
+    private final Http2UploadBudget uploadBudget;
     private final Function<String, Optional<String>> acmeChallenges;
     private final int httpsPort;
     private final Predicate<String> passedThrough;
@@ -88,6 +90,7 @@ public final class HttpProxy implements HttpPipelines {
         this.idleTimeout = builder.idleTimeout;
         this.headerTimeout = builder.headerTimeout;
         this.sendTimeout = builder.sendTimeout;
+        this.uploadBudget = new Http2UploadBudget(builder.http2UploadBudget);
         this.acmeChallenges = builder.acmeChallenges;
         this.httpsPort = builder.httpsPort;
         this.passedThrough = builder.passedThrough;
@@ -229,9 +232,11 @@ public final class HttpProxy implements HttpPipelines {
         Http2FrameCodec codec = Http2SentBytes.serverCodec(pipeline.channel());
         Http2Deadlines.watch(pipeline.channel(), codec.connection(), headerTimeout, idleTimeout);
         pipeline.addLast("http2-codec", codec);
+        uploadBudget.watchConnection(pipeline.channel(), codec);
         pipeline.addLast("http2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
+                uploadBudget.watchStream(stream);
                 stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));
                 stream.pipeline().addLast(new ProxyHandler(HttpProxy.this, true, true));
             }
@@ -299,6 +304,11 @@ public final class HttpProxy implements HttpPipelines {
         return headerTimeout;
     }
 
+    /** What {@link Http2UploadBudget} counts as held now, over all HTTP/2 connections. */
+    public long http2UploadBytesHeld() {
+        return uploadBudget.held();
+    }
+
     Duration sendTimeout() {
         return sendTimeout;
     }
@@ -328,6 +338,7 @@ public final class HttpProxy implements HttpPipelines {
         private Duration idleTimeout = Duration.ofSeconds(75);
         private Duration headerTimeout = Duration.ofSeconds(20);
         private Duration sendTimeout = LingeringClose.DEFAULT_SEND_TIMEOUT;
+        private long http2UploadBudget = YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT;
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
         private int maxIdleUpstreams = 128;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
@@ -379,6 +390,19 @@ public final class HttpProxy implements HttpPipelines {
          */
         public Builder sendTimeout(Duration timeout) {
             this.sendTimeout = requirePositive(timeout, "sendTimeout");
+            return this;
+        }
+
+        /**
+         * Most upload bytes all HTTP/2 connections together may hold for streams whose target reads slower than
+         * their visitor sends (each DATA frame counted with {@link Http2UploadBudget#FRAME_COST}); beyond, the
+         * stream that has gone longest without its upload moving on is reset.
+         */
+        public Builder http2UploadBudget(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("http2UploadBudget must be positive");
+            }
+            this.http2UploadBudget = bytes;
             return this;
         }
 

@@ -1,0 +1,283 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2LocalFlowController;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The upload bytes the server's HTTP/2 connections hold, all together, for streams whose body cannot go on into the
+ * tunnel yet (their target reads slower than the visitor sends), kept within one budget, as a yamux session keeps
+ * what its streams hold within {@code --session-buffer-limit}.
+ *
+ * <p>A stream's credit goes back to the visitor only as its body goes on, and Netty gives the connection's credit back
+ * with the stream's: what a stalled stream was sent counts against the connection's window too. So each connection's
+ * window is opened to twice its streams' windows (Netty sends the connection's WINDOW_UPDATE once half of it was
+ * taken): however many of its streams stall, each holding at most its own window, the others still have a stream
+ * window's worth of the connection's. What that lets the connections hold is bounded server-wide instead: when the
+ * bytes held pass the budget, the stream whose body has gone longest without moving on is reset
+ * (RST_STREAM ENHANCE_YOUR_CALM), which ends its exchange and frees what it held. Each DATA frame held counts
+ * {@link #FRAME_COST} beyond its bytes, as Netty queues one object per frame: tiny frames cannot pass the budget.
+ */
+final class Http2UploadBudget {
+
+    /** What a queued DATA frame costs in the heap beyond its bytes (Netty's frame, its buffer, the queue's slot). */
+    static final int FRAME_COST = 128;
+
+    private static final Logger LOG = LoggerFactory.getLogger(Http2UploadBudget.class);
+    private static final long WARN_EVERY = TimeUnit.MINUTES.toNanos(1);
+    private static final String CONNECTION_UPLOADS = "http2-upload-budget";
+
+    private final long limit;
+    private final AtomicLong held = new AtomicLong();
+    /** What the streams being reset hold: they free it once reset, and no more streams are reset for it meanwhile. */
+    private final AtomicLong freeing = new AtomicLong();
+    private final AtomicLong order = new AtomicLong();
+    /** The streams holding bytes, longest stalled first. */
+    private final ConcurrentSkipListSet<HeldUpload> byStall = new ConcurrentSkipListSet<>(
+            Comparator.comparingLong((HeldUpload upload) -> upload.stalledSince).thenComparingLong(upload -> upload.order));
+    private final AtomicLong resetsUnlogged = new AtomicLong();
+    private final AtomicLong nextWarn = new AtomicLong(System.nanoTime());
+
+    Http2UploadBudget(long limit) {
+        if (limit <= 0) {
+            throw new IllegalArgumentException("limit must be positive");
+        }
+        this.limit = limit;
+    }
+
+    /** The bytes held now, frames counted, over all connections. */
+    long held() {
+        return held.get();
+    }
+
+    /** Counts what the streams of {@code codec}'s connection hold and opens its window; the codec was just added. */
+    void watchConnection(Channel connection, Http2FrameCodec codec) {
+        ConnectionUploads uploads = new ConnectionUploads(codec.connection());
+        connection.pipeline().addAfter(connection.pipeline().context(codec).name(), CONNECTION_UPLOADS, uploads);
+        codec.connection().addListener(new Http2ConnectionAdapter() {
+            @Override
+            public void onStreamActive(Http2Stream stream) {
+                uploads.openWindowForStreams();
+            }
+
+            @Override
+            public void onStreamClosed(Http2Stream stream) {
+                uploads.openWindowForStreams();
+                uploads.endHeld(stream.id());
+            }
+        });
+    }
+
+    /** Counts what {@code stream}, a stream of a watched connection, takes of what it was sent. */
+    void watchStream(Http2StreamChannel stream) {
+        ConnectionUploads uploads = (ConnectionUploads) stream.parent().pipeline().get(CONNECTION_UPLOADS);
+        if (uploads != null) {
+            stream.pipeline().addFirst(uploads.watch(stream));
+        }
+    }
+
+    private void arrived(HeldUpload upload, int cost) {
+        if (upload.resetting) {
+            return;
+        }
+        if (upload.bytes == 0) {
+            upload.stalledSince = System.nanoTime();
+        }
+        upload.bytes += cost;
+        if (upload.bytes == cost) {
+            byStall.add(upload);
+        }
+        if (held.addAndGet(cost) - freeing.get() > limit) {
+            resetLongestStalled();
+        }
+    }
+
+    private void taken(HeldUpload upload, int cost) {
+        if (upload.resetting) {
+            return; // what it held is freed as it ends
+        }
+        byStall.remove(upload);
+        upload.bytes -= cost;
+        upload.stalledSince = System.nanoTime();
+        if (upload.bytes > 0) {
+            byStall.add(upload);
+        }
+        held.addAndGet(-cost);
+    }
+
+    private void ended(HeldUpload upload) {
+        synchronized (upload) { // against its choice on another connection's event loop
+            byStall.remove(upload);
+            held.addAndGet(-upload.bytes);
+            freeing.addAndGet(-upload.freeing);
+            upload.bytes = 0;
+            upload.freeing = 0;
+            upload.resetting = true;
+        }
+    }
+
+    private void resetLongestStalled() {
+        for (HeldUpload oldest : byStall) {
+            if (held.get() - freeing.get() <= limit) {
+                return;
+            }
+            synchronized (oldest) {
+                if (oldest.resetting || !byStall.remove(oldest)) {
+                    continue;
+                }
+                oldest.resetting = true;
+                oldest.freeing = oldest.bytes;
+                freeing.addAndGet(oldest.freeing);
+            }
+            oldest.stream.eventLoop().execute(() -> reset(oldest.stream));
+        }
+    }
+
+    private void reset(Http2StreamChannel stream) {
+        if (!stream.isActive()) {
+            return;
+        }
+        warnAtMostOnceAMinute(stream);
+        stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.ENHANCE_YOUR_CALM))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void warnAtMostOnceAMinute(Http2StreamChannel stream) {
+        long resets = resetsUnlogged.incrementAndGet();
+        long now = System.nanoTime();
+        long next = nextWarn.get();
+        if (now - next >= 0 && nextWarn.compareAndSet(next, now + WARN_EVERY)) {
+            resetsUnlogged.addAndGet(-resets);
+            LOG.warn("HTTP/2 uploads held {} bytes for targets slower than their visitors, more than the {} bytes of"
+                            + " --session-buffer-limit: reset the stream whose upload had gone longest without moving on"
+                            + " (stream {} of {}; {} such resets since the last line)",
+                    held.get(), limit, stream.stream().id(), stream.parent().remoteAddress(), resets);
+        }
+    }
+
+    /** One stream's part: the bytes (frames counted) it was sent and has not taken. On its connection's event loop. */
+    private final class HeldUpload extends ChannelInboundHandlerAdapter {
+        final Http2StreamChannel stream;
+        final long order = Http2UploadBudget.this.order.incrementAndGet();
+        /** Changed only while out of {@link #byStall}, whose order it sets. */
+        volatile long stalledSince;
+        volatile boolean resetting;
+        volatile long bytes;
+        /** What {@link #freeing} counts of it once it was chosen to be reset; freed, as all it holds, as it ends. */
+        volatile long freeing;
+
+        HeldUpload(Http2StreamChannel stream) {
+            this.stream = stream;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof Http2DataFrame data) {
+                taken(this, cost(data));
+            }
+            ctx.fireChannelRead(msg);
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            ended(this);
+            ConnectionUploads uploads = (ConnectionUploads) stream.parent().pipeline().get(CONNECTION_UPLOADS);
+            if (uploads != null) {
+                uploads.streams.remove(stream.stream().id());
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            ended(this);
+            ctx.fireChannelInactive();
+        }
+    }
+
+    /** Between the codec and the streams: counts each stream's DATA as it arrives, and sizes the connection window. */
+    private final class ConnectionUploads extends ChannelInboundHandlerAdapter {
+        final Map<Integer, HeldUpload> streams = new HashMap<>();
+        private final Http2Connection connection;
+        private Channel channel;
+
+        ConnectionUploads(Http2Connection connection) {
+            this.connection = connection;
+        }
+
+        HeldUpload watch(Http2StreamChannel stream) {
+            HeldUpload upload = new HeldUpload(stream);
+            streams.put(stream.stream().id(), upload);
+            return upload;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            channel = ctx.channel();
+        }
+
+        /**
+         * Closes the channel of {@code streamId}, just closed, if it still holds DATA: Netty closes a stream's channel
+         * only once the application read all it was sent, and an upload whose body waits for the tunnel reads nothing
+         * more, so its exchange, its stream up the tunnel and what it holds would stay after the visitor left.
+         */
+        void endHeld(int streamId) {
+            HeldUpload upload = streams.get(streamId);
+            if (upload != null && upload.bytes > 0) {
+                upload.stream.eventLoop().execute(upload.stream::close);
+            }
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof Http2DataFrame data) {
+                HeldUpload upload = streams.get(data.stream().id());
+                if (upload != null) {
+                    arrived(upload, cost(data));
+                }
+            }
+            ctx.fireChannelRead(msg);
+        }
+
+        /** Twice the open streams' windows, never below HTTP/2's own 64 KiB; a smaller one takes effect as credit returns. */
+        void openWindowForStreams() {
+            Http2LocalFlowController flow = connection.local().flowController();
+            Http2Stream whole = connection.connectionStream();
+            long wanted = Math.max(flow.initialWindowSize(),
+                    2L * connection.numActiveStreams() * flow.initialWindowSize());
+            int delta = (int) (Math.min(wanted, Integer.MAX_VALUE) - flow.initialWindowSize(whole));
+            if (delta == 0) {
+                return;
+            }
+            try {
+                flow.incrementWindowSize(whole, delta);
+            } catch (Http2Exception e) {
+                throw new IllegalStateException(e); // not for a window within 2^31 - 1
+            }
+            channel.flush();
+        }
+    }
+
+    private static int cost(Http2DataFrame data) {
+        return data.initialFlowControlledBytes() + FRAME_COST;
+    }
+}

@@ -1,0 +1,143 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tls.TestCertificates;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Uploads over several HTTP/2 connections to a target that reads none of their bodies, more of them than the
+ * server's budget for held uploads (its {@code --session-buffer-limit}, here 256 KiB) can hold: what the server holds
+ * stays within the budget, the uploads that stalled first are reset with ENHANCE_YOUR_CALM, and once the visitors
+ * left the server holds nothing. Real server, our client in process, socket targets, visitors writing HTTP/2 frames by
+ * hand over TLS.
+ *
+ * <p>The connections stall one after the other (each until its streams send nothing more), so those of the first
+ * have gone longest without their upload moving on: three streams a connection hold some 150 KiB, so the third
+ * connection's take the server past its budget.
+ */
+class Http2UploadBudgetEndToEndTest {
+
+    private static final long MiB = 1024 * 1024;
+    private static final long BUDGET = 256 * 1024;
+    private static final String HOST = "uploads.test";
+    private static final int CONNECTIONS = 3;
+    private static final int STREAMS_PER_CONNECTION = 3;
+    private static final long BODY = 64 * MiB;
+    private static final long ENHANCE_YOUR_CALM = 0xb;
+    /** What may come on before the resets free what they held: a DATA frame (and its cost) per stream. */
+    private static final long SLACK = CONNECTIONS * STREAMS_PER_CONNECTION * (16 * 1024 + 128);
+
+    @TempDir
+    Path dataDir;
+
+    private final TestCertificates ca = new TestCertificates();
+    private final List<RawHttp2Visitor> visitors = new ArrayList<>();
+    private Testbed testbed;
+    private StallingUploadTarget target;
+
+    @BeforeEach
+    void start() throws IOException {
+        TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
+        testbed = new Testbed(dataDir, Map.of(Setting.SESSION_BUFFER_LIMIT, Long.toString(BUDGET),
+                Setting.MAX_STREAM_WINDOW, Long.toString(YamuxConfig.INITIAL_STREAM_WINDOW)));
+        JsonNode tunnel = testbed.createTunnel("uploads");
+        String tunnelId = tunnel.get("id").asText();
+        SessionLimits defaults = SessionLimits.DEFAULTS;
+        testbed.startClient(tunnel.get("token").asText(), config -> config.withLimits(new SessionLimits(
+                YamuxConfig.INITIAL_STREAM_WINDOW, defaults.sessionWindowBudget(), defaults.maxStreams(),
+                defaults.sessionBufferLimit())));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+        target = new StallingUploadTarget();
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
+                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        for (RawHttp2Visitor visitor : visitors) {
+            visitor.close();
+        }
+        testbed.close();
+        if (target != null) {
+            target.close();
+        }
+    }
+
+    @Test
+    void stalledUploadsOverTheBudgetResetTheLongestStalledAndTheServerHoldsNoMore() throws Exception {
+        List<AtomicLong> sent = new ArrayList<>();
+        for (int c = 0; c < CONNECTIONS; c++) {
+            RawHttp2Visitor visitor = RawHttp2Visitor.connect(testbed.server().httpsPort(), HOST, ca.clientContext());
+            visitors.add(visitor);
+            for (int i = 0; i < STREAMS_PER_CONNECTION; i++) {
+                int stream = 1 + 2 * i;
+                AtomicLong streamSent = new AtomicLong();
+                sent.add(streamSent);
+                visitor.post(stream, "/stall/" + c + "/" + i, BODY);
+                sendInTheBackground(() -> visitor.sendBody(stream, BODY, streamSent));
+            }
+            int stalled = (c + 1) * STREAMS_PER_CONNECTION;
+            await().atMost(60, TimeUnit.SECONDS).until(() -> target.stalled() == stalled);
+            awaitSendingStopped(sent);
+            assertThat(testbed.server().http2UploadBytesHeld())
+                    .as("upload bytes the server holds for %d stalled streams, frames counted", stalled)
+                    .isLessThanOrEqualTo(BUDGET + SLACK);
+        }
+
+        List<Long> firstResets = new ArrayList<>();
+        for (int i = 0; i < STREAMS_PER_CONNECTION; i++) {
+            int stream = 1 + 2 * i;
+            firstResets.add(visitors.getFirst().resetCode(stream));
+            assertThat(visitors.getLast().resetCode(stream)).as("the last connection's stream %d, stalled last", stream)
+                    .isNull();
+        }
+        assertThat(firstResets).as("the first connection's streams, stalled longest: reset ones and their codes")
+                .contains(ENHANCE_YOUR_CALM);
+        for (RawHttp2Visitor visitor : visitors) {
+            visitor.close();
+        }
+        await().atMost(10, TimeUnit.SECONDS).alias("nothing held once the visitors left")
+                .until(() -> testbed.server().http2UploadBytesHeld() == 0);
+    }
+
+    /** On a thread of its own: a stalled stream's body waits for credit that may never come. */
+    private static void sendInTheBackground(Runnable send) {
+        Thread.ofVirtual().name("h2-upload").start(() -> {
+            try {
+                send.run();
+            } catch (RuntimeException e) {
+                // no credit for a minute, its stream reset, or the connection ended with the test
+            }
+        });
+    }
+
+    /** Waits until what the stalled streams sent stays the same for a second. */
+    private static void awaitSendingStopped(List<AtomicLong> sent) {
+        AtomicLong seen = new AtomicLong(-1);
+        await().pollInterval(Duration.ofMillis(100)).during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(60))
+                .until(() -> sum(sent) == seen.getAndSet(sum(sent)));
+    }
+
+    private static long sum(List<AtomicLong> sent) {
+        return sent.stream().mapToLong(AtomicLong::get).sum();
+    }
+}
