@@ -73,14 +73,10 @@ public enum Setting implements DeclaredSetting {
             + " (and a WARN of its own, once a minute per tunnel at most)."),
     SESSION_BUFFER_LIMIT("--session-buffer-limit", "BYTES", null,
             "Most bytes the streams of one client connection may hold for visitors that read slower than the client sends;"
-<<<<<<< HEAD
-                    + " beyond, the stream whose visitor has gone longest without reading is reset. Default: 256MiB, or a quarter of the heap"
-                    + " or of the direct memory (-XX:MaxDirectMemorySize) if less."),
-=======
                     + " beyond, the stream whose visitor has gone longest without reading is reset. Also the most the uploads of all"
                     + " HTTP/2 visitors may hold for targets slower than them; beyond, the upload that has gone longest without"
-                    + " moving on is reset. Default: 256MiB, or a quarter of the heap if less."),
->>>>>>> 687473b8 (An HTTP/2 connection's window is opened to twice its open streams' windows, so uploads to targets that read nothing no longer stop the bodies of its other streams, and what all HTTP/2 connections hold for stalled uploads is bounded by --session-buffer-limit: past it the upload that has gone longest without moving on is reset (RST_STREAM ENHANCE_YOUR_CALM))
+                    + " moving on is reset. Default: 256MiB, or a quarter of the heap or of the direct memory"
+                    + " (-XX:MaxDirectMemorySize) if less."),
     TRUSTED_PROXIES("--trusted-proxies", "LIST", null,
             "Comma-separated addresses or CIDRs of front proxies whose X-Forwarded-For names the visitor (for ip_allow, ip_deny, rate_limit, the management port's limits on failed sign-ins, and the tunnel endpoint's on wrong tunnel tokens)"
                     + " and whose X-Forwarded-Proto the scheme the visitor used (for single sign-on, https_redirect, the"
