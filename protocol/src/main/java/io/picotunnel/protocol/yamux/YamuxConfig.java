@@ -96,8 +96,9 @@ public record YamuxConfig(
     /**
      * 256 MiB, or a quarter of the heap or of the direct memory where that is less: the bytes held wait in heap
      * buffers (small frames) and in direct ones (frames of 16 KiB and more). The direct cap is the heap's maximum
-     * unless -XX:MaxDirectMemorySize sets it lower; the limit follows it then, so that a session resets its stalled
-     * streams (the buffer limit) before its frames find the direct memory exhausted.
+     * unless -XX:MaxDirectMemorySize sets it lower; the limit follows it then, so that one session alone is unlikely
+     * to find the direct memory exhausted before it resets its stalled streams (the limit is per session: many
+     * sessions together can still exhaust it, when a frame that finds no memory resets a stream, not the session).
      */
     static long defaultSessionBufferLimit(long maxHeap, long maxDirectMemory) {
         return Math.max(INITIAL_STREAM_WINDOW, Math.min(256L * 1024 * 1024, Math.min(maxHeap, maxDirectMemory) / 4));

@@ -20,10 +20,14 @@ class YamuxConfigDefaultsTest {
     /** Run in a JVM of its own: prints the defaults' largest window and buffer limit. */
     public static void main(String[] args) {
         YamuxConfig defaults = YamuxConfig.defaults();
-        System.out.println(defaults.maxStreamWindow() + " " + defaults.sessionBufferLimit());
+        System.out.println(defaults.maxStreamWindow() + " " + defaults.sessionBufferLimit() + " "
+                + Runtime.getRuntime().maxMemory());
     }
 
-    /** This class's {@link #main} in a JVM started with {@code jvmOptions}: its largest window and buffer limit. */
+    /**
+     * This class's {@link #main} in a JVM started with {@code jvmOptions}: its largest window, buffer limit and heap's
+     * maximum (which depends on the collector the JVM picks: G1 on 2 cores or more, Serial on one).
+     */
     private static long[] defaultsIn(String... jvmOptions) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(List.of(java));
@@ -34,7 +38,7 @@ class YamuxConfigDefaultsTest {
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         assertThat(process.exitValue()).as(output).isZero();
         String[] values = output.lines().reduce((first, last) -> last).orElseThrow().split(" ");
-        return new long[] {Long.parseLong(values[0]), Long.parseLong(values[1])};
+        return new long[] {Long.parseLong(values[0]), Long.parseLong(values[1]), Long.parseLong(values[2])};
     }
 
     @Test
@@ -63,7 +67,28 @@ class YamuxConfigDefaultsTest {
     void withoutADirectMemoryCapTheDefaultBufferLimitIsAQuarterOfTheHeap() throws Exception {
         long[] defaults = defaultsIn("-Xmx512m");
 
-        assertThat(defaults[1]).as("a quarter of the 512 MiB heap, the JDK's direct cap").isEqualTo(128L << 20);
+        assertThat(defaults[1]).as("a quarter of the heap's maximum, the JDK's direct cap").isEqualTo(defaults[2] / 4)
+                .isBetween(96L << 20, 128L << 20);
+    }
+
+    @Test
+    void inARuntimeWithoutTheManagementModulesTheCommandLinesDirectMemoryCapIsStillFollowed() throws Exception {
+        // A jlink runtime without java.management: the cap is read from the command line instead.
+        long[] defaults = defaultsIn("--limit-modules", "java.base", "-Xmx512m", "-XX:MaxDirectMemorySize=64m");
+
+        assertThat(defaults[1]).as("a quarter of the 64 MiB direct memory").isEqualTo(16L << 20);
+    }
+
+    @Test
+    void theCommandLinesLastDirectMemoryCapIsReadWithItsUnit() {
+        assertThat(DirectMemoryCap.fromCommandLine(List.of("-XX:MaxDirectMemorySize=1g", "-XX:MaxDirectMemorySize=64M",
+                "-cp", "x"), 512L << 20)).isEqualTo(64L << 20);
+        assertThat(DirectMemoryCap.fromCommandLine(List.of("-XX:MaxDirectMemorySize=65536"), 1)).isEqualTo(65536);
+        assertThat(DirectMemoryCap.fromCommandLine(List.of("-Xmx1g"), 512L << 20)).as("none").isEqualTo(512L << 20);
+        assertThat(DirectMemoryCap.fromCommandLine(List.of("-XX:MaxDirectMemorySize=lots"), 512L << 20))
+                .as("unreadable").isEqualTo(512L << 20);
+        assertThat(DirectMemoryCap.fromCommandLine(List.of("-XX:MaxDirectMemorySize=99999999999t"), 512L << 20))
+                .as("beyond a long").isEqualTo(512L << 20);
     }
 
     @Test
