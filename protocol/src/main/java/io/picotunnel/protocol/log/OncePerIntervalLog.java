@@ -24,6 +24,9 @@ public final class OncePerIntervalLog {
     /** With the clock read for the interval: {@link System#nanoTime} but in tests. */
     public OncePerIntervalLog(Logger log, Duration interval, LongSupplier nanoTime) {
         this.log = log;
+        if (interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException("the interval must be positive, not " + interval);
+        }
         this.interval = interval;
         this.intervalNanos = interval.toNanos();
         this.nanoTime = nanoTime;

@@ -73,4 +73,13 @@ class OncePerIntervalLogTest {
         assertThatThrownBy(() -> new OncePerIntervalLog(LoggerFactory.getLogger(OncePerIntervalLogTest.class),
                 Duration.ofDays(365L * 300), clock::get)).isInstanceOf(ArithmeticException.class);
     }
+
+    /** A zero or negative interval would limit nothing: every line written, a flood. */
+    @Test
+    void anIntervalThatIsNotPositiveIsRefused() {
+        for (Duration interval : List.of(Duration.ZERO, Duration.ofSeconds(-1))) {
+            assertThatThrownBy(() -> new OncePerIntervalLog(LoggerFactory.getLogger(OncePerIntervalLogTest.class),
+                    interval, clock::get)).as(interval.toString()).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
 }
