@@ -165,7 +165,7 @@ class ConnectFailuresTest {
     void answersThatAreNotHttpAtAllAreNotCalledAnUnavailableServer() throws Exception {
         for (String answer : List.of("SSH-2.0-OpenSSH_9.6\r\n", "hello\r\n\r\n", "HTTP/1.1 abc\r\n\r\n",
                 "HTTP/1.1 999 Whatever\r\nContent-Length: 0\r\n\r\n")) {
-            try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key) -> {
+            try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key, connection) -> {
                 ScriptedTunnelServer.write(socket, answer.getBytes(StandardCharsets.US_ASCII));
                 socket.close();
             })) {
@@ -192,7 +192,7 @@ class ConnectFailuresTest {
 
     @Test
     void aServerThatTakesTheConnectionAndNeverAnswersIsGivenUpOnAfterTheHandshakeTimeout() throws Exception {
-        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key) -> ScriptedTunnelServer.drainUntilEof(socket))) {
+        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key, connection) -> ScriptedTunnelServer.drainUntilEof(socket))) {
             ServerAddress address = ServerAddress.parse("ws://" + server.address());
             TunnelConnector connector = connector(address, null);
             long start = System.nanoTime();
@@ -209,7 +209,7 @@ class ConnectFailuresTest {
 
     @Test
     void aWssServerThatTakesTheConnectionAndNeverCompletesTlsIsSaidSoNotCalledPlain() throws Exception {
-        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key) -> ScriptedTunnelServer.drainUntilEof(socket))) {
+        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key, connection) -> ScriptedTunnelServer.drainUntilEof(socket))) {
             ServerAddress address = ServerAddress.parse("wss://" + server.address());
             TunnelConnector connector = connector(address, TunnelClient.sslContext(true, null))
                     .withHandshakeTimeout(Duration.ofSeconds(1));
@@ -249,7 +249,7 @@ class ConnectFailuresTest {
         // On the wire a reason phrase is bytes, read one character each: the UTF-8 of U+202E arrives as "â", the C1
         // control U+0080 and "®"; ESC is a control character a terminal would act on.
         byte[] reason = ("Gone \u001b[2K\u00e2\u0080\u00ae" + "r".repeat(400)).getBytes(StandardCharsets.ISO_8859_1);
-        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key) -> {
+        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key, connection) -> {
             ScriptedTunnelServer.write(socket, "HTTP/1.1 503 ".getBytes(StandardCharsets.US_ASCII));
             ScriptedTunnelServer.write(socket, reason);
             ScriptedTunnelServer.write(socket, "\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -266,7 +266,7 @@ class ConnectFailuresTest {
     void aProxysReasonPhraseWithANextLineIsWrittenOutNotPrintedRaw() throws Exception {
         // 0x85 is NEL, a line terminator to java.util.regex: the phrase read as one character each holds U+0085.
         byte[] reason = ("Forbidden\u0085by\u001b[2K rule" + "r".repeat(400)).getBytes(StandardCharsets.ISO_8859_1);
-        try (ScriptedTunnelServer proxy = new ScriptedTunnelServer((socket, key) -> {
+        try (ScriptedTunnelServer proxy = new ScriptedTunnelServer((socket, key, connection) -> {
             ScriptedTunnelServer.write(socket, "HTTP/1.1 403 ".getBytes(StandardCharsets.US_ASCII));
             ScriptedTunnelServer.write(socket, reason);
             ScriptedTunnelServer.write(socket, "\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));

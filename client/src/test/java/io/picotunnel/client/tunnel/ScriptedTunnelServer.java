@@ -26,8 +26,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /** A tunnel server on 127.0.0.1 played by a script, one run per accepted connection: for servers that misbehave. */
 final class ScriptedTunnelServer implements AutoCloseable {
 
+    /** What the server does on one connection; {@code connection} is its number in accept order, 1 for the first. */
     interface Script {
-        void run(Socket socket, String wsKey) throws Exception;
+        void run(Socket socket, String wsKey, int connection) throws Exception;
     }
 
     /** The server's GoAway (normal), as the WebSocket message that carries it. */
@@ -66,12 +67,13 @@ final class ScriptedTunnelServer implements AutoCloseable {
             try {
                 Socket s = server.accept();
                 connectionsNanos.add(System.nanoTime());
+                int connection = connectionsNanos.size();
                 sockets.add(s);
                 Thread.ofVirtual().start(() -> {
                     try {
                         s.setSoTimeout(60_000);
                         String key = key(HttpHead.read(s.getInputStream()));
-                        script.run(s, key);
+                        script.run(s, key, connection);
                     } catch (Exception e) {
                         events.add("script: " + e);
                     }

@@ -44,13 +44,13 @@ class TunnelClientGoAwayRedialTest {
     @Test
     void aGoAwayOnAConnectionAfterFailedDialsIsRedialledAtOnce() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
-                if (server.connections() <= 2) {
+            start((socket, key, connection) -> {
+                if (connection <= 2) {
                     socket.close();
                     return;
                 }
                 answer101(socket, key);
-                if (server.connections() == 3) {
+                if (connection == 3) {
                     write(socket, GO_AWAY);
                 }
                 drainUntilEof(socket);
@@ -73,7 +73,7 @@ class TunnelClientGoAwayRedialTest {
     @Test
     void aStopWhileTheRedialIsScheduledWritesTheGoAwayLineWithoutAReconnection() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
+            start((socket, key, connection) -> {
                 answer101(socket, key);
                 write(socket, GO_AWAY);
                 drainUntilEof(socket);
@@ -97,8 +97,8 @@ class TunnelClientGoAwayRedialTest {
     @Test
     void aStopWhileTheRedialConnectsWritesTheGoAwayLineWithoutAReconnection() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
-                if (server.connections() == 1) {
+            start((socket, key, connection) -> {
+                if (connection == 1) {
                     answer101(socket, key);
                     write(socket, GO_AWAY);
                 }
@@ -121,7 +121,7 @@ class TunnelClientGoAwayRedialTest {
     @Test
     void aGoAwayThatComesAsTheClientStopsIsNotAnsweredWithAReconnection() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
+            start((socket, key, connection) -> {
                 answer101(socket, key);
                 ScriptedTunnelServer.ClientFrames frames = openStreamThatStaysOpen(socket);
                 server.events.add("stream open");
@@ -149,8 +149,8 @@ class TunnelClientGoAwayRedialTest {
     @Test
     void a401AfterClose4000NamesARegeneratedTokenOrADeletedTunnel() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
-                if (server.connections() > 1) {
+            start((socket, key, connection) -> {
+                if (connection > 1) {
                     write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
                             .getBytes(StandardCharsets.US_ASCII));
                     drainUntilEof(socket);

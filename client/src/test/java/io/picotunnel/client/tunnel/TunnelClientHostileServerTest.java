@@ -88,13 +88,13 @@ class TunnelClientHostileServerTest {
      * redials) open without a word until the client closes it.
      */
     private ScriptedTunnelServer.Script onTheFirstConnection(ScriptedTunnelServer.Script script) {
-        return (socket, key) -> {
+        return (socket, key, connection) -> {
             answer101(socket, key);
-            if (server.connections() > 1) {
+            if (connection > 1) {
                 drainUntilEof(socket);
                 return;
             }
-            script.run(socket, key);
+            script.run(socket, key, connection);
         };
     }
 
@@ -120,7 +120,7 @@ class TunnelClientHostileServerTest {
     }
 
     /** Accepts the upgrade and says GoAway(normal) at once; keeps the connection until the client closes it. */
-    private static void goAwayAtOnce(java.net.Socket socket, String key) throws Exception {
+    private static void goAwayAtOnce(java.net.Socket socket, String key, int connection) throws Exception {
         answer101(socket, key);
         write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(3, 0, 0, 0, null)));
         drainUntilEof(socket);
@@ -132,7 +132,7 @@ class TunnelClientHostileServerTest {
         for (boolean rst : List.of(false, true)) {
             try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
                 String targetAddress = "127.0.0.1:" + target.getLocalPort();
-                start(onTheFirstConnection((socket, key) -> {
+                start(onTheFirstConnection((socket, key, connection) -> {
                     openStreamAndUpload1000Bytes(socket, targetAddress);
                     // Half an upload, then the server is gone.
                     await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("target read 1000"));
@@ -165,8 +165,8 @@ class TunnelClientHostileServerTest {
     void aTokenRejectedWhileAnOldConnectionStillCarriesAStreamResetsItsTarget() throws Exception {
         try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             String targetAddress = "127.0.0.1:" + target.getLocalPort();
-            start((socket, key) -> {
-                if (server.connections() > 1) {
+            start((socket, key, connection) -> {
+                if (connection > 1) {
                     write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
                             .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
                     drainUntilEof(socket);
@@ -201,7 +201,7 @@ class TunnelClientHostileServerTest {
             refusing = "127.0.0.1:" + closed.getLocalPort();
         }
         try {
-            start((socket, key) -> {
+            start((socket, key, connection) -> {
                 answer101(socket, key);
                 for (int id = 2; id < 2 + 2 * streams; id += 2) {
                     openTcpStream(socket, id, refusing);
@@ -262,7 +262,7 @@ class TunnelClientHostileServerTest {
      * {@code server_stopping}, which the client names on its own (TunnelClientOldConnectionTest).
      */
     private static ScriptedTunnelServer.Script unavailable(java.util.function.Supplier<String> retryAfter) {
-        return (socket, key) -> {
+        return (socket, key, connection) -> {
             String body = "{\"error\":\"unavailable\",\"message\":\"the server cannot check tokens right now\"}";
             write(socket, ("HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + retryAfter.get()
                     + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
@@ -304,7 +304,7 @@ class TunnelClientHostileServerTest {
     void oldConnectionsWithStreamsLeftAfterGoAwayStayFew() {
         // Every connection counts as lasting (redialled at once): a stream whose header never ends keeps each open.
         Backoff atOnce = new Backoff(() -> 0.0, Duration.ZERO, System::nanoTime);
-        start((socket, key) -> {
+        start((socket, key, connection) -> {
             answer101(socket, key);
             write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, 2, 0, null)));
             write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(0, 0, 2, 1, new byte[] {0})));
@@ -320,7 +320,7 @@ class TunnelClientHostileServerTest {
     void pingsFromAServerThatDoesNotReadAreAnsweredWithinTheConnectionsBuffers() {
         AtomicLong pingBytes = new AtomicLong();
         AtomicLong pongBytes = new AtomicLong(-1);
-        start(onTheFirstConnection((socket, key) -> {
+        start(onTheFirstConnection((socket, key, connection) -> {
             byte[] ping = wsFrame(0x9, true, false, new byte[125]);
             byte[] batch = new byte[ping.length * 1000];
             for (int i = 0; i < 1000; i++) {
@@ -365,7 +365,7 @@ class TunnelClientHostileServerTest {
     void aDialStillUnderwayWhenTheClientStopsNeverReachesItsTargetAfterTheStop() throws Exception {
         try (SilentListener target = new SilentListener()) {
             String targetAddress = target.address();
-            start(onTheFirstConnection((socket, key) -> {
+            start(onTheFirstConnection((socket, key, connection) -> {
                 openStreamAndUpload1000Bytes(socket, targetAddress);
                 server.events.add("stream opened");
                 drainUntilEof(socket);
@@ -387,7 +387,7 @@ class TunnelClientHostileServerTest {
         AtomicLong pingAnswer = new AtomicLong(-1);
         try (SilentListener target = new SilentListener()) {
             String targetAddress = target.address();
-            start(onTheFirstConnection((socket, key) -> {
+            start(onTheFirstConnection((socket, key, connection) -> {
                 for (int id = 2; id < 2 + 2 * streams; id += 2) {
                     int headerLength = openTcpStream(socket, id, targetAddress);
                     // The rest of the stream's first window, the spec's 256 KiB, toward a target not connected yet.
@@ -426,7 +426,7 @@ class TunnelClientHostileServerTest {
     @Test
     void aMalformedFrameFromTheServerGetsGoAwayProtocolErrorAndTheClientDialsAgain() {
         AtomicLong goAwayCode = new AtomicLong(-1);
-        start(onTheFirstConnection((socket, key) -> {
+        start(onTheFirstConnection((socket, key, connection) -> {
             write(socket, wsFrame(0x2, true, false, ScriptedTunnelServer.yamux(1, 1, 2, 0, null)));
             byte[] badVersion = ScriptedTunnelServer.yamux(2, 1, 0, 7, null);
             badVersion[0] = 1;

@@ -59,8 +59,8 @@ class TunnelClientOldConnectionTest {
     void aCloseFrameThatComesAfterTheRedialStillNamesTheCauseOfThe401(TunnelCloseStatus why) {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
             // A connection that lasted: the redial comes 200 ms after the GoAway.
-            start((socket, key) -> {
-                if (server.connections() > 1) {
+            start((socket, key, connection) -> {
+                if (connection > 1) {
                     await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("old connection closed"));
                     refuseWith401(socket);
                     return;
@@ -94,8 +94,8 @@ class TunnelClientOldConnectionTest {
      */
     @Test
     void anOldConnectionIsClosedAsItsLastStreamEnds() {
-        start((socket, key) -> {
-            ScriptedTunnelServer.ClientFrames frames = goAwayWithAStreamOpen(socket, key);
+        start((socket, key, connection) -> {
+            ScriptedTunnelServer.ClientFrames frames = goAwayWithAStreamOpen(socket, key, connection);
             if (frames == null) {
                 return;
             }
@@ -132,8 +132,8 @@ class TunnelClientOldConnectionTest {
     @Test
     void aNewConnectionTakenBeforeTheServerSaysWhyLeavesTokenAndTunnelOutOfTheGoAwayLine() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
-                if (goAwayWithAStreamOpen(socket, key) != null) {
+            start((socket, key, connection) -> {
+                if (goAwayWithAStreamOpen(socket, key, connection) != null) {
                     drainUntilEof(socket);
                 }
             }, redialAfter200Ms());
@@ -205,7 +205,7 @@ class TunnelClientOldConnectionTest {
     @Test
     void aReconnectionRefusedAtTheTcpLevelMakesTheGoAwayLineSayTheServerStops() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.DEBUG)) {
-            start((socket, key) -> {
+            start((socket, key, connection) -> {
                 answer101(socket, key);
                 ScriptedTunnelServer.ClientFrames frames = openStreamThatStaysOpen(socket);
                 frames.awaitFrame(1, 2, 2);
@@ -235,9 +235,9 @@ class TunnelClientOldConnectionTest {
     @Test
     void anInternalErrorCloseAfterGoAwayMakesTheGoAwayLineSaySo() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
+            start((socket, key, connection) -> {
                 answer101(socket, key);
-                if (server.connections() == 1) {
+                if (connection == 1) {
                     write(socket, GO_AWAY);
                     write(socket, closeFrame(TunnelCloseStatus.INTERNAL_ERROR));
                 }
@@ -260,8 +260,8 @@ class TunnelClientOldConnectionTest {
     @Test
     void a401AfterAnInternalErrorCloseStopsRetryingAndNamesEveryCauseOfThe401() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
-                if (server.connections() > 1) {
+            start((socket, key, connection) -> {
+                if (connection > 1) {
                     refuseWith401(socket);
                     return;
                 }
@@ -288,9 +288,9 @@ class TunnelClientOldConnectionTest {
     @Test
     void anIdleConnectionsGoAwayLineWaitsForTheRedialAndSaysItWasTaken() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
+            start((socket, key, connection) -> {
                 answer101(socket, key);
-                if (server.connections() == 1) {
+                if (connection == 1) {
                     write(socket, GO_AWAY);
                 }
                 drainUntilEof(socket);
@@ -313,9 +313,9 @@ class TunnelClientOldConnectionTest {
     @Test
     void anIdleConnectionsGoAwayLineDoesNotWaitForARedialTheBackoffPutOff() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
+            start((socket, key, connection) -> {
                 answer101(socket, key);
-                if (server.connections() <= 3) {
+                if (connection <= 3) {
                     write(socket, GO_AWAY);
                     socket.close();
                     return;
@@ -348,8 +348,8 @@ class TunnelClientOldConnectionTest {
 
     /** GoAway with a stream open on the first connection, every reconnection answered 503 with {@code body}. */
     private void refuseTheReconnectionWith503(LogCapture log, String body) {
-        start((socket, key) -> {
-            if (server.connections() > 1) {
+        start((socket, key, connection) -> {
+            if (connection > 1) {
                 byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
                 write(socket, ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
                         + "Content-Length: " + bytes.length + "\r\nConnection: close\r\nRetry-After: 5\r\n\r\n")
@@ -358,7 +358,7 @@ class TunnelClientOldConnectionTest {
                 drainUntilEof(socket);
                 return;
             }
-            goAwayWithAStreamOpen(socket, key);
+            goAwayWithAStreamOpen(socket, key, connection);
             drainUntilEof(socket);
         }, redialAfter200Ms());
         await().atMost(Duration.ofSeconds(20)).until(() -> log.events().stream()
@@ -372,14 +372,14 @@ class TunnelClientOldConnectionTest {
     @Test
     void aGoAwayLineWrittenAfterTheReconnectionDelayDoesNotNameTheDelay() {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
-            start((socket, key) -> {
-                if (server.connections() > 1) {
+            start((socket, key, connection) -> {
+                if (connection > 1) {
                     await().atMost(Duration.ofSeconds(10)).until(() -> server.events.contains("close frame sent"));
                     answer101(socket, key);
                     drainUntilEof(socket);
                     return;
                 }
-                goAwayWithAStreamOpen(socket, key);
+                goAwayWithAStreamOpen(socket, key, connection);
                 await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() > 1);
                 write(socket, closeFrame(TunnelCloseStatus.SERVER_STOPPING));
                 server.events.add("close frame sent");
@@ -401,9 +401,10 @@ class TunnelClientOldConnectionTest {
      * one byte of a stream header that never ends (it stays open), waits for the client's ACK, says GoAway, and
      * returns the reader of the client's frames.
      */
-    private ScriptedTunnelServer.ClientFrames goAwayWithAStreamOpen(Socket socket, String key) throws IOException {
+    private ScriptedTunnelServer.ClientFrames goAwayWithAStreamOpen(Socket socket, String key, int connection)
+            throws IOException {
         answer101(socket, key);
-        if (server.connections() > 1) {
+        if (connection > 1) {
             drainUntilEof(socket);
             return null;
         }

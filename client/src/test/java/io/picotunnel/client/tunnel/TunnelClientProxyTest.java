@@ -270,7 +270,7 @@ class TunnelClientProxyTest {
     void proxysReasonPhraseForItsRefusalIsWrittenOutAndCut() throws Exception {
         // The proxy chooses its reason phrase: an ESC in it, and the UTF-8 of U+202E (read as "â", U+0080, "®").
         byte[] reason = ("Nope \u001b[2K\u00e2\u0080\u00ae" + "r".repeat(400)).getBytes(StandardCharsets.ISO_8859_1);
-        try (ScriptedTunnelServer refusing = new ScriptedTunnelServer((socket, key) -> {
+        try (ScriptedTunnelServer refusing = new ScriptedTunnelServer((socket, key, connection) -> {
             ScriptedTunnelServer.write(socket, "HTTP/1.1 403 ".getBytes(StandardCharsets.US_ASCII));
             ScriptedTunnelServer.write(socket, reason);
             ScriptedTunnelServer.write(socket, "\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));

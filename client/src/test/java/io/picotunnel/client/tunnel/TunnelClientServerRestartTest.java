@@ -59,7 +59,7 @@ class TunnelClientServerRestartTest {
      * have no jitter and are timed by {@code nanoClock}.
      */
     private void start(LongSupplier nanoClock) {
-        server = new ScriptedTunnelServer((socket, key) -> {
+        server = new ScriptedTunnelServer((socket, key, connection) -> {
             boolean stopping = answeringStopping;
             boolean tooManyConnections = answeringTooManyConnections;
             boolean proxy429 = proxyAnswering429;
@@ -90,7 +90,7 @@ class TunnelClientServerRestartTest {
                 return;
             }
             answer101(socket, key);
-            if (server.connections() == 1) {
+            if (connection == 1) {
                 openStreamThatStaysOpen(socket);
             }
             drainUntilEof(socket);

@@ -17,7 +17,7 @@ class TunnelClientStopLineTest {
 
     @Test
     void aGracePeriodOfPartSecondsIsWrittenAsElsewhereNotCutToWholeSeconds() throws Exception {
-        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key) -> {
+        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key, connection) -> {
                 ScriptedTunnelServer.answer101(socket, key);
                 ScriptedTunnelServer.drainUntilEof(socket);
             });

@@ -103,7 +103,7 @@ class TunnelConnectorProxyTimeoutsTest {
     @Test
     void theUpgradesTimeoutCountsFromTheProxysAnswerNotFromTheConnectionToTheProxy() throws Exception {
         proxy = ConnectProxy.answeringAfter(Duration.ofMillis(1500));
-        try (ScriptedTunnelServer tunnel = new ScriptedTunnelServer((socket, key) -> {
+        try (ScriptedTunnelServer tunnel = new ScriptedTunnelServer((socket, key, connection) -> {
             ScriptedTunnelServer.answer101(socket, key);
             ScriptedTunnelServer.drainUntilEof(socket);
         })) {
@@ -123,7 +123,7 @@ class TunnelConnectorProxyTimeoutsTest {
         proxy = ConnectProxy.answeringAfter(Duration.ofMillis(1500));
         // Takes the connection through the proxy, and never answers the client's TLS hello.
         try (ScriptedTunnelServer silent = new ScriptedTunnelServer(
-                (socket, key) -> ScriptedTunnelServer.drainUntilEof(socket))) {
+                (socket, key, connection) -> ScriptedTunnelServer.drainUntilEof(socket))) {
             ServerAddress server = ServerAddress.parse("wss://tunnel.test:" + silent.address().split(":")[1]);
 
             Future<Channel> attempt = attempt(server, proxy.url(), TunnelClient.sslContext(true, null),
