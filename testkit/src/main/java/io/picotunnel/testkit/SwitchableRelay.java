@@ -21,10 +21,19 @@ public final class SwitchableRelay implements AutoCloseable {
     private final ServerSocket listener;
     private final int targetPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final Runnable beforeRegistering;
+    /** Guards {@link #down} with the registering of a connection, so that down() closes every one accepted before. */
+    private final Object lock = new Object();
     private volatile boolean down;
 
     public SwitchableRelay(int targetPort) {
+        this(targetPort, () -> { });
+    }
+
+    /** {@code beforeRegistering} runs once a connection's target is reached, before the relay keeps both sockets. */
+    SwitchableRelay(int targetPort, Runnable beforeRegistering) {
         this.targetPort = targetPort;
+        this.beforeRegistering = beforeRegistering;
         try {
             listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         } catch (IOException e) {
@@ -37,10 +46,15 @@ public final class SwitchableRelay implements AutoCloseable {
         return listener.getLocalPort();
     }
 
+    /** Closes every connection accepted before it returns, and every new one until {@link #up()}. */
     public void down() {
-        down = true;
-        sockets.forEach(SwitchableRelay::closeQuietly);
-        sockets.clear();
+        List<Socket> open;
+        synchronized (lock) {
+            down = true;
+            open = List.copyOf(sockets);
+            sockets.clear();
+        }
+        open.forEach(SwitchableRelay::closeQuietly);
     }
 
     public void up() {
@@ -66,10 +80,26 @@ public final class SwitchableRelay implements AutoCloseable {
                 closeQuietly(visitor);
                 continue;
             }
-            sockets.add(visitor);
-            sockets.add(target);
+            beforeRegistering.run();
+            if (!register(visitor, target)) {
+                // down() came while the target was being reached.
+                closeQuietly(visitor);
+                closeQuietly(target);
+                continue;
+            }
             Thread.ofVirtual().name("relay-out").start(() -> pipe(visitor, target));
             Thread.ofVirtual().name("relay-back").start(() -> pipe(target, visitor));
+        }
+    }
+
+    private boolean register(Socket visitor, Socket target) {
+        synchronized (lock) {
+            if (down) {
+                return false;
+            }
+            sockets.add(visitor);
+            sockets.add(target);
+            return true;
         }
     }
 

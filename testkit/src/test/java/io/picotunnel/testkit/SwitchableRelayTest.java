@@ -1,0 +1,58 @@
+package io.picotunnel.testkit;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SwitchableRelayTest {
+
+    /**
+     * A connection the relay accepted while it was up, and whose target it had just reached as {@code down()} came, is
+     * closed by that {@code down()}, as the server behind would have closed it.
+     */
+    @Test
+    void aConnectionAcceptedJustBeforeDownIsClosedByIt() throws Exception {
+        CountDownLatch targetReached = new CountDownLatch(1);
+        CountDownLatch downDone = new CountDownLatch(1);
+        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             SwitchableRelay relay = new SwitchableRelay(target.getLocalPort(), () -> {
+                 targetReached.countDown();
+                 awaitQuietly(downDone);
+             });
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
+            assertThat(targetReached.await(10, TimeUnit.SECONDS)).isTrue();
+
+            relay.down();
+            downDone.countDown();
+
+            assertThat(closedByThePeer(visitor)).as("the connection was closed by down()").isTrue();
+        }
+    }
+
+    private static boolean closedByThePeer(Socket socket) throws IOException {
+        socket.setSoTimeout(10_000);
+        try {
+            return socket.getInputStream().read() < 0;
+        } catch (SocketTimeoutException stillOpen) {
+            return false;
+        } catch (IOException reset) {
+            return true;
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
