@@ -514,8 +514,8 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
                 resetForLostData();
             } else if (!reset && !finishes) {
                 // Closed by a listener of the stalled stream's reset (close(): FIN only): the peer learns the
-                // frame was dropped, as for data after our close().
-                sendReset();
+                // frame was dropped for want of memory, as when the stream is reset for it while open.
+                sendReset(ResetReason.BUFFER_LIMIT);
             }
             return;
         }

@@ -600,8 +600,9 @@ class YamuxSessionFramesTest {
 
             List<YamuxFrame> written = peer.written();
             written.forEach(YamuxFrame::release);
-            assertThat(resets(written)).extracting(YamuxFrame::streamId)
-                    .as("stream 3's peer learns its frame was dropped").contains(3);
+            assertThat(resets(written)).filteredOn(rst -> rst.streamId() == 3).extracting(YamuxFrame::length)
+                    .as("stream 3's peer learns its frame was dropped for want of memory")
+                    .containsExactly((long) ResetReason.BUFFER_LIMIT.code());
             assertThat(streams.get(0).isOpen()).isFalse();
             assertThat(streams.get(1).isOpen()).isFalse();
             assertThat(peer.session.inboundHeld()).as("stream 3's frame is not held").isZero();
