@@ -475,6 +475,11 @@ public final class TunnelRegistry implements TunnelPresence {
         if (first == null) {
             return ImmediateEventExecutor.INSTANCE.newFailedFuture(offline(tunnelId));
         }
+        if (serverStopping) {
+            // Began since the check above: the stream is past the drain's start all the same, and the client found
+            // may even have registered since.
+            return ImmediateEventExecutor.INSTANCE.newFailedFuture(TunnelOfflineException.serverDraining(tunnelId));
+        }
         // On the first session's loop, as a single session's own future would be.
         Promise<YamuxStreamChannel> promise = first.session().parent().eventLoop().newPromise();
         attempt(first, tunnelId, handler, tried, promise);

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.lang.reflect.Field;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -363,6 +364,35 @@ class TunnelRegistryTest {
         stopped.countDown();
         assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
         return opened;
+    }
+
+    @Test
+    void aClientRegisteredOnceTheServerStopsDoesNotTakeAStreamThatLookedForOneBefore() throws Exception {
+        YamuxSession session = serverSession(YamuxConfig.defaults());
+        TunnelRegistry.Arrival coming = registry.arriving(TUNNEL, null, group.next());
+        CompletableFuture<Future<YamuxStreamChannel>> opened = new CompletableFuture<>();
+        Thread opener = new Thread(() -> opened.complete(registry.openStream(TUNNEL, KeepStreams.INSTANCE)));
+        // The registry's lock on arrivals, held here, stops the opener between its first look for a client (none yet)
+        // and its look for one under way; meanwhile the server stops and the client under way registers.
+        Object arrivalsLock = arrivalsLock();
+        synchronized (arrivalsLock) {
+            opener.start();
+            await().atMost(10, TimeUnit.SECONDS).until(() -> opener.getState() == Thread.State.BLOCKED);
+            registry.serverStopping();
+            assertThat(coming.register(session, null, null)).isNotNull();
+        }
+
+        Future<YamuxStreamChannel> stream = opened.get(10, TimeUnit.SECONDS);
+        assertThat(stream.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(stream.cause()).isInstanceOf(TunnelOfflineException.class);
+        assertThat(((TunnelOfflineException) stream.cause()).endedBy()).isEqualTo(TunnelCloseStatus.SERVER_STOPPING);
+        assertThat(session.activeStreams()).as("the client registered after the stop opened no stream").isZero();
+    }
+
+    private Object arrivalsLock() throws ReflectiveOperationException {
+        Field arrivals = TunnelRegistry.class.getDeclaredField("arrivals");
+        arrivals.setAccessible(true);
+        return arrivals.get(registry);
     }
 
     @Test
