@@ -3,12 +3,15 @@ package io.picotunnel.protocol.yamux;
 import com.sun.management.HotSpotDiagnosticMXBean;
 
 import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceConfigurationError;
+import java.util.Set;
 
 /**
- * The most bytes this JVM lets its direct buffers hold, read from the JDK alone: {@code -XX:MaxDirectMemorySize}, or
- * the heap's maximum when it is not set (0), as the JDK's own default. Not from Netty's
+ * The most bytes this JVM lets its direct buffers hold, read from the JDK: {@code -XX:MaxDirectMemorySize}, or the
+ * heap's maximum when it is not set (0), as the JDK's own default; in a runtime without the management modules, read
+ * from the JVM's options as the launcher and the JVM take them. Not from Netty's
  * {@code PlatformDependent.maxDirectMemory()}: the defaults that need it are computed while the programs read their
  * command line, before they configure logging, and Netty would start its logger, and Logback with its default text
  * pattern, then (b27f9c91, reverted by df0dc6c6).
@@ -26,20 +29,58 @@ final class DirectMemoryCap {
         } catch (RuntimeException | LinkageError | ServiceConfigurationError e) {
             // Not HotSpot, no such option, or a runtime built without java.management or jdk.management (jlink):
             // the option as the command line sets it, else the JDK's default, the heap's maximum.
-            return fromCommandLine(ProcessHandle.current().info().arguments().map(List::of).orElse(List.of()), maxHeap);
+            return fromOptions(jvmOptions(), maxHeap);
         }
     }
 
     /**
-     * The cap a command line's last {@code -XX:MaxDirectMemorySize=} sets (a size with k, m, g or t, any case), or
-     * {@code maxHeap} without one or with one unreadable. Options from JAVA_TOOL_OPTIONS are not on the command line.
+     * The JVM's options in the order it applies them, the last winning: JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS (the
+     * launcher's, not on the command line), the command line's up to the main class, _JAVA_OPTIONS. Not those of an
+     * {@code @argfile}, {@code -XX:VMOptionsFile} or a jlink image's {@code --add-options}.
      */
-    static long fromCommandLine(List<String> arguments, long maxHeap) {
+    private static List<String> jvmOptions() {
+        List<String> options = new ArrayList<>(split(System.getenv("JAVA_TOOL_OPTIONS")));
+        options.addAll(split(System.getenv("JDK_JAVA_OPTIONS")));
+        options.addAll(beforeTheMainClass(ProcessHandle.current().info().arguments().map(List::of).orElse(List.of())));
+        options.addAll(split(System.getenv("_JAVA_OPTIONS")));
+        return options;
+    }
+
+    private static List<String> split(String options) {
+        return options == null || options.isBlank() ? List.of() : List.of(options.strip().split("\\s+"));
+    }
+
+    /** The launcher's arguments up to the main class, {@code -jar} or {@code -m}: what follows is the program's. */
+    static List<String> beforeTheMainClass(List<String> arguments) {
+        List<String> options = new ArrayList<>();
+        for (int i = 0; i < arguments.size(); i++) {
+            String argument = arguments.get(i);
+            if (!argument.startsWith("-") || ENDING_OPTIONS.contains(argument) || argument.startsWith("--module=")) {
+                break;
+            }
+            options.add(argument);
+            if (OPTIONS_WITH_A_VALUE.contains(argument)) {
+                i++;
+            }
+        }
+        return options;
+    }
+
+    private static final Set<String> ENDING_OPTIONS = Set.of("-jar", "-m", "--module", "--source");
+    private static final Set<String> OPTIONS_WITH_A_VALUE = Set.of("-cp", "-classpath", "--class-path", "-p",
+            "--module-path", "--upgrade-module-path", "--add-modules", "--limit-modules", "--add-exports",
+            "--add-reads", "--add-opens", "--patch-module", "--enable-native-access");
+
+    /**
+     * The cap the last {@code -XX:MaxDirectMemorySize=} of {@code options} sets (a size with k, m, g or t, any case),
+     * or {@code maxHeap} without one or with one unreadable.
+     */
+    static long fromOptions(List<String> options, long maxHeap) {
         String prefix = "-XX:MaxDirectMemorySize=";
         long cap = 0;
-        for (String argument : arguments) {
-            if (argument.startsWith(prefix)) {
-                cap = parseSize(argument.substring(prefix.length()));
+        for (String option : options) {
+            if (option.startsWith(prefix)) {
+                cap = parseSize(option.substring(prefix.length()));
             }
         }
         return cap > 0 ? cap : maxHeap;

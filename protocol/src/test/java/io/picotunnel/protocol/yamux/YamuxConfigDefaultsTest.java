@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,11 +30,20 @@ class YamuxConfigDefaultsTest {
      * maximum (which depends on the collector the JVM picks: G1 on 2 cores or more, Serial on one).
      */
     private static long[] defaultsIn(String... jvmOptions) throws Exception {
+        return defaultsWith(Map.of(), jvmOptions);
+    }
+
+    private static long[] defaultsWith(Map<String, String> environment, String... jvmOptions) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(List.of(jvmOptions));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), YamuxConfigDefaultsTest.class.getName()));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().remove("JAVA_TOOL_OPTIONS");
+        builder.environment().remove("JDK_JAVA_OPTIONS");
+        builder.environment().remove("_JAVA_OPTIONS");
+        builder.environment().putAll(environment);
+        Process process = builder.start();
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("the JVM with %s ends", command).isTrue();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         assertThat(process.exitValue()).as(output).isZero();
@@ -80,14 +90,34 @@ class YamuxConfigDefaultsTest {
     }
 
     @Test
+    void inARuntimeWithoutTheManagementModulesTheLaunchersOptionsCapIsFollowed() throws Exception {
+        // JDK_JAVA_OPTIONS is read by the java launcher: it is not on the process's command line.
+        long[] defaults = defaultsWith(Map.of("JDK_JAVA_OPTIONS", "-XX:MaxDirectMemorySize=64m"), "--limit-modules",
+                "java.base", "-Xmx512m");
+
+        assertThat(defaults[1]).as("a quarter of the 64 MiB direct memory").isEqualTo(16L << 20);
+    }
+
+    @Test
+    void theProgramsArgumentsAreNotTakenForTheJvmsOptions() {
+        assertThat(DirectMemoryCap.beforeTheMainClass(List.of("-Xmx1g", "-cp", "lib/*", "-XX:MaxDirectMemorySize=64m",
+                "-jar", "app.jar", "-XX:MaxDirectMemorySize=1t")))
+                .containsExactly("-Xmx1g", "-cp", "-XX:MaxDirectMemorySize=64m");
+        assertThat(DirectMemoryCap.beforeTheMainClass(List.of("-XX:MaxDirectMemorySize=64m", "io.example.Main",
+                "-XX:MaxDirectMemorySize=1t"))).containsExactly("-XX:MaxDirectMemorySize=64m");
+        assertThat(DirectMemoryCap.beforeTheMainClass(List.of("--module=app/io.example.Main", "-XX:MaxDirectMemorySize=1t")))
+                .isEmpty();
+    }
+
+    @Test
     void theCommandLinesLastDirectMemoryCapIsReadWithItsUnit() {
-        assertThat(DirectMemoryCap.fromCommandLine(List.of("-XX:MaxDirectMemorySize=1g", "-XX:MaxDirectMemorySize=64M",
+        assertThat(DirectMemoryCap.fromOptions(List.of("-XX:MaxDirectMemorySize=1g", "-XX:MaxDirectMemorySize=64M",
                 "-cp", "x"), 512L << 20)).isEqualTo(64L << 20);
-        assertThat(DirectMemoryCap.fromCommandLine(List.of("-XX:MaxDirectMemorySize=65536"), 1)).isEqualTo(65536);
-        assertThat(DirectMemoryCap.fromCommandLine(List.of("-Xmx1g"), 512L << 20)).as("none").isEqualTo(512L << 20);
-        assertThat(DirectMemoryCap.fromCommandLine(List.of("-XX:MaxDirectMemorySize=lots"), 512L << 20))
+        assertThat(DirectMemoryCap.fromOptions(List.of("-XX:MaxDirectMemorySize=65536"), 1)).isEqualTo(65536);
+        assertThat(DirectMemoryCap.fromOptions(List.of("-Xmx1g"), 512L << 20)).as("none").isEqualTo(512L << 20);
+        assertThat(DirectMemoryCap.fromOptions(List.of("-XX:MaxDirectMemorySize=lots"), 512L << 20))
                 .as("unreadable").isEqualTo(512L << 20);
-        assertThat(DirectMemoryCap.fromCommandLine(List.of("-XX:MaxDirectMemorySize=99999999999t"), 512L << 20))
+        assertThat(DirectMemoryCap.fromOptions(List.of("-XX:MaxDirectMemorySize=99999999999t"), 512L << 20))
                 .as("beyond a long").isEqualTo(512L << 20);
     }
 
