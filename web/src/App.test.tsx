@@ -1,12 +1,14 @@
 import { act, fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { App, SESSION_ENDED } from './App';
 import { mockFetch } from './test/fetchMock';
-import { REQUEST_TIMEOUT_MS } from './api';
+import { forgetSignOut, REQUEST_TIMEOUT_MS } from './api';
 import { POLL_INTERVAL_MS } from './usePolling';
 
 describe('App', () => {
+  afterEach(() => forgetSignOut()); // a test's sign-out is the page's, which the next test must not inherit
+
   it('says so when the server takes the session check and never answers, instead of "Loading…" for good', async () => {
     window.history.replaceState(null, '', '/');
     vi.useFakeTimers({ shouldAdvanceTime: true });
@@ -86,37 +88,62 @@ describe('App', () => {
     expect(screen.getByRole('tabpanel').textContent).not.toContain(token);
     expect(screen.getByText(/cannot be shown\s+again/)).toBeTruthy();
   });
-  // Last in this file: once a page signs out it stays signed out, as it does until the browser leaves it.
   it('says nothing of a session ended elsewhere while its own sign-out is on its way', async () => {
     window.history.replaceState(null, '', '/');
     vi.useFakeTimers({ shouldAdvanceTime: true });
     try {
-      let signedOut = false;
-      let pollsAfterSignOut = 0;
-      const answer = (status: number, body: unknown) => Promise.resolve(new Response(JSON.stringify(body),
-        { status, headers: { 'Content-Type': 'application/json' } }));
-      vi.stubGlobal('fetch', vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
-        const call = `${init?.method ?? 'GET'} ${String(input)}`;
-        if (call === 'POST /auth/logout') {
-          signedOut = true;
-          return new Promise<Response>(() => {}); // the server ended the session; its answer is still on its way
-        }
-        if (call === 'GET /auth/session') {
-          return answer(200, { signed_in: true, method: 'oidc', user: 'alice@example.com', tunnel_server: 'ws://h:8443' });
-        }
-        if (call !== 'GET /api/tunnels') return answer(404, { error: 'not_found', message: 'no mock' });
-        if (!signedOut) return answer(200, []);
-        pollsAfterSignOut++;
-        return answer(401, { error: 'unauthorized', message: 'Sign in first.' });
-      }));
+      const server = signOutHeldBack();
       render(<App />);
       fireEvent.click(await screen.findByRole('button', { name: /Sign out/ }));
       await act(() => vi.advanceTimersByTimeAsync(2 * POLL_INTERVAL_MS));
 
-      expect(pollsAfterSignOut).toBeGreaterThan(0);
+      expect(server.pollsAfterSignOut()).toBeGreaterThan(0);
       expect(screen.queryByText(SESSION_ENDED)).toBeNull();
     } finally {
       vi.useRealTimers();
     }
   });
+
+  it('shows the sign-in page when the browser brings the page back from its cache after a sign-out', async () => {
+    window.history.replaceState(null, '', '/');
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const server = signOutHeldBack();
+      render(<App />);
+      fireEvent.click(await screen.findByRole('button', { name: /Sign out/ }));
+      // The browser left for the sign-out page; Back shows this page again as it was, its sign-out on its way for good
+      act(() => {
+        window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+      });
+      await act(() => vi.advanceTimersByTimeAsync(2 * POLL_INTERVAL_MS));
+
+      expect(server.pollsAfterSignOut()).toBeGreaterThan(0);
+      expect(await screen.findByRole('heading', { name: 'Sign in to PicoTunnel' })).toBeTruthy();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
+
+/** Signed in with oidc; once the page posts its sign-out, the session is gone but the answer never comes. */
+function signOutHeldBack() {
+  let signedOut = false;
+  let pollsAfterSignOut = 0;
+  const answer = (status: number, body: unknown) => Promise.resolve(new Response(JSON.stringify(body),
+    { status, headers: { 'Content-Type': 'application/json' } }));
+  vi.stubGlobal('fetch', vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
+    const call = `${init?.method ?? 'GET'} ${String(input)}`;
+    if (call === 'POST /auth/logout') {
+      signedOut = true;
+      return new Promise<Response>(() => {}); // the server ended the session; its answer is still on its way
+    }
+    if (call === 'GET /auth/session') {
+      return answer(200, { signed_in: true, method: 'oidc', user: 'alice@example.com', tunnel_server: 'ws://h:8443' });
+    }
+    if (call !== 'GET /api/tunnels') return answer(404, { error: 'not_found', message: 'no mock' });
+    if (!signedOut) return answer(200, []);
+    pollsAfterSignOut++;
+    return answer(401, { error: 'unauthorized', message: 'Sign in first.' });
+  }));
+  return { pollsAfterSignOut: () => pollsAfterSignOut };
+}

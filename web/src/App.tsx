@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, ApiError, onUnauthorized, type Session } from './api';
+import { api, ApiError, forgetSignOut, onUnauthorized, type Session } from './api';
 import { LogOutIcon, LogoIcon } from './components/Icons';
 import { ServerUnreachableBanner } from './components/ServerUnreachableBanner';
 import { Dashboard } from './pages/Dashboard';
@@ -75,6 +75,18 @@ function SignedIn({ session }: { session: Session }) {
   const { path } = useRouter();
   const route = matchRoute(path);
   const [signingOut, setSigningOut] = useState(false);
+
+  useEffect(() => {
+    // Back after a sign-out can bring this page back from the back/forward cache as it left it, signing out: its next
+    // 401 must lead to the sign-in page again, and its button work
+    const restored = (event: PageTransitionEvent) => {
+      if (!event.persisted) return;
+      forgetSignOut();
+      setSigningOut(false);
+    };
+    window.addEventListener('pageshow', restored);
+    return () => window.removeEventListener('pageshow', restored);
+  }, []);
 
   useEffect(() => {
     document.title = route.page === 'dashboard' ? 'Tunnels · PicoTunnel' : 'PicoTunnel';

@@ -271,10 +271,16 @@ export function onReachability(listener: ReachabilityListener): () => void {
 }
 const unauthorizedListeners = new Set<Listener>();
 /**
- * Set once this page signs out, for good: the page is left right after. A poll the server answers 401 meanwhile
- * found the session this page ended, not one that ended elsewhere.
+ * Set once this page signs out, until the page is left: a poll the server answers 401 meanwhile found the session this
+ * page ended, not one that ended elsewhere. A page the browser brings back from its back/forward cache clears it
+ * ({@link forgetSignOut}): its later 401s must show the sign-in page again.
  */
 let signingOut = false;
+
+/** Lets 401s reach their listeners again: the page is shown anew after it left for its sign-out. */
+export function forgetSignOut(): void {
+  signingOut = false;
+}
 
 /** Calls back when any request is answered 401, so the app can show the sign-in page. */
 export function onUnauthorized(listener: Listener): () => void {
