@@ -14,13 +14,18 @@ public sealed interface HttpVerdict {
 
     /**
      * Answer here with a page: {@code status}, a short {@code error} code and a sentence; {@code headers} are added
-     * (WWW-Authenticate, Retry-After), {@code cookies} become Set-Cookie headers.
+     * (WWW-Authenticate, Retry-After), {@code cookies} become Set-Cookie headers. The page is HTML or JSON as the
+     * request's Accept prefers, or JSON whatever it accepts if {@code json}.
      */
-    record Answer(int status, String error, String message, Map<String, String> headers, List<String> cookies)
-            implements HttpVerdict {
+    record Answer(int status, String error, String message, Map<String, String> headers, List<String> cookies,
+            boolean json) implements HttpVerdict {
         public Answer {
             headers = Map.copyOf(headers);
             cookies = List.copyOf(cookies);
+        }
+
+        public Answer(int status, String error, String message, Map<String, String> headers, List<String> cookies) {
+            this(status, error, message, headers, cookies, false);
         }
 
         public static Answer of(int status, String error, String message) {

@@ -435,7 +435,12 @@ class ServiceSignInEndToEndTest {
             assertThat(atService.status()).as(mark + " " + atService).isEqualTo(401);
             assertThat(atService.header("Set-Cookie")).as(mark).isNull();
             assertThat(atService.header("Location")).as(mark).isNull();
-            assertThat(atService.body()).contains("open " + HOST + " in a browser");
+            // The page is in a browser already: an answer that is not HTML makes Turbo load the page anew (pjax does on
+            // any error), HX-Refresh makes htmx, and that page load signs in; an HTML one Turbo shows in its place
+            assertThat(atService.header("Content-Type")).as(mark).isEqualTo("application/json");
+            assertThat(atService.header("HX-Refresh")).as(mark).isEqualTo("true");
+            assertThat(atService.body()).as(mark).contains("\"error\":\"sign_in_required\"")
+                    .contains("reload this page to sign in").doesNotContain("in a browser");
             for (String start : List.of(login, "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
                 for (int i = 0; i < PendingLogins.MAX_PER_ADDRESS; i++) {
                     String[] header = mark.split(": ", 2);

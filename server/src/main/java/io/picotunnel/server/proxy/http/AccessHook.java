@@ -5,8 +5,10 @@ import io.netty.channel.Channel;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.access.AccessPolicy;
@@ -196,8 +198,11 @@ final class AccessHook {
     }
 
     static FullHttpResponse answer(HttpRequest request, HttpVerdict.Answer answer, ByteBufAllocator alloc) {
-        FullHttpResponse response = LocalAnswers.page(request,
-                new ErrorPage(HttpResponseStatus.valueOf(answer.status()), answer.error(), answer.message()), alloc);
+        ErrorPage page = new ErrorPage(HttpResponseStatus.valueOf(answer.status()), answer.error(), answer.message());
+        boolean head = request.method().equals(HttpMethod.HEAD);
+        FullHttpResponse response = answer.json()
+                ? page.toResponse(alloc, HttpVersion.HTTP_1_1, "application/json", head)
+                : LocalAnswers.page(request, page, alloc);
         answer.headers().forEach((name, value) -> response.headers().set(name, value));
         answer.cookies().forEach(cookie -> response.headers().add(HttpHeaderNames.SET_COOKIE, cookie));
         return response;
