@@ -100,8 +100,13 @@ public final class ServiceSignIn implements OidcCallbackHook {
      * place. Left to its Max-Age once a sign-in finishes: another tab's sign-in may still need it.
      */
     public static final String DOMAIN_BROWSER_COOKIE = "picotunnel_signin_browser";
-    /** Tells htmx to load the page anew, whatever the status (it swaps no 4xx answer into the page). */
-    static final String HX_REFRESH = "HX-Refresh";
+    /**
+     * Tells htmx to load this address as a page, whatever the status (it swaps no 4xx answer into the page). Only
+     * for a link or form htmx took over (boosted): the user asked to go there. Not HX-Refresh, which reloads the
+     * page the fetch came from: a page that is not gated itself and fetches from a gated service as it loads would
+     * reload over and over.
+     */
+    static final String HX_REDIRECT = "HX-Redirect";
     /** How many hex digits of its value's SHA-256 a {@link #DOMAIN_BROWSER_COOKIE}'s name carries. */
     static final int DOMAIN_BROWSER_NAME_DIGITS = 16;
     /** Long enough for the provider's part (at most {@link PendingLogins#TTL}) and the code's. */
@@ -221,16 +226,18 @@ public final class ServiceSignIn implements OidcCallbackHook {
         if (session != null && allowed(auth, session.email(), session.groups())) {
             return new HttpVerdict.Pass(session.email(), session.email());
         }
+        boolean read = request.method().equals("GET") || request.method().equals("HEAD");
         if (request.fetch().scripted()) {
             // A script library's fetch (Turbo, htmx, ...) would show an HTML answer in place of the page, though the
-            // page is in a browser already; Turbo loads the page anew on an answer that is not HTML, htmx on
-            // HX-Refresh (pjax on any error), and that page load signs in
+            // page is in a browser already; Turbo loads the address as a page on an answer that is not HTML, htmx on
+            // HX-Redirect (pjax on any error), and that page load signs in
+            Map<String, String> headers = read && request.fetch().boosted()
+                    ? Map.of(HX_REDIRECT, request.uri()) : Map.of();
             return new HttpVerdict.Answer(401, "sign_in_required", "Sign in first: reload this page to sign in.",
-                    Map.of(HX_REFRESH, "true"), List.of(), true);
+                    headers, List.of(), true);
         }
         // Only a page load goes to sign in: an image, a script or a fetch could not follow, and each sent there would
         // leave a sign-in cookie on the management origin (FetchMode)
-        boolean read = request.method().equals("GET") || request.method().equals("HEAD");
         if (!read || request.fetch().notPageLoad()) {
             return HttpVerdict.Answer.of(401, "sign_in_required",
                     "Sign in first: open " + request.host() + " in a browser, which takes you to the sign-in.");

@@ -32,9 +32,11 @@ import java.util.function.UnaryOperator;
  * @param upgrade  whether the request asks to switch to another protocol than HTTP (a WebSocket)
  * @param origin   the Origin header, or null
  * @param scripted whether a page's script library marked the request as its own (a background fetch)
+ * @param boosted  whether htmx sent it for a link or form it took over ({@code HX-Boosted: true}): a navigation the
+ *                 user asked for, made as a fetch
  */
 public record FetchMode(String mode, String dest, String purpose, String accept, boolean upgrade, String origin,
-        boolean scripted) {
+        boolean scripted, boolean boosted) {
 
     public static final String HEADER = "Sec-Fetch-Mode";
     public static final String DEST_HEADER = "Sec-Fetch-Dest";
@@ -48,6 +50,7 @@ public record FetchMode(String mode, String dest, String purpose, String accept,
     static final List<String> SCRIPT_LIBRARY_HEADERS = List.of("Turbo-Frame", "X-Turbo-Request-Id", "X-Up-Version",
             "X-PJAX", "HX-Request");
     static final String REQUESTED_WITH_HEADER = "X-Requested-With";
+    static final String BOOSTED_HEADER = "HX-Boosted";
 
     /** The request's, from {@code header} (a header's value by name, or null). */
     public static FetchMode of(UnaryOperator<String> header) {
@@ -55,7 +58,7 @@ public record FetchMode(String mode, String dest, String purpose, String accept,
         return new FetchMode(header.apply(HEADER), header.apply(DEST_HEADER),
                 purpose != null ? purpose : header.apply(OLD_PURPOSE_HEADER), header.apply(ACCEPT_HEADER),
                 leavesHttp(header.apply(UPGRADE_HEADER), header.apply(CONNECTION_HEADER)), header.apply(ORIGIN_HEADER),
-                markedByScript(header));
+                markedByScript(header), "true".equalsIgnoreCase(header.apply(BOOSTED_HEADER)));
     }
 
     /**

@@ -435,10 +435,13 @@ class ServiceSignInEndToEndTest {
             assertThat(atService.status()).as(mark + " " + atService).isEqualTo(401);
             assertThat(atService.header("Set-Cookie")).as(mark).isNull();
             assertThat(atService.header("Location")).as(mark).isNull();
-            // The page is in a browser already: an answer that is not HTML makes Turbo load the page anew (pjax does on
-            // any error), HX-Refresh makes htmx, and that page load signs in; an HTML one Turbo shows in its place
+            // The page is in a browser already: an answer that is not HTML makes Turbo load the address as a page
+            // (pjax does on any error), and that page load signs in; an HTML one Turbo shows in its place. htmx is
+            // told to load a page only for a boosted link (below): HX-Refresh would reload a page that is not gated
+            // and fetches from a gated service as it loads, over and over
             assertThat(atService.header("Content-Type")).as(mark).isEqualTo("application/json");
-            assertThat(atService.header("HX-Refresh")).as(mark).isEqualTo("true");
+            assertThat(atService.header("HX-Refresh")).as(mark).isNull();
+            assertThat(atService.header("HX-Redirect")).as(mark).isNull();
             assertThat(atService.body()).as(mark).contains("\"error\":\"sign_in_required\"")
                     .contains("reload this page to sign in").doesNotContain("in a browser");
             for (String start : List.of(login, "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
@@ -453,6 +456,13 @@ class ServiceSignInEndToEndTest {
             }
         }
         assertThat(secret.requestCount()).isZero();
+
+        // A link htmx took over (boosted) is a page the user asked for: htmx is told to load it as a page, which signs in.
+        Visitor.Response boosted = visitor.get(httpPort(), HOST + ":" + httpPort(), "/inbox?page=2", "Accept: " + accept,
+                "HX-Request: true", "HX-Boosted: true");
+        assertThat(boosted.status()).as(boosted.toString()).isEqualTo(401);
+        assertThat(boosted.header("HX-Redirect")).isEqualTo("/inbox?page=2");
+        assertThat(boosted.header("Set-Cookie")).isNull();
 
         // Android's WebView names its app in X-Requested-With on its navigations: those still sign in.
         Visitor.Response webView = visitor.get(httpPort(), HOST + ":" + httpPort(), "/", "Accept: " + accept,
