@@ -227,12 +227,14 @@ public final class ServiceSignIn implements OidcCallbackHook {
             return new HttpVerdict.Pass(session.email(), session.email());
         }
         boolean read = request.method().equals("GET") || request.method().equals("HEAD");
-        if (request.fetch().scripted()) {
+        String here = (request.https() ? "https://" : "http://") + request.authority() + request.uri();
+        if (read && request.fetch().scripted()) {
             // A script library's fetch (Turbo, htmx, ...) would show an HTML answer in place of the page, though the
             // page is in a browser already; Turbo loads the address as a page on an answer that is not HTML, htmx on
-            // HX-Redirect (pjax on any error), and that page load signs in
-            Map<String, String> headers = read && request.fetch().boosted()
-                    ? Map.of(HX_REDIRECT, request.uri()) : Map.of();
+            // HX-Redirect (pjax on any error), and that page load signs in. Absolute: a target such as
+            // //elsewhere.example/ would be another site's address. A form's submission gets the HTML answer
+            // below, which Turbo shows (it shows no other)
+            Map<String, String> headers = request.fetch().boosted() ? Map.of(HX_REDIRECT, here) : Map.of();
             return new HttpVerdict.Answer(401, "sign_in_required", "Sign in first: reload this page to sign in.",
                     headers, List.of(), true);
         }
@@ -242,7 +244,6 @@ public final class ServiceSignIn implements OidcCallbackHook {
             return HttpVerdict.Answer.of(401, "sign_in_required",
                     "Sign in first: open " + request.host() + " in a browser, which takes you to the sign-in.");
         }
-        String here = (request.https() ? "https://" : "http://") + request.authority() + request.uri();
         // Kept when there: a second tab's sign-in must not undo the first's
         String browser = domainBrowserKept(request.cookie(), request.https());
         String browserHash = Secrets.sha256Hex(browser);

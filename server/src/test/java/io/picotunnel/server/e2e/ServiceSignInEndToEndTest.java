@@ -461,8 +461,19 @@ class ServiceSignInEndToEndTest {
         Visitor.Response boosted = visitor.get(httpPort(), HOST + ":" + httpPort(), "/inbox?page=2", "Accept: " + accept,
                 "HX-Request: true", "HX-Boosted: true");
         assertThat(boosted.status()).as(boosted.toString()).isEqualTo(401);
-        assertThat(boosted.header("HX-Redirect")).isEqualTo("/inbox?page=2");
+        assertThat(boosted.header("HX-Redirect")).isEqualTo("http://" + HOST + ":" + httpPort() + "/inbox?page=2");
         assertThat(boosted.header("Set-Cookie")).isNull();
+        // Absolute on the service's host: a target //elsewhere.example/x, as is, would send the browser to another site.
+        Visitor.Response offSite = visitor.get(httpPort(), HOST + ":" + httpPort(), "//elsewhere.example/x",
+                "Accept: " + accept, "HX-Request: true", "HX-Boosted: true");
+        assertThat(offSite.header("HX-Redirect")).isEqualTo("http://" + HOST + ":" + httpPort() + "//elsewhere.example/x");
+        // A form Turbo submits gets the HTML answer, which Turbo shows (it shows no other answer to a form).
+        Visitor.Response form = visitor.post(httpPort(), HOST + ":" + httpPort(), "/inbox",
+                "Accept: text/vnd.turbo-stream.html, text/html, application/xhtml+xml",
+                "X-Turbo-Request-Id: 4f1d2c3b-0a9e-4d6f-8b7a-1c2d3e4f5a6b");
+        assertThat(form.status()).as(form.toString()).isEqualTo(401);
+        assertThat(form.header("Content-Type")).startsWith("text/html");
+        assertThat(form.header("Set-Cookie")).isNull();
 
         // Android's WebView names its app in X-Requested-With on its navigations: those still sign in.
         Visitor.Response webView = visitor.get(httpPort(), HOST + ":" + httpPort(), "/", "Accept: " + accept,
