@@ -25,7 +25,10 @@ final class DirectMemoryCap {
         long maxHeap = Runtime.getRuntime().maxMemory();
         try {
             HotSpotDiagnosticMXBean hotSpot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-            return of(hotSpot == null ? null : hotSpot.getVMOption("MaxDirectMemorySize").getValue(), maxHeap);
+            if (hotSpot == null) {
+                return fromOptions(jvmOptions(), maxHeap);
+            }
+            return of(hotSpot.getVMOption("MaxDirectMemorySize").getValue(), maxHeap);
         } catch (RuntimeException | LinkageError | ServiceConfigurationError e) {
             // Not HotSpot, no such option, or a runtime built without java.management or jdk.management (jlink):
             // the option as the command line sets it, else the JDK's default, the heap's maximum.
@@ -55,6 +58,9 @@ final class DirectMemoryCap {
         List<String> options = new ArrayList<>();
         for (int i = 0; i < arguments.size(); i++) {
             String argument = arguments.get(i);
+            if (argument.startsWith("@")) {
+                continue; // an argument file, unread: the options after it still count
+            }
             if (!argument.startsWith("-") || ENDING_OPTIONS.contains(argument) || argument.startsWith("--module=")) {
                 break;
             }

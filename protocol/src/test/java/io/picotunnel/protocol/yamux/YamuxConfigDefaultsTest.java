@@ -107,6 +107,8 @@ class YamuxConfigDefaultsTest {
                 "-XX:MaxDirectMemorySize=1t"))).containsExactly("-XX:MaxDirectMemorySize=64m");
         assertThat(DirectMemoryCap.beforeTheMainClass(List.of("--module=app/io.example.Main", "-XX:MaxDirectMemorySize=1t")))
                 .isEmpty();
+        assertThat(DirectMemoryCap.beforeTheMainClass(List.of("@jvm.options", "-XX:MaxDirectMemorySize=64m", "-jar",
+                "app.jar"))).as("after an argument file").containsExactly("-XX:MaxDirectMemorySize=64m");
     }
 
     @Test
