@@ -18,6 +18,7 @@ import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.buffer.ByteBuf;
 import io.picotunnel.protocol.net.LoopCpu;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.testkit.EpollInterest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -210,6 +211,14 @@ class RelayTest {
                 });
         assertThat(written.get()).isLessThan(total);
         assertThat(pendingTowardsTarget.max()).isLessThanOrEqualTo(2 * 1024 * 1024);
+        // The inbound socket is set up with keepRegistered alone: the relay keeps epoll from reading it to its end at
+        // the client's FIN. Checked before that FIN is on its way, as Netty stops asking for the event once it came.
+        if (Transport.isEpoll()) {
+            assertThat(EpollInterest.asksForThePeersEnd(((InetSocketAddress) relayServer.localAddress()).getPort(),
+                    client.getLocalPort()))
+                    .as("the relayed socket asks epoll for the client's end (EPOLLRDHUP), at which Netty reads it to"
+                            + " its end whatever auto-read says").isFalse();
+        }
 
         assertSameBytes(readToEof(server), data);
         writer.get(30, TimeUnit.SECONDS);

@@ -5,6 +5,7 @@ import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.ClientHellos;
+import io.picotunnel.testkit.KernelSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

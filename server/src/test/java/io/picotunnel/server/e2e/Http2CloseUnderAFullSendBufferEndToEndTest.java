@@ -5,6 +5,7 @@ import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tls.TestCertificates;
+import io.picotunnel.testkit.KernelSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -4,6 +4,7 @@ import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tls.TestCertificates;
+import io.picotunnel.testkit.KernelSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -3,6 +3,7 @@ package io.picotunnel.server.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.server.ServerMain;
+import io.picotunnel.testkit.KernelSocket;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -10,7 +10,9 @@ import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import ch.qos.logback.classic.Level;
+import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.testkit.EchoServer;
+import io.picotunnel.testkit.EpollInterest;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.StallingServer;
@@ -528,6 +530,13 @@ class TcpServiceEndToEndTest {
                 await().pollInterval(Duration.ofMillis(100)).during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(20))
                         .until(() -> written.get() == seen.getAndSet(written.get()));
                 assertThat(written.get()).as("written before the ACK").isGreaterThan(MiB);
+                // Before the ACK no relay runs: the listener alone keeps epoll from reading the visitor to its end at
+                // its FIN. Checked before that FIN is on its way, as Netty stops asking for the event once it came.
+                if (Transport.isEpoll()) {
+                    assertThat(EpollInterest.asksForThePeersEnd(slowService.port(), socket.getLocalPort()))
+                            .as("the server's socket asks epoll for the visitor's end (EPOLLRDHUP), at which Netty"
+                                    + " reads it to its end whatever auto-read says").isFalse();
+                }
 
                 ack.release();
                 await().atMost(30, TimeUnit.SECONDS).until(() -> traffic.receivedBytes() >= 256 * 1024);

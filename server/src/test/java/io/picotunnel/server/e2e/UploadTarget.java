@@ -1,5 +1,7 @@
 package io.picotunnel.server.e2e;
 
+import io.picotunnel.testkit.KernelSocket;
+
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.picotunnel.server.e2e;
+package io.picotunnel.testkit;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -6,23 +6,37 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalInt;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 /**
  * The events an epoll instance of this process asks the kernel to report for one of its sockets, as
  * /proc/self/fdinfo shows them for the epoll fd that watches it: the interest set the transport asked for, whatever
  * has happened on the socket yet.
  */
-final class EpollInterest {
+public final class EpollInterest {
 
     /** The peer has ended its output: Netty's epoll reads the socket to its end at this event. */
-    static final int EPOLLRDHUP = 0x2000;
+    public static final int EPOLLRDHUP = 0x2000;
 
     private static final Path FDS = Path.of("/proc/self/fd");
 
     private EpollInterest() {
     }
 
+    /**
+     * Whether epoll is asked to report the end of the peer's output (EPOLLRDHUP) for this process's TCP socket from
+     * {@code localPort} to {@code remotePort}. Netty stops asking once the event came: check before the peer's FIN.
+     */
+    public static boolean asksForThePeersEnd(int localPort, int remotePort) throws IOException {
+        KernelSocket socket = KernelSocket.find(localPort, remotePort);
+        assertThat(socket).as("the socket from port %d to port %d", localPort, remotePort).isNotNull();
+        OptionalInt events = of(socket.inode());
+        assertThat(events).as("the events epoll watches the socket for").isPresent();
+        return (events.getAsInt() & EPOLLRDHUP) != 0;
+    }
+
     /** The events asked for the socket with {@code inode} ({@link KernelSocket#inode}); empty if no epoll watches it. */
-    static OptionalInt of(long inode) throws IOException {
+    public static OptionalInt of(long inode) throws IOException {
         String socket = "socket:[" + inode + "]";
         Integer fd = null;
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(FDS)) {

@@ -1,4 +1,4 @@
-package io.picotunnel.server.e2e;
+package io.picotunnel.testkit;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,13 +10,13 @@ import java.util.List;
  * output is shut with bytes still unacknowledged), {@code queued} the bytes not yet acknowledged, {@code unread} the
  * bytes received that its process has not read yet, {@code inode} 0 once its process closed it.
  */
-record KernelSocket(int state, long queued, long unread, long inode) {
+public record KernelSocket(int state, long queued, long unread, long inode) {
 
-    static final int FIN_WAIT1 = 0x04;
+    public static final int FIN_WAIT1 = 0x04;
     /** The peer's end of output has arrived. */
-    static final int CLOSE_WAIT = 0x08;
+    public static final int CLOSE_WAIT = 0x08;
 
-    static KernelSocket find(int localPort, int remotePort) throws IOException {
+    public static KernelSocket find(int localPort, int remotePort) throws IOException {
         for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
             List<String> lines = Files.readAllLines(Path.of(table));
             for (String line : lines.subList(1, lines.size())) {
