@@ -11,6 +11,7 @@ import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.testkit.ClientHellos;
 import io.picotunnel.testkit.EchoServer;
 import io.picotunnel.testkit.EpollInterest;
 import io.picotunnel.testkit.LogCapture;
@@ -551,6 +552,46 @@ class TcpServiceEndToEndTest {
                 String sentSha = sent.get(60, TimeUnit.SECONDS);
                 assertThat(target.awaitSha256(60)).isEqualTo(sentSha);
                 assertThat(target.receivedBytes()).isEqualTo(total);
+            }
+        }
+    }
+
+    /**
+     * A TLS passthrough visitor that writes on after its ClientHello, then its FIN, while its stream waits for its ACK:
+     * no relay runs yet, and TunnelPassthrough alone keeps epoll from reading the visitor to its end at the FIN (the
+     * HTTPS listener's sockets ask for EPOLLRDHUP, as Netty sets them up). Then all of it reaches the target.
+     */
+    @Test
+    void aPassthroughVisitorWritingMebibytesBeforeItsStreamIsAcknowledgedIsNotReadToItsEndAtItsFin() throws Exception {
+        long total = 32 * MiB;
+        String domain = "pass.test";
+        try (StallingServer target = new StallingServer()) {
+            testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + domain + "\","
+                    + "\"tls_mode\":\"passthrough\",\"target_addr\":\"" + target.address() + "\"}");
+            TunnelRegistry.Connection client = testbed.server().registry().connections(tunnelId).getFirst();
+            HeldInbound ack = HeldInbound.holdWhatComesFrom(client);
+            int httpsPort = testbed.server().httpsPort();
+            try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), httpsPort)) {
+                byte[] hello = ClientHellos.record(domain);
+                socket.getOutputStream().write(hello);
+                AtomicLong written = new AtomicLong();
+                CompletableFuture<String> sent = Transfers.writeRandomInBackground(socket, total, 12, written);
+                await().atMost(30, TimeUnit.SECONDS).until(() -> target.connected() && ack.count() > 0);
+                AtomicLong seen = new AtomicLong(-1);
+                await().pollInterval(Duration.ofMillis(100)).during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(20))
+                        .until(() -> written.get() == seen.getAndSet(written.get()));
+                assertThat(sent).as("the visitor's FIN is not on its way yet").isNotDone();
+                if (Transport.isEpoll()) {
+                    assertThat(EpollInterest.asksForThePeersEnd(httpsPort, socket.getLocalPort()))
+                            .as("the server's socket asks epoll for the visitor's end (EPOLLRDHUP), at which Netty"
+                                    + " reads it to its end whatever auto-read says").isFalse();
+                }
+
+                ack.release();
+                target.release();
+                sent.get(60, TimeUnit.SECONDS);
+                await().atMost(60, TimeUnit.SECONDS).until(target::reachedEof);
+                assertThat(target.receivedBytes()).isEqualTo(hello.length + total);
             }
         }
     }
