@@ -22,9 +22,15 @@ public final class SwitchableRelay implements AutoCloseable {
     private final int targetPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final Runnable beforeRegistering;
-    /** Guards {@link #down} with the registering of a connection, so that down() closes every one accepted before. */
+    /**
+     * Guards {@link #down}, {@link #downs} and {@link #closed} with the registering of a connection, so that down() and
+     * close() close every one accepted before they return.
+     */
     private final Object lock = new Object();
     private volatile boolean down;
+    /** How many times down() was called: a connection accepted before the last one is not kept, even after up(). */
+    private volatile long downs;
+    private boolean closed;
 
     public SwitchableRelay(int targetPort) {
         this(targetPort, () -> { });
@@ -51,6 +57,7 @@ public final class SwitchableRelay implements AutoCloseable {
         List<Socket> open;
         synchronized (lock) {
             down = true;
+            downs++;
             open = List.copyOf(sockets);
             sockets.clear();
         }
@@ -69,6 +76,7 @@ public final class SwitchableRelay implements AutoCloseable {
             } catch (IOException e) {
                 return; // closed
             }
+            long downsWhenAccepted = downs;
             if (down) {
                 closeQuietly(visitor);
                 continue;
@@ -81,8 +89,8 @@ public final class SwitchableRelay implements AutoCloseable {
                 continue;
             }
             beforeRegistering.run();
-            if (!register(visitor, target)) {
-                // down() came while the target was being reached.
+            if (!register(visitor, target, downsWhenAccepted)) {
+                // down() or close() came while the target was being reached.
                 closeQuietly(visitor);
                 closeQuietly(target);
                 continue;
@@ -92,9 +100,9 @@ public final class SwitchableRelay implements AutoCloseable {
         }
     }
 
-    private boolean register(Socket visitor, Socket target) {
+    private boolean register(Socket visitor, Socket target, long downsWhenAccepted) {
         synchronized (lock) {
-            if (down) {
+            if (down || closed || downs != downsWhenAccepted) {
                 return false;
             }
             sockets.add(visitor);
@@ -127,9 +135,16 @@ public final class SwitchableRelay implements AutoCloseable {
         }
     }
 
+    /** Stops accepting and closes every connection accepted before it returns. */
     @Override
     public void close() {
+        List<Socket> open;
+        synchronized (lock) {
+            closed = true;
+            open = List.copyOf(sockets);
+            sockets.clear();
+        }
         closeQuietly(listener);
-        sockets.forEach(SwitchableRelay::closeQuietly);
+        open.forEach(SwitchableRelay::closeQuietly);
     }
 }

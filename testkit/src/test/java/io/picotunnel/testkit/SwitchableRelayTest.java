@@ -37,6 +37,57 @@ class SwitchableRelayTest {
         }
     }
 
+    /**
+     * A connection the relay accepted, and whose target it had just reached as {@code close()} came, is closed by that
+     * {@code close()} rather than relayed by a closed relay.
+     */
+    @Test
+    void aConnectionAcceptedJustBeforeCloseIsClosedByIt() throws Exception {
+        CountDownLatch targetReached = new CountDownLatch(1);
+        CountDownLatch closeDone = new CountDownLatch(1);
+        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            SwitchableRelay relay = new SwitchableRelay(target.getLocalPort(), () -> {
+                targetReached.countDown();
+                awaitQuietly(closeDone);
+            });
+            try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
+                assertThat(targetReached.await(10, TimeUnit.SECONDS)).isTrue();
+
+                relay.close();
+                closeDone.countDown();
+
+                assertThat(closedByThePeer(visitor)).as("the connection was closed by close()").isTrue();
+            } finally {
+                relay.close();
+                closeDone.countDown();
+            }
+        }
+    }
+
+    /**
+     * A connection accepted before {@code down()} is closed by it even when {@code up()} follows before the relay
+     * comes to keep it: the server behind went down under it.
+     */
+    @Test
+    void aConnectionAcceptedJustBeforeDownIsClosedByItEvenAfterUp() throws Exception {
+        CountDownLatch targetReached = new CountDownLatch(1);
+        CountDownLatch upDone = new CountDownLatch(1);
+        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             SwitchableRelay relay = new SwitchableRelay(target.getLocalPort(), () -> {
+                 targetReached.countDown();
+                 awaitQuietly(upDone);
+             });
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
+            assertThat(targetReached.await(10, TimeUnit.SECONDS)).isTrue();
+
+            relay.down();
+            relay.up();
+            upDone.countDown();
+
+            assertThat(closedByThePeer(visitor)).as("the connection was closed by down()").isTrue();
+        }
+    }
+
     private static boolean closedByThePeer(Socket socket) throws IOException {
         socket.setSoTimeout(10_000);
         try {
