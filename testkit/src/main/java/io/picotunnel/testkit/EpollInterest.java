@@ -67,7 +67,7 @@ public final class EpollInterest {
         for (String line : Files.readAllLines(Path.of("/proc/self/fdinfo", epollFd))) {
             String[] f = line.trim().split("\\s+");
             if (f.length >= 4 && f[0].equals("tfd:") && f[1].equals(Integer.toString(fd)) && f[2].equals("events:")) {
-                return OptionalInt.of(Integer.parseInt(f[3], 16));
+                return OptionalInt.of(Integer.parseUnsignedInt(f[3], 16)); // EPOLLET is the top bit
             }
         }
         return OptionalInt.empty();
