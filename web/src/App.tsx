@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import { api, ApiError, forgetSignOut, onUnauthorized, type Session } from './api';
+import { flushSync } from 'react-dom';
+import { api, ApiError, onUnauthorized, signedOutHere, type Session } from './api';
 import { LogOutIcon, LogoIcon } from './components/Icons';
 import { ServerUnreachableBanner } from './components/ServerUnreachableBanner';
 import { Dashboard } from './pages/Dashboard';
@@ -30,6 +31,19 @@ export const SESSION_ENDED = 'Your session has ended: it expired, or it was sign
 function Shell() {
   const [session, setSession] = useState<Session | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [reloading, setReloading] = useState(false);
+
+  useEffect(() => {
+    // Back after a sign-out can bring this page back from the back/forward cache as it left it: the dashboard, maybe a
+    // token shown once, for whoever uses the browser next. It loads anew, showing nothing of the old session meanwhile.
+    const restored = (event: PageTransitionEvent) => {
+      if (!event.persisted || !signedOutHere()) return;
+      flushSync(() => setReloading(true));
+      window.location.reload();
+    };
+    window.addEventListener('pageshow', restored);
+    return () => window.removeEventListener('pageshow', restored);
+  }, []);
 
   useEffect(() => {
     let current = true;
@@ -59,6 +73,7 @@ function Shell() {
     };
   }, []);
 
+  if (reloading) return <p className="muted page" role="status">Loading…</p>;
   if (error && !session) {
     return (
       <main id="main" className="signin">
@@ -75,18 +90,6 @@ function SignedIn({ session }: { session: Session }) {
   const { path } = useRouter();
   const route = matchRoute(path);
   const [signingOut, setSigningOut] = useState(false);
-
-  useEffect(() => {
-    // Back after a sign-out can bring this page back from the back/forward cache as it left it, signing out: its next
-    // 401 must lead to the sign-in page again, and its button work
-    const restored = (event: PageTransitionEvent) => {
-      if (!event.persisted) return;
-      forgetSignOut();
-      setSigningOut(false);
-    };
-    window.addEventListener('pageshow', restored);
-    return () => window.removeEventListener('pageshow', restored);
-  }, []);
 
   useEffect(() => {
     document.title = route.page === 'dashboard' ? 'Tunnels · PicoTunnel' : 'PicoTunnel';

@@ -271,13 +271,18 @@ export function onReachability(listener: ReachabilityListener): () => void {
 }
 const unauthorizedListeners = new Set<Listener>();
 /**
- * Set once this page signs out, until the page is left: a poll the server answers 401 meanwhile found the session this
- * page ended, not one that ended elsewhere. A page the browser brings back from its back/forward cache clears it
- * ({@link forgetSignOut}): its later 401s must show the sign-in page again.
+ * Set once this page signs out, for as long as the page lives: a poll the server answers 401 meanwhile found the
+ * session this page ended, not one that ended elsewhere. A page the browser brings back from its back/forward cache
+ * after its sign-out loads anew ({@link signedOutHere}), which starts without it.
  */
 let signingOut = false;
 
-/** Lets 401s reach their listeners again: the page is shown anew after it left for its sign-out. */
+/** Whether this page has signed out: shown again after that, it must load anew rather than show the old session. */
+export function signedOutHere(): boolean {
+  return signingOut;
+}
+
+/** Clears the sign-out mark, as a new page load does: for tests, whose pages share this module. */
 export function forgetSignOut(): void {
   signingOut = false;
 }
