@@ -1,5 +1,6 @@
 package io.picotunnel.server.tls;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -16,6 +17,7 @@ import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * TLS for the tunnel endpoint (wss): whatever name the client sends (or none, when it dials an IP address),
@@ -102,6 +104,11 @@ public final class TunnelEndpointTls {
     static final class EndpointSniHandler extends SniHandler {
         private final Duration closeNotifyTimeout;
         private final RefusalLog ownFailures;
+        /**
+         * Whether the lookup failed: the ClientHello stays in the decoder's buffer, which Netty decodes again as the
+         * connection closes; read again, it would run the lookup (a TLS context build, maybe) and its warning again.
+         */
+        private boolean lookupFailed;
 
         EndpointSniHandler(Duration closeNotifyTimeout, RefusalLog ownFailures,
                            AsyncMapping<String, SslContext> contexts) {
@@ -116,11 +123,21 @@ public final class TunnelEndpointTls {
          * {@link SSLException} that the handshake handler takes for the peer's doing and logs at debug level only.
          */
         @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+            if (lookupFailed) {
+                in.skipBytes(in.readableBytes());
+                return;
+            }
+            super.decode(ctx, in, out);
+        }
+
+        @Override
         protected void onLookupComplete(ChannelHandlerContext ctx, Future<SslContext> future) throws Exception {
             if (future.isSuccess()) {
                 super.onLookupComplete(ctx, future);
                 return;
             }
+            lookupFailed = true;
             Object remote = ctx.channel().remoteAddress();
             Throwable cause = future.cause();
             if (cause instanceof NoCertificate) {
