@@ -11,7 +11,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AsyncMapping;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +36,7 @@ public final class TunnelEndpointTls {
     private final String serverDomain;
     private final boolean plainAllowed;
     /** Our own failures to serve TLS (no certificate, none we can use), warned about once an interval for the endpoint. */
-    private final RefusalLog ownFailures = new RefusalLog(log);
+    private final EndpointTlsFailures ownFailures = new EndpointTlsFailures(log);
     /** Whether the log said that wss is served now (only said when plain ws is allowed). */
     private volatile boolean certificateTold;
     /** The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served. */
@@ -103,14 +102,14 @@ public final class TunnelEndpointTls {
     /** The endpoint's TLS: its close waits for close_notify as long as the HTTPS listener's, stated, not by default. */
     static final class EndpointSniHandler extends SniHandler {
         private final Duration closeNotifyTimeout;
-        private final RefusalLog ownFailures;
+        private final EndpointTlsFailures ownFailures;
         /**
          * Whether the lookup failed: the ClientHello stays in the decoder's buffer, which Netty decodes again as the
          * connection closes; read again, it would run the lookup (a TLS context build, maybe) and its warning again.
          */
         private boolean lookupFailed;
 
-        EndpointSniHandler(Duration closeNotifyTimeout, RefusalLog ownFailures,
+        EndpointSniHandler(Duration closeNotifyTimeout, EndpointTlsFailures ownFailures,
                            AsyncMapping<String, SslContext> contexts) {
             super(contexts, HttpsFrontDoor.MAX_CLIENT_HELLO, 10_000);
             this.closeNotifyTimeout = closeNotifyTimeout;
@@ -138,15 +137,7 @@ public final class TunnelEndpointTls {
                 return;
             }
             lookupFailed = true;
-            Object remote = ctx.channel().remoteAddress();
-            Throwable cause = future.cause();
-            if (cause instanceof NoCertificate) {
-                ownFailures.refused(true, () -> "tunnel endpoint closed the TLS connection from " + remote + ": "
-                        + cause.getMessage());
-            } else {
-                ownFailures.failed(() -> "tunnel endpoint closed the TLS connection from " + remote + ": "
-                        + cause.getMessage(), cause);
-            }
+            ownFailures.closed(ctx.channel().remoteAddress(), future.cause());
             try {
                 super.onLookupComplete(ctx, future);
             } catch (DecoderException reported) {

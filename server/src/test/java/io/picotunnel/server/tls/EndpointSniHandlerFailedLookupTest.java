@@ -7,7 +7,6 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.util.AsyncMapping;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.testkit.ClientHellos;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
@@ -30,8 +29,8 @@ class EndpointSniHandlerFailedLookupTest {
 
     private final AtomicLong now = new AtomicLong();
     private final AtomicInteger lookups = new AtomicInteger();
-    private final RefusalLog ownFailures = new RefusalLog(LoggerFactory.getLogger(TunnelEndpointTls.class), INTERVAL,
-            now::get);
+    private final EndpointTlsFailures ownFailures = new EndpointTlsFailures(
+            LoggerFactory.getLogger(TunnelEndpointTls.class), INTERVAL, now::get);
 
     @Test
     void aFailedLookupRunsOncePerConnectionAndTheWarningCountsConnections() {

@@ -1,0 +1,40 @@
+package io.picotunnel.server.tls;
+
+import io.picotunnel.server.net.RefusalLog;
+import org.slf4j.Logger;
+
+import java.time.Duration;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
+/**
+ * Our own failures to serve the tunnel endpoint's TLS, each kind warned about once an interval for the endpoint, in an
+ * interval of its own: a connection that met no certificate does not hold back, for the rest of the interval, the
+ * stack trace of a certificate no TLS context can be built from. Thread-safe.
+ */
+final class EndpointTlsFailures {
+
+    private final RefusalLog noCertificate;
+    private final RefusalLog cannotBuild;
+
+    EndpointTlsFailures(Logger log) {
+        this(log, RefusalLog.DEFAULT_INTERVAL, System::nanoTime);
+    }
+
+    /** With the clock read for the intervals ({@link System#nanoTime} but in tests). */
+    EndpointTlsFailures(Logger log, Duration interval, LongSupplier nanoTime) {
+        this.noCertificate = new RefusalLog(log, interval, nanoTime);
+        this.cannotBuild = new RefusalLog(log, interval, nanoTime);
+    }
+
+    /** The connection from {@code remote} is closed for want of a TLS context: {@code cause} says why. */
+    void closed(Object remote, Throwable cause) {
+        Supplier<String> line = () -> "tunnel endpoint closed the TLS connection from " + remote + ": "
+                + cause.getMessage();
+        if (cause instanceof TunnelEndpointTls.NoCertificate) {
+            noCertificate.refused(true, line);
+        } else {
+            cannotBuild.failed(line, cause);
+        }
+    }
+}
