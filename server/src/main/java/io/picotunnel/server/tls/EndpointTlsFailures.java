@@ -14,15 +14,24 @@ import java.util.function.Supplier;
  */
 final class EndpointTlsFailures {
 
+    private final Logger log;
+    private final boolean plainAllowed;
     private final RefusalLog noCertificate;
     private final RefusalLog cannotBuild;
 
-    EndpointTlsFailures(Logger log) {
-        this(log, RefusalLog.DEFAULT_INTERVAL, System::nanoTime);
+    /**
+     * {@code plainAllowed}: the endpoint serves plain ws for want of a certificate, as the operator chose (no file, no
+     * ACME), so a ClientHello meeting no certificate (a scanner's, mostly) is no news: a debug line, not a warning a
+     * minute to add a certificate they chose not to have.
+     */
+    EndpointTlsFailures(Logger log, boolean plainAllowed) {
+        this(log, plainAllowed, RefusalLog.DEFAULT_INTERVAL, System::nanoTime);
     }
 
     /** With the clock read for the intervals ({@link System#nanoTime} but in tests). */
-    EndpointTlsFailures(Logger log, Duration interval, LongSupplier nanoTime) {
+    EndpointTlsFailures(Logger log, boolean plainAllowed, Duration interval, LongSupplier nanoTime) {
+        this.log = log;
+        this.plainAllowed = plainAllowed;
         this.noCertificate = new RefusalLog(log, interval, nanoTime);
         this.cannotBuild = new RefusalLog(log, interval, nanoTime);
     }
@@ -31,7 +40,9 @@ final class EndpointTlsFailures {
     void closed(Object remote, Throwable cause) {
         Supplier<String> line = () -> "tunnel endpoint closed the TLS connection from " + remote + ": "
                 + cause.getMessage();
-        if (cause instanceof TunnelEndpointTls.NoCertificate) {
+        if (cause instanceof TunnelEndpointTls.NoCertificate && plainAllowed) {
+            log.debug(line.get());
+        } else if (cause instanceof TunnelEndpointTls.NoCertificate) {
             noCertificate.refused(true, line);
         } else {
             cannotBuild.failed(line, cause);

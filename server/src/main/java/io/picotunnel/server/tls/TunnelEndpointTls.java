@@ -36,7 +36,7 @@ public final class TunnelEndpointTls {
     private final String serverDomain;
     private final boolean plainAllowed;
     /** Our own failures to serve TLS (no certificate, none we can use), warned about once an interval for the endpoint. */
-    private final EndpointTlsFailures ownFailures = new EndpointTlsFailures(log);
+    private final EndpointTlsFailures ownFailures;
     /** Whether the log said that wss is served now (only said when plain ws is allowed). */
     private volatile boolean certificateTold;
     /** The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served. */
@@ -49,6 +49,7 @@ public final class TunnelEndpointTls {
         this.store = store;
         this.serverDomain = serverDomain;
         this.plainAllowed = plainAllowed;
+        this.ownFailures = new EndpointTlsFailures(log, plainAllowed);
         CloseNotifyTimeoutLog.install();
     }
 

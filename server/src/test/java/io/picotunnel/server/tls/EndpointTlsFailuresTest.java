@@ -17,7 +17,7 @@ class EndpointTlsFailuresTest {
     private static final Object REMOTE = InetSocketAddress.createUnresolved("127.0.0.1", 40000);
 
     private final EndpointTlsFailures failures = new EndpointTlsFailures(
-            LoggerFactory.getLogger(TunnelEndpointTls.class), Duration.ofSeconds(60), () -> 0L);
+            LoggerFactory.getLogger(TunnelEndpointTls.class), false, Duration.ofSeconds(60), () -> 0L);
 
     @Test
     void noCertificateDoesNotHoldBackAContextThatCannotBeBuilt() {

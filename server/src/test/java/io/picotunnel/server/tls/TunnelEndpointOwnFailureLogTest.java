@@ -35,9 +35,13 @@ class TunnelEndpointOwnFailureLogTest {
     private int port;
 
     @BeforeEach
-    void start() throws IOException {
+    void startGroup() {
         group = Transport.newEventLoopGroup(1, "endpoint-own-failure-test");
-        TunnelEndpointTls tls = new TunnelEndpointTls(new CertificateStore(), "tunnel.test", false);
+    }
+
+    /** An endpoint for tunnel.test, which has no certificate; {@code plainAllowed}: it serves plain ws too. */
+    private void start(boolean plainAllowed) throws IOException {
+        TunnelEndpointTls tls = new TunnelEndpointTls(new CertificateStore(), "tunnel.test", plainAllowed);
         endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(),
                 TunnelTokens.of(token -> Optional.empty(), id -> Optional.empty()), new TunnelRegistry(),
                 group, group, tls::newConnectionHandler);
@@ -46,12 +50,15 @@ class TunnelEndpointOwnFailureLogTest {
 
     @AfterEach
     void stop() {
-        endpoint.close();
+        if (endpoint != null) {
+            endpoint.close();
+        }
         group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
     @Test
     void clientHellosWithNoCertificateToServeAreOneWarningSayingWhatIsMissing() throws Exception {
+        start(false);
         try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
             for (int i = 0; i < 3; i++) {
                 sendUntilClosed(ClientHellos.record("tunnel.test"));
@@ -61,9 +68,25 @@ class TunnelEndpointOwnFailureLogTest {
         }
     }
 
-    /** A ClientHello declared over the limit (64 KiB): the peer's doing, a debug line even with no certificate. */
+    /**
+     * Serving plain ws, for want of a certificate, is what the operator chose: a scanner's ClientHello is no news to
+     * them, a debug line, not a warning a minute to add a certificate.
+     */
+    @Test
+    void withPlainWsAllowedAClientHelloWithNoCertificateToServeIsADebugLine() throws Exception {
+        start(true);
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
+            sendUntilClosed(ClientHellos.record("tunnel.test"));
+            assertThat(log.messages(Level.DEBUG)).singleElement().asString()
+                    .contains("closed the TLS connection from /127.0.0.1", "no certificate for tunnel.test yet");
+            assertThat(log.messages(Level.WARN)).isEmpty();
+        }
+    }
+
+    /** A ClientHello declared over the limit (32 KiB): the peer's doing, a debug line even with no certificate. */
     @Test
     void aClientHelloOverTheLimitStaysADebugLine() throws Exception {
+        start(false);
         try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
             sendUntilClosed(new byte[] {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x01, 0x00, 0x00});
             // written once the connection is closed
