@@ -39,10 +39,19 @@ public final class TunnelEndpointTls {
     private final EndpointTlsFailures ownFailures;
     /** Whether the log said that wss is served now (only said when plain ws is allowed). */
     private volatile boolean certificateTold;
-    /** The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served. */
+    /**
+     * The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served, or why none
+     * can be built from it: built again for each connection, a broken certificate would cost a build a connection.
+     */
     private volatile Cached cached;
 
-    private record Cached(ServerCertificate certificate, SslContext context) {
+    private record Cached(ServerCertificate certificate, SslContext context, SSLException failure) {
+        SslContext served() throws SSLException {
+            if (failure != null) {
+                throw failure;
+            }
+            return context;
+        }
     }
 
     TunnelEndpointTls(CertificateStore store, String serverDomain, boolean plainAllowed) {
@@ -93,7 +102,7 @@ public final class TunnelEndpointTls {
             public Future<SslContext> map(String input, Promise<SslContext> promise) {
                 try {
                     return promise.setSuccess(currentContext());
-                } catch (SSLException e) {
+                } catch (SSLException | RuntimeException e) {
                     return promise.setFailure(e);
                 }
             }
@@ -182,15 +191,18 @@ public final class TunnelEndpointTls {
         ServerCertificate certificate = store.select(serverDomain).orElseThrow(() -> new NoCertificate(serverDomain));
         Cached current = cached;
         if (current != null && current.certificate() == certificate) {
-            return current.context();
+            return current.served();
         }
-        SslContext context;
         try {
-            context = TlsContexts.forTunnelEndpoint(certificate.key(), certificate.chain());
-        } catch (SSLException e) {
-            throw new SSLException("cannot build a TLS context from the certificate of " + serverDomain, e);
+            SslContext context = TlsContexts.forTunnelEndpoint(certificate.key(), certificate.chain());
+            cached = new Cached(certificate, context, null);
+            return context;
+        } catch (SSLException | RuntimeException e) {
+            // Netty's builder checks some of what it is given with unchecked exceptions
+            SSLException failure = new SSLException("cannot build a TLS context from the certificate of "
+                    + serverDomain, e);
+            cached = new Cached(certificate, null, failure);
+            throw failure;
         }
-        cached = new Cached(certificate, context);
-        return context;
     }
 }

@@ -41,7 +41,11 @@ class TunnelEndpointOwnFailureLogTest {
 
     /** An endpoint for tunnel.test, which has no certificate; {@code plainAllowed}: it serves plain ws too. */
     private void start(boolean plainAllowed) throws IOException {
-        TunnelEndpointTls tls = new TunnelEndpointTls(new CertificateStore(), "tunnel.test", plainAllowed);
+        start(new CertificateStore(), plainAllowed);
+    }
+
+    private void start(CertificateStore store, boolean plainAllowed) throws IOException {
+        TunnelEndpointTls tls = new TunnelEndpointTls(store, "tunnel.test", plainAllowed);
         endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(),
                 TunnelTokens.of(token -> Optional.empty(), id -> Optional.empty()), new TunnelRegistry(),
                 group, group, tls::newConnectionHandler);
@@ -65,6 +69,27 @@ class TunnelEndpointOwnFailureLogTest {
             }
             assertThat(log.messages(Level.WARN)).as("one warning for three connections").singleElement().asString()
                     .contains("closed the TLS connection from /127.0.0.1", "no certificate for tunnel.test yet");
+        }
+    }
+
+    /**
+     * A certificate no TLS context can be built from (here with no key, which Netty's builder refuses with an unchecked
+     * exception): a warning with the stack trace (and the connection closed), not a debug line for the peer's failure.
+     */
+    @Test
+    void aCertificateNoContextCanBeBuiltFromIsAWarningWithTheStackTrace() throws Exception {
+        CertificateStore store = new CertificateStore();
+        store.putConfigured("tunnel.test",
+                new ServerCertificate(new TestCertificates().issue("tunnel.test").chain(), null, null, "test"));
+        start(store, false);
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
+            sendUntilClosed(ClientHellos.record("tunnel.test"));
+            assertThat(log.events()).filteredOn(event -> event.getLevel() == Level.WARN).singleElement()
+                    .satisfies(event -> {
+                        assertThat(event.getFormattedMessage()).contains("closed the TLS connection from /127.0.0.1",
+                                "cannot build a TLS context from the certificate of tunnel.test");
+                        assertThat(event.getThrowableProxy()).as("the stack trace").isNotNull();
+                    });
         }
     }
 
