@@ -5,6 +5,7 @@ import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.access.UntrustedProxyHint;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.proxy.http.TunnelUpstream;
 import io.picotunnel.server.tls.HttpsListener;
 import io.picotunnel.server.tunnel.TunnelRegistry;
@@ -18,9 +19,9 @@ import static io.picotunnel.testkit.ProseDurations.words;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The README, the server's --help and docs/http-proxy.md, monitoring.md, protocol.md and access-control.md say how often at most a flood of refusals is
+ * The README, the server's --help and docs/http-proxy.md, monitoring.md, protocol.md, access-control.md and tls.md say how often at most a flood of refusals is
  * logged (tunnel_busy, the stream limit, a listener's and a tcp service's refusals, the session buffer limit, an
- * untrusted peer's X-Forwarded-Proto: https) as the
+ * untrusted peer's X-Forwarded-Proto: https, the tunnel endpoint's own TLS failures) as the
  * constant that sets it, so a new interval cannot leave them saying "once a minute".
  */
 class RefusalLogIntervalsDocsTest {
@@ -64,6 +65,13 @@ class RefusalLogIntervalsDocsTest {
                 .contains("Refusals are logged " + once(ConnectionLimits.REFUSAL_LOG_INTERVAL) + " per listener");
         assertThat(HttpsListener.REFUSAL_LOG_INTERVAL).as("so are TLS handshakes refused for an unknown server name")
                 .isEqualTo(ConnectionLimits.REFUSAL_LOG_INTERVAL);
+    }
+
+    @Test
+    void theTlsDocGivesTheTunnelEndpointsOwnFailureInterval() throws IOException {
+        assertThat(read("docs/tls.md")).contains("each kind " + once(RefusalLog.DEFAULT_INTERVAL)
+                + " for the endpoint, in " + words(RefusalLog.DEFAULT_INTERVAL).replaceFirst("^1 ", "a ")
+                + " of its own");
     }
 
     @Test
