@@ -35,4 +35,18 @@ class EndpointTlsFailuresTest {
                             });
         }
     }
+
+    /** Plain ws served for want of a certificate is the operator's choice; a certificate that cannot be used is not. */
+    @Test
+    void withPlainWsAllowedOnlyAContextThatCannotBeBuiltIsAWarning() {
+        EndpointTlsFailures plain = new EndpointTlsFailures(LoggerFactory.getLogger(TunnelEndpointTls.class), true,
+                Duration.ofSeconds(60), () -> 0L);
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
+            plain.closed(REMOTE, new TunnelEndpointTls.NoCertificate("tunnel.test"));
+            plain.closed(REMOTE, new SSLException("cannot build a TLS context from the certificate of tunnel.test"));
+
+            assertThat(log.messages(Level.DEBUG)).singleElement().asString().contains("no certificate for tunnel.test");
+            assertThat(log.messages(Level.WARN)).singleElement().asString().contains("cannot build a TLS context");
+        }
+    }
 }
