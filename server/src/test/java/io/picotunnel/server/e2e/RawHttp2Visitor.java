@@ -17,6 +17,7 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -66,6 +67,7 @@ final class RawHttp2Visitor implements AutoCloseable {
     /** Reads the server's header blocks in the order they come, as HPACK's dynamic table needs; reader thread only. */
     private final DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false);
     private volatile boolean ended;
+    private final AtomicLong pingAcks = new AtomicLong();
     /** While set, the reader thread reads nothing more: what the server sends stays in the sockets' buffers. */
     private boolean readingHeld;
     private final Condition readingResumed = lock.newCondition();
@@ -126,6 +128,40 @@ final class RawHttp2Visitor implements AutoCloseable {
         write(frame(0x0, last ? 0x1 : 0, stream, new byte[length]));
     }
 
+    /**
+     * A one-byte DATA frame on {@code stream} in the TLS record of a frame of unknown type on the connection
+     * (stream 0), which the server ignores, of {@code fillerLength} bytes: the server reads them together.
+     */
+    void dataBehindFiller(int stream, int fillerLength) throws IOException {
+        byte[] filler = frame(0xff, 0, 0, new byte[fillerLength]);
+        byte[] data = frame(0x0, 0, stream, new byte[1]);
+        byte[] both = Arrays.copyOf(filler, filler.length + data.length);
+        System.arraycopy(data, 0, both, filler.length, data.length);
+        write(both);
+    }
+
+    /** Sends a PING and waits for its ACK, for a minute at most: the server has read all that was sent before. */
+    void ping() throws IOException {
+        long acked = pingAcks.get();
+        write(frame(0x6, 0, 0, new byte[8]));
+        lock.lock();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+            while (pingAcks.get() == acked) {
+                long left = deadline - System.nanoTime();
+                if (ended || left <= 0) {
+                    throw new IOException("no PING ACK");
+                }
+                credit.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** RST_STREAM(CANCEL) on {@code stream}: the visitor wants no more of its answer. */
     void cancel(int stream) throws IOException {
         write(frame(0x3, 0, stream, ByteBuffer.allocate(4).putInt(0x8).array()));
@@ -146,9 +182,21 @@ final class RawHttp2Visitor implements AutoCloseable {
 
     /** As {@link #sendBody(int, long, AtomicLong)}, the byte at each offset of the body being {@code content}'s. */
     void sendBody(int stream, long length, AtomicLong sent, LongToIntFunction content) {
+        sendBody(stream, length, sent, content, 0);
+    }
+
+    /**
+     * As {@link #sendBody(int, long, AtomicLong)}, leaving {@code keep} bytes of the stream's window unused: what
+     * {@link #data} may send once the stream stalled.
+     */
+    void sendBodyKeeping(int stream, long length, AtomicLong sent, int keep) {
+        sendBody(stream, length, sent, offset -> 0, keep);
+    }
+
+    private void sendBody(int stream, long length, AtomicLong sent, LongToIntFunction content, int keep) {
         try {
             while (sent.get() < length) {
-                int size = takeCredit(stream, (int) Math.min(MAX_FRAME, length - sent.get()));
+                int size = takeCredit(stream, (int) Math.min(MAX_FRAME, length - sent.get()), keep);
                 boolean last = sent.get() + size == length;
                 byte[] data = new byte[size];
                 for (int i = 0; i < size; i++) {
@@ -261,11 +309,11 @@ final class RawHttp2Visitor implements AutoCloseable {
         return endedStreams.contains(stream);
     }
 
-    private int takeCredit(int stream, int wanted) throws IOException {
+    private int takeCredit(int stream, int wanted, int keep) throws IOException {
         lock.lock();
         try {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
-            while (Math.min(connectionWindow, streamWindow(stream)) <= 0) {
+            while (Math.min(connectionWindow, streamWindow(stream) - keep) <= 0) {
                 if (ended || tcp.isOutputShutdown()) {
                     throw new IOException("the connection ended");
                 }
@@ -275,7 +323,7 @@ final class RawHttp2Visitor implements AutoCloseable {
                 }
                 credit.awaitNanos(left);
             }
-            int size = (int) Math.min(wanted, Math.min(connectionWindow, streamWindow(stream)));
+            int size = (int) Math.min(wanted, Math.min(connectionWindow, streamWindow(stream) - keep));
             connectionWindow -= size;
             streamWindows.put(stream, streamWindow(stream) - size);
             return size;
@@ -315,6 +363,9 @@ final class RawHttp2Visitor implements AutoCloseable {
                     }
                 } else if (type == 0x3) {
                     resets.put(stream, ByteBuffer.wrap(payload).getInt() & 0xffffffffL);
+                } else if (type == 0x6 && (flags & 0x1) != 0) {
+                    pingAcks.incrementAndGet();
+                    grant(0, 0);
                 } else if (type == 0x7) {
                     goAwayError = ByteBuffer.wrap(payload, 4, 4).getInt() & 0xffffffffL;
                 }

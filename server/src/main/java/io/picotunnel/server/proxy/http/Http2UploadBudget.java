@@ -1,9 +1,12 @@
 package io.picotunnel.server.proxy.http;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
@@ -42,6 +45,8 @@ final class Http2UploadBudget {
 
     /** What a queued DATA frame costs in the heap beyond its bytes (Netty's frame, its buffer, the queue's slot). */
     static final int FRAME_COST = 128;
+    /** DATA frames smaller than this are copied out of the buffer they were read into before they wait; see withOwnBytes. */
+    static final int COPY_BELOW = 4096;
 
     private static final Logger LOG = LoggerFactory.getLogger(Http2UploadBudget.class);
     private static final long WARN_EVERY = TimeUnit.MINUTES.toNanos(1);
@@ -253,6 +258,7 @@ final class Http2UploadBudget {
                 HeldUpload upload = streams.get(data.stream().id());
                 if (upload != null) {
                     arrived(upload, cost(data));
+                    msg = withOwnBytes(data);
                 }
             }
             ctx.fireChannelRead(msg);
@@ -275,6 +281,23 @@ final class Http2UploadBudget {
             }
             channel.flush();
         }
+    }
+
+    /**
+     * {@code data}, or, when its content is a small part of a larger buffer, a frame with a copy of just its bytes:
+     * Netty's frame reader slices each payload out of the buffer its TLS record was read into, so a tiny DATA frame
+     * waiting for its stream would keep that whole buffer (some 16 KiB) alive while counted for its own bytes.
+     */
+    private static Http2DataFrame withOwnBytes(Http2DataFrame data) {
+        ByteBuf content = data.content();
+        int length = content.readableBytes();
+        if (length >= COPY_BELOW || content.capacity() == length && content.unwrap() == null) {
+            return data;
+        }
+        Http2DataFrame own = new DefaultHttp2DataFrame(Unpooled.copiedBuffer(content), data.isEndStream(),
+                data.padding()).stream(data.stream());
+        data.release();
+        return own;
     }
 
     private static int cost(Http2DataFrame data) {

@@ -1,0 +1,124 @@
+package io.picotunnel.server.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetric;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.Testbed;
+import io.picotunnel.server.tls.TestCertificates;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * What frames waiting on an HTTP/2 stream whose upload stalled (its target reads nothing) keep of the server's
+ * memory, as its buffer allocator counts it: no more than what they are counted for in the upload budget. Each
+ * frame is read by the server before the next is sent (a PING answered in between); a one-byte DATA frame comes
+ * behind a large frame the server ignores, in the same TLS record, so that it is read into a buffer of ~16 KiB. Real server, our client in process, a socket target, a
+ * visitor writing HTTP/2 frames by hand over TLS.
+ */
+class Http2HeldFramesMemoryEndToEndTest {
+
+    private static final long MiB = 1024 * 1024;
+    private static final long BUDGET = 16 * MiB;
+    private static final String HOST = "uploads.test";
+    private static final long BODY = 64 * MiB;
+    private static final int STREAM = 1;
+    /** The stream's window left for the one-byte DATA frames once its body stalled. */
+    private static final int TINY_FRAMES = 1000;
+    /** What comes before each one-byte DATA frame in its TLS record (16 KiB at most), so that it is read in one buffer. */
+    private static final int FILLER = 16_000;
+    /** What the allocator may grow by meanwhile, for other things than the frames held (the client's, the tunnel's). */
+    private static final long SLACK = 4 * MiB;
+
+    @TempDir
+    Path dataDir;
+
+    private final TestCertificates ca = new TestCertificates();
+    private Testbed testbed;
+    private StallingUploadTarget target;
+    private RawHttp2Visitor visitor;
+
+    @BeforeEach
+    void start() throws IOException {
+        TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
+        testbed = new Testbed(dataDir, Map.of(Setting.SESSION_BUFFER_LIMIT, Long.toString(BUDGET),
+                Setting.MAX_STREAM_WINDOW, Long.toString(YamuxConfig.INITIAL_STREAM_WINDOW)));
+        JsonNode tunnel = testbed.createTunnel("uploads");
+        String tunnelId = tunnel.get("id").asText();
+        SessionLimits defaults = SessionLimits.DEFAULTS;
+        testbed.startClient(tunnel.get("token").asText(), config -> config.withLimits(new SessionLimits(
+                YamuxConfig.INITIAL_STREAM_WINDOW, defaults.sessionWindowBudget(), defaults.maxStreams(),
+                defaults.sessionBufferLimit())));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+        target = new StallingUploadTarget();
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
+                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+        visitor = RawHttp2Visitor.connect(testbed.server().httpsPort(), HOST, ca.clientContext());
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        if (visitor != null) {
+            visitor.close();
+        }
+        testbed.close();
+        if (target != null) {
+            target.close();
+        }
+    }
+
+    @Test
+    void tinyDataFramesOnAStalledStreamKeepNoMoreThanTheyAreCountedFor() throws Exception {
+        stallStreamKeeping(TINY_FRAMES);
+        long before = allocatorMemory();
+
+        for (int i = 0; i < TINY_FRAMES; i++) {
+            visitor.dataBehindFiller(STREAM, FILLER);
+            visitor.ping();
+        }
+
+        assertThat(visitor.resetCode(STREAM)).as("the stalled stream's reset").isNull();
+        assertThat(testbed.server().http2UploadBytesHeld()).as("what the budget counts held")
+                .isGreaterThanOrEqualTo(TINY_FRAMES * 129L);
+        assertThat(allocatorMemory() - before)
+                .as("what %d one-byte DATA frames waiting on a stalled stream keep of the allocator's memory", TINY_FRAMES)
+                .isLessThanOrEqualTo(TINY_FRAMES * 129L + SLACK);
+    }
+
+    /** Sends the body of a POST to the target, which reads none of it, until the stream's window has {@code keep} left. */
+    private void stallStreamKeeping(int keep) throws IOException {
+        AtomicLong sent = new AtomicLong();
+        visitor.post(STREAM, "/stall", BODY);
+        Thread.ofVirtual().name("h2-upload").start(() -> {
+            try {
+                visitor.sendBodyKeeping(STREAM, BODY, sent, keep);
+            } catch (RuntimeException e) {
+                // no credit for a minute, or the connection ended with the test
+            }
+        });
+        await().atMost(60, TimeUnit.SECONDS).until(() -> target.stalled() == 1);
+        AtomicLong seen = new AtomicLong(-1);
+        await().pollInterval(Duration.ofMillis(100)).during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(60))
+                .until(() -> sent.get() == seen.getAndSet(sent.get()));
+    }
+
+    private static long allocatorMemory() {
+        ByteBufAllocatorMetric metric = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
+        return metric.usedDirectMemory() + metric.usedHeapMemory();
+    }
+}
