@@ -42,6 +42,8 @@ class Http2HeldFramesMemoryEndToEndTest {
     private static final int TINY_FRAMES = 1000;
     /** What comes before each one-byte DATA frame in its TLS record (16 KiB at most), so that it is read in one buffer. */
     private static final int FILLER = 16_000;
+    private static final int UNKNOWN_FRAMES = 1000;
+    private static final int UNKNOWN_FRAME_LENGTH = 16 * 1024;
     /** What the allocator may grow by meanwhile, for other things than the frames held (the client's, the tunnel's). */
     private static final long SLACK = 4 * MiB;
 
@@ -98,6 +100,23 @@ class Http2HeldFramesMemoryEndToEndTest {
         assertThat(allocatorMemory() - before)
                 .as("what %d one-byte DATA frames waiting on a stalled stream keep of the allocator's memory", TINY_FRAMES)
                 .isLessThanOrEqualTo(TINY_FRAMES * 129L + SLACK);
+    }
+
+    @Test
+    void framesOfUnknownTypeOnAStalledStreamAreNotKept() throws Exception {
+        stallStreamKeeping(0);
+        long before = allocatorMemory();
+
+        for (int i = 0; i < UNKNOWN_FRAMES; i++) {
+            visitor.unknownFrame(0xff, STREAM, UNKNOWN_FRAME_LENGTH);
+            visitor.ping();
+        }
+
+        assertThat(visitor.ended()).as("the connection ended").isFalse();
+        assertThat(allocatorMemory() - before)
+                .as("what %d frames of %d bytes of an unknown type on a stalled stream keep of the allocator's memory",
+                        UNKNOWN_FRAMES, UNKNOWN_FRAME_LENGTH)
+                .isLessThanOrEqualTo(SLACK);
     }
 
     /** Sends the body of a POST to the target, which reads none of it, until the stream's window has {@code keep} left. */

@@ -140,6 +140,11 @@ final class RawHttp2Visitor implements AutoCloseable {
         write(both);
     }
 
+    /** A frame of {@code type}, one HTTP/2 does not define, with {@code length} zero bytes on {@code stream}. */
+    void unknownFrame(int type, int stream, int length) throws IOException {
+        write(frame(type, 0, stream, new byte[length]));
+    }
+
     /** Sends a PING and waits for its ACK, for a minute at most: the server has read all that was sent before. */
     void ping() throws IOException {
         long acked = pingAcks.get();

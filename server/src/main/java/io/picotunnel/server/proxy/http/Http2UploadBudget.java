@@ -17,6 +17,7 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2LocalFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2UnknownFrame;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -252,8 +253,16 @@ final class Http2UploadBudget {
             }
         }
 
+        /**
+         * Counts DATA as it arrives; drops frames of types HTTP/2 does not define: nothing here reads them, and
+         * a stream that waits for the tunnel would queue them without bound (they take no flow-control credit).
+         */
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof Http2UnknownFrame unknown) {
+                unknown.release();
+                return;
+            }
             if (msg instanceof Http2DataFrame data) {
                 HeldUpload upload = streams.get(data.stream().id());
                 if (upload != null) {
