@@ -131,6 +131,31 @@ describe('App', () => {
       vi.useRealTimers();
     }
   });
+
+  it('keeps showing the dashboard, without reloading, when the browser brings the page back from its cache with no sign-out', async () => {
+    window.history.replaceState(null, '', '/');
+    mockFetch({
+      'GET /auth/session': { status: 200, body: { signed_in: true, method: 'oidc', user: 'alice@example.com', tunnel_server: 'ws://h:8443' } },
+      'GET /api/tunnels': { status: 200, body: [] },
+    });
+    render(<App />);
+    expect(await screen.findByRole('button', { name: 'Create tunnel' })).toBeTruthy();
+    // Left for another site and back, still signed in: the page is shown as it was, and a reload would only lose it
+    const reload = vi.fn();
+    vi.stubGlobal('location', { ...window.location, reload });
+    try {
+      act(() => {
+        window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+      });
+
+      expect(reload).not.toHaveBeenCalled();
+      expect(screen.getByRole('button', { name: 'Create tunnel' })).toBeTruthy();
+      expect(screen.getByRole('button', { name: /Sign out/ })).toBeTruthy();
+      expect(screen.getByText('alice@example.com')).toBeTruthy();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
 });
 
 /** Signed in with oidc; once the page posts its sign-out, the session is gone but the answer never comes. */
