@@ -580,6 +580,7 @@ class TcpServiceEndToEndTest {
                 AtomicLong seen = new AtomicLong(-1);
                 await().pollInterval(Duration.ofMillis(100)).during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(20))
                         .until(() -> written.get() == seen.getAndSet(written.get()));
+                assertThat(written.get()).as("written before the ACK").isGreaterThan(MiB);
                 assertThat(sent).as("the visitor's FIN is not on its way yet").isNotDone();
                 if (Transport.isEpoll()) {
                     assertThat(EpollInterest.asksForThePeersEnd(httpsPort, socket.getLocalPort()))
