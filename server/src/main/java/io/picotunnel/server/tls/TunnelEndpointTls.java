@@ -15,8 +15,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.LongSupplier;
 
 /**
  * TLS for the tunnel endpoint (wss): whatever name the client sends (or none, when it dials an IP address),
@@ -41,11 +44,31 @@ public final class TunnelEndpointTls {
     private volatile boolean certificateTold;
     /**
      * The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served, or why none
-     * can be built from it: built again for each connection, a broken certificate would cost a build a connection.
+     * could be built from it: built again for each connection, a broken certificate would cost a build a connection.
      */
     private volatile Cached cached;
+    private final ContextBuilder builder;
+    private final LongSupplier nanoTime;
 
-    private record Cached(ServerCertificate certificate, SslContext context, SSLException failure) {
+    /**
+     * How long a failed build of a certificate's context is kept before the next connection builds it again. Every
+     * certificate in the store has had a context built already, so what fails here passes (native memory, mostly):
+     * kept until the file changes or the next restart, it would keep wss down for weeks.
+     */
+    static final Duration REBUILD_INTERVAL = Duration.ofSeconds(5);
+
+    /** Builds the endpoint's TLS context of a certificate: {@link TlsContexts#forTunnelEndpoint} but in tests. */
+    @FunctionalInterface
+    interface ContextBuilder {
+        SslContext build(PrivateKey key, List<X509Certificate> chain) throws SSLException;
+    }
+
+    /** {@code retryAt}: with a failure, the {@link System#nanoTime} from which the context is built again. */
+    private record Cached(ServerCertificate certificate, SslContext context, SSLException failure, long retryAt) {
+        boolean serves(ServerCertificate current, long now) {
+            return certificate == current && (failure == null || now - retryAt < 0);
+        }
+
         SslContext served() throws SSLException {
             if (failure != null) {
                 throw failure;
@@ -55,7 +78,15 @@ public final class TunnelEndpointTls {
     }
 
     TunnelEndpointTls(CertificateStore store, String serverDomain, boolean plainAllowed) {
+        this(store, serverDomain, plainAllowed, TlsContexts::forTunnelEndpoint, System::nanoTime);
+    }
+
+    /** With the context built by {@code builder} and the clock read for rebuilds ({@link System#nanoTime}). */
+    TunnelEndpointTls(CertificateStore store, String serverDomain, boolean plainAllowed, ContextBuilder builder,
+                      LongSupplier nanoTime) {
         this.store = store;
+        this.builder = builder;
+        this.nanoTime = nanoTime;
         this.serverDomain = serverDomain;
         this.plainAllowed = plainAllowed;
         this.ownFailures = new EndpointTlsFailures(log, plainAllowed);
@@ -190,18 +221,29 @@ public final class TunnelEndpointTls {
     private SslContext currentContext() throws SSLException {
         ServerCertificate certificate = store.select(serverDomain).orElseThrow(() -> new NoCertificate(serverDomain));
         Cached current = cached;
-        if (current != null && current.certificate() == certificate) {
+        if (current != null && current.serves(certificate, nanoTime.getAsLong())) {
+            return current.served();
+        }
+        return built(certificate);
+    }
+
+    /** Locked: event loops that meet a new certificate, or the end of a failure's interval, at once build it once. */
+    private synchronized SslContext built(ServerCertificate certificate) throws SSLException {
+        Cached current = cached;
+        long now = nanoTime.getAsLong();
+        if (current != null && current.serves(certificate, now)) {
             return current.served();
         }
         try {
-            SslContext context = TlsContexts.forTunnelEndpoint(certificate.key(), certificate.chain());
-            cached = new Cached(certificate, context, null);
+            SslContext context = builder.build(certificate.key(), certificate.chain());
+            cached = new Cached(certificate, context, null, 0);
             return context;
-        } catch (SSLException | RuntimeException e) {
-            // Netty's builder checks some of what it is given with unchecked exceptions
+        } catch (SSLException | RuntimeException | LinkageError e) {
+            // Netty's builder checks some of what it is given with unchecked exceptions; a native library that
+            // failed to link is a LinkageError. VirtualMachineErrors are left to the JVM.
             SSLException failure = new SSLException("cannot build a TLS context from the certificate of "
                     + serverDomain, e);
-            cached = new Cached(certificate, null, failure);
+            cached = new Cached(certificate, null, failure, now + REBUILD_INTERVAL.toNanos());
             throw failure;
         }
     }

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import javax.net.ssl.SSLSocket;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -20,6 +21,8 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -45,7 +48,10 @@ class TunnelEndpointOwnFailureLogTest {
     }
 
     private void start(CertificateStore store, boolean plainAllowed) throws IOException {
-        TunnelEndpointTls tls = new TunnelEndpointTls(store, "tunnel.test", plainAllowed);
+        start(new TunnelEndpointTls(store, "tunnel.test", plainAllowed));
+    }
+
+    private void start(TunnelEndpointTls tls) throws IOException {
         endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(),
                 TunnelTokens.of(token -> Optional.empty(), id -> Optional.empty()), new TunnelRegistry(),
                 group, group, tls::newConnectionHandler);
@@ -90,6 +96,42 @@ class TunnelEndpointOwnFailureLogTest {
                                 "cannot build a TLS context from the certificate of tunnel.test");
                         assertThat(event.getThrowableProxy()).as("the stack trace").isNotNull();
                     });
+        }
+    }
+
+    /**
+     * A build that fails for a passing reason (native memory, a native library not linked) is tried again, once per
+     * {@link TunnelEndpointTls#REBUILD_INTERVAL} at most: the clients in between get the failure kept, no build each.
+     */
+    @Test
+    void aFailedContextBuildIsTriedAgainAfterTheRebuildInterval() throws Exception {
+        TestCertificates ca = new TestCertificates();
+        TestCertificates.Issued issued = ca.issue("tunnel.test");
+        CertificateStore store = new CertificateStore();
+        store.putConfigured("tunnel.test",
+                new ServerCertificate(issued.chain(), issued.keyPair().getPrivate(), null, "test"));
+        AtomicInteger builds = new AtomicInteger();
+        AtomicLong now = new AtomicLong();
+        start(new TunnelEndpointTls(store, "tunnel.test", false, (key, chain) -> {
+            if (builds.incrementAndGet() == 1) {
+                throw new UnsatisfiedLinkError("test: the native TLS library failed this once");
+            }
+            return TlsContexts.forTunnelEndpoint(key, chain);
+        }, now::get));
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
+            for (int i = 0; i < 5; i++) {
+                sendUntilClosed(ClientHellos.record("tunnel.test"));
+            }
+            assertThat(builds).as("builds within the interval").hasValue(1);
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("cannot build a TLS context from the certificate of tunnel.test");
+
+            now.addAndGet(TunnelEndpointTls.REBUILD_INTERVAL.toNanos());
+            try (SSLSocket client = SniSockets.connect(ca.clientContext(), port, "tunnel.test")) {
+                client.startHandshake();
+                assertThat(client.getSession().getPeerCertificates()[0]).isEqualTo(issued.chain().get(0));
+            }
+            assertThat(builds).as("builds after the interval").hasValue(2);
         }
     }
 
