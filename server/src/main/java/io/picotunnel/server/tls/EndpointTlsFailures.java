@@ -4,6 +4,7 @@ import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
 
 import java.time.Duration;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -15,23 +16,24 @@ import java.util.function.Supplier;
 final class EndpointTlsFailures {
 
     private final Logger log;
-    private final boolean plainAllowed;
+    private final BooleanSupplier noCertificateChosen;
     private final RefusalLog noCertificate;
     private final RefusalLog cannotBuild;
 
     /**
-     * {@code plainAllowed}: the endpoint serves plain ws for want of a certificate, as the operator chose (no file, no
-     * ACME), so a ClientHello meeting no certificate (a scanner's, mostly) is no news: a debug line, not a warning a
-     * minute to add a certificate they chose not to have.
+     * {@code noCertificateChosen}: whether the endpoint serves plain ws for want of a certificate, as the operator chose
+     * (no file, no ACME), and no certificate came since: a ClientHello meeting none (a scanner's, mostly) is no news
+     * then, a debug line, not a warning a minute to add a certificate they chose not to have. Once one came (and the
+     * operator was told to move clients to wss), a ClientHello meeting none is a wss client left without: a warning.
      */
-    EndpointTlsFailures(Logger log, boolean plainAllowed) {
-        this(log, plainAllowed, RefusalLog.DEFAULT_INTERVAL, System::nanoTime);
+    EndpointTlsFailures(Logger log, BooleanSupplier noCertificateChosen) {
+        this(log, noCertificateChosen, RefusalLog.DEFAULT_INTERVAL, System::nanoTime);
     }
 
     /** With the clock read for the intervals ({@link System#nanoTime} but in tests). */
-    EndpointTlsFailures(Logger log, boolean plainAllowed, Duration interval, LongSupplier nanoTime) {
+    EndpointTlsFailures(Logger log, BooleanSupplier noCertificateChosen, Duration interval, LongSupplier nanoTime) {
         this.log = log;
-        this.plainAllowed = plainAllowed;
+        this.noCertificateChosen = noCertificateChosen;
         this.noCertificate = new RefusalLog(log, interval, nanoTime);
         this.cannotBuild = new RefusalLog(log, interval, nanoTime);
     }
@@ -40,7 +42,7 @@ final class EndpointTlsFailures {
     void closed(Object remote, Throwable cause) {
         Supplier<String> line = () -> "tunnel endpoint closed the TLS connection from " + remote + ": "
                 + cause.getMessage();
-        if (cause instanceof TunnelEndpointTls.NoCertificate && plainAllowed) {
+        if (cause instanceof TunnelEndpointTls.NoCertificate && noCertificateChosen.getAsBoolean()) {
             log.debug(line.get());
         } else if (cause instanceof TunnelEndpointTls.NoCertificate) {
             noCertificate.refused(true, line);

@@ -42,6 +42,8 @@ public final class TunnelEndpointTls {
     private final EndpointTlsFailures ownFailures;
     /** Whether the log said that wss is served now (only said when plain ws is allowed). */
     private volatile boolean certificateTold;
+    /** Whether a connection met a certificate of the domain since the start (maybe before the log said so). */
+    private volatile boolean certificateMet;
     /**
      * The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served, or why none
      * could be built from it: built again for each connection, a broken certificate would cost a build a connection.
@@ -89,7 +91,8 @@ public final class TunnelEndpointTls {
         this.nanoTime = nanoTime;
         this.serverDomain = serverDomain;
         this.plainAllowed = plainAllowed;
-        this.ownFailures = new EndpointTlsFailures(log, plainAllowed);
+        this.ownFailures = new EndpointTlsFailures(log,
+                () -> plainAllowed && !certificateTold && !certificateMet);
         CloseNotifyTimeoutLog.install();
     }
 
@@ -220,6 +223,9 @@ public final class TunnelEndpointTls {
 
     private SslContext currentContext() throws SSLException {
         ServerCertificate certificate = store.select(serverDomain).orElseThrow(() -> new NoCertificate(serverDomain));
+        if (!certificateMet) {
+            certificateMet = true;
+        }
         Cached current = cached;
         if (current != null && current.serves(certificate, nanoTime.getAsLong())) {
             return current.served();

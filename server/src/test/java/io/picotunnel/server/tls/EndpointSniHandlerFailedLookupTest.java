@@ -30,7 +30,7 @@ class EndpointSniHandlerFailedLookupTest {
     private final AtomicLong now = new AtomicLong();
     private final AtomicInteger lookups = new AtomicInteger();
     private final EndpointTlsFailures ownFailures = new EndpointTlsFailures(
-            LoggerFactory.getLogger(TunnelEndpointTls.class), false, INTERVAL, now::get);
+            LoggerFactory.getLogger(TunnelEndpointTls.class), () -> false, INTERVAL, now::get);
 
     @Test
     void aFailedLookupRunsOncePerConnectionAndTheWarningCountsConnections() {

@@ -17,7 +17,7 @@ class EndpointTlsFailuresTest {
     private static final Object REMOTE = InetSocketAddress.createUnresolved("127.0.0.1", 40000);
 
     private final EndpointTlsFailures failures = new EndpointTlsFailures(
-            LoggerFactory.getLogger(TunnelEndpointTls.class), false, Duration.ofSeconds(60), () -> 0L);
+            LoggerFactory.getLogger(TunnelEndpointTls.class), () -> false, Duration.ofSeconds(60), () -> 0L);
 
     @Test
     void noCertificateDoesNotHoldBackAContextThatCannotBeBuilt() {
@@ -39,7 +39,7 @@ class EndpointTlsFailuresTest {
     /** Plain ws served for want of a certificate is the operator's choice; a certificate that cannot be used is not. */
     @Test
     void withPlainWsAllowedOnlyAContextThatCannotBeBuiltIsAWarning() {
-        EndpointTlsFailures plain = new EndpointTlsFailures(LoggerFactory.getLogger(TunnelEndpointTls.class), true,
+        EndpointTlsFailures plain = new EndpointTlsFailures(LoggerFactory.getLogger(TunnelEndpointTls.class), () -> true,
                 Duration.ofSeconds(60), () -> 0L);
         try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
             plain.closed(REMOTE, new TunnelEndpointTls.NoCertificate("tunnel.test"));

@@ -34,6 +34,7 @@ import static org.awaitility.Awaitility.await;
 class TunnelEndpointOwnFailureLogTest {
 
     private EventLoopGroup group;
+    private TunnelEndpointTls tls;
     private TunnelEndpoint endpoint;
     private int port;
 
@@ -52,6 +53,7 @@ class TunnelEndpointOwnFailureLogTest {
     }
 
     private void start(TunnelEndpointTls tls) throws IOException {
+        this.tls = tls;
         endpoint = new TunnelEndpoint(TunnelEndpointConfig.defaults(),
                 TunnelTokens.of(token -> Optional.empty(), id -> Optional.empty()), new TunnelRegistry(),
                 group, group, tls::newConnectionHandler);
@@ -147,6 +149,26 @@ class TunnelEndpointOwnFailureLogTest {
             assertThat(log.messages(Level.DEBUG)).singleElement().asString()
                     .contains("closed the TLS connection from /127.0.0.1", "no certificate for tunnel.test yet");
             assertThat(log.messages(Level.WARN)).isEmpty();
+        }
+    }
+
+    /**
+     * Once a certificate came (and the INFO told the operator to move clients to wss), a certificate file removed
+     * after it leaves wss clients with none: a warning, though plain ws is still served.
+     */
+    @Test
+    void withPlainWsAllowedACertificateRemovedAfterItCameIsAWarning() throws Exception {
+        CertificateStore store = new CertificateStore();
+        start(store, true);
+        TestCertificates.Issued issued = new TestCertificates().issue("tunnel.test");
+        store.putFromFile("tunnel.test",
+                new ServerCertificate(issued.chain(), issued.keyPair().getPrivate(), null, "test"));
+        tls.certificatesChanged();
+        store.removeFromFile("tunnel.test");
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
+            sendUntilClosed(ClientHellos.record("tunnel.test"));
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("closed the TLS connection from /127.0.0.1", "no certificate for tunnel.test yet");
         }
     }
 
