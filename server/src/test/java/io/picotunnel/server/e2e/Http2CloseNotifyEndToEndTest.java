@@ -1,9 +1,6 @@
 package io.picotunnel.server.e2e;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.protocol.yamux.YamuxSession;
-import io.picotunnel.server.testbed.Testbed;
-import io.picotunnel.server.tls.TestCertificates;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -18,7 +15,9 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -37,39 +36,29 @@ class Http2CloseNotifyEndToEndTest {
     @TempDir
     Path dataDir;
 
-    private final TestCertificates ca = new TestCertificates();
-    private Testbed testbed;
     private StreamingTarget target;
-    private String tunnelId;
+    private HttpsHostTunnel tunnel;
 
     @BeforeEach
     void start() throws IOException {
-        TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
-        testbed = new Testbed(dataDir);
-        JsonNode tunnel = testbed.createTunnel("stream");
-        tunnelId = tunnel.get("id").asText();
-        testbed.startClient(tunnel.get("token").asText());
-        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
         target = new StreamingTarget();
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
-                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+        tunnel = new HttpsHostTunnel(dataDir, Map.of(), HOST, UnaryOperator.identity(), target::close, target.port());
     }
 
     @AfterEach
     void stop() throws IOException {
-        testbed.close();
-        if (target != null) {
-            target.close();
+        if (tunnel != null) {
+            tunnel.close();
         }
     }
 
     @Test
     void closeNotifyWhileAnAnswerStreamsEndsTheConnectionTheExchangeAndItsTunnelStream() throws Exception {
-        try (RawHttp2Visitor visitor = RawHttp2Visitor.connect(testbed.server().httpsPort(), HOST, ca.clientContext())) {
+        try (RawHttp2Visitor visitor = tunnel.visitor()) {
             visitor.get(1, "/stream");
             await().atMost(10, TimeUnit.SECONDS).until(() -> visitor.body(1).length() >= StreamingTarget.FIRST_PART);
             assertThat(visitor.status(1)).isEqualTo("200");
-            YamuxSession session = testbed.server().registry().connections(tunnelId).getFirst().session();
+            YamuxSession session = tunnel.server().registry().connections(tunnel.id).getFirst().session();
             assertThat(session.activeStreams()).isEqualTo(1);
 
             visitor.sendCloseNotify();

@@ -1,14 +1,8 @@
 package io.picotunnel.server.e2e;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
-import io.picotunnel.protocol.yamux.SessionLimits;
-import io.picotunnel.protocol.yamux.YamuxConfig;
-import io.picotunnel.server.config.Setting;
-import io.picotunnel.server.testbed.Testbed;
-import io.picotunnel.server.tls.TestCertificates;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -16,8 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.Map;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -50,27 +43,15 @@ class Http2HeldFramesMemoryEndToEndTest {
     @TempDir
     Path dataDir;
 
-    private final TestCertificates ca = new TestCertificates();
-    private Testbed testbed;
     private StallingUploadTarget target;
+    private HttpsHostTunnel tunnel;
     private RawHttp2Visitor visitor;
 
     @BeforeEach
     void start() throws IOException {
-        TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
-        testbed = new Testbed(dataDir, Map.of(Setting.SESSION_BUFFER_LIMIT, Long.toString(BUDGET),
-                Setting.MAX_STREAM_WINDOW, Long.toString(YamuxConfig.INITIAL_STREAM_WINDOW)));
-        JsonNode tunnel = testbed.createTunnel("uploads");
-        String tunnelId = tunnel.get("id").asText();
-        SessionLimits defaults = SessionLimits.DEFAULTS;
-        testbed.startClient(tunnel.get("token").asText(), config -> config.withLimits(new SessionLimits(
-                YamuxConfig.INITIAL_STREAM_WINDOW, defaults.sessionWindowBudget(), defaults.maxStreams(),
-                defaults.sessionBufferLimit())));
-        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
         target = new StallingUploadTarget();
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
-                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
-        visitor = RawHttp2Visitor.connect(testbed.server().httpsPort(), HOST, ca.clientContext());
+        tunnel = HttpsHostTunnel.withUploadBudget(dataDir, BUDGET, HOST, target);
+        visitor = tunnel.visitor();
     }
 
     @AfterEach
@@ -78,9 +59,8 @@ class Http2HeldFramesMemoryEndToEndTest {
         if (visitor != null) {
             visitor.close();
         }
-        testbed.close();
-        if (target != null) {
-            target.close();
+        if (tunnel != null) {
+            tunnel.close();
         }
     }
 
@@ -95,7 +75,7 @@ class Http2HeldFramesMemoryEndToEndTest {
         }
 
         assertThat(visitor.resetCode(STREAM)).as("the stalled stream's reset").isNull();
-        assertThat(testbed.server().http2UploadBytesHeld()).as("what the budget counts held")
+        assertThat(tunnel.server().http2UploadBytesHeld()).as("what the budget counts held")
                 .isGreaterThanOrEqualTo(TINY_FRAMES * 129L);
         assertThat(allocatorMemory() - before)
                 .as("what %d one-byte DATA frames waiting on a stalled stream keep of the allocator's memory", TINY_FRAMES)
@@ -123,17 +103,9 @@ class Http2HeldFramesMemoryEndToEndTest {
     private void stallStreamKeeping(int keep) throws IOException {
         AtomicLong sent = new AtomicLong();
         visitor.post(STREAM, "/stall", BODY);
-        Thread.ofVirtual().name("h2-upload").start(() -> {
-            try {
-                visitor.sendBodyKeeping(STREAM, BODY, sent, keep);
-            } catch (RuntimeException e) {
-                // no credit for a minute, or the connection ended with the test
-            }
-        });
+        StalledSending.inTheBackground(() -> visitor.sendBodyKeeping(STREAM, BODY, sent, keep));
         await().atMost(60, TimeUnit.SECONDS).until(() -> target.stalled() == 1);
-        AtomicLong seen = new AtomicLong(-1);
-        await().pollInterval(Duration.ofMillis(100)).during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(60))
-                .until(() -> sent.get() == seen.getAndSet(sent.get()));
+        StalledSending.awaitStopped(List.of(sent));
     }
 
     private static long allocatorMemory() {

@@ -1,11 +1,5 @@
 package io.picotunnel.server.e2e;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.protocol.yamux.SessionLimits;
-import io.picotunnel.protocol.yamux.YamuxConfig;
-import io.picotunnel.server.config.Setting;
-import io.picotunnel.server.testbed.Testbed;
-import io.picotunnel.server.tls.TestCertificates;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -13,10 +7,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -49,26 +41,14 @@ class Http2UploadBudgetEndToEndTest {
     @TempDir
     Path dataDir;
 
-    private final TestCertificates ca = new TestCertificates();
     private final List<RawHttp2Visitor> visitors = new ArrayList<>();
-    private Testbed testbed;
     private StallingUploadTarget target;
+    private HttpsHostTunnel tunnel;
 
     @BeforeEach
     void start() throws IOException {
-        TestCertificates.write(ca.issue(HOST), dataDir.resolve("certs"), HOST);
-        testbed = new Testbed(dataDir, Map.of(Setting.SESSION_BUFFER_LIMIT, Long.toString(BUDGET),
-                Setting.MAX_STREAM_WINDOW, Long.toString(YamuxConfig.INITIAL_STREAM_WINDOW)));
-        JsonNode tunnel = testbed.createTunnel("uploads");
-        String tunnelId = tunnel.get("id").asText();
-        SessionLimits defaults = SessionLimits.DEFAULTS;
-        testbed.startClient(tunnel.get("token").asText(), config -> config.withLimits(new SessionLimits(
-                YamuxConfig.INITIAL_STREAM_WINDOW, defaults.sessionWindowBudget(), defaults.maxStreams(),
-                defaults.sessionBufferLimit())));
-        await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
         target = new StallingUploadTarget();
-        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"path_prefix\":\"/\","
-                + "\"target_addr\":\"127.0.0.1:" + target.port() + "\"}");
+        tunnel = HttpsHostTunnel.withUploadBudget(dataDir, BUDGET, HOST, target);
     }
 
     @AfterEach
@@ -76,9 +56,8 @@ class Http2UploadBudgetEndToEndTest {
         for (RawHttp2Visitor visitor : visitors) {
             visitor.close();
         }
-        testbed.close();
-        if (target != null) {
-            target.close();
+        if (tunnel != null) {
+            tunnel.close();
         }
     }
 
@@ -86,19 +65,19 @@ class Http2UploadBudgetEndToEndTest {
     void stalledUploadsOverTheBudgetResetTheLongestStalledAndTheServerHoldsNoMore() throws Exception {
         List<AtomicLong> sent = new ArrayList<>();
         for (int c = 0; c < CONNECTIONS; c++) {
-            RawHttp2Visitor visitor = RawHttp2Visitor.connect(testbed.server().httpsPort(), HOST, ca.clientContext());
+            RawHttp2Visitor visitor = tunnel.visitor();
             visitors.add(visitor);
             for (int i = 0; i < STREAMS_PER_CONNECTION; i++) {
                 int stream = 1 + 2 * i;
                 AtomicLong streamSent = new AtomicLong();
                 sent.add(streamSent);
                 visitor.post(stream, "/stall/" + c + "/" + i, BODY);
-                sendInTheBackground(() -> visitor.sendBody(stream, BODY, streamSent));
+                StalledSending.inTheBackground(() -> visitor.sendBody(stream, BODY, streamSent));
             }
             int stalled = (c + 1) * STREAMS_PER_CONNECTION;
             await().atMost(60, TimeUnit.SECONDS).until(() -> target.stalled() == stalled);
-            awaitSendingStopped(sent);
-            assertThat(testbed.server().http2UploadBytesHeld())
+            StalledSending.awaitStopped(sent);
+            assertThat(tunnel.server().http2UploadBytesHeld())
                     .as("upload bytes the server holds for %d stalled streams, frames counted", stalled)
                     .isLessThanOrEqualTo(BUDGET + SLACK);
         }
@@ -116,28 +95,6 @@ class Http2UploadBudgetEndToEndTest {
             visitor.close();
         }
         await().atMost(10, TimeUnit.SECONDS).alias("nothing held once the visitors left")
-                .until(() -> testbed.server().http2UploadBytesHeld() == 0);
-    }
-
-    /** On a thread of its own: a stalled stream's body waits for credit that may never come. */
-    private static void sendInTheBackground(Runnable send) {
-        Thread.ofVirtual().name("h2-upload").start(() -> {
-            try {
-                send.run();
-            } catch (RuntimeException e) {
-                // no credit for a minute, its stream reset, or the connection ended with the test
-            }
-        });
-    }
-
-    /** Waits until what the stalled streams sent stays the same for a second. */
-    private static void awaitSendingStopped(List<AtomicLong> sent) {
-        AtomicLong seen = new AtomicLong(-1);
-        await().pollInterval(Duration.ofMillis(100)).during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(60))
-                .until(() -> sum(sent) == seen.getAndSet(sum(sent)));
-    }
-
-    private static long sum(List<AtomicLong> sent) {
-        return sent.stream().mapToLong(AtomicLong::get).sum();
+                .until(() -> tunnel.server().http2UploadBytesHeld() == 0);
     }
 }
