@@ -136,7 +136,8 @@ public final class TunnelEndpointTls {
             public Future<SslContext> map(String input, Promise<SslContext> promise) {
                 try {
                     return promise.setSuccess(currentContext());
-                } catch (SSLException | RuntimeException e) {
+                } catch (Throwable e) {
+                    // thrown on, Netty would close the connection as the peer's doing, with a debug line only
                     return promise.setFailure(e);
                 }
             }
@@ -244,9 +245,10 @@ public final class TunnelEndpointTls {
             SslContext context = builder.build(certificate.key(), certificate.chain());
             cached = new Cached(certificate, context, null, 0);
             return context;
-        } catch (SSLException | RuntimeException | LinkageError e) {
+        } catch (SSLException | RuntimeException | LinkageError | OutOfMemoryError e) {
             // Netty's builder checks some of what it is given with unchecked exceptions; a native library that
-            // failed to link is a LinkageError. VirtualMachineErrors are left to the JVM.
+            // failed to link is a LinkageError; direct memory running short is Netty's OutOfDirectMemoryError, the
+            // passing failure the retry time is for. Other VirtualMachineErrors are not kept: each try warns again.
             SSLException failure = new SSLException("cannot build a TLS context from the certificate of "
                     + serverDomain, e);
             cached = new Cached(certificate, null, failure, now + REBUILD_INTERVAL.toNanos());

@@ -138,6 +138,60 @@ class TunnelEndpointOwnFailureLogTest {
     }
 
     /**
+     * An OutOfMemoryError from the build (Netty's OutOfDirectMemoryError under direct memory pressure, the very case
+     * the retry is for) is our failure too: one build and one warning within the interval, not the peer's debug line
+     * and a build for each connection.
+     */
+    @Test
+    void aContextBuildOutOfMemoryIsTriedAgainAfterTheRebuildInterval() throws Exception {
+        TestCertificates ca = new TestCertificates();
+        TestCertificates.Issued issued = ca.issue("tunnel.test");
+        CertificateStore store = new CertificateStore();
+        store.putConfigured("tunnel.test",
+                new ServerCertificate(issued.chain(), issued.keyPair().getPrivate(), null, "test"));
+        AtomicInteger builds = new AtomicInteger();
+        AtomicLong now = new AtomicLong();
+        start(new TunnelEndpointTls(store, "tunnel.test", false, (key, chain) -> {
+            if (builds.incrementAndGet() == 1) {
+                throw new OutOfMemoryError("test");
+            }
+            return TlsContexts.forTunnelEndpoint(key, chain);
+        }, now::get));
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
+            for (int i = 0; i < 5; i++) {
+                sendUntilClosed(ClientHellos.record("tunnel.test"));
+            }
+            assertThat(builds).as("builds within the interval").hasValue(1);
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("cannot build a TLS context from the certificate of tunnel.test");
+
+            now.addAndGet(TunnelEndpointTls.REBUILD_INTERVAL.toNanos());
+            try (SSLSocket client = SniSockets.connect(ca.clientContext(), port, "tunnel.test")) {
+                client.startHandshake();
+                assertThat(client.getSession().getPeerCertificates()[0]).isEqualTo(issued.chain().get(0));
+            }
+            assertThat(builds).as("builds after the interval").hasValue(2);
+        }
+    }
+
+    /** Any other error from the build is ours too: a warning, not the debug line of a peer's failure. */
+    @Test
+    void anyErrorFromAContextBuildIsAWarning() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("tunnel.test");
+        CertificateStore store = new CertificateStore();
+        store.putConfigured("tunnel.test",
+                new ServerCertificate(issued.chain(), issued.keyPair().getPrivate(), null, "test"));
+        start(new TunnelEndpointTls(store, "tunnel.test", false, (key, chain) -> {
+            throw new InternalError("test: the JVM failed this build");
+        }, System::nanoTime));
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
+            sendUntilClosed(ClientHellos.record("tunnel.test"));
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("closed the TLS connection from /127.0.0.1", "the JVM failed this build");
+        }
+    }
+
+    /**
      * Serving plain ws, for want of a certificate, is what the operator chose: a scanner's ClientHello is no news to
      * them, a debug line, not a warning a minute to add a certificate.
      */
