@@ -40,10 +40,12 @@ public final class TunnelEndpointTls {
     private final boolean plainAllowed;
     /** Our own failures to serve TLS (no certificate, none we can use), warned about once an interval for the endpoint. */
     private final EndpointTlsFailures ownFailures;
-    /** Whether the log said that wss is served now (only said when plain ws is allowed). */
+    /**
+     * Whether the log said that wss is served now (only said when plain ws is allowed): from then on a ClientHello
+     * that finds no certificate is a wss client left without one. Set by {@link #certificatesChanged}, which ends every
+     * directory scan: the only way a certificate comes while plain ws is allowed (there is no ACME then).
+     */
     private volatile boolean certificateTold;
-    /** Whether a connection met a certificate of the domain since the start (maybe before the log said so). */
-    private volatile boolean certificateMet;
     /**
      * The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served, or why none
      * could be built from it: built again for each connection, a broken certificate would cost a build a connection.
@@ -92,7 +94,7 @@ public final class TunnelEndpointTls {
         this.serverDomain = serverDomain;
         this.plainAllowed = plainAllowed;
         this.ownFailures = new EndpointTlsFailures(log,
-                () -> plainAllowed && !certificateTold && !certificateMet);
+                () -> plainAllowed && !certificateTold);
         CloseNotifyTimeoutLog.install();
     }
 
@@ -224,9 +226,6 @@ public final class TunnelEndpointTls {
 
     private SslContext currentContext() throws SSLException {
         ServerCertificate certificate = store.select(serverDomain).orElseThrow(() -> new NoCertificate(serverDomain));
-        if (!certificateMet) {
-            certificateMet = true;
-        }
         Cached current = cached;
         if (current != null && current.serves(certificate, nanoTime.getAsLong())) {
             return current.served();
