@@ -1,7 +1,7 @@
 package io.picotunnel.server.proxy.http;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -46,8 +46,6 @@ final class Http2UploadBudget {
 
     /** What a queued DATA frame costs in the heap beyond its bytes (Netty's frame, its buffer, the queue's slot). */
     static final int FRAME_COST = 128;
-    /** DATA frames smaller than this are copied out of the buffer they were read into before they wait; see withOwnBytes. */
-    static final int COPY_BELOW = 4096;
 
     private static final Logger LOG = LoggerFactory.getLogger(Http2UploadBudget.class);
     private static final long WARN_EVERY = TimeUnit.MINUTES.toNanos(1);
@@ -266,8 +264,12 @@ final class Http2UploadBudget {
             if (msg instanceof Http2DataFrame data) {
                 HeldUpload upload = streams.get(data.stream().id());
                 if (upload != null) {
+                    // Something of the stream waits already: this frame waits too. One read at once is not copied.
+                    boolean waits = upload.bytes > 0;
                     arrived(upload, cost(data));
-                    msg = withOwnBytes(data);
+                    if (waits) {
+                        msg = withOwnBytes(data, ctx.alloc());
+                    }
                 }
             }
             ctx.fireChannelRead(msg);
@@ -293,20 +295,31 @@ final class Http2UploadBudget {
     }
 
     /**
-     * {@code data}, or, when its content is a small part of a larger buffer, a frame with a copy of just its bytes:
-     * Netty's frame reader slices each payload out of the buffer its TLS record was read into, so a tiny DATA frame
-     * waiting for its stream would keep that whole buffer (some 16 KiB) alive while counted for its own bytes.
+     * {@code data}, or, when its content is less than half the buffer it keeps alive, a frame with a copy of just its
+     * bytes: Netty's frame reader slices each payload out of the buffer its TLS records were decrypted into (as large
+     * as what one read brought, 64 KiB and more), so a frame waiting for its stream would keep that whole buffer alive
+     * while counted for its own bytes. A frame is 16 KiB at most, and so is its copy. Without memory for the copy, the
+     * frame stays as it is.
      */
-    private static Http2DataFrame withOwnBytes(Http2DataFrame data) {
+    static Http2DataFrame withOwnBytes(Http2DataFrame data, ByteBufAllocator alloc) {
         ByteBuf content = data.content();
         int length = content.readableBytes();
-        if (length >= COPY_BELOW || content.capacity() == length && content.unwrap() == null) {
+        ByteBuf whole = content.unwrap() != null ? content.unwrap() : content;
+        if (whole.capacity() <= 2L * length) {
             return data;
         }
-        Http2DataFrame own = new DefaultHttp2DataFrame(Unpooled.copiedBuffer(content), data.isEndStream(),
-                data.padding()).stream(data.stream());
-        data.release();
-        return own;
+        ByteBuf copy = null;
+        try {
+            copy = alloc.heapBuffer(length).writeBytes(content, content.readerIndex(), length);
+            Http2DataFrame own = new DefaultHttp2DataFrame(copy, data.isEndStream(), data.padding()).stream(data.stream());
+            data.release();
+            return own;
+        } catch (OutOfMemoryError | RuntimeException e) {
+            if (copy != null) {
+                copy.release();
+            }
+            return data;
+        }
     }
 
     private static int cost(Http2DataFrame data) {
