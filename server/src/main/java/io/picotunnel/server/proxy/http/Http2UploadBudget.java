@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -38,8 +40,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * window is opened to twice its streams' windows (Netty sends the connection's WINDOW_UPDATE once half of it was
  * taken): however many of its streams stall, each holding at most its own window, the others still have a stream
  * window's worth of the connection's. What that lets the connections hold is bounded server-wide instead: when the
- * bytes held pass the budget, the stream whose body has gone longest without moving on is reset
- * (RST_STREAM ENHANCE_YOUR_CALM), which ends its exchange and frees what it held. Each DATA frame held counts
+ * bytes held pass the budget, a stream of the connection that holds the most is reset (RST_STREAM ENHANCE_YOUR_CALM),
+ * the one of its streams whose body has gone longest without moving on, which ends its exchange and frees what it
+ * held. The connection that holds the most pays first: one that fills the budget with streams it keeps moving a
+ * little cannot get the older uploads of other connections reset. Each DATA frame held counts
  * {@link #FRAME_COST} beyond its bytes, as Netty queues one object per frame: tiny frames cannot pass the budget.
  */
 final class Http2UploadBudget {
@@ -50,15 +54,16 @@ final class Http2UploadBudget {
     private static final Logger LOG = LoggerFactory.getLogger(Http2UploadBudget.class);
     private static final long WARN_EVERY = TimeUnit.MINUTES.toNanos(1);
     private static final String CONNECTION_UPLOADS = "http2-upload-budget";
+    /** Streams chosen to be reset by one arrival at most: a bound for the choice racing the streams' event loops. */
+    private static final int MAX_CHOICES = 1024;
 
     private final long limit;
     private final AtomicLong held = new AtomicLong();
     /** What the streams being reset hold: they free it once reset, and no more streams are reset for it meanwhile. */
     private final AtomicLong freeing = new AtomicLong();
     private final AtomicLong order = new AtomicLong();
-    /** The streams holding bytes, longest stalled first. */
-    private final ConcurrentSkipListSet<HeldUpload> byStall = new ConcurrentSkipListSet<>(
-            Comparator.comparingLong((HeldUpload upload) -> upload.stalledSince).thenComparingLong(upload -> upload.order));
+    /** The watched connections, open ones. */
+    private final Set<ConnectionUploads> connections = ConcurrentHashMap.newKeySet();
     private final AtomicLong resetsUnlogged = new AtomicLong();
     private final AtomicLong nextWarn = new AtomicLong(System.nanoTime());
 
@@ -77,6 +82,8 @@ final class Http2UploadBudget {
     /** Counts what the streams of {@code codec}'s connection hold and opens its window; the codec was just added. */
     void watchConnection(Channel connection, Http2FrameCodec codec) {
         ConnectionUploads uploads = new ConnectionUploads(codec.connection());
+        connections.add(uploads);
+        connection.closeFuture().addListener(closed -> connections.remove(uploads));
         connection.pipeline().addAfter(connection.pipeline().context(codec).name(), CONNECTION_UPLOADS, uploads);
         codec.connection().addListener(new Http2ConnectionAdapter() {
             @Override
@@ -109,10 +116,11 @@ final class Http2UploadBudget {
         }
         upload.bytes += cost;
         if (upload.bytes == cost) {
-            byStall.add(upload);
+            upload.owner.byStall.add(upload);
         }
+        upload.owner.held.addAndGet(cost);
         if (held.addAndGet(cost) - freeing.get() > limit) {
-            resetLongestStalled();
+            resetOnFullestConnection();
         }
     }
 
@@ -120,19 +128,21 @@ final class Http2UploadBudget {
         if (upload.resetting) {
             return; // what it held is freed as it ends
         }
-        byStall.remove(upload);
+        upload.owner.byStall.remove(upload);
         upload.bytes -= cost;
         upload.stalledSince = System.nanoTime();
         if (upload.bytes > 0) {
-            byStall.add(upload);
+            upload.owner.byStall.add(upload);
         }
+        upload.owner.held.addAndGet(-cost);
         held.addAndGet(-cost);
     }
 
     private void ended(HeldUpload upload) {
         synchronized (upload) { // against its choice on another connection's event loop
-            byStall.remove(upload);
+            upload.owner.byStall.remove(upload);
             held.addAndGet(-upload.bytes);
+            upload.owner.held.addAndGet(upload.freeing - upload.bytes); // its connection stopped counting freeing
             freeing.addAndGet(-upload.freeing);
             upload.bytes = 0;
             upload.freeing = 0;
@@ -140,21 +150,42 @@ final class Http2UploadBudget {
         }
     }
 
-    private void resetLongestStalled() {
-        for (HeldUpload oldest : byStall) {
-            if (held.get() - freeing.get() <= limit) {
+    /** Resets, while the budget is passed, the longest-stalled upload of the connection that holds the most. */
+    private void resetOnFullestConnection() {
+        for (int choice = 0; choice < MAX_CHOICES && held.get() - freeing.get() > limit; choice++) {
+            ConnectionUploads fullest = fullestConnection();
+            if (fullest == null) {
                 return;
             }
+            HeldUpload oldest = fullest.byStall.pollFirst();
+            if (oldest == null) {
+                continue; // its streams took what they held meanwhile
+            }
             synchronized (oldest) {
-                if (oldest.resetting || !byStall.remove(oldest)) {
+                if (oldest.resetting) {
                     continue;
                 }
                 oldest.resetting = true;
                 oldest.freeing = oldest.bytes;
                 freeing.addAndGet(oldest.freeing);
+                fullest.held.addAndGet(-oldest.freeing);
             }
             oldest.stream.eventLoop().execute(() -> reset(oldest.stream));
         }
+    }
+
+    private ConnectionUploads fullestConnection() {
+        ConnectionUploads fullest = null;
+        long most = 0;
+        for (ConnectionUploads connection : connections) {
+            long connectionHeld = connection.held.get();
+            boolean older = fullest != null && connection.order < fullest.order;
+            if (connectionHeld > most || connectionHeld == most && older) {
+                fullest = connection;
+                most = connectionHeld;
+            }
+        }
+        return fullest;
     }
 
     private void reset(Http2StreamChannel stream) {
@@ -173,7 +204,8 @@ final class Http2UploadBudget {
         if (now - next >= 0 && nextWarn.compareAndSet(next, now + WARN_EVERY)) {
             resetsUnlogged.addAndGet(-resets);
             LOG.warn("HTTP/2 uploads held {} bytes for targets slower than their visitors, more than the {} bytes of"
-                            + " --session-buffer-limit: reset the stream whose upload had gone longest without moving on"
+                            + " --session-buffer-limit: reset, on the connection holding the most, the stream whose upload"
+                            + " had gone longest without moving on"
                             + " (stream {} of {}; {} such resets since the last line)",
                     held.get(), limit, stream.stream().id(), stream.parent().remoteAddress(), resets);
         }
@@ -182,16 +214,18 @@ final class Http2UploadBudget {
     /** One stream's part: the bytes (frames counted) it was sent and has not taken. On its connection's event loop. */
     private final class HeldUpload extends ChannelInboundHandlerAdapter {
         final Http2StreamChannel stream;
+        final ConnectionUploads owner;
         final long order = Http2UploadBudget.this.order.incrementAndGet();
-        /** Changed only while out of {@link #byStall}, whose order it sets. */
+        /** Changed only while out of its connection's {@code byStall}, whose order it sets. */
         volatile long stalledSince;
         volatile boolean resetting;
         volatile long bytes;
         /** What {@link #freeing} counts of it once it was chosen to be reset; freed, as all it holds, as it ends. */
         volatile long freeing;
 
-        HeldUpload(Http2StreamChannel stream) {
+        HeldUpload(Http2StreamChannel stream, ConnectionUploads owner) {
             this.stream = stream;
+            this.owner = owner;
         }
 
         @Override
@@ -221,6 +255,13 @@ final class Http2UploadBudget {
     /** Between the codec and the streams: counts each stream's DATA as it arrives, and sizes the connection window. */
     private final class ConnectionUploads extends ChannelInboundHandlerAdapter {
         final Map<Integer, HeldUpload> streams = new HashMap<>();
+        /** Ties between connections holding as much go to the older. */
+        final long order = Http2UploadBudget.this.order.incrementAndGet();
+        /** What its streams hold, frames counted, but for those chosen to be reset. */
+        final AtomicLong held = new AtomicLong();
+        /** Its streams holding bytes, but for those chosen to be reset, longest stalled first. */
+        final ConcurrentSkipListSet<HeldUpload> byStall = new ConcurrentSkipListSet<>(Comparator
+                .comparingLong((HeldUpload upload) -> upload.stalledSince).thenComparingLong(upload -> upload.order));
         private final Http2Connection connection;
         private Channel channel;
 
@@ -229,7 +270,7 @@ final class Http2UploadBudget {
         }
 
         HeldUpload watch(Http2StreamChannel stream) {
-            HeldUpload upload = new HeldUpload(stream);
+            HeldUpload upload = new HeldUpload(stream, this);
             streams.put(stream.stream().id(), upload);
             return upload;
         }
