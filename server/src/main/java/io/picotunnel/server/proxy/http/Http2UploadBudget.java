@@ -281,13 +281,14 @@ final class Http2UploadBudget {
         }
 
         /**
-         * Closes the channel of {@code streamId}, just closed, if it still holds DATA: Netty closes a stream's channel
+         * Closes the channel of {@code streamId}, just closed, if it is still open: Netty closes a stream's channel
          * only once the application read all it was sent, and an upload whose body waits for the tunnel reads nothing
-         * more, so its exchange, its stream up the tunnel and what it holds would stay after the visitor left.
+         * more, so its exchange, its stream up the tunnel and what it holds would stay after the visitor left. What it
+         * has not read may be no DATA at all (trailers), so whether it holds bytes does not tell.
          */
         void endHeld(int streamId) {
             HeldUpload upload = streams.get(streamId);
-            if (upload != null && upload.bytes > 0) {
+            if (upload != null && upload.stream.isActive()) {
                 upload.stream.eventLoop().execute(upload.stream::close);
             }
         }

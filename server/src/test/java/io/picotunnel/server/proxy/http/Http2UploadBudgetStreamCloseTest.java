@@ -1,0 +1,111 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.util.ReferenceCountUtil;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A stream whose channel reads nothing more (as an exchange waiting for the tunnel does) and holds no DATA, only the
+ * visitor's trailers: its channel still closes when the visitor resets the stream. Real Netty HTTP/2 peers over
+ * loopback, the server's side watched by the budget as HttpProxy does.
+ */
+class Http2UploadBudgetStreamCloseTest {
+
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final Http2UploadBudget budget = new Http2UploadBudget(1024 * 1024);
+    private final CompletableFuture<Http2StreamChannel> serverStream = new CompletableFuture<>();
+    private final AtomicInteger framesRead = new AtomicInteger();
+
+    @AfterEach
+    void stop() {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @Test
+    void aStreamHoldingOnlyTrailersIsClosedWhenTheVisitorResetsIt() throws Exception {
+        Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().build();
+                        ch.pipeline().addLast(codec);
+                        budget.watchConnection(ch, codec);
+                        ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+                            @Override
+                            protected void initChannel(Http2StreamChannel stream) {
+                                stream.config().setAutoRead(false); // reads nothing: all it is sent waits
+                                budget.watchStream(stream);
+                                stream.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                        framesRead.incrementAndGet();
+                                        ReferenceCountUtil.release(msg);
+                                    }
+                                });
+                                serverStream.complete(stream);
+                            }
+                        }));
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+        Channel visitor = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build(),
+                                new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
+                    }
+                })
+                .connect(server.localAddress()).sync().channel();
+        Http2StreamChannel stream = new Http2StreamChannelBootstrap(visitor)
+                .handler(new ChannelInboundHandlerAdapter()).open().sync().getNow();
+        Http2Headers head = new DefaultHttp2Headers().method("POST").scheme("https").authority("uploads.test")
+                .path("/upload");
+        stream.writeAndFlush(new DefaultHttp2HeadersFrame(head, false)).sync();
+        Http2StreamChannel held = serverStream.get(5, TimeUnit.SECONDS);
+        held.eventLoop().execute(held::read); // the head only, as an exchange reads it before it waits for the tunnel
+        await().atMost(5, TimeUnit.SECONDS).until(() -> framesRead.get() == 1);
+        stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().add("x-checksum", "1"), true))
+                .sync();
+        assertThat(budget.held()).as("DATA bytes held").isZero();
+
+        stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)).sync();
+
+        await().atMost(5, TimeUnit.SECONDS).alias("the server's channel of the reset stream closed")
+                .until(() -> !held.isOpen());
+        assertThat(framesRead).as("frames the server's stream read: the head, not the trailers").hasValue(1);
+        visitor.close().sync();
+        server.close().sync();
+    }
+}
