@@ -56,6 +56,7 @@ final class Http2UploadBudget {
     private static final String CONNECTION_UPLOADS = "http2-upload-budget";
     /** Streams chosen to be reset by one arrival at most: a bound for the choice racing the streams' event loops. */
     private static final int MAX_CHOICES = 1024;
+    private static final String READ_SPAN = "http2-upload-budget-reads";
 
     private final long limit;
     private final AtomicLong held = new AtomicLong();
@@ -81,10 +82,13 @@ final class Http2UploadBudget {
 
     /** Counts what the streams of {@code codec}'s connection hold and opens its window; the codec was just added. */
     void watchConnection(Channel connection, Http2FrameCodec codec) {
-        ConnectionUploads uploads = new ConnectionUploads(codec.connection());
+        ReadSpan reads = new ReadSpan();
+        ConnectionUploads uploads = new ConnectionUploads(codec.connection(), reads);
         connections.add(uploads);
         connection.closeFuture().addListener(closed -> connections.remove(uploads));
-        connection.pipeline().addAfter(connection.pipeline().context(codec).name(), CONNECTION_UPLOADS, uploads);
+        String codecName = connection.pipeline().context(codec).name();
+        connection.pipeline().addBefore(codecName, READ_SPAN, reads);
+        connection.pipeline().addAfter(codecName, CONNECTION_UPLOADS, uploads);
         codec.connection().addListener(new Http2ConnectionAdapter() {
             @Override
             public void onStreamActive(Http2Stream stream) {
@@ -263,10 +267,12 @@ final class Http2UploadBudget {
         final ConcurrentSkipListSet<HeldUpload> byStall = new ConcurrentSkipListSet<>(Comparator
                 .comparingLong((HeldUpload upload) -> upload.stalledSince).thenComparingLong(upload -> upload.order));
         private final Http2Connection connection;
+        private final ReadSpan reads;
         private Channel channel;
 
-        ConnectionUploads(Http2Connection connection) {
+        ConnectionUploads(Http2Connection connection, ReadSpan reads) {
             this.connection = connection;
+            this.reads = reads;
         }
 
         HeldUpload watch(Http2StreamChannel stream) {
@@ -317,7 +323,11 @@ final class Http2UploadBudget {
             ctx.fireChannelRead(msg);
         }
 
-        /** Twice the open streams' windows, never below HTTP/2's own 64 KiB; a smaller one takes effect as credit returns. */
+        /**
+         * Twice the open streams' windows, never below HTTP/2's own 64 KiB; a smaller one takes effect as credit
+         * returns. A larger one goes out as a WINDOW_UPDATE, flushed here only outside a read: the codec flushes what
+         * a read wrote as the read completes, and a stream opens (the window grows) as a read decodes its HEADERS.
+         */
         void openWindowForStreams() {
             Http2LocalFlowController flow = connection.local().flowController();
             Http2Stream whole = connection.connectionStream();
@@ -332,7 +342,29 @@ final class Http2UploadBudget {
             } catch (Http2Exception e) {
                 throw new IllegalStateException(e); // not for a window within 2^31 - 1
             }
-            channel.flush();
+            if (delta > 0 && !reads.reading) {
+                channel.flush();
+            }
+        }
+    }
+
+    /** Before the codec: whether the connection is within a read, whose end the codec flushes. On its event loop. */
+    private static final class ReadSpan extends ChannelInboundHandlerAdapter {
+        boolean reading;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            reading = true;
+            ctx.fireChannelRead(msg);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            try {
+                ctx.fireChannelReadComplete();
+            } finally {
+                reading = false;
+            }
         }
     }
 
