@@ -42,8 +42,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * window's worth of the connection's. What that lets the connections hold is bounded server-wide instead: when the
  * bytes held pass the budget, a stream of the connection that holds the most is reset (RST_STREAM ENHANCE_YOUR_CALM),
  * the one of its streams whose body has gone longest without moving on, which ends its exchange and frees what it
- * held. The connection that holds the most pays first: one that fills the budget with streams it keeps moving a
- * little cannot get the older uploads of other connections reset. Each DATA frame held counts
+ * held. The connection that holds the most pays first, of those holding as much the newer: one connection that
+ * fills the budget with streams it keeps moving a little cannot get another's older upload reset (many connections
+ * holding a stream's window each still can: shares are per connection, not per address). Each DATA frame held counts
  * {@link #FRAME_COST} beyond its bytes, as Netty queues one object per frame: tiny frames cannot pass the budget.
  */
 final class Http2UploadBudget {
@@ -54,6 +55,8 @@ final class Http2UploadBudget {
     private static final Logger LOG = LoggerFactory.getLogger(Http2UploadBudget.class);
     private static final long WARN_EVERY = TimeUnit.MINUTES.toNanos(1);
     private static final String CONNECTION_UPLOADS = "http2-upload-budget";
+    /** DATA frames smaller than this are copied out of their read buffer however they are read; see withOwnBytes. */
+    static final int COPY_ALWAYS_BELOW = 4096;
     /** Streams chosen to be reset by one arrival at most: a bound for the choice racing the streams' event loops. */
     private static final int MAX_CHOICES = 1024;
     private static final String READ_SPAN = "http2-upload-budget-reads";
@@ -183,8 +186,9 @@ final class Http2UploadBudget {
         long most = 0;
         for (ConnectionUploads connection : connections) {
             long connectionHeld = connection.held.get();
-            boolean older = fullest != null && connection.order < fullest.order;
-            if (connectionHeld > most || connectionHeld == most && older) {
+            // Of connections holding as much, the newer: a stalled upload that was there first is not the one to go
+            boolean newer = fullest != null && connection.order > fullest.order;
+            if (connectionHeld > most || connectionHeld == most && newer) {
                 fullest = connection;
                 most = connectionHeld;
             }
@@ -259,7 +263,7 @@ final class Http2UploadBudget {
     /** Between the codec and the streams: counts each stream's DATA as it arrives, and sizes the connection window. */
     private final class ConnectionUploads extends ChannelInboundHandlerAdapter {
         final Map<Integer, HeldUpload> streams = new HashMap<>();
-        /** Ties between connections holding as much go to the older. */
+        /** Of connections holding as much, the newer is chosen. */
         final long order = Http2UploadBudget.this.order.incrementAndGet();
         /** What its streams hold, frames counted, but for those chosen to be reset. */
         final AtomicLong held = new AtomicLong();
@@ -312,8 +316,9 @@ final class Http2UploadBudget {
             if (msg instanceof Http2DataFrame data) {
                 HeldUpload upload = streams.get(data.stream().id());
                 if (upload != null) {
-                    // Something of the stream waits already: this frame waits too. One read at once is not copied.
-                    boolean waits = upload.bytes > 0;
+                    // A frame that waits behind others of its stream, and any small one: a frame read at once may still
+                    // wait in the proxy's own queue (up to 8 while the tunnel stream opens), uncounted
+                    boolean waits = upload.bytes > 0 || data.content().readableBytes() < COPY_ALWAYS_BELOW;
                     arrived(upload, cost(data));
                     if (waits) {
                         msg = withOwnBytes(data, ctx.alloc());
