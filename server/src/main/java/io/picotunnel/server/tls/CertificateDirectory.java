@@ -4,6 +4,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,8 +100,20 @@ public final class CertificateDirectory implements AutoCloseable {
         }
     }
 
-    /** Reads new and changed certificate files; called at start and then periodically. */
+    /**
+     * Reads new and changed certificate files; called at start and then periodically. The step after the scan runs
+     * however it ends: a failure midway leaves in the store what was read before it, and the step tells what the store
+     * now holds. Certificates are dropped only for a listing read to its end.
+     */
     public synchronized void scan() {
+        try {
+            readFiles();
+        } finally {
+            afterScan.run();
+        }
+    }
+
+    private void readFiles() {
         Map<String, Path> certificates = new HashMap<>();
         if (Files.isDirectory(directory)) {
             try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*.crt")) {
@@ -114,7 +127,8 @@ public final class CertificateDirectory implements AutoCloseable {
                         certificates.put(name, file);
                     }
                 }
-            } catch (IOException e) {
+            } catch (IOException | DirectoryIteratorException e) {
+                // a listing cut short names only some files: the others are not gone
                 log.warn("cannot list certificate directory {}: {}", directory, e.getMessage());
                 return;
             }
@@ -133,7 +147,6 @@ public final class CertificateDirectory implements AutoCloseable {
             }
         }
         warnOfExpiries();
-        afterScan.run();
     }
 
     /** A certificate that was fine when loaded and has expired since. */

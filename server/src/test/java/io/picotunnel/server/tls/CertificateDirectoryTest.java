@@ -7,15 +7,20 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
 import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** The operator's certificate files as loaded from {@code <data>/certs/}: what is logged and what wins. */
@@ -196,6 +201,60 @@ class CertificateDirectoryTest {
                     .startsWith("certificate for shop.test from ").contains("expired at ");
             assertThat(timedStore.selectFromFiles("shop.test")).isEmpty();
         }
+    }
+
+    /**
+     * A scan that ends midway in an error the loader does not catch (here a certificate file of SEQUENCEs nested deeper
+     * than the parser's stack holds) still runs the step after the scan: the tunnel endpoint, told there that wss is
+     * served now, is not left unaware of a certificate read before the failure.
+     */
+    @Test
+    void aScanThatFailsMidwayStillRunsTheStepAfterIt() throws Exception {
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("good.test"), certs, "good.test");
+        TestCertificates.write(ca.issue("deep.test"), certs, "deep.test");
+        Files.writeString(certs.resolve("deep.test.crt"), nestedSequencesPem(100_000));
+        AtomicInteger afterScans = new AtomicInteger();
+        directory = new CertificateDirectory(certs, store);
+        directory.afterScan(afterScans::incrementAndGet);
+
+        assertThatThrownBy(directory::scan).isInstanceOf(StackOverflowError.class);
+        assertThat(afterScans).as("the step after the failed scan").hasValue(1);
+
+        directory.scan(); // the broken file unchanged is not read again
+        assertThat(store.select("good.test")).isPresent();
+        assertThat(afterScans).hasValue(2);
+    }
+
+    /** A PEM "certificate" that is {@code depth} DER SEQUENCEs, each the only content of the one around it. */
+    private static String nestedSequencesPem(int depth) {
+        int[] lengths = new int[depth + 1];
+        for (int i = 1; i <= depth; i++) {
+            lengths[i] = 1 + lengthOctets(lengths[i - 1]) + lengths[i - 1];
+        }
+        ByteArrayOutputStream der = new ByteArrayOutputStream(lengths[depth]);
+        for (int i = depth; i >= 1; i--) {
+            der.write(0x30);
+            int length = lengths[i - 1];
+            int octets = lengthOctets(length);
+            if (octets > 1) {
+                der.write(0x80 | (octets - 1));
+            }
+            for (int shift = 8 * (octets > 1 ? octets - 2 : 0); shift >= 0; shift -= 8) {
+                der.write(length >>> shift);
+            }
+        }
+        return "-----BEGIN CERTIFICATE-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der.toByteArray())
+                + "\n-----END CERTIFICATE-----\n";
+    }
+
+    /** The octets of a DER length: one below 128, else one saying how many follow and those. */
+    private static int lengthOctets(int length) {
+        if (length < 128) {
+            return 1;
+        }
+        return length < 1 << 8 ? 2 : length < 1 << 16 ? 3 : 4;
     }
 
     private ServerCertificate load(TestCertificates.Issued issued, String stem) {
