@@ -174,10 +174,28 @@ public final class ServerTls implements AutoCloseable {
         if (serverDomain == null) {
             return Optional.empty();
         }
-        boolean plainAllowed = store.select(serverDomain).isEmpty() && acme == null;
-        TunnelEndpointTls endpointTls = new TunnelEndpointTls(store, serverDomain, plainAllowed);
+        return Optional.of(published(new TunnelEndpointTls(store, serverDomain, plainWsAllowed())));
+    }
+
+    /** Whether the tunnel endpoint starting now serves plain ws too: no certificate for the domain, and no ACME. */
+    boolean plainWsAllowed() {
+        return store.select(serverDomain).isEmpty() && acme == null;
+    }
+
+    /**
+     * {@code endpointTls} is told of the directory's scans from now on, and of the last one now: a scan that read the
+     * domain's certificate after {@link #plainWsAllowed} found none, and ended before this, told no endpoint, and the
+     * INFO that wss is served would wait for the next scan.
+     */
+    TunnelEndpointTls published(TunnelEndpointTls endpointTls) {
         tunnelEndpointTls = endpointTls;
-        return Optional.of(endpointTls);
+        endpointTls.certificatesChanged();
+        return endpointTls;
+    }
+
+    /** The watched {@code <data>/certs/}. */
+    CertificateDirectory certificateDirectory() {
+        return directory;
     }
 
     private void certificatesChanged() {

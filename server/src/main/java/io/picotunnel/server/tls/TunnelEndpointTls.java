@@ -43,7 +43,8 @@ public final class TunnelEndpointTls {
     /**
      * Whether the log said that wss is served now (only said when plain ws is allowed): from then on a ClientHello
      * that finds no certificate is a wss client left without one. Set by {@link #certificatesChanged}, which ends every
-     * directory scan: the only way a certificate comes while plain ws is allowed (there is no ACME then).
+     * directory scan, however it ends: the only way a certificate comes while plain ws is allowed (there is no ACME
+     * then).
      */
     private volatile boolean certificateTold;
     /**
@@ -117,8 +118,11 @@ public final class TunnelEndpointTls {
         return plainAllowed ? new TlsOrPlain(this) : newHandler();
     }
 
-    /** After the certificate directory was read: says once that wss is served now, where plain ws is allowed. */
-    void certificatesChanged() {
+    /**
+     * After the certificate directory was read, and once as the endpoint starts: says once that wss is served now, where
+     * plain ws is allowed. Locked: the scanning thread and the starting one may both find the certificate.
+     */
+    synchronized void certificatesChanged() {
         if (plainAllowed && !certificateTold && store.select(serverDomain).isPresent()) {
             certificateTold = true;
             log.info("Tunnel endpoint now serves wss with the certificate of {}; plain ws is still served to clients"
