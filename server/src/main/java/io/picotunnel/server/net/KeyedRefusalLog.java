@@ -75,16 +75,7 @@ public final class KeyedRefusalLog {
      * only counted, as most of a flood's are, builds none.
      */
     public void refused(Object key, boolean warn, Supplier<String> message) {
-        String line;
-        synchronized (logs) {
-            long now = nanoTime.getAsLong();
-            RefusalLog keyed = logs.get(key);
-            if (keyed == null && makeRoom(now)) {
-                keyed = new RefusalLog(log, interval, nanoTime);
-                logs.put(key, keyed);
-            }
-            line = keyed != null ? keyedLine(key, keyed, message, now) : overflowLine(key, message, now);
-        }
+        String line = lineDue(key, message);
         if (line == null) {
             return;
         }
@@ -92,6 +83,30 @@ public final class KeyedRefusalLog {
             log.warn(line);
         } else {
             log.info(line);
+        }
+    }
+
+    /**
+     * A failure of our own of kind {@code key}, as {@link RefusalLog#failed}: at WARN with {@code cause}'s stack trace
+     * unless a failure of that kind had a line this interval (or, beyond the bound, one of any kind beyond it).
+     */
+    public void failed(Object key, Supplier<String> message, Throwable cause) {
+        String line = lineDue(key, message);
+        if (line != null) {
+            log.warn(line, cause);
+        }
+    }
+
+    /** The line for one refusal of {@code key}, or null when it is only counted. */
+    private String lineDue(Object key, Supplier<String> message) {
+        synchronized (logs) {
+            long now = nanoTime.getAsLong();
+            RefusalLog keyed = logs.get(key);
+            if (keyed == null && makeRoom(now)) {
+                keyed = new RefusalLog(log, interval, nanoTime);
+                logs.put(key, keyed);
+            }
+            return keyed != null ? keyedLine(key, keyed, message, now) : overflowLine(key, message, now);
         }
     }
 

@@ -15,6 +15,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.server.net.KeyedRefusalLog;
 import io.picotunnel.server.net.PeerFailures;
 import io.picotunnel.server.net.RefusalLog;
 import org.slf4j.Logger;
@@ -47,18 +48,20 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     private ScheduledFuture<?> timeout;
 
     private final RefusalLog refusals;
-    private final RefusalLog unexpected;
+    private final KeyedRefusalLog unexpected;
 
     HttpsFrontDoor(HttpsRouter router, HttpPipelines http, PassthroughForwarder passthrough, Duration helloTimeout) {
-        this(router, http, passthrough, helloTimeout, new RefusalLog(log), new RefusalLog(log));
+        this(router, http, passthrough, helloTimeout, new RefusalLog(log),
+                new KeyedRefusalLog(log, RefusalLog.DEFAULT_INTERVAL, HttpsListener.MAX_FAILURE_KINDS));
     }
 
     /**
      * {@code refusals}: the listener's log of refused handshakes, which come in floods (scanners); {@code unexpected}:
-     * its log of our own failures in the handshake or the HTTP set-up, met by every connection while the bug lasts.
+     * its log of our own failures in the handshake or the HTTP set-up, met by every connection while the bug lasts,
+     * by {@link FailureKind}.
      */
     HttpsFrontDoor(HttpsRouter router, HttpPipelines http, PassthroughForwarder passthrough, Duration helloTimeout,
-                   RefusalLog refusals, RefusalLog unexpected) {
+                   RefusalLog refusals, KeyedRefusalLog unexpected) {
         super(MAX_CLIENT_HELLO);
         this.refusals = refusals;
         this.unexpected = unexpected;
@@ -153,9 +156,9 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
     /** Hands the decrypted connection to HTTP/2 or HTTP/1.1 per the negotiated ALPN protocol. */
     private static final class AlpnDispatcher extends ApplicationProtocolNegotiationHandler {
         private final HttpPipelines http;
-        private final RefusalLog unexpected;
+        private final KeyedRefusalLog unexpected;
 
-        AlpnDispatcher(HttpPipelines http, RefusalLog unexpected) {
+        AlpnDispatcher(HttpPipelines http, KeyedRefusalLog unexpected) {
             super(ApplicationProtocolNames.HTTP_1_1);
             this.http = http;
             this.unexpected = unexpected;
@@ -184,8 +187,9 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
          * it as a warning with its stack trace, and again at the pipeline's end. Netty also brings here what fails in
          * our own code, as the TLS handshake is set up ({@link HttpsFrontDoor#terminate},
          * {@link HttpsFrontDoor#newSslHandler}) or the HTTP handling ({@link #configurePipeline}): those stay warnings,
-         * with their stack trace, one an interval for the listener: a bug met by every connection, or a flood of
-         * handshakes whose failure is not one we know for the peer's, would write a line each.
+         * with their stack trace, one an interval for the listener and {@link FailureKind}: a bug met by every
+         * connection, or a flood of handshakes whose failure is not one we know for the peer's, would write a line
+         * each; and a flood of one kind does not hide the first stack trace of another.
          */
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
@@ -193,7 +197,7 @@ final class HttpsFrontDoor extends SslClientHelloHandler<HttpsRoute> {
             if (PeerFailures.fromPeer(cause)) {
                 log.debug("HTTPS connection from {} failed during the handshake: {}", remote, cause.toString());
             } else {
-                unexpected.failed(() -> "HTTPS connection from " + remote + " closed on an unexpected error in the TLS"
+                unexpected.failed(FailureKind.of(cause), () -> "HTTPS connection from " + remote + " closed on an unexpected error in the TLS"
                         + " handshake or the HTTP set-up", cause);
             }
             ctx.close();

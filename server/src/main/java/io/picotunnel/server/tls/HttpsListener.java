@@ -9,6 +9,7 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.net.BindFailures;
 import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.net.KeyedRefusalLog;
 import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.access.AccessControl;
 
@@ -26,6 +27,8 @@ public final class HttpsListener implements AutoCloseable {
     public static final Duration REFUSAL_LOG_INTERVAL = RefusalLog.DEFAULT_INTERVAL;
 
     static final Duration CLIENT_HELLO_TIMEOUT = Duration.ofSeconds(10);
+    /** Kinds of our own failures with a warning an interval each; those beyond share one: a bug or two is the case. */
+    static final int MAX_FAILURE_KINDS = 16;
 
     private final InetSocketAddress address;
     private final EventLoopGroup group;
@@ -35,7 +38,9 @@ public final class HttpsListener implements AutoCloseable {
     private final ConnectionLimits limits;
     /** Handshakes refused for an unknown name, logged once a minute at most. */
     private final RefusalLog refusals = new RefusalLog(HttpsFrontDoor.log, REFUSAL_LOG_INTERVAL);
-    private final RefusalLog unexpected = new RefusalLog(HttpsFrontDoor.log, REFUSAL_LOG_INTERVAL);
+    /** Our own failures in the handshake or the HTTP set-up, by kind: each kind logged once a minute at most. */
+    private final KeyedRefusalLog unexpected = new KeyedRefusalLog(HttpsFrontDoor.log, REFUSAL_LOG_INTERVAL,
+            MAX_FAILURE_KINDS);
     private final AccessControl access;
     private Channel serverChannel;
     /** Where {@link #start} bound it, kept once it is closed (a draining shutdown still tells its port). */

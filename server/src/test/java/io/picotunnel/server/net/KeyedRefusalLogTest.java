@@ -26,6 +26,32 @@ class KeyedRefusalLogTest {
         }
     }
 
+    /** Failures of our own: a line of each kind with its stack trace, though another kind had one this interval. */
+    @Test
+    void aFailureOfAnotherKindHasItsWarningWithTheStackTraceWithinTheIntervalAndKindsStayBounded() {
+        try (LogCapture capture = new LogCapture(KeyedRefusalLogTest.class, Level.INFO)) {
+            AtomicLong clock = new AtomicLong();
+            KeyedRefusalLog log = new KeyedRefusalLog(LoggerFactory.getLogger(KeyedRefusalLogTest.class),
+                    Duration.ofHours(1), 3, clock::get);
+            for (int i = 0; i < 3; i++) {
+                log.failed("kind a", () -> "a failed", new IllegalStateException("a"));
+            }
+            log.failed("kind b", () -> "b failed", new UnsupportedOperationException("b"));
+            for (int i = 0; i < 100; i++) {
+                log.failed("kind " + i, () -> "failed", new IllegalArgumentException("many"));
+            }
+
+            assertThat(capture.events()).hasSize(4).allSatisfy(event -> {
+                assertThat(event.getLevel()).isEqualTo(Level.WARN);
+                assertThat(event.getThrowableProxy()).as("the stack trace").isNotNull();
+            });
+            assertThat(capture.events().get(1).getThrowableProxy().getClassName())
+                    .isEqualTo(UnsupportedOperationException.class.getName());
+            assertThat(capture.messages(Level.WARN)).startsWith("a failed", "b failed");
+            assertThat(log.keys()).isEqualTo(3);
+        }
+    }
+
     /** Keys within their interval are kept: a new key beyond the bound goes to the one overflow line instead. */
     @Test
     void keysBeyondTheBoundShareOneLineWhileTheTrackedAreWithinTheirInterval() {

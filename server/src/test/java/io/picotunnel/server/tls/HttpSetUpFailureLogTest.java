@@ -13,6 +13,7 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -79,6 +80,73 @@ class HttpSetUpFailureLogTest {
                     .satisfies(warning -> assertThat(thrown(warning)).isEqualTo(IllegalStateException.class.getName()))
                     .extracting(ILoggingEvent::getFormattedMessage).asString()
                     .contains("unexpected error in the TLS handshake or the HTTP set-up");
+        }
+    }
+
+    /**
+     * Two bugs at once: the HTTP/2 set-up's failures, however many, do not hold back the first warning and stack trace
+     * of the HTTP/1.1 set-up's within the interval.
+     */
+    @Test
+    void aFailureOfAnotherKindHasItsOwnWarningWithinTheInterval() throws Exception {
+        try (LogCapture log = new LogCapture(HttpsFrontDoor.class, Level.DEBUG)) {
+            for (String alpn : new String[] {"h2", "h2", "h2", "http/1.1", "http/1.1"}) {
+                handshakeUntilClosed(listener.port(), alpn);
+            }
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(log.events())
+                    .filteredOn(event -> event.getLevel() == Level.WARN)
+                    .extracting(event -> event.getThrowableProxy() == null ? null
+                            : event.getThrowableProxy().getMessage())
+                    .containsExactly("broken HTTP/2 set-up", "broken HTTP/1.1 set-up"));
+        }
+    }
+
+    /**
+     * Failures of ever new kinds (here each thrown from a place of its own) are warned about for at most
+     * {@link HttpsListener#MAX_FAILURE_KINDS} kinds an interval, the others in one line for all of them.
+     */
+    @Test
+    void failuresOfEverNewKindsAreWarnedAboutForBoundedlyManyKinds() throws Exception {
+        AtomicInteger kinds = new AtomicInteger();
+        HttpPipelines everNewBugs = new HttpPipelines() {
+            @Override
+            public void initHttp1(ChannelPipeline pipeline, boolean https) {
+                int kind = kinds.incrementAndGet();
+                IllegalStateException bug = new IllegalStateException("bug " + kind);
+                bug.setStackTrace(new StackTraceElement[] {
+                        new StackTraceElement("io.picotunnel.Bugs", "bug" + kind, "Bugs.java", kind)});
+                throw bug;
+            }
+
+            @Override
+            public void initHttp2(ChannelPipeline pipeline) {
+                initHttp1(pipeline, true);
+            }
+        };
+        int connections = HttpsListener.MAX_FAILURE_KINDS * 2 + 5;
+        try (LoopbackHttpsListener many = new LoopbackHttpsListener(data.resolve("many"), "many-kinds-test",
+                everNewBugs);
+             LogCapture log = new LogCapture(HttpsFrontDoor.class, Level.DEBUG)) {
+            many.serve(ca.issue("alpha.test"), "alpha.test");
+            for (int i = 0; i < connections; i++) {
+                handshakeUntilClosed(many.port(), "http/1.1");
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> kinds.get() == connections);
+            assertThat(log.events()).filteredOn(event -> event.getLevel() == Level.WARN)
+                    .hasSize(HttpsListener.MAX_FAILURE_KINDS + 1)
+                    .allSatisfy(warning -> assertThat(warning.getThrowableProxy()).isNotNull())
+                    .last().extracting(ILoggingEvent::getFormattedMessage).asString()
+                    .contains("beyond the " + HttpsListener.MAX_FAILURE_KINDS + " tracked at once");
+        }
+    }
+
+    private void handshakeUntilClosed(int port, String alpn) throws Exception {
+        try (SSLSocket socket = SniSockets.connect(ca.clientContext(), port, "alpha.test")) {
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setApplicationProtocols(new String[] {alpn});
+            socket.setSSLParameters(parameters);
+            socket.startHandshake();
+            assertThat(socket.getInputStream().read()).as("closed after the handshake").isEqualTo(-1);
         }
     }
 
