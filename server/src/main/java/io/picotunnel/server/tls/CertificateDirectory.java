@@ -75,7 +75,7 @@ public final class CertificateDirectory implements AutoCloseable {
 
     /** Scans now, then every {@code interval} on a daemon thread until {@link #close()}. */
     public synchronized void startWatching(Duration interval) {
-        scan();
+        scanSafely();
         if (watcher == null) {
             watcher = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon()
                     .name("picotunnel-cert-watch").factory());
@@ -92,10 +92,15 @@ public final class CertificateDirectory implements AutoCloseable {
         }
     }
 
+    /**
+     * A scan whose failure is a WARN: whatever ends it (an Error too, such as a parser's stack overflow on a file nested
+     * too deep), the server starts and the next scans come. Thrown on, it would end the start, or silently every later
+     * scan of the executor.
+     */
     private void scanSafely() {
         try {
             scan();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             log.warn("certificate directory scan failed: {}", e.toString());
         }
     }

@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** The operator's certificate files as loaded from {@code <data>/certs/}: what is logged and what wins. */
@@ -224,6 +225,31 @@ class CertificateDirectoryTest {
         directory.scan(); // the broken file unchanged is not read again
         assertThat(store.select("good.test")).isPresent();
         assertThat(afterScans).hasValue(2);
+    }
+
+    /**
+     * A scan that ends in an error (the file nested too deep, at the start and again later) neither fails the start of
+     * the watch nor ends it: a WARN each time, and the scans after it still come.
+     */
+    @Test
+    void aScanEndingInAnErrorNeitherFailsNorEndsTheWatch() throws Exception {
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("good.test"), certs, "good.test");
+        Files.writeString(certs.resolve("deep.test.key"), "");
+        Files.writeString(certs.resolve("deep.test.crt"), nestedSequencesPem(100_000));
+        directory = new CertificateDirectory(certs, store);
+        String failed = "certificate directory scan failed: java.lang.StackOverflowError";
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.WARN)) {
+            directory.startWatching(Duration.ofMillis(50));
+            assertThat(log.messages(Level.WARN)).containsExactly(failed);
+
+            Files.writeString(certs.resolve("deeper.test.key"), "");
+            Files.writeString(certs.resolve("deeper.test.crt"), nestedSequencesPem(100_001));
+            await().atMost(Duration.ofSeconds(10)).until(
+                    () -> log.messages(Level.WARN).stream().filter(failed::equals).count() == 2);
+            TestCertificates.write(ca.issue("later.test"), certs, "later.test");
+            await().atMost(Duration.ofSeconds(10)).until(() -> store.select("later.test").isPresent());
+        }
     }
 
     /** A PEM "certificate" that is {@code depth} DER SEQUENCEs, each the only content of the one around it. */
