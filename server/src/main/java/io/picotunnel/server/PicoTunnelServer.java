@@ -6,6 +6,7 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.yamux.TotalBufferBudget;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.access.ServiceAuth;
 import io.picotunnel.server.access.ServiceSignIn;
@@ -298,7 +299,8 @@ public final class PicoTunnelServer implements AutoCloseable {
 
     private TunnelEndpoint startTunnelEndpoint() {
         Optional<TunnelEndpointTls> wss = tls.tunnelEndpointTls();
-        TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.of(config.yamux())
+        TunnelEndpoint endpoint = new TunnelEndpoint(TunnelEndpointConfig.of(
+                        config.yamux().withTotalBufferBudget(new TotalBufferBudget(config.totalBufferLimit())))
                 .withTrustedProxies(access.trustedProxies()),
                 TunnelTokens.of(store::findTunnelByToken, store::tunnel), registry,
                 eventLoops, eventLoops, wss.<Supplier<ChannelHandler>>map(t -> t::newConnectionHandler).orElse(null),

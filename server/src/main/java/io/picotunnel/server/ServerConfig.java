@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.config.ByteSize;
 import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.protocol.config.QuotedSecrets;
@@ -8,6 +9,7 @@ import io.picotunnel.protocol.net.Hostnames;
 import io.picotunnel.protocol.text.AsciiNumbers;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.protocol.yamux.TotalBufferBudget;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.server.access.Cidr;
 import io.picotunnel.server.config.AuthMode;
@@ -61,6 +63,7 @@ public record ServerConfig(
         Duration shutdownGrace,
         SessionLimits tunnels,
         Duration streamOpenTimeout,
+        long totalBufferLimit,
         Limits limits,
         List<Cidr> trustedProxies,
         boolean proxyProtocol,
@@ -227,7 +230,8 @@ public record ServerConfig(
                 + ", oidc=" + oidc + ", acme=" + acme + ", tlsFiles=" + tlsFiles + ", proxyTimeout=" + proxyTimeout + ", keepaliveTimeout=" + keepaliveTimeout
                 + ", sendTimeout=" + sendTimeout
                 + ", upstreamKeepalive=" + upstreamKeepalive
-                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", streamOpenTimeout=" + streamOpenTimeout + ", limits=" + limits
+                + ", shutdownGrace=" + shutdownGrace + ", tunnels=" + tunnels + ", streamOpenTimeout=" + streamOpenTimeout
+                + ", totalBufferLimit=" + totalBufferLimit + ", limits=" + limits
                 + ", trustedProxies=" + trustedProxies + ", proxyProtocol=" + proxyProtocol
                 + ", imagePrefix=" + imagePrefix
                 + ", checkInterval=" + monitoring.checkInterval() + ", checkRetention=" + monitoring.checkRetention()
@@ -268,6 +272,7 @@ public record ServerConfig(
                     duration(Setting.SHUTDOWN_GRACE, true),
                     tunnels(),
                     streamOpenTimeout(),
+                    totalBufferLimit(),
                     limits(),
                     trustedProxies(),
                     proxyProtocol(),
@@ -407,6 +412,16 @@ public record ServerConfig(
                         + " is not a duration from 1s to 10m");
             }
             return timeout;
+        }
+
+        /** 0 (none), or at least a stream's initial window, which every stream may be sent whatever the limit. */
+        private long totalBufferLimit() {
+            long limit = values.parsed(Setting.TOTAL_BUFFER_LIMIT,
+                    text -> text == null ? TotalBufferBudget.DEFAULT_LIMIT : ByteSize.parse(text));
+            if (limit != 0 && limit < YamuxConfig.INITIAL_STREAM_WINDOW) {
+                throw invalid(Setting.TOTAL_BUFFER_LIMIT, "it must be 0 (no limit) or at least 256KiB");
+            }
+            return limit;
         }
 
         private SessionLimits tunnels() {

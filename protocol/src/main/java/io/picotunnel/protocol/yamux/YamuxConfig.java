@@ -1,12 +1,13 @@
 package io.picotunnel.protocol.yamux;
 
 import java.time.Duration;
+import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
  * Settings of one yamux session. {@link #defaults()} tunes receive windows automatically; {@link #fixedWindow}
  * keeps a fixed window, as hashicorp/yamux does. Callers start from either and change what they need with the
- * {@code with...} methods, never the positional constructor, where two of the eleven values could swap unseen. The four waits ({@code streamOpenTimeout},
+ * {@code with...} methods, never the positional constructor, where two of the twelve values could swap unseen. The four waits ({@code streamOpenTimeout},
  * {@code pingTimeout}, {@code closedStreamLinger}, {@code stalledReaderTimeout}) are apart, so a long wait for a slow
  * peer's ACK does not keep a dead peer's ping or a stuck closed stream waiting as long.
  *
@@ -38,6 +39,9 @@ import java.util.function.Consumer;
  *                           while it waits for the peer's FIN before it is reset
  * @param stalledReaderTimeout how long a stream that ended on the wire and outlived its session may hold bytes its
  *                           reader takes none of before it is reset, the bytes dropped
+ * @param totalBufferBudget  what the session shares with the other sessions of the process: past its limit the
+ *                           session holding the most resets streams as past {@code sessionBufferLimit};
+ *                           {@link TotalBufferBudget#NONE} unless set
  */
 public record YamuxConfig(
         int maxStreamWindow,
@@ -50,7 +54,8 @@ public record YamuxConfig(
         long sessionBufferLimit,
         Duration pingTimeout,
         Duration closedStreamLinger,
-        Duration stalledReaderTimeout) {
+        Duration stalledReaderTimeout,
+        TotalBufferBudget totalBufferBudget) {
 
     /** What each of the four waits is unless set: {@link #streamOpenTimeout} and the three apart from it. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
@@ -82,6 +87,7 @@ public record YamuxConfig(
         requirePositive(pingTimeout, "pingTimeout");
         requirePositive(closedStreamLinger, "closedStreamLinger");
         requirePositive(stalledReaderTimeout, "stalledReaderTimeout");
+        Objects.requireNonNull(totalBufferBudget, "totalBufferBudget");
         if (writeBufferHighWaterMark < 1) {
             throw new IllegalArgumentException("writeBufferHighWaterMark must be positive");
         }
@@ -98,7 +104,8 @@ public record YamuxConfig(
      * buffers (small frames) and in direct ones (frames of 16 KiB and more). The direct cap is the heap's maximum
      * unless -XX:MaxDirectMemorySize sets it lower; the limit follows it then, so that one session alone is unlikely
      * to find the direct memory exhausted before it resets its stalled streams (the limit is per session: many
-     * sessions together can still exhaust it, when a frame that finds no memory resets a stream, not the session).
+     * sessions together can still exhaust it, when a frame that finds no memory resets a stream, not the session:
+     * {@link TotalBufferBudget} bounds them together).
      */
     static long defaultSessionBufferLimit(long maxHeap, long maxDirectMemory) {
         return Math.max(INITIAL_STREAM_WINDOW, Math.min(256L * 1024 * 1024, Math.min(maxHeap, maxDirectMemory) / 4));
@@ -118,7 +125,7 @@ public record YamuxConfig(
         return new YamuxConfig(windowWithin(DEFAULT_MAX_STREAM_WINDOW, DEFAULT_SESSION_BUFFER_LIMIT),
                 DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_MAX_STREAMS,
                 DEFAULT_TIMEOUT, 64 * 1024, DEFAULT_SESSION_WINDOW_BUDGET, true,
-                DEFAULT_SESSION_BUFFER_LIMIT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT);
+                DEFAULT_SESSION_BUFFER_LIMIT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TIMEOUT, TotalBufferBudget.NONE);
     }
 
     /** A fixed window of {@code window} bytes for every stream, no auto-tuning; the rest as {@link #defaults()}. */
@@ -185,6 +192,11 @@ public record YamuxConfig(
         return with(c -> c.stalledReaderTimeout = timeout);
     }
 
+    /** Shares {@code budget} with the other sessions given it. */
+    public YamuxConfig withTotalBufferBudget(TotalBufferBudget budget) {
+        return with(c -> c.totalBufferBudget = budget);
+    }
+
     /** This config with {@code change} made, checked by the constructor like any other. */
     private YamuxConfig with(Consumer<Copy> change) {
         Copy copy = new Copy(this);
@@ -205,6 +217,7 @@ public record YamuxConfig(
         Duration pingTimeout;
         Duration closedStreamLinger;
         Duration stalledReaderTimeout;
+        TotalBufferBudget totalBufferBudget;
 
         Copy(YamuxConfig config) {
             maxStreamWindow = config.maxStreamWindow;
@@ -218,12 +231,13 @@ public record YamuxConfig(
             pingTimeout = config.pingTimeout;
             closedStreamLinger = config.closedStreamLinger;
             stalledReaderTimeout = config.stalledReaderTimeout;
+            totalBufferBudget = config.totalBufferBudget;
         }
 
         YamuxConfig build() {
             return new YamuxConfig(maxStreamWindow, keepAliveInterval, maxStreams, streamOpenTimeout,
                     writeBufferHighWaterMark, sessionWindowBudget, windowAutoTuning, sessionBufferLimit,
-                    pingTimeout, closedStreamLinger, stalledReaderTimeout);
+                    pingTimeout, closedStreamLinger, stalledReaderTimeout, totalBufferBudget);
         }
     }
 }

@@ -33,6 +33,7 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
@@ -109,6 +110,13 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private long inboundHeld;
     private long bufferLimitLoggedNanos;
     private boolean bufferLimitLogged;
+    /** Shared with the process's other sessions; null when it has no limit. */
+    private final TotalBufferBudget totalBudget;
+    /** Of sessions holding as much of {@link #totalBudget}, the newer pays. */
+    private final long budgetOrder;
+    /** {@link #inboundHeld} for the other sessions' event loops, which compare it when the total is over. */
+    private volatile long heldForBudget;
+    private final AtomicBoolean totalBudgetResetScheduled = new AtomicBoolean();
     private NoMemoryLog noMemoryLog = NoMemoryLog.PROCESS;
     private volatile boolean localGoAway;
     private volatile boolean remoteGoAway;
@@ -147,6 +155,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
         this.inboundStreamHandler = inboundStreamHandler;
         this.nextStreamId = role.firstStreamId();
         this.windowBudget = new WindowBudget(config.sessionWindowBudget());
+        this.totalBudget = config.totalBufferBudget().bounded() ? config.totalBufferBudget() : null;
+        this.budgetOrder = totalBudget == null ? 0 : totalBudget.nextOrder();
     }
 
     /** The session installed on {@code parent}, or null. */
@@ -329,6 +339,9 @@ public final class YamuxSession extends ChannelDuplexHandler {
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         goAwayReceived = ctx.executor().newPromise();
+        if (totalBudget != null) {
+            totalBudget.join(this);
+        }
         ctx.pipeline().addBefore(ctx.name(), null, new YamuxFrameDecoder(config.maxDataFrame(), this::dataLimit));
         ctx.pipeline().addBefore(ctx.name(), null, YamuxFrameEncoder.INSTANCE);
         if (localGoAway) {
@@ -484,6 +497,9 @@ public final class YamuxSession extends ChannelDuplexHandler {
                 stream.onData(frame.payload().retain(), t.remoteFinished());
                 if (inboundHeld > config.sessionBufferLimit()) {
                     resetStalledHolders();
+                }
+                if (totalBudget != null && totalBudget.over()) {
+                    totalBudget.resetOnFullest(this);
                 }
             }
         } else if (frame.length() > 0) {
@@ -823,6 +839,9 @@ public final class YamuxSession extends ChannelDuplexHandler {
             child.onSessionClosed();
         }
         ended = true;
+        if (totalBudget != null && inboundHeld == 0) {
+            totalBudget.leave(this);
+        }
         runNoStreamsActions();
         for (YamuxChildChannel child : new ArrayList<>(endedHolders)) {
             child.watchReaderAfterSessionEnd();
@@ -950,6 +969,61 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     void inboundHeldChanged(long delta) {
         inboundHeld += delta;
+        if (totalBudget != null) {
+            heldForBudget = inboundHeld;
+            totalBudget.changed(delta);
+            if (ended) {
+                // An ended session stays choosable while its streams that outlived it hold bytes.
+                if (inboundHeld == 0) {
+                    totalBudget.leave(this);
+                } else {
+                    totalBudget.join(this);
+                }
+            }
+        }
+    }
+
+    long heldForBudget() {
+        return heldForBudget;
+    }
+
+    long budgetOrder() {
+        return budgetOrder;
+    }
+
+    /**
+     * This session holds the most of {@link YamuxConfig#totalBufferBudget()}, which is over its limit: resets its
+     * streams as {@link #resetStalledHolders} does, now when {@code onThisLoop}, else once on its event loop however
+     * many other sessions ask meanwhile.
+     */
+    void resetForTotalBudget(boolean onThisLoop) {
+        if (onThisLoop) {
+            resetStalledHoldersForTotalBudget();
+            return;
+        }
+        if (totalBudgetResetScheduled.compareAndSet(false, true)) {
+            OnLoop.run(ctx.executor(), () -> {
+                totalBudgetResetScheduled.set(false);
+                resetStalledHoldersForTotalBudget();
+            }, () -> totalBudgetResetScheduled.set(false));
+        }
+    }
+
+    /** While the total is over its limit: if this session holds the most, resets; else hands on to the one that does. */
+    private void resetStalledHoldersForTotalBudget() {
+        YamuxSession fullest;
+        while (totalBudget.over() && (fullest = totalBudget.fullest()) != null) {
+            if (fullest != this) {
+                fullest.resetForTotalBudget(false);
+                return;
+            }
+            YamuxChildChannel stalled = stalledLongest(streams.values(), stalledLongest(endedHolders, null));
+            if (stalled == null) {
+                return;
+            }
+            logBufferLimit(stalled, true);
+            stalled.resetHoldingTooMuch();
+        }
     }
 
     /**
@@ -974,7 +1048,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
             if (stalled == null) {
                 return;
             }
-            logBufferLimit(stalled);
+            logBufferLimit(stalled, false);
             stalled.resetHoldingTooMuch();
         }
     }
@@ -988,13 +1062,23 @@ public final class YamuxSession extends ChannelDuplexHandler {
         return stalled;
     }
 
-    private void logBufferLimit(YamuxChildChannel stream) {
+    private void logBufferLimit(YamuxChildChannel stream, boolean total) {
         long now = nanoTime();
         if (bufferLimitLogged && now - bufferLimitLoggedNanos < BUFFER_LIMIT_LOG_INTERVAL.toNanos()) {
             return;
         }
         bufferLimitLogged = true;
         bufferLimitLoggedNanos = now;
+        if (total) {
+            log.warn("{}: resetting stream {}, whose reader has taken none of the {} bytes it holds for {}, the longest"
+                            + " of the streams holding any: the streams of this connection hold {} bytes, the most of"
+                            + " all connections, which together hold {} bytes, over the limit of {}"
+                            + " (--total-buffer-limit); logged at most once per {}",
+                    ctx.channel(), Integer.toUnsignedLong(stream.streamId()), stream.heldBytes(),
+                    Durations.format(Duration.ofNanos(stream.nanosWithoutReaderProgress())), inboundHeld,
+                    totalBudget.held(), totalBudget.limit(), Durations.format(BUFFER_LIMIT_LOG_INTERVAL));
+            return;
+        }
         log.warn("{}: resetting stream {}, whose reader has taken none of the {} bytes it holds for {}, the longest"
                         + " of the streams holding any: the streams of this connection hold {} bytes, over the limit"
                         + " of {} (--session-buffer-limit); logged at most once per {}",

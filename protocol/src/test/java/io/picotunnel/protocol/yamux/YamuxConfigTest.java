@@ -11,8 +11,9 @@ class YamuxConfigTest {
 
     @Test
     void eachWithMethodSetsItsOwnValueAndKeepsTheOthers() {
+        TotalBufferBudget budget = new TotalBufferBudget(1L << 22);
         YamuxConfig expected = new YamuxConfig(1 << 20, Duration.ofSeconds(1), 7, Duration.ofSeconds(2), 1000,
-                5000L, false, 1L << 21, Duration.ofSeconds(3), Duration.ofSeconds(4), Duration.ofSeconds(5));
+                5000L, false, 1L << 21, Duration.ofSeconds(3), Duration.ofSeconds(4), Duration.ofSeconds(5), budget);
 
         YamuxConfig changed = YamuxConfig.defaults()
                 .withMaxStreamWindow(1 << 20)
@@ -25,7 +26,8 @@ class YamuxConfigTest {
                 .withSessionBufferLimit(1L << 21)
                 .withPingTimeout(Duration.ofSeconds(3))
                 .withClosedStreamLinger(Duration.ofSeconds(4))
-                .withStalledReaderTimeout(Duration.ofSeconds(5));
+                .withStalledReaderTimeout(Duration.ofSeconds(5))
+                .withTotalBufferBudget(budget);
 
         assertThat(changed).isEqualTo(expected);
     }

@@ -77,6 +77,11 @@ public enum Setting implements DeclaredSetting {
                     + " HTTP/2 visitors may hold for targets slower than them; beyond, the upload that has gone longest without"
                     + " moving on is reset. Default: 256MiB, or a quarter of the heap or of the direct memory"
                     + " (-XX:MaxDirectMemorySize) if less."),
+    TOTAL_BUFFER_LIMIT("--total-buffer-limit", "BYTES", null,
+            "Most bytes the streams of all client connections together may hold for visitors that read slower than the"
+                    + " clients send (0: no limit but each connection's --session-buffer-limit); beyond, the connection"
+                    + " holding the most resets streams as at its own limit. Default: half of the heap or of the direct"
+                    + " memory (-XX:MaxDirectMemorySize), whichever is less."),
     TRUSTED_PROXIES("--trusted-proxies", "LIST", null,
             "Comma-separated addresses or CIDRs of front proxies whose X-Forwarded-For names the visitor (for ip_allow, ip_deny, rate_limit, the management port's limits on failed sign-ins, and the tunnel endpoint's on wrong tunnel tokens)"
                     + " and whose X-Forwarded-Proto the scheme the visitor used (for single sign-on, https_redirect, the"

@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.protocol.yamux.TotalBufferBudget;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -495,6 +496,19 @@ class ServerConfigTest {
     }
 
     @Test
+    void theTotalBufferLimitDefaultsToHalfTheSmallerMemoryCapTakesASizeOrZeroAndRefusesLessThanAWindow() {
+        assertThat(load(Map.of(), Map.of()).totalBufferLimit()).isEqualTo(TotalBufferBudget.DEFAULT_LIMIT);
+        assertThat(load(Map.of(Setting.TOTAL_BUFFER_LIMIT, "2GiB"), Map.of()).totalBufferLimit()).isEqualTo(2L << 30);
+        assertThat(load(Map.of(), Map.of("PICOTUNNEL_TOTAL_BUFFER_LIMIT", "0")).totalBufferLimit())
+                .as("no limit").isZero();
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TOTAL_BUFFER_LIMIT", "64KiB")))
+                .hasMessage("Invalid --total-buffer-limit (PICOTUNNEL_TOTAL_BUFFER_LIMIT): it must be 0 (no limit) or"
+                        + " at least 256KiB.");
+        assertThatThrownBy(() -> load(Map.of(), Map.of("PICOTUNNEL_TOTAL_BUFFER_LIMIT", "lots")))
+                .hasMessageContaining("--total-buffer-limit").hasMessageContaining("not a size");
+    }
+
+    @Test
     void aSessionBufferLimitBelowTwoStreamWindowsKeepsWindowsToHalfOfItAndHasTheSentenceForTheStartWithoutLogging() {
         Logger logger = (Logger) LoggerFactory.getLogger("io.picotunnel");
         ListAppender<ILoggingEvent> logged = new ListAppender<>();
@@ -610,7 +624,7 @@ class ServerConfigTest {
     private static ServerConfig withAdminToken(ServerConfig c, String adminToken) {
         return new ServerConfig(c.dataDir(), c.listenAddr(), c.tunnelAddr(), c.httpAddr(), c.httpsAddr(), c.domain(),
                 adminToken, c.authMode(), c.oidc(), c.acme(), c.tlsFiles(), c.proxyTimeout(), c.keepaliveTimeout(),
-                c.sendTimeout(), c.upstreamKeepalive(), c.shutdownGrace(), c.tunnels(), c.streamOpenTimeout(), c.limits(), c.trustedProxies(),
+                c.sendTimeout(), c.upstreamKeepalive(), c.shutdownGrace(), c.tunnels(), c.streamOpenTimeout(), c.totalBufferLimit(), c.limits(), c.trustedProxies(),
                 c.proxyProtocol(), c.imagePrefix(), c.monitoring(), c.publicPorts(), c.asciiHosts());
     }
 
