@@ -2,6 +2,7 @@ package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.picotunnel.client.config.ClientConfig;
+import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.server.PicoTunnelServer;
@@ -40,6 +41,7 @@ final class HttpsHostTunnel implements AutoCloseable {
     private final TestCertificates ca = new TestCertificates();
     private final String host;
     private final Closeable target;
+    private final TunnelClient client;
 
     /** Takes {@code target} (listening on {@code targetPort}) to close, even when this fails. */
     HttpsHostTunnel(Path dataDir, Map<Setting, String> settings, String host, UnaryOperator<ClientConfig> client,
@@ -47,12 +49,13 @@ final class HttpsHostTunnel implements AutoCloseable {
         this.host = host;
         this.target = target;
         Testbed started = null;
+        TunnelClient connected = null;
         try {
             TestCertificates.write(ca.issue(host), dataDir.resolve("certs"), host);
             started = new Testbed(dataDir, settings);
             JsonNode tunnel = started.createTunnel("t");
             String tunnelId = tunnel.get("id").asText();
-            started.startClient(tunnel.get("token").asText(), client);
+            connected = started.startClient(tunnel.get("token").asText(), client);
             Testbed connecting = started;
             await().atMost(10, TimeUnit.SECONDS).until(() -> connecting.isConnected(tunnelId));
             started.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + host + "\",\"path_prefix\":\"/\","
@@ -67,6 +70,7 @@ final class HttpsHostTunnel implements AutoCloseable {
             throw e;
         }
         testbed = started;
+        this.client = connected;
     }
 
     /**
@@ -78,6 +82,12 @@ final class HttpsHostTunnel implements AutoCloseable {
         return new HttpsHostTunnel(dataDir, Map.of(Setting.SESSION_BUFFER_LIMIT, Long.toString(budget),
                 Setting.MAX_STREAM_WINDOW, Long.toString(YamuxConfig.INITIAL_STREAM_WINDOW)), host,
                 FIXED_STREAM_WINDOWS, target::close, target.port());
+    }
+
+    /** Stops the tunnel's client and waits until the server no longer has it: the tunnel has no client then. */
+    void disconnectClient() {
+        client.close();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> !testbed.isConnected(id));
     }
 
     PicoTunnelServer server() {

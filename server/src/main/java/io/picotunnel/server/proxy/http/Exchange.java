@@ -510,6 +510,7 @@ final class Exchange {
 
     /** The next piece of the request body, read from the public side. */
     void forwardRequestContent(HttpContent content) {
+        Http2UploadBudget.passedOn(content); // it goes up the tunnel stream now (or, undecodable, nowhere)
         if (content.decoderResult().isFailure()) {
             rejectRequestBody(content);
             return;

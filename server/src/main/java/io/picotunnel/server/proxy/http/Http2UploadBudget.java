@@ -6,8 +6,13 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2DataFrame;
@@ -17,12 +22,16 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2LocalFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelOption;
+import io.netty.handler.codec.http2.Http2StreamFrame;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.codec.http2.Http2UnknownFrame;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,6 +55,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * fills the budget with streams it keeps moving a little cannot get another's older upload reset (many connections
  * holding a stream's window each still can: shares are per connection, not per address). Each DATA frame held counts
  * {@link #FRAME_COST} beyond its bytes, as Netty queues one object per frame: tiny frames cannot pass the budget.
+ *
+ * <p>A frame is held from its arrival until it goes on into the tunnel, or is dropped ({@link #passedOn}): waiting in
+ * its stream's channel, in the proxy's own queue while the tunnel stream opens or the access check runs, or anywhere
+ * else on its way. Only then does its stream's credit go back to the visitor (Netty's automatic stream flow control is
+ * off), so what a visitor keeps the server holding, however slow the tunnel side, is what the budget counts.
  */
 final class Http2UploadBudget {
 
@@ -55,8 +69,6 @@ final class Http2UploadBudget {
     private static final Logger LOG = LoggerFactory.getLogger(Http2UploadBudget.class);
     private static final long WARN_EVERY = TimeUnit.MINUTES.toNanos(1);
     private static final String CONNECTION_UPLOADS = "http2-upload-budget";
-    /** DATA frames smaller than this are copied out of their read buffer however they are read; see withOwnBytes. */
-    static final int COPY_ALWAYS_BELOW = 4096;
     /** Streams chosen to be reset by one arrival at most: a bound for the choice racing the streams' event loops. */
     private static final int MAX_CHOICES = 1024;
     private static final String READ_SPAN = "http2-upload-budget-reads";
@@ -106,11 +118,30 @@ final class Http2UploadBudget {
         });
     }
 
-    /** Counts what {@code stream}, a stream of a watched connection, takes of what it was sent. */
-    void watchStream(Http2StreamChannel stream) {
+    /**
+     * Counts what {@code stream}, a stream of a watched connection, holds of what it was sent, and gives its credit
+     * back only as that goes on ({@link #passedOn}). Returns the codec that makes its frames HTTP messages, whose
+     * pieces of the body stay counted until passed on.
+     */
+    Http2StreamFrameToHttpObjectCodec watchStream(Http2StreamChannel stream) {
         ConnectionUploads uploads = (ConnectionUploads) stream.parent().pipeline().get(CONNECTION_UPLOADS);
-        if (uploads != null) {
-            stream.pipeline().addFirst(uploads.watch(stream));
+        if (uploads == null) {
+            return new Http2StreamFrameToHttpObjectCodec(true);
+        }
+        HeldUpload upload = uploads.watch(stream);
+        stream.config().setOption(Http2StreamChannelOption.AUTO_STREAM_FLOW_CONTROL, false);
+        stream.pipeline().addFirst(upload);
+        return new CountingCodec(upload);
+    }
+
+    /**
+     * {@code msg}, read from an HTTP/2 stream, went on into the tunnel or was dropped: what it held leaves the budget
+     * and its credit goes back to the visitor. Anything but a piece of an upload counted here is left alone; a piece
+     * is passed on once, the first time. On the stream's event loop.
+     */
+    static void passedOn(Object msg) {
+        if (msg instanceof HeldPiece piece) {
+            piece.passOn();
         }
     }
 
@@ -236,12 +267,12 @@ final class Http2UploadBudget {
             this.owner = owner;
         }
 
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof Http2DataFrame data) {
-                taken(this, cost(data));
+        /** A piece of {@code flowBytes} (padding included) went on: out of the budget, its credit back to the visitor. */
+        void passedOn(int flowBytes) {
+            taken(this, flowBytes + FRAME_COST);
+            if (flowBytes > 0 && stream.isActive()) {
+                stream.writeAndFlush(new DefaultHttp2WindowUpdateFrame(flowBytes));
             }
-            ctx.fireChannelRead(msg);
         }
 
         @Override
@@ -316,9 +347,8 @@ final class Http2UploadBudget {
             if (msg instanceof Http2DataFrame data) {
                 HeldUpload upload = streams.get(data.stream().id());
                 if (upload != null) {
-                    // A frame that waits behind others of its stream, and any small one: a frame read at once may still
-                    // wait in the proxy's own queue (up to 8 while the tunnel stream opens), uncounted
-                    boolean waits = upload.bytes > 0 || data.content().readableBytes() < COPY_ALWAYS_BELOW;
+                    // Behind others of its stream not yet gone on (in its channel or the proxy's queue)
+                    boolean waits = upload.bytes > 0;
                     arrived(upload, cost(data));
                     if (waits) {
                         msg = withOwnBytes(data, ctx.alloc());
@@ -403,5 +433,79 @@ final class Http2UploadBudget {
 
     private static int cost(Http2DataFrame data) {
         return data.initialFlowControlledBytes() + FRAME_COST;
+    }
+
+    /** Makes a stream's frames HTTP messages, each piece of the body one that stays counted until passed on. */
+    private static final class CountingCodec extends Http2StreamFrameToHttpObjectCodec {
+        private final HeldUpload upload;
+
+        CountingCodec(HeldUpload upload) {
+            super(true);
+            this.upload = upload;
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, Http2StreamFrame frame, List<Object> out) throws Exception {
+            int before = out.size();
+            super.decode(ctx, frame, out);
+            if (frame instanceof Http2DataFrame data && out.size() == before + 1
+                    && out.get(before) instanceof HttpContent content) {
+                int flowBytes = data.initialFlowControlledBytes();
+                out.set(before, content instanceof LastHttpContent last
+                        ? new HeldLastContent(last, upload, flowBytes) : new HeldContent(content, upload, flowBytes));
+            }
+        }
+    }
+
+    /** A piece of an upload, counted and its credit held until {@link #passOn}. */
+    private interface HeldPiece {
+        void passOn();
+    }
+
+    /** What a piece gives back once passed on: null once it was. On its stream's event loop. */
+    private static final class Credit {
+        private HeldUpload upload;
+        private final int flowBytes;
+
+        Credit(HeldUpload upload, int flowBytes) {
+            this.upload = upload;
+            this.flowBytes = flowBytes;
+        }
+
+        void give() {
+            if (upload != null) {
+                HeldUpload held = upload;
+                upload = null;
+                held.passedOn(flowBytes);
+            }
+        }
+    }
+
+    private static final class HeldContent extends DefaultHttpContent implements HeldPiece {
+        private final Credit credit;
+
+        HeldContent(HttpContent decoded, HeldUpload upload, int flowBytes) {
+            super(decoded.content()); // takes over the codec's reference
+            this.credit = new Credit(upload, flowBytes);
+        }
+
+        @Override
+        public void passOn() {
+            credit.give();
+        }
+    }
+
+    private static final class HeldLastContent extends DefaultLastHttpContent implements HeldPiece {
+        private final Credit credit;
+
+        HeldLastContent(LastHttpContent decoded, HeldUpload upload, int flowBytes) {
+            super(decoded.content(), decoded.trailingHeaders()); // takes over the codec's reference
+            this.credit = new Credit(upload, flowBytes);
+        }
+
+        @Override
+        public void passOn() {
+            credit.give();
+        }
     }
 }

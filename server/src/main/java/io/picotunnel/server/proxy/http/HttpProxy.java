@@ -21,7 +21,6 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.server.access.AccessControl;
@@ -236,8 +235,7 @@ public final class HttpProxy implements HttpPipelines {
         pipeline.addLast("http2-multiplex", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
-                uploadBudget.watchStream(stream);
-                stream.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));
+                stream.pipeline().addLast(uploadBudget.watchStream(stream));
                 stream.pipeline().addLast(new ProxyHandler(HttpProxy.this, true, true));
             }
         }));

@@ -179,7 +179,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (state == State.CLOSED || !(msg instanceof HttpObject object)) {
-            ReferenceCountUtil.release(msg);
+            drop(msg);
             return;
         }
         if (msg instanceof FullHttpRequest full) {
@@ -354,7 +354,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         HttpObject dropped;
         do {
             dropped = pending.pollLast();
-            ReferenceCountUtil.release(dropped);
+            drop(dropped);
         } while (!(dropped instanceof HttpRequest));
         return true;
     }
@@ -374,7 +374,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         state = State.CLOSED;
         answerInFlight = null;
         cancelTimers();
-        pending.forEach(ReferenceCountUtil::release);
+        pending.forEach(ProxyHandler::drop);
         pending.clear();
         if (exchange != null) {
             exchange.abort();
@@ -409,12 +409,12 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
                         firstRequest = false;
                         startRequest(request);
                     } else {
-                        ReferenceCountUtil.release(msg);
+                        drop(msg);
                     }
                 }
                 case DISCARD_BODY -> {
                     HttpObject msg = pending.poll();
-                    ReferenceCountUtil.release(msg);
+                    drop(msg);
                     if (msg instanceof LastHttpContent) {
                         awaitRequest();
                     }
@@ -551,13 +551,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             config.setAutoRead(false);
             ctx.read();
         } else if (!config.isAutoRead()) {
+            // An HTTP/2 stream's credit goes back as its pieces go on, not as it is read (Http2UploadBudget)
             config.setAutoRead(true);
-            if (http2) {
-                // Reading on gives the stream's credit back: Netty writes that WINDOW_UPDATE, but while the stream
-                // channel has a read pending it leaves the flush to the connection's next read, and here (a task: a
-                // write to the target done) none may come: a visitor that used up its window waits for ever.
-                ctx.flush();
-            }
         }
     }
 
@@ -716,7 +711,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
         state = State.UPGRADED;
         ctx.writeAndFlush(head);
         ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-        pending.forEach(ReferenceCountUtil::release);
+        pending.forEach(ProxyHandler::drop);
         pending.clear();
         ChannelPipeline pipeline = ctx.pipeline();
         Hold publicHeld = new Hold();
@@ -816,6 +811,12 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
             return;
         }
         Relay.abortChannel(channel);
+    }
+
+    /** Lets go of what the visitor sent: an HTTP/2 upload's piece leaves the upload budget, its credit given back. */
+    private static void drop(Object msg) {
+        Http2UploadBudget.passedOn(msg);
+        ReferenceCountUtil.release(msg);
     }
 
     private String clientIp() {

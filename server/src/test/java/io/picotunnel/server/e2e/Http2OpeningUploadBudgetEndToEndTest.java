@@ -1,0 +1,141 @@
+package io.picotunnel.server.e2e;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetric;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.netty.channel.DefaultEventLoop;
+import io.picotunnel.server.tunnel.TunnelRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Uploads over HTTP/2 whose tunnel stream does not open (the tunnel's client is gone, another is under way), so that
+ * what they send waits in the proxy itself, partly in its own queue of what it read: all of it counts against the
+ * server's budget for held uploads (its {@code --session-buffer-limit}, here 256 KiB), the visitor gets no credit for
+ * more than the budget counts, and past the budget uploads are reset with ENHANCE_YOUR_CALM. Real server, our client
+ * (stopped), a socket target, a visitor writing HTTP/2 frames by hand over TLS.
+ */
+class Http2OpeningUploadBudgetEndToEndTest {
+
+    private static final long BUDGET = 256 * 1024;
+    private static final String HOST = "uploads.test";
+    private static final long BODY = 64L * 1024 * 1024;
+    /** Streams whose windows (64 KiB each) hold more than the budget. */
+    private static final int STREAMS = 6;
+    private static final long ENHANCE_YOUR_CALM = 0xb;
+    /** What may come on before a reset frees what its stream held: a DATA frame (and its cost) per stream. */
+    private static final long SLACK = STREAMS * (16 * 1024 + 128);
+    /** One-byte DATA frames, each read into a buffer of ~16 KiB (behind a frame the server ignores in its TLS record). */
+    private static final int TINY_FRAMES = 1000;
+    private static final int FILLER = 16_000;
+    /** What the allocator may grow by meanwhile, for other things than the frames held. */
+    private static final long MEMORY_SLACK = 4L * 1024 * 1024;
+
+    @TempDir
+    Path dataDir;
+
+    private StallingUploadTarget target;
+    private HttpsHostTunnel tunnel;
+    private RawHttp2Visitor visitor;
+    private final DefaultEventLoop arrivalLoop = new DefaultEventLoop();
+    private TunnelRegistry.Arrival underWay;
+
+    @BeforeEach
+    void start() throws IOException {
+        target = new StallingUploadTarget();
+        tunnel = HttpsHostTunnel.withUploadBudget(dataDir, BUDGET, HOST, target);
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        try {
+            if (underWay != null) {
+                underWay.abandon();
+            }
+            if (visitor != null) {
+                visitor.close();
+            }
+            if (tunnel != null) {
+                tunnel.close();
+            }
+        } finally {
+            arrivalLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void uploadsWaitingForTheirTunnelStreamCountAgainstTheBudgetAndAreResetPastIt() throws Exception {
+        tunnel.disconnectClient();
+        // A client under way: the streams asked of the tunnel wait for it (5 s), as the exchanges' uploads come in
+        underWay = tunnel.server().registry().arriving(tunnel.id, "under-way", arrivalLoop);
+        visitor = tunnel.visitor();
+        List<AtomicLong> sent = new ArrayList<>();
+        for (int i = 0; i < STREAMS; i++) {
+            int stream = 1 + 2 * i;
+            AtomicLong streamSent = new AtomicLong();
+            sent.add(streamSent);
+            visitor.post(stream, "/opening/" + i, BODY);
+            StalledSending.inTheBackground(() -> visitor.sendBody(stream, BODY, streamSent));
+        }
+        StalledSending.awaitStopped(sent);
+
+        long held = tunnel.server().http2UploadBytesHeld();
+        List<Long> resets = new ArrayList<>();
+        List<AtomicLong> sentOnStreamsLeft = new ArrayList<>();
+        for (int i = 0; i < STREAMS; i++) {
+            Long reset = visitor.resetCode(1 + 2 * i);
+            resets.add(reset);
+            if (reset == null) {
+                sentOnStreamsLeft.add(sent.get(i));
+            }
+        }
+        assertThat(resets).as("the streams: reset ones and their codes").contains(ENHANCE_YOUR_CALM);
+        assertThat(sentOnStreamsLeft).as("streams not reset").isNotEmpty();
+        long waiting = StalledSending.sum(sentOnStreamsLeft);
+        assertThat(held).as("bytes counted, frames counted, for the %d bytes the streams left sent and the server"
+                + " holds, none gone up a tunnel", waiting).isGreaterThanOrEqualTo(waiting);
+        assertThat(waiting).as("what the server holds for the streams left").isLessThanOrEqualTo(BUDGET + SLACK);
+    }
+
+    /**
+     * The frames the proxy reads while the tunnel stream opens wait, in its own queue or the stream's, behind the first:
+     * they are copied out of the buffers they were read into, or each would keep ~16 KiB alive counted 129 bytes.
+     */
+    @Test
+    void tinyFramesWaitingForTheirTunnelStreamKeepNoMoreThanTheyAreCountedFor() throws Exception {
+        tunnel.disconnectClient();
+        underWay = tunnel.server().registry().arriving(tunnel.id, "under-way", arrivalLoop);
+        visitor = tunnel.visitor();
+        visitor.post(1, "/opening", BODY);
+        visitor.ping();
+        long before = allocatorMemory();
+
+        for (int i = 0; i < TINY_FRAMES; i++) {
+            visitor.dataBehindFiller(1, FILLER);
+        }
+        visitor.ping(); // all read; unanswered one by one, as the tunnel stream waits 5 s at most
+
+        assertThat(tunnel.server().http2UploadBytesHeld()).as("what the budget counts held, the stream still waiting")
+                .isGreaterThanOrEqualTo(TINY_FRAMES * 129L);
+        assertThat(allocatorMemory() - before)
+                .as("what %d one-byte DATA frames waiting for their tunnel stream keep of the allocator's memory",
+                        TINY_FRAMES)
+                .isLessThanOrEqualTo(TINY_FRAMES * 129L + MEMORY_SLACK);
+    }
+
+    private static long allocatorMemory() {
+        ByteBufAllocatorMetric metric = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
+        return metric.usedDirectMemory() + metric.usedHeapMemory();
+    }
+}
