@@ -20,6 +20,7 @@ import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
@@ -30,6 +31,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -46,6 +48,7 @@ class Http2UploadBudgetStreamCloseTest {
     private final Http2UploadBudget budget = new Http2UploadBudget(1024 * 1024);
     private final CompletableFuture<Http2StreamChannel> serverStream = new CompletableFuture<>();
     private final AtomicInteger framesRead = new AtomicInteger();
+    private final AtomicBoolean exchangeEnded = new AtomicBoolean();
 
     @AfterEach
     void stop() {
@@ -71,6 +74,11 @@ class Http2UploadBudgetStreamCloseTest {
                                     public void channelRead(ChannelHandlerContext ctx, Object msg) {
                                         framesRead.incrementAndGet();
                                         ReferenceCountUtil.release(msg);
+                                    }
+
+                                    @Override
+                                    public void channelInactive(ChannelHandlerContext ctx) {
+                                        exchangeEnded.set(true);
                                     }
                                 });
                                 serverStream.complete(stream);
@@ -98,12 +106,18 @@ class Http2UploadBudgetStreamCloseTest {
         await().atMost(5, TimeUnit.SECONDS).until(() -> framesRead.get() == 1);
         stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().add("x-checksum", "1"), true))
                 .sync();
-        assertThat(budget.held()).as("DATA bytes held").isZero();
+        await().atMost(5, TimeUnit.SECONDS).alias("the trailers reached the server's stream")
+                .until(() -> held.stream().state() == Http2Stream.State.HALF_CLOSED_REMOTE);
+        assertThat(budget.held()).as("DATA bytes held: none, so only a channel open at its stream's close is closed")
+                .isZero();
+        assertThat(held.isOpen()).as("the server's channel while its trailers wait unread: Netty leaves it open")
+                .isTrue();
 
         stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)).sync();
 
         await().atMost(5, TimeUnit.SECONDS).alias("the server's channel of the reset stream closed")
                 .until(() -> !held.isOpen());
+        assertThat(exchangeEnded).as("the exchange's handler told its channel went inactive").isTrue();
         assertThat(framesRead).as("frames the server's stream read: the head, not the trailers").hasValue(1);
         visitor.close().sync();
         server.close().sync();
