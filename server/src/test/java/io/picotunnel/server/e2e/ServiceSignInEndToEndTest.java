@@ -400,15 +400,7 @@ class ServiceSignInEndToEndTest {
         assertThat(atService.status()).as(atService.toString()).isEqualTo(401);
         assertThat(atService.header("Set-Cookie")).isNull();
         assertThat(atService.header("Location")).isNull();
-        for (String start : List.of(login, "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
-            for (int i = 0; i < PendingLogins.MAX_PER_ADDRESS; i++) {
-                HttpResponse<String> fetched = http.send(HttpRequest.newBuilder(URI.create(start))
-                        .timeout(Duration.ofSeconds(20)).header("Accept", accept).header("Origin", origin).GET().build(),
-                        HttpResponse.BodyHandlers.ofString());
-                assertThat(fetched.statusCode()).as(start + " " + fetched.body()).isEqualTo(401);
-                assertThat(fetched.headers().allValues("Set-Cookie")).as(start).isEmpty();
-            }
-        }
+        startsNoSignIn(login, PendingLogins.MAX_PER_ADDRESS, "Accept", accept, "Origin", origin);
 
         nextUser("alice", "alice@example.com", "alice");
         Visitor.Response alice = visitor.get(httpPort(), HOST, handoff(real));
@@ -444,16 +436,8 @@ class ServiceSignInEndToEndTest {
             assertThat(atService.header("HX-Redirect")).as(mark).isNull();
             assertThat(atService.body()).as(mark).contains("\"error\":\"sign_in_required\"")
                     .contains("reload this page to sign in").doesNotContain("in a browser");
-            for (String start : List.of(login, "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
-                for (int i = 0; i < PendingLogins.MAX_PER_ADDRESS; i++) {
-                    String[] header = mark.split(": ", 2);
-                    HttpResponse<String> fetched = http.send(HttpRequest.newBuilder(URI.create(start))
-                            .timeout(Duration.ofSeconds(20)).header("Accept", accept).header(header[0], header[1])
-                            .GET().build(), HttpResponse.BodyHandlers.ofString());
-                    assertThat(fetched.statusCode()).as(mark + " at " + start + " " + fetched.body()).isEqualTo(401);
-                    assertThat(fetched.headers().allValues("Set-Cookie")).as(mark + " at " + start).isEmpty();
-                }
-            }
+            String[] header = mark.split(": ", 2);
+            startsNoSignIn(login, PendingLogins.MAX_PER_ADDRESS, "Accept", accept, header[0], header[1]);
         }
         assertThat(secret.requestCount()).isZero();
 
@@ -499,13 +483,27 @@ class ServiceSignInEndToEndTest {
         assertThat(atService.header("Set-Cookie")).isNull();
         assertThat(atService.header("Location")).isNull();
         assertThat(atService.body()).contains("open " + HOST + " in a browser");
-        for (String start : List.of(login, "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
-            HttpResponse<String> atStart = http.send(HttpRequest.newBuilder(URI.create(start))
-                    .timeout(Duration.ofSeconds(20)).GET().build(), HttpResponse.BodyHandlers.ofString());
-            assertThat(atStart.statusCode()).as(start + " " + atStart.body()).isEqualTo(401);
-            assertThat(atStart.headers().allValues("Set-Cookie")).as(start).isEmpty();
-        }
+        startsNoSignIn(login, 1);
         assertThat(secret.requestCount()).isZero();
+    }
+
+    /**
+     * Asks each sign-in start (the service's {@code login} and the management port's) {@code times} with
+     * {@code headers} (names and values): each answer is 401 and sets no cookie, so no sign-in was started.
+     */
+    private void startsNoSignIn(String login, int times, String... headers) throws Exception {
+        for (String start : List.of(login, "http://localhost:" + mgmtPort + "/auth/login?return_to=/")) {
+            for (int i = 0; i < times; i++) {
+                HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(start)).timeout(Duration.ofSeconds(20));
+                if (headers.length > 0) {
+                    request.headers(headers);
+                }
+                HttpResponse<String> fetched = http.send(request.GET().build(), HttpResponse.BodyHandlers.ofString());
+                String asked = String.join(" ", headers) + " at " + start;
+                assertThat(fetched.statusCode()).as(asked + " " + fetched.body()).isEqualTo(401);
+                assertThat(fetched.headers().allValues("Set-Cookie")).as(asked).isEmpty();
+            }
+        }
     }
 
     private static HttpResponse<String> getAccepting(HttpClient browser, String url, String accept) throws Exception {
