@@ -5,8 +5,13 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -18,30 +23,41 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class SwitchableRelay implements AutoCloseable {
 
-    private final ServerSocket listener;
+    private final ServerSocketChannel listener;
+    private final Selector acceptable;
     private final int targetPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final Runnable afterAccepting;
     private final Runnable beforeRegistering;
     /**
-     * Guards {@link #down}, {@link #downs} and {@link #closed} with the registering of a connection, so that down() and
-     * close() close every one accepted before they return.
+     * Guards {@link #down} and {@link #closed} with the accepting of a connection and its registering, so that down()
+     * and close() close every one accepted before they return: once accept() returned it, a connection is in
+     * {@link #sockets}, or closed, before down() can look.
      */
     private final Object lock = new Object();
-    private volatile boolean down;
-    /** How many times down() was called: a connection accepted before the last one is not kept, even after up(). */
-    private volatile long downs;
+    private boolean down;
     private boolean closed;
 
     public SwitchableRelay(int targetPort) {
-        this(targetPort, () -> { });
+        this(targetPort, () -> { }, () -> { });
     }
 
     /** {@code beforeRegistering} runs once a connection's target is reached, before the relay keeps both sockets. */
     SwitchableRelay(int targetPort, Runnable beforeRegistering) {
+        this(targetPort, () -> { }, beforeRegistering);
+    }
+
+    /** {@code afterAccepting} runs once a connection was accepted, before the relay reaches its target. */
+    SwitchableRelay(int targetPort, Runnable afterAccepting, Runnable beforeRegistering) {
         this.targetPort = targetPort;
+        this.afterAccepting = afterAccepting;
         this.beforeRegistering = beforeRegistering;
         try {
-            listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+            listener = ServerSocketChannel.open();
+            listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+            listener.configureBlocking(false);
+            acceptable = Selector.open();
+            listener.register(acceptable, SelectionKey.OP_ACCEPT);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -49,7 +65,7 @@ public final class SwitchableRelay implements AutoCloseable {
     }
 
     public int port() {
-        return listener.getLocalPort();
+        return listener.socket().getLocalPort();
     }
 
     /** Closes every connection accepted before it returns, and every new one until {@link #up()}. */
@@ -57,7 +73,6 @@ public final class SwitchableRelay implements AutoCloseable {
         List<Socket> open;
         synchronized (lock) {
             down = true;
-            downs++;
             open = List.copyOf(sockets);
             sockets.clear();
         }
@@ -65,21 +80,27 @@ public final class SwitchableRelay implements AutoCloseable {
     }
 
     public void up() {
-        down = false;
+        synchronized (lock) {
+            down = false;
+        }
     }
 
     private void accept() {
-        while (!listener.isClosed()) {
+        while (listener.isOpen()) {
             Socket visitor;
             try {
-                visitor = listener.accept();
-            } catch (IOException e) {
+                acceptable.select();
+                acceptable.selectedKeys().clear();
+                visitor = acceptKept();
+            } catch (IOException | ClosedSelectorException e) {
                 return; // closed
             }
-            long downsWhenAccepted = downs;
-            if (down) {
-                closeQuietly(visitor);
-                continue;
+            if (visitor == null) {
+                continue; // none waiting, or closed at once as the relay is down
+            }
+            afterAccepting.run();
+            if (visitor.isClosed()) {
+                continue; // down() or close() came already: the target is not bothered
             }
             Socket target;
             try {
@@ -89,9 +110,8 @@ public final class SwitchableRelay implements AutoCloseable {
                 continue;
             }
             beforeRegistering.run();
-            if (!register(visitor, target, downsWhenAccepted)) {
-                // down() or close() came while the target was being reached.
-                closeQuietly(visitor);
+            if (!register(visitor, target)) {
+                // down() or close() came while the target was being reached, and closed the visitor.
                 closeQuietly(target);
                 continue;
             }
@@ -100,12 +120,29 @@ public final class SwitchableRelay implements AutoCloseable {
         }
     }
 
-    private boolean register(Socket visitor, Socket target, long downsWhenAccepted) {
+    /** Accepts a waiting connection and keeps it in {@link #sockets}, as one step down() cannot come between. */
+    private Socket acceptKept() throws IOException {
         synchronized (lock) {
-            if (down || closed || downs != downsWhenAccepted) {
-                return false;
+            SocketChannel accepted = listener.accept();
+            if (accepted == null) {
+                return null;
+            }
+            accepted.configureBlocking(true);
+            Socket visitor = accepted.socket();
+            if (down || closed) {
+                closeQuietly(visitor);
+                return null;
             }
             sockets.add(visitor);
+            return visitor;
+        }
+    }
+
+    private boolean register(Socket visitor, Socket target) {
+        synchronized (lock) {
+            if (!sockets.contains(visitor)) {
+                return false;
+            }
             sockets.add(target);
             return true;
         }
@@ -145,6 +182,7 @@ public final class SwitchableRelay implements AutoCloseable {
             sockets.clear();
         }
         closeQuietly(listener);
+        closeQuietly(acceptable);
         open.forEach(SwitchableRelay::closeQuietly);
     }
 }

@@ -88,6 +88,37 @@ class SwitchableRelayTest {
         }
     }
 
+    /**
+     * A connection {@code accept()} returned is closed by a {@code down()} that comes, and an {@code up()} after it,
+     * before the relay so much as tries its target: it was accepted before down() returned.
+     */
+    @Test
+    void aConnectionJustAcceptedIsClosedByDownEvenAfterUp() throws Exception {
+        CountDownLatch accepted = new CountDownLatch(1);
+        CountDownLatch upDone = new CountDownLatch(1);
+        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             SwitchableRelay relay = new SwitchableRelay(target.getLocalPort(), () -> {
+                 accepted.countDown();
+                 awaitQuietly(upDone);
+             }, () -> { });
+             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), relay.port())) {
+            assertThat(accepted.await(10, TimeUnit.SECONDS)).isTrue();
+
+            relay.down();
+            relay.up();
+            upDone.countDown();
+
+            assertThat(closedByThePeer(visitor)).as("the connection was closed by down()").isTrue();
+            target.setSoTimeout(10_000);
+            try (Socket next = new Socket(InetAddress.getLoopbackAddress(), relay.port());
+                 Socket behind = target.accept()) {
+                behind.setSoTimeout(10_000);
+                next.getOutputStream().write(7);
+                assertThat(behind.getInputStream().read()).as("a byte relayed on a connection after up()").isEqualTo(7);
+            }
+        }
+    }
+
     private static boolean closedByThePeer(Socket socket) throws IOException {
         socket.setSoTimeout(10_000);
         try {
