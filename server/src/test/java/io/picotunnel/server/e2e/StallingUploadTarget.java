@@ -4,13 +4,8 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -22,35 +17,20 @@ final class StallingUploadTarget implements AutoCloseable {
 
     private static final int MAX_CONNECTIONS = 256;
 
-    private final ServerSocket server = new ServerSocket();
-    private final List<Socket> connections = new CopyOnWriteArrayList<>();
     private final AtomicInteger stalled = new AtomicInteger();
+    private final UploadTargetListener listener;
 
     StallingUploadTarget() throws IOException {
-        server.setReceiveBufferSize(64 * 1024); // inherited by the accepted sockets, whose buffers then stay small
-        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-        Thread.ofVirtual().name("stalling-target").start(this::accept);
+        listener = new UploadTargetListener("stalling-target", MAX_CONNECTIONS, this::serve);
     }
 
     int port() {
-        return server.getLocalPort();
+        return listener.port();
     }
 
     /** The requests whose head it read and whose body it reads none of. */
     int stalled() {
         return stalled.get();
-    }
-
-    private void accept() {
-        try {
-            for (int i = 0; i < MAX_CONNECTIONS; i++) {
-                Socket socket = server.accept();
-                connections.add(socket);
-                Thread.ofVirtual().name("stalling-target-" + i).start(() -> serve(socket));
-            }
-        } catch (IOException e) {
-            // closed
-        }
     }
 
     private void serve(Socket socket) {
@@ -76,9 +56,6 @@ final class StallingUploadTarget implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        server.close();
-        for (Socket socket : connections) {
-            socket.close();
-        }
+        listener.close();
     }
 }

@@ -6,9 +6,6 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -24,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * SHA-256 (hex) and closes.
  */
 final class UploadTarget implements AutoCloseable {
-    private final ServerSocket server = new ServerSocket();
+    private final UploadTargetListener listener;
     private final AtomicLong allowed;
     private final AtomicLong received = new AtomicLong();
     private final Semaphore more = new Semaphore(0);
@@ -35,13 +32,11 @@ final class UploadTarget implements AutoCloseable {
 
     UploadTarget(long allowed) throws IOException {
         this.allowed = new AtomicLong(allowed);
-        server.setReceiveBufferSize(64 * 1024); // inherited by the accepted socket, whose buffer then stays small
-        server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-        Thread.ofVirtual().name("upload-target").start(this::serveOne);
+        listener = new UploadTargetListener("upload-target", 1, this::serveOne);
     }
 
     int port() {
-        return server.getLocalPort();
+        return listener.port();
     }
 
     long received() {
@@ -84,8 +79,8 @@ final class UploadTarget implements AutoCloseable {
         more.release();
     }
 
-    private void serveOne() {
-        try (Socket socket = server.accept()) {
+    private void serveOne(Socket accepted) {
+        try (Socket socket = accepted) {
             connection = socket;
             socket.setSoTimeout(60_000);
             InputStream in = new BufferedInputStream(socket.getInputStream());
@@ -140,6 +135,6 @@ final class UploadTarget implements AutoCloseable {
     public void close() throws IOException {
         closed = true;
         more.release();
-        server.close();
+        listener.close();
     }
 }

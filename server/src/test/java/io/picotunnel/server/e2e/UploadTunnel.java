@@ -1,8 +1,6 @@
 package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.picotunnel.protocol.yamux.SessionLimits;
-import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.testbed.Testbed;
@@ -28,10 +26,7 @@ final class UploadTunnel implements AutoCloseable {
         this.testbed = testbed;
         JsonNode tunnel = testbed.createTunnel("upload");
         id = tunnel.get("id").asText();
-        SessionLimits defaults = SessionLimits.DEFAULTS;
-        testbed.startClient(tunnel.get("token").asText(), config -> config.withLimits(new SessionLimits(
-                YamuxConfig.INITIAL_STREAM_WINDOW, defaults.sessionWindowBudget(), defaults.maxStreams(),
-                defaults.sessionBufferLimit())));
+        testbed.startClient(tunnel.get("token").asText(), HttpsHostTunnel.FIXED_STREAM_WINDOWS);
         await().atMost(10, TimeUnit.SECONDS).until(() -> testbed.isConnected(id));
         target = new UploadTarget(allowed);
         try {
