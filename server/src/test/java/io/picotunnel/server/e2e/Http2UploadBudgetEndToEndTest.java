@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -23,22 +24,22 @@ import static org.awaitility.Awaitility.await;
  * fills the budget, though it stalled first. Real server, our client in process, socket targets, visitors writing
  * HTTP/2 frames by hand over TLS.
  *
- * <p>The connections stall one after the other (each until its streams send nothing more): three streams a
- * connection hold some 150 KiB, so the third connection's take the server past its budget.
+ * <p>The streams stall one after the other (each until it sends nothing more), so the order in which they went
+ * without moving on, and so which one a pass over the budget resets, is known.
  */
 class Http2UploadBudgetEndToEndTest {
 
     private static final long MiB = 1024 * 1024;
     private static final long BUDGET = 256 * 1024;
     private static final String HOST = "uploads.test";
-    private static final int CONNECTIONS = 3;
-    private static final int STREAMS_PER_CONNECTION = 3;
     private static final long BODY = 64 * MiB;
     private static final long ENHANCE_YOUR_CALM = 0xb;
+    /** Streams of one connection that hold more than the budget once stalled, some 33 KiB each. */
+    private static final int MAX_STREAMS_TO_PASS_THE_BUDGET = 16;
     /** Streams of one connection that hold more than the budget once stalled, some 50 KiB each. */
     private static final int FILLING_STREAMS = 8;
     /** What may come on before the resets free what they held: a DATA frame (and its cost) per stream. */
-    private static final long SLACK = CONNECTIONS * STREAMS_PER_CONNECTION * (16 * 1024 + 128);
+    private static final long SLACK = (1 + MAX_STREAMS_TO_PASS_THE_BUDGET) * (16 * 1024 + 128);
 
     @TempDir
     Path dataDir;
@@ -63,39 +64,62 @@ class Http2UploadBudgetEndToEndTest {
         }
     }
 
+    /**
+     * One stream stalls on a first connection, then streams stall one after the other on a second until the server
+     * resets one: past the budget, the second holds the most (the first holds one stream's window at most), so the
+     * streams reset are the second's that stalled first, with ENHANCE_YOUR_CALM, never the first connection's upload
+     * though it stalled before them all, nor the second's last. What a stalled stream holds is between half its window
+     * and all of it (how much the proxy took without giving the credit back yet varies), so how many streams it takes
+     * to pass the budget varies too.
+     */
     @Test
     void stalledUploadsOverTheBudgetAreResetAndTheServerHoldsNoMore() throws Exception {
         List<AtomicLong> sent = new ArrayList<>();
-        for (int c = 0; c < CONNECTIONS; c++) {
-            RawHttp2Visitor visitor = tunnel.visitor();
-            visitors.add(visitor);
-            for (int i = 0; i < STREAMS_PER_CONNECTION; i++) {
-                int stream = 1 + 2 * i;
-                AtomicLong streamSent = new AtomicLong();
-                sent.add(streamSent);
-                visitor.post(stream, "/stall/" + c + "/" + i, BODY);
-                StalledSending.inTheBackground(() -> visitor.sendBody(stream, BODY, streamSent));
-            }
-            int stalled = (c + 1) * STREAMS_PER_CONNECTION;
-            await().atMost(60, TimeUnit.SECONDS).until(() -> target.stalled() == stalled);
-            StalledSending.awaitStopped(sent);
-            assertThat(tunnel.server().http2UploadBytesHeld())
-                    .as("upload bytes the server holds for %d stalled streams, frames counted", stalled)
-                    .isLessThanOrEqualTo(BUDGET + SLACK);
+        RawHttp2Visitor first = tunnel.visitor();
+        visitors.add(first);
+        stall(first, 1, "/stall/first", sent);
+        RawHttp2Visitor fullest = tunnel.visitor();
+        visitors.add(fullest);
+        int streams = 0;
+        while (streams < MAX_STREAMS_TO_PASS_THE_BUDGET && resets(fullest, streams).isEmpty()) {
+            stall(fullest, 1 + 2 * streams, "/stall/fullest/" + streams, sent);
+            streams++;
         }
 
-        List<Long> resets = new ArrayList<>();
-        for (RawHttp2Visitor visitor : visitors) {
-            for (int i = 0; i < STREAMS_PER_CONNECTION; i++) {
-                resets.add(visitor.resetCode(1 + 2 * i));
-            }
+        List<Integer> reset = resets(fullest, streams);
+        assertThat(reset).as("the fullest connection's streams reset, of %d that stalled in turn", streams)
+                .isNotEmpty().isEqualTo(IntStream.range(0, reset.size()).map(i -> 1 + 2 * i).boxed().toList())
+                .doesNotContain(1 + 2 * (streams - 1));
+        for (int i = 0; i < reset.size(); i++) {
+            assertThat(fullest.resetCode(reset.get(i))).as("the reset code").isEqualTo(ENHANCE_YOUR_CALM);
         }
-        assertThat(resets).as("the streams: reset ones and their codes").contains(ENHANCE_YOUR_CALM);
+        assertThat(first.resetCode(1)).as("the other connection's upload, stalled longest but holding less").isNull();
+        assertThat(List.of(first.goAwayError(), fullest.goAwayError())).as("GOAWAYs").containsOnly(-1L);
+        assertThat(tunnel.server().http2UploadBytesHeld()).as("upload bytes the server holds, frames counted")
+                .isLessThanOrEqualTo(BUDGET + SLACK);
+
         for (RawHttp2Visitor visitor : visitors) {
             visitor.close();
         }
         await().atMost(10, TimeUnit.SECONDS).alias("nothing held once the visitors left")
                 .until(() -> tunnel.server().http2UploadBytesHeld() == 0);
+    }
+
+    /** Posts on {@code stream} and sends its body until the target holds it and it sends no more. */
+    private void stall(RawHttp2Visitor visitor, int stream, String path, List<AtomicLong> sent) throws IOException {
+        AtomicLong streamSent = new AtomicLong();
+        sent.add(streamSent);
+        visitor.post(stream, path, BODY);
+        StalledSending.inTheBackground(() -> visitor.sendBody(stream, BODY, streamSent));
+        int stalled = sent.size();
+        await().atMost(60, TimeUnit.SECONDS).until(() -> target.stalled() == stalled);
+        StalledSending.awaitStopped(sent);
+    }
+
+    /** The streams of the first {@code streams} on {@code visitor}'s connection that the server reset. */
+    private static List<Integer> resets(RawHttp2Visitor visitor, int streams) {
+        return IntStream.range(0, streams).map(i -> 1 + 2 * i).filter(stream -> visitor.resetCode(stream) != null)
+                .boxed().toList();
     }
 
     @Test
