@@ -12,6 +12,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -93,9 +94,8 @@ public final class CertificateDirectory implements AutoCloseable {
     }
 
     /**
-     * A scan whose failure is a WARN: whatever ends it (an Error too, such as a parser's stack overflow on a file nested
-     * too deep), the server starts and the next scans come. Thrown on, it would end the start, or silently every later
-     * scan of the executor.
+     * A scan whose failure is a WARN: whatever ends it (an Error too, such as running out of memory), the server starts
+     * and the next scans come. Thrown on, it would end the start, or silently every later scan of the executor.
      */
     private void scanSafely() {
         try {
@@ -192,11 +192,12 @@ public final class CertificateDirectory implements AutoCloseable {
             if (!Files.isRegularFile(keyFile)) {
                 throw new IOException(keyFile + ": not a regular file");
             }
+            Instant now = clock.instant();
             ServerCertificate certificate = CertificateLoader.load(certificateFile, keyFile);
             store.putFromFile(name, certificate);
             String loadedOrReloaded = loaded.put(name, certificate) == null ? "loaded" : "reloaded";
-            List<String> problems = certificate.problemsFor(name, clock.instant());
-            if (certificate.isExpiredAt(clock.instant())) {
+            List<String> problems = certificate.problemsFor(name, now);
+            if (certificate.isExpiredAt(now)) {
                 expiryTold.add(name);
             } else {
                 expiryTold.remove(name);
@@ -210,6 +211,16 @@ public final class CertificateDirectory implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             log.warn("cannot load certificate for {} from {}: {}", name, certificateFile, e.getMessage());
+        } catch (StackOverflowError | AssertionError e) {
+            // this file's doing (a parser's recursion on nesting too deep, or a parser's bug), and the stack is whole
+            // again: the pair is said like any bad pair, and the others are read
+            log.warn("cannot load certificate for {} from {}: the parser failed on it ({})", name, certificateFile,
+                    e.toString());
+        } catch (Error e) {
+            // the JVM's trouble or ours (out of memory, a class that would not load), not the file's: thrown on, and
+            // the pair read again by the next scan rather than left as if said
+            seen.remove(name);
+            throw e;
         }
     }
 

@@ -20,7 +20,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
@@ -205,50 +204,95 @@ class CertificateDirectoryTest {
     }
 
     /**
-     * A scan that ends midway in an error the loader does not catch (here a certificate file of SEQUENCEs nested deeper
-     * than the parser's stack holds) still runs the step after the scan: the tunnel endpoint, told there that wss is
-     * served now, is not left unaware of a certificate read before the failure.
+     * A scan that ends midway in an error the directory does not take as a bad pair (here the JVM out of memory, thrown
+     * by the clock read for the second pair) still runs the step after the scan, so the tunnel endpoint told there that
+     * wss is served now is not left unaware of a certificate read before it; the start of the watch does not fail, and
+     * the next scan reads the pair again rather than leave it as if said.
      */
     @Test
-    void aScanThatFailsMidwayStillRunsTheStepAfterIt() throws Exception {
+    void aScanThatFailsMidwayStillRunsTheStepAfterItAndTheWatchGoesOn() {
         Path certs = data.resolve("certs");
-        TestCertificates.write(ca.issue("good.test"), certs, "good.test");
-        TestCertificates.write(ca.issue("deep.test"), certs, "deep.test");
-        Files.writeString(certs.resolve("deep.test.crt"), nestedSequencesPem(100_000));
+        TestCertificates.write(ca.issue("first.test"), certs, "first.test");
+        TestCertificates.write(ca.issue("second.test"), certs, "second.test");
         AtomicInteger afterScans = new AtomicInteger();
-        directory = new CertificateDirectory(certs, store);
+        directory = new CertificateDirectory(certs, store, new ClockFailingAtReading(2));
         directory.afterScan(afterScans::incrementAndGet);
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            directory.startWatching(Duration.ofHours(1));
 
-        assertThatThrownBy(directory::scan).isInstanceOf(StackOverflowError.class);
-        assertThat(afterScans).as("the step after the failed scan").hasValue(1);
+            assertThat(afterScans).as("the step after the failed scan").hasValue(1);
+            assertThat(log.messages(Level.WARN)).containsExactly(
+                    "certificate directory scan failed: java.lang.OutOfMemoryError: " + ClockFailingAtReading.FAILURE);
+            assertThat(log.messages(Level.INFO)).singleElement().asString().contains(" loaded from ");
 
-        directory.scan(); // the broken file unchanged is not read again
-        assertThat(store.select("good.test")).isPresent();
-        assertThat(afterScans).hasValue(2);
+            directory.scan();
+            assertThat(afterScans).hasValue(2);
+            assertThat(log.messages(Level.INFO)).hasSize(2).allSatisfy(line -> assertThat(line).contains(" loaded from "));
+            assertThat(store.select("first.test")).isPresent();
+            assertThat(store.select("second.test")).isPresent();
+        }
+    }
+
+    /** A clock whose {@code failing}th reading fails as the JVM does when out of memory. */
+    private static final class ClockFailingAtReading extends Clock {
+        static final String FAILURE = "the test's clock";
+        private final int failing;
+        private final AtomicInteger readings = new AtomicInteger();
+
+        ClockFailingAtReading(int failing) {
+            this.failing = failing;
+        }
+
+        @Override
+        public Instant instant() {
+            if (readings.incrementAndGet() == failing) {
+                throw new OutOfMemoryError(FAILURE);
+            }
+            return Instant.now();
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            throw new UnsupportedOperationException();
+        }
     }
 
     /**
-     * A scan that ends in an error (the file nested too deep, at the start and again later) neither fails the start of
-     * the watch nor ends it: a WARN each time, and the scans after it still come.
+     * A pair whose certificate file the parser cannot read for the stack it takes (SEQUENCEs nested too deep, at the
+     * start and another pair later) is said once each, naming the file, like any other bad pair, and the other pairs
+     * are loaded: the start of the watch does not fail, and the scans after it come.
      */
     @Test
-    void aScanEndingInAnErrorNeitherFailsNorEndsTheWatch() throws Exception {
+    void aPairTooDeepToParseIsWarnedOfOnceAndTheOthersAreLoaded() throws Exception {
         Path certs = data.resolve("certs");
-        TestCertificates.write(ca.issue("good.test"), certs, "good.test");
+        for (String name : new String[] {"a.test", "m.test", "z.test"}) {
+            TestCertificates.write(ca.issue(name), certs, name);
+        }
         Files.writeString(certs.resolve("deep.test.key"), "");
         Files.writeString(certs.resolve("deep.test.crt"), nestedSequencesPem(100_000));
         directory = new CertificateDirectory(certs, store);
-        String failed = "certificate directory scan failed: java.lang.StackOverflowError";
         try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.WARN)) {
             directory.startWatching(Duration.ofMillis(50));
-            assertThat(log.messages(Level.WARN)).containsExactly(failed);
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("cannot load certificate for deep.test from " + certs.resolve("deep.test.crt"))
+                    .endsWith("the parser failed on it (java.lang.StackOverflowError)");
+            assertThat(store.select("a.test")).isPresent();
+            assertThat(store.select("m.test")).isPresent();
+            assertThat(store.select("z.test")).isPresent();
 
             Files.writeString(certs.resolve("deeper.test.key"), "");
             Files.writeString(certs.resolve("deeper.test.crt"), nestedSequencesPem(100_001));
-            await().atMost(Duration.ofSeconds(10)).until(
-                    () -> log.messages(Level.WARN).stream().filter(failed::equals).count() == 2);
+            await().atMost(Duration.ofSeconds(10)).until(() -> log.messages(Level.WARN).size() == 2);
+            assertThat(log.messages(Level.WARN).get(1))
+                    .startsWith("cannot load certificate for deeper.test from " + certs.resolve("deeper.test.crt"));
             TestCertificates.write(ca.issue("later.test"), certs, "later.test");
             await().atMost(Duration.ofSeconds(10)).until(() -> store.select("later.test").isPresent());
+            assertThat(log.messages(Level.WARN)).hasSize(2);
         }
     }
 
