@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -169,7 +170,19 @@ public final class CertificateDirectory implements AutoCloseable {
     private void refresh(String name, Path certificateFile) {
         // Beside the certificate under its stem, as the operator spelled it (the name may be its xn-- form).
         String file = certificateFile.getFileName().toString();
-        Path keyFile = certificateFile.resolveSibling(file.substring(0, file.length() - ".crt".length()) + ".key");
+        Path keyFile;
+        try {
+            keyFile = certificateFile.resolveSibling(file.substring(0, file.length() - ".crt".length()) + ".key");
+        } catch (InvalidPathException e) {
+            // a name outside the file name encoding the JVM took from the locale (ASCII in a POSIX or C locale) was
+            // read with its bytes replaced, and cannot be spelt back
+            if (skippedFirstTime(name)) {
+                log.warn("certificate file {} is skipped: its name cannot be spelt in this system's file name encoding"
+                        + " ({}); rename the pair to the name's xn-- form, or run the server in a UTF-8 locale",
+                        certificateFile, System.getProperty("sun.jnu.encoding"));
+            }
+            return;
+        }
         Signature signature;
         try {
             signature = signature(certificateFile, keyFile);
@@ -177,10 +190,9 @@ public final class CertificateDirectory implements AutoCloseable {
             signature = null;
         }
         if (signature == null) {
-            if (!seen.containsKey(name) || seen.get(name) != null) {
+            if (skippedFirstTime(name)) {
                 log.warn("certificate {} has no readable key file {}", certificateFile, keyFile);
             }
-            seen.put(name, null);
             return;
         }
         if (seen.containsKey(name) && Objects.equals(seen.get(name), signature)) {
@@ -222,6 +234,13 @@ public final class CertificateDirectory implements AutoCloseable {
             seen.remove(name);
             throw e;
         }
+    }
+
+    /** Marks the pair as skipped; true unless it was skipped by the scan before too, to say it once. */
+    private boolean skippedFirstTime(String name) {
+        boolean first = !seen.containsKey(name) || seen.get(name) != null;
+        seen.put(name, null);
+        return first;
     }
 
     private String consequence(String name, ServerCertificate certificate) {
