@@ -28,6 +28,16 @@ public final class KeyedRefusalLog {
     /** Keys kept by default: far more than the tunnels or services refused within one interval on a sane server. */
     public static final int MAX_KEYS = 1024;
 
+    /** What the lines count, as {@link #refused} and {@link #failed} log them. */
+    private record Noun(String one, String many) {
+        static final Noun REFUSAL = new Noun("refusal", "refusals");
+        static final Noun FAILURE = new Noun("failure", "failures");
+
+        String count(long n) {
+            return n + " " + (n == 1 ? one : many);
+        }
+    }
+
     private final Logger log;
     private final Duration interval;
     private final int maxKeys;
@@ -75,7 +85,7 @@ public final class KeyedRefusalLog {
      * only counted, as most of a flood's are, builds none.
      */
     public void refused(Object key, boolean warn, Supplier<String> message) {
-        String line = lineDue(key, message);
+        String line = lineDue(key, message, Noun.REFUSAL);
         if (line == null) {
             return;
         }
@@ -91,14 +101,14 @@ public final class KeyedRefusalLog {
      * unless a failure of that kind had a line this interval (or, beyond the bound, one of any kind beyond it).
      */
     public void failed(Object key, Supplier<String> message, Throwable cause) {
-        String line = lineDue(key, message);
+        String line = lineDue(key, message, Noun.FAILURE);
         if (line != null) {
             log.warn(line, cause);
         }
     }
 
-    /** The line for one refusal of {@code key}, or null when it is only counted. */
-    private String lineDue(Object key, Supplier<String> message) {
+    /** The line for one refusal (or failure) of {@code key}, or null when it is only counted. */
+    private String lineDue(Object key, Supplier<String> message, Noun noun) {
         synchronized (logs) {
             long now = nanoTime.getAsLong();
             RefusalLog keyed = logs.get(key);
@@ -106,23 +116,24 @@ public final class KeyedRefusalLog {
                 keyed = new RefusalLog(log, interval, nanoTime);
                 logs.put(key, keyed);
             }
-            return keyed != null ? keyedLine(key, keyed, message, now) : overflowLine(key, message, now);
+            return keyed != null ? keyedLine(key, keyed, message, now, noun)
+                    : overflowLine(key, message, now, noun);
         }
     }
 
     /** The line of a tracked key's refusal, or null when it is only counted. */
-    private String keyedLine(Object key, RefusalLog keyed, Supplier<String> message, long now) {
+    private String keyedLine(Object key, RefusalLog keyed, Supplier<String> message, long now, Noun noun) {
         long skipped = keyed.startLine(now);
         if (skipped < 0) {
             return null;
         }
         logs.remove(key);
         logs.put(key, keyed); // its interval now ends last
-        return keyed.withCount(message.get(), skipped) + takeDropped();
+        return keyed.withCount(message.get(), skipped) + takeDropped(noun);
     }
 
     /** The line of a refusal beyond the tracked keys, or null when it is only counted. */
-    private String overflowLine(Object key, Supplier<String> message, long now) {
+    private String overflowLine(Object key, Supplier<String> message, long now, Noun noun) {
         long skipped = overflow.startLine(now);
         if (overflowKeys.size() < maxKeys) {
             overflowKeys.add(key);
@@ -136,12 +147,12 @@ public final class KeyedRefusalLog {
                 + Durations.format(interval);
         if (skipped > 0) {
             String keys = (overflowKeysBeyond ? "more than " : "") + overflowKeys.size();
-            line += "; this line stands for " + (skipped + 1) + " refusals of " + keys
+            line += "; this line stands for " + noun.count(skipped + 1) + " of " + keys
                     + " of them since the last such line";
         }
         overflowKeys.clear();
         overflowKeysBeyond = false;
-        return line + ")" + takeDropped();
+        return line + ")" + takeDropped(noun);
     }
 
     /** Whether there is room for one more key, dropping the one whose interval ended first if it is over. */
@@ -167,13 +178,12 @@ public final class KeyedRefusalLog {
     }
 
     /** What a line adds for the dropped keys' refusals not logged, counted from then on in no other line. */
-    private String takeDropped() {
+    private String takeDropped(Noun noun) {
         long unlogged = droppedUnlogged;
         long keys = droppedKeys;
         droppedUnlogged = 0;
         droppedKeys = 0;
-        return unlogged == 0 ? "" : " (and " + unlogged + (unlogged == 1 ? " refusal" : " refusals")
-                + " not logged of " + keys + (keys == 1 ? " other no longer tracked" : " others no longer tracked")
+        return unlogged == 0 ? "" : " (and " + noun.count(unlogged) + " not logged of " + keys + (keys == 1 ? " other no longer tracked" : " others no longer tracked")
                 + ": at most " + maxKeys + " are tracked at once)";
     }
 

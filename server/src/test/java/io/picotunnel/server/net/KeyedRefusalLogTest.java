@@ -52,6 +52,28 @@ class KeyedRefusalLogTest {
         }
     }
 
+    /** Lines for failures count failures: those of a dropped kind, and those an overflow line stands for. */
+    @Test
+    void linesOfFailuresCountFailuresNotRefusals() {
+        try (LogCapture capture = new LogCapture(KeyedRefusalLogTest.class, Level.INFO)) {
+            AtomicLong clock = new AtomicLong();
+            KeyedRefusalLog log = new KeyedRefusalLog(LoggerFactory.getLogger(KeyedRefusalLogTest.class),
+                    Duration.ofHours(1), 1, clock::get);
+            for (String kind : new String[] {"a", "b", "b", "b", "a", "a"}) {
+                log.failed("kind " + kind, () -> kind + " failed", new IllegalStateException(kind));
+            }
+            clock.addAndGet(Duration.ofHours(1).toNanos());
+            log.failed("kind c", () -> "c failed", new IllegalStateException("c")); // a's interval is over: dropped
+            log.failed("kind d", () -> "d failed", new IllegalStateException("d")); // c's is not: the overflow's line
+
+            assertThat(capture.messages(Level.WARN)).containsExactly("a failed",
+                    "b failed (beyond the 1 tracked at once: those beyond share one line per 1 h)",
+                    "c failed (and 2 failures not logged of 1 other no longer tracked: at most 1 are tracked at once)",
+                    "d failed (beyond the 1 tracked at once: those beyond share one line per 1 h; this line stands for"
+                            + " 3 failures of more than 1 of them since the last such line)");
+        }
+    }
+
     /** Keys within their interval are kept: a new key beyond the bound goes to the one overflow line instead. */
     @Test
     void keysBeyondTheBoundShareOneLineWhileTheTrackedAreWithinTheirInterval() {
