@@ -90,6 +90,17 @@ final class TargetDialerBehindYamux {
         return group.next();
     }
 
+    /**
+     * Returns once the targets' event loop has waited for its sockets' events at least once since the call: what
+     * the kernel had for them by then has been handled.
+     */
+    void awaitTargetsLoopTurn() throws Exception {
+        for (int i = 0; i < 2; i++) {
+            targets.submit(() -> {
+            }).get(10, TimeUnit.SECONDS);
+        }
+    }
+
     /** Stops the targets' event loop (as the client's stop does to its --target-threads pool); waits for its end. */
     void stopTargets() throws InterruptedException {
         assertThat(targets.shutdownGracefully(0, 0, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS))
