@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -137,6 +138,55 @@ class HttpUploadBackpressureEndToEndTest {
             assertThat(target.received()).isEqualTo(BODY);
             assertThat(in.read()).as("the end of the connection after the answer").isEqualTo(-1);
         }
+    }
+
+    /**
+     * The whole body handed to the visitor's socket at once, to a target that stops after 4 MiB: the kernel
+     * buffers on the way fill up, and once the target reads on the server finds mebibytes waiting in its own. It reads
+     * them one read at a time as the stream takes them, as it read the burst.
+     */
+    @Test
+    void aBodyWrittenAtOnceAndLeftWaitingByAStalledTargetGoesUpOneReadAtATime() throws Exception {
+        int httpPort = testbed.server().httpPort();
+        byte[] head = ("POST /upload HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: " + BODY + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), httpPort)) {
+            visitor.setSoTimeout(60_000);
+            // As fast as the socket takes it, in writes of 64 KiB: no 24 MiB array on the tests' 96 MiB heap.
+            CompletableFuture<String> sent = CompletableFuture.supplyAsync(() -> {
+                try {
+                    visitor.getOutputStream().write(head);
+                    return Transfers.writeRandom(visitor.getOutputStream(), BODY, 23, new AtomicLong());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, Thread::startVirtualThread);
+
+            await().atMost(30, TimeUnit.SECONDS).until(() -> target.received() >= READ_BEFORE_PAUSE && target.paused());
+            long waiting = awaitSettledCount(() -> unreadByTheServer(visitor.getLocalPort(), httpPort));
+            assertThat(waiting).as("bytes waiting in the kernels for the server").isGreaterThan(MiB);
+            assertThat(sent).as("the body is longer than the buffers on the way take").isNotDone();
+
+            target.allow(BODY);
+            String sha = sent.get(30, TimeUnit.SECONDS);
+            InputStream in = new BufferedInputStream(visitor.getInputStream());
+            assertThat(FaultTarget.readHead(in)).containsEntry("status", "200");
+            assertThat(new String(in.readNBytes(64), StandardCharsets.US_ASCII)).as("the body's SHA-256 at the target")
+                    .isEqualTo(sha);
+            assertThat(upload.session().peakStreamBufferedBytes()).as("bytes one stream held on the server")
+                    .isLessThanOrEqualTo(MAX_HELD_BY_THE_STREAM);
+        }
+    }
+
+    /** The count {@code count} gives, once it has given the same for a second (at most 20 s). */
+    private static long awaitSettledCount(Callable<Long> count) {
+        AtomicLong seen = new AtomicLong(-1);
+        await().pollInterval(Duration.ofMillis(100)).during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(20))
+                .until(() -> {
+                    long now = count.call();
+                    return now == seen.getAndSet(now);
+                });
+        return seen.get();
     }
 
     /**
