@@ -124,6 +124,56 @@ class PipelinedHalfCloseEndToEndTest {
     }
 
     /**
+     * As with a GET before it, the FIN coming while the answer to an upload streams, with a whole request behind that
+     * upload: both are answered, in order, then the connection ends (nginx answers every request it read whole before
+     * the FIN). The upload short enough to be read with the request behind it and the FIN: the FIN comes while the
+     * answer streams, with the request behind already decoded. The upload longer than what the proxy reads ahead: the
+     * reading stops with the request behind it waiting, and the FIN is read only once that request is the current one.
+     */
+    @ParameterizedTest(name = "{0} over {1}")
+    @MethodSource("uploadsWithARequestBehind")
+    void halfCloseWhileTheAnswerToAnUploadStreamsStillAnswersTheRequestBehindIt(int bodyLength, Over over)
+            throws Exception {
+        try (Visitor visitor = connect(over)) {
+            InputStream in = visitor.pipeline("POST /stream HTTP/1.1\r\nHost: " + HOST + "\r\nContent-Length: "
+                    + bodyLength + "\r\n\r\n" + "x".repeat(bodyLength) + get("/small"));
+
+            halfCloseWhileTheFirstAnswerStreamsThenItsRest(visitor, in);
+            smallAnswers(in, 1);
+            assertThat(in.read()).as("the end of the connection after the answers").isEqualTo(-1);
+            assertThat(target.requestLines()).containsExactly("POST /stream HTTP/1.1", "GET /small HTTP/1.1");
+        }
+    }
+
+    static Stream<Arguments> uploadsWithARequestBehind() {
+        return Stream.of(Over.values()).flatMap(over -> Stream.of(Arguments.of(5, over),
+                Arguments.of(LONG_UPLOAD / 4, over)));
+    }
+
+    /**
+     * The FIN within the body of the only request, already on its way up: the target must not take the part that
+     * came for the whole body. nginx logs "client prematurely closed connection" (a 400 in its access log), ends the
+     * upstream request and closes the connection without an answer; so does the proxy. The target sees its stream end
+     * before the announced length, and the visitor the end of the connection.
+     */
+    @ParameterizedTest
+    @EnumSource(Over.class)
+    void halfCloseWithinTheOnlyUploadsBodyEndsItsStreamCutNotWhole(Over over) throws Exception {
+        try (Visitor visitor = connect(over)) {
+            InputStream in = visitor.pipeline("POST /count HTTP/1.1\r\nHost: " + HOST
+                    + "\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(1000));
+            await().atMost(10, TimeUnit.SECONDS).until(() -> target.countedSoFar() >= 1000);
+
+            visitor.halfClose();
+
+            await().atMost(10, TimeUnit.SECONDS).until(() -> target.counted().size() == 1);
+            assertThat(target.counted()).as("what the target read of the body before its stream ended, and how it ended")
+                    .singleElement().asString().matches("1000 of 100000(, reset)?");
+            assertThat(end(in)).as("what the visitor gets").isIn("eof", "reset");
+        }
+    }
+
+    /**
      * The FIN was read with the cut upload, so the connection closes only once all it sent was read: an EOF, not a
      * reset.
      */
@@ -345,6 +395,8 @@ class PipelinedHalfCloseEndToEndTest {
         private final Queue<String> requestLines = new ConcurrentLinkedQueue<>();
         private final CountDownLatch streamOn = new CountDownLatch(1);
         private final AtomicLong bigWritten = new AtomicLong();
+        private final Queue<String> counted = new ConcurrentLinkedQueue<>();
+        private final AtomicLong countedSoFar = new AtomicLong();
 
         Target() throws IOException {
             super("pipelined-target");
@@ -356,6 +408,15 @@ class PipelinedHalfCloseEndToEndTest {
 
         long bigWritten() {
             return bigWritten.get();
+        }
+
+        /** For each {@code /count} upload: the bytes of its body read before its end, and its announced length. */
+        List<String> counted() {
+            return List.copyOf(counted);
+        }
+
+        long countedSoFar() {
+            return countedSoFar.get();
         }
 
         void streamOn() {
@@ -378,6 +439,18 @@ class PipelinedHalfCloseEndToEndTest {
                 writePattern(out, BIG, true);
             } else if (requestLine.startsWith("GET /stream ")) {
                 stream(out);
+            } else if (requestLine.startsWith("POST /count ")) {
+                long read = 0;
+                String end = "";
+                try {
+                    while (read < length && in.read() >= 0) {
+                        countedSoFar.set(++read);
+                    }
+                } catch (IOException e) {
+                    end = ", reset";
+                }
+                counted.add(read + " of " + length + end);
+                return false;
             } else if (requestLine.startsWith("POST /stream ")) {
                 if (length > 0) {
                     in.readNBytes((int) length);
