@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.netty.channel.DefaultEventLoop;
+import io.picotunnel.server.tunnel.ArrivalWait;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -41,6 +43,8 @@ class Http2OpeningUploadBudgetEndToEndTest {
     private static final int FILLER = 16_000;
     /** What the allocator may grow by meanwhile, for other things than the frames held. */
     private static final long MEMORY_SLACK = 4L * 1024 * 1024;
+    /** Longer than any test takes: its checks need the streams still waiting, on a slow machine too. */
+    private static final Duration ARRIVAL_WAIT = Duration.ofMinutes(5);
 
     @TempDir
     Path dataDir;
@@ -55,6 +59,7 @@ class Http2OpeningUploadBudgetEndToEndTest {
     void start() throws IOException {
         target = new StallingUploadTarget();
         tunnel = HttpsHostTunnel.withUploadBudget(dataDir, BUDGET, HOST, target);
+        ArrivalWait.set(tunnel.server().registry(), ARRIVAL_WAIT);
     }
 
     @AfterEach
@@ -77,7 +82,7 @@ class Http2OpeningUploadBudgetEndToEndTest {
     @Test
     void uploadsWaitingForTheirTunnelStreamCountAgainstTheBudgetAndAreResetPastIt() throws Exception {
         tunnel.disconnectClient();
-        // A client under way: the streams asked of the tunnel wait for it (5 s), as the exchanges' uploads come in
+        // A client under way: the streams asked of the tunnel wait for it, as the exchanges' uploads come in
         underWay = tunnel.server().registry().arriving(tunnel.id, "under-way", arrivalLoop);
         visitor = tunnel.visitor();
         List<AtomicLong> sent = new ArrayList<>();
@@ -124,7 +129,7 @@ class Http2OpeningUploadBudgetEndToEndTest {
         for (int i = 0; i < TINY_FRAMES; i++) {
             visitor.dataBehindFiller(1, FILLER);
         }
-        visitor.ping(); // all read; unanswered one by one, as the tunnel stream waits 5 s at most
+        visitor.ping(); // all read; unanswered one by one, as the tunnel stream waits
 
         assertThat(tunnel.server().http2UploadBytesHeld()).as("what the budget counts held, the stream still waiting")
                 .isGreaterThanOrEqualTo(TINY_FRAMES * 129L);
