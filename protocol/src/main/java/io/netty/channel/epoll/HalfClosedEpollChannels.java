@@ -137,39 +137,6 @@ public final class HalfClosedEpollChannels {
         }
     }
 
-    /**
-     * Makes Netty's epoll read {@code channel}, a socket whose input has ended, once more at its next EPOLLERR, so
-     * that a reset of its peer fires a {@link io.netty.channel.socket.ChannelInputShutdownReadComplete} down its
-     * pipeline: the read finds the end again, not the error, so look at {@link #hasFailed} then. Netty reads such a
-     * socket once only, at the end of its input, and takes every later EPOLLERR for that same end: a reset raised no
-     * event, and, level-triggered, its EPOLLERR and EPOLLHUP came back at every wait. Done by a task, after the read
-     * under way; a read asked for meanwhile is dropped with it, as the end it would find stays ready and would be read
-     * at every wait.
-     */
-    public static void readAgainAtAnError(Channel channel) {
-        if (!(channel instanceof AbstractEpollChannel epoll)) {
-            return;
-        }
-        try {
-            epoll.eventLoop().execute(() -> readOnceMoreAtAnError(epoll));
-        } catch (RejectedExecutionException stopped) {
-            // The channel's loop has stopped, and closed it.
-        }
-    }
-
-    private static void readOnceMoreAtAnError(AbstractEpollChannel channel) {
-        if (!channel.isOpen() || !channel.socket.isInputShutdown()) {
-            return;
-        }
-        try {
-            channel.clearFlag(Native.EPOLLIN);
-        } catch (IOException | UncheckedIOException e) {
-            channel.pipeline().fireExceptionCaught(e);
-            return;
-        }
-        channel.inputClosedSeenErrorOnRead = false;
-    }
-
     private static void askForErrors(AbstractEpollChannel channel) {
         if (!channel.isOpen()) {
             return;

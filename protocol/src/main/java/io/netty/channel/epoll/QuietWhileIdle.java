@@ -22,8 +22,8 @@ import java.util.concurrent.TimeUnit;
  * so bytes or an end of input already waiting would never be read.
  *
  * <p>Edge-triggered, a reset of the peer is reported once, and the one read Netty makes of the EPOLLERR takes the bytes
- * still waiting, not the error: the error is looked at when that read completes, and, while the socket stays so, every
- * {@link HalfClosedEpollChannels#ERROR_WATCH} too; one found is fired down the pipeline as a {@link
+ * still waiting, not the error: while the socket stays so, its error is looked at every {@link
+ * HalfClosedEpollChannels#ERROR_WATCH}, and one found is fired down the pipeline as a {@link
  * PeerResetWhileIdleException}.
  */
 final class QuietWhileIdle extends ChannelDuplexHandler {
@@ -40,19 +40,9 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
         ctx.read();
     }
 
-    /**
-     * A read that completes while the socket reports its events once was asked for by nobody: only EPOLLERR, which
-     * the kernel reports unasked, brings it about, and it took the bytes still waiting, not the error. The error is
-     * looked at then, not at the next watch.
-     */
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        boolean broughtAboutByAnError = HalfClosedEpollChannels.reportsEventsOnce(ctx.channel());
         ctx.fireChannelReadComplete();
-        if (broughtAboutByAnError && HalfClosedEpollChannels.hasFailed(ctx.channel())) {
-            ctx.fireExceptionCaught(new PeerResetWhileIdleException());
-            return;
-        }
         quietWhenIdle(ctx);
     }
 

@@ -9,7 +9,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.protocol.net.OnLoop;
@@ -271,8 +270,6 @@ public final class Relay {
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt == ChannelInputShutdownEvent.INSTANCE) {
                 onEof();
-            } else if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
-                abortIfResetAfterEof();
             }
             ctx.fireUserEventTriggered(evt);
         }
@@ -321,23 +318,6 @@ public final class Relay {
                 self.eventLoop().schedule(this::watchForResetAfterEof, HalfClosedEpollChannels.ERROR_WATCH.toMillis(),
                         TimeUnit.MILLISECONDS);
             }
-        }
-
-        /**
-         * Netty's epoll fires this event when it read the end of input, and, asked to, again when it reads the socket
-         * once more at the EPOLLERR of its peer's reset: that read finds the end, not the error, so the error is
-         * looked at then, not only at the next watch.
-         */
-        private void abortIfResetAfterEof() {
-            if (!eof || finished.get()) {
-                return;
-            }
-            if (HalfClosedEpollChannels.hasFailed(self)) {
-                LOG.debug("relay: {} was reset after its end of input", self);
-                abort(self);
-                return;
-            }
-            HalfClosedEpollChannels.readAgainAtAnError(self);
         }
 
         @Override
