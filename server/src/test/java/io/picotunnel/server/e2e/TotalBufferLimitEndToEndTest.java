@@ -78,8 +78,11 @@ class TotalBufferLimitEndToEndTest {
         }
         Socket kept = visit(small.port);
         visitors.add(kept);
+        // Not a whole window: credit goes back once half of one was taken, before the visitor's socket filled.
         await().atMost(WAIT).until(() -> held(small.session) >= WINDOW / 2);
-        assertThat(held(full.session) + held(small.session)).as("held in all").isLessThanOrEqualTo(TOTAL);
+        // Read on two loops one after the other: a reset the small stream's last frame asked of the first connection
+        // may still be queued on its loop, so the two are within the total only once it ran.
+        await().atMost(WAIT).until(() -> held(full.session) + held(small.session) <= TOTAL);
         assertThat(readToEnd(kept)).as("what the visitor of the connection holding the least got").isEqualTo(SENT);
 
         kept.close();
