@@ -1,8 +1,15 @@
 package io.picotunnel.protocol.yamux;
 
+import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.log.OncePerIntervalLog;
+import org.slf4j.LoggerFactory;
+
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The bytes all yamux sessions sharing it (a server's client connections) hold together for readers that have not
@@ -13,7 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * first), until the sessions are back within it. Of sessions holding as much, the newer pays.
  *
  * <p>Each session adds what its streams take and give back to one atomic counter (no lock per frame); the sessions
- * are scanned only when the counter is over the limit.
+ * are scanned only when the counter is over the limit, and then once per reset: while one is pending, the frames
+ * that find the counter over on every loop leave it to that one. Its WARN is at most once per interval for all the
+ * sessions together, apart from each session's WARN for its own limit.
  */
 public final class TotalBufferBudget {
 
@@ -26,13 +35,23 @@ public final class TotalBufferBudget {
     private final AtomicLong held = new AtomicLong();
     private final AtomicLong order = new AtomicLong();
     private final Set<YamuxSession> sessions = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean resetPending = new AtomicBoolean();
+    private final AtomicLong scans = new AtomicLong();
+    private final OncePerIntervalLog resetLog;
 
     /** @param limit bytes, at least the spec's 256 KiB window; 0 for no limit */
     public TotalBufferBudget(long limit) {
+        this(limit, System::nanoTime);
+    }
+
+    /** With the clock read for the WARN's interval: {@link System#nanoTime} but in tests. */
+    TotalBufferBudget(long limit, LongSupplier nanoTime) {
         if (limit != 0 && limit < YamuxSpec.INITIAL_STREAM_WINDOW) {
             throw new IllegalArgumentException("limit must be 0 or at least " + YamuxSpec.INITIAL_STREAM_WINDOW);
         }
         this.limit = limit;
+        this.resetLog = new OncePerIntervalLog(LoggerFactory.getLogger(YamuxSession.class),
+                YamuxSession.BUFFER_LIMIT_LOG_INTERVAL, nanoTime);
     }
 
     /**
@@ -77,15 +96,47 @@ public final class TotalBufferBudget {
         held.addAndGet(delta);
     }
 
-    /** While over the limit, has the session that holds the most reset its streams; {@code caller} is on its loop. */
+    /**
+     * While over the limit, has the session that holds the most reset its streams; {@code caller} is on its loop.
+     * Nothing when a reset is pending already: it goes on until the total is within the limit, and a frame over
+     * the limit after it ends starts the next.
+     */
     void resetOnFullest(YamuxSession caller) {
-        YamuxSession fullest = fullest();
-        if (fullest != null) {
-            fullest.resetForTotalBudget(fullest == caller);
+        if (!resetPending.compareAndSet(false, true)) {
+            return;
         }
+        YamuxSession fullest = fullest();
+        if (fullest == null) {
+            resetEnded();
+            return;
+        }
+        fullest.resetForTotalBudget(fullest == caller);
+    }
+
+    /** The pending reset ended: the total is within the limit, or the session holding the most had nothing to reset. */
+    void resetEnded() {
+        resetPending.set(false);
+    }
+
+    /** A stream reset for this budget: {@code line} built and logged at WARN if none was this interval, else counted. */
+    void logReset(Supplier<String> line) {
+        resetLog.warn(before -> line.get()
+                + (before == 0 ? "" : " (" + before + " more streams reset for it since the last such line)")
+                + "; logged at most once per " + Durations.format(resetLog.interval()) + " for all connections");
+    }
+
+    /** How many times the sessions were compared ({@link #fullest}). */
+    long scans() {
+        return scans.get();
+    }
+
+    /** Sessions sharing this budget: those open, and those ended whose streams still hold bytes. */
+    int sessionCount() {
+        return sessions.size();
     }
 
     YamuxSession fullest() {
+        scans.incrementAndGet();
         YamuxSession fullest = null;
         long most = 0;
         for (YamuxSession session : sessions) {

@@ -33,7 +33,6 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
@@ -116,7 +115,6 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private final long budgetOrder;
     /** {@link #inboundHeld} for the other sessions' event loops, which compare it when the total is over. */
     private volatile long heldForBudget;
-    private final AtomicBoolean totalBudgetResetScheduled = new AtomicBoolean();
     private NoMemoryLog noMemoryLog = NoMemoryLog.PROCESS;
     private volatile boolean localGoAway;
     private volatile boolean remoteGoAway;
@@ -992,37 +990,47 @@ public final class YamuxSession extends ChannelDuplexHandler {
     }
 
     /**
-     * This session holds the most of {@link YamuxConfig#totalBufferBudget()}, which is over its limit: resets its
-     * streams as {@link #resetStalledHolders} does, now when {@code onThisLoop}, else once on its event loop however
-     * many other sessions ask meanwhile.
+     * This session holds the most of {@link YamuxConfig#totalBufferBudget()}, which is over its limit, and the
+     * budget's one pending reset is this session's: resets its streams as {@link #resetStalledHolders} does, now when
+     * {@code onThisLoop}, else as a task of its event loop (never inside another session's frame, even on one loop).
      */
     void resetForTotalBudget(boolean onThisLoop) {
         if (onThisLoop) {
             resetStalledHoldersForTotalBudget();
             return;
         }
-        if (totalBudgetResetScheduled.compareAndSet(false, true)) {
-            OnLoop.run(ctx.executor(), () -> {
-                totalBudgetResetScheduled.set(false);
-                resetStalledHoldersForTotalBudget();
-            }, () -> totalBudgetResetScheduled.set(false));
+        try {
+            ctx.executor().execute(this::resetStalledHoldersForTotalBudget);
+        } catch (RejectedExecutionException stopped) {
+            totalBudget.resetEnded();
         }
     }
 
-    /** While the total is over its limit: if this session holds the most, resets; else hands on to the one that does. */
+    /**
+     * While the total is over its limit: if this session holds the most, resets; else hands the pending reset on to
+     * the one that does. Ends the budget's pending reset otherwise, however it stops.
+     */
     private void resetStalledHoldersForTotalBudget() {
-        YamuxSession fullest;
-        while (totalBudget.over() && (fullest = totalBudget.fullest()) != null) {
-            if (fullest != this) {
-                fullest.resetForTotalBudget(false);
-                return;
+        boolean handedOn = false;
+        try {
+            YamuxSession fullest;
+            while (totalBudget.over() && (fullest = totalBudget.fullest()) != null) {
+                if (fullest != this) {
+                    fullest.resetForTotalBudget(false);
+                    handedOn = true;
+                    return;
+                }
+                YamuxChildChannel stalled = stalledLongest(streams.values(), stalledLongest(endedHolders, null));
+                if (stalled == null) {
+                    return;
+                }
+                logTotalBufferLimit(stalled);
+                stalled.resetHoldingTooMuch();
             }
-            YamuxChildChannel stalled = stalledLongest(streams.values(), stalledLongest(endedHolders, null));
-            if (stalled == null) {
-                return;
+        } finally {
+            if (!handedOn) {
+                totalBudget.resetEnded();
             }
-            logBufferLimit(stalled, true);
-            stalled.resetHoldingTooMuch();
         }
     }
 
@@ -1048,7 +1056,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
             if (stalled == null) {
                 return;
             }
-            logBufferLimit(stalled, false);
+            logBufferLimit(stalled);
             stalled.resetHoldingTooMuch();
         }
     }
@@ -1062,23 +1070,25 @@ public final class YamuxSession extends ChannelDuplexHandler {
         return stalled;
     }
 
-    private void logBufferLimit(YamuxChildChannel stream, boolean total) {
+    /** Once per interval for all the sessions sharing the budget, apart from {@link #logBufferLimit}. */
+    private void logTotalBufferLimit(YamuxChildChannel stream) {
+        totalBudget.logReset(() -> "%s: resetting stream %d, whose reader has taken none of the %d bytes it holds for %s,"
+                .formatted(ctx.channel(), Integer.toUnsignedLong(stream.streamId()), stream.heldBytes(),
+                        Durations.format(Duration.ofNanos(stream.nanosWithoutReaderProgress())))
+                + " the longest of the streams holding any: the streams of this connection hold %d bytes, the most of all"
+                .formatted(inboundHeld)
+                + " connections, which together hold %d bytes, over the limit of %d (--total-buffer-limit)"
+                .formatted(totalBudget.held(), totalBudget.limit()));
+    }
+
+    /** Once per interval for this session: its own limit. */
+    private void logBufferLimit(YamuxChildChannel stream) {
         long now = nanoTime();
         if (bufferLimitLogged && now - bufferLimitLoggedNanos < BUFFER_LIMIT_LOG_INTERVAL.toNanos()) {
             return;
         }
         bufferLimitLogged = true;
         bufferLimitLoggedNanos = now;
-        if (total) {
-            log.warn("{}: resetting stream {}, whose reader has taken none of the {} bytes it holds for {}, the longest"
-                            + " of the streams holding any: the streams of this connection hold {} bytes, the most of"
-                            + " all connections, which together hold {} bytes, over the limit of {}"
-                            + " (--total-buffer-limit); logged at most once per {}",
-                    ctx.channel(), Integer.toUnsignedLong(stream.streamId()), stream.heldBytes(),
-                    Durations.format(Duration.ofNanos(stream.nanosWithoutReaderProgress())), inboundHeld,
-                    totalBudget.held(), totalBudget.limit(), Durations.format(BUFFER_LIMIT_LOG_INTERVAL));
-            return;
-        }
         log.warn("{}: resetting stream {}, whose reader has taken none of the {} bytes it holds for {}, the longest"
                         + " of the streams holding any: the streams of this connection hold {} bytes, over the limit"
                         + " of {} (--session-buffer-limit); logged at most once per {}",

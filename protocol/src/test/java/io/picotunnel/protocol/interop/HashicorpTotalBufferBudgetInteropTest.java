@@ -2,6 +2,7 @@ package io.picotunnel.protocol.interop;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.yamux.TotalBufferBudget;
+import io.picotunnel.protocol.yamux.TotalBufferBudgetProbe;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
@@ -94,6 +95,11 @@ class HashicorpTotalBufferBudgetInteropTest {
         assertThat(small.peer().awaitLine("RESULT small")).endsWith(" end=eof");
         await().atMost(WAIT).until(() -> onLoop(small, smallSession::inboundHeld) == 0);
         assertThat(budget.held()).isZero();
+        assertThat(TotalBufferBudgetProbe.sessionCount(budget)).as("the first session, ended, left").isEqualTo(1);
+
+        small.close();
+        await().atMost(WAIT).until(small::sessionEnded);
+        await().atMost(WAIT).until(() -> TotalBufferBudgetProbe.sessionCount(budget) == 0);
     }
 
     private static <T> T onLoop(GoPeerConnection connection, Callable<T> task) throws Exception {

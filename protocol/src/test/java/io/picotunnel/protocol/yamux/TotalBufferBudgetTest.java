@@ -14,8 +14,6 @@ class TotalBufferBudgetTest {
         assertThat(TotalBufferBudget.defaultLimit(4L << 30, 64L << 20)).as("-XX:MaxDirectMemorySize=64m")
                 .isEqualTo(32L << 20);
         assertThat(TotalBufferBudget.defaultLimit(4L << 30, 256L << 10)).isEqualTo(YamuxSpec.INITIAL_STREAM_WINDOW);
-        assertThat(TotalBufferBudget.DEFAULT_LIMIT).as("at least the default limit of one session")
-                .isGreaterThanOrEqualTo(YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT);
     }
 
     @Test

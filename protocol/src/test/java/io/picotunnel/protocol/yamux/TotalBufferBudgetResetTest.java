@@ -1,0 +1,207 @@
+package io.picotunnel.protocol.yamux;
+
+import ch.qos.logback.classic.Level;
+import io.netty.buffer.Unpooled;
+import io.picotunnel.testkit.LogCapture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
+import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_SYN;
+import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_WINDOW_UPDATE;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Sessions on embedded channels, each its own event loop, sharing one {@link TotalBufferBudget}: a peer fills fixed
+ * 256 KiB windows toward readers that do not read. A reset one session asks of another waits as a task of the other's
+ * loop until the test runs it, as it would on a busy loop.
+ */
+class TotalBufferBudgetResetTest {
+
+    private static final int WINDOW = YamuxSpec.INITIAL_STREAM_WINDOW;
+    private static final int CHUNK = 64 * 1024;
+
+    private final AtomicLong clock = new AtomicLong();
+    private final List<RawPeer> peers = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        peers.forEach(RawPeer::close);
+    }
+
+    private record Peer(RawPeer raw, List<StreamRecorder> streams) {
+
+        void open(int streamId) {
+            raw.send(YamuxFrame.windowUpdate(FLAG_SYN, streamId, 0));
+        }
+
+        void fill(int streamId, int bytes) {
+            for (int sent = 0; sent < bytes; sent += CHUNK) {
+                raw.send(YamuxFrame.data(0, streamId, Unpooled.wrappedBuffer(new byte[Math.min(CHUNK, bytes - sent)])));
+            }
+        }
+
+        /** Runs what other sessions asked of this one's loop. */
+        void runAsked() {
+            raw.channel.runPendingTasks();
+        }
+
+        long held() {
+            return raw.session.inboundHeld();
+        }
+
+        /** The streams reset since the last call, each for holding too much. */
+        List<Integer> reset() {
+            List<YamuxFrame> frames = raw.written();
+            List<YamuxFrame> resets = frames.stream()
+                    .filter(f -> f.type() == TYPE_WINDOW_UPDATE && (f.flags() & FLAG_RST) != 0).toList();
+            assertThat(resets).allSatisfy(f ->
+                    assertThat(ResetReason.of(f.length())).isEqualTo(ResetReason.BUFFER_LIMIT));
+            List<Integer> ids = resets.stream().map(YamuxFrame::streamId).toList();
+            frames.forEach(YamuxFrame::release);
+            return ids;
+        }
+    }
+
+    private TotalBufferBudget budget(long limit) {
+        return new TotalBufferBudget(limit, clock::get);
+    }
+
+    /** Readers that do not read, a fixed window, {@code sessionLimit} for the session on its own. */
+    private Peer peer(TotalBufferBudget budget, long sessionLimit) {
+        List<StreamRecorder> streams = new CopyOnWriteArrayList<>();
+        YamuxConfig config = YamuxConfig.defaults().withWindowAutoTuning(false).withMaxStreamWindow(WINDOW)
+                .withKeepAliveInterval(Duration.ZERO).withSessionBufferLimit(sessionLimit)
+                .withTotalBufferBudget(budget);
+        RawPeer raw = new RawPeer(YamuxRole.SERVER, config,
+                StreamRecorder.forEachStream(streams, ch -> ch.config().setAutoRead(false)));
+        peers.add(raw);
+        raw.written().forEach(YamuxFrame::release);
+        return new Peer(raw, streams);
+    }
+
+    private static List<String> totalWarnings(LogCapture log) {
+        return log.messages(Level.WARN).stream().filter(m -> m.contains("(--total-buffer-limit)")).toList();
+    }
+
+    @Test
+    void framesOverTheTotalWhileAResetIsPendingCompareTheSessionsNoMoreAndAFrameOverAfterItStartsTheNext() {
+        TotalBufferBudget budget = budget(3L * WINDOW);
+        Peer full = peer(budget, 8L * WINDOW);
+        Peer other = peer(budget, 8L * WINDOW);
+        for (int id = 1; id <= 5; id += 2) {
+            full.open(id);
+            full.fill(id, WINDOW);
+        }
+        assertThat(budget.scans()).as("within the limit: never compared").isZero();
+
+        other.open(1);
+        other.fill(1, WINDOW); // four frames over the total, the reset they ask of the other loop not run yet
+        assertThat(budget.scans()).as("compared once, for the one reset pending").isEqualTo(1);
+        assertThat(full.held()).isEqualTo(3L * WINDOW);
+
+        full.runAsked();
+        assertThat(full.reset()).hasSize(1);
+        assertThat(budget.held()).isEqualTo(3L * WINDOW);
+        assertThat(budget.scans()).as("and once more by the reset, which found the total within").isEqualTo(2);
+
+        other.open(3);
+        other.fill(3, CHUNK);
+        assertThat(budget.scans()).as("the next frame over starts the next reset").isEqualTo(3);
+        full.runAsked();
+        assertThat(full.reset()).hasSize(1);
+        assertThat(other.reset()).isEmpty();
+    }
+
+    @Test
+    void theTotalLimitsWarnIsOncePerIntervalForAllSessionsAndApartFromTheSessionLimitsWarn() {
+        TotalBufferBudget budget = budget(3L * WINDOW);
+        Peer first = peer(budget, 2L * WINDOW);
+        Peer second = peer(budget, 2L * WINDOW);
+        try (LogCapture log = new LogCapture(YamuxSession.class, Level.WARN)) {
+            // The first session passes its own limit: its WARN for --session-buffer-limit.
+            for (int id = 1; id <= 5; id += 2) {
+                first.open(id);
+                first.fill(id, WINDOW);
+            }
+            assertThat(first.reset()).hasSize(1);
+            assertThat(log.messages(Level.WARN)).singleElement().asString().contains("(--session-buffer-limit)");
+
+            // The second session's frame passes the total: the first, holding the most, pays, and says so.
+            second.open(1);
+            second.fill(1, WINDOW);
+            second.open(3);
+            second.fill(3, CHUNK);
+            first.runAsked();
+            assertThat(first.reset()).hasSize(1);
+            assertThat(totalWarnings(log)).as("not held back by the session's own WARN").singleElement().asString()
+                    .contains("the most of all connections");
+
+            // Now the second holds the most and pays: within the same minute, no second line.
+            second.fill(3, WINDOW - CHUNK);
+            first.open(7);
+            first.fill(7, CHUNK);
+            second.runAsked();
+            assertThat(second.reset()).hasSize(1);
+            assertThat(totalWarnings(log)).as("once a minute for all connections").hasSize(1);
+
+            clock.addAndGet(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL.toNanos());
+            first.fill(7, WINDOW - CHUNK);
+            second.open(5);
+            second.fill(5, CHUNK);
+            first.runAsked();
+            assertThat(first.reset()).hasSize(1);
+            assertThat(totalWarnings(log)).hasSize(2).last().asString()
+                    .contains("(1 more streams reset for it since the last such line)", "for all connections");
+        }
+    }
+
+    @Test
+    void ofSessionsHoldingAsMuchTheNewerPaysAlsoWhenTheOlderWentOver() {
+        TotalBufferBudget budget = budget(2L * WINDOW - 1);
+        Peer older = peer(budget, 8L * WINDOW);
+        Peer newer = peer(budget, 8L * WINDOW);
+        newer.open(1);
+        newer.fill(1, WINDOW);
+        older.open(1);
+        older.fill(1, WINDOW); // the last frame takes the total over with both holding a window
+        assertThat(older.reset()).isEmpty();
+        newer.runAsked();
+        assertThat(newer.reset()).containsExactly(1);
+        assertThat(older.reset()).isEmpty();
+        assertThat(older.held()).isEqualTo(WINDOW);
+    }
+
+    @Test
+    void aSessionEndedWhileItsEndedStreamsHoldBytesIsChosenResetsThemAndLeaves() {
+        TotalBufferBudget budget = budget(WINDOW + CHUNK);
+        Peer ended = peer(budget, 8L * WINDOW);
+        Peer other = peer(budget, 8L * WINDOW);
+        assertThat(budget.sessionCount()).isEqualTo(2);
+        ended.open(1);
+        ended.fill(1, WINDOW);
+        ended.raw().send(YamuxFrame.data(FLAG_FIN, 1, Unpooled.EMPTY_BUFFER));
+        ended.streams().get(0).channel.shutdownOutput(); // FIN both ways; the reader has taken nothing
+        ended.raw().channel.close();
+        assertThat(ended.held()).as("the stream outlived its session with its bytes").isEqualTo(WINDOW);
+        assertThat(budget.sessionCount()).as("the ended session stays choosable").isEqualTo(2);
+
+        other.open(1);
+        other.fill(1, 2 * CHUNK);
+        ended.runAsked();
+        assertThat(ended.held()).as("chosen, it reset its ended stream").isZero();
+        assertThat(other.held()).isEqualTo(2 * CHUNK);
+        assertThat(budget.sessionCount()).as("and left").isEqualTo(1);
+
+        other.raw().channel.close();
+        assertThat(budget.held()).isZero();
+        assertThat(budget.sessionCount()).isZero();
+    }
+}
