@@ -325,7 +325,8 @@ public final class PicoTunnelServer implements AutoCloseable {
         } else {
             log.info("Tunnel endpoint on wss://{}/tunnel (certificate of {})", where, wss.get().serverDomain());
         }
-        config.tunnels().windowKept().ifPresent(log::info);
+        config.windowKept().ifPresent(log::info);
+        config.sessionBufferLimitAboveTotal().ifPresent(log::warn);
         return endpoint;
     }
 

@@ -33,6 +33,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Optional;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -213,6 +214,32 @@ public record ServerConfig(
         return ephemeral(dataDir, Map.of());
     }
 
+    /**
+     * When stream windows are kept below --max-stream-window, the sentence that says so for the start, naming the
+     * limit that keeps them: --total-buffer-limit when it is below --session-buffer-limit, else as
+     * {@link SessionLimits#windowKept}.
+     */
+    public Optional<String> windowKept() {
+        if (totalBufferLimit == 0 || totalBufferLimit >= tunnels.sessionBufferLimit()
+                || tunnels.maxStreamWindow() >= tunnels.askedStreamWindow()) {
+            return tunnels.windowKept();
+        }
+        return Optional.of("Stream windows grow to at most " + tunnels.maxStreamWindow() + " bytes, half of"
+                + " --total-buffer-limit (" + totalBufferLimit + " bytes), not to --max-stream-window ("
+                + tunnels.askedStreamWindow() + " bytes): a stream whose reader keeps up may hold a whole window for a"
+                + " moment, and alone it must not take all client connections over the limit and be reset");
+    }
+
+    /** When --session-buffer-limit is above --total-buffer-limit, the sentence for the start: the total binds first. */
+    public Optional<String> sessionBufferLimitAboveTotal() {
+        if (totalBufferLimit == 0 || tunnels.sessionBufferLimit() <= totalBufferLimit) {
+            return Optional.empty();
+        }
+        return Optional.of("--session-buffer-limit (" + tunnels.sessionBufferLimit() + " bytes) is above"
+                + " --total-buffer-limit (" + totalBufferLimit + " bytes): a client connection is reset at the total"
+                + " before it reaches its own limit; set --session-buffer-limit at most --total-buffer-limit");
+    }
+
     /** The settings of every client's yamux session: {@link #tunnels} and {@link #streamOpenTimeout}. */
     public YamuxConfig yamux() {
         return tunnels.yamux().withStreamOpenTimeout(streamOpenTimeout);
@@ -252,6 +279,7 @@ public record ServerConfig(
         }
 
         ServerConfig parse() {
+            long totalBufferLimit = totalBufferLimit();
             return new ServerConfig(
                     path(Setting.DATA_DIR),
                     address(Setting.LISTEN_ADDR),
@@ -270,9 +298,9 @@ public record ServerConfig(
                     new UpstreamKeepalive(duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, true),
                             count(Setting.UPSTREAM_KEEPALIVE, 1)),
                     duration(Setting.SHUTDOWN_GRACE, true),
-                    tunnels(),
+                    tunnels(totalBufferLimit),
                     streamOpenTimeout(),
-                    totalBufferLimit(),
+                    totalBufferLimit,
                     limits(),
                     trustedProxies(),
                     proxyProtocol(),
@@ -302,7 +330,7 @@ public record ServerConfig(
         }
 
         private Limits limits() {
-            int maxStreams = tunnels().maxStreams();
+            int maxStreams = sessionLimits().maxStreams();
             int maxTunnelRequests = raw(Setting.MAX_TUNNEL_REQUESTS) == null
                     ? Math.max(1, Math.min(Limits.DEFAULTS.maxTunnelRequests(), maxStreams / 2))
                     : count(Setting.MAX_TUNNEL_REQUESTS, 1);
@@ -424,7 +452,21 @@ public record ServerConfig(
             return limit;
         }
 
-        private SessionLimits tunnels() {
+        /**
+         * Stream windows kept to half of {@code totalBufferLimit} too, when it is the lower: one download whose reader
+         * keeps up may hold a whole window for a moment, and alone it must not take the total over and be reset.
+         */
+        private SessionLimits tunnels(long totalBufferLimit) {
+            SessionLimits limits = sessionLimits();
+            if (totalBufferLimit == 0) {
+                return limits;
+            }
+            return new SessionLimits(YamuxConfig.windowWithin(limits.maxStreamWindow(), totalBufferLimit),
+                    limits.sessionWindowBudget(), limits.maxStreams(), limits.sessionBufferLimit(),
+                    limits.askedStreamWindow());
+        }
+
+        private SessionLimits sessionLimits() {
             return values.sessionLimits(Setting.MAX_STREAM_WINDOW, Setting.SESSION_WINDOW_BUDGET, Setting.MAX_STREAMS,
                     Setting.SESSION_BUFFER_LIMIT);
         }

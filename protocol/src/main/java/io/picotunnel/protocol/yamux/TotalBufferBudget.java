@@ -56,8 +56,10 @@ public final class TotalBufferBudget {
 
     /**
      * Half of the heap or of the direct memory cap, whichever is less: the bytes held wait in heap buffers (small
-     * frames) and in direct ones, and the other half is left to what else the process keeps there (TLS, the sockets'
-     * reads, the HTTP proxy). Never below the spec's window.
+     * frames) and in direct ones. The uploads of HTTP/2 visitors are not counted here: the server bounds them apart,
+     * by --session-buffer-limit (a quarter of the same cap by default), so the two may take three quarters together,
+     * the last quarter left to TLS and the sockets' reads. Not half less that quarter: this limit would then be one
+     * connection's own default limit, which could never act before it. Never below the spec's window.
      */
     static long defaultLimit(long maxHeap, long maxDirectMemory) {
         return Math.max(YamuxSpec.INITIAL_STREAM_WINDOW, Math.min(maxHeap, maxDirectMemory) / 2);

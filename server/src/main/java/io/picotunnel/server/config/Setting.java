@@ -80,7 +80,8 @@ public enum Setting implements DeclaredSetting {
     TOTAL_BUFFER_LIMIT("--total-buffer-limit", "BYTES", null,
             "Most bytes the streams of all client connections together may hold for visitors that read slower than the"
                     + " clients send (0: no limit but each connection's --session-buffer-limit); beyond, the connection"
-                    + " holding the most resets streams as at its own limit. Default: half of the heap or of the direct"
+                    + " holding the most resets streams as at its own limit. HTTP/2 visitors' uploads are not counted:"
+                    + " --session-buffer-limit bounds them apart. Default: half of the heap or of the direct"
                     + " memory (-XX:MaxDirectMemorySize), whichever is less."),
     TRUSTED_PROXIES("--trusted-proxies", "LIST", null,
             "Comma-separated addresses or CIDRs of front proxies whose X-Forwarded-For names the visitor (for ip_allow, ip_deny, rate_limit, the management port's limits on failed sign-ins, and the tunnel endpoint's on wrong tunnel tokens)"

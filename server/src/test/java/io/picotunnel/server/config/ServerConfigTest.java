@@ -509,6 +509,33 @@ class ServerConfigTest {
     }
 
     @Test
+    void aTotalBufferLimitBelowTwoStreamWindowsKeepsWindowsToHalfOfItAndASessionLimitAboveItHasItsSentence() {
+        ServerConfig config = load(Map.of(Setting.TOTAL_BUFFER_LIMIT, "16MiB", Setting.MAX_STREAM_WINDOW, "16MiB",
+                Setting.SESSION_BUFFER_LIMIT, "64MiB"), Map.of());
+        assertThat(config.tunnels().maxStreamWindow()).as("kept to half the total").isEqualTo(8 << 20);
+        assertThat(config.yamux().maxStreamWindow()).isEqualTo(8 << 20);
+        assertThat(config.tunnels().sessionBufferLimit()).as("as asked").isEqualTo(64L << 20);
+        assertThat(config.windowKept()).hasValueSatisfying(sentence -> assertThat(sentence)
+                .contains("at most 8388608 bytes", "--total-buffer-limit (16777216 bytes)",
+                        "--max-stream-window (16777216 bytes)"));
+        assertThat(config.sessionBufferLimitAboveTotal()).hasValueSatisfying(sentence -> assertThat(sentence)
+                .contains("--session-buffer-limit (67108864 bytes) is above --total-buffer-limit (16777216 bytes)"));
+
+        ServerConfig noTotal = load(Map.of(Setting.TOTAL_BUFFER_LIMIT, "0", Setting.MAX_STREAM_WINDOW, "16MiB",
+                Setting.SESSION_BUFFER_LIMIT, "64MiB"), Map.of());
+        assertThat(noTotal.tunnels().maxStreamWindow()).as("no total: the session limit alone").isEqualTo(16 << 20);
+        assertThat(noTotal.windowKept()).isEmpty();
+        assertThat(noTotal.sessionBufferLimitAboveTotal()).isEmpty();
+
+        ServerConfig sessionLower = load(Map.of(Setting.TOTAL_BUFFER_LIMIT, "64MiB",
+                Setting.SESSION_BUFFER_LIMIT, "4MiB"), Map.of());
+        assertThat(sessionLower.tunnels().maxStreamWindow()).isEqualTo(2 << 20);
+        assertThat(sessionLower.windowKept()).hasValueSatisfying(sentence -> assertThat(sentence)
+                .contains("--session-buffer-limit (4194304 bytes)"));
+        assertThat(sessionLower.sessionBufferLimitAboveTotal()).isEmpty();
+    }
+
+    @Test
     void aSessionBufferLimitBelowTwoStreamWindowsKeepsWindowsToHalfOfItAndHasTheSentenceForTheStartWithoutLogging() {
         Logger logger = (Logger) LoggerFactory.getLogger("io.picotunnel");
         ListAppender<ILoggingEvent> logged = new ListAppender<>();
