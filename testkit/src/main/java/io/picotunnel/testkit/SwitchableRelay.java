@@ -12,8 +12,9 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.util.HashSet;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.Set;
 
 /**
  * A TCP relay on 127.0.0.1 to a port of 127.0.0.1, bytes as they come (an HTTP server behind it sees the relay's
@@ -26,7 +27,8 @@ public final class SwitchableRelay implements AutoCloseable {
     private final ServerSocketChannel listener;
     private final Selector acceptable;
     private final int targetPort;
-    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    /** The open connections' sockets, both sides; each leaves as its connection ends. Guarded by {@link #lock}. */
+    private final Set<Socket> sockets = new HashSet<>();
     private final Runnable afterAccepting;
     private final Runnable beforeRegistering;
     /**
@@ -66,6 +68,13 @@ public final class SwitchableRelay implements AutoCloseable {
 
     public int port() {
         return listener.socket().getLocalPort();
+    }
+
+    /** The sockets kept for down() and close(): both sides of each connection open, and of none that ended. */
+    int socketsKept() {
+        synchronized (lock) {
+            return sockets.size();
+        }
     }
 
     /** Closes every connection accepted before it returns, and every new one until {@link #up()}. */
@@ -148,7 +157,7 @@ public final class SwitchableRelay implements AutoCloseable {
         }
     }
 
-    private static void pipe(Socket from, Socket to) {
+    private void pipe(Socket from, Socket to) {
         byte[] buffer = new byte[16 * 1024];
         try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
             int n;
@@ -161,6 +170,14 @@ public final class SwitchableRelay implements AutoCloseable {
         } finally {
             closeQuietly(from);
             closeQuietly(to);
+            forget(from, to); // else kept until down() or close(), however many connections came and went
+        }
+    }
+
+    private void forget(Socket from, Socket to) {
+        synchronized (lock) {
+            sockets.remove(from);
+            sockets.remove(to);
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 class SwitchableRelayTest {
 
@@ -115,6 +116,34 @@ class SwitchableRelayTest {
                 behind.setSoTimeout(10_000);
                 next.getOutputStream().write(7);
                 assertThat(behind.getInputStream().read()).as("a byte relayed on a connection after up()").isEqualTo(7);
+            }
+        }
+    }
+
+    /**
+     * A connection that ended is no longer kept for {@code down()}: the relay keeps the sockets of the open ones only,
+     * however many came and went before.
+     */
+    @Test
+    void theSocketsOfAnEndedConnectionAreNotKept() throws Exception {
+        try (ServerSocket target = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             SwitchableRelay relay = new SwitchableRelay(target.getLocalPort())) {
+            target.setSoTimeout(10_000);
+            for (int i = 0; i < 20; i++) {
+                try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), relay.port());
+                     Socket behind = target.accept()) {
+                    visitor.getOutputStream().write(i);
+                    behind.setSoTimeout(10_000);
+                    assertThat(behind.getInputStream().read()).as("a byte relayed").isEqualTo(i);
+                }
+            }
+            try (Socket open = new Socket(InetAddress.getLoopbackAddress(), relay.port());
+                 Socket behind = target.accept()) {
+                open.getOutputStream().write(1);
+                behind.setSoTimeout(10_000);
+                assertThat(behind.getInputStream().read()).as("a byte relayed: its sockets are kept").isEqualTo(1);
+                await().atMost(10, TimeUnit.SECONDS).alias("only the open connection's two sockets kept")
+                        .until(() -> relay.socketsKept() == 2);
             }
         }
     }
