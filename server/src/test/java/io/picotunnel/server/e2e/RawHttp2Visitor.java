@@ -115,6 +115,12 @@ final class RawHttp2Visitor implements AutoCloseable {
                 "content-length", Long.toString(length))));
     }
 
+    /** A POST on {@code stream} whose body is of no announced length (no content-length), not ending the stream. */
+    void postOfUnknownLength(int stream, String path) throws IOException {
+        write(frame(0x1, 0x4, stream, headers(":method", "POST", ":scheme", "https", ":path", path,
+                ":authority", host)));
+    }
+
     /** A GET on {@code stream} with {@code extraHeaders} (name, value, ...), ending the stream. */
     void get(int stream, String path, String... extraHeaders) throws IOException {
         List<String> fields = new ArrayList<>(List.of(":method", "GET", ":scheme", "https", ":path", path,
@@ -497,6 +503,12 @@ final class RawHttp2Visitor implements AutoCloseable {
             out.write(bytes);
             out.flush();
         }
+    }
+
+    /** Ends the connection with a TCP reset: no close_notify, no GOAWAY, no FIN. */
+    void resetConnection() throws IOException {
+        tcp.setSoLinger(true, 0);
+        tcp.close();
     }
 
     @Override
