@@ -4,8 +4,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
+import javax.net.ssl.SSLSocket;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,6 +20,7 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -109,6 +113,53 @@ class UploadCutEndToEndTest {
     void aChunkedUploadCutWithinTheLastChunksSizeLineResetsTheTargetWithoutALastChunk(VisitorEnd end)
             throws Exception {
         cutAndExpectReset(CutBody.CHUNKED_MID_SIZE_LINE, end);
+    }
+
+    /**
+     * Over TLS: the visitor's close_notify and close, its FIN without close_notify, or its reset, within a chunk and
+     * within a body of announced length.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("tlsCuts")
+    void anHttpsUploadCutShortResetsTheTargetWithoutALastChunk(CutBody body, TlsEnd end) throws Exception {
+        Socket tcp = bed.connectHttps();
+        try {
+            SSLSocket tls = bed.tls(tcp);
+            OutputStream out = tls.getOutputStream();
+            out.write((HEAD + body.framing + "\r\n" + body.sent).getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            await().atMost(20, TimeUnit.SECONDS).until(() -> target.received().contains(body.seen));
+
+            end.apply(tls, tcp);
+
+            targetResetWithoutAWholeBody();
+        } finally {
+            tcp.close();
+        }
+    }
+
+    static Stream<Arguments> tlsCuts() {
+        return Stream.of(CutBody.CONTENT_LENGTH, CutBody.CHUNKED_MID_CHUNK)
+                .flatMap(body -> Stream.of(TlsEnd.values()).map(end -> Arguments.of(body, end)));
+    }
+
+    /** How a visitor over TLS ends its side before the body's end. */
+    enum TlsEnd {
+        CLOSE_NOTIFY_AND_CLOSE, FIN, RESET;
+
+        void apply(SSLSocket tls, Socket tcp) throws IOException {
+            switch (this) {
+                case CLOSE_NOTIFY_AND_CLOSE -> {
+                    tls.close(); // close_notify; the socket under it stays open
+                    tcp.close();
+                }
+                case FIN -> tcp.shutdownOutput();
+                case RESET -> {
+                    tcp.setSoLinger(true, 0);
+                    tcp.close();
+                }
+            }
+        }
     }
 
     private void cutAndExpectReset(CutBody body, VisitorEnd end) throws Exception {
