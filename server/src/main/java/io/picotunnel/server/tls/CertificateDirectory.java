@@ -8,6 +8,8 @@ import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
@@ -40,6 +42,11 @@ public final class CertificateDirectory implements AutoCloseable {
     static final String GIVES_WAY =
             " (served only where no other certificate covers the name; ACME, when enabled, obtains one meanwhile)";
 
+    /** Reads a pair of files; {@link CertificateLoader#load} but in tests. */
+    interface PairLoader {
+        ServerCertificate load(Path certificateFile, Path keyFile) throws IOException;
+    }
+
     /** What a pair of files looked like when last read: a change of any of these means reload. */
     private record Signature(Object crtKey, FileTime crtModified, long crtSize, Object keyKey, FileTime keyModified,
                              long keySize) {
@@ -48,10 +55,14 @@ public final class CertificateDirectory implements AutoCloseable {
     private final Path directory;
     private final CertificateStore store;
     private final Clock clock;
+    private final PairLoader loader;
+    private final int maxFiles;
     private final Map<String, Signature> seen = new HashMap<>();
     private final Map<String, ServerCertificate> loaded = new HashMap<>();
     /** Names whose loaded certificate was logged as expired, so that it is said once. */
     private final Set<String> expiryTold = new HashSet<>();
+    /** Whether the last listing had more files than read, so that it is said once. */
+    private boolean cappedTold;
     private ScheduledExecutorService watcher;
     private Runnable afterScan = () -> { };
 
@@ -61,9 +72,16 @@ public final class CertificateDirectory implements AutoCloseable {
 
     /** {@code clock}: what "expired" and "not valid yet" are measured against in the log lines. */
     public CertificateDirectory(Path directory, CertificateStore store, Clock clock) {
+        this(directory, store, clock, CertificateLoader::load, MAX_FILES);
+    }
+
+    /** {@code maxFiles}: certificate files read from one listing; a listing with more drops none. */
+    CertificateDirectory(Path directory, CertificateStore store, Clock clock, PairLoader loader, int maxFiles) {
         this.directory = directory;
         this.store = store;
         this.clock = clock;
+        this.loader = loader;
+        this.maxFiles = maxFiles;
     }
 
     public Path directory() {
@@ -112,36 +130,61 @@ public final class CertificateDirectory implements AutoCloseable {
      * now holds. Certificates are dropped only for a listing read to its end.
      */
     public synchronized void scan() {
+        Throwable failure = null;
         try {
             readFiles();
+        } catch (RuntimeException | Error e) {
+            failure = e;
+            throw e;
         } finally {
-            afterScan.run();
+            try {
+                afterScan.run();
+            } catch (RuntimeException | Error e) {
+                // the scan's own failure is the one to say; the step's goes with it
+                if (failure == null) {
+                    throw e;
+                }
+                failure.addSuppressed(e);
+            }
         }
     }
 
     private void readFiles() {
         Map<String, Path> certificates = new HashMap<>();
-        if (Files.isDirectory(directory)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*.crt")) {
-                for (Path file : files) {
-                    if (certificates.size() >= MAX_FILES) {
-                        break;
-                    }
-                    String stem = file.getFileName().toString();
-                    String name = DomainNames.fromFileStem(stem.substring(0, stem.length() - ".crt".length()));
-                    if (name != null && Files.isRegularFile(file)) {
-                        certificates.put(name, file);
-                    }
+        boolean capped = false;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*.crt")) {
+            for (Path file : files) {
+                if (certificates.size() >= maxFiles) {
+                    capped = true;
+                    break;
                 }
-            } catch (IOException | DirectoryIteratorException e) {
-                // a listing cut short names only some files: the others are not gone
-                log.warn("cannot list certificate directory {}: {}", directory, e.getMessage());
-                return;
+                String stem = file.getFileName().toString();
+                String name = DomainNames.fromFileStem(stem.substring(0, stem.length() - ".crt".length()));
+                if (name != null && Files.isRegularFile(file)) {
+                    certificates.put(name, file);
+                }
             }
+        } catch (NoSuchFileException | NotDirectoryException e) {
+            // no directory: no certificates (a directory that cannot be looked at, EACCES or EIO, is not that)
+        } catch (IOException | DirectoryIteratorException e) {
+            // a listing cut short names only some files: the others are not gone
+            log.warn("cannot list certificate directory {}: {}", directory, e.getMessage());
+            return;
         }
         for (Map.Entry<String, Path> entry : certificates.entrySet()) {
             refresh(entry.getKey(), entry.getValue());
         }
+        if (capped) {
+            // the files past the cap are not gone either
+            if (!cappedTold) {
+                cappedTold = true;
+                log.warn("certificate directory {} holds more than {} certificate files: the first {} listed are read,"
+                        + " and none is dropped until it holds fewer", directory, maxFiles, maxFiles);
+            }
+            warnOfExpiries();
+            return;
+        }
+        cappedTold = false;
         for (String name : Set.copyOf(seen.keySet())) {
             if (!certificates.containsKey(name)) {
                 seen.remove(name);
@@ -195,7 +238,9 @@ public final class CertificateDirectory implements AutoCloseable {
             }
             return;
         }
-        if (seen.containsKey(name) && Objects.equals(seen.get(name), signature)) {
+        boolean wasSeen = seen.containsKey(name);
+        Signature before = seen.get(name);
+        if (wasSeen && Objects.equals(before, signature)) {
             return;
         }
         seen.put(name, signature);
@@ -205,7 +250,7 @@ public final class CertificateDirectory implements AutoCloseable {
                 throw new IOException(keyFile + ": not a regular file");
             }
             Instant now = clock.instant();
-            ServerCertificate certificate = CertificateLoader.load(certificateFile, keyFile);
+            ServerCertificate certificate = loader.load(certificateFile, keyFile);
             store.putFromFile(name, certificate);
             String loadedOrReloaded = loaded.put(name, certificate) == null ? "loaded" : "reloaded";
             List<String> problems = certificate.problemsFor(name, now);
@@ -228,11 +273,24 @@ public final class CertificateDirectory implements AutoCloseable {
             // again: the pair is said like any bad pair, and the others are read
             log.warn("cannot load certificate for {} from {}: the parser failed on it ({})", name, certificateFile,
                     e.toString());
+        } catch (OutOfMemoryError | LinkageError e) {
+            // not the file's doing and passing (the direct memory an OpenSSL context takes, a native library that
+            // would not load this time): the pair is read again by the next scan rather than left as if read
+            seeAgain(name, wasSeen, before);
+            log.warn("cannot load certificate for {} from {} now, tried again at the next scan: {}", name,
+                    certificateFile, e.toString());
         } catch (Error e) {
-            // the JVM's trouble or ours (out of memory, a class that would not load), not the file's: thrown on, and
-            // the pair read again by the next scan rather than left as if said
-            seen.remove(name);
+            seeAgain(name, wasSeen, before);
             throw e;
+        }
+    }
+
+    /** Puts back what was seen of the pair before this scan read it, so that the next scan reads it again. */
+    private void seeAgain(String name, boolean wasSeen, Signature before) {
+        if (wasSeen) {
+            seen.put(name, before);
+        } else {
+            seen.remove(name);
         }
     }
 

@@ -57,6 +57,8 @@ public final class PemFiles {
         } catch (IOException | RuntimeException e) {
             // the file opened: what fails now is its content
             throw notPem(file, e);
+        } catch (StackOverflowError e) {
+            throw nestedTooDeep(file);
         }
         if (chain.isEmpty()) {
             throw new IOException(file + ": no PEM certificate found");
@@ -94,6 +96,8 @@ public final class PemFiles {
         } catch (IOException | RuntimeException e) {
             // the file opened: what fails now is its content
             throw unreadable(file, e);
+        } catch (StackOverflowError e) {
+            throw nestedTooDeep(file);
         }
         if (encrypted) {
             throw new IOException(file + ": the private key is encrypted with a passphrase, which PicoTunnel cannot type"
@@ -116,6 +120,15 @@ public final class PemFiles {
             return "a certificate signing request";
         }
         return null;
+    }
+
+    /**
+     * BouncyCastle's ASN.1 parser recurses once per level of nesting: a file nested deep enough overflows the stack,
+     * which is whole again here. Said as the file's damage, so that every reader of a chain or key (the certificate
+     * directory, the configured certificate at start, ACME's files) names the file instead of ending with the Error.
+     */
+    private static IOException nestedTooDeep(Path file) {
+        return new IOException(file + ": ASN.1 nested too deep, not a certificate or key PicoTunnel can read");
     }
 
     /** A key file that cannot be read, said with the reason BouncyCastle found, without exception names. */

@@ -7,19 +7,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
@@ -154,6 +152,19 @@ class CertificateDirectoryTest {
         }
     }
 
+    /** The configured certificate (PICOTUNNEL_TLS_CERT) nested too deep to parse is the start's error naming it. */
+    @Test
+    void configuredCertificateNestedTooDeepIsAnErrorNamingItAtStart() throws Exception {
+        Path configured = Files.createDirectories(data.resolve("configured"));
+        Files.writeString(configured.resolve("server.crt"), TestCertificates.nestedSequencesPem(100_000));
+        Files.writeString(configured.resolve("server.key"), "");
+        assertThatThrownBy(() -> ServerTls.create(data.resolve("data"), "tunnel.test", new ServerTls.DomainFiles(
+                configured.resolve("server.crt"), configured.resolve("server.key")), null, Clock.systemUTC()).close())
+                .isExactlyInstanceOf(java.io.IOException.class)
+                .hasMessage(configured.resolve("server.crt") + ": ASN.1 nested too deep, not a certificate or key"
+                        + " PicoTunnel can read");
+    }
+
     @Test
     void keyFileThatIsAFifoIsRefusedWithoutBlockingTheScan() throws Exception {
         Path certs = data.resolve("certs");
@@ -215,7 +226,8 @@ class CertificateDirectoryTest {
         TestCertificates.write(ca.issue("first.test"), certs, "first.test");
         TestCertificates.write(ca.issue("second.test"), certs, "second.test");
         AtomicInteger afterScans = new AtomicInteger();
-        directory = new CertificateDirectory(certs, store, new ClockFailingAtReading(2));
+        // the third reading is the expiry step's, after both pairs: a pair's own failure is said with its file
+        directory = new CertificateDirectory(certs, store, new ClockFailingAtReading(3));
         directory.afterScan(afterScans::incrementAndGet);
         try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
             directory.startWatching(Duration.ofHours(1));
@@ -223,11 +235,11 @@ class CertificateDirectoryTest {
             assertThat(afterScans).as("the step after the failed scan").hasValue(1);
             assertThat(log.messages(Level.WARN)).containsExactly(
                     "certificate directory scan failed: java.lang.OutOfMemoryError: " + ClockFailingAtReading.FAILURE);
-            assertThat(log.messages(Level.INFO)).singleElement().asString().contains(" loaded from ");
+            assertThat(log.messages(Level.INFO)).hasSize(2).allSatisfy(line -> assertThat(line).contains(" loaded from "));
 
             directory.scan();
             assertThat(afterScans).hasValue(2);
-            assertThat(log.messages(Level.INFO)).hasSize(2).allSatisfy(line -> assertThat(line).contains(" loaded from "));
+            assertThat(log.messages(Level.WARN)).hasSize(1);
             assertThat(store.select("first.test")).isPresent();
             assertThat(store.select("second.test")).isPresent();
         }
@@ -263,6 +275,116 @@ class CertificateDirectoryTest {
     }
 
     /**
+     * A pair whose load fails for a passing reason (the direct memory its OpenSSL context takes, short for a moment) is
+     * said naming its file and read again by the next scan, which serves it; the other pairs of the scan are loaded.
+     */
+    @Test
+    void aPairThatFailsForWantOfDirectMemoryIsReadAgainByTheNextScan() throws Exception {
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("a.test"), certs, "a.test");
+        TestCertificates.write(ca.issue("short.test"), certs, "short.test");
+        AtomicInteger failures = new AtomicInteger(1);
+        OutOfMemoryError outOfDirectMemory = outOfDirectMemory();
+        directory = new CertificateDirectory(certs, store, Clock.systemUTC(), (crt, key) -> {
+            if (crt.getFileName().toString().equals("short.test.crt") && failures.getAndDecrement() > 0) {
+                throw outOfDirectMemory;
+            }
+            return CertificateLoader.load(crt, key);
+        }, 10_000);
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            directory.scan();
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("cannot load certificate for short.test from " + certs.resolve("short.test.crt"))
+                    .contains("tried again at the next scan").contains("OutOfDirectMemoryError");
+            assertThat(store.select("a.test")).isPresent();
+            assertThat(store.select("short.test")).isEmpty();
+
+            directory.scan();
+            assertThat(store.select("short.test")).isPresent();
+            assertThat(log.messages(Level.INFO)).anySatisfy(line -> assertThat(line)
+                    .startsWith("certificate for short.test loaded from " + certs.resolve("short.test.crt")));
+            assertThat(log.messages(Level.WARN)).hasSize(1);
+        }
+    }
+
+    /** Netty's own, as its allocator throws it when the direct memory cap is reached (its constructor is not public). */
+    private static OutOfMemoryError outOfDirectMemory() throws ReflectiveOperationException {
+        var constructor = io.netty.util.internal.OutOfDirectMemoryError.class.getDeclaredConstructor(String.class);
+        constructor.setAccessible(true);
+        return constructor.newInstance("failed to allocate 16777216 byte(s) of direct memory (the test's)");
+    }
+
+    /**
+     * A listing with more certificate files than are read drops none of the certificates it did not read (they are not
+     * gone), says so once, and drops as before once the directory holds fewer.
+     */
+    @Test
+    void aListingPastTheCapDropsNoCertificateAndIsSaidOnce() throws Exception {
+        Path certs = data.resolve("certs");
+        for (String name : new String[] {"a.test", "b.test", "c.test"}) {
+            TestCertificates.write(ca.issue(name), certs, name);
+        }
+        directory = new CertificateDirectory(certs, store, Clock.systemUTC(), CertificateLoader::load, 3);
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            directory.scan();
+            assertThat(log.messages(Level.INFO)).hasSize(3);
+            TestCertificates.write(ca.issue("d.test"), certs, "d.test");
+
+            directory.scan();
+            directory.scan();
+            assertThat(log.messages(Level.INFO)).as("the one of the four left out of the listing is not gone")
+                    .noneMatch(line -> line.contains("removed"));
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .isEqualTo("certificate directory " + certs + " holds more than 3 certificate files: the first 3"
+                            + " listed are read, and none is dropped until it holds fewer");
+            assertThat(store.select("a.test")).isPresent();
+            assertThat(store.select("b.test")).isPresent();
+            assertThat(store.select("c.test")).isPresent();
+
+            Files.delete(certs.resolve("d.test.crt"));
+            Files.delete(certs.resolve("a.test.crt"));
+            directory.scan();
+            assertThat(store.select("a.test")).isEmpty();
+            assertThat(log.messages(Level.INFO)).contains("certificate for a.test removed (its file is gone)");
+        }
+    }
+
+    /** A directory that is there but cannot be looked into (EACCES) is not a directory that is gone. */
+    @Test
+    void aDirectoryThatCannotBeListedDropsNoCertificate() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse("root".equals(System.getProperty("user.name")),
+                "root reads any directory");
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("a.test"), certs, "a.test");
+        directory = new CertificateDirectory(certs, store);
+        directory.scan();
+        Files.setPosixFilePermissions(certs, java.util.Set.of());
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            directory.scan();
+            assertThat(store.select("a.test")).isPresent();
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("cannot list certificate directory " + certs);
+        } finally {
+            Files.setPosixFilePermissions(certs, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        }
+    }
+
+    /** The step after a scan that fails too does not hide the scan's own failure, which the scan's WARN says. */
+    @Test
+    void aStepAfterTheScanThatFailsTooLeavesTheScansOwnFailureToSay() {
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("first.test"), certs, "first.test");
+        directory = new CertificateDirectory(certs, store, new ClockFailingAtReading(2));
+        IllegalStateException stepFailure = new IllegalStateException("the test's step");
+        directory.afterScan(() -> {
+            throw stepFailure;
+        });
+        Throwable thrown = org.assertj.core.api.Assertions.catchThrowable(directory::scan);
+        assertThat(thrown).isInstanceOf(OutOfMemoryError.class).hasMessage(ClockFailingAtReading.FAILURE);
+        assertThat(thrown.getSuppressed()).containsExactly(stepFailure);
+    }
+
+    /**
      * A pair whose certificate file the parser cannot read for the stack it takes (SEQUENCEs nested too deep, at the
      * start and another pair later) is said once each, naming the file, like any other bad pair, and the other pairs
      * are loaded: the start of the watch does not fail, and the scans after it come.
@@ -274,19 +396,20 @@ class CertificateDirectoryTest {
             TestCertificates.write(ca.issue(name), certs, name);
         }
         Files.writeString(certs.resolve("deep.test.key"), "");
-        Files.writeString(certs.resolve("deep.test.crt"), nestedSequencesPem(100_000));
+        Files.writeString(certs.resolve("deep.test.crt"), TestCertificates.nestedSequencesPem(100_000));
         directory = new CertificateDirectory(certs, store);
         try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.WARN)) {
             directory.startWatching(Duration.ofMillis(50));
             assertThat(log.messages(Level.WARN)).singleElement().asString()
                     .startsWith("cannot load certificate for deep.test from " + certs.resolve("deep.test.crt"))
-                    .endsWith("the parser failed on it (java.lang.StackOverflowError)");
+                    .endsWith(certs.resolve("deep.test.crt") + ": ASN.1 nested too deep, not a certificate or key"
+                            + " PicoTunnel can read");
             assertThat(store.select("a.test")).isPresent();
             assertThat(store.select("m.test")).isPresent();
             assertThat(store.select("z.test")).isPresent();
 
             Files.writeString(certs.resolve("deeper.test.key"), "");
-            Files.writeString(certs.resolve("deeper.test.crt"), nestedSequencesPem(100_001));
+            Files.writeString(certs.resolve("deeper.test.crt"), TestCertificates.nestedSequencesPem(100_001));
             await().atMost(Duration.ofSeconds(10)).until(() -> log.messages(Level.WARN).size() == 2);
             assertThat(log.messages(Level.WARN).get(1))
                     .startsWith("cannot load certificate for deeper.test from " + certs.resolve("deeper.test.crt"));
@@ -294,37 +417,6 @@ class CertificateDirectoryTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> store.select("later.test").isPresent());
             assertThat(log.messages(Level.WARN)).hasSize(2);
         }
-    }
-
-    /** A PEM "certificate" that is {@code depth} DER SEQUENCEs, each the only content of the one around it. */
-    private static String nestedSequencesPem(int depth) {
-        int[] lengths = new int[depth + 1];
-        for (int i = 1; i <= depth; i++) {
-            lengths[i] = 1 + lengthOctets(lengths[i - 1]) + lengths[i - 1];
-        }
-        ByteArrayOutputStream der = new ByteArrayOutputStream(lengths[depth]);
-        for (int i = depth; i >= 1; i--) {
-            der.write(0x30);
-            int length = lengths[i - 1];
-            int octets = lengthOctets(length);
-            if (octets > 1) {
-                der.write(0x80 | (octets - 1));
-            }
-            for (int shift = 8 * (octets > 1 ? octets - 2 : 0); shift >= 0; shift -= 8) {
-                der.write(length >>> shift);
-            }
-        }
-        return "-----BEGIN CERTIFICATE-----\n"
-                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der.toByteArray())
-                + "\n-----END CERTIFICATE-----\n";
-    }
-
-    /** The octets of a DER length: one below 128, else one saying how many follow and those. */
-    private static int lengthOctets(int length) {
-        if (length < 128) {
-            return 1;
-        }
-        return length < 1 << 8 ? 2 : length < 1 << 16 ? 3 : 4;
     }
 
     private ServerCertificate load(TestCertificates.Issued issued, String stem) {

@@ -15,11 +15,13 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -32,6 +34,7 @@ import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.Date;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -176,5 +179,36 @@ public final class TestCertificates {
 
     private static BigInteger nextSerial() {
         return BigInteger.valueOf(SERIALS.incrementAndGet());
+    }
+
+    /** A PEM "certificate" that is {@code depth} DER SEQUENCEs, each the only content of the one around it. */
+    public static String nestedSequencesPem(int depth) {
+        int[] lengths = new int[depth + 1];
+        for (int i = 1; i <= depth; i++) {
+            lengths[i] = 1 + lengthOctets(lengths[i - 1]) + lengths[i - 1];
+        }
+        ByteArrayOutputStream der = new ByteArrayOutputStream(lengths[depth]);
+        for (int i = depth; i >= 1; i--) {
+            der.write(0x30);
+            int length = lengths[i - 1];
+            int octets = lengthOctets(length);
+            if (octets > 1) {
+                der.write(0x80 | (octets - 1));
+            }
+            for (int shift = 8 * (octets > 1 ? octets - 2 : 0); shift >= 0; shift -= 8) {
+                der.write(length >>> shift);
+            }
+        }
+        return "-----BEGIN CERTIFICATE-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der.toByteArray())
+                + "\n-----END CERTIFICATE-----\n";
+    }
+
+    /** The octets of a DER length: one below 128, else one saying how many follow and those. */
+    private static int lengthOctets(int length) {
+        if (length < 128) {
+            return 1;
+        }
+        return length < 1 << 8 ? 2 : length < 1 << 16 ? 3 : 4;
     }
 }
