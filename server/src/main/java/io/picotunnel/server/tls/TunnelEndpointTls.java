@@ -19,6 +19,7 @@ import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 
 /**
@@ -46,7 +47,7 @@ public final class TunnelEndpointTls {
      * directory scan, however it ends: the only way a certificate comes while plain ws is allowed (there is no ACME
      * then).
      */
-    private volatile boolean certificateTold;
+    private final AtomicBoolean certificateTold = new AtomicBoolean();
     /**
      * The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served, or why none
      * could be built from it: built again for each connection, a broken certificate would cost a build a connection.
@@ -95,7 +96,7 @@ public final class TunnelEndpointTls {
         this.serverDomain = serverDomain;
         this.plainAllowed = plainAllowed;
         this.ownFailures = new EndpointTlsFailures(log,
-                () -> plainAllowed && !certificateTold);
+                () -> plainAllowed && !certificateTold.get());
         CloseNotifyTimeoutLog.install();
     }
 
@@ -120,11 +121,12 @@ public final class TunnelEndpointTls {
 
     /**
      * After the certificate directory was read, and once as the endpoint starts: says once that wss is served now, where
-     * plain ws is allowed. Locked: the scanning thread and the starting one may both find the certificate.
+     * plain ws is allowed. The scanning thread and the starting one may both find the certificate: said by the one that
+     * sets the flag, without this object's lock, which an event loop holds while it builds a context.
      */
-    synchronized void certificatesChanged() {
-        if (plainAllowed && !certificateTold && store.select(serverDomain).isPresent()) {
-            certificateTold = true;
+    void certificatesChanged() {
+        if (plainAllowed && !certificateTold.get() && store.select(serverDomain).isPresent()
+                && certificateTold.compareAndSet(false, true)) {
             log.info("Tunnel endpoint now serves wss with the certificate of {}; plain ws is still served to clients"
                     + " set up with ws:// until the next restart, after which only wss is", serverDomain);
         }
