@@ -35,6 +35,10 @@ class Http2HeldFramesMemoryEndToEndTest {
     private static final int TINY_FRAMES = 1000;
     /** What comes before each one-byte DATA frame in its TLS record (16 KiB at most), so that it is read in one buffer. */
     private static final int FILLER = 16_000;
+    /** One-byte DATA frames of an upload that flows: each goes on into the tunnel before the next comes. */
+    private static final int FLOWING_FRAMES = 2000;
+    /** What the proxy may keep of a flowing upload to send again, for each of its one-byte pieces. */
+    private static final long KEPT_PER_PIECE = 256;
     private static final int UNKNOWN_FRAMES = 1000;
     private static final int UNKNOWN_FRAME_LENGTH = 16 * 1024;
     /** What the allocator may grow by meanwhile, for other things than the frames held (the client's, the tunnel's). */
@@ -80,6 +84,29 @@ class Http2HeldFramesMemoryEndToEndTest {
         assertThat(allocatorMemory() - before)
                 .as("what %d one-byte DATA frames waiting on a stalled stream keep of the allocator's memory", TINY_FRAMES)
                 .isLessThanOrEqualTo(TINY_FRAMES * 129L + SLACK);
+    }
+
+    /**
+     * The proxy keeps a small body it sent up a stream until the target answers, to send it again should the client
+     * refuse the stream: it keeps a copy of its bytes, not each piece with the buffer it was read into.
+     */
+    @Test
+    void tinyDataFramesOfAFlowingUploadKeepNoReadBuffers() throws Exception {
+        visitor.post(STREAM, "/drain", 64 * 1024);
+        await().atMost(60, TimeUnit.SECONDS).until(() -> target.draining() == 1);
+        visitor.ping();
+        long before = allocatorMemory();
+
+        for (int i = 0; i < FLOWING_FRAMES; i++) {
+            visitor.dataBehindFiller(STREAM, FILLER);
+            visitor.ping();
+        }
+
+        assertThat(visitor.resetCode(STREAM)).as("the flowing stream's reset").isNull();
+        assertThat(allocatorMemory() - before)
+                .as("what %d one-byte DATA frames passed on into the tunnel, the target not answering, keep of the"
+                        + " allocator's memory", FLOWING_FRAMES)
+                .isLessThanOrEqualTo(FLOWING_FRAMES * KEPT_PER_PIECE + SLACK);
     }
 
     @Test

@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Takes many uploads at once: of a request to {@code /fast} it reads the whole body and answers 200 with the body's
- * length; of any other it reads the head and then nothing more, holding the connection until closed. Accepts at most
+ * length; of one to {@code /drain} it reads the body and drops it, never answering; of any other it reads the head
+ * and then nothing more, holding the connection until closed. Accepts at most
  * {@link #MAX_CONNECTIONS}.
  */
 final class StallingUploadTarget implements AutoCloseable {
@@ -19,6 +20,7 @@ final class StallingUploadTarget implements AutoCloseable {
 
     private final AtomicInteger stalled = new AtomicInteger();
     private final UploadTargetListener listener;
+    private final AtomicInteger draining = new AtomicInteger();
 
     StallingUploadTarget() throws IOException {
         listener = new UploadTargetListener("stalling-target", MAX_CONNECTIONS, this::serve);
@@ -33,12 +35,22 @@ final class StallingUploadTarget implements AutoCloseable {
         return stalled.get();
     }
 
+    /** The requests to {@code /drain} whose head it read, and whose body it reads and drops. */
+    int draining() {
+        return draining.get();
+    }
+
     private void serve(Socket socket) {
         try {
             socket.setSoTimeout(60_000);
             InputStream in = new BufferedInputStream(socket.getInputStream());
             String requestLine = FaultTarget.readLine(in);
             long length = Uploads.readContentLength(in);
+            if (requestLine != null && requestLine.split(" ")[1].startsWith("/drain")) {
+                draining.incrementAndGet();
+                in.skipNBytes(length); // and no answer: the socket stays open until close()
+                return;
+            }
             if (requestLine == null || !requestLine.split(" ")[1].startsWith("/fast")) {
                 stalled.incrementAndGet();
                 return; // the socket stays open, unread, until close()

@@ -1,62 +1,72 @@
 package io.picotunnel.server.proxy.http;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.LastHttpContent;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * The request body sent up a stream, kept (as retained duplicates, no copy of the bytes) so that it can go again to
- * another client when the stream is refused before its ACK. Only a small body is kept: past {@link #MAX_BYTES} the
- * pieces kept are let go and the body cannot be sent again.
+ * The request body sent up a stream, kept so that it can go again to another client when the stream is refused
+ * before its ACK. Only a small body is kept: past {@link #MAX_BYTES} what is kept is let go and the body cannot be
+ * sent again. Its bytes are copied into one buffer of their own: a piece kept as it came would keep alive the whole
+ * buffer it was read into (~16 KiB behind a one-byte HTTP/2 DATA frame, a decoder's cumulation for an HTTP/1 chunk),
+ * and one object per piece, 65,536 of them for a body of one-byte pieces.
  */
 final class BodyCopy {
 
     static final int MAX_BYTES = 64 * 1024;
 
-    /** Null until a piece is kept (most requests have no body), and once let go. */
-    private List<HttpContent> pieces;
-    private int bytes;
-    private boolean whole;
+    /** Null until a byte is kept (most requests have no body), and once let go. */
+    private ByteBuf bytes;
+    private int size;
+    /** The last piece's trailers, once it came: the body is whole. */
+    private HttpHeaders trailers;
     private boolean letGo;
 
-    /** Keeps {@code content}, on its way up the stream, unless the body is too big to keep. */
+    /** Copies {@code content}, on its way up the stream, unless the body is too big to keep. */
     void keep(HttpContent content) {
         if (letGo) {
             return;
         }
-        bytes += content.content().readableBytes();
-        if (bytes > MAX_BYTES) {
+        ByteBuf piece = content.content();
+        int length = piece.readableBytes();
+        size += length;
+        if (size > MAX_BYTES) {
             release();
             return;
         }
-        if (pieces == null) {
-            pieces = new ArrayList<>(2);
+        if (length > 0) {
+            if (bytes == null) {
+                bytes = piece.alloc().buffer(length, MAX_BYTES);
+            }
+            bytes.writeBytes(piece, piece.readerIndex(), length);
         }
-        pieces.add(content.retainedDuplicate());
-        whole = content instanceof LastHttpContent;
+        if (content instanceof LastHttpContent last) {
+            trailers = last.trailingHeaders().copy();
+        }
     }
 
     /** The whole body is kept: it can be sent again. */
     boolean isWhole() {
-        return !letGo && whole;
+        return !letGo && trailers != null;
     }
 
-    /** Hands the body kept, piece by piece, to {@code write}, which takes its own reference; keeps it still. */
+    /** Hands the whole body kept, as one last piece, to {@code write}, which takes its own reference; keeps it still. */
     void writeTo(Consumer<HttpContent> write) {
-        for (HttpContent piece : pieces) {
-            write.accept(piece.retainedDuplicate());
-        }
+        ByteBuf content = bytes == null ? Unpooled.EMPTY_BUFFER : bytes.retainedDuplicate();
+        write.accept(new DefaultLastHttpContent(content, trailers));
     }
 
-    /** Lets go of the pieces kept; nothing is kept from now on. */
+    /** Lets go of what was kept; nothing is kept from now on. */
     void release() {
         letGo = true;
-        if (pieces != null) {
-            pieces.forEach(HttpContent::release);
-            pieces = null;
+        if (bytes != null) {
+            bytes.release();
+            bytes = null;
         }
     }
 }
