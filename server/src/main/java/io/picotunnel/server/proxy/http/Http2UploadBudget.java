@@ -54,12 +54,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * held. The connection that holds the most pays first, of those holding as much the newer: one connection that
  * fills the budget with streams it keeps moving a little cannot get another's older upload reset (many connections
  * holding a stream's window each still can: shares are per connection, not per address). Each DATA frame held counts
- * {@link #FRAME_COST} beyond its bytes, as Netty queues one object per frame: tiny frames cannot pass the budget.
+ * {@link #FRAME_COST} beyond its bytes, as Netty queues one object per frame. A
+ * frame is copied out of the buffer it was read into when it waits behind others of its stream, or is under
+ * {@link #COPY_ALWAYS_BELOW}: the first frame of a stall, 4 KiB or more, keeps its read buffer (64 KiB and more)
+ * alive beyond what it is counted for, once per stalled stream.
  *
  * <p>A frame is held from its arrival until it goes on into the tunnel, or is dropped ({@link #passedOn}): waiting in
  * its stream's channel, in the proxy's own queue while the tunnel stream opens or the access check runs, or anywhere
  * else on its way. Only then does its stream's credit go back to the visitor (Netty's automatic stream flow control is
- * off), so what a visitor keeps the server holding, however slow the tunnel side, is what the budget counts.
+ * off), so what a visitor keeps the server holding, however slow the tunnel side, is what the budget counts, but for
+ * the read buffer each stalled stream's first frame may keep.
  */
 final class Http2UploadBudget {
 
@@ -69,6 +73,8 @@ final class Http2UploadBudget {
     private static final Logger LOG = LoggerFactory.getLogger(Http2UploadBudget.class);
     private static final long WARN_EVERY = TimeUnit.MINUTES.toNanos(1);
     private static final String CONNECTION_UPLOADS = "http2-upload-budget";
+    /** DATA frames smaller than this are copied out of their read buffer however they are read; see withOwnBytes. */
+    static final int COPY_ALWAYS_BELOW = 4096;
     /** Streams chosen to be reset by one arrival at most: a bound for the choice racing the streams' event loops. */
     private static final int MAX_CHOICES = 1024;
     private static final String READ_SPAN = "http2-upload-budget-reads";
@@ -347,10 +353,11 @@ final class Http2UploadBudget {
             if (msg instanceof Http2DataFrame data) {
                 HeldUpload upload = streams.get(data.stream().id());
                 if (upload != null) {
-                    // Behind others of its stream not yet gone on (in its channel or the proxy's queue)
-                    boolean waits = upload.bytes > 0;
+                    // Behind others of its stream not yet gone on (in its channel or the proxy's queue), or small: the first
+                    // frame of a stall (the tunnel stream opening or not writable) waits too, counted for its own bytes
+                    boolean copied = upload.bytes > 0 || data.content().readableBytes() < COPY_ALWAYS_BELOW;
                     arrived(upload, cost(data));
-                    if (waits) {
+                    if (copied) {
                         msg = withOwnBytes(data, ctx.alloc());
                     }
                 }
