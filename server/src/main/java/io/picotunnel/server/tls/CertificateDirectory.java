@@ -52,6 +52,10 @@ public final class CertificateDirectory implements AutoCloseable {
                              long keySize) {
     }
 
+    /** A passing failure already said at WARN: for these files of the pair, with this error class. */
+    private record PassingFailure(String name, Signature files, Class<?> errorClass) {
+    }
+
     private final Path directory;
     private final CertificateStore store;
     private final Clock clock;
@@ -61,6 +65,8 @@ public final class CertificateDirectory implements AutoCloseable {
     private final Map<String, ServerCertificate> loaded = new HashMap<>();
     /** Names whose loaded certificate was logged as expired, so that it is said once. */
     private final Set<String> expiryTold = new HashSet<>();
+    /** Passing failures said at WARN, so that one that comes back every scan is said once until the pair loads. */
+    private final Set<PassingFailure> passingFailuresTold = new HashSet<>();
     /** Whether the last listing had more files than read, so that it is said once. */
     private boolean cappedTold;
     private ScheduledExecutorService watcher;
@@ -120,8 +126,17 @@ public final class CertificateDirectory implements AutoCloseable {
         try {
             scan();
         } catch (RuntimeException | Error e) {
-            log.warn("certificate directory scan failed: {}", e.toString());
+            log.warn("certificate directory scan failed: {}", withSuppressed(e));
         }
+    }
+
+    /** The failure and those it carries (the step after the scan's, which failed too), each in one line's part. */
+    private static String withSuppressed(Throwable failure) {
+        StringBuilder text = new StringBuilder(failure.toString());
+        for (Throwable suppressed : failure.getSuppressed()) {
+            text.append("; and then: ").append(suppressed);
+        }
+        return text.toString();
     }
 
     /**
@@ -189,6 +204,7 @@ public final class CertificateDirectory implements AutoCloseable {
             if (!certificates.containsKey(name)) {
                 seen.remove(name);
                 expiryTold.remove(name);
+                forgetPassingFailures(name);
                 if (loaded.remove(name) != null) {
                     store.removeFromFile(name);
                     log.info("certificate for {} removed (its file is gone)", name);
@@ -252,6 +268,7 @@ public final class CertificateDirectory implements AutoCloseable {
             Instant now = clock.instant();
             ServerCertificate certificate = loader.load(certificateFile, keyFile);
             store.putFromFile(name, certificate);
+            forgetPassingFailures(name);
             String loadedOrReloaded = loaded.put(name, certificate) == null ? "loaded" : "reloaded";
             List<String> problems = certificate.problemsFor(name, now);
             if (certificate.isExpiredAt(now)) {
@@ -267,8 +284,10 @@ public final class CertificateDirectory implements AutoCloseable {
                         certificateFile, String.join("; ", problems), consequence(name, certificate));
             }
         } catch (IOException | RuntimeException e) {
+            forgetPassingFailures(name);
             log.warn("cannot load certificate for {} from {}: {}", name, certificateFile, e.getMessage());
         } catch (StackOverflowError | AssertionError e) {
+            forgetPassingFailures(name);
             // this file's doing (a parser's recursion on nesting too deep, or a parser's bug), and the stack is whole
             // again: the pair is said like any bad pair, and the others are read
             log.warn("cannot load certificate for {} from {}: the parser failed on it ({})", name, certificateFile,
@@ -277,12 +296,27 @@ public final class CertificateDirectory implements AutoCloseable {
             // not the file's doing and passing (the direct memory an OpenSSL context takes, a native library that
             // would not load this time): the pair is read again by the next scan rather than left as if read
             seeAgain(name, wasSeen, before);
-            log.warn("cannot load certificate for {} from {} now, tried again at the next scan: {}", name,
-                    certificateFile, e.toString());
+            // one that does not pass (a class that failed to initialise stays so) comes back every scan: said once
+            if (passingFailureFirstTime(name, signature, e)) {
+                log.warn("cannot load certificate for {} from {} now, tried again at the next scan: {}", name,
+                        certificateFile, e.toString());
+            } else {
+                log.debug("cannot load certificate for {} from {} now, again: {}", name, certificateFile, e.toString());
+            }
         } catch (Error e) {
             seeAgain(name, wasSeen, before);
             throw e;
         }
+    }
+
+    /** Whether this failure of the pair is new: another error class, or the first since its files changed. */
+    private boolean passingFailureFirstTime(String name, Signature files, Throwable failure) {
+        passingFailuresTold.removeIf(told -> told.name().equals(name) && !told.files().equals(files));
+        return passingFailuresTold.add(new PassingFailure(name, files, failure.getClass()));
+    }
+
+    private void forgetPassingFailures(String name) {
+        passingFailuresTold.removeIf(told -> told.name().equals(name));
     }
 
     /** Puts back what was seen of the pair before this scan read it, so that the next scan reads it again. */

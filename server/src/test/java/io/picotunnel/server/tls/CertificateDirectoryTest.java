@@ -307,6 +307,59 @@ class CertificateDirectoryTest {
         }
     }
 
+    /**
+     * A pair that fails for the same passing reason scan after scan (a class that failed to initialise fails so every
+     * time) is said at WARN once, then at DEBUG, and still read again at every scan: the scan that can load it does.
+     */
+    @Test
+    void aPairThatKeepsFailingTheSameWayIsWarnedOfOnceAndLoadedWhenItCan() {
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("a.test"), certs, "a.test");
+        AtomicInteger failures = new AtomicInteger(3);
+        directory = new CertificateDirectory(certs, store, Clock.systemUTC(), (crt, key) -> {
+            if (failures.getAndDecrement() > 0) {
+                throw new NoClassDefFoundError("Could not initialize class the.Test");
+            }
+            return CertificateLoader.load(crt, key);
+        }, 10_000);
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.DEBUG)) {
+            for (int scan = 0; scan < 3; scan++) {
+                directory.scan();
+            }
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("cannot load certificate for a.test from " + certs.resolve("a.test.crt"))
+                    .contains("NoClassDefFoundError");
+            assertThat(log.messages(Level.DEBUG)).hasSize(2);
+            assertThat(store.select("a.test")).isEmpty();
+
+            directory.scan();
+            assertThat(store.select("a.test")).isPresent();
+            assertThat(log.messages(Level.WARN)).hasSize(1);
+        }
+    }
+
+    /** Another passing failure of the same pair is said at WARN too: it is news. */
+    @Test
+    void aPairThatFailsAnotherWayIsWarnedOfAgain() throws Exception {
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("a.test"), certs, "a.test");
+        AtomicInteger scans = new AtomicInteger();
+        OutOfMemoryError outOfDirectMemory = outOfDirectMemory();
+        directory = new CertificateDirectory(certs, store, Clock.systemUTC(), (crt, key) -> {
+            if (scans.incrementAndGet() <= 2) {
+                throw new NoClassDefFoundError("Could not initialize class the.Test");
+            }
+            throw outOfDirectMemory;
+        }, 10_000);
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            for (int scan = 0; scan < 4; scan++) {
+                directory.scan();
+            }
+            assertThat(log.messages(Level.WARN)).hasSize(2);
+            assertThat(log.messages(Level.WARN).get(1)).contains("OutOfDirectMemoryError");
+        }
+    }
+
     /** Netty's own, as its allocator throws it when the direct memory cap is reached (its constructor is not public). */
     private static OutOfMemoryError outOfDirectMemory() throws ReflectiveOperationException {
         var constructor = io.netty.util.internal.OutOfDirectMemoryError.class.getDeclaredConstructor(String.class);
@@ -382,6 +435,23 @@ class CertificateDirectoryTest {
         Throwable thrown = org.assertj.core.api.Assertions.catchThrowable(directory::scan);
         assertThat(thrown).isInstanceOf(OutOfMemoryError.class).hasMessage(ClockFailingAtReading.FAILURE);
         assertThat(thrown.getSuppressed()).containsExactly(stepFailure);
+    }
+
+    /** The watch's WARN of a failed scan names the step after it that failed too, not the scan's failure alone. */
+    @Test
+    void theWatchSaysTheStepAfterTheScanThatFailedToo() {
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("first.test"), certs, "first.test");
+        directory = new CertificateDirectory(certs, store, new ClockFailingAtReading(2));
+        directory.afterScan(() -> {
+            throw new IllegalStateException("the test's step");
+        });
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.WARN)) {
+            directory.startWatching(Duration.ofHours(1));
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("java.lang.OutOfMemoryError: " + ClockFailingAtReading.FAILURE)
+                    .contains("java.lang.IllegalStateException: the test's step");
+        }
     }
 
     /**
