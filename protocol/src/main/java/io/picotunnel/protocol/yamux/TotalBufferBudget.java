@@ -37,6 +37,7 @@ public final class TotalBufferBudget {
     private final Set<YamuxSession> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean resetPending = new AtomicBoolean();
     private final AtomicLong scans = new AtomicLong();
+    /** Null when {@link #bounded()} is false: nothing is reset for this budget then. */
     private final OncePerIntervalLog resetLog;
 
     /** @param limit bytes, at least the spec's 256 KiB window; 0 for no limit */
@@ -50,7 +51,8 @@ public final class TotalBufferBudget {
             throw new IllegalArgumentException("limit must be 0 or at least " + YamuxSpec.INITIAL_STREAM_WINDOW);
         }
         this.limit = limit;
-        this.resetLog = new OncePerIntervalLog(LoggerFactory.getLogger(YamuxSession.class),
+        // None for NONE: YamuxConfig.defaults() builds it, and a program that only reads the defaults starts no logging
+        this.resetLog = limit == 0 ? null : new OncePerIntervalLog(LoggerFactory.getLogger(YamuxSession.class),
                 YamuxSession.BUFFER_LIMIT_LOG_INTERVAL, nanoTime);
     }
 
