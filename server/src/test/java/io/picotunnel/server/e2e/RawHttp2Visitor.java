@@ -173,33 +173,6 @@ final class RawHttp2Visitor implements AutoCloseable {
         }
     }
 
-    /**
-     * Sends up to {@code count} PINGs, a thousand to a write, waiting for no ACK; answers how many went out before the
-     * connection failed.
-     */
-    long floodPings(long count) {
-        byte[] ping = frame(0x6, 0, 0, new byte[8]);
-        byte[] batch = new byte[ping.length * 1000];
-        for (int i = 0; i < 1000; i++) {
-            System.arraycopy(ping, 0, batch, i * ping.length, ping.length);
-        }
-        long sent = 0;
-        try {
-            while (sent < count) {
-                write(batch);
-                sent += 1000;
-            }
-        } catch (IOException e) {
-            // the server ended the connection
-        }
-        return sent;
-    }
-
-    /** The PING ACKs the server sent so far. */
-    long pingAcks() {
-        return pingAcks.get();
-    }
-
     /** RST_STREAM(CANCEL) on {@code stream}: the visitor wants no more of its answer. */
     void cancel(int stream) throws IOException {
         write(frame(0x3, 0, stream, ByteBuffer.allocate(4).putInt(0x8).array()));
