@@ -114,7 +114,16 @@ public final class TotalBufferBudget {
             resetEnded();
             return;
         }
-        fullest.resetForTotalBudget(fullest == caller);
+        boolean started = false;
+        try {
+            fullest.resetForTotalBudget(fullest == caller);
+            started = true;
+        } finally {
+            // Queueing the task may throw (out of memory): a flag left set would stop this limit for good.
+            if (!started) {
+                resetEnded();
+            }
+        }
     }
 
     /** The pending reset ended: the total is within the limit, or the session holding the most had nothing to reset. */

@@ -4,9 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.concurrent.EventExecutor;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -20,9 +22,20 @@ final class RawPeer implements AutoCloseable {
     private final EmbeddedChannel decoder = new EmbeddedChannel(new YamuxFrameDecoder(Integer.MAX_VALUE));
 
     RawPeer(YamuxRole role, YamuxConfig config, ChannelHandler inboundStreamHandler) {
+        this(role, config, inboundStreamHandler, null);
+    }
+
+    /** With the session's handler on {@code executor} (made of the channel's loop), not on the loop itself. */
+    @SuppressWarnings("deprecation") // a handler's own executor: deprecated for production pipelines, the seam here
+    RawPeer(YamuxRole role, YamuxConfig config, ChannelHandler inboundStreamHandler,
+            Function<EventExecutor, EventExecutor> executor) {
         channel.freezeTime();
         session = new YamuxSession(role, config, inboundStreamHandler);
-        channel.pipeline().addLast(session);
+        if (executor == null) {
+            channel.pipeline().addLast(session);
+        } else {
+            channel.pipeline().addLast(executor.apply(channel.eventLoop()), session);
+        }
     }
 
     /** Encodes the frames as the peer would and feeds them to the session (releases them). */

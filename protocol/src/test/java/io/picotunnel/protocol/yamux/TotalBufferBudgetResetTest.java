@@ -2,6 +2,7 @@ package io.picotunnel.protocol.yamux;
 
 import ch.qos.logback.classic.Level;
 import io.netty.buffer.Unpooled;
+import io.netty.util.concurrent.EventExecutor;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -11,6 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
@@ -76,12 +79,16 @@ class TotalBufferBudgetResetTest {
 
     /** Readers that do not read, a fixed window, {@code sessionLimit} for the session on its own. */
     private Peer peer(TotalBufferBudget budget, long sessionLimit) {
+        return peer(budget, sessionLimit, null);
+    }
+
+    private Peer peer(TotalBufferBudget budget, long sessionLimit, Function<EventExecutor, EventExecutor> executor) {
         List<StreamRecorder> streams = new CopyOnWriteArrayList<>();
         YamuxConfig config = YamuxConfig.defaults().withWindowAutoTuning(false).withMaxStreamWindow(WINDOW)
                 .withKeepAliveInterval(Duration.ZERO).withSessionBufferLimit(sessionLimit)
                 .withTotalBufferBudget(budget);
         RawPeer raw = new RawPeer(YamuxRole.SERVER, config,
-                StreamRecorder.forEachStream(streams, ch -> ch.config().setAutoRead(false)));
+                StreamRecorder.forEachStream(streams, ch -> ch.config().setAutoRead(false)), executor);
         peers.add(raw);
         raw.written().forEach(YamuxFrame::release);
         return new Peer(raw, streams);
@@ -118,6 +125,35 @@ class TotalBufferBudgetResetTest {
         full.runAsked();
         assertThat(full.reset()).hasSize(1);
         assertThat(other.reset()).isEmpty();
+    }
+
+    @Test
+    void aResetWhoseTaskCouldNotBeQueuedEndsSoTheNextFrameOverStartsAnother() {
+        TotalBufferBudget budget = budget(3L * WINDOW);
+        AtomicReference<FailingOnceExecutor> fullLoop = new AtomicReference<>();
+        Peer full = peer(budget, 8L * WINDOW, loop -> {
+            fullLoop.set(new FailingOnceExecutor(loop));
+            return fullLoop.get();
+        });
+        Peer other = peer(budget, 8L * WINDOW);
+        for (int id = 1; id <= 5; id += 2) {
+            full.open(id);
+            full.fill(id, WINDOW);
+        }
+        other.open(1);
+        fullLoop.get().failNext(new OutOfMemoryError("test: no memory to queue the reset"));
+        other.fill(1, CHUNK); // the error goes down other's pipeline, which closes
+        assertThat(fullLoop.get().failed()).as("the reset's task was refused with the error").isTrue();
+        assertThat(budget.scans()).isEqualTo(1);
+
+        Peer third = peer(budget, 8L * WINDOW);
+        third.open(1);
+        third.fill(1, CHUNK);
+        assertThat(budget.scans()).as("the failed reset is no longer pending: the next frame over starts one")
+                .isEqualTo(2);
+        full.runAsked();
+        assertThat(full.reset()).hasSize(1);
+        assertThat(third.reset()).isEmpty();
     }
 
     @Test
