@@ -225,7 +225,7 @@ public record ServerConfig(
             return tunnels.windowKept();
         }
         return Optional.of("Stream windows grow to at most " + tunnels.maxStreamWindow() + " bytes, half of"
-                + " --total-buffer-limit (" + totalBufferLimit + " bytes), not to --max-stream-window ("
+                + " --total-buffer-limit (" + totalBufferLimit + " bytes) but never below 256 KiB, not to --max-stream-window ("
                 + tunnels.askedStreamWindow() + " bytes): a stream whose reader keeps up may hold a whole window for a"
                 + " moment, and alone it must not take all client connections over the limit and be reset");
     }
@@ -236,8 +236,9 @@ public record ServerConfig(
             return Optional.empty();
         }
         return Optional.of("--session-buffer-limit (" + tunnels.sessionBufferLimit() + " bytes) is above"
-                + " --total-buffer-limit (" + totalBufferLimit + " bytes): a client connection is reset at the total"
-                + " before it reaches its own limit; set --session-buffer-limit at most --total-buffer-limit");
+                + " --total-buffer-limit (" + totalBufferLimit + " bytes): a client connection's streams are reset at"
+                + " the total before it reaches its own limit; set --session-buffer-limit at most --total-buffer-limit"
+                + " (lowering it also lowers the HTTP/2 upload budget, which it sets)");
     }
 
     /** The settings of every client's yamux session: {@link #tunnels} and {@link #streamOpenTimeout}. */

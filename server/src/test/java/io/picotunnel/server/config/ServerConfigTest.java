@@ -519,7 +519,15 @@ class ServerConfigTest {
                 .contains("at most 8388608 bytes", "--total-buffer-limit (16777216 bytes)",
                         "--max-stream-window (16777216 bytes)"));
         assertThat(config.sessionBufferLimitAboveTotal()).hasValueSatisfying(sentence -> assertThat(sentence)
-                .contains("--session-buffer-limit (67108864 bytes) is above --total-buffer-limit (16777216 bytes)"));
+                .contains("--session-buffer-limit (67108864 bytes) is above --total-buffer-limit (16777216 bytes)",
+                        "connection's streams are reset", "also lowers the HTTP/2 upload budget")
+                .doesNotContain("a client connection is reset"));
+
+        ServerConfig atTheFloor = load(Map.of(Setting.TOTAL_BUFFER_LIMIT, "256KiB", Setting.MAX_STREAM_WINDOW,
+                "1MiB", Setting.SESSION_BUFFER_LIMIT, "1MiB"), Map.of());
+        assertThat(atTheFloor.tunnels().maxStreamWindow()).as("never below the spec's window").isEqualTo(256 << 10);
+        assertThat(atTheFloor.windowKept()).hasValueSatisfying(sentence -> assertThat(sentence)
+                .contains("at most 262144 bytes", "never below 256 KiB", "--total-buffer-limit (262144 bytes)"));
 
         ServerConfig noTotal = load(Map.of(Setting.TOTAL_BUFFER_LIMIT, "0", Setting.MAX_STREAM_WINDOW, "16MiB",
                 Setting.SESSION_BUFFER_LIMIT, "64MiB"), Map.of());
