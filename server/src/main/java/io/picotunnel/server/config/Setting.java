@@ -63,7 +63,7 @@ public enum Setting implements DeclaredSetting {
             "Most idle connections to one service's target kept open for the next requests, as nginx's keepalive."),
     MAX_STREAM_WINDOW("--max-stream-window", "BYTES", "16MiB",
             "Largest receive window per tunnel stream; windows start at 256KiB and grow while the link, not the reader, limits a stream."
-                    + " At most half of --session-buffer-limit."),
+                    + " At most half of --session-buffer-limit, and of --total-buffer-limit (never below 256KiB)."),
     SESSION_WINDOW_BUDGET("--session-window-budget", "BYTES", "64MiB",
             "How much the windows of one client connection may grow in all, which bounds its memory."),
     MAX_STREAMS("--max-streams", "N", "65536", "Most open streams (connections and requests) per client connection;"
