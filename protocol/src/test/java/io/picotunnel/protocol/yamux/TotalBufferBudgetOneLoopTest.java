@@ -46,7 +46,7 @@ class TotalBufferBudgetOneLoopTest {
     }
 
     @Test
-    void theSessionHoldingTheMostOnTheSameLoopPaysAfterTheFrameThatWentOver() throws Exception {
+    void theSessionHoldingTheMostOnTheSameLoopPaysNotTheOneWhoseFrameWentOver() throws Exception {
         YamuxConfig serverConfig = YamuxConfig.fixedWindow(WINDOW).withKeepAliveInterval(Duration.ZERO)
                 .withSessionBufferLimit(8L * WINDOW).withTotalBufferBudget(budget);
         Channel listener = new ServerBootstrap().group(serverLoop).channel(Transport.serverSocketChannel())
