@@ -39,14 +39,28 @@ final class BodyCopy {
             release();
             return;
         }
-        if (length > 0) {
-            if (bytes == null) {
-                bytes = piece.alloc().buffer(length, MAX_BYTES);
-            }
-            bytes.writeBytes(piece, piece.readerIndex(), length);
+        if (length > 0 && !copied(piece, length)) {
+            release();
+            return;
         }
         if (content instanceof LastHttpContent last) {
             trailers = last.trailingHeaders().copy();
+        }
+    }
+
+    /**
+     * Copies {@code length} bytes of {@code piece} into the heap (not the direct memory the reads fill), false if there
+     * is no memory for it: the caller, which has the piece to send on, must not fail because the body cannot be kept.
+     */
+    private boolean copied(ByteBuf piece, int length) {
+        try {
+            if (bytes == null) {
+                bytes = piece.alloc().heapBuffer(length, MAX_BYTES);
+            }
+            bytes.writeBytes(piece, piece.readerIndex(), length);
+            return true;
+        } catch (OutOfMemoryError | RuntimeException e) {
+            return false;
         }
     }
 
