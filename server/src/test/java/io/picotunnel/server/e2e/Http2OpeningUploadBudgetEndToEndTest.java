@@ -174,7 +174,7 @@ class Http2OpeningUploadBudgetEndToEndTest {
                 }
             }
             for (RawHttp2Visitor each : visitors) {
-                each.ping(); // all read, the tunnel streams still waiting (5 s at most)
+                each.ping(); // all read, the tunnel streams still waiting (ARRIVAL_WAIT)
             }
 
             long held = tunnel.server().http2UploadBytesHeld();
