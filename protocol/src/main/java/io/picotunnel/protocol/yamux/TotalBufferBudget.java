@@ -37,6 +37,8 @@ public final class TotalBufferBudget {
     private final Set<YamuxSession> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean resetPending = new AtomicBoolean();
     private final AtomicLong scans = new AtomicLong();
+    /** For tests: run once as the next pending reset ends, before it is no longer pending. */
+    private volatile Runnable beforeResetEnds;
     /** Null when {@link #bounded()} is false: nothing is reset for this budget then. */
     private final OncePerIntervalLog resetLog;
 
@@ -101,9 +103,9 @@ public final class TotalBufferBudget {
     }
 
     /**
-     * While over the limit, has the session that holds the most reset its streams; {@code caller} is on its loop.
-     * Nothing when a reset is pending already: it goes on until the total is within the limit, and a frame over
-     * the limit after it ends starts the next.
+     * While over the limit, has the session that holds the most reset its streams; {@code caller} is on its loop (null
+     * for none: the reset is then a task, also of the loop we are on). Nothing when a reset is pending already: it
+     * goes on until the total is within the limit, and a frame over the limit after it ends starts the next.
      */
     void resetOnFullest(YamuxSession caller) {
         if (!resetPending.compareAndSet(false, true)) {
@@ -126,9 +128,31 @@ public final class TotalBufferBudget {
         }
     }
 
-    /** The pending reset ended: the total is within the limit, or the session holding the most had nothing to reset. */
+    /** The pending reset ended: the session holding the most had nothing to reset, or its task could not be queued. */
     void resetEnded() {
+        Runnable hook = beforeResetEnds;
+        if (hook != null) {
+            beforeResetEnds = null;
+            hook.run();
+        }
         resetPending.set(false);
+    }
+
+    /**
+     * The pending reset ended as it found the total within the limit. A frame on another loop may have taken it over
+     * since and left it to this reset, which no longer acts on it: the next reset then starts now, as a task, else the
+     * total would stay over until a Data frame came anywhere, and none comes when every reader has stopped.
+     */
+    void resetEndedWithin() {
+        resetEnded();
+        if (over()) {
+            resetOnFullest(null);
+        }
+    }
+
+    /** For tests: {@code hook} runs once, on the loop of the next pending reset as it ends, while still pending. */
+    void beforeResetEnds(Runnable hook) {
+        beforeResetEnds = hook;
     }
 
     /** A stream reset for this budget: {@code line} built and logged at WARN if none was this interval, else counted. */

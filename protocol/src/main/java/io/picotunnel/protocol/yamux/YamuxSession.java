@@ -1012,9 +1012,13 @@ public final class YamuxSession extends ChannelDuplexHandler {
      */
     private void resetStalledHoldersForTotalBudget() {
         boolean handedOn = false;
+        boolean within = false;
         try {
-            YamuxSession fullest;
-            while (totalBudget.over() && (fullest = totalBudget.fullest()) != null) {
+            while (totalBudget.over()) {
+                YamuxSession fullest = totalBudget.fullest();
+                if (fullest == null) {
+                    return;
+                }
                 if (fullest != this) {
                     fullest.resetForTotalBudget(false);
                     handedOn = true;
@@ -1027,8 +1031,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
                 logTotalBufferLimit(stalled);
                 stalled.resetHoldingTooMuch();
             }
+            within = true;
         } finally {
-            if (!handedOn) {
+            if (within) {
+                totalBudget.resetEndedWithin();
+            } else if (!handedOn) {
                 totalBudget.resetEnded();
             }
         }

@@ -128,6 +128,32 @@ class TotalBufferBudgetResetTest {
     }
 
     @Test
+    void framesThatTakeTheTotalOverAsAResetEndsHaveTheNextStartedWithoutAnyOtherFrame() {
+        TotalBufferBudget budget = budget(3L * WINDOW);
+        Peer full = peer(budget, 8L * WINDOW);
+        Peer other = peer(budget, 8L * WINDOW);
+        for (int id = 1; id <= 5; id += 2) {
+            full.open(id);
+            full.fill(id, WINDOW);
+        }
+        other.open(1);
+        other.fill(1, CHUNK); // over: a reset asked of the full session's loop
+        // Its reset found the total within; in the instant before it ends, frames on the other loop take it over
+        // again and leave it to that reset, still pending. No frame comes after them: every reader has stopped.
+        budget.beforeResetEnds(() -> {
+            other.open(3);
+            other.fill(3, WINDOW);
+        });
+        full.runAsked();
+        other.runAsked();
+
+        // Before: one stream reset, the total left over (three windows and a chunk) for good.
+        assertThat(full.reset()).as("the reset, and the next, started as the first ended").hasSize(2);
+        assertThat(other.reset()).isEmpty();
+        assertThat(budget.held()).isEqualTo(2L * WINDOW + CHUNK).isLessThanOrEqualTo(budget.limit());
+    }
+
+    @Test
     void aResetWhoseTaskCouldNotBeQueuedEndsSoTheNextFrameOverStartsAnother() {
         TotalBufferBudget budget = budget(3L * WINDOW);
         AtomicReference<FailingOnceExecutor> fullLoop = new AtomicReference<>();
