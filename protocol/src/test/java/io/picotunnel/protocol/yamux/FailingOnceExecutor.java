@@ -9,13 +9,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * An embedded channel's event loop for one handler, whose next {@code execute} throws the error given to
- * {@link #failNext} (as building or queueing a task may, out of memory) instead of queueing the task.
+ * An embedded channel's event loop for one handler, whose next {@code execute} throws what was given to
+ * {@link #failNext} (as building or queueing a task may, out of memory, or a loop shutting down refuses it) instead
+ * of queueing the task.
  */
 final class FailingOnceExecutor extends AbstractEventExecutor {
 
     private final EventExecutor loop;
-    private final AtomicReference<Error> next = new AtomicReference<>();
+    private final AtomicReference<Throwable> next = new AtomicReference<>();
     private volatile boolean failed;
 
     FailingOnceExecutor(EventExecutor loop) {
@@ -23,21 +24,33 @@ final class FailingOnceExecutor extends AbstractEventExecutor {
     }
 
     void failNext(Error error) {
-        next.set(error);
+        failNextWith(error);
+    }
+
+    void failNext(RuntimeException refusal) {
+        failNextWith(refusal);
+    }
+
+    private void failNextWith(Throwable failure) {
+        next.set(failure);
         failed = false;
     }
 
-    /** Whether the error given to {@link #failNext} was thrown. */
+    /** Whether what was given to {@link #failNext} was thrown. */
     boolean failed() {
         return failed;
     }
 
     @Override
     public void execute(Runnable task) {
-        Error error = next.getAndSet(null);
-        if (error != null) {
+        Throwable failure = next.getAndSet(null);
+        if (failure instanceof Error error) {
             failed = true;
             throw error;
+        }
+        if (failure != null) {
+            failed = true;
+            throw (RuntimeException) failure;
         }
         loop.execute(task);
     }

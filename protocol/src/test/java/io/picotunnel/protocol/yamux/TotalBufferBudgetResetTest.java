@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -180,6 +181,69 @@ class TotalBufferBudgetResetTest {
         full.runAsked();
         assertThat(full.reset()).hasSize(1);
         assertThat(third.reset()).isEmpty();
+    }
+
+    @Test
+    void aResetRefusedByALoopShuttingDownEndsQuietlySoTheNextFrameOverStartsAnother() {
+        TotalBufferBudget budget = budget(3L * WINDOW);
+        AtomicReference<FailingOnceExecutor> fullLoop = new AtomicReference<>();
+        Peer full = peer(budget, 8L * WINDOW, loop -> {
+            fullLoop.set(new FailingOnceExecutor(loop));
+            return fullLoop.get();
+        });
+        Peer other = peer(budget, 8L * WINDOW);
+        for (int id = 1; id <= 5; id += 2) {
+            full.open(id);
+            full.fill(id, WINDOW);
+        }
+        other.open(1);
+        fullLoop.get().failNext(new RejectedExecutionException("test: the loop is shutting down"));
+        other.fill(1, CHUNK);
+        assertThat(fullLoop.get().failed()).as("the reset's task was refused").isTrue();
+        assertThat(other.raw().channel.isOpen()).as("the session whose frame went over goes on").isTrue();
+
+        other.fill(1, CHUNK);
+        full.runAsked();
+        assertThat(full.reset()).as("the refused reset is no longer pending: the next frame over started one")
+                .hasSize(1);
+        assertThat(other.reset()).isEmpty();
+        assertThat(budget.held()).isEqualTo(2L * WINDOW + 2 * CHUNK);
+    }
+
+    @Test
+    void aResetAskedOfTheSessionHoldingTheMostIsHandedOnToOneThatGrewPastItMeanwhile() {
+        TotalBufferBudget budget = budget(3L * WINDOW);
+        Peer asked = peer(budget, 8L * WINDOW);
+        Peer other = peer(budget, 8L * WINDOW);
+        Peer grown = peer(budget, 8L * WINDOW);
+        for (int id = 1; id <= 3; id += 2) {
+            asked.open(id);
+            asked.fill(id, WINDOW);
+        }
+        other.open(1);
+        other.fill(1, WINDOW);
+        other.open(3);
+        other.fill(3, CHUNK); // over: the reset asked of the session holding the most, two windows
+        for (int id = 1; id <= 3; id += 2) {
+            grown.open(id);
+            grown.fill(id, WINDOW);
+        }
+        grown.open(5);
+        grown.fill(5, CHUNK); // while it is pending: now holding two windows and a chunk, the most
+
+        asked.runAsked();
+        assertThat(asked.reset()).as("not the most any more: it hands the reset on").isEmpty();
+        grown.runAsked();
+        assertThat(grown.reset()).as("the one holding the most when the reset ran").hasSize(1);
+        assertThat(grown.held()).isEqualTo(WINDOW + CHUNK);
+
+        // Still over: from one holding the most to the next, each a task of its own loop.
+        asked.runAsked();
+        assertThat(asked.reset()).hasSize(1);
+        grown.runAsked();
+        assertThat(grown.reset()).as("of two holding as much, the newer").hasSize(1);
+        assertThat(other.reset()).isEmpty();
+        assertThat(budget.held()).isEqualTo(2L * WINDOW + 2 * CHUNK).isLessThanOrEqualTo(budget.limit());
     }
 
     @Test
