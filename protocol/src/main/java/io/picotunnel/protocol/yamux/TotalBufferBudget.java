@@ -36,7 +36,6 @@ public final class TotalBufferBudget {
     private final AtomicLong order = new AtomicLong();
     private final Set<YamuxSession> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean resetPending = new AtomicBoolean();
-    private final AtomicLong scans = new AtomicLong();
     /** For tests: run once as the next pending reset ends, before it is no longer pending. */
     private volatile Runnable beforeResetEnds;
     /** Null when {@link #bounded()} is false: nothing is reset for this budget then. */
@@ -162,18 +161,15 @@ public final class TotalBufferBudget {
                 + "; logged at most once per " + Durations.format(resetLog.interval()) + " for all connections");
     }
 
-    /** How many times the sessions were compared ({@link #fullest}). */
-    long scans() {
-        return scans.get();
-    }
-
-    /** Sessions sharing this budget: those open, and those ended whose streams still hold bytes. */
+    /**
+     * Sessions sharing this budget: those open, and those ended whose streams still hold bytes. For tests: that an
+     * ended session left shows in nothing it does (holding nothing, it is never chosen), only in the memory it keeps.
+     */
     int sessionCount() {
         return sessions.size();
     }
 
     YamuxSession fullest() {
-        scans.incrementAndGet();
         YamuxSession fullest = null;
         long most = 0;
         for (YamuxSession session : sessions) {

@@ -6,17 +6,19 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * An embedded channel's event loop for one handler, whose next {@code execute} throws what was given to
  * {@link #failNext} (as building or queueing a task may, out of memory, or a loop shutting down refuses it) instead
- * of queueing the task.
+ * of queueing the task; it counts the tasks it queues.
  */
 final class FailingOnceExecutor extends AbstractEventExecutor {
 
     private final EventExecutor loop;
     private final AtomicReference<Throwable> next = new AtomicReference<>();
+    private final AtomicInteger queued = new AtomicInteger();
     private volatile boolean failed;
 
     FailingOnceExecutor(EventExecutor loop) {
@@ -41,6 +43,11 @@ final class FailingOnceExecutor extends AbstractEventExecutor {
         return failed;
     }
 
+    /** Tasks queued so far. */
+    int queued() {
+        return queued.get();
+    }
+
     @Override
     public void execute(Runnable task) {
         Throwable failure = next.getAndSet(null);
@@ -53,6 +60,7 @@ final class FailingOnceExecutor extends AbstractEventExecutor {
             throw (RuntimeException) failure;
         }
         loop.execute(task);
+        queued.incrementAndGet();
     }
 
     @Override
