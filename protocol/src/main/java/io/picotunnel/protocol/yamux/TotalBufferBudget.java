@@ -1,6 +1,5 @@
 package io.picotunnel.protocol.yamux;
 
-import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.log.OncePerIntervalLog;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +21,7 @@ import java.util.function.Supplier;
  * <p>Each session adds what its streams take and give back to one atomic counter (no lock per frame); the sessions
  * are scanned only when the counter is over the limit, and then once per reset: while one is pending, the frames
  * that find the counter over on every loop leave it to that one. Its WARN is at most once per interval for all the
- * sessions together, apart from each session's WARN for its own limit.
+ * sessions together, apart from the WARN for the sessions' own limits.
  */
 public final class TotalBufferBudget {
 
@@ -156,9 +155,7 @@ public final class TotalBufferBudget {
 
     /** A stream reset for this budget: {@code line} built and logged at WARN if none was this interval, else counted. */
     void logReset(Supplier<String> line) {
-        resetLog.warn(before -> line.get()
-                + (before == 0 ? "" : " (" + before + " more streams reset for it since the last such line)")
-                + "; logged at most once per " + Durations.format(resetLog.interval()) + " for all connections");
+        YamuxSession.warnOfReset(resetLog, line);
     }
 
     /**

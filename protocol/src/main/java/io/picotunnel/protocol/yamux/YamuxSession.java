@@ -17,6 +17,7 @@ import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.log.OncePerIntervalLog;
 import io.picotunnel.protocol.net.OnLoop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +34,8 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
@@ -56,8 +59,13 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     /** How long a GoAway before close may take to be written before the parent is closed anyway. */
     private static final long GO_AWAY_CLOSE_GRACE_SECONDS = 5;
-    /** How often at most the WARN for a stream reset at --session-buffer-limit is logged per connection. */
+    /**
+     * How often at most each WARN for streams reset at a buffer limit, or for frames that found no memory, is logged:
+     * for all connections of the process together, as a flood of connections would otherwise flood the log.
+     */
     public static final Duration BUFFER_LIMIT_LOG_INTERVAL = Duration.ofMinutes(1);
+    /** The WARN for streams reset at --session-buffer-limit, for all sessions of the process. */
+    private static final OncePerIntervalLog SESSION_LIMIT_LOG = sessionLimitLog(System::nanoTime);
 
     /**
      * How long a stream's reader must have taken none of what it holds for that stream to be reset when another's
@@ -107,8 +115,7 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private volatile long peakStreamBuffered;
     /** Bytes received on all streams and not yet taken by their readers (see YamuxChildChannel.heldBytes). */
     private long inboundHeld;
-    private long bufferLimitLoggedNanos;
-    private boolean bufferLimitLogged;
+    private OncePerIntervalLog sessionLimitLog = SESSION_LIMIT_LOG;
     /** Shared with the process's other sessions; null when it has no limit. */
     private final TotalBufferBudget totalBudget;
     /** Of sessions holding as much of {@link #totalBudget}, the newer pays. */
@@ -1079,29 +1086,43 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     /** Once per interval for all the sessions sharing the budget, apart from {@link #logBufferLimit}. */
     private void logTotalBufferLimit(YamuxChildChannel stream) {
-        totalBudget.logReset(() -> "%s: resetting stream %d, whose reader has taken none of the %d bytes it holds for %s,"
-                .formatted(ctx.channel(), Integer.toUnsignedLong(stream.streamId()), stream.heldBytes(),
-                        Durations.format(Duration.ofNanos(stream.nanosWithoutReaderProgress())))
-                + " the longest of the streams holding any: the streams of this connection hold %d bytes, the most of all"
-                .formatted(inboundHeld)
-                + " connections, which together hold %d bytes, over the limit of %d (--total-buffer-limit)"
-                .formatted(totalBudget.held(), totalBudget.limit()));
+        totalBudget.logReset(() -> resetLine(stream) + ", the most of all connections, which together hold %d bytes,"
+                .formatted(totalBudget.held())
+                + " over the limit of %d (--total-buffer-limit)".formatted(totalBudget.limit()));
     }
 
-    /** Once per interval for this session: its own limit. */
+    /** Once per interval for all sessions of the process: each its own limit. */
     private void logBufferLimit(YamuxChildChannel stream) {
-        long now = nanoTime();
-        if (bufferLimitLogged && now - bufferLimitLoggedNanos < BUFFER_LIMIT_LOG_INTERVAL.toNanos()) {
-            return;
-        }
-        bufferLimitLogged = true;
-        bufferLimitLoggedNanos = now;
-        log.warn("{}: resetting stream {}, whose reader has taken none of the {} bytes it holds for {}, the longest"
-                        + " of the streams holding any: the streams of this connection hold {} bytes, over the limit"
-                        + " of {} (--session-buffer-limit); logged at most once per {}",
-                ctx.channel(), Integer.toUnsignedLong(stream.streamId()), stream.heldBytes(),
-                Durations.format(Duration.ofNanos(stream.nanosWithoutReaderProgress())), inboundHeld,
-                config.sessionBufferLimit(), Durations.format(BUFFER_LIMIT_LOG_INTERVAL));
+        warnOfReset(sessionLimitLog, () -> resetLine(stream)
+                + ", over the limit of %d (--session-buffer-limit)".formatted(config.sessionBufferLimit()));
+    }
+
+    private String resetLine(YamuxChildChannel stream) {
+        return "%s: resetting stream %d, whose reader has taken none of the %d bytes it holds for %s,"
+                .formatted(ctx.channel(), Integer.toUnsignedLong(stream.streamId()), stream.heldBytes(),
+                        Durations.format(Duration.ofNanos(stream.nanosWithoutReaderProgress())))
+                + " the longest of the streams holding any: the streams of this connection hold %d bytes"
+                .formatted(inboundHeld);
+    }
+
+    /**
+     * {@code line} built and logged at WARN, with the number of resets not logged since the last, if {@code lines} had
+     * none this interval; else only counted.
+     */
+    static void warnOfReset(OncePerIntervalLog lines, Supplier<String> line) {
+        lines.warn(before -> line.get()
+                + (before == 0 ? "" : " (" + before + " more streams reset for it since the last such line)")
+                + "; logged at most once per " + Durations.format(lines.interval()) + " for all connections");
+    }
+
+    /** The limit on the --session-buffer-limit WARN, with {@code nanoTime} for its interval. */
+    static OncePerIntervalLog sessionLimitLog(LongSupplier nanoTime) {
+        return new OncePerIntervalLog(log, BUFFER_LIMIT_LOG_INTERVAL, nanoTime);
+    }
+
+    /** For tests: the limit on the --session-buffer-limit WARN, with its own clock, instead of the process's. */
+    void sessionLimitLog(OncePerIntervalLog lines) {
+        sessionLimitLog = lines;
     }
 
     void readCompleteLater(YamuxChildChannel child) {

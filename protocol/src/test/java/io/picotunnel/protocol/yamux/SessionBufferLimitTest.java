@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.log.OncePerIntervalLog;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_ACK;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
@@ -38,6 +40,9 @@ class SessionBufferLimitTest {
     private static final int CHUNK = 64 * 1024;
 
     private final List<StreamRecorder> streams = new CopyOnWriteArrayList<>();
+    /** The clock of the limit on the WARN, which is the process's: each test has its own. */
+    private final AtomicLong logClock = new AtomicLong();
+    private final OncePerIntervalLog limitLog = YamuxSession.sessionLimitLog(logClock::get);
     private RawPeer peer;
 
     @AfterEach
@@ -49,12 +54,31 @@ class SessionBufferLimitTest {
 
     /** Readers that do not read, a fixed 256 KiB window (as hashicorp/yamux), room for four full windows. */
     private RawPeer peerWithReadersThatDoNotRead() {
+        peer = sessionWithReadersThatDoNotRead();
+        peer.session.sessionLimitLog(limitLog);
+        return peer;
+    }
+
+    /** As {@link #peerWithReadersThatDoNotRead}, its WARN limited with the process's other sessions. */
+    private RawPeer sessionWithReadersThatDoNotRead() {
         YamuxConfig config = YamuxConfig.defaults().withWindowAutoTuning(false)
                 .withMaxStreamWindow(WINDOW).withKeepAliveInterval(Duration.ZERO)
                 .withSessionBufferLimit((long) STREAMS_AT_LIMIT * WINDOW);
-        peer = new RawPeer(YamuxRole.SERVER, config, StreamRecorder.forEachStream(streams,
+        return new RawPeer(YamuxRole.SERVER, config, StreamRecorder.forEachStream(streams,
                 ch -> ch.config().setAutoRead(false)));
-        return peer;
+    }
+
+    /** A window more than the limit, in as many streams: one of them is reset. */
+    private static void fillPastTheLimit(RawPeer p) {
+        for (int i = 0; i <= STREAMS_AT_LIMIT; i++) {
+            open(p, 1 + 2 * i);
+            fill(p, 1 + 2 * i, WINDOW);
+        }
+        assertThat(resetStreams(p)).hasSize(1);
+    }
+
+    private static List<String> limitWarnings(LogCapture log) {
+        return log.messages(Level.WARN).stream().filter(m -> m.contains("(--session-buffer-limit)")).toList();
     }
 
     /**
@@ -180,7 +204,38 @@ class SessionBufferLimitTest {
             // Before: "...; logged at most once a minute", whatever BUFFER_LIMIT_LOG_INTERVAL was.
             assertThat(log.messages(Level.WARN)).singleElement().asString()
                     .endsWith(" (--session-buffer-limit); logged at most once per "
-                            + Durations.format(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL));
+                            + Durations.format(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL) + " for all connections");
+        }
+    }
+
+    @Test
+    void connectionsPastTheirLimitsWithinTheIntervalLogOneLineBetweenThemWithTheCountOfTheOthersInTheNext() {
+        try (RawPeer first = sessionWithReadersThatDoNotRead(); RawPeer second = sessionWithReadersThatDoNotRead();
+                RawPeer third = sessionWithReadersThatDoNotRead();
+                LogCapture log = new LogCapture(YamuxSession.class, Level.WARN)) {
+            for (RawPeer p : List.of(first, second, third)) {
+                p.session.sessionLimitLog(limitLog);
+            }
+            fillPastTheLimit(first);
+            fillPastTheLimit(second);
+            assertThat(limitWarnings(log)).singleElement().asString().contains("resetting stream");
+
+            logClock.addAndGet(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL.toNanos());
+            fillPastTheLimit(third);
+            assertThat(limitWarnings(log)).hasSize(2).last().asString()
+                    .contains("(1 more streams reset for it since the last such line)", "for all connections");
+        }
+    }
+
+    @Test
+    void connectionsPastTheirLimitsLogAtMostOneLineBetweenThemWithinTheProcesssInterval() {
+        // The process's limit: a line another test wrote less than an interval before may leave these two none.
+        try (RawPeer first = sessionWithReadersThatDoNotRead(); RawPeer second = sessionWithReadersThatDoNotRead();
+                LogCapture log = new LogCapture(YamuxSession.class, Level.WARN)) {
+            fillPastTheLimit(first);
+            fillPastTheLimit(second);
+            // Before: one line for each connection, once a minute per connection.
+            assertThat(limitWarnings(log)).hasSizeLessThanOrEqualTo(1);
         }
     }
 

@@ -253,6 +253,7 @@ class TotalBufferBudgetResetTest {
         TotalBufferBudget budget = budget(3L * WINDOW);
         Peer first = peer(budget, 2L * WINDOW);
         Peer second = peer(budget, 2L * WINDOW);
+        first.raw().session.sessionLimitLog(YamuxSession.sessionLimitLog(clock::get));
         try (LogCapture log = new LogCapture(YamuxSession.class, Level.WARN)) {
             // The first session passes its own limit: its WARN for --session-buffer-limit.
             for (int id = 1; id <= 5; id += 2) {

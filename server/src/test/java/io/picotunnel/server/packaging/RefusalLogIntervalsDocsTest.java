@@ -84,7 +84,8 @@ class RefusalLogIntervalsDocsTest {
     void theProtocolDocGivesTheEndpointRefusalAndBufferLimitIntervals() throws IOException {
         assertThat(read("docs/protocol.md"))
                 .contains("(see Backoff below). Refusals are logged " + once(ConnectionLimits.REFUSAL_LOG_INTERVAL) + ".")
-                .contains("with a WARN " + once(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL) + ". Not the stream holding")
+                .contains("with a WARN " + once(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL) + " for all connections"
+                        + " together, with the number of streams reset since the last. Not the stream holding")
                 .containsPattern("is logged " + once(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL)
                         + " for the\\s+whole process");
     }
