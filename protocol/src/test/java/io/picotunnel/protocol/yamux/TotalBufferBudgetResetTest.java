@@ -14,6 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
@@ -95,6 +96,30 @@ class TotalBufferBudgetResetTest {
         return new Peer(raw, streams);
     }
 
+    /** A session holding three whole windows, on {@code loop}, which the test watches. */
+    private Peer holdingThreeWindows(TotalBufferBudget budget, AtomicReference<FailingOnceExecutor> loop) {
+        Peer full = peer(budget, 8L * WINDOW, eventLoop -> {
+            loop.set(new FailingOnceExecutor(eventLoop));
+            return loop.get();
+        });
+        for (int id = 1; id <= 5; id += 2) {
+            full.open(id);
+            full.fill(id, WINDOW);
+        }
+        return full;
+    }
+
+    /** A new session's frame takes the total over; {@code refuse} has {@code fullLoop} refuse the reset it asks. */
+    private Peer overWithItsResetRefused(TotalBufferBudget budget, FailingOnceExecutor fullLoop,
+            Consumer<FailingOnceExecutor> refuse) {
+        Peer other = peer(budget, 8L * WINDOW);
+        other.open(1);
+        refuse.accept(fullLoop);
+        other.fill(1, CHUNK);
+        assertThat(fullLoop.failed()).as("the reset's task was refused").isTrue();
+        return other;
+    }
+
     private static List<String> totalWarnings(LogCapture log) {
         return log.messages(Level.WARN).stream().filter(m -> m.contains("(--total-buffer-limit)")).toList();
     }
@@ -103,15 +128,8 @@ class TotalBufferBudgetResetTest {
     void framesOverTheTotalWhileAResetIsPendingAskNoMoreAndAFrameOverAfterItStartsTheNext() {
         TotalBufferBudget budget = budget(3L * WINDOW);
         AtomicReference<FailingOnceExecutor> fullLoop = new AtomicReference<>();
-        Peer full = peer(budget, 8L * WINDOW, loop -> {
-            fullLoop.set(new FailingOnceExecutor(loop));
-            return fullLoop.get();
-        });
+        Peer full = holdingThreeWindows(budget, fullLoop);
         Peer other = peer(budget, 8L * WINDOW);
-        for (int id = 1; id <= 5; id += 2) {
-            full.open(id);
-            full.fill(id, WINDOW);
-        }
         int queued = fullLoop.get().queued();
 
         other.open(1);
@@ -135,12 +153,8 @@ class TotalBufferBudgetResetTest {
     @Test
     void framesThatTakeTheTotalOverAsAResetEndsHaveTheNextStartedWithoutAnyOtherFrame() {
         TotalBufferBudget budget = budget(3L * WINDOW);
-        Peer full = peer(budget, 8L * WINDOW);
+        Peer full = holdingThreeWindows(budget, new AtomicReference<>());
         Peer other = peer(budget, 8L * WINDOW);
-        for (int id = 1; id <= 5; id += 2) {
-            full.open(id);
-            full.fill(id, WINDOW);
-        }
         other.open(1);
         other.fill(1, CHUNK); // over: a reset asked of the full session's loop
         // Its reset found the total within; in the instant before it ends, frames on the other loop take it over
@@ -162,19 +176,9 @@ class TotalBufferBudgetResetTest {
     void aResetWhoseTaskCouldNotBeQueuedEndsSoTheNextFrameOverStartsAnother() {
         TotalBufferBudget budget = budget(3L * WINDOW);
         AtomicReference<FailingOnceExecutor> fullLoop = new AtomicReference<>();
-        Peer full = peer(budget, 8L * WINDOW, loop -> {
-            fullLoop.set(new FailingOnceExecutor(loop));
-            return fullLoop.get();
-        });
-        Peer other = peer(budget, 8L * WINDOW);
-        for (int id = 1; id <= 5; id += 2) {
-            full.open(id);
-            full.fill(id, WINDOW);
-        }
-        other.open(1);
-        fullLoop.get().failNext(new OutOfMemoryError("test: no memory to queue the reset"));
-        other.fill(1, CHUNK); // the error goes down other's pipeline, which closes
-        assertThat(fullLoop.get().failed()).as("the reset's task was refused with the error").isTrue();
+        Peer full = holdingThreeWindows(budget, fullLoop);
+        // The error goes down the pipeline of the session whose frame went over, which closes.
+        overWithItsResetRefused(budget, fullLoop.get(), loop -> loop.failNext(new OutOfMemoryError("test: no memory")));
 
         Peer third = peer(budget, 8L * WINDOW);
         third.open(1);
@@ -189,19 +193,9 @@ class TotalBufferBudgetResetTest {
     void aResetRefusedByALoopShuttingDownEndsQuietlySoTheNextFrameOverStartsAnother() {
         TotalBufferBudget budget = budget(3L * WINDOW);
         AtomicReference<FailingOnceExecutor> fullLoop = new AtomicReference<>();
-        Peer full = peer(budget, 8L * WINDOW, loop -> {
-            fullLoop.set(new FailingOnceExecutor(loop));
-            return fullLoop.get();
-        });
-        Peer other = peer(budget, 8L * WINDOW);
-        for (int id = 1; id <= 5; id += 2) {
-            full.open(id);
-            full.fill(id, WINDOW);
-        }
-        other.open(1);
-        fullLoop.get().failNext(new RejectedExecutionException("test: the loop is shutting down"));
-        other.fill(1, CHUNK);
-        assertThat(fullLoop.get().failed()).as("the reset's task was refused").isTrue();
+        Peer full = holdingThreeWindows(budget, fullLoop);
+        Peer other = overWithItsResetRefused(budget, fullLoop.get(),
+                loop -> loop.failNext(new RejectedExecutionException("test: the loop is shutting down")));
         assertThat(other.raw().channel.isOpen()).as("the session whose frame went over goes on").isTrue();
 
         other.fill(1, CHUNK);
