@@ -56,7 +56,7 @@ public final class HalfClosedEpollChannels {
      *
      * <p>Adds a {@link QuietWhileIdle} first in its pipeline, once: a socket that reads only when asked can end both
      * ways with no read pending, and its loop would spin on EPOLLHUP; a reset it then gets is fired down its pipeline
-     * as a {@link PeerResetWhileIdleException}.
+     * as a {@link PeerResetWhileIdleException}. So is a reset after the end of its input, whoever read that end.
      */
     public static void keepRegisteredReadingOnlyWhenAsked(Channel channel) {
         if (!(channel instanceof AbstractEpollChannel epoll)) {
@@ -118,13 +118,35 @@ public final class HalfClosedEpollChannels {
         return channel instanceof AbstractEpollChannel epoll && epoll.isOpen() && epoll.isFlagSet(Native.EPOLLET);
     }
 
+    /**
+     * Has Netty's epoll read {@code channel}, an open epoll socket whose end of input it read, once more at its next
+     * EPOLLERR, and returns whether it did so. Netty reads such a socket once only, at the end, and takes every later
+     * EPOLLERR for that same end ({@code inputClosedSeenErrorOnRead}): a reset of its peer raised no event, and its
+     * EPOLLERR and EPOLLHUP came back at every wait until something closed the socket. The read again finds the end,
+     * not the error, and fires a {@link io.netty.channel.socket.ChannelInputShutdownReadComplete} once more: look at
+     * {@link #hasFailed} then. A read asked for meanwhile is dropped, as Netty drops it once the end was read: the end
+     * stays ready, and would be read at every wait. On the channel's loop, not while its read is under way.
+     */
+    static boolean readAgainAtAnError(Channel channel) {
+        if (!(channel instanceof AbstractEpollChannel epoll) || !epoll.isOpen() || !epoll.socket.isInputShutdown()
+                || !epoll.inputClosedSeenErrorOnRead) {
+            return false;
+        }
+        ((AbstractEpollChannel.AbstractEpollUnsafe) epoll.unsafe()).clearEpollIn0();
+        if (!epoll.isOpen()) {
+            return false;
+        }
+        epoll.inputClosedSeenErrorOnRead = false;
+        return true;
+    }
+
     /** How often a socket that no event would tell of its peer's reset is checked for one ({@link #hasFailed}). */
     public static final Duration ERROR_WATCH = Duration.ofSeconds(5);
 
     /**
-     * Whether the socket of an open epoll channel holds an error ({@code SO_ERROR}): a peer that half-closed and
-     * then reset leaves one, and no event says so once the channel's input has ended (Netty's epoll does not read
-     * an input-shut socket again). False for other channels.
+     * Whether the socket of an open epoll channel holds an error ({@code SO_ERROR}), which this clears: a peer that
+     * half-closed and then reset leaves one, which Netty's epoll does not read from an input-shut socket unless
+     * {@link #readAgainAtAnError asked to}. False for other channels.
      */
     public static boolean hasFailed(Channel channel) {
         if (!(channel instanceof AbstractEpollChannel epoll) || !epoll.isOpen()) {

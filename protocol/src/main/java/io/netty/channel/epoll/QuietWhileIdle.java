@@ -2,6 +2,7 @@ package io.netty.channel.epoll;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 
@@ -25,6 +26,13 @@ import java.util.concurrent.TimeUnit;
  * still waiting, not the error: while the socket stays so, its error is looked at every {@link
  * HalfClosedEpollChannels#ERROR_WATCH}, and one found is fired down the pipeline as a {@link
  * PeerResetWhileIdleException}.
+ *
+ * <p>Once the end of input was read, by whichever handler asked (a relay, a hold or an HTTP codec before it), Netty's
+ * epoll reads the socket no more, and a reset of its peer raised no event: its EPOLLERR and EPOLLHUP came at every
+ * wait, and the loop spun until a look at the socket's error every {@link HalfClosedEpollChannels#ERROR_WATCH} (a
+ * relay's) closed it, or for ever without one. It is {@linkplain HalfClosedEpollChannels#readAgainAtAnError read once
+ * more} at the next EPOLLERR, a read the handlers behind do not see: its error, if any, is fired down the pipeline as
+ * a {@link PeerResetWhileIdleException}, and the socket closed should no handler have done so.
  */
 final class QuietWhileIdle extends ChannelDuplexHandler {
 
@@ -33,6 +41,14 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
 
     /** A check for a reset is scheduled; on the channel's loop only. */
     private boolean watching;
+    /** Netty's epoll reads the input-shut socket again at its next EPOLLERR; on the channel's loop only. */
+    private boolean readingAgain;
+
+    /** An end of input read before this handler was added (while a hold kept it, say) is watched from now on. */
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        readAgainAtAnError(ctx);
+    }
 
     @Override
     public void read(ChannelHandlerContext ctx) {
@@ -42,15 +58,55 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (readingAgain) {
+            // The read again of an input-shut socket: it read no byte, the end came before.
+            return;
+        }
         ctx.fireChannelReadComplete();
         quietWhenIdle(ctx);
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == ChannelInputShutdownReadComplete.INSTANCE && readingAgain) {
+            readingAgain = false;
+            endIfReset(ctx);
+            return;
+        }
         ctx.fireUserEventTriggered(evt);
         if (evt == ChannelOutputShutdownEvent.INSTANCE) {
             quietWhenIdle(ctx);
+        } else if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
+            readAgainAtAnError(ctx);
+        }
+    }
+
+    /** After the read under way, which the end of input ended: set up before it returns, it would read again. */
+    private void readAgainAtAnError(ChannelHandlerContext ctx) {
+        try {
+            ctx.executor().execute(() -> {
+                // Or as armed already: a second task (this handler added just before the end's event) finds no end.
+                if (!ctx.isRemoved() && HalfClosedEpollChannels.readAgainAtAnError(ctx.channel())) {
+                    readingAgain = true;
+                }
+            });
+        } catch (RejectedExecutionException stopped) {
+            // The channel's loop has stopped, and closed it.
+        }
+    }
+
+    /**
+     * The read again came at an EPOLLERR, or for a read a handler asked: without an error the socket is read again at
+     * the next. A socket left open after its reset would report EPOLLHUP at every wait.
+     */
+    private void endIfReset(ChannelHandlerContext ctx) {
+        if (!HalfClosedEpollChannels.hasFailed(ctx.channel())) {
+            readAgainAtAnError(ctx);
+            return;
+        }
+        ctx.fireExceptionCaught(new PeerResetWhileIdleException(PeerResetWhileIdleException.AFTER_END_OF_INPUT));
+        if (ctx.channel().isOpen()) {
+            ctx.close();
         }
     }
 
@@ -83,7 +139,7 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
         }
         if (HalfClosedEpollChannels.hasFailed(ctx.channel())) {
             watching = false;
-            ctx.fireExceptionCaught(new PeerResetWhileIdleException());
+            ctx.fireExceptionCaught(new PeerResetWhileIdleException(PeerResetWhileIdleException.WHILE_READS_WAITED));
             return;
         }
         ctx.executor().schedule(() -> watchForReset(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);

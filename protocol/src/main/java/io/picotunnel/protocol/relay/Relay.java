@@ -301,9 +301,11 @@ public final class Relay {
         }
 
         /**
-         * A socket whose input ended is not read any more, so a reset of its peer after the FIN (a visitor that
-         * half-closed and then went away) raises no event: while the other direction is quiet, the relay would hold
-         * both connections and the stream for ever. Its error is looked at every few seconds instead.
+         * Netty's epoll reads a socket whose input ended no more, so a reset of its peer after the FIN (a visitor that
+         * half-closed and then went away) raised no event: while the other direction is quiet, the relay would hold
+         * both connections and the stream for ever. The socket's first handler ({@code QuietWhileIdle}) has it read
+         * again at the reset, and fires its error; its error is also looked at every few seconds, should no event come.
+         * The NIO transport has no such look: there a write that fails finds it.
          */
         private void watchForResetAfterEof() {
             if (finished.get() || !self.isActive() || isReset(self)) {

@@ -128,6 +128,32 @@ class QuietWhileIdleTest {
         assertThat(reader.failed.get()).isInstanceOf(PeerResetWhileIdleException.class);
     }
 
+    /**
+     * A reset of the peer after the socket's end of input was read: Netty's epoll reads the socket no more, and its loop
+     * spun on the reset's EPOLLERR and EPOLLHUP, with no event for the pipeline. The reset reaches the pipeline at once,
+     * the loop idle while the socket is half-closed, its reader asking to read on after the end.
+     */
+    @Test
+    void aResetAfterTheEndOfInputReachesThePipelineAtOnce() throws Exception {
+        Channel channel = accepted.get(10, TimeUnit.SECONDS);
+        peer.getOutputStream().write("first".getBytes());
+        peer.shutdownOutput();
+        reader.draining.set(true);
+        channel.read();
+        await("the peer's end").atMost(Duration.ofSeconds(10)).until(reader.ended::isDone);
+        Duration cpu = Duration.ofNanos(LoopCpu.nanosDuring(channel, Duration.ofSeconds(1)));
+        assertThat(cpu).as("CPU time of the socket's loop over 1 s, half-closed").isLessThan(Duration.ofMillis(200));
+
+        peer.setSoLinger(true, 0);
+        peer.close();
+
+        await("the reset fired down the pipeline").atMost(Duration.ofSeconds(3)).until(() -> reader.failed.isDone());
+        assertThat(reader.failed.get()).isInstanceOf(PeerResetWhileIdleException.class);
+        assertThat(reader.failed.get().getMessage()).as("a message SslHandler ignores after close_notify")
+                .doesNotMatch(sslHandlerIgnorableMessages());
+        assertThat(reader.received()).isEqualTo("first");
+    }
+
     private static Pattern sslHandlerIgnorableMessages() throws ReflectiveOperationException {
         Field pattern = SslHandler.class.getDeclaredField("IGNORABLE_ERROR_MESSAGE");
         pattern.setAccessible(true);

@@ -15,6 +15,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.buffer.ByteBuf;
 import io.picotunnel.protocol.net.LoopCpu;
 import io.picotunnel.protocol.net.Transport;
@@ -56,6 +57,11 @@ class RelayTest {
     private static final int BUFFER = 128 * 1024;
     /** Linux's TCP_CLOSE, the state of a socket whose FIN went out and whose peer's FIN came in. */
     private static final int TCP_CLOSE = 7;
+    /**
+     * What must happen at once after a reset, well before the relay's first look at the socket's error, which comes
+     * {@link HalfClosedEpollChannels#ERROR_WATCH} (5 s) after the end of input, at least 4 s after the reset here.
+     */
+    private static final Duration AT_ONCE = Duration.ofSeconds(3);
 
     private EventLoopGroup group;
     private ServerSocket target;
@@ -65,6 +71,8 @@ class RelayTest {
     private final ExecutorService threads = Executors.newCachedThreadPool();
     private final PendingBytes pendingTowardsTarget = new PendingBytes();
     private final CompletableFuture<Integer> targetLingerAtShutdown = new CompletableFuture<>();
+    /** The relay starts once this completes, the visitor's socket held until then. */
+    private volatile CompletableFuture<Void> relayMayStart = CompletableFuture.completedFuture(null);
 
     @BeforeEach
     void setUp() throws Exception {
@@ -110,8 +118,16 @@ class RelayTest {
                     if (connected.isSuccess()) {
                         Channel outbound = ((ChannelFuture) connected).channel();
                         relayedChannels.add(outbound);
-                        Relay.start(inbound, outbound);
-                        hold.release();
+                        Runnable start = () -> {
+                            Relay.start(inbound, outbound);
+                            hold.release();
+                        };
+                        CompletableFuture<Void> mayStart = relayMayStart;
+                        if (mayStart.isDone()) {
+                            start.run();
+                        } else {
+                            mayStart.thenRun(() -> inbound.eventLoop().execute(start));
+                        }
                     } else {
                         inbound.close();
                     }
@@ -277,6 +293,60 @@ class RelayTest {
         await("the relay closed both sockets").atMost(Duration.ofSeconds(20))
                 .until(() -> relayedChannels.stream().noneMatch(Channel::isOpen));
         assertThatThrownBy(() -> readToEof(server)).isInstanceOf(SocketException.class);
+    }
+
+    /**
+     * A visitor that half-closed and then reset while the target is quiet: Netty's epoll reads the relayed socket no
+     * more after its end of input, and its loop spun on the reset's EPOLLERR and EPOLLHUP until the relay's look at the
+     * socket's error, 5 s after the end. The relay must end at once, its loop idle while the socket is half-closed and
+     * after the reset alike. On NIO nothing tells of such a reset until a write to the socket fails.
+     */
+    @Test
+    void aSocketResetAfterItsEndOfInputEndsTheRelayAtOnce() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport");
+        Socket client = connectClient();
+        sendThenHalfClose(client, accept(), "request");
+        resetThenTheRelayEndsAtOnceWithItsLoopIdle(client);
+    }
+
+    /**
+     * As above, with the end of input read while a hold kept it, before the relay started: the handler that has the
+     * socket read again at the reset came after that end.
+     */
+    @Test
+    void aSocketResetAfterAnEndOfInputHeldUntilTheRelayStartedEndsTheRelayAtOnce() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport");
+        relayMayStart = new CompletableFuture<>();
+        Socket client = connectClient();
+        writeAndShutdown(client, "request".getBytes(StandardCharsets.US_ASCII));
+        await("the end of input read into the hold").atMost(Duration.ofSeconds(10))
+                .until(() -> relayedChannels.size() == 2 && inputShutdown(relayedChannels.get(0)));
+
+        relayMayStart.complete(null);
+        Socket server = accept();
+        assertThat(new String(readToEof(server), StandardCharsets.US_ASCII)).isEqualTo("request");
+
+        resetThenTheRelayEndsAtOnceWithItsLoopIdle(client);
+    }
+
+    private void resetThenTheRelayEndsAtOnceWithItsLoopIdle(Socket client) throws Exception {
+        Channel inbound = relayedChannels.get(0);
+        Duration halfClosed = Duration.ofNanos(LoopCpu.nanosDuring(inbound, Duration.ofSeconds(1)));
+        assertThat(halfClosed).as("CPU time of the relay's loop over 1 s, the socket half-closed")
+                .isLessThan(Duration.ofMillis(200));
+
+        Future<Long> fromTheReset = threads.submit(() -> LoopCpu.nanosDuring(inbound, Duration.ofSeconds(2)));
+        client.setSoLinger(true, 0);
+        client.close();
+
+        await("the relay closed both sockets").atMost(AT_ONCE)
+                .until(() -> relayedChannels.stream().noneMatch(Channel::isOpen));
+        assertThat(Duration.ofNanos(fromTheReset.get(10, TimeUnit.SECONDS)))
+                .as("CPU time of the relay's loop over 2 s from the reset").isLessThan(Duration.ofMillis(100));
+    }
+
+    private static boolean inputShutdown(Channel channel) throws Exception {
+        return channel.eventLoop().submit(() -> ((DuplexChannel) channel).isInputShutdown()).get(10, TimeUnit.SECONDS);
     }
 
     /**

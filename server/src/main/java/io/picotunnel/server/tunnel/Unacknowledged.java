@@ -6,6 +6,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +21,8 @@ import java.util.List;
  * loop.
  */
 final class Unacknowledged extends ChannelInboundHandlerAdapter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Unacknowledged.class);
 
     static final String NAME = "unacknowledged";
     static final int KEEP_LIMIT = 64 * 1024;
@@ -100,6 +104,20 @@ final class Unacknowledged extends ChannelInboundHandlerAdapter {
             stream.reset();
         }
         ctx.fireChannelInactive();
+    }
+
+    /**
+     * The visitor's socket failed before the ACK (its reset after its end of input, say): it is closed, and its stream
+     * goes with it. After the ACK the relay takes failures.
+     */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (acknowledged) {
+            ctx.fireExceptionCaught(cause);
+            return;
+        }
+        LOG.debug("visitor {} failed before its stream's ACK: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
     }
 
     /**

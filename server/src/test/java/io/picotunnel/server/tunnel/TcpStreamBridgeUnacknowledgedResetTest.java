@@ -1,20 +1,26 @@
 package io.picotunnel.server.tunnel;
 
 import ch.qos.logback.classic.Level;
+import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.testkit.EpollInterest;
+import io.picotunnel.testkit.KernelSocket;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 
 import static io.picotunnel.server.tunnel.RawTunnelClient.FLAG_RST;
@@ -22,15 +28,18 @@ import static io.picotunnel.server.tunnel.RawTunnelClient.TYPE_WINDOW_UPDATE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A client that resets a tcp visitor's stream before acknowledging it, for a reason that is no refusal (here: it is
  * stopping and its grace ended), with no client having refused the stream before: the visitor is reset and the log
  * says why. So is a visitor whose stream the client never acknowledges, at the server's stream open timeout
  * ({@code --stream-open-timeout}, 2 s here). A client speaking yamux by hand sends the reset, or stays silent, as no
- * client of ours is made to at that moment.
+ * client of ours is made to at that moment. The other way round, a visitor's reset before the ACK resets its stream.
  */
 class TcpStreamBridgeUnacknowledgedResetTest {
+
+    private static final int EPOLLIN = 0x1;
 
     @TempDir
     Path dataDir;
@@ -68,6 +77,45 @@ class TcpStreamBridgeUnacknowledgedResetTest {
                     .contains("the tunnel's client is stopping", "is reset")
                     .doesNotContain("refused"));
         }
+    }
+
+    /**
+     * A visitor that ends its output and then resets while its stream waits for the client's ACK: the server read its
+     * end (kept for the relay), and Netty's epoll reads a socket no more after its end, so nothing told of the reset:
+     * the stream waited for the stream open timeout (30 s), the socket's loop spinning on the reset's EPOLLERR and
+     * EPOLLHUP. The stream is reset at once.
+     */
+    @Test
+    void aVisitorResetAfterItsEndBeforeTheStreamsAckHasItsStreamResetAtOnce() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport: on NIO nothing sees the reset until a write fails");
+        start(Map.of());
+        Socket visitor = new Socket();
+        try (RawTunnelClient client = bed.connect()) {
+            visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), bed.tunnel.tcpPort));
+            visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+            visitor.shutdownOutput();
+            RawTunnelClient.Frame syn = RawClientTunnel.awaitFirstSyn(client);
+            await("the server read the visitor's bytes and end").atMost(10, TimeUnit.SECONDS)
+                    .until(() -> readAllAndAsksForNoMore(bed.tunnel.tcpPort, visitor.getLocalPort()));
+
+            visitor.setSoLinger(true, 0);
+            visitor.close();
+
+            await("the server's reset of the stream").atMost(3, TimeUnit.SECONDS)
+                    .until(() -> client.frames().stream()
+                            .anyMatch(f -> f.streamId() == syn.streamId() && (f.flags() & FLAG_RST) != 0));
+        } finally {
+            visitor.close();
+        }
+    }
+
+    private static boolean readAllAndAsksForNoMore(int localPort, int remotePort) throws IOException {
+        KernelSocket socket = KernelSocket.find(localPort, remotePort);
+        if (socket == null || socket.state() != KernelSocket.CLOSE_WAIT || socket.unread() > 0) {
+            return false;
+        }
+        OptionalInt events = EpollInterest.of(socket.inode());
+        return events.isPresent() && (events.getAsInt() & EPOLLIN) == 0;
     }
 
     @Test
