@@ -317,13 +317,9 @@ public final class PicoTunnelServer implements AutoCloseable {
             log.warn("Tunnel endpoint on ws://{}/tunnel WITHOUT TLS: tunnel tokens cross the network in the clear. Set {}"
                     + " with {}/{} or {}=true to serve wss.", where, Setting.DOMAIN.envVar(), Setting.TLS_CERT.envVar(),
                     Setting.TLS_KEY.envVar(), Setting.ACME_ENABLED.envVar());
-        } else if (wss.get().plainAllowed()) {
-            log.warn("Tunnel endpoint on ws://{}/tunnel WITHOUT TLS for now: {} has no certificate yet. Put one in {}"
-                    + " (served as wss at once, ws still served until the next restart), set {}/{} or {}=true.", where,
-                    wss.get().serverDomain(), config.dataDir().resolve("certs"), Setting.TLS_CERT.envVar(),
-                    Setting.TLS_KEY.envVar(), Setting.ACME_ENABLED.envVar());
         } else {
-            log.info("Tunnel endpoint on wss://{}/tunnel (certificate of {})", where, wss.get().serverDomain());
+            wss.get().sayStarted(where, config.dataDir().resolve("certs"), "set " + Setting.TLS_CERT.envVar() + "/"
+                    + Setting.TLS_KEY.envVar() + " or " + Setting.ACME_ENABLED.envVar() + "=true");
         }
         config.windowKept().ifPresent(log::info);
         config.sessionBufferLimitAboveTotal().ifPresent(log::warn);

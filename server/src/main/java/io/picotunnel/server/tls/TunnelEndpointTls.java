@@ -15,11 +15,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
+import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 
 /**
@@ -45,9 +45,15 @@ public final class TunnelEndpointTls {
      * Whether the log said that wss is served now (only said when plain ws is allowed): from then on a ClientHello
      * that finds no certificate is a wss client left without one. Set by {@link #certificatesChanged}, which ends every
      * directory scan, however it ends: the only way a certificate comes while plain ws is allowed (there is no ACME
-     * then).
+     * then). Written under {@link #sayingLock}.
      */
-    private final AtomicBoolean certificateTold = new AtomicBoolean();
+    private volatile boolean certificateTold;
+    /**
+     * Held while the log says what the endpoint serves ({@link #certificatesChanged}, {@link #sayStarted}), so that the
+     * lines come in the order of what they saw. Not this object's lock, which an event loop holds while it builds a
+     * context.
+     */
+    private final Object sayingLock = new Object();
     /**
      * The context (no ALPN: the endpoint speaks HTTP/1.1 WebSocket only) for the certificate last served, or why none
      * could be built from it: built again for each connection, a broken certificate would cost a build a connection.
@@ -96,7 +102,7 @@ public final class TunnelEndpointTls {
         this.serverDomain = serverDomain;
         this.plainAllowed = plainAllowed;
         this.ownFailures = new EndpointTlsFailures(log,
-                () -> plainAllowed && !certificateTold.get());
+                () -> plainAllowed && !certificateTold);
         CloseNotifyTimeoutLog.install();
     }
 
@@ -121,14 +127,36 @@ public final class TunnelEndpointTls {
 
     /**
      * After the certificate directory was read, and once as the endpoint starts: says once that wss is served now, where
-     * plain ws is allowed. The scanning thread and the starting one may both find the certificate: said by the one that
-     * sets the flag, without this object's lock, which an event loop holds while it builds a context.
+     * plain ws is allowed. The scanning thread and the starting one may both find the certificate: said by the first.
      */
     void certificatesChanged() {
-        if (plainAllowed && !certificateTold.get() && store.select(serverDomain).isPresent()
-                && certificateTold.compareAndSet(false, true)) {
-            log.info("Tunnel endpoint now serves wss with the certificate of {}; plain ws is still served to clients"
-                    + " set up with ws:// until the next restart, after which only wss is", serverDomain);
+        synchronized (sayingLock) {
+            if (plainAllowed && !certificateTold && store.select(serverDomain).isPresent()) {
+                certificateTold = true;
+                log.info("Tunnel endpoint now serves wss with the certificate of {}; plain ws is still served to clients"
+                        + " set up with ws:// until the next restart, after which only wss is", serverDomain);
+            }
+        }
+    }
+
+    /**
+     * The start-up line of the endpoint, bound at {@code where} (host:port): wss, or plain ws for now (no certificate
+     * yet) saying what gives it one, a file in {@code certificateDirectory} or {@code otherWays} (the settings). Decided
+     * by what a client gets now, in turn with {@link #certificatesChanged}: a scan that reads the certificate while the
+     * endpoint starts comes before the line saying wss, or after the one saying there is none, never before it.
+     */
+    public void sayStarted(String where, Path certificateDirectory, String otherWays) {
+        synchronized (sayingLock) {
+            if (!servesTls()) {
+                log.warn("Tunnel endpoint on ws://{}/tunnel WITHOUT TLS for now: {} has no certificate yet. Put one in {}"
+                        + " (served as wss at once, ws still served until the next restart), {}.", where, serverDomain,
+                        certificateDirectory, otherWays);
+            } else if (plainAllowed) {
+                log.info("Tunnel endpoint on wss://{}/tunnel (certificate of {}), and on ws:// for clients set up with it"
+                        + " until the next restart", where, serverDomain);
+            } else {
+                log.info("Tunnel endpoint on wss://{}/tunnel (certificate of {})", where, serverDomain);
+            }
         }
     }
 

@@ -8,13 +8,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The INFO that the tunnel endpoint serves wss now, where plain ws is allowed, comes with the scan that read the
  * certificate: also when that scan ends while the endpoint's TLS is built (no certificate when plain ws was decided,
- * the endpoint not yet there to be told), not a scan later.
+ * the endpoint not yet there to be told), not a scan later. The start-up line that follows says what is served then.
  */
 class TunnelEndpointCertificateToldTest {
 
@@ -48,5 +49,50 @@ class TunnelEndpointCertificateToldTest {
             tls.certificateDirectory().scan();
             assertThat(log.messages(Level.INFO)).as("said once").hasSize(1);
         }
+    }
+
+    /**
+     * A certificate read while the endpoint starts, after plain ws was allowed and before its start-up line: the line
+     * says wss (and ws until the next restart), not the WARN that the domain has no certificate yet after the INFO that
+     * wss is served now.
+     */
+    @Test
+    void theStartLineAfterACertificateReadWhileTheEndpointStartsSaysWss() throws Exception {
+        tls = ServerTls.create(data, "tunnel.test", null, null, Clock.systemUTC());
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.INFO)) {
+            TunnelEndpointTls endpointTls = tls.tunnelEndpointTls().orElseThrow();
+            assertThat(endpointTls.plainAllowed()).as("no certificate yet, no ACME").isTrue();
+
+            TestCertificates.write(new TestCertificates().issue("tunnel.test"), data.resolve("certs"), "tunnel.test");
+            tls.certificateDirectory().scan();
+            endpointTls.sayStarted("127.0.0.1:7000", data.resolve("certs"), "set THE SETTINGS");
+
+            assertThat(lines(log)).containsExactly("INFO Tunnel endpoint now serves wss with the certificate of"
+                    + " tunnel.test; plain ws is still served to clients set up with ws:// until the next restart, after"
+                    + " which only wss is", "INFO Tunnel endpoint on wss://127.0.0.1:7000/tunnel (certificate of"
+                    + " tunnel.test), and on ws:// for clients set up with it until the next restart");
+        }
+    }
+
+    /** With no certificate the start-up line is the WARN saying where to put one, and the certificate read later the INFO. */
+    @Test
+    void theStartLineWithoutACertificateWarnsBeforeTheCertificateIsTold() throws Exception {
+        tls = ServerTls.create(data, "tunnel.test", null, null, Clock.systemUTC());
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.INFO)) {
+            TunnelEndpointTls endpointTls = tls.tunnelEndpointTls().orElseThrow();
+            endpointTls.sayStarted("127.0.0.1:7000", data.resolve("certs"), "set THE SETTINGS");
+            TestCertificates.write(new TestCertificates().issue("tunnel.test"), data.resolve("certs"), "tunnel.test");
+            tls.certificateDirectory().scan();
+
+            assertThat(lines(log)).containsExactly("WARN Tunnel endpoint on ws://127.0.0.1:7000/tunnel WITHOUT TLS for"
+                    + " now: tunnel.test has no certificate yet. Put one in " + data.resolve("certs") + " (served as wss"
+                    + " at once, ws still served until the next restart), set THE SETTINGS.", "INFO Tunnel endpoint now"
+                    + " serves wss with the certificate of tunnel.test; plain ws is still served to clients set up with"
+                    + " ws:// until the next restart, after which only wss is");
+        }
+    }
+
+    private static List<String> lines(LogCapture log) {
+        return log.events().stream().map(event -> event.getLevel() + " " + event.getFormattedMessage()).toList();
     }
 }
