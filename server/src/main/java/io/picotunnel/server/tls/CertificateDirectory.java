@@ -4,8 +4,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
@@ -69,6 +71,8 @@ public final class CertificateDirectory implements AutoCloseable {
     private final Set<PassingFailure> passingFailuresTold = new HashSet<>();
     /** Whether the last listing had more files than read, so that it is said once. */
     private boolean cappedTold;
+    /** Why the last listing failed, if it did, so that it is said once. */
+    private String listingFailureTold;
     private ScheduledExecutorService watcher;
     private Runnable afterScan = () -> { };
 
@@ -167,7 +171,7 @@ public final class CertificateDirectory implements AutoCloseable {
     private void readFiles() {
         Map<String, Path> certificates = new HashMap<>();
         boolean capped = false;
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*.crt")) {
+        try (DirectoryStream<Path> files = listing()) {
             for (Path file : files) {
                 if (certificates.size() >= maxFiles) {
                     capped = true;
@@ -179,13 +183,14 @@ public final class CertificateDirectory implements AutoCloseable {
                     certificates.put(name, file);
                 }
             }
-        } catch (NoSuchFileException | NotDirectoryException e) {
-            // no directory: no certificates (a directory that cannot be looked at, EACCES or EIO, is not that)
+        } catch (NoSuchFileException e) {
+            // no directory: no certificates (one that is there but cannot be listed, EACCES, ENOTDIR or EIO, is not that)
         } catch (IOException | DirectoryIteratorException e) {
             // a listing cut short names only some files: the others are not gone
-            log.warn("cannot list certificate directory {}: {}", directory, e.getMessage());
+            warnOfListingFailure(e);
             return;
         }
+        listingFailureTold = null;
         for (Map.Entry<String, Path> entry : certificates.entrySet()) {
             refresh(entry.getKey(), entry.getValue());
         }
@@ -212,6 +217,36 @@ public final class CertificateDirectory implements AutoCloseable {
             }
         }
         warnOfExpiries();
+    }
+
+    /**
+     * The {@code *.crt} entries of the directory. A path that is there but not a directory (a file in its place, or in
+     * the place of a directory above it, which the listing tells by ENOTDIR) is an error, not a directory that is gone:
+     * so is a FIFO, which the listing would block on for good, at the server's start too.
+     */
+    private DirectoryStream<Path> listing() throws IOException {
+        if (Files.exists(directory) && !Files.isDirectory(directory)) {
+            throw new NotDirectoryException(directory.toString());
+        }
+        return Files.newDirectoryStream(directory, "*.crt");
+    }
+
+    /** Said once until the directory is listed again or fails another way: it is read every few seconds. */
+    private void warnOfListingFailure(Exception failure) {
+        Throwable cause = failure instanceof DirectoryIteratorException iteration ? iteration.getCause() : failure;
+        String reason = switch (cause) {
+            case NotDirectoryException e -> "not a directory";
+            case AccessDeniedException e -> "permission denied, on it or on a directory above it";
+            // the system's words ("Input/output error", say), in the line's case
+            case FileSystemException e when e.getReason() != null && !e.getReason().isEmpty() ->
+                    Character.toLowerCase(e.getReason().charAt(0)) + e.getReason().substring(1);
+            default -> cause.toString();
+        };
+        if (!reason.equals(listingFailureTold)) {
+            listingFailureTold = reason;
+            log.warn("cannot list certificate directory {}: {}; the certificates read from it stay in use until it can"
+                    + " be listed", directory, reason);
+        }
     }
 
     /** A certificate that was fine when loaded and has expired since. */
