@@ -39,7 +39,8 @@ import java.util.concurrent.TimeUnit;
 public final class CertificateDirectory implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(CertificateDirectory.class);
-    private static final int MAX_FILES = 10_000;
+    /** Certificate pairs read from one listing. */
+    static final int MAX_PAIRS = 10_000;
     /** What happens to an operator's certificate that clients would refuse for its name, for the log lines. */
     static final String GIVES_WAY =
             " (served only where no other certificate covers the name; ACME, when enabled, obtains one meanwhile)";
@@ -62,14 +63,14 @@ public final class CertificateDirectory implements AutoCloseable {
     private final CertificateStore store;
     private final Clock clock;
     private final PairLoader loader;
-    private final int maxFiles;
+    private final int maxPairs;
     private final Map<String, Signature> seen = new HashMap<>();
     private final Map<String, ServerCertificate> loaded = new HashMap<>();
     /** Names whose loaded certificate was logged as expired, so that it is said once. */
     private final Set<String> expiryTold = new HashSet<>();
     /** Passing failures said at WARN, so that one that comes back every scan is said once until the pair loads. */
     private final Set<PassingFailure> passingFailuresTold = new HashSet<>();
-    /** Whether the last listing had more files than read, so that it is said once. */
+    /** Whether the last listing had more pairs than read, so that it is said once. */
     private boolean cappedTold;
     /** Why the last listing failed, if it did, so that it is said once. */
     private String listingFailureTold;
@@ -82,16 +83,16 @@ public final class CertificateDirectory implements AutoCloseable {
 
     /** {@code clock}: what "expired" and "not valid yet" are measured against in the log lines. */
     public CertificateDirectory(Path directory, CertificateStore store, Clock clock) {
-        this(directory, store, clock, CertificateLoader::load, MAX_FILES);
+        this(directory, store, clock, CertificateLoader::load, MAX_PAIRS);
     }
 
-    /** {@code maxFiles}: certificate files read from one listing; a listing with more drops none. */
-    CertificateDirectory(Path directory, CertificateStore store, Clock clock, PairLoader loader, int maxFiles) {
+    /** {@code maxPairs}: certificate pairs read from one listing; a listing with more drops none. */
+    CertificateDirectory(Path directory, CertificateStore store, Clock clock, PairLoader loader, int maxPairs) {
         this.directory = directory;
         this.store = store;
         this.clock = clock;
         this.loader = loader;
-        this.maxFiles = maxFiles;
+        this.maxPairs = maxPairs;
     }
 
     public Path directory() {
@@ -170,17 +171,23 @@ public final class CertificateDirectory implements AutoCloseable {
 
     private void readFiles() {
         Map<String, Path> certificates = new HashMap<>();
+        int pairs = 0;
         boolean capped = false;
         try (DirectoryStream<Path> files = listing()) {
             for (Path file : files) {
-                if (certificates.size() >= maxFiles) {
+                String stem = file.getFileName().toString();
+                String name = DomainNames.fromFileStem(stem.substring(0, stem.length() - ".crt".length()));
+                if (name == null || !Files.isRegularFile(file)) {
+                    continue;
+                }
+                boolean pair = hasKeyFile(file);
+                if (pair && pairs == maxPairs) {
                     capped = true;
                     break;
                 }
-                String stem = file.getFileName().toString();
-                String name = DomainNames.fromFileStem(stem.substring(0, stem.length() - ".crt".length()));
-                if (name != null && Files.isRegularFile(file)) {
-                    certificates.put(name, file);
+                certificates.put(name, file);
+                if (pair) {
+                    pairs++;
                 }
             }
         } catch (NoSuchFileException e) {
@@ -195,11 +202,11 @@ public final class CertificateDirectory implements AutoCloseable {
             refresh(entry.getKey(), entry.getValue());
         }
         if (capped) {
-            // the files past the cap are not gone either
+            // the pairs past the cap are not gone either
             if (!cappedTold) {
                 cappedTold = true;
-                log.warn("certificate directory {} holds more than {} certificate files: the first {} listed are read,"
-                        + " and none is dropped until it holds fewer", directory, maxFiles, maxFiles);
+                log.warn("certificate directory {} holds more than {} certificate pairs (.crt with its .key): the first {}"
+                        + " listed are read, and none is dropped until it holds fewer", directory, maxPairs, maxPairs);
             }
             warnOfExpiries();
             return;
@@ -262,11 +269,9 @@ public final class CertificateDirectory implements AutoCloseable {
     }
 
     private void refresh(String name, Path certificateFile) {
-        // Beside the certificate under its stem, as the operator spelled it (the name may be its xn-- form).
-        String file = certificateFile.getFileName().toString();
         Path keyFile;
         try {
-            keyFile = certificateFile.resolveSibling(file.substring(0, file.length() - ".crt".length()) + ".key");
+            keyFile = keyFileOf(certificateFile);
         } catch (InvalidPathException e) {
             // a name outside the file name encoding the JVM took from the locale (ASCII in a POSIX or C locale) was
             // read with its bytes replaced, and cannot be spelt back
@@ -342,6 +347,22 @@ public final class CertificateDirectory implements AutoCloseable {
             seeAgain(name, wasSeen, before);
             throw e;
         }
+    }
+
+    /** Whether {@code certificateFile} has its key beside it: a pair to load, what the cap counts. */
+    private static boolean hasKeyFile(Path certificateFile) {
+        try {
+            return Files.isRegularFile(keyFileOf(certificateFile));
+        } catch (InvalidPathException e) {
+            // refresh() says why it is skipped
+            return false;
+        }
+    }
+
+    /** The key file beside {@code certificateFile}, under its stem as the operator spelled it (maybe its xn-- form). */
+    private static Path keyFileOf(Path certificateFile) {
+        String file = certificateFile.getFileName().toString();
+        return certificateFile.resolveSibling(file.substring(0, file.length() - ".crt".length()) + ".key");
     }
 
     /** Whether this failure of the pair is new: another error class, or the first since its files changed. */

@@ -388,18 +388,48 @@ class CertificateDirectoryTest {
             assertThat(log.messages(Level.INFO)).as("the one of the four left out of the listing is not gone")
                     .noneMatch(line -> line.contains("removed"));
             assertThat(log.messages(Level.WARN)).singleElement().asString()
-                    .isEqualTo("certificate directory " + certs + " holds more than 3 certificate files: the first 3"
-                            + " listed are read, and none is dropped until it holds fewer");
+                    .isEqualTo("certificate directory " + certs + " holds more than 3 certificate pairs (.crt with its"
+                            + " .key): the first 3 listed are read, and none is dropped until it holds fewer");
             assertThat(store.select("a.test")).isPresent();
             assertThat(store.select("b.test")).isPresent();
             assertThat(store.select("c.test")).isPresent();
 
             Files.delete(certs.resolve("d.test.crt"));
-            Files.delete(certs.resolve("a.test.crt"));
-            directory.scan();
-            assertThat(store.select("a.test")).isEmpty();
-            assertThat(log.messages(Level.INFO)).contains("certificate for a.test removed (its file is gone)");
+            assertDroppedOnceItsFileIsGone(log, certs, "a.test");
         }
+    }
+
+    /**
+     * The cap counts pairs to load: {@code .crt} entries that are directories, or files without their key, do not fill
+     * it, so a directory with as many pairs as the cap besides them is read whole, and a pair removed from it dropped.
+     */
+    @Test
+    void theCapCountsPairsNotOtherCrtEntries() throws Exception {
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("a.test"), certs, "a.test");
+        TestCertificates.write(ca.issue("b.test"), certs, "b.test");
+        for (int i = 1; i <= 5; i++) {
+            Files.createDirectories(certs.resolve("directory" + i + ".test.crt"));
+            Files.writeString(certs.resolve("keyless" + i + ".test.crt"), "");
+        }
+        directory = new CertificateDirectory(certs, store, Clock.systemUTC(), CertificateLoader::load, 2);
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            directory.scan();
+            assertThat(store.select("a.test")).isPresent();
+            assertThat(store.select("b.test")).isPresent();
+            assertThat(log.messages(Level.WARN)).as("the keyless certificates only, no cap reached").hasSize(5)
+                    .allMatch(line -> line.contains(".test.crt has no readable key file"));
+
+            assertDroppedOnceItsFileIsGone(log, certs, "a.test");
+        }
+    }
+
+    /** Deleting the {@code .crt} of {@code name} drops its certificate at the next scan, with the INFO saying so. */
+    private void assertDroppedOnceItsFileIsGone(LogCapture log, Path certs, String name) throws java.io.IOException {
+        Files.delete(certs.resolve(name + ".crt"));
+        directory.scan();
+        assertThat(store.select(name)).isEmpty();
+        assertThat(log.messages(Level.INFO)).contains("certificate for " + name + " removed (its file is gone)");
     }
 
     /**
