@@ -143,11 +143,20 @@ final class AcmeFiles {
      * is computed from the private one.
      */
     static KeyPair readKeyPair(Path file) throws IOException {
-        return readKeyPair(Files.readString(file, StandardCharsets.US_ASCII), file.toString());
+        return readKeyPair(Files.readString(file, StandardCharsets.US_ASCII), file);
     }
 
     /** {@link #readKeyPair(Path)} of the PEM text {@code pemText}, read from {@code file} (named in errors). */
-    private static KeyPair readKeyPair(String pemText, String file) throws IOException {
+    private static KeyPair readKeyPair(String pemText, Path file) throws IOException {
+        try {
+            return parseKeyPair(pemText, file);
+        } catch (StackOverflowError e) {
+            // BouncyCastle's parsers recurse once per level of ASN.1 nesting; the stack is whole again here
+            throw PemFiles.nestedTooDeep(file);
+        }
+    }
+
+    private static KeyPair parseKeyPair(String pemText, Path file) throws IOException {
         PemObject pem;
         try (PemReader reader = new PemReader(new StringReader(pemText))) {
             pem = reader.readPemObject();
@@ -296,7 +305,7 @@ final class AcmeFiles {
             if (!uri.isAbsolute() || !("https".equals(uri.getScheme()) || "http".equals(uri.getScheme()))) {
                 throw new IOException(file + ": location " + location + " is not an http(s) URL");
             }
-            return Optional.of(new PendingOrder(uri.toURL(), readKeyPair(key, file.toString())));
+            return Optional.of(new PendingOrder(uri.toURL(), readKeyPair(key, file)));
         } catch (URISyntaxException | IllegalArgumentException | MalformedURLException e) {
             throw new IOException(file + ": location " + location + " is not a URL (" + e.getMessage() + ")", e);
         }

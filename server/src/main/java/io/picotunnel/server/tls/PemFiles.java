@@ -127,7 +127,7 @@ public final class PemFiles {
      * which is whole again here. Said as the file's damage, so that every reader of a chain or key (the certificate
      * directory, the configured certificate at start, ACME's files) names the file instead of ending with the Error.
      */
-    private static IOException nestedTooDeep(Path file) {
+    public static IOException nestedTooDeep(Path file) {
         return new IOException(file + ": ASN.1 nested too deep, not a certificate or key PicoTunnel can read");
     }
 

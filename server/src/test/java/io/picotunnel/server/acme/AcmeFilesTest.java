@@ -225,4 +225,36 @@ class AcmeFilesTest {
                             + " next order").hasMessageNotContaining("Exception");
         }
     }
+
+    /**
+     * A stored certificate or key, or the account key, nested too deep to parse is the usual IOException naming the
+     * file, as the certificate of PICOTUNNEL_TLS_CERT is (CertificateDirectoryTest), with the key in each PEM form read.
+     */
+    @Test
+    void aStoredFileNestedTooDeepIsAnIOExceptionNamingIt() throws IOException {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        String deep = TestCertificates.nestedSequencesPem(100_000);
+        Path crt = acme.resolve("app.test.crt");
+        TestCertificates.write(issued, acme, "app.test");
+        Files.writeString(crt, deep);
+        assertThatThrownBy(() -> files.load("app.test")).isExactlyInstanceOf(IOException.class)
+                .hasMessage(crt + ": ASN.1 nested too deep, not a certificate or key PicoTunnel can read");
+
+        Path key = acme.resolve("app.test.key");
+        Path accountKey = acme.resolve("account.key");
+        for (String type : new String[] {"CERTIFICATE", "PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY"}) {
+            String deepKey = deep.replace("CERTIFICATE", type);
+            TestCertificates.write(issued, acme, "app.test");
+            Files.writeString(key, deepKey);
+            Files.writeString(accountKey, deepKey);
+
+            assertThatThrownBy(() -> files.load("app.test")).as(type).isExactlyInstanceOf(IOException.class)
+                    .hasMessage(key + ": ASN.1 nested too deep, not a certificate or key PicoTunnel can read");
+            assertThatThrownBy(files::accountKey).as(type).isExactlyInstanceOf(IOException.class)
+                    .hasMessage("the ACME account key " + accountKey + ": ASN.1 nested too deep, not a certificate or"
+                            + " key PicoTunnel can read; restore it from a backup, or move it away and a new account is"
+                            + " made at the next order");
+        }
+    }
 }
