@@ -583,14 +583,25 @@ class CertificateDirectoryTest {
             assertThat(store.select("m.test")).isPresent();
             assertThat(store.select("z.test")).isPresent();
 
-            Files.writeString(certs.resolve("deeper.test.key"), "");
-            Files.writeString(certs.resolve("deeper.test.crt"), TestCertificates.nestedSequencesPem(100_001));
+            // each file whole at once: a scan that read one half written would see it change, and say it again
+            Path staging = Files.createDirectories(data.resolve("staging"));
+            Files.writeString(staging.resolve("deeper.test.key"), "");
+            Files.writeString(staging.resolve("deeper.test.crt"), TestCertificates.nestedSequencesPem(100_001));
+            movePair(staging, certs, "deeper.test");
             await().atMost(Duration.ofSeconds(10)).until(() -> log.messages(Level.WARN).size() == 2);
             assertThat(log.messages(Level.WARN).get(1))
                     .startsWith("cannot load certificate for deeper.test from " + certs.resolve("deeper.test.crt"));
-            TestCertificates.write(ca.issue("later.test"), certs, "later.test");
+            TestCertificates.write(ca.issue("later.test"), staging, "later.test");
+            movePair(staging, certs, "later.test");
             await().atMost(Duration.ofSeconds(10)).until(() -> store.select("later.test").isPresent());
             assertThat(log.messages(Level.WARN)).hasSize(2);
+        }
+    }
+
+    /** Moves the pair {@code stem} from {@code from} into {@code to} by renames, the key first. */
+    private static void movePair(Path from, Path to, String stem) throws java.io.IOException {
+        for (String file : new String[] {stem + ".key", stem + ".crt"}) {
+            Files.move(from.resolve(file), to.resolve(file), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         }
     }
 
