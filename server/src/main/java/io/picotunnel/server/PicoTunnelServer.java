@@ -31,6 +31,7 @@ import io.picotunnel.server.monitor.Monitor;
 import io.picotunnel.server.monitor.MonitorApi;
 import io.picotunnel.server.monitor.Traffic;
 import io.picotunnel.server.proxy.http.HttpListener;
+import io.picotunnel.server.proxy.http.BodyCopyBudget;
 import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.HttpRoutes;
 import io.picotunnel.server.proxy.http.TunnelUpstream;
@@ -831,6 +832,12 @@ public final class PicoTunnelServer implements AutoCloseable {
     public long http2UploadBytesHeld() {
         HttpProxy proxy = httpProxy;
         return proxy == null ? 0 : proxy.http2UploadBytesHeld();
+    }
+
+    /** What the request bodies kept for a retry hold together, server-wide; null before the proxy started. */
+    public BodyCopyBudget bodyCopies() {
+        HttpProxy proxy = httpProxy;
+        return proxy == null ? null : proxy.bodyCopies();
     }
 
     /** Bytes, connections and requests of every tunnel and service. */

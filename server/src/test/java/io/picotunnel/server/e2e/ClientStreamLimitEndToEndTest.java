@@ -2,6 +2,8 @@ package io.picotunnel.server.e2e;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.yamux.SessionLimits;
+import io.picotunnel.server.proxy.http.BodyCopyBudget;
+import io.picotunnel.server.proxy.http.BodyCopyBudgetReservation;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
@@ -187,27 +189,75 @@ class ClientStreamLimitEndToEndTest {
      */
     @Test
     void aPostWithABodyOver64KiBRefusedAfterItWentUpWholeGets503TunnelBusyNotAnotherClient() throws Exception {
-        try (TwoClients clients = twoClientsTheFullOneLeastLoaded();
-             Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+        try (TwoClients clients = twoClientsTheFullOneLeastLoaded()) {
             long other = clients.other().streamsOpened();
-            byte[] body = "x".repeat(96 * 1024).getBytes(StandardCharsets.US_ASCII);
-            HeldInbound refusal = HeldInbound.holdWhatComesFrom(clients.full());
-            long received = testbed.server().traffic().tunnel(tunnel.id).bytesIn();
-            visitor.setSoTimeout(10_000);
-            OutputStream out = visitor.getOutputStream();
-            out.write(("POST / HTTP/1.1\r\nHost: " + HOST + "\r\nAccept: application/json\r\n"
-                    + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.write(body);
-            out.flush();
-            await().atMost(Duration.ofSeconds(10)).until(
-                    () -> testbed.server().traffic().tunnel(tunnel.id).bytesIn() >= received + body.length);
 
-            refusal.release();
-            String answer = answer(visitor);
+            String answer = refusedOnceItWentUp(clients.full(), "x".repeat(96 * 1024));
 
             assertThat(answer).startsWith("HTTP/1.1 503").contains("tunnel_busy").containsIgnoringCase("Retry-After: 5");
             assertThat(tunnel.web.requestCount()).isZero();
             assertThat(clients.other().streamsOpened()).as("the other client was not asked").isEqualTo(other);
+        }
+    }
+
+    /**
+     * The bodies kept to be sent again are bounded server-wide. With all but 4 KiB of the bound taken, a 16 KiB body
+     * (under 64 KiB, over what the bound has left) is not kept: sent where nothing refuses it, it reaches the target
+     * once; refused, it gets 503 tunnel_busy and no other client is asked. A 1 KiB form refused by the full client
+     * still goes whole to the other. What the bodies counted goes back: the bound holds nothing at the end.
+     */
+    @Test
+    void aBodyOverWhatTheServerWideBoundHasLeftIsNotSentAgainButGoesOnOnceWhereNotRefused() throws Exception {
+        tunnel.web.answerWithHeader("Connection", "close"); // no idle stream to reuse: each request opens a stream
+        BodyCopyBudget bound = testbed.server().bodyCopies();
+        String form = "name=picotunnel&note=" + "x".repeat(1000);
+        String big = "y".repeat(16 * 1024);
+        try (BodyCopyBudgetReservation taken = BodyCopyBudgetReservation.allBut(bound, 4096)) {
+            testbed.connect(tunnel.id, tunnel.token);
+            assertThat(post(big)).as("sent to the only client, which takes it").startsWith("HTTP/1.1 200");
+            try (TwoClients clients = new TwoClients(withFullClients(HeldStreams.of(tunnel, UNLIMITED_CARRIES), 1))) {
+                long other = clients.other().streamsOpened();
+
+                String refused = refusedOnceItWentUp(clients.full(), big);
+
+                assertThat(refused).startsWith("HTTP/1.1 503").contains("tunnel_busy");
+                assertThat(clients.full().streamsOpened()).isEqualTo(MAX_STREAMS + 1);
+                assertThat(clients.other().streamsOpened()).as("the other client was not asked").isEqualTo(other);
+                assertThat(refusedOnceItWentUp(clients.full(), form)).startsWith("HTTP/1.1 200").endsWith("hello");
+                assertThat(clients.full().streamsOpened()).isEqualTo(MAX_STREAMS + 2);
+                assertThat(clients.other().streamsOpened()).as("the form went to the other").isEqualTo(other + 1);
+            }
+
+            assertThat(tunnel.web.bodies()).containsExactly(big, form);
+            await().atMost(Duration.ofSeconds(10)).until(() -> bound.held() == taken.bytes());
+        }
+        assertThat(bound.held()).isZero();
+    }
+
+    /** {@link #refusedOnceItWentUp(TunnelRegistry.Connection, String, String, int)} of a body with its length. */
+    private String refusedOnceItWentUp(TunnelRegistry.Connection full, String body) throws Exception {
+        return refusedOnceItWentUp(full, "Content-Length: " + body.length(), body, body.length());
+    }
+
+    /**
+     * The answer to a POST whose head has {@code framing} and whose {@code body} (of {@code bodyBytes} bytes once
+     * decoded) the visitor sends at once, the {@code full} client's refusal read only once all of it went up.
+     */
+    private String refusedOnceItWentUp(TunnelRegistry.Connection full, String framing, String body, int bodyBytes)
+            throws Exception {
+        try (Socket visitor = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
+            HeldInbound refusal = HeldInbound.holdWhatComesFrom(full);
+            long received = testbed.server().traffic().tunnel(tunnel.id).bytesIn();
+            visitor.setSoTimeout(10_000);
+            OutputStream out = visitor.getOutputStream();
+            out.write(("POST / HTTP/1.1\r\nHost: " + HOST + "\r\nAccept: application/json\r\n" + framing
+                    + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            await().atMost(Duration.ofSeconds(10)).until(
+                    () -> testbed.server().traffic().tunnel(tunnel.id).bytesIn() >= received + bodyBytes);
+
+            refusal.release();
+            return answer(visitor);
         }
     }
 

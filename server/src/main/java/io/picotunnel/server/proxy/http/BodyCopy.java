@@ -14,18 +14,27 @@ import java.util.function.Consumer;
  * before its ACK. Only a small body is kept: past {@link #MAX_BYTES} what is kept is let go and the body cannot be
  * sent again. Its bytes are copied into one buffer of their own: a piece kept as it came would keep alive the whole
  * buffer it was read into (~16 KiB behind a one-byte HTTP/2 DATA frame, a decoder's cumulation for an HTTP/1 chunk),
- * and one object per piece, 65,536 of them for a body of one-byte pieces.
+ * and one object per piece, 65,536 of them for a body of one-byte pieces. The bytes kept are counted in a
+ * {@link BodyCopyBudget} shared by all the exchanges: past it the body is let go too, and its bytes go back to the
+ * budget once, when the body is let go.
  */
 final class BodyCopy {
 
     static final int MAX_BYTES = 64 * 1024;
 
+    private final BodyCopyBudget budget;
     /** Null until a byte is kept (most requests have no body), and once let go. */
     private ByteBuf bytes;
     private int size;
+    /** Bytes taken from {@link #budget}, given back when the body is let go. */
+    private int counted;
     /** The last piece's trailers, once it came: the body is whole. */
     private HttpHeaders trailers;
     private boolean letGo;
+
+    BodyCopy(BodyCopyBudget budget) {
+        this.budget = budget;
+    }
 
     /** Copies {@code content}, on its way up the stream, unless the body is too big to keep. */
     void keep(HttpContent content) {
@@ -39,6 +48,11 @@ final class BodyCopy {
             release();
             return;
         }
+        if (length > 0 && !budget.take(length)) {
+            release();
+            return;
+        }
+        counted += length;
         if (length > 0 && !copied(piece, length)) {
             release();
             return;
@@ -75,9 +89,11 @@ final class BodyCopy {
         write.accept(new DefaultLastHttpContent(content, trailers));
     }
 
-    /** Lets go of what was kept; nothing is kept from now on. */
+    /** Lets go of what was kept, its bytes back to the budget; nothing is kept from now on. */
     void release() {
         letGo = true;
+        budget.giveBack(counted);
+        counted = 0;
         if (bytes != null) {
             bytes.release();
             bytes = null;

@@ -169,7 +169,7 @@ final class Exchange {
     /** Some of the request body went up the stream. */
     private boolean bodySent;
     /** A small request body as it went up, until the response starts: sent again when a client refuses the stream. */
-    private final BodyCopy bodyCopy = new BodyCopy();
+    private final BodyCopy bodyCopy;
     /**
      * While the response body goes out, the wait on the target (nginx's proxy_read_timeout): when it last began,
      * in {@link System#nanoTime} terms: a piece from the target, the proxy reading on after it had held back for the
@@ -212,6 +212,7 @@ final class Exchange {
         this.request = request;
         this.service = service;
         this.traffic = proxy.traffic(service);
+        this.bodyCopy = new BodyCopy(proxy.bodyCopies());
         traffic.opened();
         this.startNanos = System.nanoTime();
         this.keepAliveRequested = HttpUtil.isKeepAlive(request);

@@ -65,6 +65,7 @@ public final class HttpProxy implements HttpPipelines {
     private final Duration headerTimeout;
     private final Duration sendTimeout;
     private final Http2UploadBudget uploadBudget;
+    private final BodyCopyBudget bodyCopies;
     private final Function<String, Optional<String>> acmeChallenges;
     private final int httpsPort;
     private final Predicate<String> passedThrough;
@@ -90,6 +91,7 @@ public final class HttpProxy implements HttpPipelines {
         this.headerTimeout = builder.headerTimeout;
         this.sendTimeout = builder.sendTimeout;
         this.uploadBudget = new Http2UploadBudget(builder.http2UploadBudget);
+        this.bodyCopies = new BodyCopyBudget(BodyCopyBudget.DEFAULT_LIMIT);
         this.acmeChallenges = builder.acmeChallenges;
         this.httpsPort = builder.httpsPort;
         this.passedThrough = builder.passedThrough;
@@ -305,6 +307,11 @@ public final class HttpProxy implements HttpPipelines {
     /** What {@link Http2UploadBudget} counts as held now, over all HTTP/2 connections. */
     public long http2UploadBytesHeld() {
         return uploadBudget.held();
+    }
+
+    /** What the request bodies kept for a retry hold together ({@link BodyCopy}), and their limit. */
+    public BodyCopyBudget bodyCopies() {
+        return bodyCopies;
     }
 
     Duration sendTimeout() {

@@ -18,16 +18,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class BodyCopyTest {
 
+    private final BodyCopyBudget budget = new BodyCopyBudget(2L * BodyCopy.MAX_BYTES);
+
     @Test
     void aPieceThatCannotBeCopiedLetsTheBodyGoAndLeavesThePieceToItsCaller() {
         ByteBuf piece = new UnpooledHeapByteBuf(new OutOfMemoryAllocator(), 16, 16).writeBytes(new byte[16]);
-        BodyCopy copy = new BodyCopy();
+        BodyCopy copy = new BodyCopy(budget);
 
         copy.keep(new DefaultLastHttpContent(piece));
 
         assertThat(copy.isWhole()).as("a body that could not be copied can be sent again").isFalse();
         assertThat(piece.refCnt()).isEqualTo(1);
         assertThat(piece.readableBytes()).isEqualTo(16);
+        assertThat(budget.held()).as("the bytes counted for the copy that failed").isZero();
         copy.keep(new DefaultLastHttpContent(Unpooled.wrappedBuffer(new byte[1])));
         assertThat(copy.isWhole()).as("a body let go stays let go").isFalse();
         piece.release();
@@ -36,7 +39,7 @@ class BodyCopyTest {
     @Test
     void keepsNothingOfTheBufferAPieceWasReadInto() {
         ByteBuf readBuffer = Unpooled.directBuffer(16 * 1024).writeBytes(new byte[16 * 1024]);
-        BodyCopy copy = new BodyCopy();
+        BodyCopy copy = new BodyCopy(budget);
 
         copy.keep(new DefaultLastHttpContent(readBuffer.slice(100, 1)));
         readBuffer.release();
@@ -48,7 +51,7 @@ class BodyCopyTest {
 
     @Test
     void writesTheWholeBodyAndItsTrailersEachTime() {
-        BodyCopy copy = new BodyCopy();
+        BodyCopy copy = new BodyCopy(budget);
         StringBuilder sent = new StringBuilder();
         for (int i = 0; i < 300; i++) {
             String part = "piece " + i + ";";
@@ -80,10 +83,82 @@ class BodyCopyTest {
         assertThat(kept(BodyCopy.MAX_BYTES + 1).isWhole()).isFalse();
     }
 
-    private static BodyCopy kept(int bodyBytes) {
-        BodyCopy copy = new BodyCopy();
+    private BodyCopy kept(int bodyBytes) {
+        BodyCopy copy = new BodyCopy(budget);
         copy.keep(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[bodyBytes - 1])));
         copy.keep(new DefaultLastHttpContent(Unpooled.wrappedBuffer(new byte[1])));
+        return copy;
+    }
+
+    @Test
+    void aBodyPastWhatTheBudgetHasLeftIsLetGoAndTheBodiesBeforeKeepTheirs() {
+        BodyCopy first = kept(BodyCopy.MAX_BYTES);
+        BodyCopy second = kept(BodyCopy.MAX_BYTES / 2);
+        ByteBuf piece = Unpooled.wrappedBuffer(new byte[BodyCopy.MAX_BYTES / 2 + 1]);
+        BodyCopy third = new BodyCopy(budget);
+
+        third.keep(new DefaultLastHttpContent(piece));
+
+        assertThat(third.isWhole()).as("a body over what the budget has left can be sent again").isFalse();
+        assertThat(piece.refCnt()).as("the piece, left to its caller").isEqualTo(1);
+        assertThat(first.isWhole()).isTrue();
+        assertThat(second.isWhole()).isTrue();
+        assertThat(budget.held()).isEqualTo(BodyCopy.MAX_BYTES + BodyCopy.MAX_BYTES / 2);
+        first.release();
+        BodyCopy fourth = kept(BodyCopy.MAX_BYTES);
+        assertThat(fourth.isWhole()).as("kept once the first body gave its bytes back").isTrue();
+        second.release();
+        fourth.release();
+        third.release();
+        assertThat(budget.held()).isZero();
+        piece.release();
+    }
+
+    /**
+     * Bodies kept whole, let go past {@link BodyCopy#MAX_BYTES}, past the budget, for want of memory, released twice or
+     * kept on after being let go: each gives back what it took once, and the budget holds nothing once all are let go
+     * (a count left behind would stop the retries for good).
+     */
+    @Test
+    void everyByteCountedGoesBackOnceHoweverTheBodyIsLetGo() {
+        List<BodyCopy> copies = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            BodyCopy copy = switch (i % 5) {
+                case 0 -> kept(1 + i % 997);
+                case 1 -> kept(BodyCopy.MAX_BYTES + 1);
+                case 2 -> kept(BodyCopy.MAX_BYTES);
+                case 3 -> keptWithoutMemory(16);
+                default -> kept(BodyCopy.MAX_BYTES / 3);
+            };
+            if (i % 7 == 0) {
+                copy.release();
+                copy.keep(new DefaultLastHttpContent(Unpooled.wrappedBuffer(new byte[8])));
+            }
+            copies.add(copy);
+            assertThat(budget.held()).as("after body %d", i).isBetween(0L, budget.limit());
+            if (copies.size() == 3) {
+                copies.forEach(BodyCopy::release);
+                copies.forEach(BodyCopy::release);
+                copies.clear();
+            }
+        }
+        copies.forEach(BodyCopy::release);
+
+        assertThat(budget.held()).isZero();
+    }
+
+    @Test
+    void theDefaultBudgetIsASixteenthOfTheHeapAndKeepsOneWholeBodyAtLeast() {
+        assertThat(BodyCopyBudget.defaultLimit(1024L * 1024 * 1024)).isEqualTo(64L * 1024 * 1024);
+        assertThat(BodyCopyBudget.defaultLimit(512 * 1024)).isEqualTo(BodyCopy.MAX_BYTES);
+    }
+
+    private BodyCopy keptWithoutMemory(int bodyBytes) {
+        ByteBuf piece = new UnpooledHeapByteBuf(new OutOfMemoryAllocator(), bodyBytes, bodyBytes)
+                .writeBytes(new byte[bodyBytes]);
+        BodyCopy copy = new BodyCopy(budget);
+        copy.keep(new DefaultLastHttpContent(piece));
+        piece.release();
         return copy;
     }
 
