@@ -201,6 +201,31 @@ class ClientStreamLimitEndToEndTest {
     }
 
     /**
+     * A chunked POST of thousands of one-byte chunks, refused once all of it went up its stream: the body kept, one
+     * byte per piece, goes whole and in order to the other client.
+     */
+    @Test
+    void aChunkedPostOfOneByteChunksRefusedAfterItWentUpWholeGoesExactlyToTheTunnelsOtherClient() throws Exception {
+        StringBuilder body = new StringBuilder();
+        StringBuilder chunks = new StringBuilder();
+        for (int i = 0; i < 5000; i++) {
+            char one = (char) ('a' + i % 26);
+            body.append(one);
+            chunks.append("1\r\n").append(one).append("\r\n");
+        }
+        try (TwoClients clients = twoClientsTheFullOneLeastLoaded()) {
+            String answer = refusedOnceItWentUp(clients.full(), "Transfer-Encoding: chunked", chunks + "0\r\n\r\n",
+                    body.length());
+
+            assertThat(answer).startsWith("HTTP/1.1 200").endsWith("hello");
+            assertThat(tunnel.web.bodies()).containsExactly(body.toString());
+            assertThat(clients.full().streamsOpened()).as("the full client refused the request's stream once")
+                    .isEqualTo(MAX_STREAMS + 1);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> testbed.server().bodyCopies().held() == 0);
+    }
+
+    /**
      * The bodies kept to be sent again are bounded server-wide. With all but 4 KiB of the bound taken, a 16 KiB body
      * (under 64 KiB, over what the bound has left) is not kept: sent where nothing refuses it, it reaches the target
      * once; refused, it gets 503 tunnel_busy and no other client is asked. A 1 KiB form refused by the full client
