@@ -209,6 +209,34 @@ class UploadCutEndToEndTest {
         }
     }
 
+    /**
+     * HTTP/2, every byte of a body of announced length sent but no END_STREAM before the visitor's connection ends: the
+     * body is not whole until the stream ends, so the target gets all of it but its last byte, then a reset, never a
+     * whole request.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(names = {"CONNECTION_CLOSED", "CONNECTION_RESET"})
+    void anHttp2UploadOfAllItsBytesWithoutEndStreamResetsTheTargetWhenTheConnectionEnds(Http2End end)
+            throws Exception {
+        try (RawHttp2Visitor visitor = bed.connectHttp2()) {
+            visitor.post(1, "/upload", 100);
+            visitor.data(1, 100, false);
+            await().atMost(20, TimeUnit.SECONDS).until(() -> bodyBytesReceived() >= 99);
+
+            end.apply(visitor);
+
+            targetResetWithoutAWholeBody();
+            assertThat(bodyBytesReceived()).as("body bytes the target got of the 100 its head announced").isEqualTo(99);
+        }
+    }
+
+    /** Bytes the target got after the request's head, -1 before its end. */
+    private int bodyBytesReceived() {
+        String received = target.received();
+        int headEnd = received.indexOf("\r\n\r\n");
+        return headEnd < 0 ? -1 : received.length() - headEnd - 4;
+    }
+
     /** How an HTTP/2 visitor ends its upload early: its stream reset, its connection closed (close_notify, FIN) or reset. */
     enum Http2End {
         RST_STREAM, CONNECTION_CLOSED, CONNECTION_RESET;

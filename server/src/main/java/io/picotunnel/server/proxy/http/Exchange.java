@@ -170,6 +170,7 @@ final class Exchange {
     private boolean bodySent;
     /** A small request body as it went up, until the response starts: sent again when a client refuses the stream. */
     private final BodyCopy bodyCopy;
+    private final LastByteHold lastByteHold;
     /**
      * While the response body goes out, the wait on the target (nginx's proxy_read_timeout): when it last began,
      * in {@link System#nanoTime} terms: a piece from the target, the proxy reading on after it had held back for the
@@ -213,6 +214,7 @@ final class Exchange {
         this.service = service;
         this.traffic = proxy.traffic(service);
         this.bodyCopy = new BodyCopy(proxy.bodyCopies());
+        this.lastByteHold = LastByteHold.of(request, http2);
         traffic.opened();
         this.startNanos = System.nanoTime();
         this.keepAliveRequested = HttpUtil.isKeepAlive(request);
@@ -525,7 +527,7 @@ final class Exchange {
         if (hasBody) {
             bodyCopy.keep(content);
         }
-        writeUpstream(content);
+        writeUpstream(lastByteHold.passOn(content));
         if (last) {
             requestDone = true;
             cancelBodyTimer();
@@ -1135,6 +1137,7 @@ final class Exchange {
         logRefusals(ResetReason.NONE, "ended before another client took it");
         phase = Phase.ENDED;
         bodyCopy.release();
+        lastByteHold.release();
         closeTraffic();
         cancelResponseTimer();
         cancelBodyTimer();

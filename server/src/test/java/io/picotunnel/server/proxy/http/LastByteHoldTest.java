@@ -1,0 +1,72 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import org.junit.jupiter.api.Test;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.assertj.core.api.Assertions.assertThat;
+
+class LastByteHoldTest {
+
+    @Test
+    void anHttp2BodyOfAnnouncedLengthGoesUpWithoutItsLastByteUntilTheStreamEnds() {
+        LastByteHold hold = LastByteHold.of(post("10"), true);
+
+        assertThat(passedOn(hold, new DefaultHttpContent(ascii("01234")))).isEqualTo("01234");
+        assertThat(passedOn(hold, new DefaultHttpContent(ascii("56789")))).isEqualTo("5678");
+        LastHttpContent end = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+        end.trailingHeaders().add("x-checksum", "abc");
+        HttpContent last = hold.passOn(end);
+
+        assertThat(last).isInstanceOf(LastHttpContent.class);
+        assertThat(((LastHttpContent) last).trailingHeaders().get("x-checksum")).isEqualTo("abc");
+        assertThat(last.content().toString(US_ASCII)).isEqualTo("9");
+        last.release();
+    }
+
+    @Test
+    void theByteHeldIsLetGoWhenTheBodyNeverEnds() {
+        LastByteHold hold = LastByteHold.of(post("3"), true);
+        ByteBuf piece = ascii("abc");
+
+        passedOn(hold, new DefaultHttpContent(piece));
+        hold.release();
+
+        assertThat(piece.refCnt()).isZero();
+    }
+
+    @Test
+    void nothingIsHeldOverHttp1OrWithoutAContentLength() {
+        assertThat(passedOn(LastByteHold.of(post("3"), false), new DefaultHttpContent(ascii("abc")))).isEqualTo("abc");
+        HttpRequest unknownLength = post("3");
+        unknownLength.headers().remove("content-length");
+        assertThat(passedOn(LastByteHold.of(unknownLength, true), new DefaultHttpContent(ascii("abc"))))
+                .isEqualTo("abc");
+    }
+
+    private static String passedOn(LastByteHold hold, HttpContent content) {
+        HttpContent passed = hold.passOn(content);
+        String text = passed.content().toString(US_ASCII);
+        passed.release();
+        return text;
+    }
+
+    private static HttpRequest post(String contentLength) {
+        HttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/");
+        request.headers().set("content-length", contentLength);
+        return request;
+    }
+
+    private static ByteBuf ascii(String text) {
+        return Unpooled.copiedBuffer(text, US_ASCII);
+    }
+}
