@@ -75,7 +75,8 @@ public enum Setting implements DeclaredSetting {
             "Most bytes the streams of one client connection may hold for visitors that read slower than the client sends;"
                     + " beyond, the stream whose visitor has gone longest without reading is reset. Also the most the uploads of all"
                     + " HTTP/2 visitors may hold for targets slower than them; beyond, the upload that has gone longest without"
-                    + " moving on is reset. Default: 256MiB, or a quarter of the heap or of the direct memory"
+                    + " moving on is ended (503 server_buffer_full if the target had not answered yet, else a reset)."
+                    + " Default: 256MiB, or a quarter of the heap or of the direct memory"
                     + " (-XX:MaxDirectMemorySize) if less."),
     TOTAL_BUFFER_LIMIT("--total-buffer-limit", "BYTES", null,
             "Most bytes the streams of all client connections together may hold for visitors that read slower than the"

@@ -25,7 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Uploads over HTTP/2 whose tunnel stream does not open (the tunnel's client is gone, another is under way), so that
  * what they send waits in the proxy itself, partly in its own queue of what it read: all of it counts against the
  * server's budget for held uploads (its {@code --session-buffer-limit}, here 256 KiB), the visitor gets no credit for
- * more than the budget counts, and past the budget uploads are reset with ENHANCE_YOUR_CALM. Real server, our client
+ * more than the budget counts, and past the budget uploads are answered 503, then reset with NO_ERROR (no answer had
+ * begun). Real server, our client
  * (stopped), a socket target, a visitor writing HTTP/2 frames by hand over TLS.
  */
 class Http2OpeningUploadBudgetEndToEndTest {
@@ -35,7 +36,7 @@ class Http2OpeningUploadBudgetEndToEndTest {
     private static final long BODY = 64L * 1024 * 1024;
     /** Streams whose windows (64 KiB each) hold more than the budget. */
     private static final int STREAMS = 6;
-    private static final long ENHANCE_YOUR_CALM = 0xb;
+    private static final long NO_ERROR = 0;
     /** What may come on before a reset frees what its stream held: a DATA frame (and its cost) per stream. */
     private static final long SLACK = STREAMS * (16 * 1024 + 128);
     /** One-byte DATA frames, each read into a buffer of ~16 KiB (behind a frame the server ignores in its TLS record). */
@@ -106,14 +107,18 @@ class Http2OpeningUploadBudgetEndToEndTest {
         long held = tunnel.server().http2UploadBytesHeld();
         List<Long> resets = new ArrayList<>();
         List<AtomicLong> sentOnStreamsLeft = new ArrayList<>();
+        List<String> answers = new ArrayList<>();
         for (int i = 0; i < STREAMS; i++) {
             Long reset = visitor.resetCode(1 + 2 * i);
             resets.add(reset);
             if (reset == null) {
                 sentOnStreamsLeft.add(sent.get(i));
+            } else {
+                answers.add(visitor.status(1 + 2 * i));
             }
         }
-        assertThat(resets).as("the streams: reset ones and their codes").contains(ENHANCE_YOUR_CALM);
+        assertThat(resets).as("the streams: reset ones and their codes").contains(NO_ERROR);
+        assertThat(answers).as("the answers to the streams reset, before their resets").containsOnly("503");
         assertThat(sentOnStreamsLeft).as("streams not reset").isNotEmpty();
         long waiting = StalledSending.sum(sentOnStreamsLeft);
         assertThat(held).as("bytes counted, frames counted, for the %d bytes the streams left sent and the server"

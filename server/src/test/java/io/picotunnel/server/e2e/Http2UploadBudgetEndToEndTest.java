@@ -19,10 +19,11 @@ import static org.awaitility.Awaitility.await;
 /**
  * Uploads over several HTTP/2 connections to a target that reads none of their bodies, more of them than the
  * server's budget for held uploads (its {@code --session-buffer-limit}, here 256 KiB) can hold: what the server holds
- * stays within the budget, uploads of the connections that hold the most are reset with ENHANCE_YOUR_CALM, and once
- * the visitors left the server holds nothing; an upload of a connection that holds little is not reset for one that
- * fills the budget, though it stalled first. Real server, our client in process, socket targets, visitors writing
- * HTTP/2 frames by hand over TLS.
+ * stays within the budget, uploads of the connections that hold the most are ended, and once the visitors left the
+ * server holds nothing; an upload of a connection that holds little is not ended for one that fills the budget, though
+ * it stalled first. An upload ended before its target answered gets 503 and then RST_STREAM NO_ERROR, what it held
+ * leaving the budget at once; one whose answer began is reset with ENHANCE_YOUR_CALM. Real server, our client in
+ * process, socket targets, visitors writing HTTP/2 frames by hand over TLS.
  *
  * <p>The streams stall one after the other (each until it sends nothing more), so the order in which they went
  * without moving on, and so which one a pass over the budget resets, is known.
@@ -34,6 +35,9 @@ class Http2UploadBudgetEndToEndTest {
     private static final String HOST = "uploads.test";
     private static final long BODY = 64 * MiB;
     private static final long ENHANCE_YOUR_CALM = 0xb;
+    private static final long NO_ERROR = 0;
+    /** An upload to a target that reads it whole, on the connection of uploads ended. */
+    private static final long FAST_BODY = MiB;
     /** Streams of one connection that hold more than the budget once stalled, some 33 KiB each. */
     private static final int MAX_STREAMS_TO_PASS_THE_BUDGET = 16;
     /** Streams of one connection that hold more than the budget once stalled, some 50 KiB each. */
@@ -75,23 +79,17 @@ class Http2UploadBudgetEndToEndTest {
     @Test
     void stalledUploadsOverTheBudgetAreResetAndTheServerHoldsNoMore() throws Exception {
         List<AtomicLong> sent = new ArrayList<>();
-        RawHttp2Visitor first = tunnel.visitor();
-        visitors.add(first);
+        RawHttp2Visitor first = visitor();
         stall(first, 1, "/stall/first", sent);
-        RawHttp2Visitor fullest = tunnel.visitor();
-        visitors.add(fullest);
-        int streams = 0;
-        while (streams < MAX_STREAMS_TO_PASS_THE_BUDGET && resets(fullest, streams).isEmpty()) {
-            stall(fullest, 1 + 2 * streams, "/stall/fullest/" + streams, sent);
-            streams++;
-        }
+        RawHttp2Visitor fullest = visitor();
+        int streams = stallUntilOneEnds(fullest, 0, "/stall/fullest/", sent);
 
-        List<Integer> reset = resets(fullest, streams);
-        assertThat(reset).as("the fullest connection's streams reset, of %d that stalled in turn", streams)
+        List<Integer> reset = ended(fullest, streams);
+        assertThat(reset).as("the fullest connection's streams ended, of %d that stalled in turn", streams)
                 .isNotEmpty().isEqualTo(IntStream.range(0, reset.size()).map(i -> 1 + 2 * i).boxed().toList())
                 .doesNotContain(1 + 2 * (streams - 1));
-        for (int i = 0; i < reset.size(); i++) {
-            assertThat(fullest.resetCode(reset.get(i))).as("the reset code").isEqualTo(ENHANCE_YOUR_CALM);
+        for (int stream : reset) {
+            assertAnswered503ThenReset(fullest, stream);
         }
         assertThat(first.resetCode(1)).as("the other connection's upload, stalled longest but holding less").isNull();
         assertThat(List.of(first.goAwayError(), fullest.goAwayError())).as("GOAWAYs").containsOnly(-1L);
@@ -103,6 +101,13 @@ class Http2UploadBudgetEndToEndTest {
         }
         await().atMost(10, TimeUnit.SECONDS).alias("nothing held once the visitors left")
                 .until(() -> tunnel.server().http2UploadBytesHeld() == 0);
+    }
+
+    /** A visitor connected to the host, closed after the test. */
+    private RawHttp2Visitor visitor() throws IOException {
+        RawHttp2Visitor visitor = tunnel.visitor();
+        visitors.add(visitor);
+        return visitor;
     }
 
     /**
@@ -121,10 +126,36 @@ class Http2UploadBudgetEndToEndTest {
         StalledSending.awaitStopped(sent);
     }
 
-    /** The streams of the first {@code streams} on {@code visitor}'s connection that the server reset. */
-    private static List<Integer> resets(RawHttp2Visitor visitor, int streams) {
-        return IntStream.range(0, streams).map(i -> 1 + 2 * i).filter(stream -> visitor.resetCode(stream) != null)
+    /**
+     * Stalls streams on {@code visitor}'s connection one after the other, the first being the {@code first}th (from
+     * 0), until the server ended one of them (or {@link #MAX_STREAMS_TO_PASS_THE_BUDGET} stalled); returns how many
+     * streams of the connection stalled, the first ones included.
+     */
+    private int stallUntilOneEnds(RawHttp2Visitor visitor, int first, String path, List<AtomicLong> sent)
+            throws IOException {
+        int streams = first;
+        while (streams < MAX_STREAMS_TO_PASS_THE_BUDGET && ended(visitor, streams).isEmpty()) {
+            stall(visitor, 1 + 2 * streams, path + streams, sent);
+            streams++;
+        }
+        return streams;
+    }
+
+    /** Of the first {@code streams} of {@code visitor}'s connection, those the server reset or answered 503. */
+    private static List<Integer> ended(RawHttp2Visitor visitor, int streams) {
+        return IntStream.range(0, streams).map(i -> 1 + 2 * i)
+                .filter(stream -> visitor.resetCode(stream) != null || "503".equals(visitor.status(stream)))
                 .boxed().toList();
+    }
+
+    /** {@code stream} was answered 503 whole, then reset with NO_ERROR: the rest of its upload is not wanted. */
+    private static void assertAnswered503ThenReset(RawHttp2Visitor visitor, int stream) {
+        await().atMost(10, TimeUnit.SECONDS).alias("the RST_STREAM after the 503 of stream " + stream)
+                .until(() -> visitor.resetCode(stream) != null);
+        assertThat(visitor.status(stream)).as("the answer to stream %d", stream).isEqualTo("503");
+        assertThat(visitor.endOfStream(stream)).as("the answer's END_STREAM, before the reset").isTrue();
+        assertThat(visitor.body(stream)).as("the page").contains("holding too much of its visitors");
+        assertThat(visitor.resetCode(stream)).as("the reset code after the answer").isEqualTo(NO_ERROR);
     }
 
     /**
@@ -135,27 +166,91 @@ class Http2UploadBudgetEndToEndTest {
     @Test
     void theConnectionThatFillsTheBudgetHasItsStreamResetNotAnotherConnectionsOlderUpload() throws Exception {
         List<AtomicLong> sent = new ArrayList<>();
-        RawHttp2Visitor small = tunnel.visitor();
-        visitors.add(small);
+        RawHttp2Visitor small = visitor();
         stall(small, 1, "/stall/small", sent);
         assertThat(tunnel.server().http2UploadBytesHeld()).as("the small upload, stalled first, held").isPositive();
 
-        RawHttp2Visitor filling = tunnel.visitor();
-        visitors.add(filling);
+        RawHttp2Visitor filling = visitor();
         for (int i = 0; i < FILLING_STREAMS; i++) {
             stall(filling, 1 + 2 * i, "/stall/filling/" + i, sent);
         }
 
-        List<Integer> reset = resets(filling, FILLING_STREAMS);
-        assertThat(reset).as("the filling connection's streams reset, of %d that stalled in turn", FILLING_STREAMS)
+        List<Integer> reset = ended(filling, FILLING_STREAMS);
+        assertThat(reset).as("the filling connection's streams ended, of %d that stalled in turn", FILLING_STREAMS)
                 .isNotEmpty().isEqualTo(IntStream.range(0, reset.size()).map(i -> 1 + 2 * i).boxed().toList())
                 .doesNotContain(1 + 2 * (FILLING_STREAMS - 1));
         for (int stream : reset) {
-            assertThat(filling.resetCode(stream)).as("the reset code").isEqualTo(ENHANCE_YOUR_CALM);
+            assertAnswered503ThenReset(filling, stream);
         }
         assertThat(small.resetCode(1)).as("the other connection's upload, stalled longest but holding little")
                 .isNull();
         assertThat(List.of(small.goAwayError(), filling.goAwayError())).as("GOAWAYs").containsOnly(-1L);
         assertThat(tunnel.server().http2UploadBytesHeld()).isLessThanOrEqualTo(BUDGET + SLACK);
+    }
+
+    /**
+     * The first upload to stall is ended before its target answered, while the visitor's windows let no DATA of an
+     * answer out: it gets 503 at once, and what it held leaves the budget then, not once the answer is out; its target
+     * sees the request reset. Once the windows open, the 503 comes whole, then RST_STREAM NO_ERROR.
+     */
+    @Test
+    void anUploadEndedBeforeItsTargetAnsweredGets503AndLeavesTheBudgetAtOnce() throws Exception {
+        RawHttp2Visitor visitor = visitor();
+        visitor.closeWindows();
+        visitor.ping(); // the SETTINGS taken before the first stream
+
+        stallUntilOneEnds(visitor, 0, "/stall/", new ArrayList<>());
+
+        assertThat(visitor.status(1)).as("the answer to the upload that stalled first").isEqualTo("503");
+        assertThat(visitor.endOfStream(1)).as("its end: its page waits for the visitor's window").isFalse();
+        assertThat(visitor.resetCode(1)).as("a reset before the answer is out").isNull();
+        await().atMost(10, TimeUnit.SECONDS).alias("held within the budget, the answer of the upload ended not out")
+                .until(() -> tunnel.server().http2UploadBytesHeld() <= BUDGET);
+        assertThat(target.readToEnd(0)).as("how the target's connection of that upload ended").isEqualTo("reset");
+
+        visitor.openWindows();
+        assertAnswered503ThenReset(visitor, 1);
+        assertThat(visitor.goAwayError()).as("GOAWAY").isEqualTo(-1L);
+    }
+
+    /** An upload whose target answered its head before it stalled is reset with ENHANCE_YOUR_CALM, as before. */
+    @Test
+    void anUploadEndedAfterItsTargetAnsweredIsReset() throws Exception {
+        List<AtomicLong> sent = new ArrayList<>();
+        RawHttp2Visitor visitor = visitor();
+        stall(visitor, 1, "/answered", sent);
+        await().atMost(10, TimeUnit.SECONDS).alias("the target's answer to the upload")
+                .until(() -> visitor.status(1) != null);
+
+        stallUntilOneEnds(visitor, 1, "/stall/", sent);
+
+        assertThat(visitor.resetCode(1)).as("the reset of the upload that stalled first").isEqualTo(ENHANCE_YOUR_CALM);
+        assertThat(visitor.status(1)).as("its answer, begun").isEqualTo("200");
+        assertThat(visitor.endOfStream(1)).as("its answer's end").isFalse();
+        assertThat(visitor.goAwayError()).as("GOAWAY").isEqualTo(-1L);
+    }
+
+    /**
+     * Once an upload was answered 503, the connection's other streams go on: the uploads not ended still wait, and a
+     * new upload on the connection goes whole to its target, whose answer comes whole.
+     */
+    @Test
+    void theConnectionsOtherStreamsGoOnOnceAnUploadWasAnswered503() throws Exception {
+        RawHttp2Visitor visitor = visitor();
+        int streams = stallUntilOneEnds(visitor, 0, "/stall/", new ArrayList<>());
+        assertAnswered503ThenReset(visitor, 1);
+        int last = 1 + 2 * (streams - 1);
+
+        int fast = 1 + 2 * streams;
+        visitor.post(fast, "/fast", FAST_BODY);
+        visitor.sendBody(fast, FAST_BODY, new AtomicLong());
+
+        await().atMost(30, TimeUnit.SECONDS).alias("the end of the answer to the upload sent after the 503")
+                .until(() -> visitor.endOfStream(fast));
+        assertThat(visitor.status(fast)).as("its status").isEqualTo("200");
+        assertThat(visitor.body(fast)).as("the length the target read").isEqualTo(Long.toString(FAST_BODY));
+        assertThat(visitor.resetCode(last)).as("the reset of the upload that stalled last").isNull();
+        assertThat(visitor.status(last)).as("its answer").isNull();
+        assertThat(visitor.goAwayError()).as("GOAWAY").isEqualTo(-1L);
     }
 }

@@ -262,6 +262,14 @@ final class RawHttp2Visitor implements AutoCloseable {
         write(frame(0x8, 0, 0, ByteBuffer.allocate(4).putInt(largest - DEFAULT_WINDOW).array()));
     }
 
+    /**
+     * Lets the server send no DATA on any stream until {@link #openWindows()}: an INITIAL_WINDOW_SIZE of 0 (HEADERS,
+     * which take no credit, still come).
+     */
+    void closeWindows() throws IOException {
+        write(frame(0x4, 0, 0, ByteBuffer.allocate(6).putShort((short) 0x4).putInt(0).array()));
+    }
+
     /** From the next frame on, reads nothing until {@link #resumeReading()}. */
     void holdReading() {
         lock.lock();

@@ -173,6 +173,18 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
                 RetryAfter.IN_A_MOMENT);
     }
 
+    /**
+     * HTTP/2: the uploads the server holds for apps slower than their visitors passed its budget, and this one, of the
+     * connection holding the most, had gone longest without moving on, so it was stopped before the app answered
+     * (Http2UploadBudget). The app saw the request cut, never whole; the page names neither the setting nor a size.
+     */
+    static ErrorPage serverBufferFull() {
+        return new ErrorPage(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_buffer_full",
+                "The tunnel server is holding too much of its visitors' uploads that the apps behind it have not read"
+                        + " yet, so it stopped this one, which had waited longest, before the app answered. The app did"
+                        + " not get the whole request. Please try again in a moment.", null, RetryAfter.IN_A_MOMENT);
+    }
+
     static ErrorPage badRequest(String why) {
         return new ErrorPage(HttpResponseStatus.BAD_REQUEST, "bad_request", why);
     }

@@ -631,6 +631,22 @@ final class Exchange {
         }
     }
 
+    /**
+     * HTTP/2: the server's budget for held uploads ends this one before the response head went out: the stream up the
+     * tunnel is reset, so the target sees the request cut, never whole, and the visitor is answered 503 (its WARN, once
+     * a minute, is the budget's). False, doing nothing, once the head went out or the exchange is over.
+     */
+    boolean endOverBudget() {
+        if (isOver() || phase == Phase.RESPONDING) {
+            return false;
+        }
+        LOG.debug("the upload of {} {} from {} was ended for the server's budget of held uploads", request.method(),
+                ControlCharacters.bounded(service.domain()), clientIp);
+        endWithReset();
+        answerLocally(ErrorPage.serverBufferFull(), true, requestDone);
+        return true;
+    }
+
     /** The response head went out and its body is still coming from the target. */
     boolean responseBodyComing() {
         return phase == Phase.RESPONDING;

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -49,11 +50,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * window is opened to twice its streams' windows (Netty sends the connection's WINDOW_UPDATE once half of it was
  * taken): however many of its streams stall, each holding at most its own window, the others still have a stream
  * window's worth of the connection's. What that lets the connections hold is bounded server-wide instead: when the
- * bytes held pass the budget, a stream of the connection that holds the most is reset (RST_STREAM ENHANCE_YOUR_CALM),
- * the one of its streams whose body has gone longest without moving on, which ends its exchange and frees what it
- * held. The connection that holds the most pays first, of those holding as much the newer: one connection that
- * fills the budget with streams it keeps moving a little cannot get another's older upload reset (many connections
- * holding a stream's window each still can: shares are per connection, not per address). Each DATA frame held counts
+ * bytes held pass the budget, a stream of the connection that holds the most is ended, the one of its streams whose
+ * body has gone longest without moving on, which ends its exchange and frees what it held: answered 503 when its answer
+ * had not begun ({@link OverBudgetAnswer}), else reset (RST_STREAM ENHANCE_YOUR_CALM). The connection that holds the
+ * most pays first, of those holding as much the newer: one connection that fills the budget with streams it keeps
+ * moving a little cannot get another's older upload ended (many connections holding a stream's window each still can:
+ * shares are per connection, not per address). Each DATA frame held counts
  * {@link #FRAME_COST} beyond its bytes, as Netty queues one object per frame. A
  * frame is copied out of the buffer it was read into when it waits behind others of its stream, or is under
  * {@link #COPY_ALWAYS_BELOW}: the first frame of a stall, 4 KiB or more, keeps its read buffer (64 KiB and more)
@@ -214,7 +216,7 @@ final class Http2UploadBudget {
                 freeing.addAndGet(oldest.freeing);
                 fullest.held.addAndGet(-oldest.freeing);
             }
-            oldest.stream.eventLoop().execute(() -> reset(oldest.stream));
+            oldest.stream.eventLoop().execute(() -> end(oldest));
         }
     }
 
@@ -233,27 +235,60 @@ final class Http2UploadBudget {
         return fullest;
     }
 
-    private void reset(Http2StreamChannel stream) {
+    /**
+     * Ends {@code upload}, chosen to free what it holds. Before any answer began (no HEADERS but 1xx sent) the stream's
+     * handler answers it if it can ({@link OverBudgetAnswer}), and what it held leaves the budget at once, not once the
+     * answer is out; else the stream is reset with ENHANCE_YOUR_CALM, and what it held leaves as its channel closes.
+     */
+    private void end(HeldUpload upload) {
+        Http2StreamChannel stream = upload.stream;
         if (!stream.isActive()) {
             return;
         }
-        warnAtMostOnceAMinute(stream);
+        OverBudgetAnswer answer = answerStarted(upload) ? null : stream.pipeline().get(OverBudgetAnswer.class);
+        boolean answered = answer != null && answer.answerOverBudget();
+        warnAtMostOnceAMinute(stream, answered);
+        if (answered) {
+            ended(upload);
+            return;
+        }
         stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.ENHANCE_YOUR_CALM))
                 .addListener(ChannelFutureListener.CLOSE);
     }
 
-    private void warnAtMostOnceAMinute(Http2StreamChannel stream) {
+    /** Whether the response's HEADERS went out on {@code upload}'s stream (an interim 1xx is no answer yet). */
+    private static boolean answerStarted(HeldUpload upload) {
+        Http2Stream stream = upload.owner.connection.stream(upload.stream.stream().id());
+        return stream == null || stream.isHeadersSent();
+    }
+
+    private void warnAtMostOnceAMinute(Http2StreamChannel stream, boolean answered) {
         long resets = resetsUnlogged.incrementAndGet();
         long now = System.nanoTime();
         long next = nextWarn.get();
         if (now - next >= 0 && nextWarn.compareAndSet(next, now + WARN_EVERY)) {
             resetsUnlogged.addAndGet(-resets);
             LOG.warn("HTTP/2 uploads held {} bytes for targets slower than their visitors, more than the {} bytes of"
-                            + " --session-buffer-limit: reset, on the connection holding the most, the stream whose upload"
-                            + " had gone longest without moving on"
-                            + " (stream {} of {}; {} such resets since the last line)",
-                    held.get(), limit, stream.stream().id(), stream.parent().remoteAddress(), resets);
+                            + " --session-buffer-limit: ended, on the connection holding the most, the stream whose upload"
+                            + " had gone longest without moving on, answered 503 server_buffer_full if its answer had not"
+                            + " begun, else reset (stream {} of {}: {}; {} such streams since the last line)",
+                    held.get(), limit, stream.stream().id(), stream.parent().remoteAddress(),
+                    answered ? "answered 503" : "reset", resets);
         }
+    }
+
+    /**
+     * A handler of an upload's stream that answers the visitor itself when the budget ends the upload before any
+     * answer began, so that the visitor gets an HTTP answer rather than a bare stream error.
+     */
+    interface OverBudgetAnswer extends ChannelHandler {
+        /**
+         * On the stream's event loop: answers the request with the answer's END_STREAM, stops the rest of the upload
+         * (RST_STREAM NO_ERROR once the answer is out, RFC 9113 8.1), ends the request's stream up the tunnel with a
+         * reset, and lets go at once of what the proxy holds of the upload, dropping what still comes. False when it
+         * cannot answer any more (the stream's exchange is over): the stream is reset then.
+         */
+        boolean answerOverBudget();
     }
 
     /** One stream's part: the bytes (frames counted) it was sent and has not taken. On its connection's event loop. */
@@ -276,7 +311,7 @@ final class Http2UploadBudget {
         /** A piece of {@code flowBytes} (padding included) went on: out of the budget, its credit back to the visitor. */
         void passedOn(int flowBytes) {
             taken(this, flowBytes + FRAME_COST);
-            if (flowBytes > 0 && stream.isActive()) {
+            if (flowBytes > 0 && stream.isActive() && !resetting) { // an upload ended gets no credit to send more
                 stream.writeAndFlush(new DefaultHttp2WindowUpdateFrame(flowBytes));
             }
         }

@@ -401,7 +401,8 @@ public final class HttpProxy implements HttpPipelines {
         /**
          * Most upload bytes all HTTP/2 connections together may hold for streams whose target reads slower than
          * their visitor sends (each DATA frame counted with {@link Http2UploadBudget#FRAME_COST}); beyond, the
-         * stream that has gone longest without its upload moving on is reset.
+         * stream that has gone longest without its upload moving on is ended: answered 503 if its answer had not
+         * begun, else reset.
          */
         public Builder http2UploadBudget(long bytes) {
             if (bytes <= 0) {

@@ -63,7 +63,8 @@ import java.util.concurrent.TimeUnit;
  * requests pipelined before it are answered: read ahead with the EOF, it is dropped; longer than what is read ahead,
  * the reading stops before the EOF, the request goes up once it is the current one, and the EOF then aborts it.
  */
-final class ProxyHandler extends ChannelDuplexHandler implements Exchange.PublicSide {
+final class ProxyHandler extends ChannelDuplexHandler
+        implements Exchange.PublicSide, Http2UploadBudget.OverBudgetAnswer {
 
     private static final Logger LOG = LoggerFactory.getLogger(ProxyHandler.class);
 
@@ -122,6 +123,8 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
     private boolean bodyInDecode;
     /** What is left of the body the decoder is in when its length was announced (Content-Length); else -1. */
     private long bodyBytesLeft = -1;
+    /** The request whose access checks run ({@link State#CHECKING}). */
+    private HttpRequest checked;
     /** Reads in a row that ended with messages waiting in {@link #pending}. */
     private int readsLeavingBacklog;
     /** HTTP/1.1: the visitor ended its side (EOF, half-closure allowed); nothing more comes after what was read. */
@@ -633,6 +636,7 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
                     respondLocally(request, AccessHook.redirect(request, redirect, ctx.alloc()), false, false);
             case HttpVerdict.Pending later -> {
                 state = State.CHECKING;
+                checked = request;
                 later.result().whenComplete((result, failure) -> ctx.executor().execute(() -> {
                     if (state != State.CHECKING) {
                         return;
@@ -643,6 +647,31 @@ final class ProxyHandler extends ChannelDuplexHandler implements Exchange.Public
                 }));
             }
         }
+    }
+
+    /**
+     * HTTP/2: the server's budget for held uploads ends this stream's upload before its answer began: 503, and what the
+     * proxy holds of the upload is let go now, what still comes dropped as it comes, no credit given for more
+     * ({@link Http2UploadBudget}); the rest of the upload is stopped once the answer is out ({@link #respondLocally}).
+     */
+    @Override
+    public boolean answerOverBudget() {
+        switch (state) {
+            case EXCHANGE -> {
+                if (!exchange.endOverBudget()) {
+                    return false;
+                }
+            }
+            case CHECKING -> respondLocally(checked,
+                    LocalAnswers.page(checked, ErrorPage.serverBufferFull(), ctx.alloc()), true, false);
+            default -> {
+                return false;
+            }
+        }
+        pending.forEach(ProxyHandler::drop);
+        pending.clear();
+        ctx.channel().config().setAutoRead(true); // what the stream's channel queued is read now, and dropped
+        return true;
     }
 
     @Override
