@@ -1,25 +1,16 @@
 package io.picotunnel.server.proxy.http;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Headers;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
@@ -27,8 +18,6 @@ import io.netty.util.ReferenceCountUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -57,45 +46,24 @@ class Http2UploadBudgetStreamCloseTest {
 
     @Test
     void aStreamHoldingOnlyTrailersIsClosedWhenTheVisitorResetsIt() throws Exception {
-        Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().build();
-                        ch.pipeline().addLast(codec);
-                        budget.watchConnection(ch, codec);
-                        ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-                            @Override
-                            protected void initChannel(Http2StreamChannel stream) {
-                                stream.config().setAutoRead(false); // reads nothing: all it is sent waits
-                                budget.watchStream(stream);
-                                stream.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                                    @Override
-                                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                        framesRead.incrementAndGet();
-                                        ReferenceCountUtil.release(msg);
-                                    }
+        Channel server = Http2UploadBudgetPeers.startServer(group, budget, stream -> {
+            // reads nothing: all it is sent waits
+            budget.watchStream(stream);
+            stream.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    framesRead.incrementAndGet();
+                    ReferenceCountUtil.release(msg);
+                }
 
-                                    @Override
-                                    public void channelInactive(ChannelHandlerContext ctx) {
-                                        exchangeEnded.set(true);
-                                    }
-                                });
-                                serverStream.complete(stream);
-                            }
-                        }));
-                    }
-                })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
-        Channel visitor = new Bootstrap().group(group).channel(NioSocketChannel.class)
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build(),
-                                new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
-                    }
-                })
-                .connect(server.localAddress()).sync().channel();
+                @Override
+                public void channelInactive(ChannelHandlerContext ctx) {
+                    exchangeEnded.set(true);
+                }
+            });
+            serverStream.complete(stream);
+        });
+        Channel visitor = Http2UploadBudgetPeers.connect(group, server);
         Http2StreamChannel stream = new Http2StreamChannelBootstrap(visitor)
                 .handler(new ChannelInboundHandlerAdapter()).open().sync().getNow();
         Http2Headers head = new DefaultHttp2Headers().method("POST").scheme("https").authority("uploads.test")

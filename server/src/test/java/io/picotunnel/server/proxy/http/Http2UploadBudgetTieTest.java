@@ -1,26 +1,17 @@
 package io.picotunnel.server.proxy.http;
 
-import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
@@ -29,12 +20,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.util.Queue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -68,7 +56,19 @@ class Http2UploadBudgetTieTest {
     @ParameterizedTest(name = "the {0} connection's frame passes the budget")
     @EnumSource(LastToSend.class)
     void ofConnectionsHoldingAsMuchTheNewerHasItsStreamReset(LastToSend last) throws Exception {
-        server = startServer();
+        server = Http2UploadBudgetPeers.startServer(group, budget, stream -> {
+            // reads the head only: its DATA waits, held
+            stream.pipeline().addLast(budget.watchStream(stream), new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    if (msg instanceof HttpRequest) {
+                        serverStreams.add(stream);
+                    }
+                    ReferenceCountUtil.release(msg);
+                }
+            });
+            stream.eventLoop().execute(stream::read);
+        });
         Upload older = startUpload();
         Upload newer = startUpload(); // the server watched the older one's connection before this one connected
         Upload first = last == LastToSend.OLDER ? newer : older;
@@ -89,46 +89,9 @@ class Http2UploadBudgetTieTest {
         assertThat(older.serverStream.isActive()).as("the server's side of the older's stream").isTrue();
     }
 
-    private Channel startServer() throws InterruptedException {
-        return new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer().build();
-                        ch.pipeline().addLast(codec);
-                        budget.watchConnection(ch, codec);
-                        ch.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-                            @Override
-                            protected void initChannel(Http2StreamChannel stream) {
-                                stream.config().setAutoRead(false); // reads the head only: its DATA waits, held
-                                stream.pipeline().addLast(budget.watchStream(stream), new ChannelInboundHandlerAdapter() {
-                                    @Override
-                                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                        if (msg instanceof HttpRequest) {
-                                            serverStreams.add(stream);
-                                        }
-                                        ReferenceCountUtil.release(msg);
-                                    }
-                                });
-                                stream.eventLoop().execute(stream::read);
-                            }
-                        }));
-                    }
-                })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
-    }
-
     /** A connection of its own with one upload stream open, its head read by the server's stream. */
     private Upload startUpload() throws Exception {
-        Channel visitor = new Bootstrap().group(group).channel(NioSocketChannel.class)
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build(),
-                                new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
-                    }
-                })
-                .connect(server.localAddress()).sync().channel();
+        Channel visitor = Http2UploadBudgetPeers.connect(group, server);
         Queue<Http2ResetFrame> resets = new ConcurrentLinkedQueue<>();
         Http2StreamChannel stream = new Http2StreamChannelBootstrap(visitor)
                 .handler(new ChannelInboundHandlerAdapter() {
