@@ -134,20 +134,29 @@ final class TargetDialerBehindYamux {
     static long awaitReset(InputStream input, int id) throws IOException {
         DataInputStream in = new DataInputStream(input);
         for (int i = 0; i < 1000; i++) {
-            in.readUnsignedByte();
-            int type = in.readUnsignedByte();
-            int flags = in.readUnsignedShort();
-            int streamId = in.readInt();
-            long length = Integer.toUnsignedLong(in.readInt());
-            if (type == TYPE_DATA) {
-                in.skipNBytes(length);
-            }
-            if (streamId == id && (flags & FLAG_RST) != 0) {
-                assertThat(type).as("the RST is a WindowUpdate").isEqualTo(TYPE_WINDOW_UPDATE);
-                return length;
+            Frame frame = readFrame(in);
+            if (frame.streamId() == id && (frame.flags() & FLAG_RST) != 0) {
+                assertThat(frame.type()).as("the RST is a WindowUpdate").isEqualTo(TYPE_WINDOW_UPDATE);
+                return frame.length();
             }
         }
         throw new AssertionError("no RST for stream " + id + " within 1000 frames");
+    }
+
+    /** A yamux frame as the server reads it: its header, and the payload of a Data frame (none for the others). */
+    record Frame(int type, int flags, int streamId, long length, byte[] payload) {
+    }
+
+    /** Reads the next frame from the client: its header, and its payload when it is a Data frame. */
+    static Frame readFrame(DataInputStream in) throws IOException {
+        in.readUnsignedByte();
+        int type = in.readUnsignedByte();
+        int flags = in.readUnsignedShort();
+        int streamId = in.readInt();
+        long length = Integer.toUnsignedLong(in.readInt());
+        byte[] payload = new byte[type == TYPE_DATA ? (int) length : 0];
+        in.readFully(payload);
+        return new Frame(type, flags, streamId, length, payload);
     }
 
     /** A yamux frame header. */

@@ -21,7 +21,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
-import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -106,19 +105,12 @@ class TargetDialerTargetEndTest {
     private static long dataUntilFin(DataInputStream in) throws IOException {
         long data = 0;
         for (int i = 0; i < 10_000; i++) {
-            in.readUnsignedByte();
-            int type = in.readUnsignedByte();
-            int flags = in.readUnsignedShort();
-            int streamId = in.readInt();
-            long length = Integer.toUnsignedLong(in.readInt());
-            if (type == TYPE_DATA) {
-                in.skipNBytes(length);
-                if (streamId == STREAM) {
-                    data += length;
+            TargetDialerBehindYamux.Frame frame = TargetDialerBehindYamux.readFrame(in);
+            if (frame.streamId() == STREAM) {
+                data += frame.payload().length;
+                if ((frame.flags() & FLAG_FIN) != 0) {
+                    return data;
                 }
-            }
-            if (streamId == STREAM && (flags & FLAG_FIN) != 0) {
-                return data;
             }
         }
         throw new AssertionError("no FIN for stream " + STREAM + " within 10000 frames");
