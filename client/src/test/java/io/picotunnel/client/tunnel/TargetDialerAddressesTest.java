@@ -24,7 +24,6 @@ import java.time.Duration;
 import java.util.Arrays;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
-import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -302,18 +301,12 @@ class TargetDialerAddressesTest {
     private static String readData(InputStream input) throws Exception {
         DataInputStream in = new DataInputStream(input);
         for (int i = 0; i < 1000; i++) {
-            in.readUnsignedByte();
-            int type = in.readUnsignedByte();
-            int flags = in.readUnsignedShort();
-            int streamId = in.readInt();
-            int length = in.readInt();
-            assertThat(streamId == STREAM && (flags & FLAG_RST) != 0)
-                    .as("stream %d reset, reason %d (%s)", STREAM, length, ResetReason.of(length)).isFalse();
-            if (type == TYPE_DATA) {
-                byte[] payload = in.readNBytes(length);
-                if (streamId == STREAM && length > 0) {
-                    return new String(payload, StandardCharsets.US_ASCII);
-                }
+            TargetDialerBehindYamux.Frame frame = TargetDialerBehindYamux.readFrame(in);
+            int reason = (int) frame.length();
+            assertThat(frame.streamId() == STREAM && (frame.flags() & FLAG_RST) != 0)
+                    .as("stream %d reset, reason %d (%s)", STREAM, reason, ResetReason.of(reason)).isFalse();
+            if (frame.streamId() == STREAM && frame.payload().length > 0) {
+                return new String(frame.payload(), StandardCharsets.US_ASCII);
             }
         }
         throw new AssertionError("no data for stream " + STREAM + " within 1000 frames");

@@ -21,7 +21,6 @@ import java.util.concurrent.TimeUnit;
 import static io.picotunnel.client.tunnel.TargetDialerBehindYamux.frame;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
-import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_DATA;
 import static io.picotunnel.protocol.yamux.YamuxSpec.TYPE_WINDOW_UPDATE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -114,20 +113,14 @@ class TargetDialerHeldBytesTest {
         Set<Integer> waiting = new HashSet<>(streams);
         long data = 0;
         for (int i = 0; i < 10_000 && !waiting.isEmpty(); i++) {
-            in.readUnsignedByte();
-            int type = in.readUnsignedByte();
-            int flags = in.readUnsignedShort();
-            int streamId = in.readInt();
-            long length = Integer.toUnsignedLong(in.readInt());
-            if (type == TYPE_DATA) {
-                in.skipNBytes(length);
-                if (streams.contains(streamId)) {
-                    data += length;
-                }
+            TargetDialerBehindYamux.Frame frame = TargetDialerBehindYamux.readFrame(in);
+            if (streams.contains(frame.streamId())) {
+                data += frame.payload().length;
             }
-            assertThat(flag == FLAG_FIN && (flags & FLAG_RST) != 0).as("RST for stream %d", streamId).isFalse();
-            if ((flags & flag) != 0) {
-                waiting.remove(streamId);
+            assertThat(flag == FLAG_FIN && (frame.flags() & FLAG_RST) != 0)
+                    .as("RST for stream %d", frame.streamId()).isFalse();
+            if ((frame.flags() & flag) != 0) {
+                waiting.remove(frame.streamId());
             }
         }
         assertThat(waiting).as("streams without that frame").isEmpty();
