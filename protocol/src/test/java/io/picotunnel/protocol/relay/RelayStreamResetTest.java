@@ -15,6 +15,7 @@ import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import io.picotunnel.testkit.SocketEnding;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,12 +25,12 @@ import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import static io.picotunnel.testkit.SocketEnding.readToEndOrReset;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -108,7 +109,7 @@ class RelayStreamResetTest {
 
             loseSession();
 
-            assertThat(readToEndOrReset(in)).isEqualTo("reset: Connection reset");
+            assertThat(readToEndOrReset(in).how()).isEqualTo("reset: Connection reset");
         }
     }
 
@@ -122,7 +123,7 @@ class RelayStreamResetTest {
 
             Relay.start(socket, stream);
 
-            assertThat(readToEndOrReset(visitor.getInputStream())).isEqualTo("reset: Connection reset");
+            assertThat(readToEndOrReset(visitor.getInputStream()).how()).isEqualTo("reset: Connection reset");
         }
     }
 
@@ -172,7 +173,7 @@ class RelayStreamResetTest {
             loseSession();
             await().atMost(Duration.ofSeconds(10)).until(() -> !socket.isOpen());
 
-            assertThat(readToEndOrReset(visitor.getInputStream())).isEqualTo("eof after 600000 bytes");
+            assertThat(readToEndOrReset(visitor.getInputStream())).isEqualTo(new SocketEnding(600_000, "eof"));
         }
     }
 
@@ -197,19 +198,5 @@ class RelayStreamResetTest {
     private void loseSession() {
         opener.config().setOption(ChannelOption.SO_LINGER, 0);
         opener.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-    }
-
-    private static String readToEndOrReset(InputStream in) throws IOException {
-        byte[] buffer = new byte[64 * 1024];
-        long bytes = 0;
-        try {
-            int n;
-            while ((n = in.read(buffer)) >= 0) {
-                bytes += n;
-            }
-            return "eof after " + bytes + " bytes";
-        } catch (SocketException e) {
-            return "reset: " + e.getMessage();
-        }
     }
 }

@@ -19,12 +19,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,6 +31,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import static io.picotunnel.testkit.SocketEnding.readToEndOrReset;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -134,7 +133,7 @@ class StalledReaderAfterSessionEndTest {
                 .until(() -> leftovers.stream().allMatch(s -> s.isReset() && !s.isOpen()));
         assertThat(heldByAllSessions()).isZero();
         for (Socket target : stalledTargets) {
-            assertThat(readToEndOrReset(target.getInputStream())).as("the target hears the data was lost")
+            assertThat(readToEndOrReset(target.getInputStream()).how()).as("the target hears the data was lost")
                     .startsWith("reset");
         }
     }
@@ -193,19 +192,5 @@ class StalledReaderAfterSessionEndTest {
 
     private static <T> T onLoop(YamuxSession session, Callable<T> task) throws Exception {
         return session.parent().eventLoop().submit(task).get(10, TimeUnit.SECONDS);
-    }
-
-    private static String readToEndOrReset(InputStream in) throws IOException {
-        byte[] buffer = new byte[64 * 1024];
-        long bytes = 0;
-        try {
-            int n;
-            while ((n = in.read(buffer)) >= 0) {
-                bytes += n;
-            }
-            return "eof after " + bytes + " bytes";
-        } catch (SocketException e) {
-            return "reset: " + e.getMessage();
-        }
     }
 }

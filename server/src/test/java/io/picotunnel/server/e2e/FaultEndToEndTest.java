@@ -6,6 +6,7 @@ import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.testkit.ClientHellos;
 import io.picotunnel.testkit.KernelSocket;
+import io.picotunnel.testkit.SocketEnding;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
+import static io.picotunnel.testkit.SocketEnding.readToEndOrReset;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -107,7 +109,7 @@ class FaultEndToEndTest {
         assertThat(target.written()).as("target still sending").isLessThan(SIZE);
 
         fault.cut();
-        Ending end = readToEndOrReset(in);
+        SocketEnding end = readToEndOrReset(in);
 
         assertThat(end.how()).isEqualTo("reset: Connection reset");
         assertThat(MiB + end.bytes()).isLessThan(SIZE);
@@ -362,7 +364,7 @@ class FaultEndToEndTest {
     /** Lets the held target go on to its fault: the visitor's next read is a reset, with no byte before it. */
     private void visitorIsResetWhenTheTargetResumes(InputStream in) throws Exception {
         target.resume();
-        Ending end = readToEndOrReset(in);
+        SocketEnding end = readToEndOrReset(in);
 
         assertThat(end.how()).isEqualTo("reset: Connection reset");
         assertThat(end.bytes()).isZero();
@@ -392,9 +394,9 @@ class FaultEndToEndTest {
                 return end == null || end.inode() == 0;
             });
 
-            Ending end = readToEndOrReset(visitor.getInputStream());
+            SocketEnding end = readToEndOrReset(visitor.getInputStream());
 
-            assertThat(end).isEqualTo(new Ending(size, "eof"));
+            assertThat(end).isEqualTo(new SocketEnding(size, "eof"));
             assertThat(closed.get()).as("the server closed its end with bytes unacknowledged").isNotNull();
             assertThat(closed.get().queued()).isPositive();
         }
@@ -428,7 +430,7 @@ class FaultEndToEndTest {
                     "transfer-encoding");
             FaultTarget.PatternRead body = FaultTarget.readPattern(in);
 
-            assertThat(new Ending(body.bytes(), body.how())).isEqualTo(new Ending(size, "eof"));
+            assertThat(new SocketEnding(body.bytes(), body.how())).isEqualTo(new SocketEnding(size, "eof"));
             assertThat(body.firstWrong()).as("first byte not the target's").isEqualTo(-1);
             assertThat(closed.get()).as("the server closed its end with bytes unacknowledged").isNotNull();
             assertThat(closed.get().queued()).isPositive();
@@ -459,9 +461,9 @@ class FaultEndToEndTest {
         try (Socket visitor = passthrough()) {
             visitor.shutdownOutput();
 
-            Ending end = readToEndOrReset(visitor.getInputStream());
+            SocketEnding end = readToEndOrReset(visitor.getInputStream());
 
-            assertThat(end).isEqualTo(new Ending(MiB, "eof"));
+            assertThat(end).isEqualTo(new SocketEnding(MiB, "eof"));
         }
     }
 
@@ -605,23 +607,6 @@ class FaultEndToEndTest {
         });
     }
 
-    /** How reading ended: {@code "eof"} or {@code "reset: <message>"}, and the bytes read until then. */
-    private record Ending(long bytes, String how) {
-    }
-
-    private static Ending readToEndOrReset(InputStream in) throws IOException {
-        byte[] buffer = new byte[64 * 1024];
-        long bytes = 0;
-        try {
-            int n;
-            while ((n = in.read(buffer)) >= 0) {
-                bytes += n;
-            }
-            return new Ending(bytes, "eof");
-        } catch (SocketException e) {
-            return new Ending(bytes, "reset: " + e.getMessage());
-        }
-    }
 
     /** GETs {@code path} on the visitor's connection; the answer's head must be a 200 with a chunked body. */
     private static ChunkedBody chunkedDownload(Socket visitor, String path) throws IOException {
