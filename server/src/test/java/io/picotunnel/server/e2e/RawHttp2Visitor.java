@@ -7,6 +7,7 @@ import io.netty.handler.codec.http2.Http2Exception;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -171,6 +172,21 @@ final class RawHttp2Visitor implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Sends {@code count} PINGs in one write, waiting for no ACK. */
+    void pings(int count) throws IOException {
+        byte[] ping = frame(0x6, 0, 0, new byte[8]);
+        byte[] all = new byte[ping.length * count];
+        for (int i = 0; i < count; i++) {
+            System.arraycopy(ping, 0, all, i * ping.length, ping.length);
+        }
+        write(all);
+    }
+
+    /** The PING ACKs the server sent that the visitor read so far. */
+    long pingAcks() {
+        return pingAcks.get();
     }
 
     /** RST_STREAM(CANCEL) on {@code stream}: the visitor wants no more of its answer. */
@@ -356,7 +372,7 @@ final class RawHttp2Visitor implements AutoCloseable {
 
     private void readFrames() {
         try {
-            DataInputStream in = new DataInputStream(tls.getInputStream());
+            DataInputStream in = new DataInputStream(new BufferedInputStream(tls.getInputStream()));
             while (true) {
                 awaitReadingAllowed();
                 int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();

@@ -1,0 +1,117 @@
+package io.picotunnel.server.e2e;
+
+import io.picotunnel.server.config.Setting;
+import io.picotunnel.testkit.KernelSocket;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A visitor that floods PINGs and reads none of their ACKs: once the sockets' buffers are full the ACKs queue in the
+ * server, and past Netty's limit of queued control frames (maxQueuedControlFrames, 10000 by default, on in our codec)
+ * the server ends the connection with GOAWAY(ENHANCE_YOUR_CALM) and drops the ACKs still to come instead of queueing
+ * them. Real server and client, a visitor writing HTTP/2 frames by hand over TLS.
+ *
+ * <p>Past the limit the server closes at once, and TLS gives up what it still queues 3 s later
+ * ({@code HttpsFrontDoor.CLOSE_NOTIFY_FLUSH_TIMEOUT}): the GOAWAY, queued behind the ACKs, reaches a visitor only if it
+ * reads by then. So the visitor sends a batch of PINGs at a time and waits until the server has read them, counts the
+ * ACKs the server must be holding from what the kernel shows of both sockets (whatever their sizes), stops as soon as
+ * that is past the limit, and reads at once. It writes nothing more then: a socket closed with input unread sends a
+ * reset, and the reset would drop what its send buffer holds.
+ */
+class Http2ControlFrameFloodEndToEndTest {
+
+    private static final String HOST = "flood.test";
+    private static final long ENHANCE_YOUR_CALM = 0xb;
+    /** Netty's default maxQueuedControlFrames, on in our codec. */
+    private static final long LIMIT = 10_000;
+    /**
+     * How far past the limit the count of ACKs the server holds must be before the visitor reads: more than the PINGs
+     * of one read of the server's (64 KiB), which it may have taken from its socket and not answered yet.
+     */
+    private static final long PAST_THE_LIMIT = 5_000;
+    private static final int BATCH = 1_000;
+    /** A PING and its ACK: a 9-byte header and 8 bytes; in TLS records, a little more. */
+    private static final int PING_BYTES = 17;
+    /** What the visitor's TLS and its buffer may hold read from its socket and not handed on: two records and more. */
+    private static final int READ_AHEAD = 40 * 1024;
+    /** 17 MB of PINGs: far more than the sockets' buffers hold (4 MiB of send buffer at most here). */
+    private static final long MAX_PINGS = 1_000_000;
+
+    @TempDir
+    Path dataDir;
+
+    private HttpsHostTunnel tunnel;
+
+    @BeforeEach
+    void start() throws IOException {
+        ServerSocket target = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        // A connection that opens no stream gets GOAWAY(NO_ERROR) at the header timeout: not before the flood's.
+        tunnel = new HttpsHostTunnel(dataDir, Map.of(Setting.HEADER_TIMEOUT, "10m"), HOST, UnaryOperator.identity(),
+                target::close, target.getLocalPort());
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        if (tunnel != null) {
+            tunnel.close();
+        }
+    }
+
+    @Test
+    void aPingFloodWhoseAcksAreNotReadGetsGoAwayEnhanceYourCalm() throws Exception {
+        try (RawHttp2Visitor visitor = tunnel.visitor()) {
+            visitor.ping();
+            visitor.holdReading();
+
+            long sent = 0;
+            for (long held = acksHeldByTheServer(visitor, sent); held <= LIMIT + PAST_THE_LIMIT;
+                 held = acksHeldByTheServer(visitor, sent)) {
+                assertThat(sent).as("PINGs sent").isLessThan(MAX_PINGS);
+                int batch = (int) Math.max(BATCH, LIMIT + PAST_THE_LIMIT + 1 - held);
+                visitor.pings(batch);
+                sent += batch;
+                await("the server read the PINGs").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+                        .until(() -> unreadByTheServer(visitor) == 0);
+            }
+            visitor.resumeReading();
+
+            await("the server's end of the connection").atMost(Duration.ofSeconds(30)).until(visitor::ended);
+            assertThat(visitor.goAwayError()).as("the GOAWAY's error code").isEqualTo(ENHANCE_YOUR_CALM);
+            assertThat(visitor.pingAcks()).as("PING ACKs of %d PINGs", sent).isLessThan(sent);
+        }
+    }
+
+    /**
+     * At least how many ACKs the server holds unsent once it has read all {@code sent} PINGs: those the visitor did not
+     * read, less as many as the sockets' buffers and the visitor's read-ahead could hold. The server's socket is looked
+     * at first, so that what moves on to the visitor's in between counts twice, never not at all.
+     */
+    private long acksHeldByTheServer(RawHttp2Visitor visitor, long sent) throws IOException {
+        KernelSocket server = KernelSocket.find(tunnel.server().httpsPort(), visitor.localPort());
+        KernelSocket visitorSide = KernelSocket.find(visitor.localPort(), tunnel.server().httpsPort());
+        assertThat(server).as("the server's socket").isNotNull();
+        assertThat(visitorSide).as("the visitor's socket").isNotNull();
+        long buffered = server.queued() + visitorSide.unread() + READ_AHEAD;
+        return sent - visitor.pingAcks() - buffered / PING_BYTES;
+    }
+
+    /** The PINGs' bytes the server has not read: in the visitor's socket unacknowledged, or in its own. */
+    private long unreadByTheServer(RawHttp2Visitor visitor) throws IOException {
+        KernelSocket server = KernelSocket.find(tunnel.server().httpsPort(), visitor.localPort());
+        KernelSocket visitorSide = KernelSocket.find(visitor.localPort(), tunnel.server().httpsPort());
+        return (server == null ? 0 : server.unread()) + (visitorSide == null ? 0 : visitorSide.queued());
+    }
+}
