@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -170,6 +171,37 @@ class TotalBufferBudgetResetTest {
         assertThat(full.reset()).as("the reset, and the next, started as the first ended").hasSize(2);
         assertThat(other.reset()).isEmpty();
         assertThat(budget.held()).isEqualTo(2L * WINDOW + CHUNK).isLessThanOrEqualTo(budget.limit());
+    }
+
+    @Test
+    void theResetStartedAsOneEndsIsATaskOfTheLoopOfTheSessionHoldingTheMostNotOfTheLoopItEndsOn() {
+        TotalBufferBudget budget = budget(3L * WINDOW);
+        Peer full = holdingThreeWindows(budget, new AtomicReference<>());
+        AtomicReference<FailingOnceExecutor> otherLoop = new AtomicReference<>();
+        Peer other = peer(budget, 8L * WINDOW, eventLoop -> {
+            otherLoop.set(new FailingOnceExecutor(eventLoop));
+            return otherLoop.get();
+        });
+        other.open(1);
+        other.fill(1, CHUNK); // over: a reset asked of the full session's loop
+        // As that reset ends, the other session's frames make it the one holding the most, over the total again.
+        AtomicInteger queued = new AtomicInteger();
+        budget.beforeResetEnds(() -> {
+            for (int id = 3; id <= 5; id += 2) {
+                other.open(id);
+                other.fill(id, WINDOW);
+            }
+            queued.set(otherLoop.get().queued());
+        });
+        full.runAsked();
+        assertThat(other.held()).as("nothing reset on the full session's loop").isEqualTo(2L * WINDOW + CHUNK);
+        assertThat(otherLoop.get().queued() - queued.get()).as("the next reset, a task of the other's loop").isEqualTo(1);
+        assertThat(budget.over()).isTrue();
+
+        other.runAsked();
+        assertThat(other.reset()).as("paid first by the session holding the most").isNotEmpty();
+        full.runAsked();
+        assertThat(budget.held()).isLessThanOrEqualTo(budget.limit());
     }
 
     @Test
