@@ -126,7 +126,10 @@ public final class TotalBufferBudget {
         }
     }
 
-    /** The pending reset ended: the session holding the most had nothing to reset, or its task could not be queued. */
+    /**
+     * The pending reset ended other than by finding the total within the limit: no session holds anything, the session
+     * holding the most had nothing to reset, a task could not be queued, or the reset was handed on and ended there.
+     */
     void resetEnded() {
         Runnable hook = beforeResetEnds;
         if (hook != null) {
@@ -148,7 +151,7 @@ public final class TotalBufferBudget {
         }
     }
 
-    /** For tests: {@code hook} runs once, on the loop of the next pending reset as it ends, while still pending. */
+    /** For tests: {@code hook} runs once, on the thread that ends the next pending reset, while still pending. */
     void beforeResetEnds(Runnable hook) {
         beforeResetEnds = hook;
     }

@@ -61,7 +61,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private static final long GO_AWAY_CLOSE_GRACE_SECONDS = 5;
     /**
      * How often at most each WARN for streams reset at a buffer limit, or for frames that found no memory, is logged:
-     * for all connections of the process together, as a flood of connections would otherwise flood the log.
+     * for all connections together (of the process, or of one server's --total-buffer-limit for that limit's WARN),
+     * as a flood of connections would otherwise flood the log.
      */
     public static final Duration BUFFER_LIMIT_LOG_INTERVAL = Duration.ofMinutes(1);
     /** The WARN for streams reset at --session-buffer-limit, for all sessions of the process. */
@@ -1123,6 +1124,11 @@ public final class YamuxSession extends ChannelDuplexHandler {
     /** For tests: the limit on the --session-buffer-limit WARN, with its own clock, instead of the process's. */
     void sessionLimitLog(OncePerIntervalLog lines) {
         sessionLimitLog = lines;
+    }
+
+    /** For tests: the limit this session's --session-buffer-limit WARN goes through. */
+    OncePerIntervalLog sessionLimitLog() {
+        return sessionLimitLog;
     }
 
     void readCompleteLater(YamuxChildChannel child) {
