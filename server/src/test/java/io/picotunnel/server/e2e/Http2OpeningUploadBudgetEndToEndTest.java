@@ -23,11 +23,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Uploads over HTTP/2 whose tunnel stream does not open (the tunnel's client is gone, another is under way), so that
- * what they send waits in the proxy itself, partly in its own queue of what it read: all of it counts against the
- * server's budget for held uploads (its {@code --session-buffer-limit}, here 256 KiB), the visitor gets no credit for
- * more than the budget counts, and past the budget uploads are answered 503, then reset with NO_ERROR (no answer had
- * begun). Real server, our client
- * (stopped), a socket target, a visitor writing HTTP/2 frames by hand over TLS.
+ * what they send waits in the proxy itself, partly in its own queue of what it read, or opens but sends nothing into
+ * the tunnel (the client's connection takes nothing), so that what the proxy hands the tunnel stream waits in that
+ * stream's queue: all of it counts against the server's budget for held uploads (its {@code --session-buffer-limit},
+ * here 256 KiB), the visitor gets no credit for more than the budget counts, and past the budget uploads are answered
+ * 503, then reset with NO_ERROR (no answer had begun). Real server, our client (stopped, or taking nothing), a socket
+ * target, a visitor writing HTTP/2 frames by hand over TLS.
  */
 class Http2OpeningUploadBudgetEndToEndTest {
 
@@ -94,16 +95,44 @@ class Http2OpeningUploadBudgetEndToEndTest {
         // A client under way: the streams asked of the tunnel wait for it, as the exchanges' uploads come in
         underWay = tunnel.server().registry().arriving(tunnel.id, "under-way", arrivalLoop);
         visitor = tunnel.visitor();
+
+        assertHeldWithinTheBudget(sendUntilStalled("/opening/"));
+    }
+
+    /**
+     * The tunnel streams open at once, but nothing written into them leaves the server (the client's connection takes
+     * nothing): the pieces the proxy hands each (all those it read while the stream opened, at once) stay counted, their
+     * credit withheld, until their writes into the tunnel are done, which they never are here. Before, they left the
+     * budget as they were handed on, their credit given back: each stream was sent twice its window, half of it
+     * uncounted.
+     */
+    @Test
+    void piecesWrittenIntoTunnelStreamsThatSendNothingCountAgainstTheBudgetUntilSent() throws Exception {
+        UnsentWrites.holdWritesTo(tunnel.server().registry().connections(tunnel.id).getFirst());
+        visitor = tunnel.visitor();
+
+        assertHeldWithinTheBudget(sendUntilStalled("/unsent/"));
+    }
+
+    /** Posts a long upload on each of {@link #STREAMS} streams, sends their bodies until they send no more. */
+    private List<AtomicLong> sendUntilStalled(String path) throws IOException {
         List<AtomicLong> sent = new ArrayList<>();
         for (int i = 0; i < STREAMS; i++) {
             int stream = 1 + 2 * i;
             AtomicLong streamSent = new AtomicLong();
             sent.add(streamSent);
-            visitor.post(stream, "/opening/" + i, BODY);
+            visitor.post(stream, path + i, BODY);
             StalledSending.inTheBackground(() -> visitor.sendBody(stream, BODY, streamSent));
         }
         StalledSending.awaitStopped(sent);
+        return sent;
+    }
 
+    /**
+     * Some of the streams that {@code sent} was sent on are reset with ENHANCE_YOUR_CALM, and what the others were
+     * sent, none of it gone up a tunnel, is all counted held and within the budget.
+     */
+    private void assertHeldWithinTheBudget(List<AtomicLong> sent) {
         long held = tunnel.server().http2UploadBytesHeld();
         List<Long> resets = new ArrayList<>();
         List<AtomicLong> sentOnStreamsLeft = new ArrayList<>();

@@ -21,9 +21,10 @@ import static org.awaitility.Awaitility.await;
  * server's budget for held uploads (its {@code --session-buffer-limit}, here 256 KiB) can hold: what the server holds
  * stays within the budget, uploads of the connections that hold the most are ended, and once the visitors left the
  * server holds nothing; an upload of a connection that holds little is not ended for one that fills the budget, though
- * it stalled first. An upload ended before its target answered gets 503 and then RST_STREAM NO_ERROR, what it held
- * leaving the budget at once; one whose answer began is reset with ENHANCE_YOUR_CALM. Real server, our client in
- * process, socket targets, visitors writing HTTP/2 frames by hand over TLS.
+ * it stalled first; an upload the target reads goes through whole, however long. An upload ended before its target
+ * answered gets 503 and then RST_STREAM NO_ERROR, what it held leaving the budget at once; one whose answer began is
+ * reset with ENHANCE_YOUR_CALM. Real server, our client in process, socket targets, visitors writing HTTP/2 frames by
+ * hand over TLS.
  *
  * <p>The streams stall one after the other (each until it sends nothing more), so the order in which they went
  * without moving on, and so which one a pass over the budget resets, is known.
@@ -34,6 +35,8 @@ class Http2UploadBudgetEndToEndTest {
     private static final long BUDGET = 256 * 1024;
     private static final String HOST = "uploads.test";
     private static final long BODY = 64 * MiB;
+    /** Some 250 windows of a stream (64 KiB). */
+    private static final long LONG_BODY = 16 * MiB;
     private static final long ENHANCE_YOUR_CALM = 0xb;
     private static final long NO_ERROR = 0;
     /** An upload to a target that reads it whole, on the connection of uploads ended. */
@@ -108,6 +111,25 @@ class Http2UploadBudgetEndToEndTest {
         RawHttp2Visitor visitor = tunnel.visitor();
         visitors.add(visitor);
         return visitor;
+    }
+
+    /**
+     * A stream's credit comes back as its pieces are written into the tunnel, a WINDOW_UPDATE flushed for several at
+     * once: none of it is lost, and an upload many windows long goes through whole, leaving nothing held.
+     */
+    @Test
+    void aLongUploadGoesThroughWholeAndLeavesNothingHeld() throws Exception {
+        RawHttp2Visitor visitor = tunnel.visitor();
+        visitors.add(visitor);
+        visitor.post(1, "/fast", LONG_BODY);
+        AtomicLong sent = new AtomicLong();
+        StalledSending.inTheBackground(() -> visitor.sendBody(1, LONG_BODY, sent));
+
+        await().atMost(120, TimeUnit.SECONDS).alias("the answer to the long upload").until(() -> visitor.endOfStream(1));
+        assertThat(visitor.status(1)).isEqualTo("200");
+        assertThat(visitor.body(1)).as("the body's length, as the target read it").isEqualTo(Long.toString(LONG_BODY));
+        await().atMost(10, TimeUnit.SECONDS).alias("nothing held once it went through")
+                .until(() -> tunnel.server().http2UploadBytesHeld() == 0);
     }
 
     /**

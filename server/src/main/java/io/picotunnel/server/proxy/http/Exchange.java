@@ -513,8 +513,8 @@ final class Exchange {
 
     /** The next piece of the request body, read from the public side. */
     void forwardRequestContent(HttpContent content) {
-        Http2UploadBudget.passedOn(content); // it goes up the tunnel stream now (or, undecodable, nowhere)
         if (content.decoderResult().isFailure()) {
+            Http2UploadBudget.passedOn(content); // undecodable, it goes nowhere
             rejectRequestBody(content);
             return;
         }
@@ -527,7 +527,9 @@ final class Exchange {
         if (hasBody) {
             bodyCopy.keep(content);
         }
+        // Counted, its credit withheld, until it is in the tunnel: the stream may queue it, its window taken
         writeUpstream(lastByteHold.passOn(content));
+        Http2UploadBudget.passedOnOnceWritten(content, lastUpstreamWrite);
         if (last) {
             requestDone = true;
             cancelBodyTimer();

@@ -27,6 +27,8 @@ import io.netty.handler.codec.http2.Http2StreamChannelOption;
 import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.codec.http2.Http2UnknownFrame;
+import io.netty.util.concurrent.Future;
+import io.picotunnel.protocol.net.OnLoop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,11 +47,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * tunnel yet (their target reads slower than the visitor sends), kept within one budget, as a yamux session keeps
  * what its streams hold within {@code --session-buffer-limit}.
  *
- * <p>A stream's credit goes back to the visitor only as its body goes on, and Netty gives the connection's credit back
- * with the stream's: what a stalled stream was sent counts against the connection's window too. So each connection's
- * window is opened to twice its streams' windows (Netty sends the connection's WINDOW_UPDATE once half of it was
- * taken): however many of its streams stall, each holding at most its own window, the others still have a stream
- * window's worth of the connection's. What that lets the connections hold is bounded server-wide instead: when the
+ * <p>A stream's credit goes back to the visitor only as its body goes on into the tunnel, and Netty gives the
+ * connection's credit back with the stream's: what a stalled stream was sent counts against the connection's window
+ * too. So each connection's window is opened to twice its streams' windows (Netty sends the connection's
+ * WINDOW_UPDATE once half of it was taken): however many of its streams stall, each holding at most its own window,
+ * the others still have a stream window's worth of the connection's. What that lets the connections hold is bounded server-wide instead: when the
  * bytes held pass the budget, a stream of the connection that holds the most is ended, the one of its streams whose
  * body has gone longest without moving on, which ends its exchange and frees what it held: answered 503 when its answer
  * had not begun ({@link OverBudgetAnswer}), else reset (RST_STREAM ENHANCE_YOUR_CALM). The connection that holds the
@@ -61,8 +63,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #COPY_ALWAYS_BELOW}: the first frame of a stall, 4 KiB or more, keeps its read buffer (64 KiB and more)
  * alive beyond what it is counted for, once per stalled stream.
  *
- * <p>A frame is held from its arrival until it goes on into the tunnel, or is dropped ({@link #passedOn}): waiting in
- * its stream's channel, in the proxy's own queue while the tunnel stream opens or the access check runs, or anywhere
+ * <p>A frame is held from its arrival until it is written into the tunnel, or is dropped: waiting in its stream's
+ * channel, in the proxy's own queue while the tunnel stream opens or the access check runs, in the tunnel stream's own
+ * queue until its write is done ({@link #passedOnOnceWritten}: sent on the tunnel's connection, or failed), or anywhere
  * else on its way. Only then does its stream's credit go back to the visitor (Netty's automatic stream flow control is
  * off), so what a visitor keeps the server holding, however slow the tunnel side, is what the budget counts, but for
  * the read buffer each stalled stream's first frame may keep.
@@ -143,13 +146,26 @@ final class Http2UploadBudget {
     }
 
     /**
-     * {@code msg}, read from an HTTP/2 stream, went on into the tunnel or was dropped: what it held leaves the budget
-     * and its credit goes back to the visitor. Anything but a piece of an upload counted here is left alone; a piece
-     * is passed on once, the first time. On the stream's event loop.
+     * {@code msg}, read from an HTTP/2 stream, was dropped, or goes nowhere: what it held leaves the budget and its
+     * credit goes back to the visitor. Anything but a piece of an upload counted here is left alone; a piece is passed
+     * on once, the first time. On the stream's event loop.
      */
     static void passedOn(Object msg) {
         if (msg instanceof HeldPiece piece) {
-            piece.passOn();
+            piece.credit().give();
+        }
+    }
+
+    /**
+     * {@code msg}, read from an HTTP/2 stream, goes on into the tunnel with {@code write}: it stays counted, and its
+     * credit withheld, until the write is done, the bytes sent into the tunnel then (or, failed, nowhere); a tunnel
+     * stream that cannot send (its window taken by a target that reads nothing) keeps what it was written counted.
+     * As {@link #passedOn} otherwise. {@code write} may complete on another event loop.
+     */
+    static void passedOnOnceWritten(Object msg, Future<?> write) {
+        if (msg instanceof HeldPiece piece) {
+            Credit credit = piece.credit();
+            write.addListener(done -> credit.giveOnItsLoop());
         }
     }
 
@@ -499,15 +515,16 @@ final class Http2UploadBudget {
         }
     }
 
-    /** A piece of an upload, counted and its credit held until {@link #passOn}. */
+    /** A piece of an upload, counted and its credit held until passed on. */
     private interface HeldPiece {
-        void passOn();
+        Credit credit();
     }
 
-    /** What a piece gives back once passed on: null once it was. On its stream's event loop. */
+    /** What a piece gives back once passed on, the first time. On its stream's event loop. */
     private static final class Credit {
-        private HeldUpload upload;
+        private final HeldUpload upload;
         private final int flowBytes;
+        private boolean given;
 
         Credit(HeldUpload upload, int flowBytes) {
             this.upload = upload;
@@ -515,11 +532,16 @@ final class Http2UploadBudget {
         }
 
         void give() {
-            if (upload != null) {
-                HeldUpload held = upload;
-                upload = null;
-                held.passedOn(flowBytes);
+            if (!given) {
+                given = true;
+                upload.passedOn(flowBytes);
             }
+        }
+
+        /** From any thread: gives it on its stream's event loop; a loop that stops has nobody to give it to. */
+        void giveOnItsLoop() {
+            OnLoop.run(upload.stream.eventLoop(), this::give, () -> {
+            });
         }
     }
 
@@ -532,8 +554,8 @@ final class Http2UploadBudget {
         }
 
         @Override
-        public void passOn() {
-            credit.give();
+        public Credit credit() {
+            return credit;
         }
     }
 
@@ -546,8 +568,8 @@ final class Http2UploadBudget {
         }
 
         @Override
-        public void passOn() {
-            credit.give();
+        public Credit credit() {
+            return credit;
         }
     }
 }

@@ -554,7 +554,7 @@ final class ProxyHandler extends ChannelDuplexHandler
             config.setAutoRead(false);
             ctx.read();
         } else if (!config.isAutoRead()) {
-            // An HTTP/2 stream's credit goes back as its pieces go on, not as it is read (Http2UploadBudget)
+            // An HTTP/2 stream's credit goes back as its pieces are in the tunnel, not as it is read (Http2UploadBudget)
             config.setAutoRead(true);
         }
     }
