@@ -39,6 +39,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -68,7 +69,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * queue until its write is done ({@link #passedOnOnceWritten}: sent on the tunnel's connection, or failed), or anywhere
  * else on its way. Only then does its stream's credit go back to the visitor (Netty's automatic stream flow control is
  * off), so what a visitor keeps the server holding, however slow the tunnel side, is what the budget counts, but for
- * the read buffer each stalled stream's first frame may keep.
+ * the read buffer each stalled stream's first frame may keep. The WINDOW_UPDATEs of the credit given back in one turn
+ * of the connection's event loop go out in one flush.
  */
 final class Http2UploadBudget {
 
@@ -328,7 +330,8 @@ final class Http2UploadBudget {
         void passedOn(int flowBytes) {
             taken(this, flowBytes + FRAME_COST);
             if (flowBytes > 0 && stream.isActive() && !resetting) { // an upload ended gets no credit to send more
-                stream.writeAndFlush(new DefaultHttp2WindowUpdateFrame(flowBytes));
+                stream.write(new DefaultHttp2WindowUpdateFrame(flowBytes));
+                owner.flushCreditSoon();
             }
         }
 
@@ -361,6 +364,8 @@ final class Http2UploadBudget {
         private final Http2Connection connection;
         private final ReadSpan reads;
         private Channel channel;
+        /** A flush of the WINDOW_UPDATEs written for credit given back is queued; on the event loop. */
+        private boolean creditFlushQueued;
 
         ConnectionUploads(Http2Connection connection, ReadSpan reads) {
             this.connection = connection;
@@ -437,6 +442,27 @@ final class Http2UploadBudget {
             }
             if (delta > 0 && !reads.reading) {
                 channel.flush();
+            }
+        }
+
+        /**
+         * Flushes the WINDOW_UPDATEs that credit given back wrote, once for all of it given back in this turn of the
+         * event loop: within a read the codec flushes as the read completes; else a task queued now does, behind the
+         * tasks already queued (the credit of writes into the tunnel done together comes back in tasks queued
+         * together). A flush per piece would send a TLS record, and make a system call, per WINDOW_UPDATE.
+         */
+        void flushCreditSoon() {
+            if (reads.reading || creditFlushQueued) {
+                return;
+            }
+            creditFlushQueued = true;
+            try {
+                channel.eventLoop().execute(() -> {
+                    creditFlushQueued = false;
+                    channel.flush();
+                });
+            } catch (RejectedExecutionException stopped) {
+                creditFlushQueued = false; // the server stops: nobody waits for the credit
             }
         }
     }
