@@ -60,7 +60,7 @@ class Http2UploadBudgetCreditFlushTest {
 
     @Test
     void creditForPiecesOfManyStreamsPassedOnInOneTurnGoesOutInOneFlush() throws Exception {
-        Channel server = WatchedHttp2Peers.server(group, budget, connection -> {
+        Channel server = Http2UploadBudgetPeers.startServer(group, budget, connection -> {
             connection.pipeline().addFirst(flushes);
             serverConnection.complete(connection);
         }, stream -> stream.pipeline().addLast(budget.watchStream(stream), new ChannelInboundHandlerAdapter() {
@@ -74,10 +74,10 @@ class Http2UploadBudgetCreditFlushTest {
             }
         }));
         Http2FrameCodec visitorCodec = Http2FrameCodecBuilder.forClient().build();
-        Channel visitor = WatchedHttp2Peers.visitor(group, server, visitorCodec);
+        Channel visitor = Http2UploadBudgetPeers.connect(group, server, visitorCodec);
         List<Http2StreamChannel> uploads = new ArrayList<>();
         for (int i = 0; i < STREAMS; i++) {
-            Http2StreamChannel upload = WatchedHttp2Peers.upload(visitor, new ChannelInboundHandlerAdapter());
+            Http2StreamChannel upload = Http2UploadBudgetPeers.upload(visitor, new ChannelInboundHandlerAdapter());
             uploads.add(upload);
             for (int frame = 0; frame < FRAMES_EACH; frame++) {
                 upload.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(new byte[FRAME]), false)).sync();
