@@ -52,13 +52,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * connection's credit back with the stream's: what a stalled stream was sent counts against the connection's window
  * too. So each connection's window is opened to twice its streams' windows (Netty sends the connection's
  * WINDOW_UPDATE once half of it was taken): however many of its streams stall, each holding at most its own window,
- * the others still have a stream window's worth of the connection's. What that lets the connections hold is bounded server-wide instead: when the
- * bytes held pass the budget, a stream of the connection that holds the most is ended, the one of its streams whose
- * body has gone longest without moving on, which ends its exchange and frees what it held: answered 503 when its answer
- * had not begun ({@link OverBudgetAnswer}), else reset (RST_STREAM ENHANCE_YOUR_CALM). The connection that holds the
- * most pays first, of those holding as much the newer: one connection that fills the budget with streams it keeps
- * moving a little cannot get another's older upload ended (many connections holding a stream's window each still can:
- * shares are per connection, not per address). Each DATA frame held counts
+ * the others still have a stream window's worth of the connection's. What that lets the connections hold is bounded
+ * server-wide instead: when the bytes held pass the budget, a stream of the connection that holds the most is ended,
+ * the one of its streams whose body has gone longest without moving on, which ends its exchange and frees what it
+ * held: answered 503 when its answer had not begun ({@link OverBudgetAnswer}), else reset (RST_STREAM
+ * ENHANCE_YOUR_CALM). The connection that holds the most pays first, of those holding as much the newer: one
+ * connection that fills the budget with streams it keeps moving a little cannot get another's older upload ended
+ * (many connections holding a stream's window each still can: shares are per connection, not per address). Each DATA
+ * frame held counts
  * {@link #FRAME_COST} beyond its bytes, as Netty queues one object per frame. A
  * frame is copied out of the buffer it was read into when it waits behind others of its stream, or is under
  * {@link #COPY_ALWAYS_BELOW}: the first frame of a stall, 4 KiB or more, keeps its read buffer (64 KiB and more)
