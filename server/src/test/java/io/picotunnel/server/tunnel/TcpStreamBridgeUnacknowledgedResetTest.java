@@ -1,6 +1,8 @@
 package io.picotunnel.server.tunnel;
 
 import ch.qos.logback.classic.Level;
+import io.netty.channel.DefaultChannelPipeline;
+import io.netty.channel.epoll.PeerResetWhileIdleException;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxSession;
@@ -83,14 +85,16 @@ class TcpStreamBridgeUnacknowledgedResetTest {
      * A visitor that ends its output and then resets while its stream waits for the client's ACK: the server read its
      * end (kept for the relay), and Netty's epoll reads a socket no more after its end, so nothing told of the reset:
      * the stream waited for the stream open timeout (30 s), the socket's loop spinning on the reset's EPOLLERR and
-     * EPOLLHUP. The stream is reset at once.
+     * EPOLLHUP. The stream is reset at once, and the visitor's failure is taken before the pipeline's tail, which
+     * would log it as a WARN for a handler that forgot it.
      */
     @Test
     void aVisitorResetAfterItsEndBeforeTheStreamsAckHasItsStreamResetAtOnce() throws Exception {
         assumeTrue(Transport.isEpoll(), "the epoll transport: on NIO nothing sees the reset until a write fails");
         start(Map.of());
         Socket visitor = new Socket();
-        try (RawTunnelClient client = bed.connect()) {
+        try (RawTunnelClient client = bed.connect();
+             LogCapture pipelineTail = new LogCapture(DefaultChannelPipeline.class, Level.WARN)) {
             visitor.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), bed.tunnel.tcpPort));
             visitor.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
             visitor.shutdownOutput();
@@ -104,6 +108,11 @@ class TcpStreamBridgeUnacknowledgedResetTest {
             await("the server's reset of the stream").atMost(3, TimeUnit.SECONDS)
                     .until(() -> client.frames().stream()
                             .anyMatch(f -> f.streamId() == syn.streamId() && (f.flags() & FLAG_RST) != 0));
+            // Fired and closed on the socket's loop before the stream's reset left it.
+            String failure = PeerResetWhileIdleException.class.getName();
+            assertThat(pipelineTail.events()).as("the visitor's failure left to the pipeline's tail")
+                    .noneMatch(e -> e.getThrowableProxy() != null
+                            && e.getThrowableProxy().getClassName().equals(failure));
         } finally {
             visitor.close();
         }
