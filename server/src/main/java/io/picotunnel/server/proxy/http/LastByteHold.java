@@ -13,7 +13,7 @@ import io.netty.handler.codec.http.LastHttpContent;
  * The last byte of an HTTP/2 request body of announced length (content-length), held back from the target until the
  * stream's END_STREAM: the body goes up with that Content-Length, and a target given every byte of it has a whole
  * request, though the visitor may still reset the stream or close its connection before ending it. Held, the target is
- * reset with a byte missing instead. One byte, at most one per exchange.
+ * reset with a byte missing instead. One byte, at most one per exchange, copied out of the buffer it was read into.
  */
 final class LastByteHold {
 
@@ -48,7 +48,9 @@ final class LastByteHold {
         if (left < 0 || length == 0 || (left -= length) > 0) {
             return content;
         }
-        held = piece.retainedSlice(piece.readerIndex() + length - 1, 1);
+        // A copy: a slice would keep alive the whole buffer the piece was read into, no longer counted by the
+        // Http2UploadBudget once passed on, for as long as the visitor keeps the stream open.
+        held = piece.alloc().heapBuffer(1, 1).writeByte(piece.getByte(piece.readerIndex() + length - 1));
         ByteBuf rest = piece.retainedSlice(piece.readerIndex(), length - 1);
         content.release();
         return new DefaultHttpContent(rest);

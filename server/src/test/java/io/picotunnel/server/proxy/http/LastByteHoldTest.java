@@ -45,6 +45,21 @@ class LastByteHoldTest {
     }
 
     @Test
+    void theByteHeldKeepsNoneOfTheBufferItWasReadInto() {
+        LastByteHold hold = LastByteHold.of(post("3"), true);
+        ByteBuf read = Unpooled.buffer(16 * 1024).writeZero(16 * 1024 - 3).writeBytes(ascii("abc"));
+        ByteBuf piece = read.retainedSlice(16 * 1024 - 3, 3);
+        read.release();
+
+        assertThat(passedOn(hold, new DefaultHttpContent(piece))).isEqualTo("ab");
+
+        assertThat(read.refCnt()).as("the 16 KiB read buffer, once the piece before the held byte is written").isZero();
+        HttpContent last = hold.passOn(LastHttpContent.EMPTY_LAST_CONTENT);
+        assertThat(last.content().toString(US_ASCII)).isEqualTo("c");
+        last.release();
+    }
+
+    @Test
     void nothingIsHeldOverHttp1OrWithoutAContentLength() {
         assertThat(passedOn(LastByteHold.of(post("3"), false), new DefaultHttpContent(ascii("abc")))).isEqualTo("abc");
         HttpRequest unknownLength = post("3");
