@@ -2,6 +2,7 @@ package io.picotunnel.server.proxy.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
@@ -36,12 +37,15 @@ class LastByteHoldTest {
     @Test
     void theByteHeldIsLetGoWhenTheBodyNeverEnds() {
         LastByteHold hold = LastByteHold.of(post("3"), true);
-        ByteBuf piece = ascii("abc");
+        UnpooledByteBufAllocator alloc = new UnpooledByteBufAllocator(false);
+        ByteBuf piece = alloc.heapBuffer(3).writeBytes(ascii("abc"));
 
         passedOn(hold, new DefaultHttpContent(piece));
+        assertThat(alloc.metric().usedHeapMemory()).as("the byte held").isPositive();
         hold.release();
 
         assertThat(piece.refCnt()).isZero();
+        assertThat(alloc.metric().usedHeapMemory()).as("once let go").isZero();
     }
 
     @Test
