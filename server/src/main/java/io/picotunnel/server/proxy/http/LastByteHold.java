@@ -17,11 +17,14 @@ import io.netty.handler.codec.http.LastHttpContent;
  */
 final class LastByteHold {
 
-    /** Bytes of the announced length not passed on yet; -1 for a body of no announced length (nothing held). */
+    /** Whether the body has an announced length: else nothing is held. */
+    private final boolean announced;
+    /** Bytes of the announced length not passed on yet; below 0 once more came than announced. */
     private long left;
     private ByteBuf held;
 
     private LastByteHold(long contentLength) {
+        this.announced = contentLength >= 0;
         this.left = contentLength;
     }
 
@@ -45,15 +48,18 @@ final class LastByteHold {
         }
         ByteBuf piece = content.content();
         int length = piece.readableBytes();
-        if (left < 0 || length == 0 || (left -= length) > 0) {
+        if (!announced || length == 0 || (left -= length) > 0) {
             return content;
         }
         // A copy: a slice would keep alive the whole buffer the piece was read into, no longer counted by the
         // Http2UploadBudget once passed on, for as long as the visitor keeps the stream open.
-        held = piece.alloc().heapBuffer(1, 1).writeByte(piece.getByte(piece.readerIndex() + length - 1));
+        ByteBuf last = piece.alloc().heapBuffer(1, 1).writeByte(piece.getByte(piece.readerIndex() + length - 1));
         ByteBuf rest = piece.retainedSlice(piece.readerIndex(), length - 1);
         content.release();
-        return new DefaultHttpContent(rest);
+        // More than announced (which the HTTP/2 codec refuses before it gets here): the byte held before goes first.
+        ByteBuf before = held;
+        held = last;
+        return new DefaultHttpContent(before == null ? rest : Unpooled.wrappedBuffer(before, rest));
     }
 
     private LastHttpContent withTheHeldByte(LastHttpContent last) {

@@ -64,6 +64,21 @@ class LastByteHoldTest {
     }
 
     @Test
+    void aBodyLongerThanAnnouncedStillGoesUpInOrder() {
+        LastByteHold hold = LastByteHold.of(post("3"), true);
+        StringBuilder up = new StringBuilder();
+
+        for (String piece : new String[] {"ab", "cd", "e"}) {
+            up.append(passedOn(hold, new DefaultHttpContent(ascii(piece))));
+        }
+        HttpContent last = hold.passOn(LastHttpContent.EMPTY_LAST_CONTENT);
+        up.append(last.content().toString(US_ASCII));
+        last.release();
+
+        assertThat(up).hasToString("abcde");
+    }
+
+    @Test
     void nothingIsHeldOverHttp1OrWithoutAContentLength() {
         assertThat(passedOn(LastByteHold.of(post("3"), false), new DefaultHttpContent(ascii("abc")))).isEqualTo("abc");
         HttpRequest unknownLength = post("3");
