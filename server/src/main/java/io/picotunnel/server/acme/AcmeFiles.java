@@ -21,9 +21,11 @@ import org.bouncycastle.util.io.pem.PemWriter;
 import org.shredzone.acme4j.util.KeyPairUtils;
 
 import java.io.ByteArrayOutputStream;
+import java.io.FileInputStream;
 import java.io.FileNotFoundException;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.Writer;
@@ -31,6 +33,7 @@ import java.net.MalformedURLException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.channels.FileChannel;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -75,6 +78,10 @@ final class AcmeFiles {
     private static final int MAX_FAILURE_FILE_SIZE = 64 * 1024;
     private static final int MAX_ERROR_LENGTH = 4096;
     private static final int MAX_ORDER_FILE_SIZE = 64 * 1024;
+    /** As for a key file PemFiles reads, which a stored key this class cannot read falls back to. */
+    static final int MAX_KEY_FILE_SIZE = PemFiles.MAX_FILE_SIZE;
+    /** The note of a certificate's ACME directory: one URI. */
+    static final int MAX_ISSUER_FILE_SIZE = 64 * 1024;
     private final Path directory;
     private final String acmeDirectory;
 
@@ -118,7 +125,7 @@ final class AcmeFiles {
         requireRegularFile(key);
         if (Files.exists(issuer)) {
             requireRegularFile(issuer);
-            String issuedBy = Files.readString(issuer, StandardCharsets.UTF_8).strip();
+            String issuedBy = readBounded(issuer, MAX_ISSUER_FILE_SIZE, StandardCharsets.UTF_8).strip();
             if (!issuedBy.equals(acmeDirectory)) {
                 throw new IOException("it was issued through the ACME directory " + issuedBy + ", not the configured "
                         + acmeDirectory + " (staging, say, before production); a new one is obtained");
@@ -143,7 +150,7 @@ final class AcmeFiles {
      * is computed from the private one.
      */
     static KeyPair readKeyPair(Path file) throws IOException {
-        return readKeyPair(Files.readString(file, StandardCharsets.US_ASCII), file);
+        return readKeyPair(readBounded(file, MAX_KEY_FILE_SIZE, StandardCharsets.US_ASCII), file);
     }
 
     /** {@link #readKeyPair(Path)} of the PEM text {@code pemText}, read from {@code file} (named in errors). */
@@ -284,12 +291,10 @@ final class AcmeFiles {
             return Optional.empty();
         }
         requireRegularFile(file);
-        if (Files.size(file) > MAX_ORDER_FILE_SIZE) {
-            throw new IOException(file + ": larger than " + MAX_ORDER_FILE_SIZE + " bytes");
-        }
         Properties properties = new Properties();
+        String text = readBounded(file, MAX_ORDER_FILE_SIZE, StandardCharsets.ISO_8859_1);
         try {
-            properties.load(new StringReader(Files.readString(file, StandardCharsets.ISO_8859_1)));
+            properties.load(new StringReader(text));
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
@@ -355,11 +360,8 @@ final class AcmeFiles {
             return Optional.empty();
         }
         requireRegularFile(file);
-        if (Files.size(file) > MAX_FAILURE_FILE_SIZE) {
-            throw new IOException(file + ": larger than " + MAX_FAILURE_FILE_SIZE + " bytes");
-        }
         Properties properties = new Properties();
-        properties.load(new StringReader(Files.readString(file, StandardCharsets.ISO_8859_1)));
+        properties.load(new StringReader(readBounded(file, MAX_FAILURE_FILE_SIZE, StandardCharsets.ISO_8859_1)));
         if (!acmeDirectory.equals(properties.getProperty("directory"))) {
             return Optional.empty();
         }
@@ -381,6 +383,22 @@ final class AcmeFiles {
 
     void deleteFailure(String domain) throws IOException {
         Files.deleteIfExists(failureFile(domain));
+    }
+
+    /**
+     * The text of {@code file}, which is larger than {@code limit} bytes only when it is not what this class wrote: an
+     * error naming it, read no further than one byte past the limit (a size looked at first holds only for that moment).
+     * A {@link FileInputStream}: read on the ACME thread interrupted by the server's shutdown too.
+     */
+    private static String readBounded(Path file, int limit, Charset charset) throws IOException {
+        byte[] bytes;
+        try (InputStream in = new FileInputStream(file.toFile())) {
+            bytes = in.readNBytes(limit + 1);
+        }
+        if (bytes.length > limit) {
+            throw new IOException(file + ": larger than " + limit + " bytes");
+        }
+        return new String(bytes, charset);
     }
 
     /** Files here are read on API threads and the ACME thread: a FIFO would block one for good. */

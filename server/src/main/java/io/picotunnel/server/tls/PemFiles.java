@@ -32,7 +32,7 @@ public final class PemFiles {
     private static final Pattern EXCEPTION_NAME = Pattern.compile("\\b(?:[a-z_]\\w*\\.)+\\w*(?:Exception|Error): ");
 
     /** Certificate and key files larger than this are refused: a chain is a few KiB. */
-    static final long MAX_FILE_SIZE = 1024 * 1024;
+    public static final int MAX_FILE_SIZE = 1024 * 1024;
 
     private PemFiles() {
     }

@@ -204,6 +204,32 @@ class AcmeFilesTest {
                 .hasMessageEndingWith("app.test.failure: larger than 65536 bytes");
     }
 
+    /**
+     * A stored key, the account key or the note of a certificate's ACME directory larger than this class writes is
+     * refused naming it, not read whole into memory: a key is read at most 1 MiB (as PemFiles reads one), the note 64 KiB.
+     */
+    @Test
+    void aStoredKeyOrNoteLargerThanItsLimitIsRefusedNamingIt() throws IOException {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        String tooLarge = "x".repeat(AcmeFiles.MAX_KEY_FILE_SIZE + 1);
+        Path note = acme.resolve("app.test.directory");
+        TestCertificates.write(issued, acme, "app.test");
+        Files.writeString(note, DIRECTORY + "\n" + "#".repeat(AcmeFiles.MAX_ISSUER_FILE_SIZE));
+        assertThatThrownBy(() -> files.load("app.test")).isExactlyInstanceOf(IOException.class)
+                .hasMessage(note + ": larger than 65536 bytes");
+
+        Files.delete(note);
+        Path key = acme.resolve("app.test.key");
+        Path accountKey = acme.resolve("account.key");
+        Files.writeString(key, tooLarge);
+        Files.writeString(accountKey, tooLarge);
+        assertThatThrownBy(() -> AcmeFiles.readKeyPair(key)).isExactlyInstanceOf(IOException.class)
+                .hasMessage(key + ": larger than 1048576 bytes");
+        assertThatThrownBy(files::accountKey).isExactlyInstanceOf(IOException.class)
+                .hasMessageStartingWith("the ACME account key " + accountKey + ": larger than 1048576 bytes; ");
+    }
+
     @Test
     void aStoredCertificateOrAccountKeyThatHoldsNoUsableKeyIsAnIOExceptionNamingIt() throws IOException {
         TestCertificates.Issued issued = new TestCertificates().issue("app.test");
