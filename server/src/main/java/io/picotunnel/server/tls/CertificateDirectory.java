@@ -41,6 +41,11 @@ public final class CertificateDirectory implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CertificateDirectory.class);
     /** Certificate pairs read from one listing. */
     static final int MAX_PAIRS = 10_000;
+    /**
+     * Certificate files without their key read from one listing: each is kept (and warned of) until its key comes, so
+     * that a pair read before stays in use; a listing with more drops none.
+     */
+    static final int MAX_KEYLESS = 10_000;
     /** What happens to an operator's certificate that clients would refuse for its name, for the log lines. */
     static final String GIVES_WAY =
             " (served only where no other certificate covers the name; ACME, when enabled, obtains one meanwhile)";
@@ -64,14 +69,15 @@ public final class CertificateDirectory implements AutoCloseable {
     private final Clock clock;
     private final PairLoader loader;
     private final int maxPairs;
+    private final int maxKeyless;
     private final Map<String, Signature> seen = new HashMap<>();
     private final Map<String, ServerCertificate> loaded = new HashMap<>();
     /** Names whose loaded certificate was logged as expired, so that it is said once. */
     private final Set<String> expiryTold = new HashSet<>();
     /** Passing failures said at WARN, so that one that comes back every scan is said once until the pair loads. */
     private final Set<PassingFailure> passingFailuresTold = new HashSet<>();
-    /** Whether the last listing had more pairs than read, so that it is said once. */
-    private boolean cappedTold;
+    /** What the last listing had more of than read (pairs, keyless certificates), if anything, so that it is said once. */
+    private String cappedTold;
     /** Why the last listing failed, if it did, so that it is said once. */
     private String listingFailureTold;
     private ScheduledExecutorService watcher;
@@ -88,11 +94,18 @@ public final class CertificateDirectory implements AutoCloseable {
 
     /** {@code maxPairs}: certificate pairs read from one listing; a listing with more drops none. */
     CertificateDirectory(Path directory, CertificateStore store, Clock clock, PairLoader loader, int maxPairs) {
+        this(directory, store, clock, loader, maxPairs, MAX_KEYLESS);
+    }
+
+    /** {@code maxKeyless}: certificate files without their key read from one listing; a listing with more drops none. */
+    CertificateDirectory(Path directory, CertificateStore store, Clock clock, PairLoader loader, int maxPairs,
+                         int maxKeyless) {
         this.directory = directory;
         this.store = store;
         this.clock = clock;
         this.loader = loader;
         this.maxPairs = maxPairs;
+        this.maxKeyless = maxKeyless;
     }
 
     public Path directory() {
@@ -172,7 +185,8 @@ public final class CertificateDirectory implements AutoCloseable {
     private void readFiles() {
         Map<String, Path> certificates = new HashMap<>();
         int pairs = 0;
-        boolean capped = false;
+        int keyless = 0;
+        String capped = null;
         try (DirectoryStream<Path> files = listing()) {
             for (Path file : files) {
                 String stem = file.getFileName().toString();
@@ -181,13 +195,17 @@ public final class CertificateDirectory implements AutoCloseable {
                     continue;
                 }
                 boolean pair = hasKeyFile(file);
-                if (pair && pairs == maxPairs) {
-                    capped = true;
+                if (pair ? pairs == maxPairs : keyless == maxKeyless) {
+                    capped = pair ? "more than " + maxPairs + " certificate pairs (.crt with its .key): the first "
+                            + maxPairs : "more than " + maxKeyless + " certificate files without their .key: the first "
+                            + maxKeyless;
                     break;
                 }
                 certificates.put(name, file);
                 if (pair) {
                     pairs++;
+                } else {
+                    keyless++;
                 }
             }
         } catch (NoSuchFileException e) {
@@ -201,17 +219,17 @@ public final class CertificateDirectory implements AutoCloseable {
         for (Map.Entry<String, Path> entry : certificates.entrySet()) {
             refresh(entry.getKey(), entry.getValue());
         }
-        if (capped) {
-            // the pairs past the cap are not gone either
-            if (!cappedTold) {
-                cappedTold = true;
-                log.warn("certificate directory {} holds more than {} certificate pairs (.crt with its .key): the first {}"
-                        + " listed are read, and none is dropped until it holds fewer", directory, maxPairs, maxPairs);
+        if (capped != null) {
+            // the files past the cap are not gone either
+            if (!capped.equals(cappedTold)) {
+                cappedTold = capped;
+                log.warn("certificate directory {} holds {} listed are read, and none is dropped until it holds fewer",
+                        directory, capped);
             }
             warnOfExpiries();
             return;
         }
-        cappedTold = false;
+        cappedTold = null;
         for (String name : Set.copyOf(seen.keySet())) {
             if (!certificates.containsKey(name)) {
                 seen.remove(name);

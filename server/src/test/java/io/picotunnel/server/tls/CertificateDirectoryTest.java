@@ -424,6 +424,33 @@ class CertificateDirectoryTest {
         }
     }
 
+    /**
+     * Certificate files without their key, which the cap of pairs does not count, have a cap of their own: each is kept
+     * (and warned of) until its key comes, so many thousands would be kept and warned of without end. Past it, the first
+     * are read and, as past the cap of pairs, no certificate is dropped.
+     */
+    @Test
+    void keylessCertificateFilesHaveACapOfTheirOwn() throws Exception {
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("a.test"), certs, "a.test");
+        for (int i = 1; i <= 5; i++) {
+            Files.writeString(certs.resolve("keyless" + i + ".test.crt"), "");
+        }
+        directory = new CertificateDirectory(certs, store, Clock.systemUTC(), CertificateLoader::load, 2, 2);
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            directory.scan();
+            Files.delete(certs.resolve("a.test.crt"));
+            directory.scan();
+
+            assertThat(log.messages(Level.WARN)).as("two keyless certificates, then the cap once").hasSize(3)
+                    .filteredOn(line -> line.contains("has no readable key file")).hasSize(2);
+            assertThat(log.messages(Level.WARN)).contains("certificate directory " + certs + " holds more than 2"
+                    + " certificate files without their .key: the first 2 listed are read, and none is dropped until it"
+                    + " holds fewer");
+            assertThat(store.select("a.test")).as("not dropped by a listing past a cap").isPresent();
+        }
+    }
+
     /** Deleting the {@code .crt} of {@code name} drops its certificate at the next scan, with the INFO saying so. */
     private void assertDroppedOnceItsFileIsGone(LogCapture log, Path certs, String name) throws java.io.IOException {
         Files.delete(certs.resolve(name + ".crt"));
