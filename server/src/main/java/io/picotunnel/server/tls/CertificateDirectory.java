@@ -188,7 +188,8 @@ public final class CertificateDirectory implements AutoCloseable {
         int keyless = 0;
         String capped = null;
         try (DirectoryStream<Path> files = listing()) {
-            for (Path file : files) {
+            for (Path listed : files) {
+                Path file = directory.resolve(listed.getFileName()); // not directory/./name, in what it is told
                 String stem = file.getFileName().toString();
                 String name = DomainNames.fromFileStem(stem.substring(0, stem.length() - ".crt".length()));
                 if (name == null || !Files.isRegularFile(file)) {
@@ -245,15 +246,14 @@ public final class CertificateDirectory implements AutoCloseable {
     }
 
     /**
-     * The {@code *.crt} entries of the directory. A path that is there but not a directory (a file in its place, or in
-     * the place of a directory above it, which the listing tells by ENOTDIR) is an error, not a directory that is gone:
-     * so is a FIFO, which the listing would block on for good, at the server's start too.
+     * The {@code *.crt} entries of the directory, listed through {@code directory/.}. A path that is there but not a
+     * directory (a file in its place, or in the place of a directory above it) is an error, ENOTDIR, not a directory
+     * that is gone; so is a FIFO, which a listing of the path itself would open and block on for good, at the server's
+     * start too. Asked of {@code directory/.}, the system refuses a FIFO at once, with no check before the listing that
+     * a FIFO put in the directory's place between the two would pass.
      */
     private DirectoryStream<Path> listing() throws IOException {
-        if (Files.exists(directory) && !Files.isDirectory(directory)) {
-            throw new NotDirectoryException(directory.toString());
-        }
-        return Files.newDirectoryStream(directory, "*.crt");
+        return Files.newDirectoryStream(directory.resolve("."), "*.crt");
     }
 
     /** Said once until the directory is listed again or fails another way: it is read every few seconds. */
