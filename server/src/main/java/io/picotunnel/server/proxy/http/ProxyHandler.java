@@ -497,7 +497,8 @@ final class ProxyHandler extends ChannelDuplexHandler
 
     /**
      * While the answer is written: a visitor that takes none of it for the send timeout is given up
-     * on (nginx's send_timeout), with a reset, so that the cut answer cannot pass for a whole one.
+     * on (nginx's send_timeout), with a reset, so that the cut answer cannot pass for a whole one. On HTTP/2 the
+     * idle timer is free for it: a stream carries one request.
      */
     private void watchSend(ChannelFuture lastWrite) {
         SendWatch send = new SendWatch(ctx.channel(), proxy.sendTimeout());
@@ -779,9 +780,7 @@ final class ProxyHandler extends ChannelDuplexHandler
             state = State.CLOSED;
             cancelTimers();
             stopUploadAfter(written);
-            return;
-        }
-        if (keepAlive || (http2 && !close)) {
+        } else if (keepAlive || (http2 && !close)) {
             if (requestFinished) {
                 awaitRequest(written);
             } else {
@@ -789,6 +788,11 @@ final class ProxyHandler extends ChannelDuplexHandler
             }
         } else {
             closeAfter(written);
+        }
+        if (http2 && !written.isDone()) {
+            // The stream closes only once the answer is out: a visitor that keeps its window shut would keep it (and
+            // its connection, not idle while a stream is open) for ever. HTTP/1.1 watches its answers on its own.
+            watchSend(written);
         }
     }
 

@@ -399,6 +399,35 @@ class Http2ProxyTest {
         }
     }
 
+    /**
+     * The proxy's own answers (here 404 for an unknown host: to a POST whose upload goes on, stopped with RST_STREAM
+     * NO_ERROR once the answer is out, and to a GET) whose body a window that stays closed holds back: no exchange
+     * watches them, so the send timeout resets their streams as it does a target's answer, and the connection's other
+     * streams go on. Before, both streams stayed open for as long as the connection did.
+     */
+    @Test
+    void localAnswersWhoseWindowStaysClosedAreResetAfterTheSendTimeoutAndTheOtherStreamsGoOn() throws Exception {
+        try (RawH2 h2 = connectionWithWindowsShut(proxyTimingOut(Duration.ofSeconds(30), Duration.ofSeconds(1)))) {
+            h2.write(frame(0x1, 0x4, 1, headers(":method", "POST", ":scheme", "https", ":path", "/upload",
+                    ":authority", "nowhere.test")));
+            h2.write(frame(0x0, 0, 1, "part of the upload".getBytes(StandardCharsets.US_ASCII)));
+            h2.write(frame(0x1, 0x5, 3, headers(":method", "GET", ":scheme", "https", ":path", "/",
+                    ":authority", "nowhere.test")));
+            Map<Integer, Integer> resets = new HashMap<>();
+            for (int i = 0; i < 1000 && resets.size() < 2; i++) {
+                RawH2.Frame frame = h2.next(); // a read timeout (10 s) fails the test
+                if (frame.type() == 0x3) {
+                    resets.put(frame.stream(), ByteBuffer.wrap(frame.payload()).getInt());
+                }
+            }
+            // INTERNAL_ERROR, as a target's answer the visitor took none of
+            assertThat(resets).as("RST_STREAM codes by stream").isEqualTo(Map.of(1, 2, 3, 2));
+            h2.get(5, "/after");
+            h2.openWindow(5, 65535);
+            assertThat(h2.readUntilEndOfStream(5)).contains("uri=/after");
+        }
+    }
+
     /** The body is still coming from the target (the proxy waits on the visitor): the send timeout, not the proxy's. */
     @Test
     void aStreamWhoseWindowStaysClosedOnABodyLargerThanTheBuffersIsResetAfterTheSendTimeout() throws Exception {
