@@ -108,10 +108,14 @@ class Http2ControlFrameFloodEndToEndTest {
         return sent - visitor.pingAcks() - buffered / PING_BYTES;
     }
 
-    /** The PINGs' bytes the server has not read: in the visitor's socket unacknowledged, or in its own. */
+    /**
+     * The PINGs' bytes the server has not read: in the visitor's socket unacknowledged, or in its own. The visitor's
+     * socket is looked at first, upstream of the server's: what moves on to the server's in between counts twice, never
+     * not at all.
+     */
     private long unreadByTheServer(RawHttp2Visitor visitor) throws IOException {
-        KernelSocket server = KernelSocket.find(tunnel.server().httpsPort(), visitor.localPort());
         KernelSocket visitorSide = KernelSocket.find(visitor.localPort(), tunnel.server().httpsPort());
-        return (server == null ? 0 : server.unread()) + (visitorSide == null ? 0 : visitorSide.queued());
+        KernelSocket server = KernelSocket.find(tunnel.server().httpsPort(), visitor.localPort());
+        return (visitorSide == null ? 0 : visitorSide.queued()) + (server == null ? 0 : server.unread());
     }
 }
