@@ -21,10 +21,8 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -606,7 +604,6 @@ class FaultEndToEndTest {
             }
         });
     }
-
 
     /** GETs {@code path} on the visitor's connection; the answer's head must be a 200 with a chunked body. */
     private static ChunkedBody chunkedDownload(Socket visitor, String path) throws IOException {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.server.ServerMain;
 import io.picotunnel.testkit.KernelSocket;
 import io.picotunnel.testkit.Ports;
+import io.picotunnel.testkit.SocketEnding;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,7 +17,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static io.picotunnel.testkit.SocketEnding.readToEndOrReset;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -160,20 +161,9 @@ class ServerProcessKillTest {
         server.destroyForcibly(); // SIGKILL
         assertThat(server.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
-        byte[] buffer = new byte[64 * 1024];
-        long bytes = MiB;
-        String how;
-        try {
-            int n;
-            while ((n = in.read(buffer)) >= 0) {
-                bytes += n;
-            }
-            how = "eof";
-        } catch (SocketException e) {
-            how = "reset: " + e.getMessage();
-        }
-        assertThat(how).isEqualTo("reset: Connection reset");
-        assertThat(bytes).isLessThan(SIZE);
+        SocketEnding end = readToEndOrReset(in);
+        assertThat(end.how()).isEqualTo("reset: Connection reset");
+        assertThat(MiB + end.bytes()).isLessThan(SIZE);
     }
 
     /** Starts the server process and creates a tunnel; answers its id. */
