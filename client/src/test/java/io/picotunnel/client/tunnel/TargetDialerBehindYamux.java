@@ -147,13 +147,20 @@ final class TargetDialerBehindYamux {
     record Frame(int type, int flags, int streamId, long length, byte[] payload) {
     }
 
-    /** Reads the next frame from the client: its header, and its payload when it is a Data frame. */
+    /**
+     * Reads the next frame from the client: its header, and its payload when it is a Data frame, which must be within
+     * the window a stream starts with (these peers grant no more): a bigger length is a failure, not an allocation.
+     */
     static Frame readFrame(DataInputStream in) throws IOException {
         in.readUnsignedByte();
         int type = in.readUnsignedByte();
         int flags = in.readUnsignedShort();
         int streamId = in.readInt();
         long length = Integer.toUnsignedLong(in.readInt());
+        if (type == TYPE_DATA) {
+            assertThat(length).as("a Data frame's length on stream %d", streamId)
+                    .isLessThanOrEqualTo(YamuxConfig.INITIAL_STREAM_WINDOW);
+        }
         byte[] payload = new byte[type == TYPE_DATA ? (int) length : 0];
         in.readFully(payload);
         return new Frame(type, flags, streamId, length, payload);
