@@ -327,7 +327,7 @@ final class Http2UploadBudget {
             this.owner = owner;
         }
 
-        /** A piece of {@code flowBytes} (padding included) went on: out of the budget, its credit back to the visitor. */
+        /** A piece of {@code flowBytes} (padding included) is in the tunnel or dropped: out of the budget, credit back. */
         void passedOn(int flowBytes) {
             taken(this, flowBytes + FRAME_COST);
             if (flowBytes > 0 && stream.isActive() && !resetting) { // an upload ended gets no credit to send more
@@ -410,8 +410,9 @@ final class Http2UploadBudget {
             if (msg instanceof Http2DataFrame data) {
                 HeldUpload upload = streams.get(data.stream().id());
                 if (upload != null) {
-                    // Behind others of its stream not yet gone on (in its channel or the proxy's queue), or small: the first
-                    // frame of a stall (the tunnel stream opening or not writable) waits too, counted for its own bytes
+                    // Behind others of its stream not in the tunnel yet (in its channel, the proxy's queue or the
+                    // tunnel stream's), or small: the first frame of a stall (the tunnel stream opening or not
+                    // writable) waits too, counted for its own bytes
                     boolean copied = upload.bytes > 0 || data.content().readableBytes() < COPY_ALWAYS_BELOW;
                     arrived(upload, cost(data));
                     if (copied) {
