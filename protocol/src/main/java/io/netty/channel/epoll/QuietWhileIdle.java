@@ -1,5 +1,6 @@
 package io.netty.channel.epoll;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
@@ -8,6 +9,7 @@ import io.netty.channel.socket.DuplexChannel;
 
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * First in the pipeline of a socket that reads only when asked ({@link
@@ -30,19 +32,39 @@ import java.util.concurrent.TimeUnit;
  * <p>Once the end of input was read, by whichever handler asked (a relay, a hold or an HTTP codec before it), Netty's
  * epoll reads the socket no more, and a reset of its peer raised no event: its EPOLLERR and EPOLLHUP came at every
  * wait, and the loop spun until a look at the socket's error every {@link HalfClosedEpollChannels#ERROR_WATCH} (a
- * relay's) closed it, or for ever without one. It is {@linkplain HalfClosedEpollChannels#readAgainAtAnError read once
- * more} at the next EPOLLERR, a read the handlers behind do not see: its error, if any, is fired down the pipeline as
- * a {@link PeerResetWhileIdleException}, and the socket closed should no handler have done so.
+ * relay's) closed it, or else until another bound ended the wait (before a stream's ACK, --stream-open-timeout; for an
+ * HTTP visitor, the answer's first write or --proxy-timeout). It is {@linkplain
+ * HalfClosedEpollChannels#readAgainAtAnError read once more} at the next EPOLLERR, a read the handlers behind do not
+ * see: its error, if any, is fired down the pipeline as a {@link PeerResetWhileIdleException}, and the socket closed
+ * should no handler have done so. A read again that finds no error arms the next, {@value #ROUNDS_WITHOUT_ERROR} times
+ * at most (an EPOLLERR without SO_ERROR would have it read at every wait); the 5 s looks are left then.
  */
 final class QuietWhileIdle extends ChannelDuplexHandler {
 
     static final String NAME = "quiet-while-idle";
     private static final long WATCH_MILLIS = HalfClosedEpollChannels.ERROR_WATCH.toMillis();
+    /** Reads again of an input-shut socket that found no error, none asked by a handler, before they stop. */
+    static final int ROUNDS_WITHOUT_ERROR = 3;
+
+    /** The look at the socket's error ({@link HalfClosedEpollChannels#hasFailed}); a test's seam. */
+    private final Predicate<Channel> failed;
 
     /** A check for a reset is scheduled; on the channel's loop only. */
     private boolean watching;
     /** Netty's epoll reads the input-shut socket again at its next EPOLLERR; on the channel's loop only. */
     private boolean readingAgain;
+    /** A handler asked for a read while {@link #readingAgain}: the read again may be its, not an EPOLLERR's. */
+    private boolean readAskedWhileReadingAgain;
+    /** Reads again that found no error and that no handler asked for; on the channel's loop only. */
+    private int roundsWithoutError;
+
+    QuietWhileIdle() {
+        this(HalfClosedEpollChannels::hasFailed);
+    }
+
+    QuietWhileIdle(Predicate<Channel> failed) {
+        this.failed = failed;
+    }
 
     /** An end of input read before this handler was added (while a hold kept it, say) is watched from now on. */
     @Override
@@ -53,6 +75,7 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
     @Override
     public void read(ChannelHandlerContext ctx) {
         HalfClosedEpollChannels.reportEventsWhileReady(ctx.channel());
+        readAskedWhileReadingAgain |= readingAgain;
         ctx.read();
     }
 
@@ -97,11 +120,16 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
 
     /**
      * The read again came at an EPOLLERR, or for a read a handler asked: without an error the socket is read again at
-     * the next. A socket left open after its reset would report EPOLLHUP at every wait.
+     * the next, unless {@link #ROUNDS_WITHOUT_ERROR} reads no handler asked for found none. A socket left open after
+     * its reset would report EPOLLHUP at every wait.
      */
     private void endIfReset(ChannelHandlerContext ctx) {
-        if (!HalfClosedEpollChannels.hasFailed(ctx.channel())) {
-            readAgainAtAnError(ctx);
+        boolean asked = readAskedWhileReadingAgain;
+        readAskedWhileReadingAgain = false;
+        if (!failed.test(ctx.channel())) {
+            if (asked || ++roundsWithoutError < ROUNDS_WITHOUT_ERROR) {
+                readAgainAtAnError(ctx);
+            }
             return;
         }
         ctx.fireExceptionCaught(new PeerResetWhileIdleException(PeerResetWhileIdleException.AFTER_END_OF_INPUT));

@@ -21,6 +21,8 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,6 +44,8 @@ class QuietWhileIdleTest {
     private final CompletableFuture<Channel> accepted = new CompletableFuture<>();
     private final ReaderWhenAsked reader = new ReaderWhenAsked();
     private Socket peer;
+    /** The look at the socket's error that the QuietWhileIdle of the accepted socket makes. */
+    private volatile Predicate<Channel> errorLook = HalfClosedEpollChannels::hasFailed;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -53,6 +57,8 @@ class QuietWhileIdleTest {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel channel) {
+                        channel.pipeline().addFirst(QuietWhileIdle.NAME,
+                                new QuietWhileIdle(socket -> errorLook.test(socket)));
                         HalfClosedEpollChannels.keepRegisteredReadingOnlyWhenAsked(channel);
                         channel.pipeline().addLast(reader);
                         accepted.complete(channel);
@@ -152,6 +158,32 @@ class QuietWhileIdleTest {
         assertThat(reader.failed.get().getMessage()).as("a message SslHandler ignores after close_notify")
                 .doesNotMatch(sslHandlerIgnorableMessages());
         assertThat(reader.received()).isEqualTo("first");
+    }
+
+    /**
+     * Should an EPOLLERR ever come with no error in SO_ERROR (forced here: the look finds none, and the reset's error
+     * stays, raising EPOLLERR at every wait), the socket is read again {@value QuietWhileIdle#ROUNDS_WITHOUT_ERROR}
+     * times, not at every wait for ever.
+     */
+    @Test
+    void anErrorEventWithNoErrorFoundHasTheSocketReadAgainABoundedNumberOfTimes() throws Exception {
+        AtomicInteger looks = new AtomicInteger();
+        errorLook = socket -> {
+            looks.incrementAndGet();
+            return false;
+        };
+        Channel channel = accepted.get(10, TimeUnit.SECONDS);
+        peer.shutdownOutput();
+        channel.read();
+        await("the peer's end").atMost(Duration.ofSeconds(10)).until(reader.ended::isDone);
+
+        peer.setSoLinger(true, 0);
+        peer.close();
+
+        await("the reads again").atMost(Duration.ofSeconds(3))
+                .until(() -> looks.get() >= QuietWhileIdle.ROUNDS_WITHOUT_ERROR);
+        await("no more").during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                .until(() -> looks.get() == QuietWhileIdle.ROUNDS_WITHOUT_ERROR);
     }
 
     private static Pattern sslHandlerIgnorableMessages() throws ReflectiveOperationException {
