@@ -1,5 +1,6 @@
 package io.picotunnel.server.e2e;
 
+import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -15,6 +16,7 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -24,6 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A visitor that ends its side of the connection after its request (shutdown(SHUT_WR), as {@code nc -N} and many
@@ -140,6 +143,32 @@ class HalfClosingVisitorEndToEndTest {
             assertThat(in.read()).as("the end of the connection after the answer").isEqualTo(-1);
             await().atMost(10, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
         }
+    }
+
+    /**
+     * A visitor that half-closes after its request and then resets its socket (SO_LINGER 0) while the target is slow
+     * to answer: on epoll the reset after the end of input is found at once (QuietWhileIdle reads the socket again at
+     * its EPOLLERR), the exchange is aborted and the target's connection reset, long before --proxy-timeout (60 s) or
+     * the answer's first write would find it. On NIO nothing reads the socket again, so only those do.
+     */
+    @Test
+    void visitorThatHalfClosesThenResetsWhileTheTargetIsSlowHasTheTargetResetAtOnce() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport: on NIO the reset is found at the answer's first write");
+        Socket visitor = bed.connect();
+        try {
+            requestThenHalfClose(visitor, "/hold");
+            await().atMost(20, TimeUnit.SECONDS).until(() -> target.heldRequests() == 1);
+            // The half-close alone keeps the exchange (it cannot be told from a visitor that waits for the answer).
+            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+                    .until(() -> bed.openTunnelRequests() == 1 && target.heldEnd() == null);
+        } finally {
+            visitor.setSoLinger(true, 0);
+            visitor.close(); // a reset
+        }
+
+        await().atMost(3, TimeUnit.SECONDS).until(() -> target.heldEnd() != null);
+        assertThat(target.heldEnd()).as("what the held target read").isEqualTo("reset");
+        await().atMost(3, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
     }
 
     @Test
@@ -304,7 +333,8 @@ class HalfClosingVisitorEndToEndTest {
 
     /**
      * {@code /big}: {@link #SIZE} bytes with Content-Length, written as fast as the connection takes them;
-     * {@code /slow}: a short answer once the test says so, then the close.
+     * {@code /slow}: a short answer once the test says so, then the close; {@code /hold}: no answer, its connection
+     * read until it ends.
      */
     private static final class Target extends RoutedTarget {
         private final AtomicLong written = new AtomicLong();
@@ -314,6 +344,9 @@ class HalfClosingVisitorEndToEndTest {
         private final AtomicInteger uploadsWaiting = new AtomicInteger();
         /** While it streamed its answer to an upload, how its connection ended: "eof", "reset" or "timeout". */
         private volatile String streamedEnd;
+        private final AtomicInteger heldRequests = new AtomicInteger();
+        /** How the connection of a {@code /hold} request, which the target never answers, ended. */
+        private volatile String heldEnd;
         private volatile boolean ended;
         /** After its 101 and bytes, what the target read from the visitor: "eof", "data", "timeout" or "error". */
         private volatile String upgradedEnd;
@@ -355,6 +388,14 @@ class HalfClosingVisitorEndToEndTest {
             return streamedEnd;
         }
 
+        int heldRequests() {
+            return heldRequests.get();
+        }
+
+        String heldEnd() {
+            return heldEnd;
+        }
+
         @Override
         boolean answer(String requestLine, long length, Socket socket, InputStream in, OutputStream out)
                 throws IOException, InterruptedException {
@@ -376,6 +417,10 @@ class HalfClosingVisitorEndToEndTest {
             } else if (requestLine.startsWith("GET /ws-refused ")) {
                 out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno".getBytes(StandardCharsets.US_ASCII));
                 out.flush();
+            } else if (requestLine.startsWith("GET /hold ")) {
+                heldRequests.incrementAndGet();
+                heldEnd = resetOrEnd(socket, in);
+                return false;
             } else if (requestLine.startsWith("GET /slow ")) {
                 slowRequests.incrementAndGet();
                 if (answerSlow.await(30, TimeUnit.SECONDS)) {
@@ -405,8 +450,13 @@ class HalfClosingVisitorEndToEndTest {
             out.write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(FIRST_CHUNK.length())
                     + "\r\n" + FIRST_CHUNK + "\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
+            streamedEnd = resetOrEnd(socket, in);
+        }
+
+        /** {@link #readEnd}, a reset of the connection as "reset". */
+        private static String resetOrEnd(Socket socket, InputStream in) {
             String end = readEnd(socket, in);
-            streamedEnd = end.startsWith("error") && end.contains("reset") ? "reset" : end;
+            return end.startsWith("error") && end.contains("reset") ? "reset" : end;
         }
 
         /** Reads once, for at most 15 s: the visitor's EOF relayed ("eof"), or something else. */
