@@ -35,22 +35,23 @@ public final class TotalBufferBudget {
     private final AtomicLong order = new AtomicLong();
     private final Set<YamuxSession> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean resetPending = new AtomicBoolean();
-    /** For tests: run once as the next pending reset ends, before it is no longer pending. */
-    private volatile Runnable beforeResetEnds;
+    /** Runs as each pending reset ends, while still pending: a no-op but in tests, which place frames there. */
+    private final Runnable beforeResetEnds;
     /** Null when {@link #bounded()} is false: nothing is reset for this budget then. */
     private final OncePerIntervalLog resetLog;
 
     /** @param limit bytes, at least the spec's 256 KiB window; 0 for no limit */
     public TotalBufferBudget(long limit) {
-        this(limit, System::nanoTime);
+        this(limit, System::nanoTime, () -> { });
     }
 
-    /** With the clock read for the WARN's interval: {@link System#nanoTime} but in tests. */
-    TotalBufferBudget(long limit, LongSupplier nanoTime) {
+    /** With the clock read for the WARN's interval, and {@link #beforeResetEnds}: for tests. */
+    TotalBufferBudget(long limit, LongSupplier nanoTime, Runnable beforeResetEnds) {
         if (limit != 0 && limit < YamuxSpec.INITIAL_STREAM_WINDOW) {
             throw new IllegalArgumentException("limit must be 0 or at least " + YamuxSpec.INITIAL_STREAM_WINDOW);
         }
         this.limit = limit;
+        this.beforeResetEnds = beforeResetEnds;
         // None for NONE: YamuxConfig.defaults() builds it, and a program that only reads the defaults starts no logging
         this.resetLog = limit == 0 ? null : new OncePerIntervalLog(LoggerFactory.getLogger(YamuxSession.class),
                 YamuxSession.BUFFER_LIMIT_LOG_INTERVAL, nanoTime);
@@ -131,11 +132,7 @@ public final class TotalBufferBudget {
      * holding the most had nothing to reset, a task could not be queued, or the reset was handed on and ended there.
      */
     void resetEnded() {
-        Runnable hook = beforeResetEnds;
-        if (hook != null) {
-            beforeResetEnds = null;
-            hook.run();
-        }
+        beforeResetEnds.run();
         resetPending.set(false);
     }
 
@@ -149,11 +146,6 @@ public final class TotalBufferBudget {
         if (over()) {
             resetOnFullest(null);
         }
-    }
-
-    /** For tests: {@code hook} runs once, on the thread that ends the next pending reset, while still pending. */
-    void beforeResetEnds(Runnable hook) {
-        beforeResetEnds = hook;
     }
 
     /** A stream reset for this budget: {@code line} built and logged at WARN if none was this interval, else counted. */
