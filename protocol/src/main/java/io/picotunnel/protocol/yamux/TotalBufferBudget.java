@@ -5,8 +5,8 @@ import org.slf4j.LoggerFactory;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -20,8 +20,8 @@ import java.util.function.Supplier;
  *
  * <p>Each session adds what its streams take and give back to one atomic counter (no lock per frame); the sessions
  * are scanned only when the counter is over the limit, and then once per reset: while one is pending, the frames
- * that find the counter over on every loop leave it to that one. Its WARN is at most once per interval for all the
- * sessions together, apart from the WARN for the sessions' own limits.
+ * that find the counter over on every loop leave it to that one, which looks again as it ends. Its WARN is at most
+ * once per interval for all the sessions together, apart from the WARN for the sessions' own limits.
  */
 public final class TotalBufferBudget {
 
@@ -34,7 +34,7 @@ public final class TotalBufferBudget {
     private final AtomicLong held = new AtomicLong();
     private final AtomicLong order = new AtomicLong();
     private final Set<YamuxSession> sessions = ConcurrentHashMap.newKeySet();
-    private final AtomicBoolean resetPending = new AtomicBoolean();
+    private final AtomicReference<Reset> reset = new AtomicReference<>(Reset.NONE);
     /** Runs as each pending reset ends, while still pending: a no-op but in tests, which place frames there. */
     private final Runnable beforeResetEnds;
     /** Null when {@link #bounded()} is false: nothing is reset for this budget then. */
@@ -102,48 +102,52 @@ public final class TotalBufferBudget {
     }
 
     /**
-     * While over the limit, has the session that holds the most reset its streams; {@code caller} is on its loop (null
-     * for none: the reset is then a task, also of the loop we are on). Nothing when a reset is pending already: it
-     * goes on until the total is within the limit, and a frame over the limit after it ends starts the next.
+     * While over the limit, has the session that holds the most reset its streams; {@code caller} is on its loop. When
+     * a reset is pending already, leaves it to that one: it goes on until the total is within the limit, and looks
+     * again as it ends.
      */
     void resetOnFullest(YamuxSession caller) {
-        if (!resetPending.compareAndSet(false, true)) {
-            return;
+        if (reset.getAndUpdate(Reset::frameOver) == Reset.NONE) {
+            passOn(caller);
         }
-        YamuxSession fullest = fullest();
-        if (fullest == null) {
-            resetEnded();
-            return;
-        }
-        boolean started = false;
+    }
+
+    /**
+     * Gives the pending reset to the session holding the most: run now if it is {@code current}, on whose loop we are
+     * (null for none), else as a task of its loop; past a session whose loop refuses the task (shutting down), to the
+     * next. Ends the reset when no session takes it: none holds anything, or queueing the task failed (out of memory).
+     */
+    void passOn(YamuxSession current) {
+        boolean passed = false;
         try {
-            fullest.resetForTotalBudget(fullest == caller);
-            started = true;
+            YamuxSession fullest;
+            // Bounded: a session whose loop refused is not chosen again.
+            while (!passed && (fullest = fullest()) != null) {
+                if (fullest == current) {
+                    passed = true; // the reset is its own now, which ends it however it stops
+                    current.resetForTotalBudget();
+                } else {
+                    passed = fullest.askResetForTotalBudget();
+                }
+            }
         } finally {
-            // Queueing the task may throw (out of memory): a flag left set would stop this limit for good.
-            if (!started) {
+            // Also as an error goes on from here: a reset left pending would stop this limit for good.
+            if (!passed) {
                 resetEnded();
             }
         }
     }
 
     /**
-     * The pending reset ended other than by finding the total within the limit: no session holds anything, the session
-     * holding the most had nothing to reset, a task could not be queued, or the reset was handed on and ended there.
+     * The pending reset ended, however: within the limit, nothing to reset, no session to take it, or an error. If
+     * frames over the limit left it to this reset meanwhile, possibly after its last look (they were on other loops),
+     * and the total is over still, the next starts now, as a task: else it would stay over until a Data frame came
+     * anywhere, and none comes when every reader has stopped. Only then: a reset that could do nothing (all sessions
+     * holding anything on loops that refused, say) would else start the next for ever, with nothing changed.
      */
     void resetEnded() {
         beforeResetEnds.run();
-        resetPending.set(false);
-    }
-
-    /**
-     * The pending reset ended as it found the total within the limit. A frame on another loop may have taken it over
-     * since and left it to this reset, which no longer acts on it: the next reset then starts now, as a task, else the
-     * total would stay over until a Data frame came anywhere, and none comes when every reader has stopped.
-     */
-    void resetEndedWithin() {
-        resetEnded();
-        if (over()) {
+        if (reset.getAndSet(Reset.NONE) == Reset.ASKED_AGAIN && over()) {
             resetOnFullest(null);
         }
     }
@@ -161,10 +165,14 @@ public final class TotalBufferBudget {
         return sessions.size();
     }
 
+    /** The session holding the most, of those whose loop takes a reset; null if none holds anything. */
     YamuxSession fullest() {
         YamuxSession fullest = null;
         long most = 0;
         for (YamuxSession session : sessions) {
+            if (session.loopRefusedReset()) {
+                continue;
+            }
             long sessionHeld = session.heldForBudget();
             if (sessionHeld > most || sessionHeld == most && sessionHeld > 0 && session.budgetOrder() > fullest.budgetOrder()) {
                 fullest = session;
@@ -172,5 +180,15 @@ public final class TotalBufferBudget {
             }
         }
         return fullest;
+    }
+
+    /** Whether a reset is pending, and whether frames over the limit found it so and left it to that one. */
+    private enum Reset {
+        NONE, PENDING, ASKED_AGAIN;
+
+        /** After a frame over the limit: from NONE, the frame starts a reset; else it leaves it to the pending one. */
+        Reset frameOver() {
+            return this == NONE ? PENDING : ASKED_AGAIN;
+        }
     }
 }

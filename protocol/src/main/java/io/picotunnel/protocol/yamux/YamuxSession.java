@@ -123,6 +123,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
     private final long budgetOrder;
     /** {@link #inboundHeld} for the other sessions' event loops, which compare it when the total is over. */
     private volatile long heldForBudget;
+    /** This session's loop refused a reset for {@link #totalBudget} (shutting down): it is chosen no more. */
+    private volatile boolean loopRefusedReset;
     private NoMemoryLog noMemoryLog = NoMemoryLog.PROCESS;
     private volatile boolean localGoAway;
     private volatile boolean remoteGoAway;
@@ -999,37 +1001,37 @@ public final class YamuxSession extends ChannelDuplexHandler {
 
     /**
      * This session holds the most of {@link YamuxConfig#totalBufferBudget()}, which is over its limit, and the
-     * budget's one pending reset is this session's: resets its streams as {@link #resetStalledHolders} does, now when
-     * {@code onThisLoop}, else as a task of its event loop (never inside another session's frame, even on one loop).
+     * budget's one pending reset is given to it: asks its event loop to reset its streams as
+     * {@link #resetStalledHolders} does, as a task (never inside another session's frame, even on one loop). False
+     * when the loop refused the task (shutting down): the budget then passes this session by.
      */
-    void resetForTotalBudget(boolean onThisLoop) {
-        if (onThisLoop) {
-            resetStalledHoldersForTotalBudget();
-            return;
-        }
+    boolean askResetForTotalBudget() {
         try {
-            ctx.executor().execute(this::resetStalledHoldersForTotalBudget);
+            ctx.executor().execute(this::resetForTotalBudget);
+            return true;
         } catch (RejectedExecutionException stopped) {
-            totalBudget.resetEnded();
+            loopRefusedReset = true;
+            return false;
         }
     }
 
+    /** Whether this session's loop refused a task of {@link #askResetForTotalBudget}: it would refuse the next. */
+    boolean loopRefusedReset() {
+        return loopRefusedReset;
+    }
+
     /**
-     * While the total is over its limit: if this session holds the most, resets; else hands the pending reset on to
-     * the one that does. Ends the budget's pending reset otherwise, however it stops.
+     * On this session's loop, the budget's pending reset being this session's: while the total is over its limit, if
+     * this session holds the most, resets; else passes the reset on to the one that does (as a task, also should it be
+     * this one again). Ends the reset otherwise, however it stops.
      */
-    private void resetStalledHoldersForTotalBudget() {
-        boolean handedOn = false;
-        boolean within = false;
+    void resetForTotalBudget() {
+        boolean passedOn = false;
         try {
             while (totalBudget.over()) {
-                YamuxSession fullest = totalBudget.fullest();
-                if (fullest == null) {
-                    return;
-                }
-                if (fullest != this) {
-                    fullest.resetForTotalBudget(false);
-                    handedOn = true;
+                if (totalBudget.fullest() != this) {
+                    passedOn = true;
+                    totalBudget.passOn(null);
                     return;
                 }
                 YamuxChildChannel stalled = stalledLongest(streams.values(), stalledLongest(endedHolders, null));
@@ -1039,11 +1041,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
                 logTotalBufferLimit(stalled);
                 stalled.resetHoldingTooMuch();
             }
-            within = true;
         } finally {
-            if (within) {
-                totalBudget.resetEndedWithin();
-            } else if (!handedOn) {
+            if (!passedOn) {
                 totalBudget.resetEnded();
             }
         }

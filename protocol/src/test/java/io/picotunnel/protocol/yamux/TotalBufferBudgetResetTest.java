@@ -104,12 +104,17 @@ class TotalBufferBudgetResetTest {
         return new Peer(raw, streams);
     }
 
-    /** A session holding three whole windows, on {@code loop}, which the test watches. */
-    private Peer holdingThreeWindows(TotalBufferBudget budget, AtomicReference<FailingOnceExecutor> loop) {
-        Peer full = peer(budget, 8L * WINDOW, eventLoop -> {
+    /** A session on {@code loop}, which the test watches (and may have refuse a task). */
+    private Peer peerOn(TotalBufferBudget budget, AtomicReference<FailingOnceExecutor> loop) {
+        return peer(budget, 8L * WINDOW, eventLoop -> {
             loop.set(new FailingOnceExecutor(eventLoop));
             return loop.get();
         });
+    }
+
+    /** A session holding three whole windows, on {@code loop}, which the test watches. */
+    private Peer holdingThreeWindows(TotalBufferBudget budget, AtomicReference<FailingOnceExecutor> loop) {
+        Peer full = peerOn(budget, loop);
         for (int id = 1; id <= 5; id += 2) {
             full.open(id);
             full.fill(id, WINDOW);
@@ -185,10 +190,7 @@ class TotalBufferBudgetResetTest {
         TotalBufferBudget budget = budget(3L * WINDOW);
         Peer full = holdingThreeWindows(budget, new AtomicReference<>());
         AtomicReference<FailingOnceExecutor> otherLoop = new AtomicReference<>();
-        Peer other = peer(budget, 8L * WINDOW, eventLoop -> {
-            otherLoop.set(new FailingOnceExecutor(eventLoop));
-            return otherLoop.get();
-        });
+        Peer other = peerOn(budget, otherLoop);
         other.open(1);
         other.fill(1, CHUNK); // over: a reset asked of the full session's loop
         // As that reset ends, the other session's frames make it the one holding the most, over the total again.
@@ -229,20 +231,58 @@ class TotalBufferBudgetResetTest {
     }
 
     @Test
-    void aResetRefusedByALoopShuttingDownEndsQuietlySoTheNextFrameOverStartsAnother() {
-        TotalBufferBudget budget = budget(3L * WINDOW);
+    void aResetRefusedByALoopShuttingDownGoesAtOnceToTheSessionHoldingTheMostOnALiveLoop() {
+        TotalBufferBudget budget = budget(4L * WINDOW);
         AtomicReference<FailingOnceExecutor> fullLoop = new AtomicReference<>();
         Peer full = holdingThreeWindows(budget, fullLoop);
+        Peer live = peer(budget, 8L * WINDOW);
+        live.open(1);
+        live.fill(1, WINDOW); // the total at the limit
         Peer other = overWithItsResetRefused(budget, fullLoop.get(),
                 loop -> loop.failNext(new RejectedExecutionException("test: the loop is shutting down")));
         assertThat(other.raw().channel.isOpen()).as("the session whose frame went over goes on").isTrue();
 
-        other.fill(1, CHUNK);
-        full.runAsked();
-        assertThat(full.reset()).as("the refused reset is no longer pending: the next frame over started one")
-                .hasSize(1);
+        // Before: the refusal ended the reset, the total left over (four windows and a chunk), no other session asked.
+        live.runAsked();
+        assertThat(live.reset()).as("the one holding the most after the refusing one, asked at once").hasSize(1);
         assertThat(other.reset()).isEmpty();
-        assertThat(budget.held()).isEqualTo(2L * WINDOW + 2 * CHUNK);
+        assertThat(budget.held()).isEqualTo(3L * WINDOW + CHUNK);
+
+        int queued = fullLoop.get().queued();
+        other.fill(1, WINDOW - CHUNK);
+        other.open(3);
+        other.fill(3, CHUNK); // over again: the refusing session, still holding the most, is passed by
+        full.runAsked();
+        assertThat(fullLoop.get().queued() - queued).as("its loop not asked again").isZero();
+        assertThat(full.reset()).isEmpty();
+        assertThat(other.reset()).as("the one holding the most after it, whose frame went over").hasSize(1);
+        assertThat(budget.held()).isEqualTo(3L * WINDOW + CHUNK);
+    }
+
+    @Test
+    void aResetPassedOnToASessionWhoseLoopRefusesItGoesToTheNextHoldingTheMost() {
+        TotalBufferBudget budget = budget(3L * WINDOW);
+        Peer asked = peer(budget, 8L * WINDOW);
+        for (int id = 1; id <= 3; id += 2) {
+            asked.open(id);
+            asked.fill(id, WINDOW);
+        }
+        AtomicReference<FailingOnceExecutor> grownLoop = new AtomicReference<>();
+        Peer grown = peerOn(budget, grownLoop);
+        grown.open(1);
+        grown.fill(1, WINDOW);
+        grown.open(3);
+        grown.fill(3, WINDOW); // over: the reset asked of the session holding the most, two windows
+        grown.open(5);
+        grown.fill(5, CHUNK); // while it is pending: now holding two windows and a chunk, the most
+        grownLoop.get().failNext(new RejectedExecutionException("test: the loop is shutting down"));
+
+        // Before: the refusal ended the reset, the total left over (four windows and a chunk), no other session asked.
+        asked.runAsked();
+        assertThat(grownLoop.get().failed()).as("the reset passed on, and refused").isTrue();
+        assertThat(asked.reset()).as("back to the one holding the most after it, until within").hasSize(2);
+        assertThat(grown.reset()).isEmpty();
+        assertThat(budget.held()).isEqualTo(2L * WINDOW + CHUNK);
     }
 
     @Test
