@@ -634,9 +634,18 @@ final class Exchange {
     }
 
     /**
-     * HTTP/2: the server's budget for held uploads ends this one before the response head went out: the stream up the
-     * tunnel is reset, so the target sees the request cut, never whole, and the visitor is answered 503 (its WARN, once
-     * a minute, is the budget's). False, doing nothing, once the head went out or the exchange is over.
+     * The whole request went into the tunnel: its last piece written to the stream, and the write done. Whole in the
+     * stream's queue only, it is not: what waits there still counts against the HTTP/2 upload budget.
+     */
+    boolean requestInTheTunnel() {
+        return requestDone && lastUpstreamWrite != null && lastUpstreamWrite.isSuccess();
+    }
+
+    /**
+     * HTTP/2: the server's budget for held uploads ends this one before the response head went out, its request not
+     * in the tunnel whole ({@link #requestInTheTunnel}): the stream up the tunnel is reset, so the target sees the
+     * request cut, never whole, and the visitor is answered 503 (its WARN, once a minute, is the budget's). False,
+     * doing nothing, once the head went out or the exchange is over.
      */
     boolean endOverBudget() {
         if (isOver() || phase == Phase.RESPONDING) {

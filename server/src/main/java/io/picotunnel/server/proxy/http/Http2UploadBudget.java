@@ -56,7 +56,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * server-wide instead: when the bytes held pass the budget, a stream of the connection that holds the most is ended,
  * the one of its streams whose body has gone longest without moving on, which ends its exchange and frees what it
  * held: answered 503 when its answer had not begun ({@link OverBudgetAnswer}), else reset (RST_STREAM
- * ENHANCE_YOUR_CALM). The connection that holds the most pays first, of those holding as much the newer: one
+ * ENHANCE_YOUR_CALM); one whose request went into the tunnel whole before the end ran holds nothing, and goes on. The
+ * connection that holds the most pays first, of those holding as much the newer: one
  * connection that fills the budget with streams it keeps moving a little cannot get another's older upload ended
  * (many connections holding a stream's window each still can: shares are per connection, not per address). Each DATA
  * frame held counts
@@ -255,17 +256,26 @@ final class Http2UploadBudget {
     }
 
     /**
-     * Ends {@code upload}, chosen to free what it holds. Before any answer began (no HEADERS but 1xx sent) the stream's
-     * handler answers it if it can ({@link OverBudgetAnswer}), and what it held leaves the budget at once, not once the
-     * answer is out; else the stream is reset with ENHANCE_YOUR_CALM, and what it held leaves as its channel closes.
+     * Ends {@code upload}, chosen to free what it holds. Its request may have gone into the tunnel whole since it was
+     * chosen (on another event loop, or by a task queued before this one), which {@link #taken} ignored: it holds
+     * nothing then, and is left to go on, what it was counted for leaving the budget. Else, before any answer began (no
+     * HEADERS but 1xx sent) the stream's handler answers it if it can ({@link OverBudgetAnswer}), and what it held
+     * leaves the budget at once, not once the answer is out; else the stream is reset with ENHANCE_YOUR_CALM, and what
+     * it held leaves as its channel closes.
      */
     private void end(HeldUpload upload) {
         Http2StreamChannel stream = upload.stream;
         if (!stream.isActive()) {
             return;
         }
-        OverBudgetAnswer answer = answerStarted(upload) ? null : stream.pipeline().get(OverBudgetAnswer.class);
-        boolean answered = answer != null && answer.answerOverBudget();
+        OverBudgetAnswer handler = stream.pipeline().get(OverBudgetAnswer.class);
+        OverBudgetAnswer.Ending ending = handler == null ? OverBudgetAnswer.Ending.RESET
+                : handler.endOverBudget(answerStarted(upload));
+        if (ending == OverBudgetAnswer.Ending.SENT_WHOLE) {
+            ended(upload);
+            return;
+        }
+        boolean answered = ending == OverBudgetAnswer.Ending.ANSWERED;
         warnAtMostOnceAMinute(stream, answered);
         if (answered) {
             ended(upload);
@@ -298,16 +308,30 @@ final class Http2UploadBudget {
 
     /**
      * A handler of an upload's stream that answers the visitor itself when the budget ends the upload before any
-     * answer began, so that the visitor gets an HTTP answer rather than a bare stream error.
+     * answer began, so that the visitor gets an HTTP answer rather than a bare stream error; and that tells when the
+     * upload's request went into the tunnel whole meanwhile, so that an exchange the budget no longer needs to end
+     * goes on.
      */
     interface OverBudgetAnswer extends ChannelHandler {
+
+        /** What became of an upload the budget ends. */
+        enum Ending {
+            /** Its request had gone into the tunnel whole (the writes done): nothing of it is held, it goes on. */
+            SENT_WHOLE,
+            /** Answered here; the handler stops the rest of the upload and resets the request's stream up the tunnel. */
+            ANSWERED,
+            /** Neither (its answer began, or its exchange is over): the budget resets the stream. */
+            RESET
+        }
+
         /**
-         * On the stream's event loop: answers the request with the answer's END_STREAM, stops the rest of the upload
-         * (RST_STREAM NO_ERROR once the answer is out, RFC 9113 8.1), ends the request's stream up the tunnel with a
-         * reset, and lets go at once of what the proxy holds of the upload, dropping what still comes. False when it
-         * cannot answer any more (the stream's exchange is over): the stream is reset then.
+         * On the stream's event loop: leaves the upload alone when its request went into the tunnel whole; else, unless
+         * {@code answerBegun} (the response's HEADERS went out), answers the request with the answer's END_STREAM,
+         * stops the rest of the upload (RST_STREAM NO_ERROR once the answer is out, RFC 9113 8.1), ends the request's
+         * stream up the tunnel with a reset, and lets go at once of what the proxy holds of the upload, dropping what
+         * still comes.
          */
-        boolean answerOverBudget();
+        Ending endOverBudget(boolean answerBegun);
     }
 
     /** One stream's part: the bytes (frames counted) it was sent and has not taken. On its connection's event loop. */

@@ -651,28 +651,36 @@ final class ProxyHandler extends ChannelDuplexHandler
     }
 
     /**
-     * HTTP/2: the server's budget for held uploads ends this stream's upload before its answer began: 503, and what the
-     * proxy holds of the upload is let go now, what still comes dropped as it comes, no credit given for more
-     * ({@link Http2UploadBudget}); the rest of the upload is stopped once the answer is out ({@link #respondLocally}).
+     * HTTP/2: the server's budget for held uploads ends this stream's upload. One whose request went into the tunnel
+     * whole since the budget chose it holds nothing any more: its exchange goes on. Else, before its answer began: 503,
+     * and what the proxy holds of the upload is let go now, what still comes dropped as it comes, no credit given for
+     * more ({@link Http2UploadBudget}); the rest of the upload is stopped once the answer is out
+     * ({@link #respondLocally}).
      */
     @Override
-    public boolean answerOverBudget() {
+    public Ending endOverBudget(boolean answerBegun) {
+        if (state == State.EXCHANGE && exchange.requestInTheTunnel()) {
+            return Ending.SENT_WHOLE;
+        }
+        if (answerBegun) {
+            return Ending.RESET;
+        }
         switch (state) {
             case EXCHANGE -> {
                 if (!exchange.endOverBudget()) {
-                    return false;
+                    return Ending.RESET;
                 }
             }
             case CHECKING -> respondLocally(checked,
                     LocalAnswers.page(checked, ErrorPage.serverBufferFull(), ctx.alloc()), true, false);
             default -> {
-                return false;
+                return Ending.RESET;
             }
         }
         pending.forEach(ProxyHandler::drop);
         pending.clear();
         ctx.channel().config().setAutoRead(true); // what the stream's channel queued is read now, and dropped
-        return true;
+        return Ending.ANSWERED;
     }
 
     @Override

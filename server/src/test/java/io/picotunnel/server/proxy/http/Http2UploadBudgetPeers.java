@@ -2,29 +2,40 @@ package io.picotunnel.server.proxy.http;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.net.Transport;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
  * Real Netty HTTP/2 peers over loopback for the upload budget's tests (NIO, on the test's own loop): a server whose
- * connections the budget watches as HttpProxy does, and visitors' connections to it.
+ * connections the budget watches as HttpProxy does, or the proxy itself, and visitors' connections to it.
  */
 final class Http2UploadBudgetPeers {
 
@@ -86,11 +97,78 @@ final class Http2UploadBudgetPeers {
                 .connect(server.localAddress()).sync().channel();
     }
 
+    /**
+     * A listener on a loopback port whose connections {@code proxy} serves over HTTP/2 (prior knowledge, no TLS), as it
+     * does those whose ALPN chose h2; {@code group} of {@link Transport}'s kind.
+     */
+    static Channel startProxy(EventLoopGroup group, HttpProxy proxy) throws InterruptedException {
+        return new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        proxy.initHttp2(ch.pipeline());
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+    }
+
     /** A stream of {@code visitor} with {@code handler}, a POST's head sent on it: its body follows. */
     static Http2StreamChannel upload(Channel visitor, ChannelHandler handler) throws InterruptedException {
+        return upload(visitor, handler, postHead());
+    }
+
+    /** As above, the head {@code head}. */
+    static Http2StreamChannel upload(Channel visitor, ChannelHandler handler, Http2Headers head)
+            throws InterruptedException {
         Http2StreamChannel stream = new Http2StreamChannelBootstrap(visitor).handler(handler).open().sync().getNow();
-        stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("POST").scheme("https")
-                .authority("uploads.test").path("/upload"), false)).sync();
+        stream.writeAndFlush(new DefaultHttp2HeadersFrame(head, false)).sync();
         return stream;
+    }
+
+    /** The head of a POST to {@code https://uploads.test/upload}. */
+    static Http2Headers postHead() {
+        return new DefaultHttp2Headers().method("POST").scheme("https").authority("uploads.test").path("/upload");
+    }
+
+    /** Sends {@code bytes} zero bytes on {@code upload} in one DATA frame, the last when {@code end}. */
+    static void send(Http2StreamChannel upload, int bytes, boolean end) throws InterruptedException {
+        upload.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(new byte[bytes]), end)).sync();
+    }
+
+    /** What a visitor's stream was answered: its status, body, end and reset, as they come. */
+    static final class Answer extends ChannelInboundHandlerAdapter {
+        final CompletableFuture<String> status = new CompletableFuture<>();
+        final CompletableFuture<String> body = new CompletableFuture<>();
+        final CompletableFuture<Long> reset = new CompletableFuture<>();
+        private final StringBuilder bodySoFar = new StringBuilder();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (msg instanceof Http2HeadersFrame head && !head.headers().status().toString().startsWith("1")) {
+                    status.complete(head.headers().status().toString());
+                    endIf(head.isEndStream());
+                } else if (msg instanceof Http2DataFrame data) {
+                    bodySoFar.append(data.content().toString(StandardCharsets.UTF_8));
+                    endIf(data.isEndStream());
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        private void endIf(boolean endOfStream) {
+            if (endOfStream) {
+                body.complete(bodySoFar.toString());
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (event instanceof Http2ResetFrame frame) {
+                reset.complete(frame.errorCode());
+            }
+            ReferenceCountUtil.release(event);
+        }
     }
 }
