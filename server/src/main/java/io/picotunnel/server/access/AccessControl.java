@@ -13,6 +13,7 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
 import java.util.function.LongSupplier;
 
 /**
@@ -51,9 +52,22 @@ public final class AccessControl implements AutoCloseable {
     }
 
     public AccessControl(TrustedProxies trustedProxies, RateLimiter rateLimiter, LongSupplier nanoClock) {
+        this(trustedProxies, rateLimiter, new BasicAuthGate(nanoClock));
+    }
+
+    /**
+     * As above, the password checks of {@code auth: basic} services running on {@code passwordChecks} (a full one
+     * refuses them), which {@link #close} shuts down: a test holds them there while a request waits for its check.
+     */
+    public AccessControl(TrustedProxies trustedProxies, RateLimiter rateLimiter, LongSupplier nanoClock,
+            ExecutorService passwordChecks) {
+        this(trustedProxies, rateLimiter, new BasicAuthGate(nanoClock, passwordChecks));
+    }
+
+    private AccessControl(TrustedProxies trustedProxies, RateLimiter rateLimiter, BasicAuthGate basic) {
         this.trustedProxies = trustedProxies;
         this.rateLimiter = rateLimiter;
-        this.basic = new BasicAuthGate(nanoClock);
+        this.basic = basic;
         this.untrustedProxyHint = new UntrustedProxyHint(trustedProxies);
     }
 

@@ -116,7 +116,7 @@ public final class TrafficCounters {
         }
     }
 
-    /** The status of a response a visitor got (from the target, or the proxy's own 502 or 504). */
+    /** The status of a response a visitor got (from the target, or one of the proxy's own error pages). */
     public void responded(int status) {
         if (counted() && status >= 100 && status < 600) {
             responses[status / 100 - 1].increment();

@@ -124,7 +124,7 @@ final class ProxyHandler extends ChannelDuplexHandler
     /** What is left of the body the decoder is in when its length was announced (Content-Length); else -1. */
     private long bodyBytesLeft = -1;
     /** The request whose access checks run ({@link State#CHECKING}). */
-    private HttpRequest checked;
+    private Checked checked;
     /** Reads in a row that ended with messages waiting in {@link #pending}. */
     private int readsLeavingBacklog;
     /** HTTP/1.1: the visitor ended its side (EOF, half-closure allowed); nothing more comes after what was read. */
@@ -637,7 +637,7 @@ final class ProxyHandler extends ChannelDuplexHandler
                     respondLocally(request, AccessHook.redirect(request, redirect, ctx.alloc()), false, false);
             case HttpVerdict.Pending later -> {
                 state = State.CHECKING;
-                checked = request;
+                checked = new Checked(request, service);
                 later.result().whenComplete((result, failure) -> ctx.executor().execute(() -> {
                     if (state != State.CHECKING) {
                         return;
@@ -671,8 +671,7 @@ final class ProxyHandler extends ChannelDuplexHandler
                     return Ending.RESET;
                 }
             }
-            case CHECKING -> respondLocally(checked,
-                    LocalAnswers.page(checked, ErrorPage.serverBufferFull(), ctx.alloc()), true, false);
+            case CHECKING -> answerOverBudgetWhileChecking();
             default -> {
                 return Ending.RESET;
             }
@@ -681,6 +680,18 @@ final class ProxyHandler extends ChannelDuplexHandler
         pending.clear();
         ctx.channel().config().setAutoRead(true); // what the stream's channel queued is read now, and dropped
         return Ending.ANSWERED;
+    }
+
+    /**
+     * The 503 of an upload ended while its access checks run, their verdict ignored when it comes; counted with the
+     * service's responses, as the proxy's own answers in an exchange are.
+     */
+    private void answerOverBudgetWhileChecking() {
+        Checked request = checked;
+        checked = null;
+        ErrorPage page = ErrorPage.serverBufferFull();
+        proxy.traffic(request.service()).responded(page.status().code());
+        respondLocally(request.head(), LocalAnswers.page(request.head(), page, ctx.alloc()), true, false);
     }
 
     @Override
@@ -858,6 +869,10 @@ final class ProxyHandler extends ChannelDuplexHandler
     private static void drop(Object msg) {
         Http2UploadBudget.passedOn(msg);
         ReferenceCountUtil.release(msg);
+    }
+
+    /** A request whose access checks run, and its service. */
+    private record Checked(HttpRequest head, Service service) {
     }
 
     private String clientIp() {

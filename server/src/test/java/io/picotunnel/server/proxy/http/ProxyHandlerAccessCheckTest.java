@@ -1,0 +1,86 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.monitor.StandaloneTrafficCounters;
+import io.picotunnel.server.monitor.TrafficCounters;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.TlsMode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * What the proxy does with a request while its access check runs (a password check, held here until the test lets it
+ * run): an HTTP/2 upload the budget ends meanwhile is answered 503, counted with the service's responses as the
+ * proxy's other answers are, the check's verdict then ignored. The proxy itself on loopback, socket targets, real
+ * HTTP/2 visitors.
+ */
+class ProxyHandlerAccessCheckTest {
+
+    private static final int FRAME = 1000;
+    /** One frame fits, the second passes it. */
+    private static final long BUDGET = 2 * (FRAME + Http2UploadBudget.FRAME_COST) - 1;
+
+    private final HeldPasswordChecks checks = new HeldPasswordChecks();
+    private final EventLoopGroup group = Transport.newEventLoopGroup(1, "access-check-proxy");
+    private final EventLoopGroup visitors = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+
+    @AfterEach
+    void stop() {
+        visitors.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        checks.close();
+    }
+
+    @Test
+    void anUploadTheBudgetEndsWhileItsAccessCheckRunsIsAnswered503AndCountedWithTheServicesResponses()
+            throws Exception {
+        TrafficCounters counters = StandaloneTrafficCounters.create();
+        try (TargetServer target = new TargetServer("uploads")) {
+            HttpRoutes routes = new HttpRoutes();
+            routes.onServiceChange(null, lockedService("uploads.test", target));
+            HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                    .access(checks.access()).http2UploadBudget(BUDGET).traffic(service -> counters).build();
+            Channel listener = Http2UploadBudgetPeers.startProxy(group, proxy);
+
+            Http2UploadBudgetPeers.Answer answer = new Http2UploadBudgetPeers.Answer();
+            Http2StreamChannel upload = Http2UploadBudgetPeers.upload(Http2UploadBudgetPeers.connect(visitors, listener),
+                    answer, Http2UploadBudgetPeers.postHead().add("authorization", HeldPasswordChecks.authorization()));
+            Http2UploadBudgetPeers.send(upload, FRAME, false);
+            Http2UploadBudgetPeers.send(upload, FRAME, false);
+
+            assertThat(answer.status.get(10, TimeUnit.SECONDS)).as("the answer while the check runs").isEqualTo("503");
+            assertThat(answer.body.get(10, TimeUnit.SECONDS)).as("its page").contains("holding too much");
+            assertThat(answer.reset.get(10, TimeUnit.SECONDS)).as("the reset after it").isZero();
+            await().atMost(10, TimeUnit.SECONDS).alias("the 503 counted with the service's responses")
+                    .until(() -> counters.responses(5) == 1);
+
+            checks.release();
+            checks.awaitChecked();
+            group.next().submit(() -> {
+            }).get(10, TimeUnit.SECONDS); // the verdict, handed to the stream's loop, was looked at
+            assertThat(counters.totalConnections()).as("requests that went on to the target once checked").isZero();
+            assertThat(counters.responses(5)).as("5xx answers").isEqualTo(1);
+            assertThat(counters.responses(2)).as("2xx answers").isZero();
+            listener.close().sync();
+        }
+    }
+
+    /** A service at {@code host} behind the held checks' password, to {@code target}. */
+    private static Service lockedService(String host, TargetServer target) {
+        return new Service("locked", "t1", ServiceType.HTTP, host, "/", TlsMode.TERMINATE, null, target.address(),
+                true, Instant.now()).withAccess(HeldPasswordChecks.policy());
+    }
+
+}
