@@ -123,7 +123,7 @@ final class ProxyHandler extends ChannelDuplexHandler
     private boolean bodyInDecode;
     /** What is left of the body the decoder is in when its length was announced (Content-Length); else -1. */
     private long bodyBytesLeft = -1;
-    /** The request whose access checks run ({@link State#CHECKING}). */
+    /** The request whose access checks run, while they do ({@link State#CHECKING}); null otherwise. */
     private Checked checked;
     /** Reads in a row that ended with messages waiting in {@link #pending}. */
     private int readsLeavingBacklog;
@@ -375,6 +375,7 @@ final class ProxyHandler extends ChannelDuplexHandler
 
     private void close() {
         state = State.CLOSED;
+        checked = null;
         answerInFlight = null;
         cancelTimers();
         pending.forEach(ProxyHandler::drop);
@@ -642,6 +643,7 @@ final class ProxyHandler extends ChannelDuplexHandler
                     if (state != State.CHECKING) {
                         return;
                     }
+                    checked = null;
                     onVerdict(request, service, visitor, visitorHttps, failure == null ? result
                             : HttpVerdict.Answer.of(500, "internal_error", "The access check failed; try again."));
                     drain();
@@ -869,6 +871,11 @@ final class ProxyHandler extends ChannelDuplexHandler
     private static void drop(Object msg) {
         Http2UploadBudget.passedOn(msg);
         ReferenceCountUtil.release(msg);
+    }
+
+    /** The request whose access checks run ({@link #checked}), for tests: null once they ended. */
+    HttpRequest checkedRequest() {
+        return checked == null ? null : checked.head();
     }
 
     /** A request whose access checks run, and its service. */

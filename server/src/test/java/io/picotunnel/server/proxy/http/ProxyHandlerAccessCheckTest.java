@@ -22,9 +22,10 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * What the proxy does with a request while its access check runs (a password check, held here until the test lets it
- * run): an HTTP/2 upload the budget ends meanwhile is answered 503, counted with the service's responses as the
- * proxy's other answers are, the check's verdict then ignored. The proxy itself on loopback, socket targets, real
- * HTTP/2 visitors.
+ * run), and once it ended: an HTTP/2 upload the budget ends meanwhile is answered 503, counted with the service's
+ * responses as the proxy's other answers are, the check's verdict then ignored; and the request's head is let go once
+ * the check ended, not kept for as long as the connection (or HTTP/2 stream) lives. The proxy itself on loopback,
+ * socket targets, real HTTP/2 and HTTP/1.1 visitors.
  */
 class ProxyHandlerAccessCheckTest {
 
@@ -77,10 +78,42 @@ class ProxyHandlerAccessCheckTest {
         }
     }
 
+    @Test
+    void theRequestHeadIsLetGoOnceItsAccessCheckEnded() throws Exception {
+        try (DirectProxyFixture fixture = new DirectProxyFixture("open.test", proxy -> proxy.access(checks.access()))) {
+            fixture.routes().onServiceChange(null, lockedService("locked.test", fixture.target()));
+            fixture.listen(64 * 1024);
+            try (RawHttp visitor = new RawHttp(fixture.port())) {
+                visitor.send(get("/first"));
+                Channel channel = fixture.visitor();
+                ProxyHandler handler = channel.pipeline().get(ProxyHandler.class);
+                await().atMost(10, TimeUnit.SECONDS).alias("the request in its check")
+                        .until(() -> DirectProxyFixture.onLoop(channel, handler::checkedRequest) != null);
+
+                checks.release();
+                RawHttp.Response first = visitor.read();
+                assertThat(first.status()).as("the answer once checked").isEqualTo(200);
+                assertThat(first.text()).contains("uri=/first");
+                assertThat(DirectProxyFixture.onLoop(channel, handler::checkedRequest))
+                        .as("the request head the connection keeps once its check ended").isNull();
+
+                visitor.send(get("/second"));
+                RawHttp.Response second = visitor.read();
+                assertThat(second.status()).as("the next request on the connection, its credentials remembered")
+                        .isEqualTo(200);
+                assertThat(second.text()).contains("uri=/second");
+            }
+        }
+    }
+
     /** A service at {@code host} behind the held checks' password, to {@code target}. */
     private static Service lockedService(String host, TargetServer target) {
         return new Service("locked", "t1", ServiceType.HTTP, host, "/", TlsMode.TERMINATE, null, target.address(),
                 true, Instant.now()).withAccess(HeldPasswordChecks.policy());
     }
 
+    private static String get(String path) {
+        return "GET " + path + " HTTP/1.1\r\nHost: locked.test\r\nAuthorization: " + HeldPasswordChecks.authorization()
+                + "\r\n\r\n";
+    }
 }
