@@ -25,9 +25,10 @@ import java.util.function.Predicate;
  * so bytes or an end of input already waiting would never be read.
  *
  * <p>Edge-triggered, a reset of the peer is reported once, and the one read Netty makes of the EPOLLERR takes the bytes
- * still waiting, not the error: while the socket stays so, its error is looked at every {@link
- * HalfClosedEpollChannels#ERROR_WATCH}, and one found is fired down the pipeline as a {@link
- * PeerResetWhileIdleException}.
+ * still waiting, not the error, which then raised no other event: the socket's error is looked at as that read
+ * completes (no handler asked for it), and one found is fired down the pipeline as a {@link
+ * PeerResetWhileIdleException}. While the socket stays so, its error is also looked at every {@link
+ * HalfClosedEpollChannels#ERROR_WATCH}, should no event come.
  *
  * <p>Once the end of input was read, by whichever handler asked (a relay, a hold or an HTTP codec before it), Netty's
  * epoll reads the socket no more, and a reset of its peer raised no event: its EPOLLERR and EPOLLHUP came at every
@@ -85,7 +86,13 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
             // The read again of an input-shut socket: it read no byte, the end came before.
             return;
         }
+        // Edge-triggered, no handler asked for this read (read() undoes it first): Netty made it at an EPOLLERR.
+        boolean atAnError = HalfClosedEpollChannels.reportsEventsOnce(ctx.channel());
         ctx.fireChannelReadComplete();
+        if (atAnError && failed.test(ctx.channel())) {
+            ctx.fireExceptionCaught(new PeerResetWhileIdleException(PeerResetWhileIdleException.WHILE_READS_WAITED));
+            return;
+        }
         quietWhenIdle(ctx);
     }
 
