@@ -45,6 +45,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -74,6 +75,8 @@ class RelayTest {
     private final CompletableFuture<Integer> targetLingerAtShutdown = new CompletableFuture<>();
     /** The relay starts once this completes, the visitor's socket held until then. */
     private volatile CompletableFuture<Void> relayMayStart = CompletableFuture.completedFuture(null);
+    /** How the visitor's socket is set up as it is accepted: as {@code TcpListener} does, unless a test says. */
+    private volatile Consumer<Channel> armVisitorSocket = HalfClosedEpollChannels::keepRegisteredReadingOnlyWhenAsked;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -92,7 +95,7 @@ class RelayTest {
                     @Override
                     protected void initChannel(Channel inbound) {
                         relayedChannels.add(inbound);
-                        HalfClosedEpollChannels.keepRegistered(inbound);
+                        armVisitorSocket.accept(inbound);
                         Hold hold = new Hold();
                         inbound.pipeline().addLast(hold);
                         connectTargetAndRelay(inbound, hold);
@@ -204,6 +207,8 @@ class RelayTest {
 
     @Test
     void slowReaderStallsTheSenderWithBoundedRelayBuffer() throws Exception {
+        // Kept in epoll only: the relay must itself keep epoll from reading the socket to its end.
+        armVisitorSocket = HalfClosedEpollChannels::keepRegistered;
         int total = 32 * 1024 * 1024;
         byte[] data = random(total, 3);
         Socket client = connectClient();
@@ -308,17 +313,41 @@ class RelayTest {
     }
 
     /**
-     * As above, with the end of input read while a hold kept it, before the relay started: the handler that has the
-     * socket read again at the reset came after that end.
+     * As above, with the end of input read while a hold kept it, before the relay started, by a handler in front that
+     * asked for reads (as {@code TunnelPassthrough}'s front door reads a ClientHello).
      */
     @Test
     void aSocketResetAfterAnEndOfInputHeldUntilTheRelayStartedEndsTheRelayAtOnce() throws Exception {
         assumeTrue(Transport.isEpoll(), "the epoll transport");
+        resetAfterAnEndOfInputHeldUntilTheRelayStartedEndsTheRelayAtOnce(true);
+    }
+
+    /**
+     * As above, with the socket only kept in epoll as it is accepted, so that Netty's epoll reads it to its end on its
+     * own: the relay sets it up for reading only when asked as it starts, and the handler that has the socket read
+     * again at the reset comes after the end of input.
+     */
+    @Test
+    void aSocketResetAfterAnEndOfInputReadBeforeTheRelaySetItUpEndsTheRelayAtOnce() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport");
+        armVisitorSocket = HalfClosedEpollChannels::keepRegistered;
+        resetAfterAnEndOfInputHeldUntilTheRelayStartedEndsTheRelayAtOnce(false);
+    }
+
+    private void resetAfterAnEndOfInputHeldUntilTheRelayStartedEndsTheRelayAtOnce(boolean askReads) throws Exception {
         relayMayStart = new CompletableFuture<>();
         Socket client = connectClient();
         writeAndShutdown(client, "request".getBytes(StandardCharsets.US_ASCII));
-        await("the end of input read into the hold").atMost(Duration.ofSeconds(10))
-                .until(() -> relayedChannels.size() == 2 && inputShutdown(relayedChannels.get(0)));
+        await("the end of input read into the hold").atMost(Duration.ofSeconds(10)).until(() -> {
+            if (relayedChannels.size() < 2) {
+                return false;
+            }
+            Channel inbound = relayedChannels.get(0);
+            if (askReads) {
+                inbound.eventLoop().execute(inbound::read);
+            }
+            return inputShutdown(inbound);
+        });
 
         relayMayStart.complete(null);
         Socket server = accept();
