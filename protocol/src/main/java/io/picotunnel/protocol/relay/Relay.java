@@ -305,7 +305,8 @@ public final class Relay {
          * half-closed and then went away) raised no event: while the other direction is quiet, the relay would hold
          * both connections and the stream for ever. The socket's first handler ({@code QuietWhileIdle}) has it read
          * again at the reset, and fires its error; its error is also looked at every few seconds, should no event come.
-         * The NIO transport has no such look: there a write that fails finds it.
+         * The NIO transport has no such look (nor any way to look at a socket's error), so none is scheduled there: a
+         * write that fails finds it.
          */
         private void watchForResetAfterEof() {
             if (finished.get() || !self.isActive() || isReset(self)) {
@@ -316,7 +317,7 @@ public final class Relay {
                 abort(self);
                 return;
             }
-            if (self instanceof DuplexChannel) {
+            if (HalfClosedEpollChannels.canTellFailure(self)) {
                 self.eventLoop().schedule(this::watchForResetAfterEof, HalfClosedEpollChannels.ERROR_WATCH.toMillis(),
                         TimeUnit.MILLISECONDS);
             }

@@ -17,6 +17,7 @@ import io.netty.channel.epoll.HalfClosedEpollChannels;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.ScheduledTasks;
 import io.picotunnel.protocol.net.LoopCpu;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.testkit.EpollInterest;
@@ -354,6 +355,21 @@ class RelayTest {
         assertThat(new String(readToEof(server), StandardCharsets.US_ASCII)).isEqualTo("request");
 
         halfClosedThenResetEndsTheRelayAtOnceWithItsLoopIdle(client);
+    }
+
+    /**
+     * After a socket's end of input the relay looks at its error every 5 s, for a reset no event would tell of (epoll's
+     * backstop to {@code QuietWhileIdle}). The NIO transport cannot look at a socket's error: there the look found
+     * nothing, ever, and was scheduled again every 5 s for as long as the other direction went on.
+     */
+    @Test
+    void theRelayWatchesAnEndedSocketForAResetOnlyWhereItsTransportCanTellOne() throws Exception {
+        Socket client = connectClient();
+        sendThenHalfClose(client, accept(), "request");
+        Channel inbound = relayedChannels.get(0);
+
+        assertThat(ScheduledTasks.count(inbound.eventLoop())).as("tasks scheduled on the relay's loop")
+                .isEqualTo(Transport.isEpoll() ? 1 : 0);
     }
 
     private void halfClosedThenResetEndsTheRelayAtOnceWithItsLoopIdle(Socket client) throws Exception {
