@@ -38,7 +38,9 @@ import java.util.function.Predicate;
  * HalfClosedEpollChannels#readAgainAtAnError read once more} at the next EPOLLERR, a read the handlers behind do not
  * see: its error, if any, is fired down the pipeline as a {@link PeerResetWhileIdleException}, and the socket closed
  * should no handler have done so. A read again that finds no error arms the next, {@value #ROUNDS_WITHOUT_ERROR} times
- * at most (an EPOLLERR without SO_ERROR would have it read at every wait); the 5 s looks are left then.
+ * at most (an EPOLLERR without SO_ERROR would have it read at every wait); the socket's error is then looked at every
+ * {@link HalfClosedEpollChannels#ERROR_WATCH} instead, for as long as it is open, whoever owns it (a relay looks too,
+ * an HTTP/1.1 visitor's connection has no look of its own), and one found is fired and the socket closed the same way.
  */
 final class QuietWhileIdle extends ChannelDuplexHandler {
 
@@ -58,6 +60,8 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
     private boolean readAskedWhileReadingAgain;
     /** Reads again that found no error and that no handler asked for; on the channel's loop only. */
     private int roundsWithoutError;
+    /** The reads again stopped, and the socket's error is looked at every {@link #WATCH_MILLIS}; on its loop only. */
+    private boolean lookingAfterEnd;
 
     QuietWhileIdle() {
         this(HalfClosedEpollChannels::hasFailed);
@@ -127,8 +131,8 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
 
     /**
      * The read again came at an EPOLLERR, or for a read a handler asked: without an error the socket is read again at
-     * the next, unless {@link #ROUNDS_WITHOUT_ERROR} reads no handler asked for found none. A socket left open after
-     * its reset would report EPOLLHUP at every wait.
+     * the next, unless {@link #ROUNDS_WITHOUT_ERROR} reads no handler asked for found none, when its error is looked at
+     * every {@link #WATCH_MILLIS} instead. A socket left open after its reset would report EPOLLHUP at every wait.
      */
     private void endIfReset(ChannelHandlerContext ctx) {
         boolean asked = readAskedWhileReadingAgain;
@@ -136,9 +140,28 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
         if (!failed.test(ctx.channel())) {
             if (asked || ++roundsWithoutError < ROUNDS_WITHOUT_ERROR) {
                 readAgainAtAnError(ctx);
+            } else if (!lookingAfterEnd) {
+                lookingAfterEnd = true;
+                ctx.executor().schedule(() -> lookForErrorAfterEnd(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
             }
             return;
         }
+        failAfterEndOfInput(ctx);
+    }
+
+    /** Once the reads again stopped: a reset that comes later is found within {@link #WATCH_MILLIS}. */
+    private void lookForErrorAfterEnd(ChannelHandlerContext ctx) {
+        if (ctx.isRemoved() || !ctx.channel().isOpen()) {
+            return;
+        }
+        if (failed.test(ctx.channel())) {
+            failAfterEndOfInput(ctx);
+            return;
+        }
+        ctx.executor().schedule(() -> lookForErrorAfterEnd(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private void failAfterEndOfInput(ChannelHandlerContext ctx) {
         ctx.fireExceptionCaught(new PeerResetWhileIdleException(PeerResetWhileIdleException.AFTER_END_OF_INPUT));
         if (ctx.channel().isOpen()) {
             ctx.close();
