@@ -1,6 +1,7 @@
 package io.picotunnel.server.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tls.TestCertificates;
 
@@ -12,6 +13,7 @@ import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A real server with a certificate for {@code host}, one tunnel with our client connected and an HTTP service of
@@ -28,9 +30,15 @@ final class HalfCloseBed implements AutoCloseable {
     private final String tunnelId;
 
     HalfCloseBed(Path dataDir, String host, String tunnelName, int targetPort) throws IOException {
+        this(dataDir, host, tunnelName, targetPort, Map.of());
+    }
+
+    /** As above, the server started with {@code settings} on top of the defaults. */
+    HalfCloseBed(Path dataDir, String host, String tunnelName, int targetPort, Map<Setting, String> settings)
+            throws IOException {
         this.host = host;
         TestCertificates.write(ca.issue(host), dataDir.resolve("data/certs"), host);
-        testbed = new Testbed(dataDir.resolve("data"));
+        testbed = new Testbed(dataDir.resolve("data"), settings);
         JsonNode tunnel = testbed.createTunnel(tunnelName);
         tunnelId = tunnel.get("id").asText();
         testbed.connect(tunnelId, tunnel.get("token").asText());

@@ -1,6 +1,7 @@
 package io.picotunnel.server.e2e;
 
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.config.Setting;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,6 +45,10 @@ class HalfClosingVisitorEndToEndTest {
     private static final String FIRST_CHUNK = "first";
     /** What the target sends after its 101. */
     private static final String UPGRADED_BYTES = "after the switch";
+    /** How soon a visitor's reset after its half-close must have the target reset. */
+    private static final Duration AT_ONCE = Duration.ofSeconds(3);
+    /** The reset tests' --proxy-timeout: the held exchange would end then otherwise, the target's stream reset too. */
+    private static final Duration RESET_PROXY_TIMEOUT = Duration.ofMinutes(2);
 
     @TempDir
     Path dataDir;
@@ -148,27 +153,85 @@ class HalfClosingVisitorEndToEndTest {
     /**
      * A visitor that half-closes after its request and then resets its socket (SO_LINGER 0) while the target is slow
      * to answer: on epoll the reset after the end of input is found at once (QuietWhileIdle reads the socket again at
-     * its EPOLLERR), the exchange is aborted and the target's connection reset, long before --proxy-timeout (60 s) or
-     * the answer's first write would find it. On NIO nothing reads the socket again, so only those do.
+     * its EPOLLERR), the exchange is aborted and the target's connection reset, long before the server's
+     * --proxy-timeout ({@link #RESET_PROXY_TIMEOUT}) or the answer's first write would find it, and the connection
+     * no longer counts for its address. On NIO nothing reads the socket again, so only those do.
      */
     @Test
     void visitorThatHalfClosesThenResetsWhileTheTargetIsSlowHasTheTargetResetAtOnce() throws Exception {
         assumeTrue(Transport.isEpoll(), "the epoll transport: on NIO the reset is found at the answer's first write");
+        restartBedForResets();
         Socket visitor = bed.connect();
+        heldThenResetHasTheTargetResetAtOnce(visitor, () -> requestThenHalfClose(visitor, "/hold"));
+
+        try (Socket again = bed.connect()) {
+            smallAnswered(again, again);
+        }
+    }
+
+    /**
+     * The same over TLS, the visitor's FIN without close_notify (which would end the connection at once): the reset is
+     * found in front of the TLS handler, and its failure passes through it to the exchange.
+     */
+    @Test
+    void httpsVisitorThatHalfClosesThenResetsWhileTheTargetIsSlowHasTheTargetResetAtOnce() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport: on NIO the reset is found at the answer's first write");
+        restartBedForResets();
+        Socket tcp = bed.connectHttps();
+        heldThenResetHasTheTargetResetAtOnce(tcp, () -> {
+            FaultTarget.writeGet(bed.tls(tcp), "HTTP/1.1", HOST, "/hold");
+            tcp.shutdownOutput();
+        });
+
+        try (Socket again = bed.connectHttps(); SSLSocket tls = bed.tls(again)) {
+            smallAnswered(tls, again);
+        }
+    }
+
+    /**
+     * The bed again, on a server whose --proxy-timeout is {@link #RESET_PROXY_TIMEOUT}, so that nothing but the reset
+     * can end the held exchange within {@link #AT_ONCE}, and that takes one connection per address, so that a visitor
+     * served after the reset shows the reset connection no longer counts.
+     */
+    private void restartBedForResets() throws IOException {
+        bed.close();
+        bed = new HalfCloseBed(dataDir.resolve("resets"), HOST, "half-close", target.port(),
+                Map.of(Setting.PROXY_TIMEOUT, RESET_PROXY_TIMEOUT.toSeconds() + "s",
+                        Setting.MAX_CONNECTIONS_PER_ADDRESS, "1"));
+    }
+
+    /**
+     * {@code requestThenHalfClose} sends {@code /hold} and ends the visitor's side; the held request reached the target
+     * and the half-close alone keeps its exchange (a visitor may wait), then the visitor's socket {@code tcp} is reset.
+     */
+    private void heldThenResetHasTheTargetResetAtOnce(Socket tcp, VisitorStep requestThenHalfClose) throws IOException {
         try {
-            requestThenHalfClose(visitor, "/hold");
+            requestThenHalfClose.run();
             await().atMost(20, TimeUnit.SECONDS).until(() -> target.heldRequests() == 1);
-            // The half-close alone keeps the exchange (it cannot be told from a visitor that waits for the answer).
             await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
                     .until(() -> bed.openTunnelRequests() == 1 && target.heldEnd() == null);
         } finally {
-            visitor.setSoLinger(true, 0);
-            visitor.close(); // a reset
+            tcp.setSoLinger(true, 0);
+            tcp.close();
         }
 
-        await().atMost(3, TimeUnit.SECONDS).until(() -> target.heldEnd() != null);
+        await().atMost(AT_ONCE).until(() -> target.heldEnd() != null);
         assertThat(target.heldEnd()).as("what the held target read").isEqualTo("reset");
-        await().atMost(3, TimeUnit.SECONDS).until(() -> bed.openTunnelRequests() == 0);
+        await().atMost(AT_ONCE).until(() -> bed.openTunnelRequests() == 0);
+    }
+
+    private interface VisitorStep {
+        void run() throws IOException;
+    }
+
+    /** {@code /small} over {@code visitor} (its socket {@code tcp}), answered: the listener admitted the connection. */
+    private static void smallAnswered(Socket visitor, Socket tcp) throws IOException {
+        tcp.setSoTimeout(10_000);
+        FaultTarget.writeGet(visitor, "HTTP/1.1", HOST, "/small");
+        InputStream in = new BufferedInputStream(visitor.getInputStream());
+        assertThat(FaultTarget.readHead(in)).as("the answer to a visitor from the same address")
+                .containsEntry("status", "200");
+        assertThat(new String(in.readNBytes(2), StandardCharsets.US_ASCII)).isEqualTo("ok");
     }
 
     @Test
