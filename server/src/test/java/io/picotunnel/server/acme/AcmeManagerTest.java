@@ -13,6 +13,7 @@ import io.picotunnel.server.tls.CertificateLoader;
 import io.picotunnel.server.tls.CertificateStatus;
 import io.picotunnel.server.tls.CertificateStatuses;
 import io.picotunnel.server.tls.CertificateStore;
+import io.picotunnel.server.tls.Fifo;
 import io.picotunnel.server.tls.HttpsListener;
 import io.picotunnel.server.tls.HttpsRouter;
 import io.picotunnel.server.tls.PassthroughRoutes;
@@ -1449,14 +1450,7 @@ class AcmeManagerTest {
 
     /** A FIFO at {@code path}; whatever happens, a reader blocked on it is let go when the test ends. */
     private void makeFifo(Path path) throws Exception {
-        Process mkfifo = new ProcessBuilder("mkfifo", path.toString()).start();
-        assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(mkfifo.exitValue()).isZero();
-        cleanup.add(() -> {
-            try (var writer = new java.io.RandomAccessFile(path.toFile(), "rw")) {
-                writer.write('\n');
-            }
-        });
+        cleanup.add(Fifo.make(path));
     }
 
     private static CertificateStatus statusOf(CertificateStatuses statuses, String id, String domain) {

@@ -7,13 +7,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -170,23 +168,15 @@ class CertificateDirectoryTest {
         Path certs = data.resolve("certs");
         TestCertificates.write(ca.issue("good.test"), certs, "good.test");
         TestCertificates.write(ca.issue("fifo.test"), certs, "fifo.test");
-        Path key = certs.resolve("fifo.test.key");
-        Files.delete(key);
-        Process mkfifo = new ProcessBuilder("mkfifo", key.toString()).start();
-        assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(mkfifo.exitValue()).isZero();
         directory = new CertificateDirectory(certs, store);
-        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.WARN)) {
+        try (Fifo fifo = Fifo.replacing(certs.resolve("fifo.test.key"));
+             LogCapture log = new LogCapture(CertificateDirectory.class, Level.WARN)) {
             assertTimeoutPreemptively(Duration.ofSeconds(10), directory::scan);
 
             assertThat(log.messages(Level.WARN)).singleElement().asString()
-                    .startsWith("cannot load certificate for fifo.test from ").endsWith("not a regular file");
+                    .startsWith("cannot load certificate for fifo.test from ")
+                    .endsWith(fifo.path() + ": not a regular file");
             assertThat(store.select("good.test")).isPresent();
-        } finally {
-            // lets go of a reader blocked on the FIFO, if any
-            try (RandomAccessFile writer = new RandomAccessFile(key.toFile(), "rw")) {
-                writer.write('\n');
-            }
         }
     }
 
@@ -466,11 +456,8 @@ class CertificateDirectoryTest {
      */
     @Test
     void aDirectoryThatCannotBeListedDropsNoCertificate() throws Exception {
-        Path parent = data.resolve("parent");
-        Path certs = parent.resolve("certs");
-        TestCertificates.write(ca.issue("a.test"), certs, "a.test");
-        directory = new CertificateDirectory(certs, store);
-        directory.scan();
+        Path certs = certsUnderParentWithACertificateRead();
+        Path parent = certs.getParent();
         for (Path denied : new Path[] {certs, parent}) {
             Files.setPosixFilePermissions(denied, java.util.Set.of());
             try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
@@ -506,11 +493,8 @@ class CertificateDirectoryTest {
      */
     @Test
     void aPathThatIsNotADirectoryDropsNoCertificate() throws Exception {
-        Path parent = data.resolve("parent");
-        Path certs = parent.resolve("certs");
-        TestCertificates.write(ca.issue("a.test"), certs, "a.test");
-        directory = new CertificateDirectory(certs, store);
-        directory.scan();
+        Path certs = certsUnderParentWithACertificateRead();
+        Path parent = certs.getParent();
         Path aside = data.resolve("aside");
         try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
             for (Path replaced : new Path[] {certs, parent}) {
@@ -523,17 +507,9 @@ class CertificateDirectoryTest {
             }
 
             Files.move(certs, aside);
-            Process mkfifo = new ProcessBuilder("mkfifo", certs.toString()).start();
-            assertThat(mkfifo.waitFor(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(mkfifo.exitValue()).isZero();
-            try {
+            try (Fifo fifo = Fifo.make(certs)) {
                 assertTimeoutPreemptively(Duration.ofSeconds(10),
-                        () -> assertListingFailsAndKeepsTheCertificate(log, certs, "not a directory"));
-            } finally {
-                // lets go of a listing blocked on the FIFO, if any
-                try (RandomAccessFile writer = new RandomAccessFile(certs.toFile(), "rw")) {
-                    writer.write('\n');
-                }
+                        () -> assertListingFailsAndKeepsTheCertificate(log, fifo.path(), "not a directory"));
             }
             Files.delete(certs);
             assertThat(log.messages(Level.INFO)).noneMatch(line -> line.contains("removed"));
@@ -542,6 +518,15 @@ class CertificateDirectoryTest {
             assertThat(store.select("a.test")).as("a directory that is not there").isEmpty();
             assertThat(log.messages(Level.INFO)).contains("certificate for a.test removed (its file is gone)");
         }
+    }
+
+    /** {@code <data>/parent/certs} with the certificate of a.test in it, read by {@link #directory}. */
+    private Path certsUnderParentWithACertificateRead() {
+        Path certs = data.resolve("parent").resolve("certs");
+        TestCertificates.write(ca.issue("a.test"), certs, "a.test");
+        directory = new CertificateDirectory(certs, store);
+        directory.scan();
+        return certs;
     }
 
     /** Two scans: the certificate stays, and one more WARN says why the directory cannot be listed. */
