@@ -1,5 +1,6 @@
 package io.picotunnel.server.acme;
 
+import io.picotunnel.server.tls.BoundedFileReads;
 import io.picotunnel.server.tls.CertificateLoader;
 import io.picotunnel.server.tls.DomainNames;
 import io.picotunnel.server.tls.PemFiles;
@@ -21,11 +22,9 @@ import org.bouncycastle.util.io.pem.PemWriter;
 import org.shredzone.acme4j.util.KeyPairUtils;
 
 import java.io.ByteArrayOutputStream;
-import java.io.FileInputStream;
 import java.io.FileNotFoundException;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.Writer;
@@ -388,20 +387,17 @@ final class AcmeFiles {
     /**
      * The text of {@code file}, which is larger than {@code limit} bytes only when it is not what this class wrote: an
      * error naming it, read no further than one byte past the limit (a size looked at first holds only for that moment).
-     * A {@link FileInputStream}: read on the ACME thread interrupted by the server's shutdown too.
+     * Read through {@link BoundedFileReads}: a FIFO found in its place costs a timeout, not the thread, and the ACME
+     * thread interrupted by the server's shutdown reads it too.
      */
     private static String readBounded(Path file, int limit, Charset charset) throws IOException {
-        byte[] bytes;
-        try (InputStream in = new FileInputStream(file.toFile())) {
-            bytes = in.readNBytes(limit + 1);
-        }
-        if (bytes.length > limit) {
-            throw new IOException(file + ": larger than " + limit + " bytes");
-        }
-        return new String(bytes, charset);
+        return new String(BoundedFileReads.read(file, limit), charset);
     }
 
-    /** Files here are read on API threads and the ACME thread: a FIFO would block one for good. */
+    /**
+     * Files here are read on API threads and the ACME thread: a FIFO that stays is refused here, with no read of it
+     * left waiting; one put in a file's place after this check ends its read after {@link BoundedFileReads}'s timeout.
+     */
     private static void requireRegularFile(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": not a regular file");

@@ -319,7 +319,8 @@ public final class CertificateDirectory implements AutoCloseable {
         }
         seen.put(name, signature);
         try {
-            // a FIFO would block this thread, and with it every later scan, for good
+            // a FIFO that stays is refused here, with no read of it left waiting (BoundedFileReads); one put in the
+            // place of a file after this check, or the listing's, ends its read at the timeout, a WARN like this one
             if (!Files.isRegularFile(keyFile)) {
                 throw new IOException(keyFile + ": not a regular file");
             }

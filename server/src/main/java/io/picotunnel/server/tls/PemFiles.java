@@ -11,11 +11,13 @@ import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
 
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.Reader;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.PublicKey;
@@ -191,10 +193,14 @@ public final class PemFiles {
         }
     }
 
+    /**
+     * The text of {@code file}, read whole through {@link BoundedFileReads} (no further than {@link #MAX_FILE_SIZE}, and
+     * a FIFO found in its place costs a timeout, not the thread), then decoded as ASCII: a byte outside it is a
+     * {@link CharacterCodingException} as the content is parsed.
+     */
     private static Reader open(Path file) throws IOException {
-        if (Files.size(file) > MAX_FILE_SIZE) {
-            throw new IOException(file + ": larger than " + MAX_FILE_SIZE + " bytes, not a PEM certificate or key");
-        }
-        return Files.newBufferedReader(file, StandardCharsets.US_ASCII);
+        byte[] bytes = BoundedFileReads.read(file, MAX_FILE_SIZE);
+        return new BufferedReader(new InputStreamReader(new ByteArrayInputStream(bytes),
+                StandardCharsets.US_ASCII.newDecoder()));
     }
 }

@@ -1,6 +1,7 @@
 package io.picotunnel.server.acme;
 
 import io.picotunnel.server.tls.BrokenKeys;
+import io.picotunnel.server.tls.Fifo;
 import io.picotunnel.server.tls.TestCertificates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.interfaces.ECPrivateKey;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +21,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** The files of ACME (keys, certificates, {@code <domain>.failure}) as ACME writes and reads them back. */
 class AcmeFilesTest {
@@ -228,6 +231,20 @@ class AcmeFilesTest {
                 .hasMessage(key + ": larger than 1048576 bytes");
         assertThatThrownBy(files::accountKey).isExactlyInstanceOf(IOException.class)
                 .hasMessageStartingWith("the ACME account key " + accountKey + ": larger than 1048576 bytes; ");
+    }
+
+    /**
+     * A stored file looked at as a regular file and a FIFO by the time it is read (replaced in between): its read, whose
+     * open would wait for a writer for good, is given up after 5 s with an error naming it.
+     */
+    @Test
+    void aStoredFileThatIsAFifoWhenReadIsGivenUpNamingIt() throws Exception {
+        try (Fifo fifo = Fifo.make(acme.resolve("app.test.key"))) {
+            Path key = fifo.path();
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(() -> AcmeFiles.readKeyPair(key))
+                    .isExactlyInstanceOf(IOException.class).hasMessage(key + ": not read within 5 s: not a regular file"
+                            + " (a FIFO put in its place as it was read, say), or on a file system that does not answer"));
+        }
     }
 
     @Test

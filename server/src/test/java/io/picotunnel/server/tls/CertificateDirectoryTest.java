@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -178,6 +180,51 @@ class CertificateDirectoryTest {
                     .endsWith(fifo.path() + ": not a regular file");
             assertThat(store.select("good.test")).isPresent();
         }
+    }
+
+    /**
+     * A certificate or key file put in place as a FIFO after the scan looked at it, as it is read (here by the loader,
+     * the moment before it reads the pair): the open of a FIFO waits for a writer, for good, and the read is given up
+     * after BoundedFileReads' timeout with a WARN naming the file, once for each; the other pairs are read and served.
+     */
+    @Test
+    void aFileReplacedByAFifoAsItIsReadIsGivenUpWithAWarnAndTheOthersAreServed() throws Exception {
+        Path certs = data.resolve("certs");
+        for (String name : new String[] {"a.test", "crt.test", "key.test", "z.test"}) {
+            TestCertificates.write(ca.issue(name), certs, name);
+        }
+        Path swappedCrt = certs.resolve("crt.test.crt");
+        Path swappedKey = certs.resolve("key.test.key");
+        List<Fifo> fifos = new CopyOnWriteArrayList<>();
+        directory = new CertificateDirectory(certs, store, Clock.systemUTC(), (crt, key) -> {
+            for (Path file : List.of(crt, key)) {
+                if (file.equals(swappedCrt) || file.equals(swappedKey)) {
+                    fifos.add(Fifo.replacing(file));
+                }
+            }
+            return CertificateLoader.load(crt, key);
+        }, CertificateDirectory.MAX_PAIRS);
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            assertTimeoutPreemptively(Duration.ofSeconds(60), directory::scan);
+
+            assertThat(log.messages(Level.WARN)).containsExactlyInAnyOrder(
+                    "cannot load certificate for crt.test from " + swappedCrt + ": " + notRead(swappedCrt),
+                    "cannot load certificate for key.test from " + certs.resolve("key.test.crt") + ": "
+                            + notRead(swappedKey));
+            assertThat(store.select("a.test")).isPresent();
+            assertThat(store.select("z.test")).isPresent();
+            assertThat(store.select("crt.test")).isEmpty();
+            assertThat(store.select("key.test")).isEmpty();
+        } finally {
+            for (Fifo fifo : fifos) {
+                fifo.close();
+            }
+        }
+    }
+
+    private static String notRead(Path file) {
+        return file + ": not read within 5 s: not a regular file (a FIFO put in its place as it was read, say), or on a"
+                + " file system that does not answer";
     }
 
     @Test

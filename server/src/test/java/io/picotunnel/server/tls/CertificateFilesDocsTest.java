@@ -10,8 +10,9 @@ import static io.picotunnel.testkit.ProseDurations.words;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * docs/tls.md gives how often the certificate directory is looked at as {@link ServerTls#WATCH_INTERVAL}, and how many
- * pairs one look reads as {@link CertificateDirectory#MAX_PAIRS}, so a new value cannot leave the doc saying the old one.
+ * docs/tls.md gives how often the certificate directory is looked at as {@link ServerTls#WATCH_INTERVAL}, how many
+ * pairs one look reads as {@link CertificateDirectory#MAX_PAIRS}, and when a read of a file is given up as
+ * {@link BoundedFileReads#TIMEOUT}, so a new value cannot leave the doc saying the old one.
  */
 class CertificateFilesDocsTest {
 
@@ -31,6 +32,12 @@ class CertificateFilesDocsTest {
 
         assertThat(doc).contains("Of a directory with more than " + cap + " pairs")
                 .contains("the first " + cap + " listed are read");
+    }
+
+    @Test
+    void aReadThatWaitsIsGivenUpAfterTheTimeoutOfBoundedReads() throws IOException {
+        assertThat(doc()).contains("whose read would wait for good, is given up after " + words(BoundedFileReads.TIMEOUT)
+                + " with a WARN naming the file");
     }
 
     /** docs/tls.md with every run of white space as one space. */

@@ -1,0 +1,120 @@
+package io.picotunnel.server.tls;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Reads of files others may put or replace (the operator's certificates and keys, ACME's files), bounded in size and
+ * in time. A file looked at as a regular file may be a FIFO by the time it is opened, replaced in between, and the open
+ * of a FIFO waits for a writer, for good if none comes: Java opens files with no {@code O_NONBLOCK}, and no interrupt
+ * ends that wait. So a file is opened and read on a thread of its own, waited for at most a timeout: past it the read
+ * is left waiting and the caller gets an IOException naming the file. Reads left waiting are counted, and past a
+ * limit further reads are refused until some end.
+ */
+public final class BoundedFileReads {
+
+    /** What reading a certificate or key takes, many times over on a loaded machine. */
+    static final Duration TIMEOUT = Duration.ofSeconds(5);
+    /** Each holds a thread that waits, for good maybe; it takes a file replaced at the very moment it was read. */
+    static final int MAX_LEFT_WAITING = 16;
+    private static final BoundedFileReads DEFAULT = new BoundedFileReads(TIMEOUT, MAX_LEFT_WAITING);
+    /** Platform threads: a virtual one blocked in open() would hold its carrier for as long. */
+    private static final ExecutorService READERS = Executors.newCachedThreadPool(
+            Thread.ofPlatform().daemon().name("picotunnel-file-read-", 1).factory());
+
+    private final Duration timeout;
+    private final int maxLeftWaiting;
+    private final AtomicInteger leftWaiting = new AtomicInteger();
+
+    BoundedFileReads(Duration timeout, int maxLeftWaiting) {
+        this.timeout = timeout;
+        this.maxLeftWaiting = maxLeftWaiting;
+    }
+
+    /**
+     * The bytes of {@code file}, an IOException naming it when it holds more than {@code limit} (read no further than
+     * one byte past it) or its open and read do not end within 5 s. Waited for whatever interrupts the caller (the ACME
+     * thread is interrupted by the server's shutdown and still reads its files), the interrupt kept for after.
+     */
+    public static byte[] read(Path file, int limit) throws IOException {
+        return DEFAULT.readBounded(file, limit);
+    }
+
+    byte[] readBounded(Path file, int limit) throws IOException {
+        if (leftWaiting.get() >= maxLeftWaiting) {
+            throw new IOException(file + ": not read, as " + maxLeftWaiting + " reads of files that did not end within "
+                    + inWords(timeout) + " wait still (FIFOs put in the place of files, say); reads go on once they end");
+        }
+        CompletableFuture<byte[]> read = new CompletableFuture<>();
+        READERS.execute(() -> {
+            try {
+                read.complete(readNoFurther(file, limit));
+            } catch (Throwable e) {
+                read.completeExceptionally(e);
+            }
+        });
+        try {
+            return waitUninterruptibly(read);
+        } catch (TimeoutException e) {
+            leftWaiting.incrementAndGet();
+            read.whenComplete((bytes, failure) -> leftWaiting.decrementAndGet());
+            throw new IOException(file + ": not read within " + inWords(timeout) + ": not a regular file (a FIFO put in"
+                    + " its place as it was read, say), or on a file system that does not answer");
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case IOException io -> throw io;
+                case RuntimeException unchecked -> throw unchecked;
+                case Error error -> throw error;
+                default -> throw new IOException(file + ": " + e.getCause(), e.getCause());
+            }
+        }
+    }
+
+    /** Reads left waiting, past their timeout, now. */
+    int leftWaiting() {
+        return leftWaiting.get();
+    }
+
+    private static byte[] readNoFurther(Path file, int limit) throws IOException {
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(limit + 1);
+        }
+        if (bytes.length > limit) {
+            throw new IOException(file + ": larger than " + limit + " bytes");
+        }
+        return bytes;
+    }
+
+    private byte[] waitUninterruptibly(CompletableFuture<byte[]> read) throws ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return read.get(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static String inWords(Duration duration) {
+        return duration.toMillis() % 1000 == 0 ? duration.toSeconds() + " s" : duration.toMillis() + " ms";
+    }
+}

@@ -1,0 +1,75 @@
+package io.picotunnel.server.tls;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+/** Reads of files bounded in size and in time: a FIFO in a file's place costs a timeout, not the reading thread. */
+class BoundedFileReadsTest {
+
+    @TempDir
+    Path dir;
+
+    private final BoundedFileReads reads = new BoundedFileReads(Duration.ofMillis(300), 2);
+
+    @Test
+    void aFileIsReadWholeUpToItsLimitAndRefusedPastIt() throws IOException {
+        Path file = Files.writeString(dir.resolve("file"), "12345");
+
+        assertThat(reads.readBounded(file, 5)).asString().isEqualTo("12345");
+        assertThatThrownBy(() -> reads.readBounded(file, 4)).isExactlyInstanceOf(IOException.class)
+                .hasMessage(file + ": larger than 4 bytes");
+        assertThatThrownBy(() -> reads.readBounded(dir.resolve("missing"), 5))
+                .isInstanceOf(java.nio.file.NoSuchFileException.class);
+    }
+
+    /**
+     * Reads of FIFOs, which wait for a writer, are given up at the timeout and left waiting; past the limit of those a
+     * read is refused at once, until one of them ends (here a writer comes), when reads go on.
+     */
+    @Test
+    void readsLeftWaitingAreBoundedAndGoOnOnceOneEnds() throws Exception {
+        Path file = Files.writeString(dir.resolve("file"), "pem");
+        Fifo first = Fifo.make(dir.resolve("first"));
+        try (Fifo second = Fifo.make(dir.resolve("second"))) {
+            for (Fifo fifo : new Fifo[] {first, second}) {
+                assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(
+                        () -> reads.readBounded(fifo.path(), 5)).isExactlyInstanceOf(IOException.class)
+                        .hasMessage(fifo.path() + ": not read within 300 ms: not a regular file (a FIFO put in its"
+                                + " place as it was read, say), or on a file system that does not answer"));
+            }
+            assertThat(reads.leftWaiting()).isEqualTo(2);
+            assertThatThrownBy(() -> reads.readBounded(file, 5)).isExactlyInstanceOf(IOException.class)
+                    .hasMessage(file + ": not read, as 2 reads of files that did not end within 300 ms wait still"
+                            + " (FIFOs put in the place of files, say); reads go on once they end");
+
+            first.close();
+            await().atMost(Duration.ofSeconds(10)).until(() -> reads.leftWaiting() == 1);
+            assertThat(reads.readBounded(file, 5)).asString().isEqualTo("pem");
+        } finally {
+            first.close();
+        }
+    }
+
+    /** The ACME thread, interrupted by the server's shutdown, still reads its files, and keeps the interrupt. */
+    @Test
+    void aReadOnAnInterruptedThreadEndsAndKeepsTheInterrupt() throws IOException {
+        Path file = Files.writeString(dir.resolve("file"), "pem");
+        Thread.currentThread().interrupt();
+        try {
+            assertThat(reads.readBounded(file, 5)).asString().isEqualTo("pem");
+            assertThat(Thread.currentThread().isInterrupted()).isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+    }
+}
