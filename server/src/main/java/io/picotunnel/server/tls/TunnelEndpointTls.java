@@ -42,12 +42,17 @@ public final class TunnelEndpointTls {
     /** Our own failures to serve TLS (no certificate, none we can use), warned about once an interval for the endpoint. */
     private final EndpointTlsFailures ownFailures;
     /**
-     * Whether the log said that wss is served now (only said when plain ws is allowed): from then on a ClientHello
-     * that finds no certificate is a wss client left without one. Set by {@link #certificatesChanged}, which ends every
-     * directory scan, however it ends: the only way a certificate comes while plain ws is allowed (there is no ACME
-     * then). Written under {@link #sayingLock}.
+     * Whether the log said that wss is served now (only said when plain ws is allowed), ever: from then on a
+     * ClientHello that finds no certificate is a wss client left without one. Set by {@link #certificatesChanged}, which
+     * ends every directory scan, however it ends: the only way a certificate comes while plain ws is allowed (there is
+     * no ACME then). Written under {@link #sayingLock}.
      */
     private volatile boolean certificateTold;
+    /**
+     * Whether the domain had a certificate at the last {@link #certificatesChanged}, which said so: one that comes after
+     * the domain had none again (its file removed, then put back) is said again. Under {@link #sayingLock}.
+     */
+    private boolean servingTold;
     /**
      * Held while the log says what the endpoint serves ({@link #certificatesChanged}, {@link #sayStarted}), so that the
      * lines come in the order of what they saw. Not this object's lock, which an event loop holds while it builds a
@@ -126,16 +131,19 @@ public final class TunnelEndpointTls {
     }
 
     /**
-     * After the certificate directory was read, and once as the endpoint starts: says once that wss is served now, where
-     * plain ws is allowed. The scanning thread and the starting one may both find the certificate: said by the first.
+     * After the certificate directory was read, and once as the endpoint starts: says that wss is served now, where
+     * plain ws is allowed, once until the domain has no certificate again. The scanning thread and the starting one may
+     * both find the certificate: said by the first.
      */
     void certificatesChanged() {
         synchronized (sayingLock) {
-            if (plainAllowed && !certificateTold && store.select(serverDomain).isPresent()) {
+            boolean serving = plainAllowed && store.select(serverDomain).isPresent();
+            if (serving && !servingTold) {
                 certificateTold = true;
                 log.info("Tunnel endpoint now serves wss with the certificate of {}; plain ws is still served to clients"
                         + " set up with ws:// until the next restart, after which only wss is", serverDomain);
             }
+            servingTold = serving;
         }
     }
 

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
@@ -18,6 +19,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the endpoint not yet there to be told), not a scan later. The start-up line that follows says what is served then.
  */
 class TunnelEndpointCertificateToldTest {
+
+    private static final String WSS_NOW = "INFO Tunnel endpoint now serves wss with the certificate of tunnel.test; plain"
+            + " ws is still served to clients set up with ws:// until the next restart, after which only wss is";
+    private static final String STARTED_WITH_WSS = "INFO Tunnel endpoint on wss://127.0.0.1:7000/tunnel (certificate of"
+            + " tunnel.test), and on ws:// for clients set up with it until the next restart";
 
     @TempDir
     Path data;
@@ -67,10 +73,7 @@ class TunnelEndpointCertificateToldTest {
             tls.certificateDirectory().scan();
             endpointTls.sayStarted("127.0.0.1:7000", data.resolve("certs"), "set THE SETTINGS");
 
-            assertThat(lines(log)).containsExactly("INFO Tunnel endpoint now serves wss with the certificate of"
-                    + " tunnel.test; plain ws is still served to clients set up with ws:// until the next restart, after"
-                    + " which only wss is", "INFO Tunnel endpoint on wss://127.0.0.1:7000/tunnel (certificate of"
-                    + " tunnel.test), and on ws:// for clients set up with it until the next restart");
+            assertThat(lines(log)).containsExactly(WSS_NOW, STARTED_WITH_WSS);
         }
     }
 
@@ -84,12 +87,37 @@ class TunnelEndpointCertificateToldTest {
             TestCertificates.write(new TestCertificates().issue("tunnel.test"), data.resolve("certs"), "tunnel.test");
             tls.certificateDirectory().scan();
 
-            assertThat(lines(log)).containsExactly("WARN Tunnel endpoint on ws://127.0.0.1:7000/tunnel WITHOUT TLS for"
-                    + " now: tunnel.test has no certificate yet. Put one in " + data.resolve("certs") + " (served as wss"
-                    + " at once, ws still served until the next restart), set THE SETTINGS.", "INFO Tunnel endpoint now"
-                    + " serves wss with the certificate of tunnel.test; plain ws is still served to clients set up with"
-                    + " ws:// until the next restart, after which only wss is");
+            assertThat(lines(log)).containsExactly(startedWithoutTls(), WSS_NOW);
         }
+    }
+
+    /**
+     * A certificate removed after the INFO that wss is served, and put back: the INFO again, as wss is served again
+     * from then (the WARN of a TLS handshake that found none meanwhile stays a WARN, see TunnelEndpointOwnFailureLogTest).
+     */
+    @Test
+    void aCertificateRemovedAndPutBackIsToldAgain() throws Exception {
+        tls = ServerTls.create(data, "tunnel.test", null, null, Clock.systemUTC());
+        Path certs = data.resolve("certs");
+        try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.INFO)) {
+            TunnelEndpointTls endpointTls = tls.tunnelEndpointTls().orElseThrow();
+            TestCertificates.write(new TestCertificates().issue("tunnel.test"), certs, "tunnel.test");
+            tls.certificateDirectory().scan();
+            Files.delete(certs.resolve("tunnel.test.crt"));
+            tls.certificateDirectory().scan();
+            assertThat(endpointTls.servesTls()).as("the certificate is gone").isFalse();
+
+            TestCertificates.write(new TestCertificates().issue("tunnel.test"), certs, "tunnel.test");
+            tls.certificateDirectory().scan();
+            tls.certificateDirectory().scan();
+            assertThat(lines(log)).containsExactly(WSS_NOW, WSS_NOW);
+        }
+    }
+
+    private String startedWithoutTls() {
+        return "WARN Tunnel endpoint on ws://127.0.0.1:7000/tunnel WITHOUT TLS for now: tunnel.test has no certificate"
+                + " yet. Put one in " + data.resolve("certs") + " (served as wss at once, ws still served until the next"
+                + " restart), set THE SETTINGS.";
     }
 
     private static List<String> lines(LogCapture log) {

@@ -194,6 +194,8 @@ class TunnelEndpointOwnFailureLogTest {
                 new ServerCertificate(issued.chain(), issued.keyPair().getPrivate(), null, "test"));
         tls.certificatesChanged();
         store.removeFromFile("tunnel.test");
+        // as the scan that found the file gone does: wss is no longer served, and is said again once it is
+        tls.certificatesChanged();
         try (LogCapture log = new LogCapture(TunnelEndpointTls.class, Level.DEBUG)) {
             sendUntilClosed(ClientHellos.record("tunnel.test"));
             assertThat(log.messages(Level.WARN)).singleElement().asString()
