@@ -1,17 +1,26 @@
 package io.picotunnel.server.tls;
 
 import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.UnsynchronizedAppenderBase;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The INFO that the tunnel endpoint serves wss now, where plain ws is allowed, comes with the scan that read the
@@ -114,10 +123,113 @@ class TunnelEndpointCertificateToldTest {
         }
     }
 
+    /**
+     * The start-up line decided (no certificate yet) and a certificate read by a scan before the line is written: the
+     * scan's INFO waits for the line, which it follows, as it says what changed since.
+     */
+    @Test
+    void aCertificateReadWhileTheStartLineIsWrittenIsToldAfterIt() throws Exception {
+        Path certs = data.resolve("certs");
+        EndpointWithoutWatch endpoint = new EndpointWithoutWatch(certs);
+        try (RacingLog log = new RacingLog("WARN Tunnel endpoint on ws://", () -> {
+            TestCertificates.write(new TestCertificates().issue("tunnel.test"), certs, "tunnel.test");
+            endpoint.directory.scan();
+        })) {
+            endpoint.tls.sayStarted("127.0.0.1:7000", certs, "set THE SETTINGS");
+            await().atMost(Duration.ofSeconds(10)).until(() -> log.lines().size() == 2);
+            assertThat(log.lines()).containsExactly(startedWithoutTls(), WSS_NOW);
+        }
+    }
+
+    /**
+     * A certificate read by a scan (the INFO decided) and the start-up line decided before the INFO is written: the line
+     * waits for the INFO and says wss, which it follows.
+     */
+    @Test
+    void aStartLineDecidedWhileACertificateIsToldFollowsIt() throws Exception {
+        Path certs = data.resolve("certs");
+        EndpointWithoutWatch endpoint = new EndpointWithoutWatch(certs);
+        TestCertificates.write(new TestCertificates().issue("tunnel.test"), certs, "tunnel.test");
+        try (RacingLog log = new RacingLog("INFO Tunnel endpoint now serves wss",
+                () -> endpoint.tls.sayStarted("127.0.0.1:7000", certs, "set THE SETTINGS"))) {
+            endpoint.directory.scan();
+            await().atMost(Duration.ofSeconds(10)).until(() -> log.lines().size() == 2);
+            assertThat(log.lines()).containsExactly(WSS_NOW, STARTED_WITH_WSS);
+        }
+    }
+
     private String startedWithoutTls() {
         return "WARN Tunnel endpoint on ws://127.0.0.1:7000/tunnel WITHOUT TLS for now: tunnel.test has no certificate"
                 + " yet. Put one in " + data.resolve("certs") + " (served as wss at once, ws still served until the next"
                 + " restart), set THE SETTINGS.";
+    }
+
+    /** As {@link ServerTls} wires them, plain ws allowed, with no watch: the test's scans are the only ones. */
+    private static final class EndpointWithoutWatch {
+        final CertificateStore store = new CertificateStore();
+        final CertificateDirectory directory;
+        final TunnelEndpointTls tls = new TunnelEndpointTls(store, "tunnel.test", true);
+
+        EndpointWithoutWatch(Path certs) {
+            directory = new CertificateDirectory(certs, store);
+            directory.afterScan(tls::certificatesChanged);
+        }
+    }
+
+    /**
+     * The lines of {@link TunnelEndpointTls}, kept in the order they are written. The thread that writes the first line
+     * starting with {@code pausesAt} has decided it, under the endpoint's saying lock; before the line is kept, it runs
+     * {@code meanwhile} on another thread and waits until that thread has ended or waits for the lock. Without the lock,
+     * what {@code meanwhile} logs comes before the paused line.
+     */
+    private static final class RacingLog extends UnsynchronizedAppenderBase<ILoggingEvent> implements AutoCloseable {
+        private final Logger logger = (Logger) LoggerFactory.getLogger(TunnelEndpointTls.class);
+        private final Level levelBefore = logger.getLevel();
+        private final List<String> lines = new CopyOnWriteArrayList<>();
+        private final AtomicBoolean paused = new AtomicBoolean();
+        private final String pausesAt;
+        private final Executable meanwhile;
+
+        RacingLog(String pausesAt, Executable meanwhile) {
+            this.pausesAt = pausesAt;
+            this.meanwhile = meanwhile;
+            logger.setLevel(Level.INFO);
+            start();
+            logger.addAppender(this);
+        }
+
+        @Override
+        protected void append(ILoggingEvent event) {
+            String line = event.getLevel() + " " + event.getFormattedMessage();
+            if (line.startsWith(pausesAt) && paused.compareAndSet(false, true)) {
+                Thread other = Thread.ofPlatform().name("racing-" + pausesAt).start(() -> {
+                    try {
+                        meanwhile.execute();
+                    } catch (Throwable e) {
+                        lines.add("the other thread failed: " + e);
+                    }
+                });
+                await().atMost(Duration.ofSeconds(10)).until(() -> !other.isAlive() || waitsForTheSayingLock(other));
+            }
+            lines.add(line);
+        }
+
+        private static boolean waitsForTheSayingLock(Thread thread) {
+            StackTraceElement[] stack = thread.getStackTrace();
+            return thread.getState() == Thread.State.BLOCKED && stack.length > 0
+                    && stack[0].getClassName().equals(TunnelEndpointTls.class.getName());
+        }
+
+        List<String> lines() {
+            return List.copyOf(lines);
+        }
+
+        @Override
+        public void close() {
+            logger.detachAppender(this);
+            stop();
+            logger.setLevel(levelBefore);
+        }
     }
 
     private static List<String> lines(LogCapture log) {
