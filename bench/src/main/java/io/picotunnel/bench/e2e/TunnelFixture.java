@@ -31,8 +31,8 @@ import java.util.stream.Stream;
 
 /**
  * A PicoTunnel server and a tunnel client in this process, connected over real loopback sockets, with one
- * tcp service forwarding to a target: what a user runs, set up the way a user would (tunnel and service
- * created through the management API). The server keeps its data in a temporary directory.
+ * tcp service (or one http service) forwarding to a target: what a user runs, set up the way a user would (tunnel
+ * and service created through the management API). The server keeps its data in a temporary directory.
  */
 public final class TunnelFixture implements AutoCloseable {
 
@@ -45,14 +45,29 @@ public final class TunnelFixture implements AutoCloseable {
     private PicoTunnelServer server;
     private TunnelClient client;
     private InetSocketAddress serviceAddress;
+    /** The domain of the http service, or null for a tcp service. */
+    private final String httpDomain;
 
-    private TunnelFixture() throws IOException {
+    private TunnelFixture(String httpDomain) throws IOException {
+        this.httpDomain = httpDomain;
         dataDir = Files.createTempDirectory("picotunnel-bench-");
     }
 
     /** Starts everything; connections to {@link #serviceAddress()} then reach {@code target} through the tunnel. */
     public static TunnelFixture start(InetSocketAddress target) throws Exception {
-        TunnelFixture fixture = new TunnelFixture();
+        return start(target, null);
+    }
+
+    /**
+     * Starts everything with an http service for {@code domain} instead: requests to {@link #serviceAddress()} (the
+     * server's HTTP listener) whose Host is {@code domain} reach {@code target} through the tunnel.
+     */
+    public static TunnelFixture startHttp(InetSocketAddress target, String domain) throws Exception {
+        return start(target, domain);
+    }
+
+    private static TunnelFixture start(InetSocketAddress target, String httpDomain) throws Exception {
+        TunnelFixture fixture = new TunnelFixture(httpDomain);
         try {
             fixture.startServerAndClient(target);
             return fixture;
@@ -71,13 +86,17 @@ public final class TunnelFixture implements AutoCloseable {
                 new PrintStream(OutputStream.nullOutputStream()));
         JsonNode tunnel = post("/api/tunnels", Map.of("name", "bench"));
         String tunnelId = tunnel.get("id").asText();
-        int servicePort = freeLoopbackPort();
-        post("/api/tunnels/" + tunnelId + "/services", Map.of(
-                "type", "tcp",
-                "listen_addr", "127.0.0.1:" + servicePort,
-                "target_addr", target.getAddress().getHostAddress() + ":" + target.getPort(),
-                "enabled", true));
-        serviceAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(), servicePort);
+        String targetAddr = target.getAddress().getHostAddress() + ":" + target.getPort();
+        if (httpDomain != null) {
+            post("/api/tunnels/" + tunnelId + "/services", Map.of("type", "http", "domain", httpDomain,
+                    "target_addr", targetAddr, "enabled", true, "health_check", false));
+            serviceAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.httpPort());
+        } else {
+            int servicePort = freeLoopbackPort();
+            post("/api/tunnels/" + tunnelId + "/services", Map.of("type", "tcp", "listen_addr",
+                    "127.0.0.1:" + servicePort, "target_addr", targetAddr, "enabled", true));
+            serviceAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(), servicePort);
+        }
 
         client = new TunnelClient(ClientConfig.of(ServerAddress.parse("ws://127.0.0.1:" + server.tunnelPort()),
                 tunnel.get("token").asText()));

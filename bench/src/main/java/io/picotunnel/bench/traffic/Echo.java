@@ -2,11 +2,10 @@ package io.picotunnel.bench.traffic;
 
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 
 /** Writes back what it reads (the benchmarks' messages are small, so no backpressure is needed). */
 @ChannelHandler.Sharable
-public final class Echo extends ChannelInboundHandlerAdapter {
+public final class Echo extends Responder {
 
     public static final Echo INSTANCE = new Echo();
 
@@ -16,15 +15,5 @@ public final class Echo extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ctx.write(msg);
-    }
-
-    @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-        ctx.flush();
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        ctx.close();
     }
 }

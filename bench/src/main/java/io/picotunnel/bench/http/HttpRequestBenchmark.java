@@ -1,0 +1,110 @@
+package io.picotunnel.bench.http;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.bench.e2e.TunnelFixture;
+import io.picotunnel.protocol.net.Transport;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One operation is one {@code GET /} of a 1 KiB answer on a keep-alive connection, one request at a time: straight to
+ * the target ({@code direct}), through an http service of a PicoTunnel server and client in this process
+ * ({@code http}, the path of bench/run.sh's HTTP row) or through a tcp service ({@code tcp}). Not in
+ * {@code make bench-micro}'s table: it measures what one proxied request costs, with {@code -prof gc}
+ * ({@code gc.alloc.rate.norm}: bytes allocated per request by every thread, the load's and the target's included) and
+ * the process's CPU time per request, printed after each iteration. Both are counts of work, which a busy machine
+ * changes far less than it changes times (bench/README.md has the command line).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+public class HttpRequestBenchmark {
+
+    private static final String DOMAIN = "bench.test";
+    private static final long TIMEOUT_SECONDS = 30;
+
+    @Param({"direct", "http", "tcp"})
+    public String path;
+
+    private EventLoopGroup targetGroup;
+    private Channel target;
+    private TunnelFixture tunnel;
+    private KeepAliveGetter getter;
+    private long requests;
+    private long cpuAtStart;
+
+    @Setup(Level.Trial)
+    public void open() throws Exception {
+        targetGroup = Transport.newEventLoopGroup(1, "bench-http-target");
+        target = new ServerBootstrap().group(targetGroup).channel(Transport.serverSocketChannel())
+                .childHandler(new KibTarget())
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+        InetSocketAddress targetAddress = (InetSocketAddress) target.localAddress();
+        InetSocketAddress address = switch (path) {
+            case "direct" -> targetAddress;
+            case "http" -> (tunnel = TunnelFixture.startHttp(targetAddress, DOMAIN)).serviceAddress();
+            case "tcp" -> (tunnel = TunnelFixture.start(targetAddress)).serviceAddress();
+            default -> throw new IllegalArgumentException("path must be direct, http or tcp: " + path);
+        };
+        getter = new KeepAliveGetter(address, DOMAIN);
+    }
+
+    @Setup(Level.Iteration)
+    public void startCounting() {
+        requests = 0;
+        cpuAtStart = processCpuNanos();
+    }
+
+    @TearDown(Level.Iteration)
+    public void printCpuPerRequest() {
+        long cpu = processCpuNanos() - cpuAtStart;
+        if (requests > 0) {
+            System.out.printf(Locale.ROOT, "  process CPU per request: %.1f us (%d requests)%n",
+                    cpu / 1000.0 / requests, requests);
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void close() throws Exception {
+        if (getter != null) {
+            getter.close();
+        }
+        if (tunnel != null) {
+            tunnel.close();
+        }
+        if (target != null) {
+            target.close().awaitUninterruptibly(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }
+        if (targetGroup != null) {
+            targetGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS)
+                    .awaitUninterruptibly(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }
+    }
+
+    @Benchmark
+    public int get() throws Exception {
+        requests++;
+        return getter.get();
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+}
