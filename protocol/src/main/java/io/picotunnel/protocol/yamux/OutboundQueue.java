@@ -7,6 +7,7 @@ import io.netty.buffer.ByteBufAllocator;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -60,6 +61,10 @@ final class OutboundQueue {
     /**
      * Takes at most {@code max} bytes from the flushed entries (call only when {@link #hasFlushed()}): part or all
      * of the first one, or several small ones merged into one buffer, so that many small writes become one frame.
+     * The merged buffer has the size of what it merges, asked of the allocator once: a buffer of 32 KiB for a request
+     * head of a few hundred bytes was past the sizes Netty's adaptive allocator pools, and each one a new direct buffer
+     * (allocated, zeroed, freed), 8% of the server's samples under wrk through an http service. A write followed only
+     * by empty ones (a request head and its end) is sent as it is, without a copy.
      */
     Chunk take(int max, ByteBufAllocator alloc) {
         Entry head = entries.peek();
@@ -74,20 +79,43 @@ final class OutboundQueue {
         if (readable >= MERGE_BELOW || !nextMerges(max - readable)) {
             return new Chunk(buf, List.of(head.promise()));
         }
-        ByteBuf merged = alloc.buffer(Math.min(max, 4 * MERGE_BELOW));
+        int total = readable + mergedBytes(max - readable);
+        ByteBuf merged = buf;
+        if (total > readable) {
+            merged = alloc.buffer(total, total);
+            merged.writeBytes(buf);
+            buf.release();
+        }
         List<ChannelPromise> promises = new ArrayList<>(4);
-        merged.writeBytes(buf);
-        buf.release();
         promises.add(head.promise());
-        while (nextMerges(max - merged.readableBytes())) {
+        int taken = readable;
+        while (nextMerges(max - taken)) {
             Entry next = entries.poll();
             int length = next.buf().readableBytes();
             bytes -= length;
-            merged.writeBytes(next.buf());
+            taken += length;
+            if (length > 0) {
+                merged.writeBytes(next.buf());
+            }
             next.buf().release();
             promises.add(next.promise());
         }
         return new Chunk(merged, promises);
+    }
+
+    /** The bytes of the flushed entries after the first that {@link #nextMerges} will take, within {@code room}. */
+    private int mergedBytes(int room) {
+        int flushed = entries.size() - unflushed;
+        int total = 0;
+        Iterator<Entry> it = entries.iterator();
+        for (int i = 0; i < flushed; i++) {
+            int length = it.next().buf().readableBytes();
+            if (length >= MERGE_BELOW || length > room - total) {
+                break;
+            }
+            total += length;
+        }
+        return total;
     }
 
     private boolean nextMerges(int room) {

@@ -1,0 +1,88 @@
+package io.picotunnel.protocol.yamux;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class OutboundQueueTest {
+
+    private static final int MAX = YamuxSpec.INITIAL_STREAM_WINDOW;
+
+    private final EmbeddedChannel channel = new EmbeddedChannel();
+    private final OutboundQueue queue = new OutboundQueue();
+
+    @AfterEach
+    void tearDown() {
+        queue.failAll(new IllegalStateException("test over"));
+        channel.finishAndReleaseAll();
+    }
+
+    @Test
+    void smallWritesAreMergedIntoABufferOfTheirOwnSize() {
+        ChannelPromise first = add("GET / HTTP/1.1\r\n");
+        ChannelPromise second = add("Host: a\r\n\r\n");
+        ChannelPromise unflushed = channel.newPromise();
+        queue.markFlushed();
+        queue.add(Unpooled.copiedBuffer("not yet", StandardCharsets.US_ASCII), unflushed);
+
+        OutboundQueue.Chunk chunk = queue.take(MAX, UnpooledByteBufAllocator.DEFAULT);
+
+        assertThat(chunk.data().toString(StandardCharsets.US_ASCII)).isEqualTo("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertThat(chunk.data().capacity()).as("no room beyond the merged bytes").isEqualTo(27);
+        assertThat(chunk.completes()).containsExactly(first, second);
+        assertThat(queue.bytes()).isEqualTo("not yet".length());
+        assertThat(queue.hasFlushed()).isFalse();
+        chunk.data().release();
+    }
+
+    @Test
+    void aWriteFollowedOnlyByEmptyOnesIsTakenWithoutACopy() {
+        ByteBuf head = Unpooled.copiedBuffer("GET / HTTP/1.1\r\nHost: a\r\n\r\n", StandardCharsets.US_ASCII);
+        ChannelPromise headWritten = channel.newPromise();
+        queue.add(head, headWritten);
+        ByteBuf end = Unpooled.buffer(0);
+        ChannelPromise endWritten = channel.newPromise();
+        queue.add(end, endWritten);
+        queue.markFlushed();
+
+        OutboundQueue.Chunk chunk = queue.take(MAX, UnpooledByteBufAllocator.DEFAULT);
+
+        assertThat(chunk.data()).isSameAs(head);
+        assertThat(chunk.completes()).containsExactly(headWritten, endWritten);
+        assertThat(end.refCnt()).as("the empty write is let go").isZero();
+        assertThat(queue.isEmpty()).isTrue();
+        chunk.data().release();
+    }
+
+    @Test
+    void mergingStopsAtTheRoomLeftAndAtALargeWrite() {
+        add("a".repeat(100));
+        add("b".repeat(50));
+        add("c".repeat(OutboundQueue.MERGE_BELOW));
+        queue.markFlushed();
+
+        OutboundQueue.Chunk first = queue.take(120, UnpooledByteBufAllocator.DEFAULT);
+        assertThat(first.data().toString(StandardCharsets.US_ASCII)).isEqualTo("a".repeat(100));
+        assertThat(first.completes()).hasSize(1);
+        first.data().release();
+
+        OutboundQueue.Chunk second = queue.take(MAX, UnpooledByteBufAllocator.DEFAULT);
+        assertThat(second.data().toString(StandardCharsets.US_ASCII)).isEqualTo("b".repeat(50));
+        assertThat(second.completes()).hasSize(1);
+        second.data().release();
+    }
+
+    private ChannelPromise add(String text) {
+        ChannelPromise promise = channel.newPromise();
+        queue.add(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII), promise);
+        return promise;
+    }
+}
