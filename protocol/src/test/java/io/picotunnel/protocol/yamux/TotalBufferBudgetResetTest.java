@@ -286,6 +286,30 @@ class TotalBufferBudgetResetTest {
     }
 
     @Test
+    void aResetThatFindsOnlySessionsWhoseLoopRefusedItEndsAndTheNextFrameOverStartsAnother() {
+        TotalBufferBudget budget = budget(3L * WINDOW);
+        AtomicReference<FailingOnceExecutor> fullLoop = new AtomicReference<>();
+        Peer full = holdingThreeWindows(budget, fullLoop);
+        Peer other = overWithItsResetRefused(budget, fullLoop.get(),
+                loop -> loop.failNext(new RejectedExecutionException("test: the loop is shutting down")));
+        assertThat(other.reset()).as("passed by the refusing session, its own frame's session paid").hasSize(1);
+        full.open(7);
+        full.fill(7, CHUNK); // over, with all it holds on the refusing session: no session to take the reset
+
+        // Over still, the frames of a live session each start a reset that ends: none is left pending, none restarts
+        // itself (before it was only ended when asked again, it started the next at once, for ever).
+        for (int id = 3; id <= 5; id += 2) {
+            other.open(id);
+            other.fill(id, CHUNK);
+            assertThat(other.reset()).as("stream %d, of the live session", id).containsExactly(id);
+        }
+        assertThat(full.raw().channel.isOpen()).isTrue();
+        assertThat(other.raw().channel.isOpen()).isTrue();
+        assertThat(full.reset()).isEmpty();
+        assertThat(budget.held()).as("what the refusing session holds stays counted").isEqualTo(3L * WINDOW + CHUNK);
+    }
+
+    @Test
     void aResetAskedOfTheSessionHoldingTheMostIsHandedOnToOneThatGrewPastItMeanwhile() {
         TotalBufferBudget budget = budget(3L * WINDOW);
         Peer asked = peer(budget, 8L * WINDOW);
