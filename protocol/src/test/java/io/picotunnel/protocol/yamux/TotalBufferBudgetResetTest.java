@@ -12,11 +12,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_FIN;
 import static io.picotunnel.protocol.yamux.YamuxSpec.FLAG_RST;
@@ -79,7 +81,12 @@ class TotalBufferBudgetResetTest {
     }
 
     private TotalBufferBudget budget(long limit) {
-        return new TotalBufferBudget(limit, clock::get, () -> {
+        return budget(limit, clock::get);
+    }
+
+    /** With {@code nanoTime} read for the WARN of each reset. */
+    private TotalBufferBudget budget(long limit, LongSupplier nanoTime) {
+        return new TotalBufferBudget(limit, nanoTime, () -> {
             Runnable once = asNextResetEnds.getAndSet(null);
             if (once != null) {
                 once.run();
@@ -120,6 +127,22 @@ class TotalBufferBudgetResetTest {
             full.fill(id, WINDOW);
         }
         return full;
+    }
+
+    /**
+     * As the next reset ends, {@code peer} opens streams {@code firstId} to 5 and fills their windows: the count it
+     * returns is then what {@code loop} (the peer's) had queued.
+     */
+    private AtomicInteger fillingWindowsAsNextResetEnds(Peer peer, int firstId, FailingOnceExecutor loop) {
+        AtomicInteger queued = new AtomicInteger();
+        asNextResetEnds.set(() -> {
+            for (int id = firstId; id <= 5; id += 2) {
+                peer.open(id);
+                peer.fill(id, WINDOW);
+            }
+            queued.set(loop.queued());
+        });
+        return queued;
     }
 
     /** A new session's frame takes the total over; {@code refuse} has {@code fullLoop} refuse the reset it asks. */
@@ -194,14 +217,7 @@ class TotalBufferBudgetResetTest {
         other.open(1);
         other.fill(1, CHUNK); // over: a reset asked of the full session's loop
         // As that reset ends, the other session's frames make it the one holding the most, over the total again.
-        AtomicInteger queued = new AtomicInteger();
-        asNextResetEnds.set(() -> {
-            for (int id = 3; id <= 5; id += 2) {
-                other.open(id);
-                other.fill(id, WINDOW);
-            }
-            queued.set(otherLoop.get().queued());
-        });
+        AtomicInteger queued = fillingWindowsAsNextResetEnds(other, 3, otherLoop.get());
         full.runAsked();
         assertThat(other.held()).as("nothing reset on the full session's loop").isEqualTo(2L * WINDOW + CHUNK);
         assertThat(otherLoop.get().queued() - queued.get()).as("the next reset, a task of the other's loop").isEqualTo(1);
@@ -307,6 +323,44 @@ class TotalBufferBudgetResetTest {
         assertThat(other.raw().channel.isOpen()).isTrue();
         assertThat(full.reset()).isEmpty();
         assertThat(budget.held()).as("what the refusing session holds stays counted").isEqualTo(3L * WINDOW + CHUNK);
+    }
+
+    @Test
+    void anErrorInAResetRunOnTheLoopOfTheFrameThatWentOverEndsItOnceNotTheResetItsEndStarted() {
+        AtomicBoolean failWarn = new AtomicBoolean();
+        TotalBufferBudget budget = budget(3L * WINDOW, () -> {
+            if (failWarn.getAndSet(false)) {
+                throw new IllegalStateException("test: the reset fails");
+            }
+            return clock.get();
+        });
+        Peer second = peer(budget, 8L * WINDOW);
+        second.open(1);
+        second.fill(1, WINDOW);
+        Peer failing = peer(budget, 8L * WINDOW);
+        for (int id = 1; id <= 3; id += 2) {
+            failing.open(id);
+            failing.fill(id, WINDOW); // the total at the limit
+        }
+        AtomicReference<FailingOnceExecutor> otherLoop = new AtomicReference<>();
+        Peer other = peerOn(budget, otherLoop);
+        // As the failing reset ends, frames of another loop make that session the one holding the most and leave the
+        // reset to the failing one: its end starts the next, a task of that loop.
+        AtomicInteger queued = fillingWindowsAsNextResetEnds(other, 1, otherLoop.get());
+        failWarn.set(true);
+        failing.open(5);
+        failing.fill(5, CHUNK); // over, the failing session holding the most: its reset runs at once, and fails
+        assertThat(failWarn).as("the reset ran and failed").isFalse();
+        assertThat(budget.over()).isTrue();
+
+        // Ended a second time as the error goes on, the next reset, still queued, would no longer be pending, and this
+        // frame over would ask another of the same loop.
+        second.open(3);
+        second.fill(3, CHUNK);
+        assertThat(otherLoop.get().queued() - queued.get()).as("one reset asked, pending for the frame").isEqualTo(1);
+        other.runAsked();
+        assertThat(other.reset()).hasSize(2);
+        assertThat(budget.held()).isLessThanOrEqualTo(budget.limit());
     }
 
     @Test
