@@ -115,7 +115,8 @@ public final class TotalBufferBudget {
     /**
      * Gives the pending reset to the session holding the most: run now if it is {@code current}, on whose loop we are
      * (null for none), else as a task of its loop; past a session whose loop refuses the task (shutting down), to the
-     * next. Ends the reset when no session takes it: none holds anything, or queueing the task failed (out of memory).
+     * next. Ends the reset when no session takes it: none holds anything, or every session holding anything refused
+     * it; and as an error (queueing the task ran out of memory, say) goes on from here.
      */
     void passOn(YamuxSession current) {
         boolean passed = false;
