@@ -9,6 +9,7 @@ import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.SilentListener;
+import io.picotunnel.testkit.SocketEnding;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -99,24 +100,14 @@ class TunnelClientHostileServerTest {
     }
 
     /**
-     * The target's side of a 1000-byte upload: reads it (telling the server's script "target read N"), then answers
-     * how the stream ended: "clean EOF", "more data" or "reset: " and the error.
+     * The target's side of a 1000-byte upload: reads it (telling the server's script "target read 1000"), then how the
+     * stream ended after it.
      */
-    private String readUploadThenEnd(Socket accepted, String bytesBefore) throws IOException {
+    private SocketEnding readUploadThenEnd(Socket accepted, String bytesBefore) throws IOException {
         InputStream in = accepted.getInputStream();
-        byte[] buffer = new byte[4096];
-        int total = 0;
-        for (int i = 0; i < 100 && total < 1000; i++) {
-            int n = in.read(buffer);
-            assertThat(n).as(bytesBefore).isPositive();
-            total += n;
-        }
-        server.events.add("target read " + total);
-        try {
-            return in.read(buffer) < 0 ? "clean EOF" : "more data";
-        } catch (IOException e) {
-            return "reset: " + e.getMessage();
-        }
+        assertThat(in.readNBytes(1000)).as(bytesBefore).hasSize(1000);
+        server.events.add("target read 1000");
+        return SocketEnding.readToEndOrReset(in);
     }
 
     /** Accepts the upgrade and says GoAway(normal) at once; keeps the connection until the client closes it. */
@@ -143,9 +134,9 @@ class TunnelClientHostileServerTest {
                 }));
                 try (Socket accepted = target.accept()) {
                     accepted.setSoTimeout(20_000);
-                    String end = readUploadThenEnd(accepted, "bytes before the cut");
+                    SocketEnding end = readUploadThenEnd(accepted, "bytes before the cut");
                     assertThat(end).as(rst ? "RST from the server" : "FIN from the server")
-                            .isEqualTo("reset: Connection reset");
+                            .isEqualTo(new SocketEnding(0, "reset: Connection reset"));
                 }
                 await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() >= 2);
             } finally {
@@ -180,8 +171,8 @@ class TunnelClientHostileServerTest {
             });
             try (Socket accepted = target.accept()) {
                 accepted.setSoTimeout(30_000);
-                String end = readUploadThenEnd(accepted, "bytes before the GoAway");
-                assertThat(end).isEqualTo("reset: Connection reset");
+                SocketEnding end = readUploadThenEnd(accepted, "bytes before the GoAway");
+                assertThat(end).isEqualTo(new SocketEnding(0, "reset: Connection reset"));
                 await().atMost(Duration.ofSeconds(10)).until(() -> client.terminated().isDone());
                 assertThat(client.terminated()).as("ended on the rejected token").isCompletedExceptionally();
             }

@@ -1,12 +1,12 @@
 package io.picotunnel.server.tunnel;
 
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.testkit.SocketEnding;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -15,14 +15,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static io.picotunnel.server.tunnel.RawTunnelClient.FLAG_ACK;
 import static io.picotunnel.server.tunnel.RawTunnelClient.TYPE_DATA;
+import static io.picotunnel.testkit.SocketEnding.readToEndOrReset;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -67,15 +68,16 @@ class StreamsOfARevokedClientTest {
             InputStream in = visitor.getInputStream();
             assertThat(in.readNBytes(FRAME)).as("the download is under way").hasSize(FRAME);
 
-            CompletableFuture<String> end = CompletableFuture.supplyAsync(() -> readToEnd(in),
-                    task -> Thread.ofPlatform().daemon().start(task));
+            FutureTask<SocketEnding> end = new FutureTask<>(() -> readToEndOrReset(in));
+            Thread.ofPlatform().daemon().start(end);
             ApiClient.Response regenerated = bed.testbed.api()
                     .post("/api/tunnels/" + bed.tunnel.id + "/regenerate", "");
             assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
 
             // Before: the visitor waited for the lingering close's 5 s, the client's data dropped meanwhile.
             await().atMost(Duration.ofSeconds(2)).until(end::isDone);
-            assertThat(end.get()).as("as when the connection closed at once").isEqualTo("reset: Connection reset");
+            assertThat(end.get().how()).as("as when the connection closed at once")
+                    .isEqualTo("reset: Connection reset");
             assertThat(client.closeStatus()).as("the close frame came too").isEqualTo(4001);
         }
     }
@@ -92,13 +94,8 @@ class StreamsOfARevokedClientTest {
             int stream = RawClientTunnel.awaitFirstSyn(client).streamId();
             client.send(RawTunnelClient.header(RawTunnelClient.TYPE_WINDOW_UPDATE, FLAG_ACK, stream, 0));
 
-            CompletableFuture<String> answer = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return RawHttp.readToEnd(visitor.getInputStream());
-                } catch (IOException e) {
-                    return "reset: " + e.getMessage();
-                }
-            }, task -> Thread.ofPlatform().daemon().start(task));
+            FutureTask<String> answer = new FutureTask<>(() -> RawHttp.readToEnd(visitor.getInputStream()));
+            Thread.ofPlatform().daemon().start(answer);
             ApiClient.Response regenerated = bed.testbed.api()
                     .post("/api/tunnels/" + bed.tunnel.id + "/regenerate", "");
             assertThat(regenerated.status()).as(regenerated.toString()).isEqualTo(200);
@@ -120,20 +117,5 @@ class StreamsOfARevokedClientTest {
             }
             client.send(frame);
         }, 0, 50, TimeUnit.MILLISECONDS);
-    }
-
-    /** Reads until the end of the data or an error: "eof", or "reset: " and the error's message. */
-    private static String readToEnd(InputStream in) {
-        byte[] buffer = new byte[8192];
-        try {
-            for (int i = 0; i < 1_000_000; i++) {
-                if (in.read(buffer) < 0) {
-                    return "eof";
-                }
-            }
-            return "still reading";
-        } catch (IOException e) {
-            return "reset: " + e.getMessage();
-        }
     }
 }
