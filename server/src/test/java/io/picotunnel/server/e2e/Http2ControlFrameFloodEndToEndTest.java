@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -37,18 +38,30 @@ class Http2ControlFrameFloodEndToEndTest {
     private static final long ENHANCE_YOUR_CALM = 0xb;
     /** Netty's default maxQueuedControlFrames, on in our codec. */
     private static final long LIMIT = 10_000;
-    /**
-     * How far past the limit the count of ACKs the server holds must be before the visitor reads: more than the PINGs
-     * of one read of the server's (64 KiB), which it may have taken from its socket and not answered yet.
-     */
-    private static final long PAST_THE_LIMIT = 5_000;
-    private static final int BATCH = 1_000;
     /** A PING and its ACK: a 9-byte header and 8 bytes; in TLS records, a little more. */
     private static final int PING_BYTES = 17;
+    /** The most the server reads of the connection at once: Netty's default, which its HTTPS listener keeps. */
+    private static final int SERVER_READ = 64 * 1024;
+    /** The longest TLS record: 16 KiB of data, at most 2 KiB more once protected (TLS 1.2), and a 5-byte header. */
+    private static final int TLS_RECORD = 16 * 1024 + 2048 + 5;
+    /**
+     * How far past the limit the count of ACKs the server holds must be before the visitor reads: past the PINGs the
+     * server may have taken from its socket and not answered yet, those of the read its loop is handling and of the
+     * unfinished TLS record it kept from the read before (one more for a PING split across reads).
+     */
+    private static final long PAST_THE_LIMIT = (SERVER_READ + TLS_RECORD) / PING_BYTES + 1;
+    private static final int BATCH = 1_000;
     /** What the visitor's TLS and its buffer may hold read from its socket and not handed on: two records and more. */
     private static final int READ_AHEAD = 40 * 1024;
-    /** 17 MB of PINGs: far more than the sockets' buffers hold (4 MiB of send buffer at most here). */
-    private static final long MAX_PINGS = 1_000_000;
+    /**
+     * PINGs sent at most: twice what passes the limit once the sockets' buffers are full. The server's send buffer
+     * grows up to tcp_wmem's maximum; the visitor's receive buffer stays at tcp_rmem's default, as the kernel grows it
+     * only for a reader that reads, and the visitor reads none of the ACKs.
+     */
+    private static final long MAX_PINGS = 2 * (LIMIT + PAST_THE_LIMIT + BATCH + (tcpBufferSize("tcp_wmem", 2, 4 << 20)
+            + tcpBufferSize("tcp_rmem", 1, 128 << 10) + READ_AHEAD) / PING_BYTES);
+    /** How long the visitor may flood, all its batches together: the server reads each in well under a second. */
+    private static final Duration FLOODING = Duration.ofSeconds(60);
 
     @TempDir
     Path dataDir;
@@ -77,13 +90,16 @@ class Http2ControlFrameFloodEndToEndTest {
             visitor.holdReading();
 
             long sent = 0;
+            long until = System.nanoTime() + FLOODING.toNanos();
             for (long held = acksHeldByTheServer(visitor, sent); held <= LIMIT + PAST_THE_LIMIT;
                  held = acksHeldByTheServer(visitor, sent)) {
                 assertThat(sent).as("PINGs sent").isLessThan(MAX_PINGS);
+                Duration left = Duration.ofNanos(until - System.nanoTime());
+                assertThat(left).as("time left of %s to flood", FLOODING).isPositive();
                 int batch = (int) Math.max(BATCH, LIMIT + PAST_THE_LIMIT + 1 - held);
                 visitor.pings(batch);
                 sent += batch;
-                await("the server read the PINGs").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+                await("the server read the PINGs").atMost(left).pollInterval(Duration.ofMillis(5))
                         .until(() -> unreadByTheServer(visitor) == 0);
             }
             visitor.resumeReading();
@@ -91,6 +107,15 @@ class Http2ControlFrameFloodEndToEndTest {
             await("the server's end of the connection").atMost(Duration.ofSeconds(30)).until(visitor::ended);
             assertThat(visitor.goAwayError()).as("the GOAWAY's error code").isEqualTo(ENHANCE_YOUR_CALM);
             assertThat(visitor.pingAcks()).as("PING ACKs of %d PINGs", sent).isLessThan(sent);
+        }
+    }
+
+    /** Field {@code field} (min, default, max) of /proc/sys/net/ipv4/{@code name}, or {@code fallback}. */
+    private static long tcpBufferSize(String name, int field, long fallback) {
+        try {
+            return Long.parseLong(Files.readString(Path.of("/proc/sys/net/ipv4", name)).trim().split("\\s+")[field]);
+        } catch (IOException | RuntimeException e) {
+            return fallback;
         }
     }
 
