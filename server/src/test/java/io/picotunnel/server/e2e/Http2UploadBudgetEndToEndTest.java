@@ -87,13 +87,7 @@ class Http2UploadBudgetEndToEndTest {
         RawHttp2Visitor fullest = visitor();
         int streams = stallUntilOneEnds(fullest, 0, "/stall/fullest/", sent);
 
-        List<Integer> reset = ended(fullest, streams);
-        assertThat(reset).as("the fullest connection's streams ended, of %d that stalled in turn", streams)
-                .isNotEmpty().isEqualTo(IntStream.range(0, reset.size()).map(i -> 1 + 2 * i).boxed().toList())
-                .doesNotContain(1 + 2 * (streams - 1));
-        for (int stream : reset) {
-            assertAnswered503ThenReset(fullest, stream);
-        }
+        assertTheFirstStalledEndedNotTheLast(fullest, "fullest", streams);
         assertThat(first.resetCode(1)).as("the other connection's upload, stalled longest but holding less").isNull();
         assertThat(List.of(first.goAwayError(), fullest.goAwayError())).as("GOAWAYs").containsOnly(-1L);
         assertThat(tunnel.server().http2UploadBytesHeld()).as("upload bytes the server holds, frames counted")
@@ -170,6 +164,20 @@ class Http2UploadBudgetEndToEndTest {
                 .boxed().toList();
     }
 
+    /**
+     * Of the first {@code streams} of {@code visitor}'s connection, which stalled in turn, the server ended some: the
+     * first ones, never the last, each answered 503 whole and then reset.
+     */
+    private static void assertTheFirstStalledEndedNotTheLast(RawHttp2Visitor visitor, String connection, int streams) {
+        List<Integer> reset = ended(visitor, streams);
+        assertThat(reset).as("the %s connection's streams ended, of %d that stalled in turn", connection, streams)
+                .isNotEmpty().isEqualTo(IntStream.range(0, reset.size()).map(i -> 1 + 2 * i).boxed().toList())
+                .doesNotContain(1 + 2 * (streams - 1));
+        for (int stream : reset) {
+            assertAnswered503ThenReset(visitor, stream);
+        }
+    }
+
     /** {@code stream} was answered 503 whole, then reset with NO_ERROR: the rest of its upload is not wanted. */
     private static void assertAnswered503ThenReset(RawHttp2Visitor visitor, int stream) {
         await().atMost(10, TimeUnit.SECONDS).alias("the RST_STREAM after the 503 of stream " + stream)
@@ -197,13 +205,7 @@ class Http2UploadBudgetEndToEndTest {
             stall(filling, 1 + 2 * i, "/stall/filling/" + i, sent);
         }
 
-        List<Integer> reset = ended(filling, FILLING_STREAMS);
-        assertThat(reset).as("the filling connection's streams ended, of %d that stalled in turn", FILLING_STREAMS)
-                .isNotEmpty().isEqualTo(IntStream.range(0, reset.size()).map(i -> 1 + 2 * i).boxed().toList())
-                .doesNotContain(1 + 2 * (FILLING_STREAMS - 1));
-        for (int stream : reset) {
-            assertAnswered503ThenReset(filling, stream);
-        }
+        assertTheFirstStalledEndedNotTheLast(filling, "filling", FILLING_STREAMS);
         assertThat(small.resetCode(1)).as("the other connection's upload, stalled longest but holding little")
                 .isNull();
         assertThat(List.of(small.goAwayError(), filling.goAwayError())).as("GOAWAYs").containsOnly(-1L);
