@@ -31,6 +31,7 @@ import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.server.access.HttpVerdict;
+import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.net.SendWatch;
 import io.picotunnel.server.store.Service;
@@ -638,7 +639,7 @@ final class ProxyHandler extends ChannelDuplexHandler
                     respondLocally(request, AccessHook.redirect(request, redirect, ctx.alloc()), false, false);
             case HttpVerdict.Pending later -> {
                 state = State.CHECKING;
-                checked = new Checked(request, service);
+                checked = new Checked(request, service, System.nanoTime());
                 later.result().whenComplete((result, failure) -> ctx.executor().execute(() -> {
                     if (state != State.CHECKING) {
                         return;
@@ -685,14 +686,19 @@ final class ProxyHandler extends ChannelDuplexHandler
     }
 
     /**
-     * The 503 of an upload ended while its access checks run, their verdict ignored when it comes; counted with the
-     * service's responses, as the proxy's own answers in an exchange are.
+     * The 503 of an upload ended while its access checks run, their verdict ignored when it comes; counted as one of
+     * the service's requests, its response and duration with it, as an exchange the proxy answers itself is: a
+     * response counted without its request would let a service's 5xx exceed its requests.
      */
     private void answerOverBudgetWhileChecking() {
         Checked request = checked;
         checked = null;
         ErrorPage page = ErrorPage.serverBufferFull();
-        proxy.traffic(request.service()).responded(page.status().code());
+        TrafficCounters traffic = proxy.traffic(request.service());
+        traffic.opened();
+        traffic.responded(page.status().code());
+        traffic.requestTook(System.nanoTime() - request.since());
+        traffic.closed();
         respondLocally(request.head(), LocalAnswers.page(request.head(), page, ctx.alloc()), true, false);
     }
 
@@ -878,8 +884,8 @@ final class ProxyHandler extends ChannelDuplexHandler
         return checked == null ? null : checked.head();
     }
 
-    /** A request whose access checks run, and its service. */
-    private record Checked(HttpRequest head, Service service) {
+    /** A request whose access checks run, its service, and when they began ({@link System#nanoTime}). */
+    private record Checked(HttpRequest head, Service service, long since) {
     }
 
     private String clientIp() {

@@ -22,8 +22,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * What the proxy does with a request while its access check runs (a password check, held here until the test lets it
- * run), and once it ended: an HTTP/2 upload the budget ends meanwhile is answered 503, counted with the service's
- * responses as the proxy's other answers are, the check's verdict then ignored; and the request's head is let go once
+ * run), and once it ended: an HTTP/2 upload the budget ends meanwhile is answered 503, counted as one of the service's
+ * requests, with its response, as the proxy's other answers are, the check's verdict then ignored; and the request's head is let go once
  * the check ended, not kept for as long as the connection (or HTTP/2 stream) lives. The proxy itself on loopback,
  * socket targets, real HTTP/2 and HTTP/1.1 visitors.
  */
@@ -45,7 +45,7 @@ class ProxyHandlerAccessCheckTest {
     }
 
     @Test
-    void anUploadTheBudgetEndsWhileItsAccessCheckRunsIsAnswered503AndCountedWithTheServicesResponses()
+    void anUploadTheBudgetEndsWhileItsAccessCheckRunsIsAnswered503AndCountedAsOneOfTheServicesRequests()
             throws Exception {
         TrafficCounters counters = StandaloneTrafficCounters.create();
         try (TargetServer target = new TargetServer("uploads")) {
@@ -71,7 +71,8 @@ class ProxyHandlerAccessCheckTest {
             checks.awaitChecked();
             group.next().submit(() -> {
             }).get(10, TimeUnit.SECONDS); // the verdict, handed to the stream's loop, was looked at
-            assertThat(counters.totalConnections()).as("requests that went on to the target once checked").isZero();
+            assertThat(counters.totalConnections()).as("the service's requests: the one answered 503").isEqualTo(1);
+            assertThat(counters.activeConnections()).as("its requests in progress").isZero();
             assertThat(counters.responses(5)).as("5xx answers").isEqualTo(1);
             assertThat(counters.responses(2)).as("2xx answers").isZero();
             listener.close().sync();
