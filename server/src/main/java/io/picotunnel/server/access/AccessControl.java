@@ -58,8 +58,9 @@ public final class AccessControl implements AutoCloseable {
     /**
      * As above, the password checks of {@code auth: basic} services running on {@code passwordChecks} (a full one
      * refuses them), which {@link #close} shuts down: a test holds them there while a request waits for its check.
+     * Tests of other packages reach it through their {@code PasswordChecksOn}.
      */
-    public AccessControl(TrustedProxies trustedProxies, RateLimiter rateLimiter, LongSupplier nanoClock,
+    AccessControl(TrustedProxies trustedProxies, RateLimiter rateLimiter, LongSupplier nanoClock,
             ExecutorService passwordChecks) {
         this(trustedProxies, rateLimiter, new BasicAuthGate(nanoClock, passwordChecks));
     }

@@ -2,10 +2,9 @@ package io.picotunnel.server.proxy.http;
 
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.access.AccessPolicy;
+import io.picotunnel.server.access.PasswordChecksOn;
 import io.picotunnel.server.access.PasswordHash;
-import io.picotunnel.server.access.RateLimiter;
 import io.picotunnel.server.access.ServiceAuth;
-import io.picotunnel.server.access.TrustedProxies;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -26,8 +25,7 @@ final class HeldPasswordChecks implements AutoCloseable {
 
     private final CountDownLatch released = new CountDownLatch(1);
     private final ExecutorService checks = Executors.newSingleThreadExecutor();
-    private final AccessControl access = new AccessControl(TrustedProxies.NONE, new RateLimiter(), System::nanoTime,
-            checks);
+    private final AccessControl access = PasswordChecksOn.executor(checks);
 
     HeldPasswordChecks() {
         checks.execute(() -> {
