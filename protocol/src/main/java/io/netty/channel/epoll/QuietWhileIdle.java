@@ -27,8 +27,10 @@ import java.util.function.Predicate;
  * <p>Edge-triggered, a reset of the peer is reported once, and the one read Netty makes of the EPOLLERR takes the bytes
  * still waiting, not the error, which then raised no other event: the socket's error is looked at as that read
  * completes (no handler asked for it), and one found is fired down the pipeline as a {@link
- * PeerResetWhileIdleException}. While the socket stays so, its error is also looked at every {@link
- * HalfClosedEpollChannels#ERROR_WATCH}, should no event come.
+ * PeerResetWhileIdleException}, and the socket closed should no handler have done so (the look cleared the error, and
+ * a later read would find a clean end). While the socket stays so, its error is also looked at every {@link
+ * HalfClosedEpollChannels#ERROR_WATCH}, should no event come, and one found is fired and the socket closed the same
+ * way.
  *
  * <p>Once the end of input was read, by whichever handler asked (a relay, a hold or an HTTP codec before it), Netty's
  * epoll reads the socket no more, and a reset of its peer raised no event: its EPOLLERR and EPOLLHUP came at every
@@ -94,7 +96,7 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
         boolean atAnError = HalfClosedEpollChannels.reportsEventsOnce(ctx.channel());
         ctx.fireChannelReadComplete();
         if (atAnError && failed.test(ctx.channel())) {
-            ctx.fireExceptionCaught(new PeerResetWhileIdleException(PeerResetWhileIdleException.WHILE_READS_WAITED));
+            fail(ctx, PeerResetWhileIdleException.WHILE_READS_WAITED);
             return;
         }
         quietWhenIdle(ctx);
@@ -146,7 +148,7 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
             }
             return;
         }
-        failAfterEndOfInput(ctx);
+        fail(ctx, PeerResetWhileIdleException.AFTER_END_OF_INPUT);
     }
 
     /** Once the reads again stopped: a reset that comes later is found within {@link #WATCH_MILLIS}. */
@@ -155,14 +157,18 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
             return;
         }
         if (failed.test(ctx.channel())) {
-            failAfterEndOfInput(ctx);
+            fail(ctx, PeerResetWhileIdleException.AFTER_END_OF_INPUT);
             return;
         }
         ctx.executor().schedule(() -> lookForErrorAfterEnd(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
     }
 
-    private void failAfterEndOfInput(ChannelHandlerContext ctx) {
-        ctx.fireExceptionCaught(new PeerResetWhileIdleException(PeerResetWhileIdleException.AFTER_END_OF_INPUT));
+    /**
+     * The look cleared the socket's error: nothing would tell of the reset again (a later read finds a clean end), so
+     * the socket is closed should no handler have done so.
+     */
+    private void fail(ChannelHandlerContext ctx, String message) {
+        ctx.fireExceptionCaught(new PeerResetWhileIdleException(message));
         if (ctx.channel().isOpen()) {
             ctx.close();
         }
@@ -195,9 +201,9 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
             watching = false;
             return;
         }
-        if (HalfClosedEpollChannels.hasFailed(ctx.channel())) {
+        if (failed.test(ctx.channel())) {
             watching = false;
-            ctx.fireExceptionCaught(new PeerResetWhileIdleException(PeerResetWhileIdleException.WHILE_READS_WAITED));
+            fail(ctx, PeerResetWhileIdleException.WHILE_READS_WAITED);
             return;
         }
         ctx.executor().schedule(() -> watchForReset(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);

@@ -2,6 +2,8 @@ package io.netty.channel.epoll;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -120,7 +122,55 @@ class QuietWhileIdleTest {
      */
     @Test
     void aResetWhileTheSocketIsQuietReachesThePipeline() throws Exception {
+        quietThenReset(accepted.get(10, TimeUnit.SECONDS));
+
+        await("the reset fired down the pipeline").atMost(Duration.ofSeconds(3)).until(() -> reader.failed.isDone());
+        assertThat(reader.failed.get().getMessage()).as("a message SslHandler ignores after close_notify")
+                .doesNotMatch(sslHandlerIgnorableMessages());
+        assertThat(reader.failed.get()).isInstanceOf(PeerResetWhileIdleException.class);
+    }
+
+    /**
+     * The look at the socket's error clears it: a reset it found and fired that no handler acted on would be told by
+     * nothing else (the socket, edge-triggered, reports no more events, and a read would find a clean end), so the
+     * socket is closed, as after a read again that finds one.
+     */
+    @Test
+    void aResetFoundAsAReadCompletesClosesTheSocketThoughNoHandlerDoes() throws Exception {
+        Channel channel = quietThenResetWithAHandlerThatSwallowsErrors();
+
+        await("the socket closed").atMost(Duration.ofSeconds(3)).until(() -> !channel.isOpen());
+    }
+
+    /** So does a reset found by the look every {@link HalfClosedEpollChannels#ERROR_WATCH} (forced: the first misses). */
+    @Test
+    void aResetFoundByTheLookWhileQuietClosesTheSocketThoughNoHandlerDoes() throws Exception {
+        AtomicInteger looks = new AtomicInteger();
+        errorLook = socket -> looks.incrementAndGet() > 1 && HalfClosedEpollChannels.hasFailed(socket);
+        Channel channel = quietThenResetWithAHandlerThatSwallowsErrors();
+
+        await("the socket closed").atMost(HalfClosedEpollChannels.ERROR_WATCH.plusSeconds(5))
+                .until(() -> !channel.isOpen());
+        assertThat(looks.get()).as("the look as the read completed, then one look").isEqualTo(2);
+    }
+
+    private Channel quietThenResetWithAHandlerThatSwallowsErrors() throws Exception {
         Channel channel = accepted.get(10, TimeUnit.SECONDS);
+        CompletableFuture<Throwable> swallowed = new CompletableFuture<>();
+        channel.pipeline().addAfter(QuietWhileIdle.NAME, "swallows-errors", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                swallowed.complete(cause);
+            }
+        });
+        quietThenReset(channel);
+        assertThat(swallowed.get(HalfClosedEpollChannels.ERROR_WATCH.plusSeconds(5).toSeconds(), TimeUnit.SECONDS))
+                .isInstanceOf(PeerResetWhileIdleException.class);
+        return channel;
+    }
+
+    /** The socket's output is shut, its reads wait and it is quieted; the peer then sends bytes and resets. */
+    private void quietThenReset(Channel channel) throws Exception {
         ((DuplexChannel) channel).shutdownOutput().sync();
         await("the socket reports its events once").atMost(Duration.ofSeconds(10))
                 .until(() -> channel.eventLoop().submit(() -> HalfClosedEpollChannels.reportsEventsOnce(channel)).get());
@@ -128,11 +178,6 @@ class QuietWhileIdleTest {
         peer.getOutputStream().write(UNREAD);
         peer.setSoLinger(true, 0);
         peer.close();
-
-        await("the reset fired down the pipeline").atMost(Duration.ofSeconds(3)).until(() -> reader.failed.isDone());
-        assertThat(reader.failed.get().getMessage()).as("a message SslHandler ignores after close_notify")
-                .doesNotMatch(sslHandlerIgnorableMessages());
-        assertThat(reader.failed.get()).isInstanceOf(PeerResetWhileIdleException.class);
     }
 
     /**
