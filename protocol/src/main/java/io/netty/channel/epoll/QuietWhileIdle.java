@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
 
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -24,13 +25,15 @@ import java.util.function.Predicate;
  * asked for while EPOLLIN is asked for already changes nothing in epoll, and edge-triggered no new edge would come,
  * so bytes or an end of input already waiting would never be read.
  *
- * <p>Edge-triggered, a reset of the peer is reported once, and the one read Netty makes of the EPOLLERR takes the bytes
- * still waiting, not the error, which then raised no other event: the socket's error is looked at as that read
- * completes (no handler asked for it), and one found is fired down the pipeline as a {@link
- * PeerResetWhileIdleException}, and the socket closed should no handler have done so (the look cleared the error, and
- * a later read would find a clean end). While the socket stays so, its error is also looked at every {@link
- * HalfClosedEpollChannels#ERROR_WATCH}, should no event come, and one found is fired and the socket closed the same
- * way.
+ * <p>A reset of the peer raises EPOLLERR, at which Netty reads the socket whether a read was asked for or not, and a
+ * read takes the bytes still waiting, not the error: edge-triggered the reset is reported once and raised no other
+ * event; level-triggered (output open) it came at every wait, each read passing on a buffer of bytes that nobody asked
+ * for (a relay writes them whatever its other side's writability), until the receive queue was empty. So the socket's
+ * error is looked at when bytes come with no read asked for (auto-read off), and one found is fired down the pipeline
+ * as a {@link PeerResetWhileIdleException} instead of the bytes, and the socket closed should no handler have done so
+ * (the look cleared the error, and a later read would find a clean end). While the socket stays edge-triggered, its
+ * error is also looked at every {@link HalfClosedEpollChannels#ERROR_WATCH}, should no event come, and one found is
+ * fired and the socket closed the same way.
  *
  * <p>Once the end of input was read, by whichever handler asked (a relay, a hold or an HTTP codec before it), Netty's
  * epoll reads the socket no more, and a reset of its peer raised no event: its EPOLLERR and EPOLLHUP came at every
@@ -48,6 +51,8 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
 
     static final String NAME = "quiet-while-idle";
     private static final long WATCH_MILLIS = HalfClosedEpollChannels.ERROR_WATCH.toMillis();
+    /** A handler asked for a read since the last one completed; on the channel's loop only. */
+    private boolean readAsked;
     /** Reads again of an input-shut socket that found no error, none asked by a handler, before they stop. */
     static final int ROUNDS_WITHOUT_ERROR = 3;
 
@@ -83,22 +88,29 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
     public void read(ChannelHandlerContext ctx) {
         HalfClosedEpollChannels.reportEventsWhileReady(ctx.channel());
         readAskedWhileReadingAgain |= readingAgain;
+        readAsked = true;
         ctx.read();
+    }
+
+    /** Bytes no handler asked for: Netty read them at an EPOLLERR, a reset's unless the socket holds no error. */
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!readAsked && !ctx.channel().config().isAutoRead() && failed.test(ctx.channel())) {
+            ReferenceCountUtil.release(msg);
+            fail(ctx, PeerResetWhileIdleException.WHILE_READS_WAITED);
+            return;
+        }
+        ctx.fireChannelRead(msg);
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        readAsked = false;
         if (readingAgain) {
             // The read again of an input-shut socket: it read no byte, the end came before.
             return;
         }
-        // Edge-triggered, no handler asked for this read (read() undoes it first): Netty made it at an EPOLLERR.
-        boolean atAnError = HalfClosedEpollChannels.reportsEventsOnce(ctx.channel());
         ctx.fireChannelReadComplete();
-        if (atAnError && failed.test(ctx.channel())) {
-            fail(ctx, PeerResetWhileIdleException.WHILE_READS_WAITED);
-            return;
-        }
         quietWhenIdle(ctx);
     }
 

@@ -136,7 +136,7 @@ class QuietWhileIdleTest {
      * socket is closed, as after a read again that finds one.
      */
     @Test
-    void aResetFoundAsAReadCompletesClosesTheSocketThoughNoHandlerDoes() throws Exception {
+    void aResetFoundAtAReadNoHandlerAskedForClosesTheSocketThoughNoHandlerDoes() throws Exception {
         Channel channel = quietThenResetWithAHandlerThatSwallowsErrors();
 
         await("the socket closed").atMost(Duration.ofSeconds(3)).until(() -> !channel.isOpen());
@@ -151,7 +151,7 @@ class QuietWhileIdleTest {
 
         await("the socket closed").atMost(HalfClosedEpollChannels.ERROR_WATCH.plusSeconds(5))
                 .until(() -> !channel.isOpen());
-        assertThat(looks.get()).as("the look as the read completed, then one look").isEqualTo(2);
+        assertThat(looks.get()).as("the look at the read no handler asked for, then one look").isEqualTo(2);
     }
 
     private Channel quietThenResetWithAHandlerThatSwallowsErrors() throws Exception {

@@ -216,22 +216,13 @@ class RelayTest {
         Socket server = accept();
         AtomicLong written = new AtomicLong();
         Future<?> writer = threads.submit(() -> {
-            OutputStream out = client.getOutputStream();
-            for (int offset = 0; offset < total; offset += 64 * 1024) {
-                out.write(data, offset, 64 * 1024);
-                written.addAndGet(64 * 1024);
-            }
+            writeInChunks(client, data, written);
             client.shutdownOutput();
             return null;
         });
 
         // The target reads nothing until the writer has stopped making progress.
-        AtomicLong lastSeen = new AtomicLong(-1);
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
-                .until(() -> {
-                    long now = written.get();
-                    return lastSeen.getAndSet(now) == now;
-                });
+        awaitStalled(written);
         assertThat(written.get()).isLessThan(total);
         assertThat(pendingTowardsTarget.max()).isLessThanOrEqualTo(2 * 1024 * 1024);
         // The inbound socket is set up with keepRegistered alone: the relay keeps epoll from reading it to its end at
@@ -245,6 +236,50 @@ class RelayTest {
 
         assertSameBytes(readToEof(server), data);
         writer.get(30, TimeUnit.SECONDS);
+    }
+
+    /**
+     * A visitor that resets while its reads wait for a target that reads nothing: its socket (output open, so
+     * level-triggered) got the reset's EPOLLERR at every wait, and Netty read it at each, no read asked for, passing
+     * a buffer of what the visitor had sent to the relay, which wrote it to the target whatever its writability, until
+     * the socket's receive queue was empty. Nothing more may be written to the target once the reset came, which ends
+     * its connection with a reset. On NIO the reset raises nothing while the reads wait, until a write fails.
+     */
+    @Test
+    void aSocketResetWhileItsReadsWaitForTheTargetHasNothingMoreWrittenToIt() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport");
+        Socket client = connectClient();
+        Socket server = accept();
+        AtomicLong written = new AtomicLong();
+        threads.submit(() -> writeInChunks(client, random(32 * 1024 * 1024, 6), written));
+        awaitStalled(written);
+        long towardsTheTarget = pendingTowardsTarget.total();
+
+        client.setSoLinger(true, 0);
+        client.close();
+        awaitRelayClosed();
+        assertThat(pendingTowardsTarget.total()).as("bytes written to the target, all before the reset")
+                .isEqualTo(towardsTheTarget);
+        assertThatThrownBy(() -> readToEof(server)).isInstanceOf(SocketException.class);
+    }
+
+    private static Void writeInChunks(Socket socket, byte[] data, AtomicLong written) throws IOException {
+        OutputStream out = socket.getOutputStream();
+        for (int offset = 0; offset < data.length; offset += 64 * 1024) {
+            out.write(data, offset, 64 * 1024);
+            written.addAndGet(64 * 1024);
+        }
+        return null;
+    }
+
+    /** Until {@code written} has not grown for half a second: the writer's socket is full. */
+    private static void awaitStalled(AtomicLong written) {
+        AtomicLong lastSeen = new AtomicLong(-1);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+                .until(() -> {
+                    long now = written.get();
+                    return lastSeen.getAndSet(now) == now;
+                });
     }
 
     /**
