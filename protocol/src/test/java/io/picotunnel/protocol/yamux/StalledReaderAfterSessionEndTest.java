@@ -156,6 +156,8 @@ class StalledReaderAfterSessionEndTest {
             }).get(10, TimeUnit.SECONDS);
             Socket target = targetListener.accept();
             targets.add(target);
+            // Its reset is read at the end: a target left open must fail that read, not hang it.
+            target.setSoTimeout(10_000);
             // The target never reads, and ends its own data at once.
             target.shutdownOutput();
             farStream.write(Unpooled.wrappedBuffer(new byte[YamuxConfig.INITIAL_STREAM_WINDOW]));
