@@ -18,8 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * in time. A file looked at as a regular file may be a FIFO by the time it is opened, replaced in between, and the open
  * of a FIFO waits for a writer, for good if none comes: Java opens files with no {@code O_NONBLOCK}, and no interrupt
  * ends that wait. So a file is opened and read on a thread of its own, waited for at most a timeout: past it the read
- * is left waiting and the caller gets an IOException naming the file. Reads left waiting are counted, and past a
- * limit further reads are refused until some end.
+ * is left waiting and the caller gets an IOException naming the file. Reads not ended are counted, and past a
+ * limit further reads are refused until some end: at most that many threads wait on files, whatever reads at once.
  */
 public final class BoundedFileReads {
 
@@ -34,7 +34,8 @@ public final class BoundedFileReads {
 
     private final Duration timeout;
     private final int maxLeftWaiting;
-    private final AtomicInteger leftWaiting = new AtomicInteger();
+    /** Reads started and not ended: those within their timeout, and those left waiting past it. */
+    private final AtomicInteger unended = new AtomicInteger();
 
     BoundedFileReads(Duration timeout, int maxLeftWaiting) {
         this.timeout = timeout;
@@ -51,23 +52,31 @@ public final class BoundedFileReads {
     }
 
     byte[] readBounded(Path file, int limit) throws IOException {
-        if (leftWaiting.get() >= maxLeftWaiting) {
+        // the read's place is taken before it starts, so that reads started at once cannot all pass the limit
+        if (unended.incrementAndGet() > maxLeftWaiting) {
+            unended.decrementAndGet();
             throw new IOException(file + ": not read, as " + maxLeftWaiting + " reads of files that did not end within "
                     + inWords(timeout) + " wait still (FIFOs put in the place of files, say); reads go on once they end");
         }
         CompletableFuture<byte[]> read = new CompletableFuture<>();
-        READERS.execute(() -> {
-            try {
-                read.complete(readNoFurther(file, limit));
-            } catch (Throwable e) {
-                read.completeExceptionally(e);
-            }
-        });
+        try {
+            READERS.execute(() -> {
+                try {
+                    byte[] bytes = readNoFurther(file, limit);
+                    unended.decrementAndGet(); // before the caller goes on: its next read does not count this one
+                    read.complete(bytes);
+                } catch (Throwable e) {
+                    unended.decrementAndGet();
+                    read.completeExceptionally(e);
+                }
+            });
+        } catch (RuntimeException | Error e) {
+            unended.decrementAndGet(); // no thread to read it: the read never started
+            throw e;
+        }
         try {
             return waitUninterruptibly(read);
         } catch (TimeoutException e) {
-            leftWaiting.incrementAndGet();
-            read.whenComplete((bytes, failure) -> leftWaiting.decrementAndGet());
             throw new IOException(file + ": not read within " + inWords(timeout) + ": not a regular file (a FIFO put in"
                     + " its place as it was read, say), or on a file system that does not answer");
         } catch (ExecutionException e) {
@@ -80,9 +89,9 @@ public final class BoundedFileReads {
         }
     }
 
-    /** Reads left waiting, past their timeout, now. */
+    /** Reads not ended now: left waiting past their timeout, or within it. */
     int leftWaiting() {
-        return leftWaiting.get();
+        return unended.get();
     }
 
     private static byte[] readNoFurther(Path file, int limit) throws IOException {

@@ -7,10 +7,18 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** Reads of files bounded in size and in time: a FIFO in a file's place costs a timeout, not the reading thread. */
@@ -57,6 +65,41 @@ class BoundedFileReadsTest {
             assertThat(reads.readBounded(file, 5)).asString().isEqualTo("pem");
         } finally {
             first.close();
+        }
+    }
+
+    /**
+     * Reads started at once (the scan's, ACME's, an API thread's) that all wait: no more than the limit are left
+     * waiting, the others refused at once, where each looked at the count before any was left waiting and all passed.
+     */
+    @Test
+    void readsStartedAtOnceLeaveNoMoreThanTheLimitWaiting() throws Exception {
+        BoundedFileReads oneAtMost = new BoundedFileReads(Duration.ofMillis(300), 1);
+        List<Fifo> fifos = List.of(Fifo.make(dir.resolve("first")), Fifo.make(dir.resolve("second")));
+        ExecutorService readers = Executors.newFixedThreadPool(fifos.size());
+        try {
+            CyclicBarrier atOnce = new CyclicBarrier(fifos.size());
+            List<Future<String>> failures = new ArrayList<>();
+            for (Fifo fifo : fifos) {
+                failures.add(readers.submit(() -> {
+                    atOnce.await(10, TimeUnit.SECONDS);
+                    IOException failure = assertThrows(IOException.class, () -> oneAtMost.readBounded(fifo.path(), 5));
+                    return failure.getMessage();
+                }));
+            }
+            List<String> messages = new ArrayList<>();
+            for (Future<String> failure : failures) {
+                messages.add(failure.get(30, TimeUnit.SECONDS));
+            }
+
+            assertThat(oneAtMost.leftWaiting()).isEqualTo(1);
+            assertThat(messages).filteredOn(message -> message.contains(": not read within 300 ms")).hasSize(1);
+            assertThat(messages).filteredOn(message -> message.contains(": not read, as 1 reads")).hasSize(1);
+        } finally {
+            readers.shutdownNow();
+            for (Fifo fifo : fifos) {
+                fifo.close();
+            }
         }
     }
 
