@@ -42,6 +42,7 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -251,7 +252,8 @@ final class AcmeFiles {
     private void syncDirectory() {
         // a directory opens only as a channel, which an interrupt set now would close at once: the interrupt waits
         boolean interrupted = Thread.interrupted();
-        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+        // opened as directory/.: a FIFO put in the directory's place fails at once (ENOTDIR) rather than block for good
+        try (FileChannel channel = FileChannel.open(directory.resolve("."), StandardOpenOption.READ)) {
             channel.force(true);
         } catch (IOException e) {
             // the moves are done; only their durability before the next sync of the file system is not ensured
@@ -414,12 +416,14 @@ final class AcmeFiles {
         return domainsWith(".crt");
     }
 
+    /**
+     * Listed through {@code directory/.}, as {@link io.picotunnel.server.tls.CertificateDirectory} lists: a listing of
+     * the path itself opens it with no O_NONBLOCK, and would block for good (the ACME thread, an API thread) on a FIFO
+     * put in the directory's place after any check, where {@code fifo/.} fails at once with ENOTDIR.
+     */
     private List<String> domainsWith(String suffix) throws IOException {
         List<String> domains = new ArrayList<>();
-        if (!Files.isDirectory(directory)) {
-            return domains;
-        }
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*" + suffix)) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory.resolve("."), "*" + suffix)) {
             for (Path file : files) {
                 String stem = file.getFileName().toString();
                 String domain = DomainNames.fromFileStem(stem.substring(0, stem.length() - suffix.length()));
@@ -427,6 +431,8 @@ final class AcmeFiles {
                     domains.add(domain);
                 }
             }
+        } catch (NoSuchFileException | NotDirectoryException e) {
+            // no directory, or something else in its place: no files of ACME
         }
         return domains;
     }

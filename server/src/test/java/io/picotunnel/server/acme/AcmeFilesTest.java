@@ -247,6 +247,22 @@ class AcmeFilesTest {
         }
     }
 
+    /**
+     * A FIFO in the ACME directory's place, as one put there between a look at the path and its listing would be: the
+     * listing of the leftovers finds no files at once, where a listing of the path itself blocks on it for good.
+     */
+    @Test
+    void aFifoInTheDirectorysPlaceIsListedAsNoFilesAtOnce() throws Exception {
+        try (Fifo fifo = Fifo.make(acme.resolve("acme"))) {
+            AcmeFiles files = new AcmeFiles(fifo.path(), DIRECTORY);
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                assertThat(files.failureDomains()).isEmpty();
+                assertThat(files.certificateDomains()).isEmpty();
+                assertThat(files.orderDomains()).isEmpty();
+            });
+        }
+    }
+
     @Test
     void aStoredCertificateOrAccountKeyThatHoldsNoUsableKeyIsAnIOExceptionNamingIt() throws IOException {
         TestCertificates.Issued issued = new TestCertificates().issue("app.test");
