@@ -32,6 +32,17 @@ public final class BoundedFileReads {
     private static final ExecutorService READERS = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("picotunnel-file-read-", 1).factory());
 
+    /**
+     * A read given up at the timeout, or refused as too many wait: the file's content is not known, and may read well
+     * later (a file system that answers again, the waiting reads ended), so a reader that remembers failed files should
+     * not remember this one.
+     */
+    public static final class NotReadInTimeException extends IOException {
+        NotReadInTimeException(String message) {
+            super(message);
+        }
+    }
+
     private final Duration timeout;
     private final int maxLeftWaiting;
     /** Reads started and not ended: those within their timeout, and those left waiting past it. */
@@ -55,8 +66,9 @@ public final class BoundedFileReads {
         // the read's place is taken before it starts, so that reads started at once cannot all pass the limit
         if (unended.incrementAndGet() > maxLeftWaiting) {
             unended.decrementAndGet();
-            throw new IOException(file + ": not read, as " + maxLeftWaiting + " reads of files that did not end within "
-                    + inWords(timeout) + " wait still (FIFOs put in the place of files, say); reads go on once they end");
+            throw new NotReadInTimeException(file + ": not read, as " + maxLeftWaiting + " reads of files that did not"
+                    + " end within " + inWords(timeout) + " wait still (FIFOs put in the place of files, say); reads go"
+                    + " on once they end");
         }
         CompletableFuture<byte[]> read = new CompletableFuture<>();
         try {
@@ -77,8 +89,8 @@ public final class BoundedFileReads {
         try {
             return waitUninterruptibly(read);
         } catch (TimeoutException e) {
-            throw new IOException(file + ": not read within " + inWords(timeout) + ": not a regular file (a FIFO put in"
-                    + " its place as it was read, say), or on a file system that does not answer");
+            throw new NotReadInTimeException(file + ": not read within " + inWords(timeout) + ": not a regular file"
+                    + " (a FIFO put in its place as it was read, say), or on a file system that does not answer");
         } catch (ExecutionException e) {
             switch (e.getCause()) {
                 case IOException io -> throw io;

@@ -342,6 +342,17 @@ public final class CertificateDirectory implements AutoCloseable {
                 log.warn("certificate for {} {} from {}, but clients will refuse it: {}{}", name, loadedOrReloaded,
                         certificateFile, String.join("; ", problems), consequence(name, certificate));
             }
+        } catch (BoundedFileReads.NotReadInTimeException e) {
+            // not the files' doing, maybe passing (a file system slow to answer, reads left waiting that end): read
+            // again by the next scan, said once while it lasts
+            seeAgain(name, wasSeen, before);
+            if (passingFailureFirstTime(name, signature, e)) {
+                log.warn("cannot load certificate for {} from {} now, tried again at the next scan: {}", name,
+                        certificateFile, e.getMessage());
+            } else {
+                log.debug("cannot load certificate for {} from {} now, again: {}", name, certificateFile,
+                        e.getMessage());
+            }
         } catch (IOException | RuntimeException e) {
             forgetPassingFailures(name);
             log.warn("cannot load certificate for {} from {}: {}", name, certificateFile, e.getMessage());

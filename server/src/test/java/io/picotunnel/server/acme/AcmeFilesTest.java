@@ -1,5 +1,6 @@
 package io.picotunnel.server.acme;
 
+import io.picotunnel.server.tls.BoundedFileReads.NotReadInTimeException;
 import io.picotunnel.server.tls.BrokenKeys;
 import io.picotunnel.server.tls.Fifo;
 import io.picotunnel.server.tls.TestCertificates;
@@ -242,8 +243,9 @@ class AcmeFilesTest {
         try (Fifo fifo = Fifo.make(acme.resolve("app.test.key"))) {
             Path key = fifo.path();
             assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(() -> AcmeFiles.readKeyPair(key))
-                    .isExactlyInstanceOf(IOException.class).hasMessage(key + ": not read within 5 s: not a regular file"
-                            + " (a FIFO put in its place as it was read, say), or on a file system that does not answer"));
+                    .isExactlyInstanceOf(NotReadInTimeException.class)
+                    .hasMessage(key + ": not read within 5 s: not a regular file (a FIFO put in its place as it was"
+                            + " read, say), or on a file system that does not answer"));
         }
     }
 

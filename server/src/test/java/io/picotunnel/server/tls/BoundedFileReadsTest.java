@@ -1,5 +1,6 @@
 package io.picotunnel.server.tls;
 
+import io.picotunnel.server.tls.BoundedFileReads.NotReadInTimeException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,12 +52,12 @@ class BoundedFileReadsTest {
         try (Fifo second = Fifo.make(dir.resolve("second"))) {
             for (Fifo fifo : new Fifo[] {first, second}) {
                 assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(
-                        () -> reads.readBounded(fifo.path(), 5)).isExactlyInstanceOf(IOException.class)
+                        () -> reads.readBounded(fifo.path(), 5)).isExactlyInstanceOf(NotReadInTimeException.class)
                         .hasMessage(fifo.path() + ": not read within 300 ms: not a regular file (a FIFO put in its"
                                 + " place as it was read, say), or on a file system that does not answer"));
             }
             assertThat(reads.leftWaiting()).isEqualTo(2);
-            assertThatThrownBy(() -> reads.readBounded(file, 5)).isExactlyInstanceOf(IOException.class)
+            assertThatThrownBy(() -> reads.readBounded(file, 5)).isExactlyInstanceOf(NotReadInTimeException.class)
                     .hasMessage(file + ": not read, as 2 reads of files that did not end within 300 ms wait still"
                             + " (FIFOs put in the place of files, say); reads go on once they end");
 

@@ -208,13 +208,52 @@ class CertificateDirectoryTest {
             assertTimeoutPreemptively(Duration.ofSeconds(60), directory::scan);
 
             assertThat(log.messages(Level.WARN)).containsExactlyInAnyOrder(
-                    "cannot load certificate for crt.test from " + swappedCrt + ": " + notRead(swappedCrt),
-                    "cannot load certificate for key.test from " + certs.resolve("key.test.crt") + ": "
-                            + notRead(swappedKey));
+                    "cannot load certificate for crt.test from " + swappedCrt + " now, tried again at the next scan: "
+                            + notRead(swappedCrt),
+                    "cannot load certificate for key.test from " + certs.resolve("key.test.crt") + " now, tried again"
+                            + " at the next scan: " + notRead(swappedKey));
             assertThat(store.select("a.test")).isPresent();
             assertThat(store.select("z.test")).isPresent();
             assertThat(store.select("crt.test")).isEmpty();
             assertThat(store.select("key.test")).isEmpty();
+        } finally {
+            for (Fifo fifo : fifos) {
+                fifo.close();
+            }
+        }
+    }
+
+    /**
+     * A read given up at the timeout says nothing of the files: the very same files (here the key put back by a rename,
+     * its inode, time and size as the scan saw them, after a FIFO stood in its place as it was read) are read again by
+     * the next scan and served, where the pair was kept as failed until its files changed.
+     */
+    @Test
+    void aPairWhoseReadWasGivenUpIsReadAgainByTheNextScan() throws Exception {
+        Path certs = data.resolve("certs");
+        TestCertificates.write(ca.issue("a.test"), certs, "a.test");
+        Path key = certs.resolve("a.test.key");
+        Path aside = data.resolve("a.test.key.aside");
+        List<Fifo> fifos = new CopyOnWriteArrayList<>();
+        directory = new CertificateDirectory(certs, store, Clock.systemUTC(), (crt, keyFile) -> {
+            if (fifos.isEmpty()) {
+                Files.move(keyFile, aside);
+                fifos.add(Fifo.make(keyFile));
+            }
+            return CertificateLoader.load(crt, keyFile);
+        }, CertificateDirectory.MAX_PAIRS);
+        try (LogCapture log = new LogCapture(CertificateDirectory.class, Level.INFO)) {
+            assertTimeoutPreemptively(Duration.ofSeconds(60), directory::scan);
+            assertThat(store.select("a.test")).isEmpty();
+            fifos.getFirst().close();
+            Files.delete(key);
+            Files.move(aside, key);
+
+            assertTimeoutPreemptively(Duration.ofSeconds(60), directory::scan);
+
+            assertThat(store.select("a.test")).isPresent();
+            assertThat(log.messages(Level.WARN)).containsExactly("cannot load certificate for a.test from "
+                    + certs.resolve("a.test.crt") + " now, tried again at the next scan: " + notRead(key));
         } finally {
             for (Fifo fifo : fifos) {
                 fifo.close();
