@@ -2,6 +2,7 @@ package io.picotunnel.server;
 
 import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.server.auth.AdminToken;
+import io.picotunnel.server.tls.Fifo;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -154,8 +155,12 @@ class StopDuringStartTest {
     /** The admin token file as a FIFO: the start waits at it until someone writes it. */
     private Path heldToken() throws Exception {
         Path token = Files.createDirectories(dir.resolve("data")).resolve(AdminToken.FILE_NAME);
-        assumeTrue(mkfifo(token), "mkfifo works here");
-        return token;
+        try {
+            return Fifo.make(token).path();
+        } catch (IOException e) {
+            assumeTrue(false, "mkfifo works here: " + e.getMessage());
+            throw e;
+        }
     }
 
     /** A server process whose start has reached its admin token and waits there. */
@@ -188,15 +193,5 @@ class StopDuringStartTest {
                 .redirectOutput(log.toFile());
         builder.environment().keySet().removeIf(key -> key.startsWith("PICOTUNNEL_"));
         return builder.start();
-    }
-
-    private static boolean mkfifo(Path file) throws InterruptedException {
-        try {
-            Process mkfifo = new ProcessBuilder("mkfifo", file.toString()).redirectErrorStream(true).start();
-            mkfifo.getInputStream().readAllBytes();
-            return mkfifo.waitFor(30, TimeUnit.SECONDS) && mkfifo.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        }
     }
 }
