@@ -90,7 +90,7 @@ public final class BoundedFileReads {
             return waitUninterruptibly(read);
         } catch (TimeoutException e) {
             throw new NotReadInTimeException(file + ": not read within " + inWords(timeout) + ": not a regular file"
-                    + " (a FIFO put in its place as it was read, say), or on a file system that does not answer");
+                    + " (a FIFO put in its place as it was read, say), or on a file system slow to answer");
         } catch (ExecutionException e) {
             switch (e.getCause()) {
                 case IOException io -> throw io;

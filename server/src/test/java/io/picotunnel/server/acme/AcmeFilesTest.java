@@ -245,7 +245,7 @@ class AcmeFilesTest {
             assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(() -> AcmeFiles.readKeyPair(key))
                     .isExactlyInstanceOf(NotReadInTimeException.class)
                     .hasMessage(key + ": not read within 5 s: not a regular file (a FIFO put in its place as it was"
-                            + " read, say), or on a file system that does not answer"));
+                            + " read, say), or on a file system slow to answer"));
         }
     }
 

@@ -54,7 +54,7 @@ class BoundedFileReadsTest {
                 assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(
                         () -> reads.readBounded(fifo.path(), 5)).isExactlyInstanceOf(NotReadInTimeException.class)
                         .hasMessage(fifo.path() + ": not read within 300 ms: not a regular file (a FIFO put in its"
-                                + " place as it was read, say), or on a file system that does not answer"));
+                                + " place as it was read, say), or on a file system slow to answer"));
             }
             assertThat(reads.leftWaiting()).isEqualTo(2);
             assertThatThrownBy(() -> reads.readBounded(file, 5)).isExactlyInstanceOf(NotReadInTimeException.class)

@@ -263,7 +263,7 @@ class CertificateDirectoryTest {
 
     private static String notRead(Path file) {
         return file + ": not read within 5 s: not a regular file (a FIFO put in its place as it was read, say), or on a"
-                + " file system that does not answer";
+                + " file system slow to answer";
     }
 
     @Test
