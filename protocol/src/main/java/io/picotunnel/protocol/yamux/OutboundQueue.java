@@ -110,7 +110,7 @@ final class OutboundQueue {
         Iterator<Entry> it = entries.iterator();
         for (int i = 0; i < flushed; i++) {
             int length = it.next().buf().readableBytes();
-            if (length >= MERGE_BELOW || length > room - total) {
+            if (!merges(length, room - total)) {
                 break;
             }
             total += length;
@@ -119,10 +119,14 @@ final class OutboundQueue {
     }
 
     private boolean nextMerges(int room) {
-        if (!hasFlushed()) {
-            return false;
-        }
-        int length = entries.peek().buf().readableBytes();
+        return hasFlushed() && merges(entries.peek().buf().readableBytes(), room);
+    }
+
+    /**
+     * Whether an entry of {@code length} bytes joins a merge with {@code room} bytes left: {@link #mergedBytes} sizes
+     * the buffer with it and {@link #take} then fills it, so the two must agree to the byte.
+     */
+    private static boolean merges(int length, int room) {
         return length < MERGE_BELOW && length <= room;
     }
 

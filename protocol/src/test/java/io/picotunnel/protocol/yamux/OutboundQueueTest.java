@@ -80,6 +80,44 @@ class OutboundQueueTest {
         second.data().release();
     }
 
+    @Test
+    void aMergeThatFillsTheRoomExactlyTakesTheLastWriteThatFits() {
+        ByteBuf first = Unpooled.copiedBuffer("a".repeat(10), StandardCharsets.US_ASCII);
+        queue.add(first, channel.newPromise());
+        ByteBuf second = Unpooled.copiedBuffer("b".repeat(20), StandardCharsets.US_ASCII);
+        queue.add(second, channel.newPromise());
+        ByteBuf third = Unpooled.copiedBuffer("c".repeat(30), StandardCharsets.US_ASCII);
+        queue.add(third, channel.newPromise());
+        add("d".repeat(40));
+        queue.markFlushed();
+
+        OutboundQueue.Chunk chunk = queue.take(60, UnpooledByteBufAllocator.DEFAULT);
+
+        assertThat(chunk.data().toString(StandardCharsets.US_ASCII))
+                .isEqualTo("a".repeat(10) + "b".repeat(20) + "c".repeat(30));
+        assertThat(chunk.data().capacity()).isEqualTo(60);
+        assertThat(chunk.completes()).hasSize(3);
+        assertThat(first.refCnt() + second.refCnt() + third.refCnt()).as("the merged writes are let go").isZero();
+        assertThat(queue.bytes()).isEqualTo(40);
+        chunk.data().release();
+    }
+
+    @Test
+    void manyOneByteWritesMergeIntoOneChunkOfAtMostTheRoom() {
+        for (int i = 0; i < 1000; i++) {
+            add("x");
+        }
+        queue.markFlushed();
+
+        OutboundQueue.Chunk chunk = queue.take(300, UnpooledByteBufAllocator.DEFAULT);
+
+        assertThat(chunk.data().readableBytes()).isEqualTo(300);
+        assertThat(chunk.data().capacity()).isEqualTo(300);
+        assertThat(chunk.completes()).hasSize(300);
+        assertThat(queue.bytes()).isEqualTo(700);
+        chunk.data().release();
+    }
+
     private ChannelPromise add(String text) {
         ChannelPromise promise = channel.newPromise();
         queue.add(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII), promise);
