@@ -15,6 +15,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
 
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
@@ -28,10 +29,13 @@ import java.util.concurrent.TimeUnit;
  * ({@code http}, the path of bench/run.sh's HTTP row) or through a tcp service ({@code tcp}). Not in
  * {@code make bench-micro}'s table: it measures what one proxied request costs, with {@code -prof gc}
  * ({@code gc.alloc.rate.norm}: bytes allocated per request by every thread, the load's and the target's included) and
- * the process's CPU time per request, printed after each iteration. Both are counts of work, which a busy machine
- * changes far less than it changes times (bench/README.md has the command line).
+ * the process's CPU time per request, printed after each iteration. The bytes are a count of work that a busy machine
+ * hardly changes; the CPU time moves with the load (112 to 227 us per request on one build here), so compare it only
+ * within one run of a quiet machine (bench/README.md has the command line). One thread only: the state holds one
+ * keep-alive connection and a plain count of its requests.
  */
 @State(Scope.Benchmark)
+@Threads(1)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class HttpRequestBenchmark {
