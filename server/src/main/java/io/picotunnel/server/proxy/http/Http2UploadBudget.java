@@ -258,13 +258,7 @@ final class Http2UploadBudget {
     /**
      * Ends {@code upload}, chosen to free what it holds. Its request may have gone into the tunnel whole since it was
      * chosen (on another event loop, or by a task queued before this one), which {@link #taken} ignored: it holds
-     * nothing then, and is left to go on, what it was counted for leaving the budget, the credit of its pieces given
-     * back. Its request may be whole in the tunnel stream's queue, the last write under way on the stream's own loop
-     * (a yamux stream runs on its session's): the end waits for that write, holding meanwhile only what is queued
-     * there, then goes on as said if it succeeded, answered or reset below if it failed. A write that never completes
-     * is bounded by the exchange's timeouts (the response timeout is armed as the request is done): the exchange ends
-     * and closes its stream, which a yamux session resets, failing the write, after the closed stream linger without
-     * progress. Else, before any answer began (no
+     * nothing then, and is left to go on, what it was counted for leaving the budget. Else, before any answer began (no
      * HEADERS but 1xx sent) the stream's handler answers it if it can ({@link OverBudgetAnswer}), and what it held
      * leaves the budget at once, not once the answer is out; else the stream is reset with ENHANCE_YOUR_CALM, and what
      * it held leaves as its channel closes.
@@ -275,17 +269,10 @@ final class Http2UploadBudget {
             return;
         }
         OverBudgetAnswer handler = stream.pipeline().get(OverBudgetAnswer.class);
-        Future<?> writing = handler == null ? null : handler.lastRequestWriteUnderWay();
-        if (writing != null) {
-            // Held meanwhile: the pieces in the tunnel stream's queue; done, the write tells whether the request went
-            writing.addListener(done -> OnLoop.run(stream.eventLoop(), () -> end(upload), () -> ended(upload)));
-            return;
-        }
         OverBudgetAnswer.Ending ending = handler == null ? OverBudgetAnswer.Ending.RESET
                 : handler.endOverBudget(answerStarted(upload));
         if (ending == OverBudgetAnswer.Ending.SENT_WHOLE) {
             ended(upload);
-            upload.leftToGoOn();
             return;
         }
         boolean answered = ending == OverBudgetAnswer.Ending.ANSWERED;
@@ -345,13 +332,6 @@ final class Http2UploadBudget {
          * still comes.
          */
         Ending endOverBudget(boolean answerBegun);
-
-        /**
-         * On the stream's event loop: the write of the request's last piece into the tunnel while it is under way, the
-         * request whole in the tunnel stream's queue; else null. The budget decides once that write is done: sent
-         * whole, or failed.
-         */
-        Future<?> lastRequestWriteUnderWay();
     }
 
     /** One stream's part: the bytes (frames counted) it was sent and has not taken. On its connection's event loop. */
@@ -365,10 +345,6 @@ final class Http2UploadBudget {
         volatile long bytes;
         /** What {@link #freeing} counts of it once it was chosen to be reset; freed, as all it holds, as it ends. */
         volatile long freeing;
-        /** Chosen, but its request had gone into the tunnel whole: the exchange goes on. On the stream's event loop. */
-        private boolean wentOn;
-        /** The credit of its pieces passed on since it was chosen, given back only if it goes on. Its event loop. */
-        private long creditWithheld;
 
         HeldUpload(Http2StreamChannel stream, ConnectionUploads owner) {
             this.stream = stream;
@@ -378,32 +354,10 @@ final class Http2UploadBudget {
         /** A piece of {@code flowBytes} (padding included) is in the tunnel or dropped: out of the budget, credit back. */
         void passedOn(int flowBytes) {
             taken(this, flowBytes + FRAME_COST);
-            if (flowBytes <= 0 || !stream.isActive()) {
-                return;
+            if (flowBytes > 0 && stream.isActive() && !resetting) { // an upload ended gets no credit to send more
+                stream.write(new DefaultHttp2WindowUpdateFrame(flowBytes));
+                owner.flushCreditSoon();
             }
-            if (resetting && !wentOn) { // an upload ended gets no credit to send more
-                creditWithheld += flowBytes;
-                return;
-            }
-            giveCredit(flowBytes);
-        }
-
-        /**
-         * Its request went into the tunnel whole after it was chosen: the credit of its pieces comes back as it would
-         * have, the connection's with it (Netty's is given back with the stream's), though the stream may stay open
-         * for a long answer. Their bytes left the budget as it ended.
-         */
-        void leftToGoOn() {
-            wentOn = true;
-            if (creditWithheld > 0 && stream.isActive()) {
-                giveCredit((int) Math.min(creditWithheld, Integer.MAX_VALUE));
-            }
-            creditWithheld = 0;
-        }
-
-        private void giveCredit(int flowBytes) {
-            stream.write(new DefaultHttp2WindowUpdateFrame(flowBytes));
-            owner.flushCreditSoon();
         }
 
         @Override
