@@ -1,9 +1,14 @@
 package io.picotunnel.server.tls;
 
+import io.picotunnel.protocol.config.Durations;
+
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -18,8 +23,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * in time. A file looked at as a regular file may be a FIFO by the time it is opened, replaced in between, and the open
  * of a FIFO waits for a writer, for good if none comes: Java opens files with no {@code O_NONBLOCK}, and no interrupt
  * ends that wait. So a file is opened and read on a thread of its own, waited for at most a timeout: past it the read
- * is left waiting and the caller gets an IOException naming the file. Reads not ended are counted, and past a
- * limit further reads are refused until some end: at most that many threads wait on files, whatever reads at once.
+ * is left waiting and the caller gets an IOException naming the file. A read left waiting at the open of a FIFO is let
+ * go then ({@link #letGo}). Reads not ended are counted, and past a limit further reads are refused until some end: at
+ * most that many threads wait on files, whatever reads at once.
  */
 public final class BoundedFileReads {
 
@@ -28,6 +34,9 @@ public final class BoundedFileReads {
     /** Each holds a thread that waits, for good maybe; it takes a file replaced at the very moment it was read. */
     static final int MAX_LEFT_WAITING = 16;
     private static final BoundedFileReads DEFAULT = new BoundedFileReads(TIMEOUT, MAX_LEFT_WAITING);
+    /** st_mode's file type bits, and those of a FIFO. */
+    private static final int TYPE_BITS = 0170000;
+    private static final int FIFO_TYPE = 0010000;
     /** Platform threads: a virtual one blocked in open() would hold its carrier for as long. */
     private static final ExecutorService READERS = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("picotunnel-file-read-", 1).factory());
@@ -67,8 +76,8 @@ public final class BoundedFileReads {
         if (unended.incrementAndGet() > maxLeftWaiting) {
             unended.decrementAndGet();
             throw new NotReadInTimeException(file + ": not read, as " + maxLeftWaiting + " reads of files that did not"
-                    + " end within " + inWords(timeout) + " wait still (FIFOs put in the place of files, say); reads go"
-                    + " on once they end");
+                    + " end within " + Durations.format(timeout) + " wait still (FIFOs put in the place of files, say);"
+                    + " reads go on once they end");
         }
         CompletableFuture<byte[]> read = new CompletableFuture<>();
         try {
@@ -89,8 +98,9 @@ public final class BoundedFileReads {
         try {
             return waitUninterruptibly(read);
         } catch (TimeoutException e) {
-            throw new NotReadInTimeException(file + ": not read within " + inWords(timeout) + ": not a regular file"
-                    + " (a FIFO put in its place as it was read, say), or on a file system slow to answer");
+            READERS.execute(() -> letGo(file)); // not here: a file system that does not answer would hold the caller
+            throw new NotReadInTimeException(file + ": not read within " + Durations.format(timeout) + ": not a regular"
+                    + " file (a FIFO put in its place as it was read, say), or on a file system slow to answer");
         } catch (ExecutionException e) {
             switch (e.getCause()) {
                 case IOException io -> throw io;
@@ -104,6 +114,29 @@ public final class BoundedFileReads {
     /** Reads not ended now: left waiting past their timeout, or within it. */
     int leftWaiting() {
         return unended.get();
+    }
+
+    /**
+     * Lets go of a read left waiting at the open of {@code file} for a writer, should {@code file} still be a FIFO: no
+     * open for writing alone can be made not to wait in Java (no O_NONBLOCK), but an open for reading and writing does
+     * not wait on Linux, and is the writer the read waits for; closed at once, the read then finds no bytes and ends.
+     * Without it such a read waits for good, and enough of them refuse every read until the server restarts. The file
+     * is looked at and opened without following a link, and never created or truncated, so that a file or a link put
+     * in its place since is not opened for writing (but for one put there between the look and the open, which is
+     * opened and closed, not written). Devices, which an open may act on, are left alone.
+     */
+    static void letGo(Path file) {
+        try {
+            Object mode = Files.getAttribute(file, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            if (!(mode instanceof Integer bits) || (bits & TYPE_BITS) != FIFO_TYPE) {
+                return;
+            }
+            // opened is enough: the waiting read's open returns, and its read finds no writer left
+            FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)
+                    .close();
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            // gone, replaced, or no unix view of files here: nothing to let go of, or no way to
+        }
     }
 
     private static byte[] readNoFurther(Path file, int limit) throws IOException {
@@ -133,9 +166,5 @@ public final class BoundedFileReads {
                 Thread.currentThread().interrupt();
             }
         }
-    }
-
-    private static String inWords(Duration duration) {
-        return duration.toMillis() % 1000 == 0 ? duration.toSeconds() + " s" : duration.toMillis() + " ms";
     }
 }

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
@@ -42,8 +43,80 @@ class BoundedFileReadsTest {
     }
 
     /**
-     * Reads of FIFOs, which wait for a writer, are given up at the timeout and left waiting; past the limit of those a
-     * read is refused at once, until one of them ends (here a writer comes), when reads go on.
+     * Reads of FIFOs, which wait for a writer, are given up at the timeout and, the FIFO still in the file's place, let
+     * go then: more of them than the limit of reads left waiting leave none waiting, and a file read after them reads.
+     * Before, each was left waiting for good, and once the limit was reached every read was refused until a restart.
+     */
+    @Test
+    void fifoReadsGivenUpAreLetGoSoReadsGoOnPastTheLimit() throws Exception {
+        BoundedFileReads limited = new BoundedFileReads(Duration.ofMillis(300), BoundedFileReads.MAX_LEFT_WAITING);
+        Path file = Files.writeString(dir.resolve("file"), "pem");
+        List<Fifo> fifos = new ArrayList<>();
+        try {
+            for (int i = 0; i <= BoundedFileReads.MAX_LEFT_WAITING; i++) {
+                Fifo fifo = Fifo.make(dir.resolve("fifo-" + i));
+                fifos.add(fifo);
+                assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(
+                        () -> limited.readBounded(fifo.path(), 5)).isExactlyInstanceOf(NotReadInTimeException.class)
+                        .hasMessage(fifo.path() + ": not read within 300 ms: not a regular file (a FIFO put in its"
+                                + " place as it was read, say), or on a file system slow to answer"));
+            }
+
+            await("every read given up ends").atMost(Duration.ofSeconds(10)).until(() -> limited.leftWaiting() == 0);
+            assertThat(limited.readBounded(file, 5)).asString().isEqualTo("pem");
+        } finally {
+            for (Fifo fifo : fifos) {
+                fifo.close();
+            }
+        }
+    }
+
+    /**
+     * A read given up is let go only through a FIFO still at the file's path: a file, a link, or nothing put there in
+     * its place is not opened for writing, so none is created, followed or truncated.
+     */
+    @Test
+    void whatIsPutInAFifosPlaceIsNotOpenedForWriting() throws Exception {
+        Path file = Files.writeString(dir.resolve("file"), "pem");
+        Path missing = dir.resolve("missing");
+        Path linkToMissing = Files.createSymbolicLink(dir.resolve("link-to-missing"), dir.resolve("target"));
+        Path linkToFile = Files.createSymbolicLink(dir.resolve("link-to-file"), file);
+
+        for (Path path : List.of(file, missing, linkToMissing, linkToFile)) {
+            BoundedFileReads.letGo(path);
+        }
+
+        assertThat(file).hasContent("pem");
+        assertThat(missing).doesNotExist();
+        assertThat(dir.resolve("target")).doesNotExist();
+        assertThat(linkToFile).isSymbolicLink();
+    }
+
+    /** A link to a FIFO is not followed: a reader waiting at the FIFO gets what a writer writes later, not an end. */
+    @Test
+    void aLinkToAFifoIsNotFollowedToLetItsReaderGo() throws Exception {
+        try (Fifo fifo = Fifo.make(dir.resolve("fifo"))) {
+            Path link = Files.createSymbolicLink(dir.resolve("link"), fifo.path());
+            ExecutorService readers = Executors.newSingleThreadExecutor();
+            try {
+                Thread reader = readers.submit(Thread::currentThread).get(10, TimeUnit.SECONDS);
+                Future<String> read = readers.submit(() -> Files.readString(fifo.path()));
+                awaitOpening(reader);
+
+                BoundedFileReads.letGo(link);
+                fifo.write("pem");
+
+                assertThat(read.get(30, TimeUnit.SECONDS)).isEqualTo("pem");
+            } finally {
+                readers.shutdownNow();
+            }
+        }
+    }
+
+    /**
+     * Reads that wait where they cannot be let go (a link to a FIFO, which is not followed; a file system that does not
+     * answer) are given up at the timeout and left waiting; past the limit of those a read is refused at once, until
+     * one of them ends (here a writer comes), when reads go on.
      */
     @Test
     void readsLeftWaitingAreBoundedAndGoOnOnceOneEnds() throws Exception {
@@ -51,9 +124,10 @@ class BoundedFileReadsTest {
         Fifo first = Fifo.make(dir.resolve("first"));
         try (Fifo second = Fifo.make(dir.resolve("second"))) {
             for (Fifo fifo : new Fifo[] {first, second}) {
+                Path link = linkTo(fifo);
                 assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(
-                        () -> reads.readBounded(fifo.path(), 5)).isExactlyInstanceOf(NotReadInTimeException.class)
-                        .hasMessage(fifo.path() + ": not read within 300 ms: not a regular file (a FIFO put in its"
+                        () -> reads.readBounded(link, 5)).isExactlyInstanceOf(NotReadInTimeException.class)
+                        .hasMessage(link + ": not read within 300 ms: not a regular file (a FIFO put in its"
                                 + " place as it was read, say), or on a file system slow to answer"));
             }
             assertThat(reads.leftWaiting()).isEqualTo(2);
@@ -84,7 +158,8 @@ class BoundedFileReadsTest {
             for (Fifo fifo : fifos) {
                 failures.add(readers.submit(() -> {
                     atOnce.await(10, TimeUnit.SECONDS);
-                    IOException failure = assertThrows(IOException.class, () -> oneAtMost.readBounded(fifo.path(), 5));
+                    Path link = linkTo(fifo);
+                    IOException failure = assertThrows(IOException.class, () -> oneAtMost.readBounded(link, 5));
                     return failure.getMessage();
                 }));
             }
@@ -115,5 +190,17 @@ class BoundedFileReadsTest {
         } finally {
             Thread.interrupted();
         }
+    }
+
+    /** A link to {@code fifo}: a read through it waits at the FIFO, and is not let go when given up. */
+    private Path linkTo(Fifo fifo) throws IOException {
+        return Files.createSymbolicLink(dir.resolve(fifo.path().getFileName() + ".link"), fifo.path());
+    }
+
+    /** Waits until {@code reader} is at its open of a file (in the native open, as far as Java tells). */
+    private static void awaitOpening(Thread reader) {
+        await("the reader opens the FIFO").atMost(Duration.ofSeconds(10)).until(() -> Arrays
+                .stream(reader.getStackTrace()).anyMatch(frame -> frame.getMethodName().startsWith("open")
+                        && frame.isNativeMethod()));
     }
 }

@@ -66,8 +66,13 @@ public final class Fifo implements AutoCloseable {
         } catch (NoSuchFileException e) {
             return;
         }
+        write("\n");
+    }
+
+    /** Writes {@code text} into it, opened read-write: a reader waiting at its open then reads it. */
+    public void write(String text) throws IOException {
         try (RandomAccessFile writer = new RandomAccessFile(path.toFile(), "rw")) {
-            writer.write('\n');
+            writer.write(text.getBytes(StandardCharsets.UTF_8));
         }
     }
 }
