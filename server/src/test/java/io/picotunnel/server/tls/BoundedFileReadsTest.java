@@ -179,16 +179,33 @@ class BoundedFileReadsTest {
         }
     }
 
-    /** The ACME thread, interrupted by the server's shutdown, still reads its files, and keeps the interrupt. */
+    /**
+     * The ACME thread, interrupted by the server's shutdown, still reads its files, and keeps the interrupt. The file is
+     * a FIFO written only once the caller waits for its read, so that the read cannot end before the wait begins (a
+     * wait on a read ended already returns whatever the interrupt).
+     */
     @Test
-    void aReadOnAnInterruptedThreadEndsAndKeepsTheInterrupt() throws IOException {
-        Path file = Files.writeString(dir.resolve("file"), "pem");
-        Thread.currentThread().interrupt();
-        try {
-            assertThat(reads.readBounded(file, 5)).asString().isEqualTo("pem");
-            assertThat(Thread.currentThread().isInterrupted()).isTrue();
+    void aReadOnAnInterruptedThreadEndsAndKeepsTheInterrupt() throws Exception {
+        BoundedFileReads patient = new BoundedFileReads(Duration.ofSeconds(30), 2);
+        Thread caller = Thread.currentThread();
+        ExecutorService writers = Executors.newSingleThreadExecutor();
+        try (Fifo fifo = Fifo.make(dir.resolve("fifo"))) {
+            Future<?> written = writers.submit(() -> {
+                await("the caller waits for the read").atMost(Duration.ofSeconds(20))
+                        .until(() -> caller.getState() == Thread.State.TIMED_WAITING);
+                fifo.write("pem");
+                return null;
+            });
+            caller.interrupt();
+            try {
+                assertThat(patient.readBounded(fifo.path(), 5)).asString().isEqualTo("pem");
+                assertThat(Thread.currentThread().isInterrupted()).isTrue();
+            } finally {
+                Thread.interrupted();
+            }
+            written.get(30, TimeUnit.SECONDS);
         } finally {
-            Thread.interrupted();
+            writers.shutdownNow();
         }
     }
 
