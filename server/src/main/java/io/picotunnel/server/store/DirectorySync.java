@@ -16,10 +16,12 @@ final class DirectorySync {
 
     /**
      * An fsync of {@code dir}: true once done; false where the file system cannot open or sync a directory (some
-     * cannot, and say so with an IOException), where the entries are then as durable as it makes them.
+     * cannot, and say so with an IOException), where the entries are then as durable as it makes them; false at once
+     * too for what is not a directory: opened as {@code dir/.}, a FIFO put in its place fails with ENOTDIR, where an
+     * open of the path itself (no O_NONBLOCK) would wait for a writer for good.
      */
     static boolean sync(Path dir) {
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+        try (FileChannel channel = FileChannel.open(dir.resolve("."), StandardOpenOption.READ)) {
             channel.force(true);
             return true;
         } catch (IOException | UnsupportedOperationException e) {
