@@ -7,6 +7,7 @@ import io.picotunnel.protocol.config.SettingOptions;
 import io.picotunnel.protocol.config.UnbrokenNames;
 import io.picotunnel.protocol.config.UsageErrors;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.store.ServiceListener;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
@@ -99,9 +100,10 @@ public final class ServerMain {
      * waits for it at least {@code minStartWait} ({@link SignalStop#MIN_START_WAIT}; a test's process, less), asked
      * for only then: reading SignalStop's constant loads the class and its logger, which before the settings started
      * Logback with its default pattern (a text line in a {@code PICOTUNNEL_LOG_FORMAT=json} log).
+     * {@code extraListeners} are given to the start (a test's process holds its start with one).
      */
     static int runUntilStopped(String[] args, Map<String, String> env, PrintStream out, PrintStream err,
-                               Supplier<Duration> minStartWait) {
+                               Supplier<Duration> minStartWait, ServiceListener... extraListeners) {
         Configured configured = configure(args, env, out, err);
         if (configured.config() == null) {
             return configured.exitCode();
@@ -109,7 +111,7 @@ public final class ServerMain {
         SignalStop stop = SignalStop.install(configured.config().shutdownGrace(), minStartWait.get());
         PicoTunnelServer server;
         try {
-            server = PicoTunnelServer.start(configured.config(), out);
+            server = PicoTunnelServer.start(configured.config(), out, extraListeners);
         } catch (StartupException e) {
             int code = startFailed(e, err);
             stop.notStarted(code);

@@ -1,15 +1,16 @@
 package io.picotunnel.server;
 
 import io.picotunnel.protocol.config.StopSignals;
-import io.picotunnel.server.auth.AdminToken;
+import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.Store;
+import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.server.tls.Fifo;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,31 +25,33 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * SIGTERM while the server process is still starting, before it used to set up its stop: the JVM ended with 143 and
- * no log line, where the README says a stopped server exits 0. The start is held at a known point: the admin token
- * file is a FIFO, whose open for reading waits for a writer, and the server reads it after it has locked its data
- * directory (the lock file then names its process). A start that never ends (no one writes the FIFO) stands for one
- * that hangs: slow storage, a hung migration.
+ * no log line, where the README says a stopped server exits 0. The start is held at a known point: a listener of
+ * the services ({@link HeldStartServerMain}) reads a FIFO, whose open for reading waits for a writer, as the start
+ * replays a stored service to it, after the server has locked its data directory (the lock file then names its
+ * process). A start that never ends (no one writes the FIFO) stands for one that hangs: slow storage, a listener
+ * stuck.
  */
 class StopDuringStartTest {
-
-    private static final String ADMIN_TOKEN = "held-start-admin-token";
 
     @TempDir
     Path dir;
 
     private Process server;
-    private CompletableFuture<Void> tokenWritten;
+    private Fifo hold;
+    private CompletableFuture<Void> released;
 
     @AfterEach
     void cleanUp() throws Exception {
         if (server != null) {
             server.destroyForcibly().waitFor(20, TimeUnit.SECONDS);
         }
-        if (tokenWritten != null && !tokenWritten.isDone()) {
-            // The writer waits for a reader: this one lets it go.
-            try (InputStream reader = Files.newInputStream(dir.resolve("data").resolve(AdminToken.FILE_NAME))) {
-                reader.readAllBytes();
-            }
+        if (released != null) {
+            // The writer waits for a reader should the server have gone before it read: an open read-write (which does
+            // not wait) lets it go; again until it has, as it may not have begun to wait yet.
+            await("the hold's writer let go").atMost(Duration.ofSeconds(20)).until(() -> {
+                hold.close();
+                return released.isDone();
+            });
         }
     }
 
@@ -67,17 +70,17 @@ class StopDuringStartTest {
 
     /** Signals the held start, lets the start finish once the stop is logged, and returns the output of a clean stop. */
     private String stopDuringTheStartThenLetItFinish(String... flags) throws Exception {
-        Path token = heldToken();
         Path log = dir.resolve("server.log");
         server = startHeldServer(log, flags);
 
-        server.toHandle().destroy(); // SIGTERM, as systemctl stop or docker stop, while the start waits for the token
+        server.toHandle().destroy(); // SIGTERM, as systemctl stop or docker stop, while the start is held
         await("the server takes the stop, or ends").atMost(Duration.ofSeconds(60))
                 .until(() -> !server.isAlive() || Files.readString(log).contains("Shutdown requested while"));
         if (server.isAlive()) {
-            tokenWritten = CompletableFuture.runAsync(() -> {
+            // waits for the server's read, which may not have begun yet: the start may not have reached the hold
+            released = CompletableFuture.runAsync(() -> {
                 try {
-                    Files.writeString(token, ADMIN_TOKEN + "\n");
+                    Files.writeString(hold.path(), "go\n");
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
@@ -95,14 +98,13 @@ class StopDuringStartTest {
 
     /**
      * A short grace (0 here, the shortest) does not shorten the wait for the start: that is the least start wait
-     * ({@link SignalStop#MIN_START_WAIT}, {@link ShortStartWaitServerMain}'s 2 s here), after which a start that hangs
-     * still ends the process, with 1.
+     * ({@link SignalStop#MIN_START_WAIT}, {@link HeldStartServerMain#MIN_START_WAIT}'s 2 s here), after which a start
+     * that hangs still ends the process, with 1.
      */
     @Test
     void sigtermWhileTheStartHangsWaitsForItForTheStartWaitThenSaysSoAndExitsOne() throws Exception {
-        heldToken(); // never written
         Path log = dir.resolve("server.log");
-        server = startHeldServer(ShortStartWaitServerMain.class, log, "--shutdown-grace", "0");
+        server = startHeldServer(true, log, "--shutdown-grace", "0"); // the hold never written
 
         long signalled = System.nanoTime();
         server.toHandle().destroy();
@@ -116,7 +118,7 @@ class StopDuringStartTest {
         assertThat(output).contains("Shutdown requested while the server is starting: it stops once started"
                         + " (waiting up to 2 s)", "the start did not finish within 2 s; exiting")
                 .doesNotContain("management API on");
-        assertThat(took).isGreaterThanOrEqualTo(ShortStartWaitServerMain.MIN_START_WAIT);
+        assertThat(took).isGreaterThanOrEqualTo(HeldStartServerMain.MIN_START_WAIT);
     }
 
     @Test
@@ -129,9 +131,8 @@ class StopDuringStartTest {
 
     @Test
     void secondSigtermWhileTheServerStartsSaysSoAndExitsAtOnce() throws Exception {
-        heldToken(); // never written
         Path log = dir.resolve("server.log");
-        server = startHeldServer(log); // the default grace, 30 s, is far longer than "at once"
+        server = startHeldServer(log); // the hold never written; the default grace, 30 s, is far longer than "at once"
 
         server.toHandle().destroy();
         await("the server takes the stop").atMost(Duration.ofSeconds(60))
@@ -152,26 +153,27 @@ class StopDuringStartTest {
         assertThat(output).doesNotContain(StopSignals.CUT_SHORT, "resetting the open streams");
     }
 
-    /** The admin token file as a FIFO: the start waits at it until someone writes it. */
-    private Path heldToken() throws Exception {
-        Path token = Files.createDirectories(dir.resolve("data")).resolve(AdminToken.FILE_NAME);
+    /** A server process whose start has locked its data directory and goes on to wait at {@link #hold}. */
+    private Process startHeldServer(Path log, String... flags) throws Exception {
+        return startHeldServer(false, log, flags);
+    }
+
+    /** {@link #startHeldServer(Path, String...)}, waiting for a held start {@code shortStartWait} if true. */
+    private Process startHeldServer(boolean shortStartWait, Path log, String... flags) throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        try (Store store = Store.open(data)) { // a stored service, for the start to replay to the holding listener
+            String tunnel = store.createTunnel("held").id();
+            store.createService(new Service(null, tunnel, ServiceType.HTTP, "held.example.test", "/",
+                    TlsMode.TERMINATE, null, "localhost:8080", true, null));
+        }
         try {
-            return Fifo.make(token).path();
+            hold = Fifo.make(dir.resolve("hold"));
         } catch (IOException e) {
             assumeTrue(false, "mkfifo works here: " + e.getMessage());
             throw e;
         }
-    }
-
-    /** A server process whose start has reached its admin token and waits there. */
-    private Process startHeldServer(Path log, String... flags) throws Exception {
-        return startHeldServer(ServerMain.class, log, flags);
-    }
-
-    /** {@link #startHeldServer(Path, String...)} run by {@code main}'s main method. */
-    private Process startHeldServer(Class<?> main, Path log, String... flags) throws Exception {
-        Path data = dir.resolve("data");
-        Process started = startServer(main, data, log, flags);
+        Process started = startServer(data, log, List.of("-D" + HeldStartServerMain.HOLD + "=" + hold.path(),
+                "-D" + HeldStartServerMain.SHORT_START_WAIT + "=" + shortStartWait), flags);
         Path lock = data.resolve(DataDirectoryLock.FILE_NAME);
         await("the server locks its data directory").atMost(Duration.ofSeconds(60))
                 .until(() -> Files.isRegularFile(lock)
@@ -179,12 +181,14 @@ class StopDuringStartTest {
         return started;
     }
 
-    private Process startServer(Class<?> main, Path data, Path log, String... flags) throws IOException {
+    private Process startServer(Path data, Path log, List<String> properties, String... flags) throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
                         .toString()),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-cp", System.getProperty("java.class.path"), main.getName(), "--data", data.toString()));
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
+        command.addAll(properties);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), HeldStartServerMain.class.getName(),
+                "--data", data.toString()));
         for (String flag : List.of("--listen-addr", "--tunnel-addr", "--http-addr", "--https-addr")) {
             command.addAll(List.of(flag, "127.0.0.1:0"));
         }

@@ -1,6 +1,7 @@
 package io.picotunnel.server.auth;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -8,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
@@ -19,6 +21,8 @@ import java.util.Set;
 public final class AdminToken {
 
     public static final String FILE_NAME = "admin-token";
+    /** Far more than any token (a generated one is 43 characters): a larger file is not one the server wrote. */
+    static final int MAX_FILE_SIZE = 4096;
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
 
     /** The token and whether it was generated just now (then, and only then, it is shown to the operator). */
@@ -38,7 +42,7 @@ public final class AdminToken {
             return new Resolved(configured, false, null);
         }
         if (Files.exists(file)) {
-            String stored = Files.readString(file, StandardCharsets.UTF_8).strip();
+            String stored = readStored(file).strip();
             if (stored.isEmpty()) {
                 throw new IOException("the admin token file " + file + " is empty; delete it to have a new token generated");
             }
@@ -48,6 +52,29 @@ public final class AdminToken {
         String token = Secrets.newToken();
         write(file, token + "\n");
         return new Resolved(token, true, file);
+    }
+
+    /**
+     * The stored token's file, read no further than {@link #MAX_FILE_SIZE}. Only a regular file (or a link to one: a
+     * secret mounted elsewhere) is read: the open of a FIFO in its place would wait for a writer, holding the start for
+     * good, and a device may never end. (One put there between the look and the open still would: Java opens with no
+     * O_NONBLOCK. The data directory is the server's own, mode 0700, so only its user or root can.)
+     */
+    private static String readStored(Path file) throws IOException {
+        BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
+        if (!attributes.isRegularFile()) {
+            throw new IOException("the admin token file " + file + " is not a regular file (a FIFO, a device or a"
+                    + " directory); put the token in a regular file, or delete it to have a new token generated");
+        }
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(MAX_FILE_SIZE + 1);
+        }
+        if (bytes.length > MAX_FILE_SIZE) {
+            throw new IOException("the admin token file " + file + " holds more than " + MAX_FILE_SIZE + " bytes, not"
+                    + " a token; put the token alone in it, or delete it to have a new token generated");
+        }
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.server.tls.Fifo;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -9,10 +10,12 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The admin token file in the data directory, on a real file system. */
@@ -87,5 +90,28 @@ class AdminTokenTest {
 
         assertThat(second.generated()).isFalse();
         assertThat(second.token()).isEqualTo(first.token());
+    }
+
+    /** A FIFO in the token file's place is refused at once with a sentence, where its open waited for good. */
+    @Test
+    void aFifoInTheTokenFilesPlaceIsRefusedAtOnce() throws Exception {
+        try (Fifo fifo = Fifo.make(dir.resolve(AdminToken.FILE_NAME))) {
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(
+                    () -> AdminToken.resolve(null, dir)).isExactlyInstanceOf(IOException.class)
+                    .hasMessage("the admin token file " + fifo.path() + " is not a regular file (a FIFO, a device or a"
+                            + " directory); put the token in a regular file, or delete it to have a new token"
+                            + " generated"));
+        }
+    }
+
+    @Test
+    void aTokenFileLargerThanAnyTokenIsRefused() throws Exception {
+        Path file = Files.writeString(dir.resolve(AdminToken.FILE_NAME), "x".repeat(AdminToken.MAX_FILE_SIZE + 1));
+
+        assertThatThrownBy(() -> AdminToken.resolve(null, dir)).isExactlyInstanceOf(IOException.class)
+                .hasMessage("the admin token file " + file + " holds more than 4096 bytes, not a token; put the token"
+                        + " alone in it, or delete it to have a new token generated");
+        Files.writeString(file, "x".repeat(AdminToken.MAX_FILE_SIZE));
+        assertThat(AdminToken.resolve(null, dir).token()).hasSize(AdminToken.MAX_FILE_SIZE);
     }
 }
