@@ -48,16 +48,13 @@ public final class AccessControl implements AutoCloseable {
     private volatile ServiceSignIn signIn;
 
     public AccessControl(TrustedProxies trustedProxies) {
-        this(trustedProxies, new RateLimiter(), System::nanoTime);
-    }
-
-    public AccessControl(TrustedProxies trustedProxies, RateLimiter rateLimiter, LongSupplier nanoClock) {
-        this(trustedProxies, rateLimiter, new BasicAuthGate(nanoClock));
+        this(trustedProxies, new RateLimiter(), new BasicAuthGate(System::nanoTime));
     }
 
     /**
-     * As above, the password checks of {@code auth: basic} services running on {@code passwordChecks} (a full one
-     * refuses them), which {@link #close} shuts down: a test holds them there while a request waits for its check.
+     * As above, with {@code rateLimiter} and {@code nanoClock} (the password checks' clock), the password checks of
+     * {@code auth: basic} services running on {@code passwordChecks} (a full one refuses them), which {@link #close}
+     * shuts down: a test holds them there while a request waits for its check.
      * Tests of other packages reach it through their {@code PasswordChecksOn}.
      */
     AccessControl(TrustedProxies trustedProxies, RateLimiter rateLimiter, LongSupplier nanoClock,

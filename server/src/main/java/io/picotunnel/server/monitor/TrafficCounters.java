@@ -116,6 +116,19 @@ public final class TrafficCounters {
         }
     }
 
+    /**
+     * An http request the proxy answered itself, with no exchange with the target (an access check's 401, 403, 429,
+     * redirect or 503, or the 503 of an upload ended while its check ran): one request, begun and ended, with its
+     * response's {@code status} and its duration, {@code nanos} from its head to the answer. A response counted
+     * without its request would let a service's 5xx exceed its requests.
+     */
+    public void answeredByProxy(int status, long nanos) {
+        opened();
+        responded(status);
+        requestTook(nanos);
+        closed();
+    }
+
     /** The status of a response a visitor got (from the target, or one of the proxy's own error pages). */
     public void responded(int status) {
         if (counted() && status >= 100 && status < 600) {

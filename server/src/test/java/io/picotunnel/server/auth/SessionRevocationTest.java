@@ -1,6 +1,7 @@
 package io.picotunnel.server.auth;
 
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.testbed.OidcSettings;
 import no.nav.security.mock.oauth2.MockOAuth2Server;
 import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
 import org.junit.jupiter.api.AfterEach;
@@ -9,7 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
@@ -84,13 +84,6 @@ class SessionRevocationTest {
     }
 
     private void startOidc(int port, String emails) {
-        Map<Setting, String> settings = new EnumMap<>(Setting.class);
-        settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + port);
-        settings.put(Setting.OIDC_ISSUER, provider.issuerUrl("default").toString());
-        settings.put(Setting.OIDC_CLIENT_ID, "picotunnel");
-        settings.put(Setting.OIDC_CLIENT_SECRET, "client-secret-that-is-long-enough-for-hmac-256");
-        settings.put(Setting.OIDC_REDIRECT_URL, "http://localhost:" + port + "/auth/callback");
-        settings.put(Setting.OIDC_ALLOWED_EMAILS, emails);
-        server = TestManagementServer.start(dataDir, settings);
+        server = TestManagementServer.start(dataDir, OidcSettings.signingInThrough(provider, port, emails));
     }
 }

@@ -13,6 +13,7 @@ import io.picotunnel.server.auth.SecretCheckingTokenEndpoint;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.store.OldSchema;
+import io.picotunnel.server.testbed.OidcSettings;
 import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.LogCapture;
@@ -39,7 +40,6 @@ import java.nio.file.Path;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -60,7 +60,7 @@ import static org.awaitility.Awaitility.await;
 class ServiceSignInEndToEndTest {
 
     private static final String HOST = "app.test";
-    private static final String CLIENT_ID = "picotunnel";
+    private static final String CLIENT_ID = OidcSettings.CLIENT_ID;
 
     @TempDir
     Path dataDir;
@@ -122,13 +122,7 @@ class ServiceSignInEndToEndTest {
             provider.start();
         }
         mgmtPort = Ports.freePort();
-        Map<Setting, String> settings = new EnumMap<>(Setting.class);
-        settings.put(Setting.LISTEN_ADDR, "127.0.0.1:" + mgmtPort);
-        settings.put(Setting.OIDC_ISSUER, provider.issuerUrl("default").toString());
-        settings.put(Setting.OIDC_CLIENT_ID, CLIENT_ID);
-        settings.put(Setting.OIDC_CLIENT_SECRET, "client-secret-that-is-long-enough-for-hmac-256");
-        settings.put(Setting.OIDC_REDIRECT_URL, "http://localhost:" + mgmtPort + "/auth/callback");
-        settings.put(Setting.OIDC_ALLOWED_EMAILS, "admin@example.com");
+        Map<Setting, String> settings = OidcSettings.signingInThrough(provider, mgmtPort, "admin@example.com");
         settings.putAll(extraSettings);
         testbed = new Testbed(dataDir, settings);
     }

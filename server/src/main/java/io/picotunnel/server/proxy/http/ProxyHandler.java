@@ -31,7 +31,6 @@ import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.server.access.HttpVerdict;
-import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.net.SendWatch;
 import io.picotunnel.server.store.Service;
@@ -613,39 +612,39 @@ final class ProxyHandler extends ChannelDuplexHandler
     private void admit(HttpRequest request, Service service, boolean visitorHttps) {
         AccessHook.stripIdentity(request.headers());
         InetAddress visitor = AccessHook.visitor(proxy.access(), ctx.channel(), request);
+        Checked checks = new Checked(request, service, System.nanoTime());
         HttpVerdict verdict = visitor == null ? AccessHook.withoutAddress(service)
                 : proxy.access().check(AccessHook.describe(service, visitor, visitorHttps, request));
-        onVerdict(request, service, visitor, visitorHttps, verdict);
+        onVerdict(checks, visitor, visitorHttps, verdict);
     }
 
-    private void onVerdict(HttpRequest request, Service service, InetAddress visitor, boolean visitorHttps,
-            HttpVerdict verdict) {
+    private void onVerdict(Checked checks, InetAddress visitor, boolean visitorHttps, HttpVerdict verdict) {
+        HttpRequest request = checks.head();
         switch (verdict) {
             case HttpVerdict.Pass pass -> {
-                AccessHook.pass(request, service, pass, proxy.routes());
+                AccessHook.pass(request, checks.service(), pass, proxy.routes());
                 exchange = new Exchange(this, proxy, visitorHttps, http2,
-                        visitor == null ? clientIp() : visitor.getHostAddress(), request, service);
+                        visitor == null ? clientIp() : visitor.getHostAddress(), request, checks.service());
                 if (exchange.upgradeRequested()) {
                     ctx.channel().config().setAutoRead(false);
                 }
                 state = State.EXCHANGE;
                 exchange.open();
             }
-            case HttpVerdict.Answer answer ->
-                    respondLocally(request, AccessHook.answer(request, answer, ctx.alloc()), false, false);
+            case HttpVerdict.Answer answer -> answerChecked(checks, AccessHook.answer(request, answer, ctx.alloc()), false);
             case HttpVerdict.Confirm confirm ->
-                    respondLocally(request, AccessHook.confirm(request, confirm, ctx.alloc()), false, false);
+                    answerChecked(checks, AccessHook.confirm(request, confirm, ctx.alloc()), false);
             case HttpVerdict.Redirect redirect ->
-                    respondLocally(request, AccessHook.redirect(request, redirect, ctx.alloc()), false, false);
+                    answerChecked(checks, AccessHook.redirect(request, redirect, ctx.alloc()), false);
             case HttpVerdict.Pending later -> {
                 state = State.CHECKING;
-                checked = new Checked(request, service, System.nanoTime());
+                checked = checks;
                 later.result().whenComplete((result, failure) -> ctx.executor().execute(() -> {
                     if (state != State.CHECKING) {
                         return;
                     }
                     checked = null;
-                    onVerdict(request, service, visitor, visitorHttps, failure == null ? result
+                    onVerdict(checks, visitor, visitorHttps, failure == null ? result
                             : HttpVerdict.Answer.of(500, "internal_error", "The access check failed; try again."));
                     drain();
                 }));
@@ -685,21 +684,21 @@ final class ProxyHandler extends ChannelDuplexHandler
         return Ending.ANSWERED;
     }
 
-    /**
-     * The 503 of an upload ended while its access checks run, their verdict ignored when it comes; counted as one of
-     * the service's requests, its response and duration with it, as an exchange the proxy answers itself is: a
-     * response counted without its request would let a service's 5xx exceed its requests.
-     */
+    /** The 503 of an upload ended while its access checks run, their verdict ignored when it comes. */
     private void answerOverBudgetWhileChecking() {
         Checked request = checked;
         checked = null;
-        ErrorPage page = ErrorPage.serverBufferFull();
-        TrafficCounters traffic = proxy.traffic(request.service());
-        traffic.opened();
-        traffic.responded(page.status().code());
-        traffic.requestTook(System.nanoTime() - request.since());
-        traffic.closed();
-        respondLocally(request.head(), LocalAnswers.page(request.head(), page, ctx.alloc()), true, false);
+        answerChecked(request, LocalAnswers.page(request.head(), ErrorPage.serverBufferFull(), ctx.alloc()), true);
+    }
+
+    /**
+     * Answers a request the access checks ended with {@code response}, counted as one of the service's requests with
+     * its response (as an exchange is): a visitor turned away (401, 403, 429, a sign-in's redirect, a busy 503) is
+     * traffic of the service, as ngrok and cloudflared count every answer their edge gives.
+     */
+    private void answerChecked(Checked request, FullHttpResponse response, boolean close) {
+        proxy.traffic(request.service()).answeredByProxy(response.status().code(), System.nanoTime() - request.since());
+        respondLocally(request.head(), response, close, false);
     }
 
     @Override

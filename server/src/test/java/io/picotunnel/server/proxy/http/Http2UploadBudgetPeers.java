@@ -120,8 +120,19 @@ final class Http2UploadBudgetPeers {
     /** As above, the head {@code head}. */
     static Http2StreamChannel upload(Channel visitor, ChannelHandler handler, Http2Headers head)
             throws InterruptedException {
+        return open(visitor, handler, head, false);
+    }
+
+    /** A stream of {@code visitor} with {@code handler}, {@code head} sent on it as the whole request (no body). */
+    static Http2StreamChannel request(Channel visitor, ChannelHandler handler, Http2Headers head)
+            throws InterruptedException {
+        return open(visitor, handler, head, true);
+    }
+
+    private static Http2StreamChannel open(Channel visitor, ChannelHandler handler, Http2Headers head, boolean end)
+            throws InterruptedException {
         Http2StreamChannel stream = new Http2StreamChannelBootstrap(visitor).handler(handler).open().sync().getNow();
-        stream.writeAndFlush(new DefaultHttp2HeadersFrame(head, false)).sync();
+        stream.writeAndFlush(new DefaultHttp2HeadersFrame(head, end)).sync();
         return stream;
     }
 

@@ -4,8 +4,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.access.AccessControl;
+import io.picotunnel.server.access.PasswordChecksOn;
 import io.picotunnel.server.monitor.StandaloneTrafficCounters;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
@@ -15,6 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,7 +28,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * What the proxy does with a request while its access check runs (a password check, held here until the test lets it
  * run), and once it ended: an HTTP/2 upload the budget ends meanwhile is answered 503, counted as one of the service's
- * requests, with its response, as the proxy's other answers are, the check's verdict then ignored; and the request's head is let go once
+ * requests, with its response, as the proxy's other answers are, the check's verdict then ignored; the check's own answer
+ * when the password checks are backed up is counted so too; and the request's head is let go once
  * the check ended, not kept for as long as the connection (or HTTP/2 stream) lives. The proxy itself on loopback,
  * socket targets, real HTTP/2 and HTTP/1.1 visitors.
  */
@@ -76,6 +82,57 @@ class ProxyHandlerAccessCheckTest {
             assertThat(counters.responses(5)).as("5xx answers").isEqualTo(1);
             assertThat(counters.responses(2)).as("2xx answers").isZero();
             listener.close().sync();
+        }
+    }
+
+    /**
+     * Password checks backed up (their pool refuses more, as a full queue does): the 503 "busy" the check answers counts
+     * as one of the service's requests with its response, over HTTP/1.1 and over HTTP/2, in its counters and in the
+     * metrics /metrics shows; before, neither request nor response was counted.
+     */
+    @Test
+    void theBusy503OfBackedUpPasswordChecksCountsOnceAsOneOfTheServicesRequestsOverHttp1AndHttp2() throws Exception {
+        ExecutorService refusing = Executors.newSingleThreadExecutor();
+        refusing.shutdown();
+        try (TargetServer target = new TargetServer("busy");
+             AccessControl access = PasswordChecksOn.executor(refusing)) {
+            Service locked = lockedService("locked.test", target);
+            try (StandaloneTrafficCounters.Metered metered = StandaloneTrafficCounters.metered(locked);
+                 DirectProxyFixture fixture = new DirectProxyFixture("open.test",
+                         proxy -> proxy.access(access).traffic(service -> metered.counters()))) {
+                fixture.routes().onServiceChange(null, locked);
+                fixture.listen(64 * 1024);
+                try (RawHttp visitor = new RawHttp(fixture.port())) {
+                    RawHttp.Response answer = visitor.send(get("/")).read();
+                    assertThat(answer.status()).as("the HTTP/1.1 answer").isEqualTo(503);
+                    assertThat(answer.text()).contains("Too many sign-in attempts");
+                }
+                assertAnswered503(metered, 1);
+
+                Channel http2 = Http2UploadBudgetPeers.startProxy(group, fixture.proxy());
+                Http2UploadBudgetPeers.Answer answer = new Http2UploadBudgetPeers.Answer();
+                Http2UploadBudgetPeers.request(Http2UploadBudgetPeers.connect(visitors, http2), answer,
+                        new DefaultHttp2Headers().method("GET").scheme("https").authority("locked.test").path("/")
+                                .add("authorization", HeldPasswordChecks.authorization()));
+                assertThat(answer.status.get(10, TimeUnit.SECONDS)).as("the HTTP/2 answer").isEqualTo("503");
+                assertAnswered503(metered, 2);
+                http2.close().sync();
+            }
+        }
+    }
+
+    /** The service's requests are {@code count}, each answered 503: in its counters and in its metrics. */
+    private static void assertAnswered503(StandaloneTrafficCounters.Metered metered, int count) {
+        TrafficCounters counters = metered.counters();
+        await().atMost(10, TimeUnit.SECONDS).alias("the answers counted").until(() -> counters.responses(5) >= count);
+        assertThat(counters.totalConnections()).as("the service's requests").isEqualTo(count);
+        assertThat(counters.activeConnections()).as("its requests in progress").isZero();
+        for (int hundreds = 1; hundreds <= 5; hundreds++) {
+            String statusClass = hundreds + "xx";
+            long expected = hundreds == 5 ? count : 0;
+            assertThat(counters.responses(hundreds)).as("%s answers", statusClass).isEqualTo(expected);
+            assertThat(metered.scrapedResponses(statusClass)).as("%s answers in the metrics", statusClass)
+                    .isEqualTo(expected);
         }
     }
 
