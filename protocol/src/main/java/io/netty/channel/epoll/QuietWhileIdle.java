@@ -59,16 +59,14 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
     /** The look at the socket's error ({@link HalfClosedEpollChannels#hasFailed}); a test's seam. */
     private final Predicate<Channel> failed;
 
-    /** A check for a reset is scheduled; on the channel's loop only. */
-    private boolean watching;
+    /** The look at the socket's error every {@link #WATCH_MILLIS} scheduled, or null; on the channel's loop only. */
+    private Watch watch;
     /** Netty's epoll reads the input-shut socket again at its next EPOLLERR; on the channel's loop only. */
     private boolean readingAgain;
     /** A handler asked for a read while {@link #readingAgain}: the read again may be its, not an EPOLLERR's. */
     private boolean readAskedWhileReadingAgain;
     /** Reads again that found no error and that no handler asked for; on the channel's loop only. */
     private int roundsWithoutError;
-    /** The reads again stopped, and the socket's error is looked at every {@link #WATCH_MILLIS}; on its loop only. */
-    private boolean lookingAfterEnd;
 
     QuietWhileIdle() {
         this(HalfClosedEpollChannels::hasFailed);
@@ -154,25 +152,12 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
         if (!failed.test(ctx.channel())) {
             if (asked || ++roundsWithoutError < ROUNDS_WITHOUT_ERROR) {
                 readAgainAtAnError(ctx);
-            } else if (!lookingAfterEnd) {
-                lookingAfterEnd = true;
-                ctx.executor().schedule(() -> lookForErrorAfterEnd(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
+            } else {
+                watch(ctx, Watch.AFTER_END);
             }
             return;
         }
         fail(ctx, PeerResetWhileIdleException.AFTER_END_OF_INPUT);
-    }
-
-    /** Once the reads again stopped: a reset that comes later is found within {@link #WATCH_MILLIS}. */
-    private void lookForErrorAfterEnd(ChannelHandlerContext ctx) {
-        if (ctx.isRemoved() || !ctx.channel().isOpen()) {
-            return;
-        }
-        if (failed.test(ctx.channel())) {
-            fail(ctx, PeerResetWhileIdleException.AFTER_END_OF_INPUT);
-            return;
-        }
-        ctx.executor().schedule(() -> lookForErrorAfterEnd(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -202,22 +187,53 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
         if (ctx.isRemoved() || !(ctx.channel() instanceof DuplexChannel duplex) || duplex.isInputShutdown()) {
             return;
         }
-        if (HalfClosedEpollChannels.reportEventsOnceWhileIdle(ctx.channel()) && !watching) {
-            watching = true;
-            ctx.executor().schedule(() -> watchForReset(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
+        if (HalfClosedEpollChannels.reportEventsOnceWhileIdle(ctx.channel())) {
+            watch(ctx, Watch.WHILE_QUIET);
         }
     }
 
-    private void watchForReset(ChannelHandlerContext ctx) {
-        if (ctx.isRemoved() || !ctx.channel().isActive() || !HalfClosedEpollChannels.reportsEventsOnce(ctx.channel())) {
-            watching = false;
+    /**
+     * Looks at the socket's error every {@link #WATCH_MILLIS} for as long as {@code what} holds; one chain of looks
+     * at a time, which, scheduled already, goes on for {@code what} from its next look (quieted, then its input ended:
+     * {@link Watch#AFTER_END} may follow {@link Watch#WHILE_QUIET}, never the other way, an input-shut socket is not
+     * quieted).
+     */
+    private void watch(ChannelHandlerContext ctx, Watch what) {
+        boolean scheduled = watch != null;
+        watch = what;
+        if (!scheduled) {
+            ctx.executor().schedule(() -> look(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void look(ChannelHandlerContext ctx) {
+        Watch what = watch;
+        if (ctx.isRemoved() || !what.holds.test(ctx.channel())) {
+            watch = null;
             return;
         }
         if (failed.test(ctx.channel())) {
-            watching = false;
-            fail(ctx, PeerResetWhileIdleException.WHILE_READS_WAITED);
+            watch = null;
+            fail(ctx, what.resetFound);
             return;
         }
-        ctx.executor().schedule(() -> watchForReset(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
+        ctx.executor().schedule(() -> look(ctx), WATCH_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Why the socket's error is looked at every {@link #WATCH_MILLIS}: while what holds; the words of one found. */
+    private enum Watch {
+        /** Quieted: edge-triggered, the socket reports its events once, and a reset might bring no look of its own. */
+        WHILE_QUIET(channel -> channel.isActive() && HalfClosedEpollChannels.reportsEventsOnce(channel),
+                PeerResetWhileIdleException.WHILE_READS_WAITED),
+        /** The reads again at an EPOLLERR stopped at their bound: a reset that comes later raises no read. */
+        AFTER_END(Channel::isOpen, PeerResetWhileIdleException.AFTER_END_OF_INPUT);
+
+        private final Predicate<Channel> holds;
+        private final String resetFound;
+
+        Watch(Predicate<Channel> holds, String resetFound) {
+            this.holds = holds;
+            this.resetFound = resetFound;
+        }
     }
 }
