@@ -143,11 +143,6 @@ public final class HalfClosedEpollChannels {
     /** How often a socket that no event would tell of its peer's reset is checked for one ({@link #hasFailed}). */
     public static final Duration ERROR_WATCH = Duration.ofSeconds(5);
 
-    /** Whether {@link #hasFailed} can find an error of {@code channel}: an epoll socket's, never another channel's. */
-    public static boolean canTellFailure(Channel channel) {
-        return channel instanceof AbstractEpollChannel && channel instanceof DuplexChannel;
-    }
-
     /**
      * Whether the socket of an open epoll channel holds an error ({@code SO_ERROR}), which this clears: a peer that
      * half-closed and then reset leaves one, which Netty's epoll does not read from an input-shut socket unless

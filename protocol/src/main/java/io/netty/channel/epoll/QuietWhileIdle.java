@@ -37,15 +37,15 @@ import java.util.function.Predicate;
  *
  * <p>Once the end of input was read, by whichever handler asked (a relay, a hold or an HTTP codec before it), Netty's
  * epoll reads the socket no more, and a reset of its peer raised no event: its EPOLLERR and EPOLLHUP came at every
- * wait, and the loop spun until a look at the socket's error every {@link HalfClosedEpollChannels#ERROR_WATCH} (a
- * relay's) closed it, or else until another bound ended the wait (before a stream's ACK, --stream-open-timeout; for an
- * HTTP visitor, the answer's first write or --proxy-timeout). It is {@linkplain
+ * wait, and the loop spun until a relay's look at the socket's error every {@link HalfClosedEpollChannels#ERROR_WATCH}
+ * (dropped since, as this handler's cover it) closed it, or else until another bound ended the wait (before a stream's
+ * ACK, --stream-open-timeout; for an HTTP visitor, the answer's first write or --proxy-timeout). It is {@linkplain
  * HalfClosedEpollChannels#readAgainAtAnError read once more} at the next EPOLLERR, a read the handlers behind do not
  * see: its error, if any, is fired down the pipeline as a {@link PeerResetWhileIdleException}, and the socket closed
  * should no handler have done so. A read again that finds no error arms the next, {@value #ROUNDS_WITHOUT_ERROR} times
  * at most (an EPOLLERR without SO_ERROR would have it read at every wait); the socket's error is then looked at every
- * {@link HalfClosedEpollChannels#ERROR_WATCH} instead, for as long as it is open, whoever owns it (a relay looks too,
- * an HTTP/1.1 visitor's connection has no look of its own), and one found is fired and the socket closed the same way.
+ * {@link HalfClosedEpollChannels#ERROR_WATCH} instead, for as long as it is open, whoever owns it (neither a relay nor
+ * an HTTP/1.1 visitor's connection looks itself), and one found is fired and the socket closed the same way.
  */
 final class QuietWhileIdle extends ChannelDuplexHandler {
 

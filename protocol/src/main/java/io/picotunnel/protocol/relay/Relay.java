@@ -16,8 +16,6 @@ import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -66,9 +64,12 @@ public final class Relay {
 
     /**
      * Starts relaying between {@code a} and {@code b}, both connected. Turns auto-read off on both, turns on
-     * half-closure for sockets, and adds a handler named {@value #HANDLER_NAME} last in each pipeline, on each
-     * channel's event loop: at once for a channel of the calling thread's loop, else by a task queued now (so a
-     * task queued after this call on that loop finds the handler in place).
+     * half-closure for sockets and has them read only when asked ({@link
+     * HalfClosedEpollChannels#keepRegisteredReadingOnlyWhenAsked}, whose first handler on epoll also fires a reset no
+     * read would find, as after the socket's end of input: the relay needs no look of its own; on NIO a write that
+     * fails finds it), and adds a handler named {@value #HANDLER_NAME} last in each pipeline, on each channel's event
+     * loop: at once for a channel of the calling thread's loop, else by a task queued now (so a task queued after this
+     * call on that loop finds the handler in place).
      */
     public static Relay start(Channel a, Channel b) {
         Relay relay = new Relay(a, b);
@@ -279,7 +280,6 @@ public final class Relay {
                 return;
             }
             eof = true;
-            watchForResetAfterEof();
             if (!peer.isActive()) {
                 directionDone();
                 return;
@@ -298,29 +298,6 @@ public final class Relay {
                     directionDone();
                 });
             });
-        }
-
-        /**
-         * Netty's epoll reads a socket whose input ended no more, so a reset of its peer after the FIN (a visitor that
-         * half-closed and then went away) raised no event: while the other direction is quiet, the relay would hold
-         * both connections and the stream for ever. The socket's first handler ({@code QuietWhileIdle}) has it read
-         * again at the reset, and fires its error; its error is also looked at every few seconds, should no event come.
-         * The NIO transport has no such look (nor any way to look at a socket's error), so none is scheduled there: a
-         * write that fails finds it.
-         */
-        private void watchForResetAfterEof() {
-            if (finished.get() || !self.isActive() || isReset(self)) {
-                return;
-            }
-            if (HalfClosedEpollChannels.hasFailed(self)) {
-                LOG.debug("relay: {} was reset after its end of input", self);
-                abort(self);
-                return;
-            }
-            if (HalfClosedEpollChannels.canTellFailure(self)) {
-                self.eventLoop().schedule(this::watchForResetAfterEof, HalfClosedEpollChannels.ERROR_WATCH.toMillis(),
-                        TimeUnit.MILLISECONDS);
-            }
         }
 
         @Override

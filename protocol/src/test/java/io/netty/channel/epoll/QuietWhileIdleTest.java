@@ -227,7 +227,7 @@ class QuietWhileIdleTest {
     /**
      * Once the reads again stopped at their bound (forced here: the looks of the reads again find no error), a reset is
      * still found, by a look at the socket's error every {@link HalfClosedEpollChannels#ERROR_WATCH}: an HTTP/1.1
-     * visitor's connection has no such look of its own (a relay's has), and its loop spun on the reset's EPOLLERR and
+     * visitor's connection has no such look of its own, nor has a relay, and its loop spun on the reset's EPOLLERR and
      * EPOLLHUP until the answer's first write or --proxy-timeout closed the socket.
      */
     @Test

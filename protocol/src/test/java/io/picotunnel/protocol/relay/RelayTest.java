@@ -14,6 +14,7 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.HalfClosedEpollChannels;
+import io.netty.channel.epoll.QuietWhileIdleSeam;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.buffer.ByteBuf;
@@ -45,6 +46,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -61,8 +63,8 @@ class RelayTest {
     private static final int TCP_CLOSE = 7;
     /**
      * What must happen at once after a reset, well before the first look at the socket's error, which comes {@link
-     * HalfClosedEpollChannels#ERROR_WATCH} (5 s) after the end of input (the relay's) or after the socket turned idle
-     * with its output shut ({@code QuietWhileIdle}'s), at least 4 s after the reset here.
+     * HalfClosedEpollChannels#ERROR_WATCH} (5 s) after the socket turned idle with its output shut, or after its reads
+     * again at an EPOLLERR stopped at their bound ({@code QuietWhileIdle}'s), at least 4 s after the reset here.
      */
     private static final Duration AT_ONCE = Duration.ofSeconds(3);
 
@@ -393,18 +395,39 @@ class RelayTest {
     }
 
     /**
-     * After a socket's end of input the relay looks at its error every 5 s, for a reset no event would tell of (epoll's
-     * backstop to {@code QuietWhileIdle}). The NIO transport cannot look at a socket's error: there the look found
-     * nothing, ever, and was scheduled again every 5 s for as long as the other direction went on.
+     * A relayed socket whose end of input was read is watched for a reset by one chain of looks at its error, its
+     * {@code QuietWhileIdle}'s: once the reads again at an EPOLLERR stopped at their bound (forced here: their looks
+     * find no error after a real reset), a look every 5 s finds the reset, and the relay ends. The relay looked too,
+     * from the end of input on, a second chain of tasks on the loop for as long as the other direction went on. The NIO
+     * transport cannot look at a socket's error: nothing is scheduled there (the relay's look was, every 5 s, and
+     * found nothing, ever).
      */
     @Test
-    void theRelayWatchesAnEndedSocketForAResetOnlyWhereItsTransportCanTellOne() throws Exception {
+    void anEndedSocketIsWatchedForAResetByOneChainOfLooks() throws Exception {
+        AtomicInteger looks = new AtomicInteger();
+        armVisitorSocket = channel -> {
+            if (Transport.isEpoll()) {
+                QuietWhileIdleSeam.addFirst(channel, socket -> looks.incrementAndGet()
+                        > QuietWhileIdleSeam.ROUNDS_WITHOUT_ERROR && HalfClosedEpollChannels.hasFailed(socket));
+            }
+            HalfClosedEpollChannels.keepRegisteredReadingOnlyWhenAsked(channel);
+        };
         Socket client = connectClient();
         sendThenHalfClose(client, accept(), "request");
         Channel inbound = relayedChannels.get(0);
+        if (!Transport.isEpoll()) {
+            assertThat(ScheduledTasks.count(inbound.eventLoop())).as("tasks scheduled on the relay's loop").isZero();
+            return;
+        }
 
-        assertThat(ScheduledTasks.count(inbound.eventLoop())).as("tasks scheduled on the relay's loop")
-                .isEqualTo(Transport.isEpoll() ? 1 : 0);
+        client.setSoLinger(true, 0);
+        client.close();
+        await("the reads again").atMost(AT_ONCE).until(() -> looks.get() >= QuietWhileIdleSeam.ROUNDS_WITHOUT_ERROR);
+        assertThat(ScheduledTasks.count(inbound.eventLoop())).as("tasks scheduled on the relay's loop").isEqualTo(1);
+        await("the relay closed both sockets").atMost(HalfClosedEpollChannels.ERROR_WATCH.plusSeconds(5))
+                .until(() -> relayedChannels.stream().noneMatch(Channel::isOpen));
+        assertThat(looks.get()).as("the reads again, then one look")
+                .isEqualTo(QuietWhileIdleSeam.ROUNDS_WITHOUT_ERROR + 1);
     }
 
     private void halfClosedThenResetEndsTheRelayAtOnceWithItsLoopIdle(Socket client) throws Exception {
