@@ -108,27 +108,31 @@ public final class TotalBufferBudget {
      */
     void resetOnFullest(YamuxSession caller) {
         if (reset.getAndUpdate(Reset::frameOver) == Reset.NONE) {
-            passOn(caller);
+            passOn(caller, null);
         }
     }
 
     /**
      * Gives the pending reset to the session holding the most: run now if it is {@code current}, on whose loop we are
      * (null for none), else as a task of its loop; past a session whose loop refuses the task (shutting down), to the
-     * next. Ends the reset when no session takes it: none holds anything, or every session holding anything refused
-     * it; and as an error (queueing the task ran out of memory, say) goes on from here.
+     * next. {@code found} is the one holding the most as the caller has just found it ({@link #fullest}), or null to
+     * look here. Ends the reset when no session takes it: none holds anything, or every session holding anything
+     * refused it; and as an error (queueing the task ran out of memory, say) goes on from here.
      */
-    void passOn(YamuxSession current) {
+    void passOn(YamuxSession current, YamuxSession found) {
         boolean passed = false;
         try {
-            YamuxSession fullest;
+            YamuxSession fullest = found != null ? found : fullest();
             // Bounded: a session whose loop refused is not chosen again.
-            while (!passed && (fullest = fullest()) != null) {
+            while (!passed && fullest != null) {
                 if (fullest == current) {
                     passed = true; // the reset is its own now, which ends it however it stops
                     current.resetForTotalBudget();
                 } else {
                     passed = fullest.askResetForTotalBudget();
+                    if (!passed) {
+                        fullest = fullest();
+                    }
                 }
             }
         } finally {

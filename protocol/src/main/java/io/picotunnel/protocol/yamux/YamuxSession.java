@@ -1029,9 +1029,13 @@ public final class YamuxSession extends ChannelDuplexHandler {
         boolean passedOn = false;
         try {
             while (totalBudget.over()) {
-                if (totalBudget.fullest() != this) {
+                YamuxSession fullest = totalBudget.fullest();
+                if (fullest == null) {
+                    return; // none holds anything: the reset ends
+                }
+                if (fullest != this) {
                     passedOn = true;
-                    totalBudget.passOn(null);
+                    totalBudget.passOn(null, fullest);
                     return;
                 }
                 YamuxChildChannel stalled = stalledLongest(streams.values(), stalledLongest(endedHolders, null));
