@@ -66,6 +66,11 @@ public final class WebSocketByteStreamCodec extends MessageToMessageCodec<WebSoc
             out.add(Unpooled.EMPTY_BUFFER);
             return;
         }
+        if (readable <= maxFramePayload) {
+            // Nearly every write: the buffer itself is the frame's payload, without a slice object around it.
+            out.add(new BinaryWebSocketFrame(msg.retain()));
+            return;
+        }
         for (int offset = 0; offset < readable; offset += maxFramePayload) {
             int length = Math.min(maxFramePayload, readable - offset);
             out.add(new BinaryWebSocketFrame(msg.retainedSlice(msg.readerIndex() + offset, length)));

@@ -3,16 +3,24 @@ package io.picotunnel.protocol.ws;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.picotunnel.protocol.yamux.YamuxFrame;
+import io.picotunnel.protocol.yamux.YamuxFrameEncoder;
 import io.picotunnel.protocol.yamux.YamuxSpec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
@@ -124,6 +132,58 @@ class WebSocketByteStreamCodecTest {
         BinaryWebSocketFrame frame = channel.readOutbound();
         frame.release();
         assertThat(data.refCnt()).isZero();
+    }
+
+    @Test
+    void aWriteThatFitsOneFrameIsThatFramesPayloadItselfAndIsReleasedWithIt() {
+        ByteBuf data = Unpooled.directBuffer(100).writeBytes(new byte[100]);
+
+        channel.writeOutbound(data);
+
+        BinaryWebSocketFrame frame = channel.readOutbound();
+        assertThat(frame.content()).as("no slice per frame").isSameAs(data);
+        assertThat(data.refCnt()).isOne();
+        frame.release();
+        assertThat(data.refCnt()).isZero();
+    }
+
+    /**
+     * A yamux Data frame through the tunnel's outbound handlers as the server has them (Netty's unmasked encoder, which
+     * copies payloads up to 1 KiB next to its header and writes larger ones as they are) and the client (masking):
+     * one binary frame holding the yamux frame as it is, every buffer released once the wire bytes are.
+     */
+    @ParameterizedTest
+    @CsvSource({"false, 0", "false, 100", "false, 1000", "false, 16384", "false, 65536",
+            "true, 0", "true, 100", "true, 1000", "true, 16384", "true, 65536"})
+    void aYamuxFrameLeavesAsOneBinaryFrameWithNothingLeftHeld(boolean masked, int payloadLength) {
+        byte[] bytes = new byte[payloadLength];
+        new Random(payloadLength).nextBytes(bytes);
+        ByteBuf payload = Unpooled.directBuffer(payloadLength).writeBytes(bytes);
+        ChannelHandler frameEncoder = masked ? new MaskingWebSocketFrameEncoder() : new WebSocket13FrameEncoder(false);
+        EmbeddedChannel out = new EmbeddedChannel(frameEncoder, new WebSocketByteStreamCodec(),
+                YamuxFrameEncoder.INSTANCE);
+        EmbeddedChannel in = new EmbeddedChannel(new WebSocket13FrameDecoder(WebSocketDecoderConfig.newBuilder()
+                .expectMaskedFrames(masked).maxFramePayloadLength(1 << 20).build()));
+
+        out.writeOutbound(YamuxFrame.data(0, 7, payload));
+        ByteBuf wire = Unpooled.buffer();
+        for (ByteBuf piece; (piece = out.readOutbound()) != null; ) {
+            wire.writeBytes(piece);
+            piece.release();
+        }
+        assertThat(payload.refCnt()).as("the payload, once its wire bytes are released").isZero();
+        in.writeInbound(wire);
+
+        BinaryWebSocketFrame frame = in.readInbound();
+        ByteBuf expected = Unpooled.buffer().writeBytes(new byte[] {0, 0, 0, 0, 0, 0, 0, 7})
+                .writeInt(payloadLength).writeBytes(bytes);
+        assertThat(ByteBufUtil.getBytes(frame.content())).isEqualTo(ByteBufUtil.getBytes(expected));
+        frame.release();
+        expected.release();
+        Object next = in.readInbound();
+        assertThat(next).as("one frame only").isNull();
+        assertThat(out.finishAndReleaseAll()).isFalse();
+        in.finishAndReleaseAll();
     }
 
     @Test
