@@ -191,6 +191,8 @@ public final class Relay {
         private volatile boolean eof;
         /** This side's EOF went through: the peer's output was shut down after everything before it. */
         private volatile boolean eofPassedOn;
+        /** One listener for every write to the peer, where a lambda there was an object per relayed read. */
+        private final ChannelFutureListener abortIfWriteFailed = this::abortOnFailure;
 
         Side(Channel self, Channel peer) {
             this.self = self;
@@ -245,12 +247,14 @@ public final class Relay {
                 ReferenceCountUtil.release(msg);
                 return;
             }
-            peer.write(msg).addListener(writeResult -> {
-                if (!writeResult.isSuccess()) {
-                    LOG.debug("relay write to {} failed: {}", peer, writeResult.cause().toString());
-                    abort(peer);
-                }
-            });
+            peer.write(msg).addListener(abortIfWriteFailed);
+        }
+
+        private void abortOnFailure(ChannelFuture written) {
+            if (!written.isSuccess()) {
+                LOG.debug("relay write to {} failed: {}", peer, written.cause().toString());
+                abort(peer);
+            }
         }
 
         @Override
