@@ -642,6 +642,15 @@ final class Exchange {
     }
 
     /**
+     * The write of the request's last piece into the tunnel while it is under way, the request whole in the stream's
+     * queue (on another event loop, the tunnel stream's, it completes later); else null.
+     */
+    ChannelFuture lastRequestWriteUnderWay() {
+        return requestDone && !isOver() && lastUpstreamWrite != null && !lastUpstreamWrite.isDone()
+                ? lastUpstreamWrite : null;
+    }
+
+    /**
      * HTTP/2: the server's budget for held uploads ends this one before the response head went out, its request not
      * in the tunnel whole ({@link #requestInTheTunnel}): the stream up the tunnel is reset, so the target sees the
      * request cut, never whole, and the visitor is answered 503 (its WARN, once a minute, is the budget's). False,

@@ -3,10 +3,13 @@ package io.picotunnel.server.proxy.http;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
@@ -20,6 +23,7 @@ import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2LocalFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -32,6 +36,7 @@ import io.picotunnel.protocol.net.OnLoop;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -87,8 +92,14 @@ final class Http2UploadBudget {
     /** Streams chosen to be reset by one arrival at most: a bound for the choice racing the streams' event loops. */
     private static final int MAX_CHOICES = 1024;
     private static final String READ_SPAN = "http2-upload-budget-reads";
+    /**
+     * How long the end of an upload waits at most for its request's last write into the tunnel: long enough for a
+     * write done within a turn of the tunnel stream's busy loop, not for one that waits for the stream's window.
+     */
+    static final Duration LAST_WRITE_WAIT = Duration.ofSeconds(1);
 
     private final long limit;
+    private final long lastWriteWaitNanos;
     private final AtomicLong held = new AtomicLong();
     /** What the streams being reset hold: they free it once reset, and no more streams are reset for it meanwhile. */
     private final AtomicLong freeing = new AtomicLong();
@@ -99,10 +110,16 @@ final class Http2UploadBudget {
     private final AtomicLong nextWarn = new AtomicLong(System.nanoTime());
 
     Http2UploadBudget(long limit) {
+        this(limit, LAST_WRITE_WAIT);
+    }
+
+    /** As above, the end of an upload waiting at most {@code lastWriteWait} for its last write into the tunnel. */
+    Http2UploadBudget(long limit, Duration lastWriteWait) {
         if (limit <= 0) {
             throw new IllegalArgumentException("limit must be positive");
         }
         this.limit = limit;
+        this.lastWriteWaitNanos = lastWriteWait.toNanos();
     }
 
     /** The bytes held now, frames counted, over all connections. */
@@ -209,7 +226,9 @@ final class Http2UploadBudget {
             upload.owner.byStall.remove(upload);
             held.addAndGet(-upload.bytes);
             upload.owner.held.addAndGet(upload.freeing - upload.bytes); // its connection stopped counting freeing
-            freeing.addAndGet(-upload.freeing);
+            if (!upload.checkedWhileAwaited) {
+                freeing.addAndGet(-upload.freeing);
+            }
             upload.bytes = 0;
             upload.freeing = 0;
             upload.resetting = true;
@@ -236,7 +255,7 @@ final class Http2UploadBudget {
                 freeing.addAndGet(oldest.freeing);
                 fullest.held.addAndGet(-oldest.freeing);
             }
-            oldest.stream.eventLoop().execute(() -> end(oldest));
+            oldest.stream.eventLoop().execute(() -> end(oldest, true));
         }
     }
 
@@ -258,21 +277,34 @@ final class Http2UploadBudget {
     /**
      * Ends {@code upload}, chosen to free what it holds. Its request may have gone into the tunnel whole since it was
      * chosen (on another event loop, or by a task queued before this one), which {@link #taken} ignored: it holds
-     * nothing then, and is left to go on, what it was counted for leaving the budget. Else, before any answer began (no
-     * HEADERS but 1xx sent) the stream's handler answers it if it can ({@link OverBudgetAnswer}), and what it held
+     * nothing then, and is left to go on, what it was counted for leaving the budget, the credit of its pieces given
+     * back. Its request may be whole in the tunnel stream's queue, the last write under way on the stream's own loop
+     * (a yamux stream runs on its session's): before any answer began, the end waits for that write
+     * ({@link #awaitWrite}, what it holds counted in the budget meanwhile), then goes on as said if it succeeded,
+     * answered or reset below if it failed or was not done within a short bound (a tunnel stream without window).
+     * Once the answer began the end does not wait, and a wait ends as the answer's HEADERS go out: the stream is
+     * reset. Else, before any answer began (no HEADERS but 1xx sent) the stream's handler answers it if it can
+     * ({@link OverBudgetAnswer}), and what it held
      * leaves the budget at once, not once the answer is out; else the stream is reset with ENHANCE_YOUR_CALM, and what
      * it held leaves as its channel closes.
      */
-    private void end(HeldUpload upload) {
+    private void end(HeldUpload upload, boolean mayWait) {
         Http2StreamChannel stream = upload.stream;
         if (!stream.isActive()) {
             return;
         }
         OverBudgetAnswer handler = stream.pipeline().get(OverBudgetAnswer.class);
+        boolean answerBegun = answerStarted(upload);
+        // Once the answer began nothing bounds the wait (the response timeout is off while a target streams its answer)
+        Future<?> writing = handler == null || answerBegun || !mayWait ? null : handler.lastRequestWriteUnderWay();
+        if (writing != null && awaitWrite(upload, writing)) {
+            return;
+        }
         OverBudgetAnswer.Ending ending = handler == null ? OverBudgetAnswer.Ending.RESET
-                : handler.endOverBudget(answerStarted(upload));
+                : handler.endOverBudget(answerBegun);
         if (ending == OverBudgetAnswer.Ending.SENT_WHOLE) {
             ended(upload);
+            upload.leftToGoOn();
             return;
         }
         boolean answered = ending == OverBudgetAnswer.Ending.ANSWERED;
@@ -283,6 +315,32 @@ final class Http2UploadBudget {
         }
         stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.ENHANCE_YOUR_CALM))
                 .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /**
+     * Has the end of {@code upload} wait for {@code writing}, its request's last write into the tunnel, for this
+     * budget's bound ({@link #LAST_WRITE_WAIT} by default) at most; false if its loop cannot time the wait (it stops).
+     * Meanwhile what it holds counts in the budget's check again, as before it was chosen, though it is not chosen
+     * again: other uploads are ended now for the arrival that chose it if that arrival still passes the budget, and for
+     * any after it that does, so the budget stays a hard limit while the write is awaited.
+     */
+    private boolean awaitWrite(HeldUpload upload, Future<?> writing) {
+        EventLoop loop = upload.stream.eventLoop();
+        try {
+            upload.waitBound = loop.schedule(upload::endOnceAwaited, lastWriteWaitNanos, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException stopped) {
+            return false;
+        }
+        upload.awaitingWrite = true;
+        synchronized (upload) { // against its end off its loop (the loop stops)
+            if (!upload.checkedWhileAwaited) {
+                upload.checkedWhileAwaited = true;
+                freeing.addAndGet(-upload.freeing);
+            }
+        }
+        writing.addListener(done -> OnLoop.run(loop, upload::endOnceAwaited, () -> ended(upload)));
+        resetOnFullestConnection();
+        return true;
     }
 
     /** Whether the response's HEADERS went out on {@code upload}'s stream (an interim 1xx is no answer yet). */
@@ -332,10 +390,17 @@ final class Http2UploadBudget {
          * still comes.
          */
         Ending endOverBudget(boolean answerBegun);
+
+        /**
+         * On the stream's event loop: the write of the request's last piece into the tunnel while it is under way, the
+         * request whole in the tunnel stream's queue; else null. The budget decides once that write is done: sent
+         * whole, or failed.
+         */
+        Future<?> lastRequestWriteUnderWay();
     }
 
     /** One stream's part: the bytes (frames counted) it was sent and has not taken. On its connection's event loop. */
-    private final class HeldUpload extends ChannelInboundHandlerAdapter {
+    private final class HeldUpload extends ChannelDuplexHandler {
         final Http2StreamChannel stream;
         final ConnectionUploads owner;
         final long order = Http2UploadBudget.this.order.incrementAndGet();
@@ -345,6 +410,19 @@ final class Http2UploadBudget {
         volatile long bytes;
         /** What {@link #freeing} counts of it once it was chosen to be reset; freed, as all it holds, as it ends. */
         volatile long freeing;
+        /** Chosen, but its request had gone into the tunnel whole: the exchange goes on. On the stream's event loop. */
+        private boolean wentOn;
+        /** The credit of its pieces passed on since it was chosen, given back only if it goes on. Its event loop. */
+        private long creditWithheld;
+        /** Its end waits for the last write into the tunnel, its answer not begun. On the stream's event loop. */
+        private boolean awaitingWrite;
+        /** Ends the wait for the last write at its bound. On the stream's event loop. */
+        private Future<?> waitBound;
+        /**
+         * Its end waited for its last write: what it holds counts in the budget's check again, out of {@link #freeing}
+         * (its own {@code freeing} kept for its connection's count).
+         */
+        volatile boolean checkedWhileAwaited;
 
         HeldUpload(Http2StreamChannel stream, ConnectionUploads owner) {
             this.stream = stream;
@@ -354,10 +432,59 @@ final class Http2UploadBudget {
         /** A piece of {@code flowBytes} (padding included) is in the tunnel or dropped: out of the budget, credit back. */
         void passedOn(int flowBytes) {
             taken(this, flowBytes + FRAME_COST);
-            if (flowBytes > 0 && stream.isActive() && !resetting) { // an upload ended gets no credit to send more
-                stream.write(new DefaultHttp2WindowUpdateFrame(flowBytes));
-                owner.flushCreditSoon();
+            if (flowBytes <= 0 || !stream.isActive()) {
+                return;
             }
+            if (resetting && !wentOn) { // an upload ended gets no credit to send more
+                creditWithheld += flowBytes;
+                return;
+            }
+            giveCredit(flowBytes);
+        }
+
+        /**
+         * Its request went into the tunnel whole after it was chosen: the credit of its pieces comes back as it would
+         * have, the connection's with it (Netty's is given back with the stream's), though the stream may stay open
+         * for a long answer. Their bytes left the budget as it ended.
+         */
+        void leftToGoOn() {
+            wentOn = true;
+            if (creditWithheld > 0 && stream.isActive()) {
+                giveCredit((int) Math.min(creditWithheld, Integer.MAX_VALUE));
+            }
+            creditWithheld = 0;
+        }
+
+        /**
+         * Its end, awaited, runs now: the write is done, the answer began (nothing bounds the wait then), or the wait's
+         * bound passed (the write still under way, it is ended as one whose request is not whole in the tunnel).
+         */
+        void endOnceAwaited() {
+            if (awaitingWrite) {
+                awaitingWrite = false;
+                waitBound.cancel(false);
+                end(this, false);
+            }
+        }
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            // A response's HEADERS but a 1xx (trailers have no status)
+            boolean answerBegins = awaitingWrite && msg instanceof Http2HeadersFrame head
+                    && head.headers().status() != null && !head.headers().status().toString().startsWith("1");
+            ctx.write(msg, promise);
+            if (answerBegins) {
+                try {
+                    ctx.executor().execute(this::endOnceAwaited);
+                } catch (RejectedExecutionException stopped) {
+                    ended(this); // the server stops
+                }
+            }
+        }
+
+        private void giveCredit(int flowBytes) {
+            stream.write(new DefaultHttp2WindowUpdateFrame(flowBytes));
+            owner.flushCreditSoon();
         }
 
         @Override

@@ -90,7 +90,7 @@ public final class HttpProxy implements HttpPipelines {
         this.idleTimeout = builder.idleTimeout;
         this.headerTimeout = builder.headerTimeout;
         this.sendTimeout = builder.sendTimeout;
-        this.uploadBudget = new Http2UploadBudget(builder.http2UploadBudget);
+        this.uploadBudget = new Http2UploadBudget(builder.http2UploadBudget, builder.http2LastWriteWait);
         this.bodyCopies = new BodyCopyBudget(BodyCopyBudget.DEFAULT_LIMIT);
         this.acmeChallenges = builder.acmeChallenges;
         this.httpsPort = builder.httpsPort;
@@ -344,6 +344,7 @@ public final class HttpProxy implements HttpPipelines {
         private Duration headerTimeout = Duration.ofSeconds(20);
         private Duration sendTimeout = LingeringClose.DEFAULT_SEND_TIMEOUT;
         private long http2UploadBudget = YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT;
+        private Duration http2LastWriteWait = Http2UploadBudget.LAST_WRITE_WAIT;
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
         private int maxIdleUpstreams = 128;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
@@ -409,6 +410,12 @@ public final class HttpProxy implements HttpPipelines {
                 throw new IllegalArgumentException("http2UploadBudget must be positive");
             }
             this.http2UploadBudget = bytes;
+            return this;
+        }
+
+        /** For tests: how long the upload budget waits at most for an upload's last write into the tunnel. */
+        Builder http2LastWriteWait(Duration wait) {
+            this.http2LastWriteWait = requirePositive(wait, "http2LastWriteWait");
             return this;
         }
 

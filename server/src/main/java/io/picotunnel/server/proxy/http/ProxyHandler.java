@@ -652,6 +652,11 @@ final class ProxyHandler extends ChannelDuplexHandler
         }
     }
 
+    @Override
+    public Future<?> lastRequestWriteUnderWay() {
+        return state == State.EXCHANGE ? exchange.lastRequestWriteUnderWay() : null;
+    }
+
     /**
      * HTTP/2: the server's budget for held uploads ends this stream's upload. One whose request went into the tunnel
      * whole since the budget chose it holds nothing any more: its exchange goes on. Else, before its answer began: 503,

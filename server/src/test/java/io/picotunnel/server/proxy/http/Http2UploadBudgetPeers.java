@@ -102,11 +102,19 @@ final class Http2UploadBudgetPeers {
      * does those whose ALPN chose h2; {@code group} of {@link Transport}'s kind.
      */
     static Channel startProxy(EventLoopGroup group, HttpProxy proxy) throws InterruptedException {
+        return startProxy(group, proxy, connection -> {
+        });
+    }
+
+    /** As above, each connection given to {@code connections} once the proxy's handlers are on it. */
+    static Channel startProxy(EventLoopGroup group, HttpProxy proxy, Consumer<Channel> connections)
+            throws InterruptedException {
         return new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         proxy.initHttp2(ch.pipeline());
+                        connections.accept(ch);
                     }
                 })
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
