@@ -62,9 +62,10 @@ final class Exchange {
 
     private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
     /**
-     * For the headers passed on: copies of a message the HTTP decoder validated, plus names and values of the proxy's
-     * own (constants, the peer's address, headers of the request). Checking every name again on each copy and set
-     * was 6% of the server's Java samples under wrk.
+     * For the headers passed on where they are copied (a response head the stream's decoder still holds, a 1xx, a
+     * 101; the request's and most response heads are edited in place): copies of a message the HTTP decoder
+     * validated, plus names and values of the proxy's own (constants, the peer's address, headers of the request).
+     * Checking every name again on each copy and set was 6% of the server's Java samples under wrk.
      */
     private static final HttpHeadersFactory PASSED_ON = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
@@ -100,7 +101,11 @@ final class Exchange {
         /** Read the public side again if it is waiting for the stream. */
         void readIfReady();
 
-        /** The exchange failed before a response head went out: answer {@code page} here. */
+        /**
+         * The exchange failed before a response head went out: answer {@code page} here, and close the connection
+         * after it if {@code close} (the request's own Connection header is in it: the request's headers may be the
+         * ones passed on, their hop-by-hop ones removed).
+         */
         void answerLocally(HttpRequest request, ErrorPage page, boolean close, boolean requestFinished);
 
         /** The response went out whole: the connection takes its next request, or closes after {@code lastWrite}. */
@@ -147,8 +152,13 @@ final class Exchange {
     private boolean upstreamAnswered;
     /** The target said 100 Continue: it will read the body before its final answer. */
     private boolean continued;
-    /** The target's final response head, to tell whether its connection may carry another request. */
-    private HttpResponse upstreamResponse;
+    /**
+     * The target's final response head came, and what it says lets its connection carry another request
+     * ({@link #headLetsStreamGoOn}): read from the head before its headers are edited for the visitor.
+     */
+    private boolean headAllowsReuse;
+    /** The request as passed on, once made ({@link #upstreamRequest}). */
+    private HttpRequest upstreamHead;
     private ChannelFuture lastUpstreamWrite;
     /** The write of the request head to the current stream: failed, nothing of the request left the server. */
     private ChannelFuture requestHeadWrite;
@@ -161,6 +171,8 @@ final class Exchange {
      * target sent more than it announced, and its stream is not reused.
      */
     private int upstreamMessagesAfter;
+    /** The current upstream batch, while it is handed over. */
+    private List<Object> upstreamBatch = List.of();
     private boolean publicFlushPending;
     /** Runs while the request body is expected from the public side: no progress for the proxy timeout ends it. */
     private ScheduledFuture<?> bodyTimer;
@@ -468,8 +480,22 @@ final class Exchange {
         open();
     }
 
+    /**
+     * The request as the target gets it, made once: a retry sends the very same (its first stream's codec may still
+     * read it on that stream's loop, so it is never edited again). Its headers are the visitor's, edited in place
+     * rather than copied: what the exchange and {@link ProxyHandler} read of the hop-by-hop ones after this
+     * (keep-alive, the upgrade, the body's framing) was read in the constructor, or is put back below (a chunked
+     * Transfer-Encoding); Content-Length and Host stay.
+     */
     private HttpRequest upstreamRequest() {
-        HttpHeaders headers = passedOn(request.headers());
+        if (upstreamHead == null) {
+            upstreamHead = passedOnRequest();
+        }
+        return upstreamHead;
+    }
+
+    private HttpRequest passedOnRequest() {
+        HttpHeaders headers = request.headers();
         boolean chunked = HttpUtil.isTransferEncodingChunked(request);
         String publicHost = RequestTarget.hostOf(request);
         HopByHop.strip(headers);
@@ -753,12 +779,14 @@ final class Exchange {
      */
     void onUpstreamMessages(List<Object> messages) {
         batchingPublicWrites = true;
+        upstreamBatch = messages;
         try {
             for (int i = 0; i < messages.size(); i++) {
                 upstreamMessagesAfter = messages.size() - 1 - i;
                 onUpstreamMessage(messages.get(i));
             }
         } finally {
+            upstreamBatch = List.of();
             upstreamMessagesAfter = 0;
             batchingPublicWrites = false;
             flushPublic();
@@ -864,7 +892,7 @@ final class Exchange {
         cancelResponseTimer();
         phase = Phase.RESPONDING;
         traffic.responded(code);
-        upstreamResponse = response;
+        headAllowsReuse = headLetsStreamGoOn(response);
         send.restart(); // a 1xx write may be pending still: the wait for this answer starts now
         targetWaitFrom = System.nanoTime();
         // Before the head's write: once it is flushed, a write the visitor did not take starts the polling.
@@ -971,8 +999,15 @@ final class Exchange {
         return send.pending();
     }
 
+    /**
+     * The response head for the visitor. Its headers are the target's, edited in place, when the response's end came
+     * in the same read: the stream's decoder let go of the head then. Until that end the decoder, on the stream's
+     * loop, keeps the head (Netty 4.1's read its Transfer-Encoding again when the stream closed, to tell a body ended
+     * by the close from a cut one; 4.2 keeps those facts in fields), so the visitor gets a copy then rather than an
+     * object another thread holds. What the head says of the stream's reuse is read before ({@link #headAllowsReuse}).
+     */
     private HttpResponse publicResponse(HttpResponse response) {
-        HttpHeaders headers = passedOn(response.headers());
+        HttpHeaders headers = endInThisBatch() ? response.headers() : passedOn(response.headers());
         HopByHop.strip(headers);
         AccessHook.stripOurSetCookies(headers);
         int code = response.status().code();
@@ -993,6 +1028,16 @@ final class Exchange {
             HttpUtil.setKeepAlive(result, keepAlive);
         }
         return result;
+    }
+
+    /** A last content follows the message being handled in the batch handed over. */
+    private boolean endInThisBatch() {
+        for (int i = upstreamBatch.size() - upstreamMessagesAfter; i < upstreamBatch.size(); i++) {
+            if (upstreamBatch.get(i) instanceof LastHttpContent) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void onResponseContent(HttpContent content) {
@@ -1201,16 +1246,17 @@ final class Exchange {
      * holds are checked when the stream is parked ({@link UpstreamPool}).
      */
     private boolean upstreamReusable() {
-        HttpResponse response = upstreamResponse;
-        if (!requestDone || response == null || upgradeRequested || upstreamMessagesAfter > 0) {
+        if (!requestDone || !headAllowsReuse || upgradeRequested || upstreamMessagesAfter > 0) {
             return false;
         }
-        if (bodySent && !continued && request.headers().contains(HttpHeaderNames.EXPECT)) {
-            // A final answer to Expect: 100-continue without a 100 may come from a target that skips the body
-            // (it may close or read it to its end instead, but not all do): what it did not read would be taken
-            // for the next request on the stream, another visitor's, which would get that request's response.
-            return false;
-        }
+        // A final answer to Expect: 100-continue without a 100 may come from a target that skips the body (it may
+        // close or read it to its end instead, but not all do): what it did not read would be taken for the next
+        // request on the stream, another visitor's, which would get that request's response.
+        return !(bodySent && !continued && request.headers().contains(HttpHeaderNames.EXPECT));
+    }
+
+    /** What the final response head says of its stream's reuse ({@link #upstreamReusable}), read as it comes. */
+    private boolean headLetsStreamGoOn(HttpResponse response) {
         if (hasBody && !bodyReadForSure(response)) {
             return false;
         }
@@ -1270,7 +1316,7 @@ final class Exchange {
     /** The proxy answers itself (502, 504): counted with the service's responses. */
     private void answerLocally(ErrorPage page, boolean close, boolean requestFinished) {
         traffic.responded(page.status().code());
-        owner.answerLocally(request, page, close, requestFinished);
+        owner.answerLocally(request, page, close || !keepAliveRequested, requestFinished);
     }
 
     private void closeTraffic() {

@@ -733,7 +733,7 @@ final class ProxyHandler extends ChannelDuplexHandler
 
     @Override
     public void answerLocally(HttpRequest request, ErrorPage page, boolean close, boolean requestFinished) {
-        respondLocally(request, LocalAnswers.page(request, page, ctx.alloc()), close, requestFinished);
+        respond(request, LocalAnswers.page(request, page, ctx.alloc()), close, requestFinished);
         drain();
     }
 
@@ -797,8 +797,17 @@ final class ProxyHandler extends ChannelDuplexHandler
      */
     private void respondLocally(HttpRequest request, FullHttpResponse response, boolean close,
             boolean requestFinished) {
+        respond(request, response, close || !HttpUtil.isKeepAlive(request), requestFinished);
+    }
+
+    /**
+     * As {@link #respondLocally}, {@code close} saying whether the request asked for the close too: an exchange's
+     * request has its hop-by-hop headers (Connection) removed once passed on ({@link Exchange}), Content-Length and
+     * a chunked Transfer-Encoding kept.
+     */
+    private void respond(HttpRequest request, FullHttpResponse response, boolean close, boolean requestFinished) {
         boolean bodyLeft = !requestFinished && mayHaveBody(request);
-        boolean keepAlive = !close && !bodyLeft && HttpUtil.isKeepAlive(request) && !proxy.isDraining();
+        boolean keepAlive = !close && !bodyLeft && !proxy.isDraining();
         if (!http2) {
             HttpUtil.setKeepAlive(response, keepAlive);
         }

@@ -102,6 +102,58 @@ class HttpProxyTest {
     }
 
     @Test
+    void aResponseHeaderTheTargetNamesInConnectionIsDroppedAndItsStreamStillCarriesTheNextRequest() throws Exception {
+        try (KeepAliveTarget target = new KeepAliveTarget()) {
+            addService("alpha.test", "/", target.address());
+            try (RawHttp http = connect()) {
+                RawHttp.Response response = http.get("alpha.test", "/connection-named");
+                assertThat(response.status()).isEqualTo(200);
+                assertThat(response.header("X-Kept")).isEqualTo("yes");
+                assertThat(response.header("X-Hop")).isNull();
+                assertThat(response.header("Keep-Alive")).isNull();
+                assertThat(response.header("Connection")).isNull();
+                assertThat(http.get("alpha.test", "/connection-named").text()).isEqualTo(response.text());
+            }
+            assertThat(target.accepted()).as("the target's keep-alive, read before its Connection went").isEqualTo(1);
+        }
+    }
+
+    @Test
+    void anHttp10KeepAliveRequestKeepsItsConnectionAndTheTargetGetsNoConnectionHeader() throws Exception {
+        addService("alpha.test", "/", alpha.address());
+        try (RawHttp http = connect()) {
+            for (int i = 0; i < 2; i++) {
+                http.send("GET /ten HTTP/1.0\r\nHost: alpha.test\r\nConnection: keep-alive\r\n\r\n");
+                RawHttp.Response response = http.read();
+                assertThat(response.status()).isEqualTo(200);
+                assertThat(response.text()).contains("uri=/ten").doesNotContain("h:connection", "h:keep-alive");
+            }
+        }
+    }
+
+    /**
+     * A local answer after the request went up, its Connection header edited out of it by then: the visitor's own
+     * word on keep-alive still decides, both ways.
+     */
+    @Test
+    void theTimeoutPageAfterTheRequestWentUpKeepsOrClosesTheConnectionAsTheRequestAsked() throws Exception {
+        addService("slow.test", "/", alpha.address());
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.send("GET /hang HTTP/1.1\r\nHost: slow.test\r\nConnection: close\r\n\r\n")
+                    .read();
+            assertThat(response.status()).isEqualTo(504);
+            assertThat(response.header("Connection")).isEqualToIgnoringCase("close");
+            assertThat(http.closedWithin15s()).isTrue();
+        }
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.send("GET /hang HTTP/1.0\r\nHost: slow.test\r\nConnection: keep-alive\r\n\r\n")
+                    .read();
+            assertThat(response.status()).isEqualTo(504);
+            assertThat(http.get("slow.test", "/after").text()).contains("service=alpha");
+        }
+    }
+
+    @Test
     void unknownHostGets404PageInHtmlOrJson() throws Exception {
         try (RawHttp http = connect()) {
             RawHttp.Response html = http.send("GET / HTTP/1.1\r\nHost: nowhere.test\r\nAccept: text/html\r\n\r\n").read();

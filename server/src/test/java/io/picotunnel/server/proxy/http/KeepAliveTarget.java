@@ -31,6 +31,8 @@ import java.util.zip.GZIPOutputStream;
  * <li>{@code /close}: 200 with {@code Connection: close}, but the socket stays open (reads on), so only the proxy
  * can end it.</li>
  * <li>{@code /http10}: an HTTP/1.0 answer without keep-alive; the socket stays open as for {@code /close}.</li>
+ * <li>{@code /connection-named}: 200 with Content-Length, keep-alive, whose {@code Connection} names
+ * {@code X-Hop} (sent too, with {@code Keep-Alive}); {@code X-Kept} is an end-to-end header beside them.</li>
  * <li>{@code /cut}: 200 announcing 100 bytes, 10 sent, then output shut down (input stays open).</li>
  * <li>{@code /upgrade}: 101 to {@code echo}, then echoes bytes.</li>
  * <li>{@code /early}: 200 at once without reading the request's body, then reads and drops everything.</li>
@@ -209,6 +211,12 @@ final class KeepAliveTarget implements AutoCloseable {
                         readBody(in, headers);
                         send(out, "200 OK", "Content-Length: " + body.length(), body
                                 + "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nunasked");
+                    }
+                    case "/connection-named" -> {
+                        readBody(in, headers);
+                        send(out, "200 OK", "Content-Length: " + body.length()
+                                + "\r\nConnection: keep-alive, X-Hop\r\nX-Hop: hop\r\nKeep-Alive: timeout=5\r\nX-Kept: yes",
+                                body);
                     }
                     case "/chunked" -> {
                         readBody(in, headers);
