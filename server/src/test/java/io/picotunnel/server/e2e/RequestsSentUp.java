@@ -23,12 +23,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Parses what the server writes up the streams of a client's connection, as the client and its target would (the
  * stream header, then HTTP/1.1), and counts the requests that went up whole: their body's end parsed, a chunked body's
  * last chunk included, which may come in a read of the visitor's after its last byte of data.
+ *
+ * <p>Only streams the server opens while it watches (their SYN seen) are parsed: the bytes of one already open when
+ * the watch began do not start at its stream header, so data on such a stream fails {@link #whole()} saying so.
  */
 final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements AutoCloseable {
 
-    /** Each stream's bytes so far, on the connection's loop. */
+    /** Each stream opened since the watch began, with its bytes so far; on the connection's loop. */
     private final Map<Integer, EmbeddedChannel> streams = new HashMap<>();
     private final AtomicInteger whole = new AtomicInteger();
+    /** Why what went up could not be counted: the first failure, set once. */
     private volatile RuntimeException unparsed;
     private final Channel connection;
 
@@ -39,23 +43,30 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
     /** From now on, the requests the server sends up {@code client}'s streams. */
     static RequestsSentUp watch(TunnelRegistry.Connection client) throws Exception {
         Channel channel = client.session().parent();
-        RequestsSentUp watch = new RequestsSentUp(channel);
-        channel.eventLoop().submit(() -> channel.pipeline()
-                .addBefore(channel.pipeline().context(client.session()).name(), null, watch)).get(10, TimeUnit.SECONDS);
+        return watch(channel, channel.eventLoop().submit(() -> channel.pipeline().context(client.session()).name())
+                .get(10, TimeUnit.SECONDS));
+    }
+
+    /** From now on, what passes down {@code connection}'s pipeline from its handler named {@code session}. */
+    static RequestsSentUp watch(Channel connection, String session) throws Exception {
+        RequestsSentUp watch = new RequestsSentUp(connection);
+        connection.eventLoop().submit(() -> connection.pipeline().addBefore(session, null, watch))
+                .get(10, TimeUnit.SECONDS);
         return watch;
     }
 
     /** The requests sent up whole since {@link #watch}. */
     int whole() {
         if (unparsed != null) {
-            throw new AssertionError("what went up a stream could not be parsed", unparsed);
+            throw new AssertionError("what went up the streams could not be counted: " + unparsed.getMessage(),
+                    unparsed);
         }
         return whole.get();
     }
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof YamuxFrame frame && frame.type() == YamuxSpec.TYPE_DATA && unparsed == null) {
+        if (msg instanceof YamuxFrame frame && unparsed == null) {
             try {
                 parse(frame);
             } catch (RuntimeException e) { // told to the test, not to the server's write
@@ -66,8 +77,17 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
     }
 
     private void parse(YamuxFrame frame) {
-        EmbeddedChannel stream = streams.computeIfAbsent(frame.streamId(),
-                id -> new EmbeddedChannel(new StreamHeaderDecoder(), new HttpRequestDecoder()));
+        if (frame.hasFlag(YamuxSpec.FLAG_SYN)) {
+            streams.put(frame.streamId(), new EmbeddedChannel(new StreamHeaderDecoder(), new HttpRequestDecoder()));
+        }
+        if (frame.type() != YamuxSpec.TYPE_DATA || !frame.payload().isReadable()) {
+            return;
+        }
+        EmbeddedChannel stream = streams.get(frame.streamId());
+        if (stream == null) {
+            throw new IllegalStateException("stream " + frame.streamId() + " was open before the watch began: its"
+                    + " bytes do not start at its stream header");
+        }
         stream.writeInbound(frame.payload().retainedDuplicate());
         for (Object parsed = stream.readInbound(); parsed != null; parsed = stream.readInbound()) {
             if (parsed instanceof LastHttpContent last && last.decoderResult().isSuccess()) {
@@ -77,17 +97,33 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
         }
     }
 
+    /**
+     * Takes the watch out of the connection's pipeline and releases what it kept; fails when the watch was not there
+     * any more while the connection is still registered (something else took it out), or when it is still there after.
+     */
     @Override
     public void close() {
         Future<?> removed = connection.eventLoop().submit(() -> {
-            if (connection.pipeline().context(this) != null) {
-                connection.pipeline().remove(this);
+            try {
+                if (connection.pipeline().context(this) != null) {
+                    connection.pipeline().remove(this);
+                } else if (connection.isRegistered()) {
+                    throw new IllegalStateException("the watch was no longer in its pipeline");
+                }
+            } finally {
+                streams.values().forEach(EmbeddedChannel::finishAndReleaseAll);
+                streams.clear();
             }
-            streams.values().forEach(EmbeddedChannel::finishAndReleaseAll);
-            streams.clear();
         });
         if (!removed.awaitUninterruptibly(10, TimeUnit.SECONDS)) {
             throw new IllegalStateException("the watch was not removed within 10 s");
+        }
+        if (!removed.isSuccess()) {
+            throw new IllegalStateException("the watch could not be removed from " + connection + ": "
+                    + removed.cause().getMessage(), removed.cause());
+        }
+        if (connection.pipeline().context(this) != null) {
+            throw new IllegalStateException("the watch is still in the pipeline of " + connection);
         }
     }
 }
