@@ -2,9 +2,7 @@ package io.picotunnel.client.tunnel;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
-import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.LogCapture;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -21,21 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** When the client redials after the server's GoAway, and what its GoAway line says of that redial. */
-class TunnelClientGoAwayRedialTest {
-
-    private static final String TOKEN = "e".repeat(64);
-    private ScriptedTunnelServer server;
-    private TunnelClient client;
-
-    @AfterEach
-    void tearDown() throws Exception {
-        ScriptedClients.stop(client, server);
-    }
-
-    private void start(ScriptedTunnelServer.Script script, Backoff backoff) {
-        server = new ScriptedTunnelServer(script);
-        client = ScriptedClients.start(server, TOKEN, backoff, YamuxConfig.defaults());
-    }
+class TunnelClientGoAwayRedialTest extends AgainstAScriptedServer {
 
     /**
      * Two dials fail (the server closes them unanswered: delays of 1 s and 2 s), the third connects and gets GoAway at

@@ -10,7 +10,6 @@ import io.picotunnel.protocol.yamux.ResetReason;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.SilentListener;
 import io.picotunnel.testkit.SocketEnding;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
@@ -44,28 +43,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** The real client against tunnel servers that misbehave, played by scripts on raw sockets. */
-class TunnelClientHostileServerTest {
-
-    private static final String TOKEN = "d".repeat(64);
-    private ScriptedTunnelServer server;
-    private TunnelClient client;
-
-    @AfterEach
-    void tearDown() throws Exception {
-        ScriptedClients.stop(client, server);
-    }
+class TunnelClientHostileServerTest extends AgainstAScriptedServer {
 
     private void start(ScriptedTunnelServer.Script script) {
         start(script, new Backoff());
-    }
-
-    private void start(ScriptedTunnelServer.Script script, Backoff backoff) {
-        start(script, backoff, YamuxConfig.defaults());
-    }
-
-    private void start(ScriptedTunnelServer.Script script, Backoff backoff, YamuxConfig yamux) {
-        server = new ScriptedTunnelServer(script);
-        client = ScriptedClients.start(server, TOKEN, backoff, yamux);
     }
 
     /** As the server does: opens stream {@code id} toward {@code target}; answers the stream header's length. */
@@ -140,9 +121,7 @@ class TunnelClientHostileServerTest {
                 }
                 await().atMost(Duration.ofSeconds(10)).until(() -> server.connections() >= 2);
             } finally {
-                tearDown();
-                client = null;
-                server = null;
+                stopClientAndServer();
             }
         }
     }

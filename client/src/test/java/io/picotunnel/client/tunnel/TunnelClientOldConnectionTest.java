@@ -2,9 +2,7 @@ package io.picotunnel.client.tunnel;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
-import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.LogCapture;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -29,25 +27,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** What the client does with a connection the server said GoAway on: when it closes it, and what it learns first. */
-class TunnelClientOldConnectionTest {
-
-    private static final String TOKEN = "d".repeat(64);
-    private ScriptedTunnelServer server;
-    private TunnelClient client;
-
-    @AfterEach
-    void tearDown() throws Exception {
-        ScriptedClients.stop(client, server);
-    }
+class TunnelClientOldConnectionTest extends AgainstAScriptedServer {
 
     /** Redials 200 ms after a connection ends, as after one that lasted. */
     private static Backoff redialAfter200Ms() {
         return new Backoff(() -> 0.2, Duration.ZERO, System::nanoTime);
-    }
-
-    private void start(ScriptedTunnelServer.Script script, Backoff backoff) {
-        server = new ScriptedTunnelServer(script);
-        client = ScriptedClients.start(server, TOKEN, backoff, YamuxConfig.defaults());
     }
 
     /**

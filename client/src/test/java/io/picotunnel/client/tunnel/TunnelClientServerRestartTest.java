@@ -2,9 +2,7 @@ package io.picotunnel.client.tunnel;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.ws.TunnelCloseStatus;
-import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.testkit.LogCapture;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.Socket;
@@ -28,11 +26,8 @@ import static org.awaitility.Awaitility.await;
  * A server restarted as systemd does it: it stops listening, says GoAway, lets a stream finish, closes with 4000
  * (server stopping), and listens again a little later. What the client logs meanwhile, and how soon it is back.
  */
-class TunnelClientServerRestartTest {
+class TunnelClientServerRestartTest extends AgainstAScriptedServer {
 
-    private static final String TOKEN = "f".repeat(64);
-    private ScriptedTunnelServer server;
-    private TunnelClient client;
     /** The server drains and still listens: a new connection is answered 503 server_stopping, Retry-After: 1. */
     private volatile boolean answeringStopping;
     /** The server is back and refuses this address: a new connection is answered 429 too_many_attempts, Retry-After: 2. */
@@ -49,17 +44,12 @@ class TunnelClientServerRestartTest {
     /** How many accepted connections have read the flags above: their answer is decided. */
     private final AtomicInteger decided = new AtomicInteger();
 
-    @AfterEach
-    void tearDown() throws Exception {
-        ScriptedClients.stop(client, server);
-    }
-
     /**
      * The first connection carries a stream that stays open; later ones are only accepted. The client's redial delays
      * have no jitter and are timed by {@code nanoClock}.
      */
     private void start(LongSupplier nanoClock) {
-        server = new ScriptedTunnelServer((socket, key, connection) -> {
+        start((socket, key, connection) -> {
             boolean stopping = answeringStopping;
             boolean tooManyConnections = answeringTooManyConnections;
             boolean proxy429 = proxyAnswering429;
@@ -94,9 +84,7 @@ class TunnelClientServerRestartTest {
                 openStreamThatStaysOpen(socket);
             }
             drainUntilEof(socket);
-        });
-        Backoff backoff = new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, nanoClock);
-        client = ScriptedClients.start(server, TOKEN, backoff, YamuxConfig.defaults());
+        }, new Backoff(() -> 0.0, Backoff.DEFAULT_STABLE_AFTER, nanoClock));
         await().atMost(Duration.ofSeconds(10)).until(() -> client.activeStreams() == 1);
     }
 

@@ -4,15 +4,12 @@ import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.server.proxy.http.BodyCopyBudget;
 import io.picotunnel.server.proxy.http.BodyCopyBudgetReservation;
-import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.LogCapture;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,9 +19,9 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -41,7 +38,7 @@ import static org.awaitility.Awaitility.await;
  * request goes to another client of the tunnel, or the visitor learns that the tunnel is busy, not that the app failed.
  * Real server, clients and targets.
  */
-class ClientStreamLimitEndToEndTest {
+class ClientStreamLimitEndToEndTest extends AgainstAServicedTunnel {
 
     private static final String HOST = "busy.test";
     private static final int MAX_STREAMS = 2;
@@ -52,16 +49,9 @@ class ClientStreamLimitEndToEndTest {
     private static final String AT_ITS_LIMIT = "refused the stream: it had as many streams open as its --max-streams"
             + " allows";
 
-    @TempDir
-    Path dataDir;
-
-    private Testbed testbed;
-    private ServicedTunnel tunnel;
-
     @BeforeEach
     void start() {
-        testbed = new Testbed(dataDir);
-        tunnel = new ServicedTunnel(testbed, "busy", HOST);
+        startTestbed(Map.of(), "busy", HOST);
     }
 
     /** Starts the client whose --max-streams is {@link #MAX_STREAMS}; waits until the tunnel has {@code clients}. */
@@ -69,12 +59,6 @@ class ClientStreamLimitEndToEndTest {
         startLimitedClient();
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> testbed.server().registry().connections(tunnel.id).size() == clients);
-    }
-
-    @AfterEach
-    void stop() {
-        testbed.close();
-        tunnel.close();
     }
 
     @Test

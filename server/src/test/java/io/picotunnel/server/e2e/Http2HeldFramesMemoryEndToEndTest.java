@@ -3,13 +3,10 @@ package io.picotunnel.server.e2e;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -24,11 +21,10 @@ import static org.awaitility.Awaitility.await;
  * behind a large frame the server ignores, in the same TLS record, so that it is read into a buffer of ~16 KiB. Real server, our client in process, a socket target, a
  * visitor writing HTTP/2 frames by hand over TLS.
  */
-class Http2HeldFramesMemoryEndToEndTest {
+class Http2HeldFramesMemoryEndToEndTest extends AgainstAnUploadBudget {
 
     private static final long MiB = 1024 * 1024;
     private static final long BUDGET = 16 * MiB;
-    private static final String HOST = "uploads.test";
     private static final long BODY = 64 * MiB;
     private static final int STREAM = 1;
     /** The stream's window left for the one-byte DATA frames once its body stalled. */
@@ -44,28 +40,15 @@ class Http2HeldFramesMemoryEndToEndTest {
     /** What the allocator may grow by meanwhile, for other things than the frames held (the client's, the tunnel's). */
     private static final long SLACK = 4 * MiB;
 
-    @TempDir
-    Path dataDir;
-
-    private StallingUploadTarget target;
-    private HttpsHostTunnel tunnel;
     private RawHttp2Visitor visitor;
 
-    @BeforeEach
-    void start() throws IOException {
-        target = new StallingUploadTarget();
-        tunnel = HttpsHostTunnel.withUploadBudget(dataDir, BUDGET, HOST, target);
-        visitor = tunnel.visitor();
+    Http2HeldFramesMemoryEndToEndTest() {
+        super(BUDGET);
     }
 
-    @AfterEach
-    void stop() throws IOException {
-        if (visitor != null) {
-            visitor.close();
-        }
-        if (tunnel != null) {
-            tunnel.close();
-        }
+    @BeforeEach
+    void connect() throws IOException {
+        visitor = visitor();
     }
 
     @Test

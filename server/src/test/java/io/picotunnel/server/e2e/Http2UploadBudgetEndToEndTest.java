@@ -1,12 +1,8 @@
 package io.picotunnel.server.e2e;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -29,11 +25,10 @@ import static org.awaitility.Awaitility.await;
  * <p>The streams stall one after the other (each until it sends nothing more), so the order in which they went
  * without moving on, and so which one a pass over the budget resets, is known.
  */
-class Http2UploadBudgetEndToEndTest {
+class Http2UploadBudgetEndToEndTest extends AgainstAnUploadBudget {
 
     private static final long MiB = 1024 * 1024;
     private static final long BUDGET = 256 * 1024;
-    private static final String HOST = "uploads.test";
     private static final long BODY = 64 * MiB;
     /** Some 250 windows of a stream (64 KiB). */
     private static final long LONG_BODY = 16 * MiB;
@@ -48,27 +43,8 @@ class Http2UploadBudgetEndToEndTest {
     /** What may come on before the resets free what they held: a DATA frame (and its cost) per stream. */
     private static final long SLACK = (1 + MAX_STREAMS_TO_PASS_THE_BUDGET) * (16 * 1024 + 128);
 
-    @TempDir
-    Path dataDir;
-
-    private final List<RawHttp2Visitor> visitors = new ArrayList<>();
-    private StallingUploadTarget target;
-    private HttpsHostTunnel tunnel;
-
-    @BeforeEach
-    void start() throws IOException {
-        target = new StallingUploadTarget();
-        tunnel = HttpsHostTunnel.withUploadBudget(dataDir, BUDGET, HOST, target);
-    }
-
-    @AfterEach
-    void stop() throws IOException {
-        for (RawHttp2Visitor visitor : visitors) {
-            visitor.close();
-        }
-        if (tunnel != null) {
-            tunnel.close();
-        }
+    Http2UploadBudgetEndToEndTest() {
+        super(BUDGET);
     }
 
     /**
@@ -93,18 +69,9 @@ class Http2UploadBudgetEndToEndTest {
         assertThat(tunnel.server().http2UploadBytesHeld()).as("upload bytes the server holds, frames counted")
                 .isLessThanOrEqualTo(BUDGET + SLACK);
 
-        for (RawHttp2Visitor visitor : visitors) {
-            visitor.close();
-        }
+        closeVisitors();
         await().atMost(10, TimeUnit.SECONDS).alias("nothing held once the visitors left")
                 .until(() -> tunnel.server().http2UploadBytesHeld() == 0);
-    }
-
-    /** A visitor connected to the host, closed after the test. */
-    private RawHttp2Visitor visitor() throws IOException {
-        RawHttp2Visitor visitor = tunnel.visitor();
-        visitors.add(visitor);
-        return visitor;
     }
 
     /**
@@ -113,8 +80,7 @@ class Http2UploadBudgetEndToEndTest {
      */
     @Test
     void aLongUploadGoesThroughWholeAndLeavesNothingHeld() throws Exception {
-        RawHttp2Visitor visitor = tunnel.visitor();
-        visitors.add(visitor);
+        RawHttp2Visitor visitor = visitor();
         visitor.post(1, "/fast", LONG_BODY);
         AtomicLong sent = new AtomicLong();
         StalledSending.inTheBackground(() -> visitor.sendBody(1, LONG_BODY, sent));

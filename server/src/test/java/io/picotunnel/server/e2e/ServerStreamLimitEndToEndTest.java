@@ -3,20 +3,16 @@ package io.picotunnel.server.e2e;
 import ch.qos.logback.classic.Level;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.proxy.http.TunnelUpstream;
-import io.picotunnel.server.testbed.Testbed;
 import io.picotunnel.server.tunnel.TcpStreamBridge;
 import io.picotunnel.testkit.LogCapture;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -31,30 +27,17 @@ import static org.awaitility.Awaitility.await;
  * says so, at most once a minute for each and per tunnel.
  * Real server, client and targets.
  */
-class ServerStreamLimitEndToEndTest {
+class ServerStreamLimitEndToEndTest extends AgainstAServicedTunnel {
 
     private static final String HOST = "full.test";
     /** With it, --max-tunnel-requests is 1: tcp visitors fill the session, as the client's own streams may. */
     private static final int MAX_STREAMS = 2;
 
-    @TempDir
-    Path dataDir;
-
-    private Testbed testbed;
-    private ServicedTunnel tunnel;
-
     @BeforeEach
     void start() {
-        testbed = new Testbed(dataDir, Map.of(Setting.MAX_STREAMS, String.valueOf(MAX_STREAMS)));
-        tunnel = new ServicedTunnel(testbed, "full", HOST);
+        startTestbed(Map.of(Setting.MAX_STREAMS, String.valueOf(MAX_STREAMS)), "full", HOST);
         testbed.startClient(tunnel.token);
         await().atMost(Duration.ofSeconds(10)).until(() -> testbed.isConnected(tunnel.id));
-    }
-
-    @AfterEach
-    void stop() {
-        testbed.close();
-        tunnel.close();
     }
 
     @Test
