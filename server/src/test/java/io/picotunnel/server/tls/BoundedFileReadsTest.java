@@ -11,11 +11,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -182,7 +185,7 @@ class BoundedFileReadsTest {
     /**
      * The ACME thread, interrupted by the server's shutdown, still reads its files, and keeps the interrupt. The file is
      * a FIFO written only once the caller waits for its read, so that the read cannot end before the wait begins (a
-     * wait on a read ended already returns whatever the interrupt).
+     * wait on a read ended already returns whatever the interrupt), and the read waits at its open.
      */
     @Test
     void aReadOnAnInterruptedThreadEndsAndKeepsTheInterrupt() throws Exception {
@@ -190,9 +193,12 @@ class BoundedFileReadsTest {
         Thread caller = Thread.currentThread();
         ExecutorService writers = Executors.newSingleThreadExecutor();
         try (Fifo fifo = Fifo.make(dir.resolve("fifo"))) {
+            Set<Thread> openingAlready = readersOpening();
             Future<?> written = writers.submit(() -> {
-                await("the caller waits for the read").atMost(Duration.ofSeconds(20))
-                        .until(() -> caller.getState() == Thread.State.TIMED_WAITING);
+                // written before the read has opened the FIFO, "pem" would be lost as the writer closes it
+                await("the caller waits for the read, and the read for a writer").atMost(Duration.ofSeconds(20))
+                        .until(() -> caller.getState() == Thread.State.TIMED_WAITING
+                                && !openingAlready.containsAll(readersOpening()));
                 fifo.write("pem");
                 return null;
             });
@@ -216,8 +222,19 @@ class BoundedFileReadsTest {
 
     /** Waits until {@code reader} is at its open of a file (in the native open, as far as Java tells). */
     private static void awaitOpening(Thread reader) {
-        await("the reader opens the FIFO").atMost(Duration.ofSeconds(10)).until(() -> Arrays
-                .stream(reader.getStackTrace()).anyMatch(frame -> frame.getMethodName().startsWith("open")
-                        && frame.isNativeMethod()));
+        await("the reader opens the FIFO").atMost(Duration.ofSeconds(10)).until(() -> opening(reader.getStackTrace()));
+    }
+
+    /** The threads of {@link BoundedFileReads}' reads at their open of a file now. */
+    private static Set<Thread> readersOpening() {
+        return Thread.getAllStackTraces().entrySet().stream().filter(thread -> opening(thread.getValue())
+                && Arrays.stream(thread.getValue()).anyMatch(frame -> frame.getMethodName().equals("readNoFurther")
+                        && frame.getClassName().equals(BoundedFileReads.class.getName())))
+                .map(Map.Entry::getKey).collect(Collectors.toSet());
+    }
+
+    private static boolean opening(StackTraceElement[] stack) {
+        return Arrays.stream(stack).anyMatch(frame -> frame.getMethodName().startsWith("open")
+                && frame.isNativeMethod());
     }
 }
