@@ -319,12 +319,23 @@ final class Http2UploadBudget {
 
     /**
      * Has the end of {@code upload} wait for {@code writing}, its request's last write into the tunnel, for this
-     * budget's bound ({@link #LAST_WRITE_WAIT} by default) at most; false if its loop cannot time the wait (it stops).
-     * Meanwhile what it holds counts in the budget's check again, as before it was chosen, though it is not chosen
-     * again: other uploads are ended now for the arrival that chose it if that arrival still passes the budget, and for
-     * any after it that does, so the budget stays a hard limit while the write is awaited.
+     * budget's bound ({@link #LAST_WRITE_WAIT} by default) at most. What it holds counts in the budget's check again, as
+     * before it was chosen, though it is not chosen again: other uploads are ended now for the arrival that chose it if
+     * that arrival still passes the budget, and for any after it that does, so the budget stays a hard limit while the
+     * write is awaited. False, the upload ended at once, if the budget is still passed once the others were chosen
+     * (only uploads whose end waits are left holding what passes it), or if its loop cannot time the wait (it stops).
      */
     private boolean awaitWrite(HeldUpload upload, Future<?> writing) {
+        synchronized (upload) { // against its end off its loop (the loop stops)
+            if (!upload.checkedWhileAwaited) {
+                upload.checkedWhileAwaited = true;
+                freeing.addAndGet(-upload.freeing);
+            }
+        }
+        resetOnFullestConnection();
+        if (held.get() - freeing.get() > limit) {
+            return false;
+        }
         EventLoop loop = upload.stream.eventLoop();
         try {
             upload.waitBound = loop.schedule(upload::endOnceAwaited, lastWriteWaitNanos, TimeUnit.NANOSECONDS);
@@ -332,14 +343,7 @@ final class Http2UploadBudget {
             return false;
         }
         upload.awaitingWrite = true;
-        synchronized (upload) { // against its end off its loop (the loop stops)
-            if (!upload.checkedWhileAwaited) {
-                upload.checkedWhileAwaited = true;
-                freeing.addAndGet(-upload.freeing);
-            }
-        }
         writing.addListener(done -> OnLoop.run(loop, upload::endOnceAwaited, () -> ended(upload)));
-        resetOnFullestConnection();
         return true;
     }
 

@@ -153,6 +153,44 @@ class Http2UploadBudgetSentWholeTest {
     }
 
     /**
+     * Two uploads whose last writes into the tunnel are under way and never done, the second made whole while the
+     * first's end is queued: the first's end waits, its bytes back in the check, and chooses the second, whose end would
+     * wait too. Nothing else holds anything to be ended for them, so the second does not wait: it is answered 503 and
+     * the budget holds the first only. Waiting both, the budget held both, twice its limit, for as long as the waits.
+     */
+    @Test
+    void anUploadWhoseEndWouldWaitWithOnlyWaitingUploadsLeftToEndPastTheBudgetIsEndedAtOnce() throws Exception {
+        tunnelWritesNeverDone = true;
+        startProxy(tunnelLoop);
+        Http2UploadBudgetPeers.Answer first = new Http2UploadBudgetPeers.Answer();
+        HeldOpen firstOpen = sendWholeWhileItsStreamOpens(Http2UploadBudgetPeers.startProxy(uploadLoop, proxy), first,
+                Http2UploadBudgetPeers.postHead().path("/hang"));
+        openWithWritesNeverDone(firstOpen, uploadLoop);
+
+        // The first's end, chosen by the second's first frame, queued on its held loop until the second is whole in
+        // its own tunnel stream's queue
+        hold(uploadLoop.next(), release);
+        others = Http2UploadBudgetPeers.connect(visitors, Http2UploadBudgetPeers.startProxy(otherLoop, proxy));
+        Http2UploadBudgetPeers.Answer second = new Http2UploadBudgetPeers.Answer();
+        Http2StreamChannel secondUpload = Http2UploadBudgetPeers.upload(others, second,
+                Http2UploadBudgetPeers.postHead().path("/hang"));
+        for (int frame = 1; frame <= FRAMES; frame++) {
+            Http2UploadBudgetPeers.send(secondUpload, FRAME, frame == FRAMES);
+        }
+        await().atMost(10, TimeUnit.SECONDS).alias("both uploads held whole").until(() -> held() == 2 * UPLOAD_HELD);
+        HeldOpen secondOpen = opens.poll(10, TimeUnit.SECONDS);
+        assertThat(secondOpen).as("the second upload's tunnel stream asked for").isNotNull();
+        secondOpen.connected.await(10, TimeUnit.SECONDS);
+        openWithWritesNeverDone(secondOpen, otherLoop);
+        release.countDown();
+
+        await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(held())
+                .as("the budget holding the waiting upload only").isEqualTo(UPLOAD_HELD));
+        assertThat(second.status.get(10, TimeUnit.SECONDS)).as("the second upload's answer").isEqualTo("503");
+        assertThat(first.status).as("the waiting upload's answer").isNotDone();
+    }
+
+    /**
      * The wait for an upload's last write into the tunnel is bounded: a write that is never done (the tunnel stream
      * without window, its target never answering) ends the wait at its bound, and the upload is answered 503 as one
      * whose request is not in the tunnel whole, what it held leaving the budget; without the bound only the response
@@ -341,6 +379,20 @@ class Http2UploadBudgetSentWholeTest {
         Http2UploadBudgetPeers.send(Http2UploadBudgetPeers.upload(visitor, next), 1, true);
         assertThat(next.status.get(10, TimeUnit.SECONDS)).as("the next upload's answer").isEqualTo("200");
         assertThat(answer.reset).as("a reset of the upload's stream, later").isNotDone();
+    }
+
+    /**
+     * Gives the proxy {@code open}'s tunnel stream, whose writes are never done, and returns once the request's writes
+     * were queued there by {@code uploadLoop}, the upload's.
+     */
+    private static void openWithWritesNeverDone(HeldOpen open, EventLoopGroup uploadLoop) throws Exception {
+        assertThat(open.connected.isSuccess()).as("the tunnel stream's connection to the target").isTrue();
+        Channel tunnelStream = open.connected.getNow();
+        await().atMost(10, TimeUnit.SECONDS).alias("the tunnel stream's writes held")
+                .until(() -> tunnelStream.pipeline().get(WritesNeverDone.class) != null);
+        open.open();
+        uploadLoop.next().submit(() -> {
+        }).get(10, TimeUnit.SECONDS);
     }
 
     private static void hold(EventLoop loop, CountDownLatch release) throws InterruptedException {
