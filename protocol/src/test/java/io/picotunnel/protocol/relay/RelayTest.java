@@ -18,6 +18,7 @@ import io.netty.channel.epoll.QuietWhileIdleSeam;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.buffer.ByteBuf;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledTasks;
 import io.picotunnel.protocol.net.LoopCpu;
 import io.picotunnel.protocol.net.Transport;
@@ -75,6 +76,7 @@ class RelayTest {
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final ExecutorService threads = Executors.newCachedThreadPool();
     private final PendingBytes pendingTowardsTarget = new PendingBytes();
+    private final RefusedWrites refusedTowardsTarget = new RefusedWrites();
     private final CompletableFuture<Integer> targetLingerAtShutdown = new CompletableFuture<>();
     /** The relay starts once this completes, the visitor's socket held until then. */
     private volatile CompletableFuture<Void> relayMayStart = CompletableFuture.completedFuture(null);
@@ -117,7 +119,7 @@ class RelayTest {
                     @Override
                     protected void initChannel(Channel outbound) {
                         outbound.pipeline().addLast(pendingTowardsTarget,
-                                new LingerAtOutputShutdown(targetLingerAtShutdown));
+                                new LingerAtOutputShutdown(targetLingerAtShutdown), refusedTowardsTarget);
                     }
                 })
                 .connect(target.getLocalSocketAddress())
@@ -206,6 +208,27 @@ class RelayTest {
 
         assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class);
         awaitRelayClosed();
+    }
+
+    /**
+     * A write to the target that fails while its socket stays open (a handler in its pipeline refusing it, as a TLS
+     * handler past its close_notify does) ends the relay with a reset of the visitor's connection: what the visitor
+     * sent is lost, so it must not see a clean end, nor wait on a relay that drops its bytes.
+     */
+    @Test
+    void aRefusedWriteToTheTargetResetsTheVisitorsConnection() throws Exception {
+        Socket client = connectClient();
+        Socket server = accept();
+        client.getOutputStream().write(1);
+        assertThat(server.getInputStream().read()).isEqualTo(1);
+
+        refusedTowardsTarget.refusing = true;
+        client.getOutputStream().write(2);
+        client.setSoTimeout(10_000);
+
+        assertThatThrownBy(() -> client.getInputStream().read()).isInstanceOf(SocketException.class);
+        awaitRelayClosed();
+        assertThat(refusedTowardsTarget.refused.get()).as("writes refused").isPositive();
     }
 
     @Test
@@ -581,6 +604,24 @@ class RelayTest {
 
         long total() {
             return total.get();
+        }
+    }
+
+    /** Once {@code refusing}, fails every write with an error while the channel stays open. */
+    @ChannelHandler.Sharable
+    private static final class RefusedWrites extends ChannelOutboundHandlerAdapter {
+        private volatile boolean refusing;
+        private final AtomicInteger refused = new AtomicInteger();
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            if (!refusing) {
+                ctx.write(msg, promise);
+                return;
+            }
+            refused.incrementAndGet();
+            ReferenceCountUtil.release(msg);
+            promise.setFailure(new IOException("write refused by the test"));
         }
     }
 
