@@ -147,6 +147,28 @@ class WebSocketByteStreamCodecTest {
         assertThat(data.refCnt()).isZero();
     }
 
+    @ParameterizedTest
+    @CsvSource({"8, 8", "9, 8|1", "16, 8|8", "17, 8|8|1"})
+    void aWriteOfTheLimitIsOneFrameAndOneByteMoreIsCut(int written, String frameSizes) {
+        EmbeddedChannel small = new EmbeddedChannel(new WebSocketByteStreamCodec(8));
+        byte[] data = new byte[written];
+        new Random(written).nextBytes(data);
+
+        small.writeOutbound(Unpooled.wrappedBuffer(data));
+
+        StringBuilder sizes = new StringBuilder();
+        ByteBuf joined = Unpooled.buffer();
+        for (BinaryWebSocketFrame frame; (frame = small.readOutbound()) != null; ) {
+            sizes.append(sizes.isEmpty() ? "" : "|").append(frame.content().readableBytes());
+            joined.writeBytes(frame.content());
+            frame.release();
+        }
+        assertThat(sizes.toString()).isEqualTo(frameSizes);
+        assertThat(ByteBufUtil.getBytes(joined)).isEqualTo(data);
+        joined.release();
+        assertThat(small.finishAndReleaseAll()).isFalse();
+    }
+
     /**
      * A yamux Data frame through the tunnel's outbound handlers as the server has them (Netty's unmasked encoder, which
      * copies payloads up to 1 KiB next to its header and writes larger ones as they are) and the client (masking):
