@@ -3,6 +3,7 @@ package io.netty.channel.epoll;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.ChannelOutputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
@@ -45,7 +46,9 @@ import java.util.function.Predicate;
  * should no handler have done so. A read again that finds no error arms the next, {@value #ROUNDS_WITHOUT_ERROR} times
  * at most (an EPOLLERR without SO_ERROR would have it read at every wait); the socket's error is then looked at every
  * {@link HalfClosedEpollChannels#ERROR_WATCH} instead, for as long as it is open, whoever owns it (neither a relay nor
- * an HTTP/1.1 visitor's connection looks itself), and one found is fired and the socket closed the same way.
+ * an HTTP/1.1 visitor's connection looks itself), and one found is fired and the socket closed the same way. The error
+ * is also looked at as the end of input is read, and one found fired instead of the end: a FIN that came before a reset
+ * is read as the end, and a relay would pass on a clean end of what its peer sent.
  */
 final class QuietWhileIdle extends ChannelDuplexHandler {
 
@@ -117,6 +120,12 @@ final class QuietWhileIdle extends ChannelDuplexHandler {
         if (evt == ChannelInputShutdownReadComplete.INSTANCE && readingAgain) {
             readingAgain = false;
             endIfReset(ctx);
+            return;
+        }
+        // Linux reads a FIN that came before a reset as the end: a handler that took it (a relay) would pass on a
+        // clean end of what a peer that reset sent. Not the seam's look: the reads again after it count theirs.
+        if (evt == ChannelInputShutdownEvent.INSTANCE && HalfClosedEpollChannels.hasFailed(ctx.channel())) {
+            fail(ctx, PeerResetWhileIdleException.AFTER_END_OF_INPUT);
             return;
         }
         ctx.fireUserEventTriggered(evt);

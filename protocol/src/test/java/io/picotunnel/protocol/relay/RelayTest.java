@@ -62,6 +62,8 @@ class RelayTest {
     private static final int BUFFER = 128 * 1024;
     /** Linux's TCP_CLOSE, the state of a socket whose FIN went out and whose peer's FIN came in. */
     private static final int TCP_CLOSE = 7;
+    /** Linux's TCP_CLOSE_WAIT, the state of a socket whose peer's FIN came in and whose own FIN did not go out. */
+    private static final int TCP_CLOSE_WAIT = 8;
     /**
      * What must happen at once after a reset, well before the first look at the socket's error, which comes {@link
      * HalfClosedEpollChannels#ERROR_WATCH} (5 s) after the socket turned idle with its output shut, or after its reads
@@ -357,6 +359,36 @@ class RelayTest {
         client.getOutputStream().write(random(16 * 1024, 5));
         resetThenTheRelayEndsAtOnceWithItsLoopIdle(client);
         assertThatThrownBy(() -> readToEof(server)).isInstanceOf(SocketException.class);
+    }
+
+    /**
+     * A visitor that ends and then resets while the relay's reads wait for the target, nothing left unread: the read
+     * Netty makes at the reset's EPOLLERR, no read asked for, takes the end of input, not the error (Linux reads a FIN
+     * that came before a reset as the end), so the reset is pending as the relay gets the end. The relay must end at
+     * once and reset the target's connection, not pass the end on as if the visitor had ended cleanly (the relay's own
+     * look at the socket's error as it got the end, since dropped, saw to that). The target is slow by a writability
+     * the test sets, so that the relay read all the visitor sent before its reads wait.
+     */
+    @Test
+    void aSocketEndedThenResetWhileItsReadsWaitWithNothingUnreadHasTheTargetsConnectionReset() throws Exception {
+        assumeTrue(Transport.isEpoll(), "the epoll transport");
+        Socket client = connectClient();
+        Socket server = accept();
+        await("the relay started").atMost(Duration.ofSeconds(10)).until(() -> relayedChannels.size() == 2);
+        Channel inbound = relayedChannels.get(0);
+        Channel outbound = relayedChannels.get(1);
+        outbound.eventLoop().submit(() -> outbound.unsafe().outboundBuffer().setUserDefinedWritability(1, false))
+                .get(10, TimeUnit.SECONDS);
+        client.getOutputStream().write('x');
+        await("the byte relayed").atMost(Duration.ofSeconds(10)).until(() -> pendingTowardsTarget.total() == 1);
+        client.shutdownOutput();
+        await("the visitor's FIN in the relayed socket").atMost(Duration.ofSeconds(10))
+                .until(() -> tcpState(inbound) == TCP_CLOSE_WAIT);
+        assertThat(inputShutdown(inbound)).as("the end of input read").isFalse();
+
+        resetThenTheRelayEndsAtOnceWithItsLoopIdle(client);
+        assertThatThrownBy(() -> readToEof(server)).as("the target's connection reset, not ended")
+                .isInstanceOf(SocketException.class);
     }
 
     /**
