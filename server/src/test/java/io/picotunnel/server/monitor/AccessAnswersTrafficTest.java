@@ -34,8 +34,9 @@ import static org.awaitility.Awaitility.await;
  * What the access checks answer themselves (401 without the service's password, 403 to a denied address, 429 over the
  * rate limit, 302 of a page load sent to sign in) counts as one of the service's requests with its response, in the
  * API's figures of the service and of its tunnel and in /metrics' status classes; before, none of it was counted. A
- * real server and client on loopback, raw HTTP/1.1 visitors. (The password checks' busy 503, and HTTP/2:
- * ProxyHandlerAccessCheckTest.)
+ * real server and client on loopback, raw HTTP/1.1 visitors. So do the proxy's answers to requests routed to the
+ * service: https_redirect's 308, the 400 of a path another service's may be read as. (The password checks' busy 503,
+ * and HTTP/2: ProxyHandlerAccessCheckTest.)
  */
 class AccessAnswersTrafficTest {
 
@@ -88,7 +89,7 @@ class AccessAnswersTrafficTest {
     @Test
     void aRequestOverTheRateLimitAnswered429CountsOnceAsA4xx() throws Exception {
         start(Map.of(), "\"rate_limit\":{\"per_second\":0.001,\"burst\":1}");
-        assertThat(get("")).as("the burst's one request").startsWith("HTTP/1.1 204");
+        assertThat(get("/", "")).as("the burst's one request").startsWith("HTTP/1.1 204");
         await().atMost(10, TimeUnit.SECONDS).until(() -> figures().active() == 0);
         assertCountedOnce("", "HTTP/1.1 429", "4xx");
     }
@@ -105,6 +106,22 @@ class AccessAnswersTrafficTest {
         assertThat(answer).containsIgnoringCase("location: http://localhost:" + mgmtPort + ServiceSignIn.LOGIN_ROUTE);
     }
 
+    @Test
+    void aPlainHttpRequestSentToHttpsByHttpsRedirectCountsOnceAsA3xx() throws Exception {
+        start(Map.of(), "\"https_redirect\":true");
+        String answer = assertCountedOnce("/", "", "HTTP/1.1 308", "3xx");
+        assertThat(answer).containsIgnoringCase("location: https://" + DOMAIN);
+    }
+
+    /** Counted as a request of the service it was routed to, the open "/" one: the gated one never saw it. */
+    @Test
+    void aPathAnotherServicesMayBeReadAsAnswered400CountsOnceAsA4xxOfTheServiceItWasRoutedTo() throws Exception {
+        start(Map.of(), "\"path_prefix\":\"/\"");
+        testbed.createService(tunnelId, "{\"type\":\"http\",\"domain\":\"" + DOMAIN + "\",\"path_prefix\":\"/admin\","
+                + "\"target_addr\":\"127.0.0.1:" + web.getAddress().getPort() + "\",\"health_check\":false}");
+        assertCountedOnce("//admin/x", "", "HTTP/1.1 400", "4xx");
+    }
+
     /** The server, with {@code settings}, and one connected tunnel with one http service of {@code access}. */
     private void start(Map<Setting, String> settings, String access) {
         Map<Setting, String> all = new EnumMap<>(Setting.class);
@@ -117,11 +134,11 @@ class AccessAnswersTrafficTest {
                 .get("id").asText();
     }
 
-    /** A GET of the service on a connection of its own, with {@code headers} (lines ending in CRLF); its head. */
-    private String get(String headers) throws IOException {
+    /** A GET of {@code path} of the service on a connection of its own, with {@code headers} (lines ending in CRLF); its head. */
+    private String get(String path, String headers) throws IOException {
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), testbed.server().httpPort())) {
             socket.setSoTimeout(20_000);
-            socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + DOMAIN + "\r\n" + headers
+            socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + DOMAIN + "\r\n" + headers
                     + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             InputStream in = socket.getInputStream();
             String head = HttpHead.read(in);
@@ -160,8 +177,14 @@ class AccessAnswersTrafficTest {
      * of the service and of its tunnel, and one more response, of {@code statusClass}. The answer's head.
      */
     private String assertCountedOnce(String headers, String statusLine, String statusClass) throws IOException {
+        return assertCountedOnce("/", headers, statusLine, statusClass);
+    }
+
+    /** As above, a GET of {@code path}. */
+    private String assertCountedOnce(String path, String headers, String statusLine, String statusClass)
+            throws IOException {
         Figures before = figures();
-        String head = get(headers);
+        String head = get(path, headers);
         assertThat(head).startsWith(statusLine);
         Figures after = figures();
         assertThat(after.requests() - before.requests()).as("the service's requests").isEqualTo(1);

@@ -37,8 +37,17 @@ final class LocalAnswers {
     sealed interface Decision permits Answer, Forward {
     }
 
-    /** Answer with {@code response}; {@code close} the connection after it (the request could not be framed). */
-    record Answer(FullHttpResponse response, boolean close) implements Decision {
+    /**
+     * Answer with {@code response}; {@code close} the connection after it (the request could not be framed). An answer
+     * to a request routed to an http service ({@code https_redirect}'s 308, the 400 of a path another service's may be
+     * read as) counts as one of {@code service}'s requests, as its access checks' answers do; null for the others (no
+     * service, or a passthrough one, whose figures are its connections).
+     */
+    record Answer(FullHttpResponse response, boolean close, Service service) implements Decision {
+
+        Answer(FullHttpResponse response, boolean close) {
+            this(response, close, null);
+        }
     }
 
     record Forward(Service service) implements Decision {
@@ -94,13 +103,18 @@ final class LocalAnswers {
                     ? ErrorPage.serviceDisabled() : ErrorPage.unknownHost(host), alloc), false);
         }
         Service service = route.get();
+        boolean passthrough = service.tlsMode() == TlsMode.PASSTHROUGH;
         if (proxy.routes().readsAsAnotherService(host, path, service)) {
-            return new Answer(page(request, ErrorPage.badRequest(AMBIGUOUS_PATH), alloc), false);
+            return new Answer(page(request, ErrorPage.badRequest(AMBIGUOUS_PATH), alloc), false,
+                    passthrough ? null : service);
         }
-        if ((!https && service.tlsMode() == TlsMode.PASSTHROUGH) || (!visitorHttps && service.httpsRedirect())) {
+        if (!https && passthrough) {
             return new Answer(redirectToHttps(host, request.uri(), alloc), false);
         }
-        if (https && service.tlsMode() == TlsMode.PASSTHROUGH) {
+        if (!visitorHttps && service.httpsRedirect()) {
+            return new Answer(redirectToHttps(host, request.uri(), alloc), false, service);
+        }
+        if (https && passthrough) {
             // TLS for the host itself would have gone to the service's target: this connection was made for another name
             return new Answer(page(request, host != null && proxy.passedThrough(RouteTable.normalizeHost(host))
                     ? ErrorPage.misdirected(host) : ErrorPage.unknownHost(host), alloc), false);

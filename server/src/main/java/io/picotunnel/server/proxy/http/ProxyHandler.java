@@ -601,8 +601,11 @@ final class ProxyHandler extends ChannelDuplexHandler
     private void startRequest(HttpRequest request) {
         // What the visitor used, behind a trusted proxy that ends TLS too: for https_redirect, the sign-in's return
         // address and cookie names, and the target's X-Forwarded-Proto
+        long since = System.nanoTime();
         boolean visitorHttps = AccessHook.https(proxy.access(), ctx.channel(), request, https);
         switch (answers.decide(request, visitorHttps, ctx.alloc())) {
+            case LocalAnswers.Answer answer when answer.service() != null ->
+                    answerChecked(new Checked(request, answer.service(), since), answer.response(), answer.close());
             case LocalAnswers.Answer answer -> respondLocally(request, answer.response(), answer.close(), false);
             case LocalAnswers.Forward forward -> admit(request, forward.service(), visitorHttps);
         }
@@ -697,9 +700,10 @@ final class ProxyHandler extends ChannelDuplexHandler
     }
 
     /**
-     * Answers a request the access checks ended with {@code response}, counted as one of the service's requests with
-     * its response (as an exchange is): a visitor turned away (401, 403, 429, a sign-in's redirect, a busy 503) is
-     * traffic of the service, as ngrok and cloudflared count every answer their edge gives.
+     * Answers a request routed to a service with {@code response} of the proxy's own (its access checks', or
+     * {@link LocalAnswers}' for the service), counted as one of the service's requests with its response (as an
+     * exchange is): a visitor turned away (401, 403, 429, a sign-in's redirect, a busy 503) or sent to https is traffic
+     * of the service, as ngrok and cloudflared count every answer their edge gives.
      */
     private void answerChecked(Checked request, FullHttpResponse response, boolean close) {
         proxy.traffic(request.service()).answeredByProxy(response.status().code(), System.nanoTime() - request.since());
