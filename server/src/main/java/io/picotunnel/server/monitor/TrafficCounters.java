@@ -129,6 +129,16 @@ public final class TrafficCounters {
         closed();
     }
 
+    /**
+     * An http request whose visitor left before any answer, while its access checks ran: one request, begun and ended,
+     * with no response, as an exchange the visitor cut short counts; {@code nanos} from its head to the leaving.
+     */
+    public void leftUnanswered(long nanos) {
+        opened();
+        requestTook(nanos);
+        closed();
+    }
+
     /** The status of a response a visitor got (from the target, or one of the proxy's own error pages). */
     public void responded(int status) {
         if (counted() && status >= 100 && status < 600) {

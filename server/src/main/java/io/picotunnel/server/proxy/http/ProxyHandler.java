@@ -375,7 +375,11 @@ final class ProxyHandler extends ChannelDuplexHandler
 
     private void close() {
         state = State.CLOSED;
-        checked = null;
+        if (checked != null) {
+            // Its verdict, when it comes, is ignored: counted here or the request would count or not by who came first
+            proxy.traffic(checked.service()).leftUnanswered(System.nanoTime() - checked.since());
+            checked = null;
+        }
         answerInFlight = null;
         cancelTimers();
         pending.forEach(ProxyHandler::drop);

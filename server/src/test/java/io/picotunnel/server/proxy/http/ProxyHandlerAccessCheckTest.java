@@ -5,6 +5,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.access.AccessControl;
@@ -73,10 +75,7 @@ class ProxyHandlerAccessCheckTest {
             await().atMost(10, TimeUnit.SECONDS).alias("the 503 counted with the service's responses")
                     .until(() -> counters.responses(5) == 1);
 
-            checks.release();
-            checks.awaitChecked();
-            group.next().submit(() -> {
-            }).get(10, TimeUnit.SECONDS); // the verdict, handed to the stream's loop, was looked at
+            releaseTheCheckUntilItsVerdictWasLookedAt();
             assertThat(counters.totalConnections()).as("the service's requests: the one answered 503").isEqualTo(1);
             assertThat(counters.activeConnections()).as("its requests in progress").isZero();
             assertThat(counters.responses(5)).as("5xx answers").isEqualTo(1);
@@ -121,6 +120,14 @@ class ProxyHandlerAccessCheckTest {
         }
     }
 
+    /** Lets the held check run, and waits until its verdict, handed to the stream's loop, was looked at there. */
+    private void releaseTheCheckUntilItsVerdictWasLookedAt() throws Exception {
+        checks.release();
+        checks.awaitChecked();
+        group.next().submit(() -> {
+        }).get(10, TimeUnit.SECONDS);
+    }
+
     /** The service's requests are {@code count}, each answered 503: in its counters and in its metrics. */
     private static void assertAnswered503(StandaloneTrafficCounters.Metered metered, int count) {
         TrafficCounters counters = metered.counters();
@@ -133,6 +140,37 @@ class ProxyHandlerAccessCheckTest {
             assertThat(counters.responses(hundreds)).as("%s answers", statusClass).isEqualTo(expected);
             assertThat(metered.scrapedResponses(statusClass)).as("%s answers in the metrics", statusClass)
                     .isEqualTo(expected);
+        }
+    }
+
+    /**
+     * An HTTP/2 visitor that cancels its stream while its password check runs: its request counts once, with no
+     * response, as an exchange the visitor cut short does, and the verdict that comes after does not count it again;
+     * before, nothing counted it (the verdict, come after the stream closed, was ignored).
+     */
+    @Test
+    void aStreamCancelledWhileItsCheckRunsCountsOnceAsAnUnansweredRequest() throws Exception {
+        TrafficCounters counters = StandaloneTrafficCounters.create();
+        try (TargetServer target = new TargetServer("cancelled")) {
+            HttpRoutes routes = new HttpRoutes();
+            routes.onServiceChange(null, lockedService("locked.test", target));
+            HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                    .access(checks.access()).traffic(service -> counters).build();
+            Channel listener = Http2UploadBudgetPeers.startProxy(group, proxy);
+            Http2StreamChannel stream = Http2UploadBudgetPeers.request(Http2UploadBudgetPeers.connect(visitors, listener),
+                    new Http2UploadBudgetPeers.Answer(), new DefaultHttp2Headers().method("GET").scheme("https")
+                            .authority("locked.test").path("/").add("authorization", HeldPasswordChecks.authorization()));
+            stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)).sync();
+            await().atMost(10, TimeUnit.SECONDS).alias("the request counted once the visitor left")
+                    .until(() -> counters.totalConnections() == 1 && counters.activeConnections() == 0);
+
+            releaseTheCheckUntilItsVerdictWasLookedAt();
+            assertThat(counters.totalConnections()).as("the service's requests, once the verdict came").isEqualTo(1);
+            assertThat(counters.activeConnections()).as("its requests in progress").isZero();
+            for (int hundreds = 1; hundreds <= 5; hundreds++) {
+                assertThat(counters.responses(hundreds)).as("%dxx answers", hundreds).isZero();
+            }
+            listener.close().sync();
         }
     }
 
