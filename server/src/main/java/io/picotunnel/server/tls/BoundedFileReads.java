@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -40,6 +41,15 @@ public final class BoundedFileReads {
     /** Platform threads: a virtual one blocked in open() would hold its carrier for as long. */
     private static final ExecutorService READERS = Executors.newCachedThreadPool(
             Thread.ofPlatform().daemon().name("picotunnel-file-read-", 1).factory());
+    /**
+     * The let-gos' one thread: on the readers' pool they were not counted, so more threads than the limit could wait
+     * on files (a let-go's look at a file system that does not answer).
+     */
+    private static final ScheduledExecutorService LET_GO = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("picotunnel-file-let-go").factory());
+    /** How often a read given up is let go while it has not ended, and how many times at most: some 5 s. */
+    static final Duration LET_GO_INTERVAL = Duration.ofMillis(100);
+    static final int LET_GO_TRIES = 50;
 
     /**
      * A read given up at the timeout, or refused as too many wait: the file's content is not known, and may read well
@@ -56,10 +66,18 @@ public final class BoundedFileReads {
     private final int maxLeftWaiting;
     /** Reads started and not ended: those within their timeout, and those left waiting past it. */
     private final AtomicInteger unended = new AtomicInteger();
+    /** Run by a read's thread before its open: a test's, to have it come late. */
+    private final Runnable beforeOpen;
 
     BoundedFileReads(Duration timeout, int maxLeftWaiting) {
+        this(timeout, maxLeftWaiting, () -> {
+        });
+    }
+
+    BoundedFileReads(Duration timeout, int maxLeftWaiting, Runnable beforeOpen) {
         this.timeout = timeout;
         this.maxLeftWaiting = maxLeftWaiting;
+        this.beforeOpen = beforeOpen;
     }
 
     /**
@@ -83,6 +101,7 @@ public final class BoundedFileReads {
         try {
             READERS.execute(() -> {
                 try {
+                    beforeOpen.run();
                     byte[] bytes = readNoFurther(file, limit);
                     unended.decrementAndGet(); // before the caller goes on: its next read does not count this one
                     read.complete(bytes);
@@ -98,7 +117,8 @@ public final class BoundedFileReads {
         try {
             return waitUninterruptibly(read);
         } catch (TimeoutException e) {
-            READERS.execute(() -> letGo(file)); // not here: a file system that does not answer would hold the caller
+            // not here: a file system that does not answer would hold the caller
+            letGoWhilePending(file, read, 0, LET_GO_TRIES);
             throw new NotReadInTimeException(file + ": not read within " + Durations.format(timeout) + ": not a regular"
                     + " file (a FIFO put in its place as it was read, say), or on a file system slow to answer");
         } catch (ExecutionException e) {
@@ -109,6 +129,22 @@ public final class BoundedFileReads {
                 default -> throw new IOException(file + ": " + e.getCause(), e.getCause());
             }
         }
+    }
+
+    /**
+     * Lets go of {@code file}'s read after {@code delayMillis}, and again every {@link #LET_GO_INTERVAL} up to {@code
+     * tries} times while {@code read} has not ended: a read's thread that had not reached its open at the first let-go
+     * (a loaded machine) then waited for good.
+     */
+    private static void letGoWhilePending(Path file, CompletableFuture<?> read, long delayMillis, int tries) {
+        LET_GO.schedule(() -> {
+            if (!read.isDone()) {
+                letGo(file);
+                if (tries > 1) {
+                    letGoWhilePending(file, read, LET_GO_INTERVAL.toMillis(), tries - 1);
+                }
+            }
+        }, delayMillis, TimeUnit.MILLISECONDS);
     }
 
     /** Reads not ended now: left waiting past their timeout, or within it. */

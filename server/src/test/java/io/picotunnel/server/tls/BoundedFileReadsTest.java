@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -71,6 +72,31 @@ class BoundedFileReadsTest {
             for (Fifo fifo : fifos) {
                 fifo.close();
             }
+        }
+    }
+
+    /**
+     * A read whose thread reaches its open only after the first let-go, at the timeout (here 1 s later, as on a loaded
+     * machine), is let go by a later one. Before, the one let-go at the timeout missed it, and it waited for good.
+     */
+    @Test
+    void aReadThatOpensAfterTheFirstLetGoIsLetGoByALaterOne() throws Exception {
+        CountDownLatch late = new CountDownLatch(1);
+        BoundedFileReads lateOpens = new BoundedFileReads(Duration.ofMillis(300), 2, () -> {
+            try {
+                late.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try (Fifo fifo = Fifo.make(dir.resolve("fifo"))) {
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(
+                    () -> lateOpens.readBounded(fifo.path(), 5)).isExactlyInstanceOf(NotReadInTimeException.class));
+            await("the first let-go is over").pollDelay(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+                    .until(() -> true);
+            late.countDown();
+
+            await("the late read is let go").atMost(Duration.ofSeconds(20)).until(() -> lateOpens.leftWaiting() == 0);
         }
     }
 
