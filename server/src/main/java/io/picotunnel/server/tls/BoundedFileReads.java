@@ -24,9 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * in time. A file looked at as a regular file may be a FIFO by the time it is opened, replaced in between, and the open
  * of a FIFO waits for a writer, for good if none comes: Java opens files with no {@code O_NONBLOCK}, and no interrupt
  * ends that wait. So a file is opened and read on a thread of its own, waited for at most a timeout: past it the read
- * is left waiting and the caller gets an IOException naming the file. A read left waiting at the open of a FIFO is let
- * go then ({@link #letGo}). Reads not ended are counted, and past a limit further reads are refused until some end: at
- * most that many threads wait on files, whatever reads at once.
+ * is left waiting and the caller gets an IOException naming the file. A read left waiting at the open of a FIFO still
+ * in the file's place is let go then ({@link #letGo}), again while it has not ended, as its thread may not have reached
+ * its open yet. Reads not ended are counted, and past a limit further reads are refused until some end: at most that
+ * many threads read files, and one more lets go of them, whatever reads at once.
  */
 public final class BoundedFileReads {
 
