@@ -12,6 +12,7 @@ import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.protocol.yamux.TotalBufferBudget;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.server.access.Cidr;
+import io.picotunnel.server.auth.AdminToken;
 import io.picotunnel.server.config.AuthMode;
 import io.picotunnel.server.config.ExampleEmail;
 import io.picotunnel.server.config.Limits;
@@ -89,7 +90,7 @@ public record ServerConfig(
     /** Shortest admin token accepted from the operator (a generated one has 64 hex characters). */
     public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
     /** Longest admin token accepted, as the client's longest token. */
-    public static final int MAX_ADMIN_TOKEN_LENGTH = 1024;
+    public static final int MAX_ADMIN_TOKEN_LENGTH = AdminToken.MAX_TOKEN_LENGTH;
 
     /**
      * OIDC sign-in for the web UI: users on {@code allowedEmails}/{@code allowedGroups} may enter, or with

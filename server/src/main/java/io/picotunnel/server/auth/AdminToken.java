@@ -21,7 +21,12 @@ import java.util.Set;
 public final class AdminToken {
 
     public static final String FILE_NAME = "admin-token";
-    /** Far more than any token (a generated one is 43 characters): a larger file is not one the server wrote. */
+    /**
+     * The longest token, in the file as in {@code PICOTUNNEL_ADMIN_TOKEN} (ServerConfig's MAX_ADMIN_TOKEN_LENGTH is
+     * this one): the file's token used to be let through up to its 4096 bytes, where the variable refused one longer.
+     */
+    public static final int MAX_TOKEN_LENGTH = 1024;
+    /** Far more than any token and the blanks around it: a larger file is not one the server wrote. */
     static final int MAX_FILE_SIZE = 4096;
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
 
@@ -45,6 +50,11 @@ public final class AdminToken {
             String stored = readStored(file).strip();
             if (stored.isEmpty()) {
                 throw new IOException("the admin token file " + file + " is empty; delete it to have a new token generated");
+            }
+            if (stored.length() > MAX_TOKEN_LENGTH) {
+                throw new IOException("the admin token file " + file + " holds a token of " + stored.length()
+                        + " characters, longer than the " + MAX_TOKEN_LENGTH + " an admin token may have; put a shorter"
+                        + " token in it, or delete it to have a new token generated");
             }
             restrict(file);
             return new Resolved(stored, false, file);

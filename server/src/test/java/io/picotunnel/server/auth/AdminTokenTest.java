@@ -1,5 +1,6 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.tls.Fifo;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -111,7 +112,21 @@ class AdminTokenTest {
         assertThatThrownBy(() -> AdminToken.resolve(null, dir)).isExactlyInstanceOf(IOException.class)
                 .hasMessage("the admin token file " + file + " holds more than 4096 bytes, not a token; put the token"
                         + " alone in it, or delete it to have a new token generated");
-        Files.writeString(file, "x".repeat(AdminToken.MAX_FILE_SIZE));
-        assertThat(AdminToken.resolve(null, dir).token()).hasSize(AdminToken.MAX_FILE_SIZE);
+        Files.writeString(file, " ".repeat(AdminToken.MAX_FILE_SIZE - 1) + "x");
+        assertThat(AdminToken.resolve(null, dir).token()).isEqualTo("x");
+    }
+
+    /** The file's token is held to the variable's longest, 1024 characters: it was let through up to 4096. */
+    @Test
+    void aTokenInTheFileLongerThanTheVariableAllowsIsRefused() throws Exception {
+        Path file = Files.writeString(dir.resolve(AdminToken.FILE_NAME),
+                "x".repeat(ServerConfig.MAX_ADMIN_TOKEN_LENGTH + 1) + "\n");
+
+        assertThatThrownBy(() -> AdminToken.resolve(null, dir)).isExactlyInstanceOf(IOException.class)
+                .hasMessage("the admin token file " + file + " holds a token of 1025 characters, longer than the 1024"
+                        + " an admin token may have; put a shorter token in it, or delete it to have a new token"
+                        + " generated");
+        Files.writeString(file, "x".repeat(ServerConfig.MAX_ADMIN_TOKEN_LENGTH) + "\n");
+        assertThat(AdminToken.resolve(null, dir).token()).hasSize(ServerConfig.MAX_ADMIN_TOKEN_LENGTH);
     }
 }
