@@ -201,10 +201,18 @@ class CrossLoopBackpressureTest {
                         moved[1] = System.nanoTime();
                     }
                     return echoed.stream().allMatch(CompletableFuture::isDone)
+                            || echoed.stream().anyMatch(CompletableFuture::isCompletedExceptionally)
                             || System.nanoTime() - moved[1] > TimeUnit.SECONDS.toNanos(20);
                 });
             } catch (ConditionTimeoutException e) {
                 unfinished = "bytes still moving, not all echoed within " + ECHOES_BOUND;
+            }
+            // A check that failed (its stream closed early, a byte crossed over) says why at once, not once the
+            // other streams are done.
+            for (CompletableFuture<Long> done : echoed) {
+                if (done.isCompletedExceptionally()) {
+                    done.get();
+                }
             }
             if (!echoed.stream().allMatch(CompletableFuture::isDone)) {
                 StringBuilder report = new StringBuilder(unfinished + "\nserver: ");
