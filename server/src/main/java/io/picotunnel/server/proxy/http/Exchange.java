@@ -104,9 +104,10 @@ final class Exchange {
         /**
          * The exchange failed before a response head went out: answer {@code page} here, and close the connection
          * after it if {@code close} (the request's own Connection header is in it: the request's headers may be the
-         * ones passed on, their hop-by-hop ones removed).
+         * ones passed on, their hop-by-hop ones removed), in the format the visitor's {@code accept} prefers (read
+         * before that removal, which takes any header Connection names).
          */
-        void answerLocally(HttpRequest request, ErrorPage page, boolean close, boolean requestFinished);
+        void answerLocally(HttpRequest request, String accept, ErrorPage page, boolean close, boolean requestFinished);
 
         /** The response went out whole: the connection takes its next request, or closes after {@code lastWrite}. */
         void responded(boolean keepAlive, boolean requestFinished, ChannelFuture lastWrite);
@@ -128,6 +129,10 @@ final class Exchange {
     private final HttpRequest request;
     private final Service service;
     private final boolean keepAliveRequested;
+    /** The visitor's Accept, for the format of a local answer: read before the headers lose what Connection names. */
+    private final String accept;
+    /** The visitor asked for Expect: 100-continue (and may hold its body until a 100): read before the strip too. */
+    private final boolean continueExpected;
     private final boolean upgradeRequested;
     /** The Upgrade protocols passed on ({@code h2c} never is); null without an upgrade. */
     private final String upgradeProtocols;
@@ -230,6 +235,8 @@ final class Exchange {
         traffic.opened();
         this.startNanos = System.nanoTime();
         this.keepAliveRequested = HttpUtil.isKeepAlive(request);
+        this.accept = request.headers().get(HttpHeaderNames.ACCEPT);
+        this.continueExpected = HttpUtil.is100ContinueExpected(request);
         this.upgradeProtocols = http2 ? null : RequestSanitizer.upgradeToForward(request.headers());
         this.upgradeRequested = upgradeProtocols != null;
         this.expectsResponseBody = !request.method().equals(HttpMethod.HEAD);
@@ -641,7 +648,7 @@ final class Exchange {
             startBodyTimer(timeout);
             return;
         }
-        if (HttpUtil.is100ContinueExpected(request) && !upstreamAnswered && !bodySent) {
+        if (continueExpected && !upstreamAnswered && !bodySent) {
             LOG.info("{} did not answer {} {} (Expect: 100-continue) within {}", service.targetAddr(), request.method(),
                     ControlCharacters.bounded(service.domain()), Durations.format(proxy.responseTimeout()));
             endWithReset();
@@ -1316,7 +1323,7 @@ final class Exchange {
     /** The proxy answers itself (502, 504): counted with the service's responses. */
     private void answerLocally(ErrorPage page, boolean close, boolean requestFinished) {
         traffic.responded(page.status().code());
-        owner.answerLocally(request, page, close || !keepAliveRequested, requestFinished);
+        owner.answerLocally(request, accept, page, close || !keepAliveRequested, requestFinished);
     }
 
     private void closeTraffic() {

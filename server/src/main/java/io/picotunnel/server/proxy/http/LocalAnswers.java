@@ -124,8 +124,12 @@ final class LocalAnswers {
 
     /** {@code page} as HTML or JSON, as the request's {@code Accept} prefers; without body for HEAD. */
     static FullHttpResponse page(HttpRequest request, ErrorPage page, ByteBufAllocator alloc) {
-        return page.toResponse(alloc, HttpVersion.HTTP_1_1, request.headers().get(HttpHeaderNames.ACCEPT),
-                request.method().equals(HttpMethod.HEAD));
+        return page(request, request.headers().get(HttpHeaderNames.ACCEPT), page, alloc);
+    }
+
+    /** {@code page} as HTML or JSON, as {@code accept} (the visitor's, read before its headers were edited) prefers. */
+    static FullHttpResponse page(HttpRequest request, String accept, ErrorPage page, ByteBufAllocator alloc) {
+        return page.toResponse(alloc, HttpVersion.HTTP_1_1, accept, request.method().equals(HttpMethod.HEAD));
     }
 
     private String invalidRequestLine(HttpRequest request) {

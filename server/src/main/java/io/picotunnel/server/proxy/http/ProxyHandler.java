@@ -740,8 +740,9 @@ final class ProxyHandler extends ChannelDuplexHandler
     }
 
     @Override
-    public void answerLocally(HttpRequest request, ErrorPage page, boolean close, boolean requestFinished) {
-        respond(request, LocalAnswers.page(request, page, ctx.alloc()), close, requestFinished);
+    public void answerLocally(HttpRequest request, String accept, ErrorPage page, boolean close,
+            boolean requestFinished) {
+        respond(request, LocalAnswers.page(request, accept, page, ctx.alloc()), close, requestFinished);
         drain();
     }
 

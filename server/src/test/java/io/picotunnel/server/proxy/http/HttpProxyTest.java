@@ -8,6 +8,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -193,18 +195,33 @@ class HttpProxyTest {
         }
     }
 
-    @Test
-    void targetThatSaysNothingToAnUploadAwaiting100ContinueGets504AndTheStreamEnds() throws Exception {
+    /** With Connection naming Expect, Expect is not passed on, but the visitor still waits: the same 504. */
+    @ParameterizedTest
+    @ValueSource(strings = {"", "Connection: expect\r\n"})
+    void targetThatSaysNothingToAnUploadAwaiting100ContinueGets504AndTheStreamEnds(String connection) throws Exception {
         try (KeepAliveTarget silent = new KeepAliveTarget()) {
             addService("slow.test", "/", silent.address());
             try (RawHttp http = connect()) {
                 // The client waits for the target's word before it sends its body, as RFC 9110 lets it.
-                http.send("POST /hang HTTP/1.1\r\nHost: slow.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+                http.send("POST /hang HTTP/1.1\r\nHost: slow.test\r\nExpect: 100-continue\r\n" + connection
+                        + "Content-Length: 5\r\n\r\n");
                 RawHttp.Response response = http.read();
                 assertThat(response.status()).isEqualTo(504);
                 assertThat(http.closedByServer()).isTrue();
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> silent.ended() == 1);
+        }
+    }
+
+    /** The page's format is the visitor's Accept even when Connection names it (and it is not passed on). */
+    @Test
+    void theTimeoutPageIsJsonAsAskedEvenWhenConnectionNamesAccept() throws Exception {
+        addService("slow.test", "/", alpha.address());
+        try (RawHttp http = connect()) {
+            RawHttp.Response response = http.send("GET /hang HTTP/1.1\r\nHost: slow.test\r\nAccept: application/json\r\n"
+                    + "Connection: accept\r\n\r\n").read();
+            assertThat(response.status()).isEqualTo(504);
+            assertThat(response.header("Content-Type")).isEqualTo("application/json");
         }
     }
 
