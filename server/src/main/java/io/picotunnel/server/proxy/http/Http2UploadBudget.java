@@ -107,6 +107,8 @@ final class Http2UploadBudget {
     /** The watched connections, open ones. */
     private final Set<ConnectionUploads> connections = ConcurrentHashMap.newKeySet();
     private final AtomicLong resetsUnlogged = new AtomicLong();
+    /** The waits for a last write whose bound is still timed; see {@link #waitsTimed}. */
+    private final AtomicLong waitsTimed = new AtomicLong();
     private final AtomicLong nextWarn = new AtomicLong(System.nanoTime());
 
     Http2UploadBudget(long limit) {
@@ -125,6 +127,16 @@ final class Http2UploadBudget {
     /** The bytes held now, frames counted, over all connections. */
     long held() {
         return held.get();
+    }
+
+    /** What the streams chosen to be reset hold and free once reset, out of the budget's check meanwhile. */
+    long freeing() {
+        return freeing.get();
+    }
+
+    /** The waits for an upload's last write whose bound is still timed on the upload's loop. */
+    long waitsTimed() {
+        return waitsTimed.get();
     }
 
     /** Counts what the streams of {@code codec}'s connection hold and opens its window; the codec was just added. */
@@ -342,6 +354,7 @@ final class Http2UploadBudget {
         } catch (RejectedExecutionException stopped) {
             return false;
         }
+        waitsTimed.incrementAndGet();
         upload.awaitingWrite = true;
         writing.addListener(done -> OnLoop.run(loop, upload::endOnceAwaited, () -> ended(upload)));
         return true;
@@ -465,9 +478,18 @@ final class Http2UploadBudget {
          */
         void endOnceAwaited() {
             if (awaitingWrite) {
+                stopWaiting();
+                end(this, false);
+            }
+        }
+
+        /** Ends the wait for the last write, its bound no longer timed: that timer would keep the stream reachable. */
+        private void stopWaiting() {
+            if (awaitingWrite) {
                 awaitingWrite = false;
                 waitBound.cancel(false);
-                end(this, false);
+                waitBound = null;
+                waitsTimed.decrementAndGet();
             }
         }
 
@@ -493,6 +515,7 @@ final class Http2UploadBudget {
 
         @Override
         public void handlerRemoved(ChannelHandlerContext ctx) {
+            stopWaiting();
             ended(this);
             ConnectionUploads uploads = (ConnectionUploads) stream.parent().pipeline().get(CONNECTION_UPLOADS);
             if (uploads != null) {
@@ -502,6 +525,7 @@ final class Http2UploadBudget {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            stopWaiting();
             ended(this);
             ctx.fireChannelInactive();
         }

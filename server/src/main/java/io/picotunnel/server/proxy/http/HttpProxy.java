@@ -309,6 +309,11 @@ public final class HttpProxy implements HttpPipelines {
         return uploadBudget.held();
     }
 
+    /** The budget of the uploads HTTP/2 connections hold, for tests of its counts. */
+    Http2UploadBudget http2UploadBudget() {
+        return uploadBudget;
+    }
+
     /** What the request bodies kept for a retry hold together ({@link BodyCopy}), and their limit. */
     public BodyCopyBudget bodyCopies() {
         return bodyCopies;

@@ -8,6 +8,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -74,12 +75,15 @@ class Http2UploadBudgetSentWholeTest {
     private final CountDownLatch releaseTunnel = new CountDownLatch(1);
     private TargetServer target;
     private HttpProxy proxy;
-    /** The upload's visitor connection. */
+    /** The upload's visitor connection, and the upload's stream on it. */
     private Channel visitor;
+    private Http2StreamChannel uploadStream;
     /** The other connection, whose frame passes the budget, and that frame's stream's answer. */
     private Channel others;
     private final Http2UploadBudgetPeers.Answer otherAnswer = new Http2UploadBudgetPeers.Answer();
     private boolean tunnelWritesNeverDone;
+    /** The tunnel stream's writes stay under way though it closes, as a write done only once a busy loop turns. */
+    private boolean tunnelWritesUnderWayOnceClosed;
     private Duration lastWriteWait = NO_BOUND_HERE;
     /** Tunnel streams asked for from now on are given at once, not held. */
     private volatile boolean openAtOnce;
@@ -246,7 +250,7 @@ class Http2UploadBudgetSentWholeTest {
         Http2UploadBudgetPeers.Answer answer = new Http2UploadBudgetPeers.Answer();
         HeldOpen uploadOpen = sendWholeWhileItsStreamOpens(uploads, answer,
                 Http2UploadBudgetPeers.postHead().path("/sse"));
-        uploadOpen.connected.getNow().pipeline().addFirst(new WritesNeverDone());
+        uploadOpen.connected.getNow().pipeline().addFirst(new WritesNeverDone(true));
         uploadOpen.open();
         assertThat(answer.status.get(10, TimeUnit.SECONDS)).as("the event stream's head").isEqualTo("200");
         assertThat(held()).as("the upload, its writes into the tunnel under way").isEqualTo(UPLOAD_HELD);
@@ -278,6 +282,43 @@ class Http2UploadBudgetSentWholeTest {
                 .isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
     }
 
+    /**
+     * The visitor resets the upload's stream while its end waits for its last write into the tunnel (never done): the
+     * wait's timer is cancelled with the stream, and the budget's counts are back to nothing. Left timed, it kept the
+     * upload and its stream reachable for the wait's bound.
+     */
+    @Test
+    void anUploadWhoseStreamClosesWhileItsEndWaitsLeavesNoTimerAndNothingCounted() throws Exception {
+        uploadClosedWhileItsEndWaits(() -> uploadStream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)));
+    }
+
+    /** As above, the visitor's whole connection closed during the wait. */
+    @Test
+    void anUploadWhoseConnectionClosesWhileItsEndWaitsLeavesNoTimerAndNothingCounted() throws Exception {
+        uploadClosedWhileItsEndWaits(() -> visitor.close());
+    }
+
+    private void uploadClosedWhileItsEndWaits(Runnable close) throws Exception {
+        tunnelWritesNeverDone = true;
+        tunnelWritesUnderWayOnceClosed = true; // else the write, failed as the tunnel stream closes, ends the wait
+        startProxy(tunnelLoop);
+        Http2UploadBudgetPeers.Answer answer = sendWholeWhileItsEndIsQueuedAndRuns(
+                Http2UploadBudgetPeers.postHead().path("/hang"));
+        releaseTunnel.countDown();
+        assertThat(otherAnswer.status.get(10, TimeUnit.SECONDS)).as("the answer to the frame that passed the budget")
+                .isEqualTo("503");
+        Http2UploadBudget budget = proxy.http2UploadBudget();
+        assertThat(budget.waitsTimed()).as("the upload's end waiting, its bound timed").isEqualTo(1);
+
+        close.run();
+
+        await().atMost(10, TimeUnit.SECONDS).alias("the wait's timer cancelled")
+                .until(() -> budget.waitsTimed() == 0);
+        await().atMost(10, TimeUnit.SECONDS).alias("what the upload was counted for out of the budget")
+                .until(() -> held() == 0 && budget.freeing() == 0);
+        assertThat(answer.status).as("the closed upload's answer").isNotDone();
+    }
+
     private void startProxy(EventLoopGroup tunnelStreams) {
         HttpRoutes routes = new HttpRoutes();
         routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "uploads.test", "/", TlsMode.TERMINATE,
@@ -292,7 +333,8 @@ class Http2UploadBudgetSentWholeTest {
                     if (tunnelWritesNeverDone) {
                         connecting.addListener(f -> {
                             if (f.isSuccess()) {
-                                ((Channel) f.getNow()).pipeline().addFirst(new WritesNeverDone());
+                                ((Channel) f.getNow()).pipeline()
+                                        .addFirst(new WritesNeverDone(!tunnelWritesUnderWayOnceClosed));
                             }
                         });
                     }
@@ -350,9 +392,9 @@ class Http2UploadBudgetSentWholeTest {
     private HeldOpen sendWholeWhileItsStreamOpens(Channel uploads, Http2UploadBudgetPeers.Answer answer,
             Http2Headers head) throws Exception {
         visitor = Http2UploadBudgetPeers.connect(visitors, uploads);
-        Http2StreamChannel upload = Http2UploadBudgetPeers.upload(visitor, answer, head);
+        uploadStream = Http2UploadBudgetPeers.upload(visitor, answer, head);
         for (int frame = 1; frame <= FRAMES; frame++) {
-            Http2UploadBudgetPeers.send(upload, FRAME, frame == FRAMES);
+            Http2UploadBudgetPeers.send(uploadStream, FRAME, frame == FRAMES);
         }
         await().atMost(10, TimeUnit.SECONDS).alias("the upload held whole").until(() -> held() == UPLOAD_HELD);
         HeldOpen uploadOpen = opens.poll(10, TimeUnit.SECONDS);
@@ -423,9 +465,17 @@ class Http2UploadBudgetSentWholeTest {
         }
     }
 
-    /** Passes each write on, its promise left pending until the channel ends: a tunnel stream without window. */
+    /**
+     * Passes each write on, its promise left pending until the channel ends (or for good, unless {@code failOnClose}):
+     * a tunnel stream without window.
+     */
     private static final class WritesNeverDone extends ChannelDuplexHandler {
         private final List<ChannelPromise> pending = new ArrayList<>();
+        private final boolean failOnClose;
+
+        WritesNeverDone(boolean failOnClose) {
+            this.failOnClose = failOnClose;
+        }
 
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
@@ -446,6 +496,9 @@ class Http2UploadBudgetSentWholeTest {
         }
 
         private void failPending() {
+            if (!failOnClose) {
+                return;
+            }
             pending.forEach(promise -> promise.tryFailure(new ClosedChannelException()));
             pending.clear();
         }
