@@ -295,10 +295,10 @@ final class Http2UploadBudget {
      * ({@link #awaitWrite}, what it holds counted in the budget meanwhile), then goes on as said if it succeeded,
      * answered or reset below if it failed or was not done within a short bound (a tunnel stream without window).
      * Once the answer began the end does not wait, and a wait ends as the answer's HEADERS go out: the stream is
-     * reset. Else, before any answer began (no HEADERS but 1xx sent) the stream's handler answers it if it can
-     * ({@link OverBudgetAnswer}), and what it held
-     * leaves the budget at once, not once the answer is out; else the stream is reset with ENHANCE_YOUR_CALM, and what
-     * it held leaves as its channel closes.
+     * reset then, unless the write was done by then (its completion not yet seen here), when it goes on. Else,
+     * before any answer began (no HEADERS but 1xx sent) the stream's handler answers it if it can
+     * ({@link OverBudgetAnswer}), and what it held leaves the budget at once, not once the answer is out; else the
+     * stream is reset with ENHANCE_YOUR_CALM, and what it held leaves as its channel closes.
      */
     private void end(HeldUpload upload, boolean mayWait) {
         Http2StreamChannel stream = upload.stream;
