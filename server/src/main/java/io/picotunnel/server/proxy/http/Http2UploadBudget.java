@@ -39,6 +39,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -249,14 +250,21 @@ final class Http2UploadBudget {
 
     /** Resets, while the budget is passed, the longest-stalled upload of the connection that holds the most. */
     private void resetOnFullestConnection() {
+        Set<ConnectionUploads> nothingToChoose = null;
         for (int choice = 0; choice < MAX_CHOICES && held.get() - freeing.get() > limit; choice++) {
-            ConnectionUploads fullest = fullestConnection();
+            ConnectionUploads fullest = fullestConnection(nothingToChoose);
             if (fullest == null) {
                 return;
             }
             HeldUpload oldest = fullest.byStall.pollFirst();
             if (oldest == null) {
-                continue; // its streams took what they held meanwhile
+                // Its streams took what they held meanwhile, its count not yet down: not chosen again in this call,
+                // where it would be each time, a scan of all connections each, until its count came down
+                if (nothingToChoose == null) {
+                    nothingToChoose = new HashSet<>();
+                }
+                nothingToChoose.add(fullest);
+                continue;
             }
             synchronized (oldest) {
                 if (oldest.resetting) {
@@ -271,10 +279,14 @@ final class Http2UploadBudget {
         }
     }
 
-    private ConnectionUploads fullestConnection() {
+    /** The connection holding the most, of those not in {@code skipped} (null: none skipped). */
+    private ConnectionUploads fullestConnection(Set<ConnectionUploads> skipped) {
         ConnectionUploads fullest = null;
         long most = 0;
         for (ConnectionUploads connection : connections) {
+            if (skipped != null && skipped.contains(connection)) {
+                continue;
+            }
             long connectionHeld = connection.held.get();
             // Of connections holding as much, the newer: a stalled upload that was there first is not the one to go
             boolean newer = fullest != null && connection.order > fullest.order;
