@@ -204,10 +204,7 @@ class Http2UploadBudgetSentWholeTest {
     void anUploadWhoseLastWriteIsNeverDoneIsAnswered503AtTheWaitsBound() throws Exception {
         tunnelWritesNeverDone = true;
         lastWriteWait = Duration.ofMillis(300);
-        startProxy(tunnelLoop);
-        Http2UploadBudgetPeers.Answer answer = sendWholeWhileItsEndIsQueuedAndRuns(
-                Http2UploadBudgetPeers.postHead().path("/hang"));
-        releaseTunnel.countDown();
+        Http2UploadBudgetPeers.Answer answer = hangingUploadWhoseEndRan();
 
         assertThat(answer.status.get(10, TimeUnit.SECONDS)).as("the upload's answer at the wait's bound")
                 .isEqualTo("503");
@@ -222,10 +219,7 @@ class Http2UploadBudgetSentWholeTest {
      */
     @Test
     void anUploadLeftToGoOnGetsTheCreditOfItsPiecesBackWhileItsAnswerIsAwaited() throws Exception {
-        startProxy(tunnelLoop);
-        Http2UploadBudgetPeers.Answer answer = sendWholeWhileItsEndIsQueuedAndRuns(
-                Http2UploadBudgetPeers.postHead().path("/hang"));
-        releaseTunnel.countDown();
+        Http2UploadBudgetPeers.Answer answer = hangingUploadWhoseEndRan();
 
         await().atMost(10, TimeUnit.SECONDS).alias("what the upload was counted for out of the budget")
                 .until(() -> held() == 0);
@@ -301,10 +295,7 @@ class Http2UploadBudgetSentWholeTest {
     private void uploadClosedWhileItsEndWaits(Runnable close) throws Exception {
         tunnelWritesNeverDone = true;
         tunnelWritesUnderWayOnceClosed = true; // else the write, failed as the tunnel stream closes, ends the wait
-        startProxy(tunnelLoop);
-        Http2UploadBudgetPeers.Answer answer = sendWholeWhileItsEndIsQueuedAndRuns(
-                Http2UploadBudgetPeers.postHead().path("/hang"));
-        releaseTunnel.countDown();
+        Http2UploadBudgetPeers.Answer answer = hangingUploadWhoseEndRan();
         assertThat(otherAnswer.status.get(10, TimeUnit.SECONDS)).as("the answer to the frame that passed the budget")
                 .isEqualTo("503");
         Http2UploadBudget budget = proxy.http2UploadBudget();
@@ -371,6 +362,15 @@ class Http2UploadBudgetSentWholeTest {
             hold(tunnelLoop.next(), releaseTunnel);
         }
         release.countDown();
+        return answer;
+    }
+
+    /** An upload its target never answers, sent as by {@link #sendWholeWhileItsEndIsQueuedAndRuns}, the tunnel let go. */
+    private Http2UploadBudgetPeers.Answer hangingUploadWhoseEndRan() throws Exception {
+        startProxy(tunnelLoop);
+        Http2UploadBudgetPeers.Answer answer = sendWholeWhileItsEndIsQueuedAndRuns(
+                Http2UploadBudgetPeers.postHead().path("/hang"));
+        releaseTunnel.countDown();
         return answer;
     }
 
