@@ -129,14 +129,15 @@ public final class UpstreamPool implements AutoCloseable {
     }
 
     /**
-     * On the stream's loop: the stream goes to the exchange's handler, unless it went bad while idle. Park may not
-     * have run yet (the next request came on this loop right after the release): it will see the stream taken.
+     * On the stream's loop: the stream goes to the exchange's handler, unless it went bad while idle or holds bytes
+     * past its last response. Park may not have run yet (the next request came right after the release, on any
+     * loop): it will see the stream taken and check nothing, so the bytes are looked for here too.
      */
     private void handOut(IdleStream taken, Deque<IdleStream> streams, Service service, ChannelInboundHandler handler,
             Set<YamuxSession> passOver, Promise<Lease> promise) {
         Channel channel = taken.channel;
         taken.cancelTimer();
-        if (taken.spoiled || !usable(channel) || !handTo(channel, handler)) {
+        if (taken.spoiled || !usable(channel) || holdsBytes(channel) || !handTo(channel, handler)) {
             channel.close();
             takeIdle(streams, service, handler, passOver, promise);
             return;

@@ -98,6 +98,23 @@ class UpstreamPoolTest {
     }
 
     @Test
+    void aStreamHoldingBytesPastItsResponseTakenBeforeItsParkRanIsClosedAndTheTakeGetsANewOne() {
+        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, new Recorder()), false);
+        stream.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/"));
+        stream.releaseOutbound();
+        // Bytes past Content-Length in the same read: the decoder holds them, waiting for a line break.
+        stream.writeInbound(Unpooled.copiedBuffer(RESPONSE + "garbage-bytes", StandardCharsets.US_ASCII));
+
+        pool.release(SERVICE, stream); // park, which would see the bytes, is queued, not run
+        Channel next = leased(pool.acquire(SERVICE, new Recorder()), false);
+        stream.runPendingTasks();
+
+        assertThat(next).isNotSameAs(stream);
+        assertThat(stream.isOpen()).isFalse();
+        assertThat(streams).as("streams opened").containsExactly(stream, (EmbeddedChannel) next);
+    }
+
+    @Test
     void aParkedStreamIsWatchedUntilTakenAndThenServesOnlyItsNewExchange() {
         Recorder first = new Recorder();
         EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, first), false);
