@@ -186,7 +186,17 @@ class Http2UploadBudgetSentWholeTest {
         assertThat(secondOpen).as("the second upload's tunnel stream asked for").isNotNull();
         secondOpen.connected.await(10, TimeUnit.SECONDS);
         openWithWritesNeverDone(secondOpen, otherLoop);
-        release.countDown();
+        // The second's end, chosen by the first's, held until the first waits: run at once, in parallel, it could
+        // count the second's bytes again before the first looked at the budget, which then found it passed
+        CountDownLatch releaseOther = new CountDownLatch(1);
+        try {
+            hold(otherLoop.next(), releaseOther);
+            release.countDown();
+            await().atMost(10, TimeUnit.SECONDS).alias("the first upload's end waiting")
+                    .until(() -> proxy.http2UploadBudget().waitsTimed() == 1);
+        } finally {
+            releaseOther.countDown();
+        }
 
         await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> assertThat(held())
                 .as("the budget holding the waiting upload only").isEqualTo(UPLOAD_HELD));
