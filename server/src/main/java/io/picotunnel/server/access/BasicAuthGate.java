@@ -123,21 +123,24 @@ final class BasicAuthGate implements AutoCloseable {
             CompletableFuture<Boolean> check = running;
             try {
                 checks.execute(() -> {
-                    boolean passed = false;
                     try {
                         // Both checks always run, so the time taken does not tell whether the user name was right.
                         boolean userMatches = Secrets.matches(credentials[0], UnicodeNames.composed(auth.username()));
                         boolean passwordMatches = PasswordHash.matches(credentials[1], auth.passwordHash());
-                        passed = userMatches && passwordMatches;
+                        boolean passed = userMatches && passwordMatches;
                         if (passed) {
                             remember(key);
                             failures.succeeded(address);
                         } else {
                             failures.failed(address, "a wrong user name or password for " + ControlCharacters.bounded(host));
                         }
-                    } finally {
                         done(key, block);
                         check.complete(passed);
+                    } catch (RuntimeException | Error e) {
+                        // A bug, not the visitor's password: answered 500 (the proxy's "check failed"), not 401
+                        LOG.warn("the password check of a request to {} failed", ControlCharacters.bounded(host), e);
+                        done(key, block);
+                        check.completeExceptionally(e);
                     }
                 });
             } catch (RejectedExecutionException e) {

@@ -21,6 +21,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Base64;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,7 +37,7 @@ import static org.awaitility.Awaitility.await;
  * API's figures of the service and of its tunnel and in /metrics' status classes; before, none of it was counted. A
  * real server and client on loopback, raw HTTP/1.1 visitors. So do the proxy's answers to requests routed to the
  * service: https_redirect's 308, the 400 of a path another service's may be read as. (The password checks' busy 503,
- * and HTTP/2: ProxyHandlerAccessCheckTest.)
+ * a failed check's 500, and HTTP/2: ProxyHandlerAccessCheckTest.)
  */
 class AccessAnswersTrafficTest {
 
@@ -78,6 +79,14 @@ class AccessAnswersTrafficTest {
     void aRequestWithoutThePasswordAnswered401CountsOnceAsA4xx() throws Exception {
         start(Map.of(), "\"auth\":{\"type\":\"basic\",\"username\":\"alice\",\"password\":\"correct horse\"}");
         assertCountedOnce("", "HTTP/1.1 401", "4xx");
+    }
+
+    /** Answered once its password check ran off the event loop (the verdict handed back), unlike the 401 above. */
+    @Test
+    void aWrongPasswordAnswered401OnceItsCheckRanCountsOnceAsA4xx() throws Exception {
+        start(Map.of(), "\"auth\":{\"type\":\"basic\",\"username\":\"alice\",\"password\":\"correct horse\"}");
+        String wrong = Base64.getEncoder().encodeToString("alice:wrong horse".getBytes(StandardCharsets.UTF_8));
+        assertCountedOnce("Authorization: Basic " + wrong + "\r\n", "HTTP/1.1 401", "4xx");
     }
 
     @Test

@@ -49,7 +49,12 @@ final class HeldPasswordChecks implements AutoCloseable {
 
     /** The Authorization header of the right credentials. */
     static String authorization() {
-        return "Basic " + Base64.getEncoder().encodeToString((USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8));
+        return authorization(PASSWORD);
+    }
+
+    /** The Authorization header of the right user with {@code password}. */
+    static String authorization(String password) {
+        return "Basic " + Base64.getEncoder().encodeToString((USER + ":" + password).getBytes(StandardCharsets.UTF_8));
     }
 
     /** Lets the checks queued, and any later, run. */

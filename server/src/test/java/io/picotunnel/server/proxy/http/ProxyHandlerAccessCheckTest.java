@@ -23,6 +23,7 @@ import java.time.Instant;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -93,29 +94,76 @@ class ProxyHandlerAccessCheckTest {
     void theBusy503OfBackedUpPasswordChecksCountsOnceAsOneOfTheServicesRequestsOverHttp1AndHttp2() throws Exception {
         ExecutorService refusing = Executors.newSingleThreadExecutor();
         refusing.shutdown();
-        try (TargetServer target = new TargetServer("busy");
-             AccessControl access = PasswordChecksOn.executor(refusing)) {
+        try (AccessControl access = PasswordChecksOn.executor(refusing)) {
+            RawHttp.Response answer = assertAnsweredOnceEachOverHttp1AndHttp2(access, HeldPasswordChecks.authorization(),
+                    503);
+            assertThat(answer.text()).contains("Too many sign-in attempts");
+        }
+    }
+
+    /**
+     * A wrong password, answered 401 once its check ran on the password checks' pool (the verdict handed back to the
+     * connection's loop, where the busy 503 above is answered at once), counts once as one of the service's requests
+     * with its 4xx.
+     */
+    @Test
+    void aWrongPasswordAnswered401AfterItsCheckRanCountsOnceOverHttp1AndHttp2() throws Exception {
+        try (AccessControl access = PasswordChecksOn.executor(Executors.newSingleThreadExecutor())) {
+            RawHttp.Response answer = assertAnsweredOnceEachOverHttp1AndHttp2(access,
+                    HeldPasswordChecks.authorization("wrong"), 401);
+            assertThat(answer.header("www-authenticate")).as("the challenge").startsWith("Basic ");
+        }
+    }
+
+    /** A password check that fails (its clock throws on the check's thread, as a bug would): 500, counted as a 5xx. */
+    @Test
+    void aPasswordCheckThatFailsAnswered500CountsOnceOverHttp1AndHttp2() throws Exception {
+        String checkThread = "failing-password-check";
+        ExecutorService pool = Executors.newSingleThreadExecutor(task -> new Thread(task, checkThread));
+        LongSupplier clockBrokenOnTheCheckThread = () -> {
+            if (Thread.currentThread().getName().equals(checkThread)) {
+                throw new IllegalStateException("a clock that fails, for the test");
+            }
+            return System.nanoTime();
+        };
+        try (AccessControl access = PasswordChecksOn.executor(pool, clockBrokenOnTheCheckThread)) {
+            RawHttp.Response answer = assertAnsweredOnceEachOverHttp1AndHttp2(access, HeldPasswordChecks.authorization(),
+                    500);
+            assertThat(answer.text()).contains("The access check failed");
+        }
+    }
+
+    /**
+     * A GET of the service behind {@code access}'s password checks with {@code authorization}, over HTTP/1.1 and then
+     * over HTTP/2, is answered {@code status} each time, and each counts once as one of the service's requests with its
+     * response, in its counters (the API's figures) and in the metrics /metrics shows. The HTTP/1.1 answer.
+     */
+    private RawHttp.Response assertAnsweredOnceEachOverHttp1AndHttp2(AccessControl access, String authorization,
+            int status) throws Exception {
+        try (TargetServer target = new TargetServer("checked")) {
             Service locked = lockedService("locked.test", target);
             try (StandaloneTrafficCounters.Metered metered = StandaloneTrafficCounters.metered(locked);
                  DirectProxyFixture fixture = new DirectProxyFixture("open.test",
                          proxy -> proxy.access(access).traffic(service -> metered.counters()))) {
                 fixture.routes().onServiceChange(null, locked);
                 fixture.listen(64 * 1024);
+                RawHttp.Response answer;
                 try (RawHttp visitor = new RawHttp(fixture.port())) {
-                    RawHttp.Response answer = visitor.send(get("/")).read();
-                    assertThat(answer.status()).as("the HTTP/1.1 answer").isEqualTo(503);
-                    assertThat(answer.text()).contains("Too many sign-in attempts");
+                    answer = visitor.send(get("/", authorization)).read();
+                    assertThat(answer.status()).as("the HTTP/1.1 answer").isEqualTo(status);
                 }
-                assertAnswered503(metered, 1);
+                assertAnswered(metered, 1, status / 100);
 
                 Channel http2 = Http2UploadBudgetPeers.startProxy(group, fixture.proxy());
-                Http2UploadBudgetPeers.Answer answer = new Http2UploadBudgetPeers.Answer();
-                Http2UploadBudgetPeers.request(Http2UploadBudgetPeers.connect(visitors, http2), answer,
+                Http2UploadBudgetPeers.Answer http2Answer = new Http2UploadBudgetPeers.Answer();
+                Http2UploadBudgetPeers.request(Http2UploadBudgetPeers.connect(visitors, http2), http2Answer,
                         new DefaultHttp2Headers().method("GET").scheme("https").authority("locked.test").path("/")
-                                .add("authorization", HeldPasswordChecks.authorization()));
-                assertThat(answer.status.get(10, TimeUnit.SECONDS)).as("the HTTP/2 answer").isEqualTo("503");
-                assertAnswered503(metered, 2);
+                                .add("authorization", authorization));
+                assertThat(http2Answer.status.get(10, TimeUnit.SECONDS)).as("the HTTP/2 answer")
+                        .isEqualTo(Integer.toString(status));
+                assertAnswered(metered, 2, status / 100);
                 http2.close().sync();
+                return answer;
             }
         }
     }
@@ -128,16 +176,20 @@ class ProxyHandlerAccessCheckTest {
         }).get(10, TimeUnit.SECONDS);
     }
 
-    /** The service's requests are {@code count}, each answered 503: in its counters and in its metrics. */
-    private static void assertAnswered503(StandaloneTrafficCounters.Metered metered, int count) {
+    /**
+     * The service's requests are {@code count}, each answered with a status of class {@code hundreds}: in its counters
+     * and in its metrics.
+     */
+    private static void assertAnswered(StandaloneTrafficCounters.Metered metered, int count, int hundreds) {
         TrafficCounters counters = metered.counters();
-        await().atMost(10, TimeUnit.SECONDS).alias("the answers counted").until(() -> counters.responses(5) >= count);
+        await().atMost(10, TimeUnit.SECONDS).alias("the answers counted")
+                .until(() -> counters.responses(hundreds) >= count);
         assertThat(counters.totalConnections()).as("the service's requests").isEqualTo(count);
         assertThat(counters.activeConnections()).as("its requests in progress").isZero();
-        for (int hundreds = 1; hundreds <= 5; hundreds++) {
-            String statusClass = hundreds + "xx";
-            long expected = hundreds == 5 ? count : 0;
-            assertThat(counters.responses(hundreds)).as("%s answers", statusClass).isEqualTo(expected);
+        for (int c = 1; c <= 5; c++) {
+            String statusClass = c + "xx";
+            long expected = c == hundreds ? count : 0;
+            assertThat(counters.responses(c)).as("%s answers", statusClass).isEqualTo(expected);
             assertThat(metered.scrapedResponses(statusClass)).as("%s answers in the metrics", statusClass)
                     .isEqualTo(expected);
         }
@@ -209,7 +261,10 @@ class ProxyHandlerAccessCheckTest {
     }
 
     private static String get(String path) {
-        return "GET " + path + " HTTP/1.1\r\nHost: locked.test\r\nAuthorization: " + HeldPasswordChecks.authorization()
-                + "\r\n\r\n";
+        return get(path, HeldPasswordChecks.authorization());
+    }
+
+    private static String get(String path, String authorization) {
+        return "GET " + path + " HTTP/1.1\r\nHost: locked.test\r\nAuthorization: " + authorization + "\r\n\r\n";
     }
 }
