@@ -224,6 +224,11 @@ final class ProxyHandler extends ChannelDuplexHandler
         return state == State.AWAIT_REQUEST;
     }
 
+    /** HTTP/1.1: whether the visitor ended its side (its EOF was read), for tests. */
+    boolean inputEnded() {
+        return inputEnded;
+    }
+
     /** Messages waiting in {@link #pending}, for tests. */
     int pendingMessages() {
         return pending.size();

@@ -226,6 +226,63 @@ class ProxyHandlerAccessCheckTest {
         }
     }
 
+    /**
+     * HTTP/1.1 visitors that end their sending side (shutdown(SHUT_WR), as {@code nc -N} and scripts do) while their
+     * password checks run have not left: each gets its answer once its check ended, the check's own (401) or the
+     * target's (200), counted as answered, as a half-close before the target's answer keeps an exchange going; then
+     * the connection's end (no keep-alive after a half-close). Not one of the requests of visitors who left.
+     */
+    @Test
+    void http1VisitorsThatHalfCloseWhileTheirChecksRunGetTheirAnswersCountedAsAnswered() throws Exception {
+        TrafficCounters counters = StandaloneTrafficCounters.create();
+        try (DirectProxyFixture fixture = new DirectProxyFixture("open.test",
+                proxy -> proxy.access(checks.access()).traffic(service -> counters))) {
+            fixture.routes().onServiceChange(null, lockedService("locked.test", fixture.target()));
+            fixture.listen(64 * 1024);
+            try (RawHttp wrong = new RawHttp(fixture.port())) {
+                Channel first = halfCloseWhileChecked(fixture, null, wrong,
+                        get("/wrong", HeldPasswordChecks.authorization("wrong")));
+                try (RawHttp right = new RawHttp(fixture.port())) {
+                    halfCloseWhileChecked(fixture, first, right, get("/right"));
+
+                    checks.release();
+                    RawHttp.Response refused = wrong.read();
+                    assertThat(refused.status()).as("the check's answer after the half-close").isEqualTo(401);
+                    assertThat(wrong.closedByServer()).as("the connection's end after it").isTrue();
+                    RawHttp.Response answered = right.read();
+                    assertThat(answered.status()).as("the target's answer after the half-close").isEqualTo(200);
+                    assertThat(answered.text()).contains("uri=/right");
+                    assertThat(right.closedByServer()).as("the connection's end after it").isTrue();
+                }
+            }
+            await().atMost(10, TimeUnit.SECONDS).alias("both requests ended")
+                    .until(() -> counters.totalConnections() == 2 && counters.activeConnections() == 0);
+            assertThat(counters.responses(4)).as("4xx answers").isEqualTo(1);
+            assertThat(counters.responses(2)).as("2xx answers").isEqualTo(1);
+            assertThat(counters.responses(5)).as("5xx answers").isZero();
+        }
+    }
+
+    /**
+     * Sends {@code request} on {@code visitor}, the connection accepted after {@code previous}, waits for it to be in its
+     * check, ends the visitor's side and waits for the proxy to have read that; the proxy's side of the connection.
+     */
+    private static Channel halfCloseWhileChecked(DirectProxyFixture fixture, Channel previous, RawHttp visitor,
+            String request) throws Exception {
+        visitor.send(request);
+        Channel channel = await().atMost(10, TimeUnit.SECONDS).alias("the visitor's connection accepted")
+                .until(fixture::visitor, accepted -> accepted != previous);
+        ProxyHandler handler = channel.pipeline().get(ProxyHandler.class);
+        await().atMost(10, TimeUnit.SECONDS).alias("the request in its check")
+                .until(() -> DirectProxyFixture.onLoop(channel, handler::checkedRequest) != null);
+        visitor.shutdownOutput();
+        await().atMost(10, TimeUnit.SECONDS).alias("the half-close read while the check runs")
+                .until(() -> DirectProxyFixture.onLoop(channel, handler::inputEnded));
+        assertThat(DirectProxyFixture.onLoop(channel, handler::checkedRequest)).as("the request still in its check")
+                .isNotNull();
+        return channel;
+    }
+
     @Test
     void theRequestHeadIsLetGoOnceItsAccessCheckEnded() throws Exception {
         try (DirectProxyFixture fixture = new DirectProxyFixture("open.test", proxy -> proxy.access(checks.access()))) {

@@ -119,6 +119,11 @@ final class RawHttp implements AutoCloseable {
         return new Response(status, headers, body.toByteArray());
     }
 
+    /** Ends the sending side (shutdown(SHUT_WR), as {@code nc -N} does); what the server sends can still be read. */
+    void shutdownOutput() throws IOException {
+        socket.shutdownOutput();
+    }
+
     /** True once the server has closed the connection (reads EOF). */
     boolean closedByServer() throws IOException {
         try {
