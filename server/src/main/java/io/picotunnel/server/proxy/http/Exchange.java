@@ -7,7 +7,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
@@ -15,7 +14,6 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -61,13 +59,6 @@ import java.util.concurrent.TimeUnit;
 final class Exchange {
 
     private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
-    /**
-     * For the headers passed on where they are copied (a response head the stream's decoder still holds, a 1xx, a
-     * 101; the request's and most response heads are edited in place): copies of a message the HTTP decoder
-     * validated, plus names and values of the proxy's own (constants, the peer's address, headers of the request).
-     * Checking every name again on each copy and set was 6% of the server's Java samples under wrk.
-     */
-    private static final HttpHeadersFactory PASSED_ON = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
     /** Where the exchange is, as the public side sees it. */
     enum Phase {
@@ -176,8 +167,6 @@ final class Exchange {
      * target sent more than it announced, and its stream is not reused.
      */
     private int upstreamMessagesAfter;
-    /** The current upstream batch, while it is handed over. */
-    private List<Object> upstreamBatch = List.of();
     private boolean publicFlushPending;
     /** Runs while the request body is expected from the public side: no progress for the proxy timeout ends it. */
     private ScheduledFuture<?> bodyTimer;
@@ -525,9 +514,6 @@ final class Exchange {
         return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), RequestTarget.originForm(request.uri()), headers);
     }
 
-    private static HttpHeaders passedOn(HttpHeaders decoded) {
-        return PASSED_ON.newHeaders().add(decoded);
-    }
 
     /** The request asks to switch protocols: what the public side sends after it is not HTTP. */
     boolean upgradeRequested() {
@@ -786,14 +772,12 @@ final class Exchange {
      */
     void onUpstreamMessages(List<Object> messages) {
         batchingPublicWrites = true;
-        upstreamBatch = messages;
         try {
             for (int i = 0; i < messages.size(); i++) {
                 upstreamMessagesAfter = messages.size() - 1 - i;
                 onUpstreamMessage(messages.get(i));
             }
         } finally {
-            upstreamBatch = List.of();
             upstreamMessagesAfter = 0;
             batchingPublicWrites = false;
             flushPublic();
@@ -843,7 +827,7 @@ final class Exchange {
         traffic.responded(response.status().code());
         closeTraffic();
         cancelResponseTimer();
-        HttpHeaders headers = passedOn(response.headers());
+        HttpHeaders headers = response.headers();
         String protocol = headers.get(HttpHeaderNames.UPGRADE);
         HopByHop.strip(headers);
         AccessHook.stripOurSetCookies(headers);
@@ -874,7 +858,7 @@ final class Exchange {
                 startResponseTimer(); // the target is at work (102 Processing, 103 Early Hints): the wait starts over
             }
             if (!request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
-                HttpHeaders headers = passedOn(response.headers());
+                HttpHeaders headers = response.headers();
                 HopByHop.strip(headers);
                 // HTTP/2 sends an interim answer as one HEADERS frame: the codec takes it only whole, and its
                 // end (the 1xx's empty last content) is not passed on (onResponseContent).
@@ -1007,14 +991,14 @@ final class Exchange {
     }
 
     /**
-     * The response head for the visitor. Its headers are the target's, edited in place, when the response's end came
-     * in the same read: the stream's decoder let go of the head then. Until that end the decoder, on the stream's
-     * loop, keeps the head (Netty 4.1's read its Transfer-Encoding again when the stream closed, to tell a body ended
-     * by the close from a cut one; 4.2 keeps those facts in fields), so the visitor gets a copy then rather than an
-     * object another thread holds. What the head says of the stream's reuse is read before ({@link #headAllowsReuse}).
+     * The response head for the visitor: the target's, its headers edited in place, also while the stream's decoder, on
+     * the stream's loop, is still within the body. Netty 4.2's decoder lets go of a head as it hands it on and keeps
+     * what it still needs of it (the body's framing, a switch of protocols) in fields; 4.1's read the head's
+     * Transfer-Encoding again when the stream closed, which this edit changes ({@code UpstreamCodecHeadHandedOnTest}).
+     * What the head says of the stream's reuse is read before ({@link #headAllowsReuse}).
      */
     private HttpResponse publicResponse(HttpResponse response) {
-        HttpHeaders headers = endInThisBatch() ? response.headers() : passedOn(response.headers());
+        HttpHeaders headers = response.headers();
         HopByHop.strip(headers);
         AccessHook.stripOurSetCookies(headers);
         int code = response.status().code();
@@ -1035,16 +1019,6 @@ final class Exchange {
             HttpUtil.setKeepAlive(result, keepAlive);
         }
         return result;
-    }
-
-    /** A last content follows the message being handled in the batch handed over. */
-    private boolean endInThisBatch() {
-        for (int i = upstreamBatch.size() - upstreamMessagesAfter; i < upstreamBatch.size(); i++) {
-            if (upstreamBatch.get(i) instanceof LastHttpContent) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private void onResponseContent(HttpContent content) {

@@ -45,7 +45,8 @@ public final class UpstreamPool implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamPool.class);
     static final String CODEC = "http-client";
     static final String HANDLER = "upstream";
-    private static final HttpDecoderConfig DECODER = new HttpDecoderConfig()
+    /** The decoder of the responses of targets (for tests, the same). */
+    static final HttpDecoderConfig DECODER = new HttpDecoderConfig()
             .setMaxInitialLineLength(HttpProxy.MAX_REQUEST_LINE)
             .setMaxHeaderSize(64 * 1024)
             .setMaxChunkSize(HttpProxy.MAX_CHUNK_SIZE);
