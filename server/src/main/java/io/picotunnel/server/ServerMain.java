@@ -4,6 +4,7 @@ import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingOptions;
+import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.protocol.config.UnbrokenNames;
 import io.picotunnel.protocol.config.UsageErrors;
 import io.picotunnel.server.config.Setting;
@@ -51,7 +52,7 @@ public final class ServerMain {
                 .orElseGet(() -> runUntilStopped(args, System.getenv(), System.out, System.err,
                         () -> SignalStop.MIN_START_WAIT));
         if (code != 0) {
-            System.exit(code);
+            StopSignals.exit(code); // a failed start's code: the shutdown hook ends with it too, and returns
         }
     }
 

@@ -89,7 +89,13 @@ final class SignalStop {
         return grace.compareTo(minStartWait) > 0 ? grace : minStartWait;
     }
 
-    /** The JVM's shutdown hook: halts, as the JVM would otherwise exit with the signal's code once hooks are done. */
+    /**
+     * The JVM's shutdown hook: stops the server, then lets the JVM's exit go on when it exits with the code the stop
+     * ends with (a signal's {@link StopSignals#exit}(0), {@link ServerMain}'s exit with a failed start's code), so its
+     * later hooks run: halting then left sqlite-jdbc's extracted library in the temporary directory at every stop.
+     * Otherwise it halts with the stop's code, as the JVM would end with another: 0 where the stop failed, or a
+     * signal's 143 when it came before {@link StopSignals} handled it.
+     */
     private void stopAndHalt() {
         long signalled = System.nanoTime();
         boolean starting = !start.isDone();
@@ -118,7 +124,12 @@ final class SignalStop {
         } catch (RuntimeException e) {
             System.err.println("The server did not stop cleanly: " + e);
         } finally {
-            halt(code);
+            if (StopSignals.exiting(code)) {
+                System.out.flush();
+                System.err.flush();
+            } else {
+                halt(code);
+            }
         }
     }
 

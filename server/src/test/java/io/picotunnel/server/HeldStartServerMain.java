@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.server.store.ServiceListener;
 
 import java.io.IOException;
@@ -36,7 +37,7 @@ final class HeldStartServerMain {
         int code = ServerMain.runUntilStopped(args, System.getenv(), System.out, System.err,
                 () -> Boolean.getBoolean(SHORT_START_WAIT) ? MIN_START_WAIT : SignalStop.MIN_START_WAIT, holding);
         if (code != 0) {
-            System.exit(code);
+            StopSignals.exit(code);
         }
     }
 

@@ -166,13 +166,16 @@ class ServerMainTest {
         assertThat(dir.resolve("data")).as("nothing started").doesNotExist();
     }
 
-    /** ServerMain as a process, as the launcher runs it, with {@code env} on top; its output is both streams. */
-    private static Run process(Map<String, String> env, String... args) throws Exception {
+    /**
+     * ServerMain as a process, as the launcher runs it, with {@code env} on top; its output is both streams. Its
+     * sqlite-jdbc extracts the native library to {@link #sqliteTemp}.
+     */
+    private Run process(Map<String, String> env, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(
                 ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
                         .toString()),
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-cp", System.getProperty("java.class.path"), ServerMain.class.getName()));
+                "-Dorg.sqlite.tmpdir=" + Files.createDirectories(sqliteTemp()), "-cp", System.getProperty("java.class.path"), ServerMain.class.getName()));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().keySet().removeIf(key -> key.startsWith("PICOTUNNEL_"));
@@ -364,6 +367,31 @@ class ServerMainTest {
         assertThat(run.err()).contains(database.toString());
         assertOneSentence(run.err());
         assertThat(Files.readAllBytes(database)).as("left as it was").isEqualTo(garbage);
+    }
+
+    /**
+     * The process's exit code for a start that failed after the stop on a signal was set up: its shutdown hook halted
+     * with that code, before the JVM's deletes on exit, and left sqlite-jdbc's extracted library (1 MB) in the
+     * temporary directory.
+     */
+    @Test
+    void aStartThatFailsEndsTheProcessWithItsCodeAndLeavesNoSqliteLibraryInTheTemporaryDirectory() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path database = data.resolve(Store.DATABASE_FILE);
+        Files.writeString(database, "this is not an SQLite database".repeat(100));
+
+        Run run = process(Map.of(), loopback("--data", data.toString()).toArray(String[]::new));
+
+        assertThat(run.exitCode()).as(run.out()).isEqualTo(ServerMain.EXIT_DATA_UNUSABLE);
+        assertThat(run.out()).contains(database.toString());
+        try (Stream<Path> files = Files.list(sqliteTemp())) {
+            assertThat(files.map(Path::getFileName).map(Path::toString))
+                    .as("left in the temporary directory").noneMatch(name -> name.startsWith("sqlite-"));
+        }
+    }
+
+    private Path sqliteTemp() {
+        return dir.resolve("sqlite-temp");
     }
 
     /** A database with a tunnel and pages of events after it, closed (its WAL folded in). */

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -32,6 +33,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * stuck.
  */
 class StopDuringStartTest {
+
+    /** Where the server process's sqlite-jdbc extracts its native library, in {@link #dir}. */
+    private static final String SQLITE_TEMP = "sqlite-temp";
 
     @TempDir
     Path dir;
@@ -97,6 +101,10 @@ class StopDuringStartTest {
                 .as("one stop line; output:%n%s", output).isOne();
         assertThat(output.indexOf(" SignalStop - Stopped")).as("stopped once started; output:%n%s", output)
                 .isGreaterThan(output.indexOf("management API on"));
+        try (Stream<Path> files = Files.list(dir.resolve(SQLITE_TEMP))) {
+            assertThat(files.map(Path::getFileName).map(Path::toString)).as("sqlite-jdbc's library, deleted on exit")
+                    .noneMatch(name -> name.startsWith("sqlite-"));
+        }
         return output;
     }
 
@@ -177,6 +185,7 @@ class StopDuringStartTest {
             throw e;
         }
         Process started = startServer(data, log, List.of("-D" + HeldStartServerMain.HOLD + "=" + hold.path(),
+                "-Dorg.sqlite.tmpdir=" + Files.createDirectories(dir.resolve(SQLITE_TEMP)),
                 "-D" + HeldStartServerMain.SHORT_START_WAIT + "=" + shortStartWait), flags);
         Path lock = data.resolve(DataDirectoryLock.FILE_NAME);
         await("the server locks its data directory").atMost(Duration.ofSeconds(60))

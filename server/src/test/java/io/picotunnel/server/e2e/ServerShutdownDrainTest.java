@@ -24,6 +24,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -33,6 +34,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -51,6 +53,9 @@ class ServerShutdownDrainTest {
 
     @TempDir
     Path dataDir;
+    /** The server process's temporary directory for sqlite-jdbc, which extracts its native library there. */
+    @TempDir
+    Path sqliteTemp;
 
     private Process server;
     private final List<String> serverOutput = new CopyOnWriteArrayList<>();
@@ -293,6 +298,29 @@ class ServerShutdownDrainTest {
         assertThat(serverOutput.getLast()).as("the last line of the server output").endsWith("Stopped");
     }
 
+    /**
+     * sqlite-jdbc extracts its native library (1 MB, and a lock file) to the temporary directory and deletes it when
+     * the JVM exits: the stop halted the JVM from its shutdown hook, before the deletes ran, and every stop left both.
+     */
+    @Test
+    void sigtermLeavesNoSqliteLibraryInTheTemporaryDirectory() throws Exception {
+        startServer("30s", "127.0.0.1:0");
+        assertThat(sqliteFiles()).as("the library extracted while the server runs").isNotEmpty();
+
+        server.toHandle().destroy();
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).as(String.join("\n", serverOutput)).isTrue();
+        outputReader.join(10_000);
+        assertThat(server.exitValue()).as(String.join("\n", serverOutput)).isZero();
+        assertThat(serverOutput.getLast()).as("the last line of the server output").endsWith("Stopped");
+        assertThat(sqliteFiles()).as("left in the temporary directory").isEmpty();
+    }
+
+    private List<Path> sqliteFiles() throws IOException {
+        try (Stream<Path> files = Files.list(sqliteTemp)) {
+            return files.filter(file -> file.getFileName().toString().startsWith("sqlite-")).toList();
+        }
+    }
+
     /** Starts the server process, a tunnel with a tcp service to the target, and a client; returns the service's port. */
     private int startServerWithTcpService(String grace) throws Exception {
         CompletableFuture<Integer> tunnelPort = startServer(grace, "127.0.0.1:0");
@@ -315,8 +343,8 @@ class ServerShutdownDrainTest {
      * management API; returns the tunnel endpoint's port, once listening.
      */
     private CompletableFuture<Integer> startServer(String grace, String tunnelAddr) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-cp", System.getProperty("java.class.path"),
-                "io.picotunnel.server.ServerMain", "--data", dataDir.toString(),
+        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-Dorg.sqlite.tmpdir=" + sqliteTemp,
+                "-cp", System.getProperty("java.class.path"), "io.picotunnel.server.ServerMain", "--data", dataDir.toString(),
                 "--listen-addr", "127.0.0.1:0", "--tunnel-addr", tunnelAddr,
                 "--http-addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0")
                 .redirectErrorStream(true);
