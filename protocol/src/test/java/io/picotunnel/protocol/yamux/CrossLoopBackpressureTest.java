@@ -32,6 +32,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -50,11 +51,20 @@ class CrossLoopBackpressureTest {
     private static final int HIGH_WATER_MARK = 64 * 1024;
     private static final long UPLOAD_LIMIT = 64L * 1024 * 1024;
     /**
-     * How long the echoes may take in all while their bytes keep moving (a stall fails after 20 s without a byte):
-     * under paranoid leak detection on this 2-core machine at a load of 20 to 26 they took 190 s in one run and more
-     * than 300 s in another.
+     * How long the echoes may take in all while every stream keeps moving, a backstop: a stream that stops fails
+     * sooner ({@link #STREAM_STALL}, {@link #ALL_STALL}). Under paranoid leak detection on this 2-core machine they took
+     * 190 s and more than 300 s at a load of 20 to 26, 362 s at a load of 15.
      */
     private static final Duration ECHOES_BOUND = Duration.ofMinutes(10);
+    /**
+     * How long a stream whose echo has begun may move no byte before it is done: a lost wakeup stops it for good while
+     * the others go on, which a wait on all the bytes sees only once they are done (up to {@link #ECHOES_BOUND} under
+     * paranoid leak detection). Under paranoid detection a live stream went 13 s without a byte at a load of 7 to 12,
+     * and more than 30 s at a load of 14; without it, some 50 ms.
+     */
+    private static final Duration STREAM_STALL = Duration.ofMinutes(2);
+    /** How long no stream may move a byte: one whose echo has not begun waits behind the others (68 s, paranoid). */
+    private static final Duration ALL_STALL = Duration.ofSeconds(20);
 
     private SessionPair pair;
     private EventLoopGroup socketLoops;
@@ -189,23 +199,18 @@ class CrossLoopBackpressureTest {
                     }
                 });
             }
-            // A lost wakeup stops the bytes for good; a slow machine (or Netty's paranoid leak detection) only
-            // slows them: fail when nothing moved for 20 s, not when the whole took long.
-            long[] moved = {-1, System.nanoTime()};
-            String unfinished = "no byte moved for 20 s";
+            // A lost wakeup stops a stream's bytes for good; a slow machine (or Netty's paranoid leak detection) only
+            // slows them: fail when a stream stopped, not when the whole took long.
+            String[] unfinished = {null};
             try {
                 await().atMost(ECHOES_BOUND).pollInterval(Duration.ofMillis(200)).until(() -> {
-                    long now = checks.stream().mapToLong(c -> c.sent + c.received).sum();
-                    if (now != moved[0]) {
-                        moved[0] = now;
-                        moved[1] = System.nanoTime();
-                    }
+                    unfinished[0] = stall(checks);
                     return echoed.stream().allMatch(CompletableFuture::isDone)
                             || echoed.stream().anyMatch(CompletableFuture::isCompletedExceptionally)
-                            || System.nanoTime() - moved[1] > TimeUnit.SECONDS.toNanos(20);
+                            || unfinished[0] != null;
                 });
             } catch (ConditionTimeoutException e) {
-                unfinished = "bytes still moving, not all echoed within " + ECHOES_BOUND;
+                unfinished[0] = "bytes still moving, not all echoed within " + ECHOES_BOUND;
             }
             // A check that failed (its stream closed early, a byte crossed over) says why at once, not once the
             // other streams are done.
@@ -215,16 +220,15 @@ class CrossLoopBackpressureTest {
                 }
             }
             if (!echoed.stream().allMatch(CompletableFuture::isDone)) {
-                StringBuilder report = new StringBuilder(unfinished + "\nserver: ");
-                report.append(pair.server.flowReportSoon().get(10, TimeUnit.SECONDS)).append("\nclient: ")
-                        .append(pair.client.flowReportSoon().get(10, TimeUnit.SECONDS));
+                StringBuilder report = new StringBuilder(unfinished[0] + "\nserver: ");
+                report.append(flowReport(pair.server)).append("\nclient: ").append(flowReport(pair.client));
                 for (Channel t : targets) {
                     report.append("\ntarget ").append(t).append(" active=").append(t.isActive()).append(" writable=")
                             .append(t.isWritable()).append(" autoRead=").append(t.config().isAutoRead())
                             .append(" bytesBeforeWritable=").append(t.bytesBeforeWritable());
                 }
                 for (EchoCheck c : checks) {
-                    report.append("\ncheck ").append(c.mark).append(" sent=").append(c.sent).append(" received=")
+                    report.append("\n").append(c.name()).append(" sent=").append(c.sent).append(" received=")
                             .append(c.received);
                 }
                 throw new AssertionError(report.toString());
@@ -233,6 +237,31 @@ class CrossLoopBackpressureTest {
                 assertThat(done.get()).isEqualTo(bytes);
             }
         }
+    }
+
+    /** The session's flow report, or why there is none: its loop too busy to give one is no reason to say nothing. */
+    private static String flowReport(YamuxSession session) throws InterruptedException {
+        try {
+            return session.flowReportSoon().get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            return "(no flow report within 10 s: " + e + ")";
+        }
+    }
+
+    /**
+     * What says the echoes stalled, or null: a stream whose echo began and that moved no byte for
+     * {@link #STREAM_STALL}, or no stream moving one for {@link #ALL_STALL}.
+     */
+    private static String stall(List<EchoCheck> checks) {
+        long now = System.nanoTime();
+        long lastMoved = Long.MIN_VALUE;
+        for (EchoCheck c : checks) {
+            if (c.received > 0 && c.received < c.total && now - c.lastMoved > STREAM_STALL.toNanos()) {
+                return c.name() + " moved no byte for " + STREAM_STALL + " before its echo was done";
+            }
+            lastMoved = Math.max(lastMoved, c.lastMoved);
+        }
+        return now - lastMoved > ALL_STALL.toNanos() ? "no stream moved a byte for " + ALL_STALL : null;
     }
 
     @Test
@@ -315,6 +344,10 @@ class CrossLoopBackpressureTest {
         /** Written on the client's loop, read by the test's progress check. */
         private volatile long sent;
         private volatile long received;
+        /** When a byte last went or came (System.nanoTime). */
+        private volatile long lastMoved = System.nanoTime();
+        /** The yamux stream's id, once the stream is open; what a failure names. */
+        private volatile int streamId;
 
         private final byte mark;
 
@@ -326,7 +359,13 @@ class CrossLoopBackpressureTest {
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
+            streamId = ((YamuxStreamChannel) ctx.channel()).streamId();
             writeWhileWritable(ctx);
+        }
+
+        /** The stream's id and mark: "yamux stream 5 (mark 3)". */
+        String name() {
+            return "yamux stream " + streamId + " (mark " + mark + ")";
         }
 
         @Override
@@ -343,6 +382,7 @@ class CrossLoopBackpressureTest {
                 }
                 ctx.write(b);
                 sent += n;
+                lastMoved = System.nanoTime();
             }
             ctx.flush();
         }
@@ -350,7 +390,7 @@ class CrossLoopBackpressureTest {
         /** A stream reset or closed before its echo came back (its open timed out, say) says so. */
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            done.completeExceptionally(new AssertionError("stream " + mark + " closed after " + sent + " bytes sent and "
+            done.completeExceptionally(new AssertionError(name() + " closed after " + sent + " bytes sent and "
                     + received + " received"));
             ctx.fireChannelInactive();
         }
@@ -360,12 +400,13 @@ class CrossLoopBackpressureTest {
             ByteBuf in = (ByteBuf) msg;
             for (int k = in.readerIndex(); k < in.writerIndex(); k++) {
                 if (in.getByte(k) != mark) {
-                    done.completeExceptionally(new AssertionError("stream " + mark + " got byte " + in.getByte(k)
+                    done.completeExceptionally(new AssertionError(name() + " got byte " + in.getByte(k)
                             + " at offset " + (received + k - in.readerIndex()) + " in a buffer of " + in.readableBytes()));
                     break;
                 }
             }
             received += in.readableBytes();
+            lastMoved = System.nanoTime();
             ((ByteBuf) msg).release();
             if (received >= total) {
                 done.complete(received);
