@@ -16,6 +16,7 @@ import io.picotunnel.server.tunnel.TunnelRegistry;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -99,22 +100,29 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
 
     /**
      * Takes the watch out of the connection's pipeline and releases what it kept; fails when the watch was not there
-     * any more while the connection is still registered (something else took it out), or when it is still there after.
+     * any more while the connection is still registered (something else took it out), when the connection's loop
+     * refuses the removal (shut down before the watch was closed: what it kept is released once the loop ended), or
+     * when the watch is still there after.
      */
     @Override
     public void close() {
-        Future<?> removed = connection.eventLoop().submit(() -> {
-            try {
-                if (connection.pipeline().context(this) != null) {
-                    connection.pipeline().remove(this);
-                } else if (connection.isRegistered()) {
-                    throw new IllegalStateException("the watch was no longer in its pipeline");
+        Future<?> removed;
+        try {
+            removed = connection.eventLoop().submit(() -> {
+                try {
+                    if (connection.pipeline().context(this) != null) {
+                        connection.pipeline().remove(this);
+                    } else if (connection.isRegistered()) {
+                        throw new IllegalStateException("the watch was no longer in its pipeline");
+                    }
+                } finally {
+                    release();
                 }
-            } finally {
-                streams.values().forEach(EmbeddedChannel::finishAndReleaseAll);
-                streams.clear();
-            }
-        });
+            });
+        } catch (RejectedExecutionException e) {
+            throw new IllegalStateException("the watch could not be removed from " + connection + ": its event loop"
+                    + " was shut down before the watch was closed; " + releaseOnceTheLoopEnded(), e);
+        }
         if (!removed.awaitUninterruptibly(10, TimeUnit.SECONDS)) {
             throw new IllegalStateException("the watch was not removed within 10 s");
         }
@@ -125,5 +133,29 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
         if (connection.pipeline().context(this) != null) {
             throw new IllegalStateException("the watch is still in the pipeline of " + connection);
         }
+    }
+
+    /**
+     * What the watch kept released; on the connection's loop, or once it ended. A stream cut inside its header or its
+     * request makes its decoders fail as they end, once they released what they kept: no failure of the clean-up.
+     */
+    private void release() {
+        for (EmbeddedChannel stream : streams.values()) {
+            try {
+                stream.finishAndReleaseAll();
+            } catch (RuntimeException cut) {
+                // what the decoders say of a stream that ended unfinished: the watch is closed mid-request
+            }
+        }
+        streams.clear();
+    }
+
+    /** Releases what the watch kept once the connection's loop ended, which runs no more of it then; says which. */
+    private String releaseOnceTheLoopEnded() {
+        if (!connection.eventLoop().terminationFuture().awaitUninterruptibly(10, TimeUnit.SECONDS)) {
+            return "the loop did not end within 10 s, and what the watch kept is not released";
+        }
+        release();
+        return "what the watch kept is released";
     }
 }

@@ -79,6 +79,46 @@ class RequestsSentUpTest {
         assertThatThrownBy(watch::close).hasMessageContaining("the watch was no longer in its pipeline");
     }
 
+    /**
+     * Before: close() threw the loop's RejectedExecutionException, which says nothing of the watch, and what the watch
+     * kept stayed unreleased.
+     */
+    @Test
+    void closeOnAConnectionWhoseLoopWasShutDownSaysSoAndReleasesWhatTheWatchKept() throws Exception {
+        RequestsSentUp watch = RequestsSentUp.watch(connection, SESSION);
+        ByteBuf headerBegun = sendUpAStreamHeaderBegun();
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+
+        assertThatThrownBy(watch::close).hasMessageContaining(
+                "its event loop was shut down before the watch was closed; what the watch kept is released");
+        assertThat(headerBegun.refCnt()).as("the stream header's first bytes, once the watch is closed").isZero();
+    }
+
+    /**
+     * Before: the stream's decoders, ending, said it was cut inside its header, and close() failed with that as the
+     * reason the watch could not be removed.
+     */
+    @Test
+    void closeWhileAStreamIsCutInsideItsHeaderTakesTheWatchOutAndReleasesWhatItKept() throws Exception {
+        RequestsSentUp watch = RequestsSentUp.watch(connection, SESSION);
+        ByteBuf headerBegun = sendUpAStreamHeaderBegun();
+
+        watch.close();
+
+        assertThat(connection.pipeline().get(RequestsSentUp.class)).isNull();
+        assertThat(headerBegun.refCnt()).as("the stream header's first bytes, once the watch is closed").isZero();
+    }
+
+    /** Opens stream 2 with the first 3 bytes of a stream header, which the watch keeps; those bytes. */
+    private ByteBuf sendUpAStreamHeaderBegun() throws Exception {
+        ByteBuf headerBegun = Unpooled.buffer();
+        new StreamHeader(StreamType.HTTP, "127.0.0.1:80").encode(headerBegun);
+        headerBegun.writerIndex(headerBegun.readerIndex() + 3);
+        sendUp(YamuxFrame.data(YamuxSpec.FLAG_SYN, 2, headerBegun));
+        assertThat(headerBegun.refCnt()).as("the stream header's first bytes, kept by the watch").isEqualTo(1);
+        return headerBegun;
+    }
+
     @Test
     void closeTakesTheWatchOutOfThePipeline() throws Exception {
         RequestsSentUp watch = RequestsSentUp.watch(connection, SESSION);
