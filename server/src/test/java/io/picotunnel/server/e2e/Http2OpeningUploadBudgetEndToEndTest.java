@@ -7,16 +7,14 @@ import io.netty.channel.DefaultEventLoop;
 import io.picotunnel.server.tunnel.ArrivalWait;
 import io.picotunnel.server.tunnel.TunnelRegistry;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -30,10 +28,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * 503, then reset with NO_ERROR (no answer had begun). Real server, our client (stopped, or taking nothing), a socket
  * target, a visitor writing HTTP/2 frames by hand over TLS.
  */
-class Http2OpeningUploadBudgetEndToEndTest {
+class Http2OpeningUploadBudgetEndToEndTest extends AgainstAnUploadBudget {
 
     private static final long BUDGET = 256 * 1024;
-    private static final String HOST = "uploads.test";
     private static final long BODY = 64L * 1024 * 1024;
     /** Streams whose windows (64 KiB each) hold more than the budget. */
     private static final int STREAMS = 6;
@@ -56,47 +53,33 @@ class Http2OpeningUploadBudgetEndToEndTest {
      */
     private static final long FIRST_FRAME_SLACK = 4L * 1024 * 1024;
 
-    @TempDir
-    Path dataDir;
-
-    private StallingUploadTarget target;
-    private HttpsHostTunnel tunnel;
-    private RawHttp2Visitor visitor;
+    /** The loop of the client under way; shut down after the tunnel is closed (AgainstAnUploadBudget's @AfterEach). */
+    @AutoClose("shutdownGracefully")
     private final DefaultEventLoop arrivalLoop = new DefaultEventLoop();
     private TunnelRegistry.Arrival underWay;
 
+    Http2OpeningUploadBudgetEndToEndTest() {
+        super(BUDGET);
+    }
+
     @BeforeEach
-    void start() throws IOException {
-        target = new StallingUploadTarget();
-        tunnel = HttpsHostTunnel.withUploadBudget(dataDir, BUDGET, HOST, target);
+    void setArrivalWait() {
         ArrivalWait.set(tunnel.server().registry(), ARRIVAL_WAIT);
     }
 
     @AfterEach
-    void stop() throws IOException {
-        try {
-            if (underWay != null) {
-                underWay.abandon();
-            }
-            if (visitor != null) {
-                visitor.close();
-            }
-            if (tunnel != null) {
-                tunnel.close();
-            }
-        } finally {
-            arrivalLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    void abandonTheClientUnderWay() {
+        if (underWay != null) {
+            underWay.abandon();
         }
     }
 
     @Test
     void uploadsWaitingForTheirTunnelStreamCountAgainstTheBudgetAndAreResetPastIt() throws Exception {
-        tunnel.disconnectClient();
-        // A client under way: the streams asked of the tunnel wait for it, as the exchanges' uploads come in
-        underWay = tunnel.server().registry().arriving(tunnel.id, "under-way", arrivalLoop);
-        visitor = tunnel.visitor();
+        streamsWaitForAClientUnderWay();
+        RawHttp2Visitor visitor = visitor();
 
-        assertHeldWithinTheBudget(sendUntilStalled("/opening/"));
+        assertHeldWithinTheBudget(visitor, sendUntilStalled(visitor, "/opening/"));
     }
 
     /**
@@ -109,13 +92,19 @@ class Http2OpeningUploadBudgetEndToEndTest {
     @Test
     void piecesWrittenIntoTunnelStreamsThatSendNothingCountAgainstTheBudgetUntilSent() throws Exception {
         UnsentWrites.holdWritesTo(tunnel.server().registry().connections(tunnel.id).getFirst());
-        visitor = tunnel.visitor();
+        RawHttp2Visitor visitor = visitor();
 
-        assertHeldWithinTheBudget(sendUntilStalled("/unsent/"));
+        assertHeldWithinTheBudget(visitor, sendUntilStalled(visitor, "/unsent/"));
+    }
+
+    /** The tunnel's client gone and another under way: the streams asked of the tunnel wait for it. */
+    private void streamsWaitForAClientUnderWay() {
+        tunnel.disconnectClient();
+        underWay = tunnel.server().registry().arriving(tunnel.id, "under-way", arrivalLoop);
     }
 
     /** Posts a long upload on each of {@link #STREAMS} streams, sends their bodies until they send no more. */
-    private List<AtomicLong> sendUntilStalled(String path) throws IOException {
+    private static List<AtomicLong> sendUntilStalled(RawHttp2Visitor visitor, String path) throws IOException {
         List<AtomicLong> sent = new ArrayList<>();
         for (int i = 0; i < STREAMS; i++) {
             int stream = 1 + 2 * i;
@@ -132,7 +121,7 @@ class Http2OpeningUploadBudgetEndToEndTest {
      * Some of the streams that {@code sent} was sent on are reset with ENHANCE_YOUR_CALM, and what the others were
      * sent, none of it gone up a tunnel, is all counted held and within the budget.
      */
-    private void assertHeldWithinTheBudget(List<AtomicLong> sent) {
+    private void assertHeldWithinTheBudget(RawHttp2Visitor visitor, List<AtomicLong> sent) {
         long held = tunnel.server().http2UploadBytesHeld();
         List<Long> resets = new ArrayList<>();
         List<AtomicLong> sentOnStreamsLeft = new ArrayList<>();
@@ -161,9 +150,8 @@ class Http2OpeningUploadBudgetEndToEndTest {
      */
     @Test
     void tinyFramesWaitingForTheirTunnelStreamKeepNoMoreThanTheyAreCountedFor() throws Exception {
-        tunnel.disconnectClient();
-        underWay = tunnel.server().registry().arriving(tunnel.id, "under-way", arrivalLoop);
-        visitor = tunnel.visitor();
+        streamsWaitForAClientUnderWay();
+        RawHttp2Visitor visitor = visitor();
         visitor.post(1, "/opening", BODY);
         visitor.ping();
         long before = allocatorMemory();
@@ -188,41 +176,34 @@ class Http2OpeningUploadBudgetEndToEndTest {
      */
     @Test
     void tinyFirstFramesOfManyStreamsWaitingForTheirTunnelStreamsKeepNoMoreThanTheyAreCountedFor() throws Exception {
-        tunnel.disconnectClient();
-        underWay = tunnel.server().registry().arriving(tunnel.id, "under-way", arrivalLoop);
+        streamsWaitForAClientUnderWay();
         List<RawHttp2Visitor> visitors = new ArrayList<>();
-        try {
-            for (int i = 0; i < FIRST_FRAME_CONNECTIONS; i++) {
-                visitors.add(tunnel.visitor());
-            }
-            for (RawHttp2Visitor each : visitors) {
-                each.ping();
-            }
-            long before = allocatorMemory();
+        for (int i = 0; i < FIRST_FRAME_CONNECTIONS; i++) {
+            visitors.add(visitor());
+        }
+        for (RawHttp2Visitor each : visitors) {
+            each.ping();
+        }
+        long before = allocatorMemory();
 
-            for (RawHttp2Visitor each : visitors) {
-                for (int i = 0; i < FIRST_FRAME_STREAMS; i++) {
-                    int stream = 1 + 2 * i;
-                    each.post(stream, "/opening/" + i, BODY);
-                    each.dataBehindFiller(stream, FILLER);
-                }
-            }
-            for (RawHttp2Visitor each : visitors) {
-                each.ping(); // all read, the tunnel streams still waiting (ARRIVAL_WAIT)
-            }
-
-            long held = tunnel.server().http2UploadBytesHeld();
-            assertThat(held).as("what the budget counts held, the streams still waiting")
-                    .isGreaterThanOrEqualTo(FIRST_FRAME_CONNECTIONS * FIRST_FRAME_STREAMS * 129L);
-            assertThat(allocatorMemory() - before)
-                    .as("what the first one-byte DATA frames of %d streams waiting for their tunnel streams keep of the"
-                            + " allocator's memory", FIRST_FRAME_CONNECTIONS * FIRST_FRAME_STREAMS)
-                    .isLessThanOrEqualTo(held + FIRST_FRAME_SLACK);
-        } finally {
-            for (RawHttp2Visitor each : visitors) {
-                each.close();
+        for (RawHttp2Visitor each : visitors) {
+            for (int i = 0; i < FIRST_FRAME_STREAMS; i++) {
+                int stream = 1 + 2 * i;
+                each.post(stream, "/opening/" + i, BODY);
+                each.dataBehindFiller(stream, FILLER);
             }
         }
+        for (RawHttp2Visitor each : visitors) {
+            each.ping(); // all read, the tunnel streams still waiting (ARRIVAL_WAIT)
+        }
+
+        long held = tunnel.server().http2UploadBytesHeld();
+        assertThat(held).as("what the budget counts held, the streams still waiting")
+                .isGreaterThanOrEqualTo(FIRST_FRAME_CONNECTIONS * FIRST_FRAME_STREAMS * 129L);
+        assertThat(allocatorMemory() - before)
+                .as("what the first one-byte DATA frames of %d streams waiting for their tunnel streams keep of the"
+                        + " allocator's memory", FIRST_FRAME_CONNECTIONS * FIRST_FRAME_STREAMS)
+                .isLessThanOrEqualTo(held + FIRST_FRAME_SLACK);
     }
 
     private static long allocatorMemory() {
