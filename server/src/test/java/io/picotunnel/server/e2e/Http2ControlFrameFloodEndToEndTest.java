@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.assertj.core.api.Assertions.fail;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -53,19 +53,23 @@ class Http2ControlFrameFloodEndToEndTest {
     private static final int BATCH = 1_000;
     /** What the visitor's TLS and its buffer may hold read from its socket and not handed on: two records and more. */
     private static final int READ_AHEAD = 40 * 1024;
-    /** How long the visitor may flood, all its batches together: the server reads each in well under a second. */
+    /**
+     * How long the visitor may flood, all its batches together, their writes and the waits for the server to read them
+     * each bounded by what is left of it: the server reads a batch in well under a second.
+     */
     private static final Duration FLOODING = Duration.ofSeconds(60);
     /**
-     * The bound on the flood as a whole, its writes included: a write blocks while the server reads nothing (a batch
-     * is more than the sockets' buffers take then), and no check of {@link #FLOODING} runs until it returns.
+     * How long the visitor's reading stays held at most: past the flood, with room for its last checks of the sockets,
+     * so that a slow flood fails saying so and the reader never gives up (ending the visitor) while the test floods.
      */
-    private static final Duration FLOODING_AND_WRITES = FLOODING.plusSeconds(10);
+    private static final Duration READING_HELD = FLOODING.plusSeconds(30);
 
     @TempDir
     Path dataDir;
 
     private HttpsHostTunnel tunnel;
-    private RawHttp2Visitor visitor;
+    /** Read by Awaitility's thread too. */
+    private volatile RawHttp2Visitor visitor;
 
     @BeforeEach
     void start() throws IOException {
@@ -75,10 +79,7 @@ class Http2ControlFrameFloodEndToEndTest {
                 target::close, target.getLocalPort());
     }
 
-    /**
-     * The visitor's socket reset first: a write of the flood still blocked past its bound fails at once, and so does
-     * the visitor's reader, told to read again.
-     */
+    /** The visitor's socket reset first: its reader, told to read again, fails at once. */
     @AfterEach
     void stop() throws IOException {
         if (visitor != null) {
@@ -91,37 +92,47 @@ class Http2ControlFrameFloodEndToEndTest {
     }
 
     @Test
-    void aPingFloodWhoseAcksAreNotReadGetsGoAwayEnhanceYourCalm() {
-        long sent = assertTimeoutPreemptively(FLOODING_AND_WRITES, this::floodPastTheLimit,
-                "the flood, its writes included");
+    void aPingFloodWhoseAcksAreNotReadGetsGoAwayEnhanceYourCalm() throws IOException {
+        visitor = tunnel.visitor();
+        visitor.ping();
+        visitor.holdReading(READING_HELD);
+        long sent = floodPastTheLimit();
         visitor.resumeReading();
 
         await("the server's end of the connection").atMost(Duration.ofSeconds(30)).until(visitor::ended);
-        assertThat(visitor.goAwayError()).as("the GOAWAY's error code").isEqualTo(ENHANCE_YOUR_CALM);
+        assertThat(visitor.goAwayError())
+                .as("the GOAWAY's error code (-1: none came; the visitor's reading ended by %s)", visitor.endCause())
+                .isEqualTo(ENHANCE_YOUR_CALM);
         assertThat(visitor.pingAcks()).as("PING ACKs of %d PINGs", sent).isLessThan(sent);
     }
 
     /**
-     * Connects the visitor and sends PINGs, reading none of their ACKs, until the server holds more than the limit of
-     * them; the PINGs sent. The count follows what the sockets' buffers really hold, so it passes the limit whatever
-     * their sizes; a server that no longer reads is caught by the wait for its read, bounded by {@link #FLOODING}.
+     * Sends PINGs, reading none of their ACKs, until the server holds more than the limit of them; the PINGs sent. The
+     * count follows what the sockets' buffers really hold, so it passes the limit whatever their sizes; a server that
+     * no longer reads is caught by the bound of the write or of the wait for its read, what is left of
+     * {@link #FLOODING}.
      */
     private long floodPastTheLimit() throws IOException {
-        visitor = tunnel.visitor();
-        visitor.ping();
-        visitor.holdReading();
         long sent = 0;
         long until = System.nanoTime() + FLOODING.toNanos();
         for (long held = acksHeldByTheServer(sent); held <= LIMIT + PAST_THE_LIMIT; held = acksHeldByTheServer(sent)) {
-            Duration left = Duration.ofNanos(until - System.nanoTime());
-            assertThat(left).as("time left of %s to flood", FLOODING).isPositive();
             int batch = (int) Math.max(BATCH, LIMIT + PAST_THE_LIMIT + 1 - held);
-            visitor.pings(batch);
+            visitor.pings(batch, floodingLeft(until, sent, held));
             sent += batch;
-            await("the server read the PINGs").atMost(left).pollInterval(Duration.ofMillis(5))
-                    .until(() -> unreadByTheServer() == 0);
+            await("the server read the PINGs").atMost(floodingLeft(until, sent, held))
+                    .pollInterval(Duration.ofMillis(5)).until(() -> unreadByTheServer() == 0);
         }
         return sent;
+    }
+
+    /** What is left of {@link #FLOODING} until {@code until}; fails, saying how far the flood got, when nothing is. */
+    private static Duration floodingLeft(long until, long sent, long held) {
+        Duration left = Duration.ofNanos(until - System.nanoTime());
+        if (left.compareTo(Duration.ofMillis(10)) < 0) {
+            fail("the flood took more than %s: %d PINGs sent, at least %d of their ACKs held by the server where more"
+                    + " than %d are needed", FLOODING, sent, held, LIMIT + PAST_THE_LIMIT);
+        }
+        return left;
     }
 
     /**

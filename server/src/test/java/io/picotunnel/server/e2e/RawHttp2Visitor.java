@@ -17,6 +17,7 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -24,6 +25,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
@@ -39,12 +43,19 @@ import static io.picotunnel.testkit.Http2Frames.headers;
  * SETTINGS, counts the credit WINDOW_UPDATEs give (per stream, and in all on the connection), notes each response's
  * status, body and end, the server's GOAWAY and RST_STREAMs, and sees the connection end. Sends DATA only as the
  * windows allow (65535 to start with); opens the server's windows only when told to ({@link #openWindows()}), and can
- * stop reading for a while ({@link #holdReading()}) so that what the server sends fills the sockets' buffers.
+ * stop reading for a while ({@link #holdReading()}) so that what the server sends fills the sockets' buffers. Every
+ * wait of it is bounded, its writes too: a write still blocked at its bound (the server reads too little) resets the
+ * connection and fails saying so.
  */
 final class RawHttp2Visitor implements AutoCloseable {
 
     private static final int DEFAULT_WINDOW = 65_535;
     private static final int MAX_FRAME = 16_384;
+    /** How long a wait for the server (its credit, its PING ACK, its reading of a write) may take, unless told. */
+    private static final Duration WAIT = Duration.ofMinutes(1);
+    /** Resets the connection of a write still blocked at its bound. */
+    private static final ScheduledExecutorService WRITE_BOUNDS = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("h2-visitor-write-bounds").daemon().factory());
 
     private final Socket tcp;
     private final SSLSocket tls;
@@ -68,9 +79,14 @@ final class RawHttp2Visitor implements AutoCloseable {
     /** Reads the server's header blocks in the order they come, as HPACK's dynamic table needs; reader thread only. */
     private final DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false);
     private volatile boolean ended;
+    /** What ended the reader thread: the server's end as it saw it, or its own bound; null while it reads. */
+    private volatile String endCause;
     private final AtomicLong pingAcks = new AtomicLong();
     /** While set, the reader thread reads nothing more: what the server sends stays in the sockets' buffers. */
     private boolean readingHeld;
+    /** Until when (System.nanoTime) reading may stay held: past it, the reader gives up; under the lock. */
+    private long readingHeldUntil;
+    private Duration readingHeldAtMost;
     private final Condition readingResumed = lock.newCondition();
 
     private RawHttp2Visitor(Socket tcp, SSLSocket tls, String host) throws IOException {
@@ -158,7 +174,7 @@ final class RawHttp2Visitor implements AutoCloseable {
         write(frame(0x6, 0, 0, new byte[8]));
         lock.lock();
         try {
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+            long deadline = System.nanoTime() + WAIT.toNanos();
             while (pingAcks.get() == acked) {
                 long left = deadline - System.nanoTime();
                 if (ended || left <= 0) {
@@ -174,14 +190,17 @@ final class RawHttp2Visitor implements AutoCloseable {
         }
     }
 
-    /** Sends {@code count} PINGs in one write, waiting for no ACK. */
-    void pings(int count) throws IOException {
+    /**
+     * Sends {@code count} PINGs in one write, waiting for no ACK; fails, the connection reset, when the write is still
+     * blocked after {@code atMost}.
+     */
+    void pings(int count, Duration atMost) throws IOException {
         byte[] ping = frame(0x6, 0, 0, new byte[8]);
         byte[] all = new byte[ping.length * count];
         for (int i = 0; i < count; i++) {
             System.arraycopy(ping, 0, all, i * ping.length, ping.length);
         }
-        write(all);
+        write(all, atMost);
     }
 
     /** The PING ACKs the server sent that the visitor read so far. */
@@ -286,11 +305,21 @@ final class RawHttp2Visitor implements AutoCloseable {
         write(frame(0x4, 0, 0, ByteBuffer.allocate(6).putShort((short) 0x4).putInt(0).array()));
     }
 
-    /** From the next frame on, reads nothing until {@link #resumeReading()}. */
+    /** From the next frame on, reads nothing until {@link #resumeReading()}, for a minute at most. */
     void holdReading() {
+        holdReading(WAIT);
+    }
+
+    /**
+     * From the next frame on, reads nothing until {@link #resumeReading()}; still held {@code atMost} from now, the
+     * reader gives up and the visitor has ended ({@link #endCause()} says so).
+     */
+    void holdReading(Duration atMost) {
         lock.lock();
         try {
             readingHeld = true;
+            readingHeldUntil = System.nanoTime() + atMost.toNanos();
+            readingHeldAtMost = atMost;
         } finally {
             lock.unlock();
         }
@@ -334,9 +363,14 @@ final class RawHttp2Visitor implements AutoCloseable {
         }
     }
 
-    /** The server's side ended: its FIN, a reset, or a TLS failure came. */
+    /** The server's side ended: its FIN, a reset, or a TLS failure came; or the reader gave up. */
     boolean ended() {
         return ended;
+    }
+
+    /** What ended the visitor's reading (the server's end as the reader saw it, or its own bound), or null. */
+    String endCause() {
+        return endCause;
     }
 
     /** Whether {@code stream} ended with HEADERS or DATA carrying END_STREAM. */
@@ -347,7 +381,7 @@ final class RawHttp2Visitor implements AutoCloseable {
     private int takeCredit(int stream, int wanted, int keep) throws IOException {
         lock.lock();
         try {
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+            long deadline = System.nanoTime() + WAIT.toNanos();
             while (Math.min(connectionWindow, streamWindow(stream) - keep) <= 0) {
                 if (ended || tcp.isOutputShutdown()) {
                     throw new IOException("the connection ended");
@@ -410,21 +444,21 @@ final class RawHttp2Visitor implements AutoCloseable {
             }
         } catch (IOException e) {
             // the server's end, or its reset: the test asks what came before
+            endCause = e.toString();
         } finally {
             ended = true;
             grant(0, 0);
         }
     }
 
-    /** Waits while reading is held, for a minute at most. */
+    /** Waits while reading is held, until the bound {@link #holdReading(Duration)} set. */
     private void awaitReadingAllowed() throws IOException {
         lock.lock();
         try {
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
             while (readingHeld) {
-                long left = deadline - System.nanoTime();
+                long left = readingHeldUntil - System.nanoTime();
                 if (left <= 0) {
-                    throw new IOException("reading held for a minute");
+                    throw new IOException("the reader gave up: reading held for more than " + readingHeldAtMost);
                 }
                 readingResumed.awaitNanos(left);
             }
@@ -496,9 +530,39 @@ final class RawHttp2Visitor implements AutoCloseable {
     }
 
     private void write(byte[] bytes) throws IOException {
+        write(bytes, WAIT);
+    }
+
+    /**
+     * Writes {@code bytes}; when the write is still blocked after {@code atMost} (the server reads too little), resets
+     * the connection, which ends the write, and fails saying so, as it does when the bound passed just as it returned.
+     */
+    private void write(byte[] bytes, Duration atMost) throws IOException {
         synchronized (out) {
-            out.write(bytes);
-            out.flush();
+            ScheduledFuture<?> bound = WRITE_BOUNDS.schedule(this::resetQuietly, atMost.toNanos(),
+                    TimeUnit.NANOSECONDS);
+            IOException failure = null;
+            try {
+                out.write(bytes);
+                out.flush();
+            } catch (IOException e) {
+                failure = e;
+            }
+            if (!bound.cancel(false)) {
+                throw new IOException("a write of " + bytes.length + " bytes was still blocked after " + atMost
+                        + " (the server read too little of it): the connection was reset", failure);
+            }
+            if (failure != null) {
+                throw failure;
+            }
+        }
+    }
+
+    private void resetQuietly() {
+        try {
+            resetConnection();
+        } catch (IOException e) {
+            // closed already: the write it bounds has ended
         }
     }
 
