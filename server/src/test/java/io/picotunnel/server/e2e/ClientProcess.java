@@ -6,15 +6,25 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+
+import static org.awaitility.Awaitility.await;
 
 /**
  * The real client ({@link ClientMain}) in a JVM of its own, as users run it, its output in a file. The token
  * goes in the environment, as {@code PICOTUNNEL_TOKEN}.
  */
 final class ClientProcess implements AutoCloseable {
+
+    /**
+     * How long a client process may take to connect: a JVM of its own starts, loads Netty and the client, dials and
+     * says who it is, which a 30 s wait did not see done on this 2-core machine at a load of 25.
+     */
+    static final Duration CONNECT_WAIT = Duration.ofSeconds(60);
 
     private final Process process;
     private final Path output;
@@ -54,6 +64,21 @@ final class ClientProcess implements AutoCloseable {
         process.destroyForcibly();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             throw new IllegalStateException("the client process did not die within 30 s");
+        }
+    }
+
+    /**
+     * Waits until {@code connected} says the process is connected, {@link #CONNECT_WAIT} at most; fails at once, with
+     * its output, when the process ends first.
+     */
+    void awaitConnected(Callable<Boolean> connected) {
+        await("the client process connected").atMost(CONNECT_WAIT).failFast(this::assertAlive).until(connected);
+    }
+
+    /** Fails, with its output, when the process ended. */
+    void assertAlive() {
+        if (!isAlive()) {
+            throw new AssertionError("the client process ended (exit code " + exitCode() + "): " + log());
         }
     }
 

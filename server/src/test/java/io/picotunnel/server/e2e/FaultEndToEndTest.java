@@ -62,7 +62,7 @@ class FaultEndToEndTest {
         JsonNode tunnel = testbed.createTunnel("faults");
         tunnelId = tunnel.get("id").asText();
         client = ClientProcess.start(testbed.tunnelPort(), tunnel.get("token").asText(), dataDir.resolve("client.log"));
-        await().atMost(30, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+        client.awaitConnected(() -> testbed.isConnected(tunnelId));
     }
 
     @AfterEach

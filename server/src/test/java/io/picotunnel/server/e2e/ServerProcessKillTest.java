@@ -183,7 +183,7 @@ class ServerProcessKillTest {
     /** Starts the client process for the tunnel and waits until it is connected. */
     private void connectClient(String tunnelId) throws Exception {
         client = ClientProcess.start(tunnelPort, tunnelToken, dir.resolve("client.log"));
-        await().atMost(Duration.ofSeconds(30)).until(() -> get("/api/tunnels/" + tunnelId).get("connected").asBoolean());
+        client.awaitConnected(() -> get("/api/tunnels/" + tunnelId).get("connected").asBoolean());
     }
 
     private Process startServer(Path dataDir, int tunnelPort) throws IOException {

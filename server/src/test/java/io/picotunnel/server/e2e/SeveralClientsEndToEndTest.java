@@ -80,8 +80,11 @@ class SeveralClientsEndToEndTest {
     }
 
     private void awaitBothConnected(ClientProcess one, ClientProcess two) {
-        await().atMost(Duration.ofSeconds(60))
-                .failFast("a client process ended: " + one.log() + two.log(), () -> !one.isAlive() || !two.isAlive())
+        await("both client processes connected").atMost(ClientProcess.CONNECT_WAIT)
+                .failFast(() -> {
+                    one.assertAlive();
+                    two.assertAlive();
+                })
                 .until(() -> registry().connections(tunnel.id).size() == 2);
     }
 

@@ -127,7 +127,7 @@ class TunnelLifecycleEndToEndTest {
     @Test
     void aClientProcessWhoseTokenIsRegeneratedSaysSoAndExitsWith3() throws Exception {
         try (ClientProcess client = ClientProcess.start(testbed.tunnelPort(), token)) {
-            await().atMost(30, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+            client.awaitConnected(() -> testbed.isConnected(tunnelId));
 
             assertThat(testbed.api().post("/api/tunnels/" + tunnelId + "/regenerate", null).status()).isEqualTo(200);
 
@@ -143,7 +143,7 @@ class TunnelLifecycleEndToEndTest {
     @Test
     void aClientProcessWhoseTunnelIsDeletedSaysSoAndExitsWith3() throws Exception {
         try (ClientProcess client = ClientProcess.start(testbed.tunnelPort(), token)) {
-            await().atMost(30, TimeUnit.SECONDS).until(() -> testbed.isConnected(tunnelId));
+            client.awaitConnected(() -> testbed.isConnected(tunnelId));
 
             assertThat(testbed.api().delete("/api/tunnels/" + tunnelId).status()).isEqualTo(204);
 
