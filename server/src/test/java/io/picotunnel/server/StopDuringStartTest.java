@@ -1,11 +1,11 @@
 package io.picotunnel.server;
 
 import io.picotunnel.protocol.config.StopSignals;
+import io.picotunnel.server.files.Fifo;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.TlsMode;
-import io.picotunnel.server.tls.Fifo;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,9 +28,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * SIGTERM while the server process is still starting, before it used to set up its stop: the JVM ended with 143 and
  * no log line, where the README says a stopped server exits 0. The start is held at a known point: a listener of
  * the services ({@link HeldStartServerMain}) reads a FIFO, whose open for reading waits for a writer, as the start
- * replays a stored service to it, after the server has locked its data directory (the lock file then names its
- * process). A start that never ends (no one writes the FIFO) stands for one that hangs: slow storage, a listener
- * stuck.
+ * replays a stored service to it, once it has locked the data directory (the lock file then names its process, which
+ * the test waits for), read the admin token and opened the store; the signal may so come before the start reaches the
+ * hold, still during the start. The admin token file no longer holds it: a FIFO there stops the start with an error,
+ * at once or, put there as the file is read, after a timeout. A start that never ends (no one writes the FIFO) stands
+ * for one that hangs: slow storage, a listener stuck.
  */
 class StopDuringStartTest {
 

@@ -1,6 +1,6 @@
 package io.picotunnel.server.acme;
 
-import io.picotunnel.server.tls.BoundedFileReads;
+import io.picotunnel.server.files.BoundedFileReads;
 import io.picotunnel.server.tls.CertificateLoader;
 import io.picotunnel.server.tls.DomainNames;
 import io.picotunnel.server.tls.PemFiles;

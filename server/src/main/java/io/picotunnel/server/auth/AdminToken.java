@@ -1,7 +1,8 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.server.files.BoundedFileReads;
+
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -42,12 +43,18 @@ public final class AdminToken {
     }
 
     public static Resolved resolve(String configured, Path dataDir) throws IOException {
+        return resolve(configured, dataDir, () -> {
+        });
+    }
+
+    /** {@link #resolve(String, Path)}, running {@code afterLook} between the look at the stored file and its read. */
+    static Resolved resolve(String configured, Path dataDir, Runnable afterLook) throws IOException {
         Path file = dataDir.resolve(FILE_NAME);
         if (configured != null) {
             return new Resolved(configured, false, null);
         }
         if (Files.exists(file)) {
-            String stored = readStored(file).strip();
+            String stored = readStored(file, afterLook).strip();
             if (stored.isEmpty()) {
                 throw new IOException("the admin token file " + file + " is empty; delete it to have a new token generated");
             }
@@ -67,24 +74,22 @@ public final class AdminToken {
     /**
      * The stored token's file, read no further than {@link #MAX_FILE_SIZE}. Only a regular file (or a link to one: a
      * secret mounted elsewhere) is read: the open of a FIFO in its place would wait for a writer, holding the start for
-     * good, and a device may never end. (One put there between the look and the open still would: Java opens with no
-     * O_NONBLOCK. The data directory is the server's own, mode 0700, so only its user or root can.)
+     * good, and a device may never end. One put there between the look and the open (Java opens with no O_NONBLOCK)
+     * costs {@link BoundedFileReads}' timeout, then stops the start with the file named, where it held it for good.
      */
-    private static String readStored(Path file) throws IOException {
+    private static String readStored(Path file, Runnable afterLook) throws IOException {
         BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class);
         if (!attributes.isRegularFile()) {
             throw new IOException("the admin token file " + file + " is not a regular file (a FIFO, a device or a"
                     + " directory); put the token in a regular file, or delete it to have a new token generated");
         }
-        byte[] bytes;
-        try (InputStream in = Files.newInputStream(file)) {
-            bytes = in.readNBytes(MAX_FILE_SIZE + 1);
-        }
-        if (bytes.length > MAX_FILE_SIZE) {
+        afterLook.run();
+        try {
+            return new String(BoundedFileReads.read(file, MAX_FILE_SIZE), StandardCharsets.UTF_8);
+        } catch (BoundedFileReads.TooLargeException e) {
             throw new IOException("the admin token file " + file + " holds more than " + MAX_FILE_SIZE + " bytes, not"
-                    + " a token; put the token alone in it, or delete it to have a new token generated");
+                    + " a token; put the token alone in it, or delete it to have a new token generated", e);
         }
-        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.picotunnel.server.tls;
 
+import io.picotunnel.server.files.BoundedFileReads;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

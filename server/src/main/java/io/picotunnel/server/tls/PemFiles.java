@@ -1,5 +1,6 @@
 package io.picotunnel.server.tls;
 
+import io.picotunnel.server.files.BoundedFileReads;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.X509CertificateHolder;

@@ -1,8 +1,9 @@
 package io.picotunnel.server.acme;
 
-import io.picotunnel.server.tls.BoundedFileReads.NotReadInTimeException;
+import io.picotunnel.server.files.BoundedFileReads.NotReadInTimeException;
+import io.picotunnel.server.files.BoundedFileReads.TooLargeException;
+import io.picotunnel.server.files.Fifo;
 import io.picotunnel.server.tls.BrokenKeys;
-import io.picotunnel.server.tls.Fifo;
 import io.picotunnel.server.tls.TestCertificates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -220,7 +221,7 @@ class AcmeFilesTest {
         Path note = acme.resolve("app.test.directory");
         TestCertificates.write(issued, acme, "app.test");
         Files.writeString(note, DIRECTORY + "\n" + "#".repeat(AcmeFiles.MAX_ISSUER_FILE_SIZE));
-        assertThatThrownBy(() -> files.load("app.test")).isExactlyInstanceOf(IOException.class)
+        assertThatThrownBy(() -> files.load("app.test")).isExactlyInstanceOf(TooLargeException.class)
                 .hasMessage(note + ": larger than 65536 bytes");
 
         Files.delete(note);
@@ -228,7 +229,7 @@ class AcmeFilesTest {
         Path accountKey = acme.resolve("account.key");
         Files.writeString(key, tooLarge);
         Files.writeString(accountKey, tooLarge);
-        assertThatThrownBy(() -> AcmeFiles.readKeyPair(key)).isExactlyInstanceOf(IOException.class)
+        assertThatThrownBy(() -> AcmeFiles.readKeyPair(key)).isExactlyInstanceOf(TooLargeException.class)
                 .hasMessage(key + ": larger than 1048576 bytes");
         assertThatThrownBy(files::accountKey).isExactlyInstanceOf(IOException.class)
                 .hasMessageStartingWith("the ACME account key " + accountKey + ": larger than 1048576 bytes; ");

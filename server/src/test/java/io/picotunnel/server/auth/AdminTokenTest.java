@@ -1,18 +1,22 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.ServerConfig;
-import io.picotunnel.server.tls.Fifo;
+import io.picotunnel.server.files.BoundedFileReads;
+import io.picotunnel.server.files.Fifo;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -102,6 +106,36 @@ class AdminTokenTest {
                     .hasMessage("the admin token file " + fifo.path() + " is not a regular file (a FIFO, a device or a"
                             + " directory); put the token in a regular file, or delete it to have a new token"
                             + " generated"));
+        }
+    }
+
+    /**
+     * A FIFO put in the token file's place after the look at it found a regular file, before its read: the read is
+     * given up after {@link BoundedFileReads#TIMEOUT} with an error naming the file, where its open waited for a writer
+     * for good, and the start with it.
+     */
+    @Test
+    void aFifoPutInTheTokenFilesPlaceAfterItsLookIsGivenUpAtTheReadsTimeout() throws Exception {
+        Path file = Files.writeString(dir.resolve(AdminToken.FILE_NAME), "0123456789abcdef0123\n");
+        AtomicReference<Fifo> swapped = new AtomicReference<>();
+        Runnable swapInAFifo = () -> {
+            try {
+                swapped.set(Fifo.replacing(file));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        };
+        try {
+            assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThatThrownBy(
+                    () -> AdminToken.resolve(null, dir, swapInAFifo))
+                    .isExactlyInstanceOf(BoundedFileReads.NotReadInTimeException.class)
+                    .hasMessage(file + ": not read within " + Durations.format(BoundedFileReads.TIMEOUT) + ": not a"
+                            + " regular file (a FIFO put in its place as it was read, say), or on a file system slow to"
+                            + " answer"));
+        } finally {
+            if (swapped.get() != null) {
+                swapped.get().close(); // lets go of a read left at its open, should the test have failed
+            }
         }
     }
 

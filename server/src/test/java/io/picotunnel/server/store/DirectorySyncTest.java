@@ -1,6 +1,6 @@
 package io.picotunnel.server.store;
 
-import io.picotunnel.server.tls.Fifo;
+import io.picotunnel.server.files.Fifo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

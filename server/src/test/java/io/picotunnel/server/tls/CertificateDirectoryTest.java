@@ -1,6 +1,7 @@
 package io.picotunnel.server.tls;
 
 import ch.qos.logback.classic.Level;
+import io.picotunnel.server.files.Fifo;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.AfterEach;

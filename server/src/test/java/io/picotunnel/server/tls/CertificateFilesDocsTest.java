@@ -1,5 +1,6 @@
 package io.picotunnel.server.tls;
 
+import io.picotunnel.server.files.BoundedFileReads;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

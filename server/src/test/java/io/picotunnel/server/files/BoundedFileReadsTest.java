@@ -1,6 +1,7 @@
-package io.picotunnel.server.tls;
+package io.picotunnel.server.files;
 
-import io.picotunnel.server.tls.BoundedFileReads.NotReadInTimeException;
+import io.picotunnel.server.files.BoundedFileReads.NotReadInTimeException;
+import io.picotunnel.server.files.BoundedFileReads.TooLargeException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +41,7 @@ class BoundedFileReadsTest {
         Path file = Files.writeString(dir.resolve("file"), "12345");
 
         assertThat(reads.readBounded(file, 5)).asString().isEqualTo("12345");
-        assertThatThrownBy(() -> reads.readBounded(file, 4)).isExactlyInstanceOf(IOException.class)
+        assertThatThrownBy(() -> reads.readBounded(file, 4)).isExactlyInstanceOf(TooLargeException.class)
                 .hasMessage(file + ": larger than 4 bytes");
         assertThatThrownBy(() -> reads.readBounded(dir.resolve("missing"), 5))
                 .isInstanceOf(java.nio.file.NoSuchFileException.class);

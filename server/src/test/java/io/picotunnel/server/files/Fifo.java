@@ -1,4 +1,4 @@
-package io.picotunnel.server.tls;
+package io.picotunnel.server.files;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;

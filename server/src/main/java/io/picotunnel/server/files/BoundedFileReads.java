@@ -1,4 +1,4 @@
-package io.picotunnel.server.tls;
+package io.picotunnel.server.files;
 
 import io.picotunnel.protocol.config.Durations;
 
@@ -20,8 +20,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Reads of files others may put or replace (the operator's certificates and keys, ACME's files), bounded in size and
- * in time. A file looked at as a regular file may be a FIFO by the time it is opened, replaced in between, and the open
+ * Reads of files others may put or replace (the operator's certificates and keys, ACME's files, the admin token),
+ * bounded in size and in time. A file looked at as a regular file may be a FIFO by the time it is opened, replaced in between, and the open
  * of a FIFO waits for a writer, for good if none comes: Java opens files with no {@code O_NONBLOCK}, and no interrupt
  * ends that wait. So a file is opened and read on a thread of its own, waited for at most a timeout: past it the read
  * is left waiting and the caller gets an IOException naming the file. A read left waiting at the open of a FIFO still
@@ -31,8 +31,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class BoundedFileReads {
 
-    /** What reading a certificate or key takes, many times over on a loaded machine. */
-    static final Duration TIMEOUT = Duration.ofSeconds(5);
+    /** What reading a certificate, a key or a token takes, many times over on a loaded machine. */
+    public static final Duration TIMEOUT = Duration.ofSeconds(5);
     /** Each holds a thread that waits, for good maybe; it takes a file replaced at the very moment it was read. */
     static final int MAX_LEFT_WAITING = 16;
     private static final BoundedFileReads DEFAULT = new BoundedFileReads(TIMEOUT, MAX_LEFT_WAITING);
@@ -63,6 +63,13 @@ public final class BoundedFileReads {
         }
     }
 
+    /** A file larger than the read's limit: not one its reader wrote or expects, which the reader may say in its words. */
+    public static final class TooLargeException extends IOException {
+        TooLargeException(String message) {
+            super(message);
+        }
+    }
+
     private final Duration timeout;
     private final int maxLeftWaiting;
     /** Reads started and not ended: those within their timeout, and those left waiting past it. */
@@ -82,8 +89,9 @@ public final class BoundedFileReads {
     }
 
     /**
-     * The bytes of {@code file}, an IOException naming it when it holds more than {@code limit} (read no further than
-     * one byte past it) or its open and read do not end within 5 s. Waited for whatever interrupts the caller (the ACME
+     * The bytes of {@code file}, an IOException naming it when it holds more than {@code limit} (a
+     * {@link TooLargeException}, read no further than one byte past it) or its open and read do not end within 5 s (a
+     * {@link NotReadInTimeException}). Waited for whatever interrupts the caller (the ACME
      * thread is interrupted by the server's shutdown and still reads its files), the interrupt kept for after.
      */
     public static byte[] read(Path file, int limit) throws IOException {
@@ -182,7 +190,7 @@ public final class BoundedFileReads {
             bytes = in.readNBytes(limit + 1);
         }
         if (bytes.length > limit) {
-            throw new IOException(file + ": larger than " + limit + " bytes");
+            throw new TooLargeException(file + ": larger than " + limit + " bytes");
         }
         return bytes;
     }
