@@ -1,6 +1,7 @@
 package io.picotunnel.server.acme;
 
 import io.picotunnel.server.files.BoundedFileReads;
+import io.picotunnel.server.files.DirectorySync;
 import io.picotunnel.server.tls.CertificateLoader;
 import io.picotunnel.server.tls.DomainNames;
 import io.picotunnel.server.tls.PemFiles;
@@ -31,7 +32,6 @@ import java.io.Writer;
 import java.net.MalformedURLException;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
@@ -45,7 +45,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -226,7 +225,8 @@ final class AcmeFiles {
                 Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             }
         }
-        syncDirectory();
+        // so that the moves outlast a power cut; if it cannot be, only their durability until the system syncs is not
+        DirectorySync.sync(directory);
         // its certificate saved, the order is done with: a later attempt must not download this certificate again
         deleteOrder(domain);
     }
@@ -246,22 +246,6 @@ final class AcmeFiles {
 
     private static Path next(Path file) {
         return file.resolveSibling(file.getFileName() + ".next");
-    }
-
-    /** So that the moves outlast a power cut; not every system can (Windows cannot open a directory). */
-    private void syncDirectory() {
-        // a directory opens only as a channel, which an interrupt set now would close at once: the interrupt waits
-        boolean interrupted = Thread.interrupted();
-        // opened as directory/.: a FIFO put in the directory's place fails at once (ENOTDIR) rather than block for good
-        try (FileChannel channel = FileChannel.open(directory.resolve("."), StandardOpenOption.READ)) {
-            channel.force(true);
-        } catch (IOException e) {
-            // the moves are done; only their durability before the next sync of the file system is not ensured
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
     }
 
     /**

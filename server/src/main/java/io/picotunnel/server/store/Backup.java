@@ -1,5 +1,6 @@
 package io.picotunnel.server.store;
 
+import io.picotunnel.server.files.DirectorySync;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;

@@ -1,5 +1,6 @@
 package io.picotunnel.server.store;
 
+import io.picotunnel.server.files.DirectorySync;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;

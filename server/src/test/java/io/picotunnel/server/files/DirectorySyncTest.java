@@ -1,6 +1,5 @@
-package io.picotunnel.server.store;
+package io.picotunnel.server.files;
 
-import io.picotunnel.server.files.Fifo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +19,22 @@ class DirectorySyncTest {
     @Test
     void aDirectoryIsSynced() {
         assertThat(DirectorySync.sync(dir)).isTrue();
+    }
+
+    /**
+     * On a thread interrupted (the ACME thread by the server's shutdown, as it saves a certificate) the directory is
+     * still synced, and the interrupt kept for the thread to end on: the channel opened with the interrupt set was closed
+     * at once, and the sync not done.
+     */
+    @Test
+    void aDirectoryIsSyncedOnAnInterruptedThreadWhichKeepsTheInterrupt() {
+        Thread.currentThread().interrupt();
+        try {
+            assertThat(DirectorySync.sync(dir)).isTrue();
+            assertThat(Thread.currentThread().isInterrupted()).as("the interrupt is kept").isTrue();
+        } finally {
+            Thread.interrupted();
+        }
     }
 
     /** A FIFO in the directory's place (a backup's or a restore's target swapped) is not synced, at once. */
