@@ -88,7 +88,7 @@ public record ServerConfig(
     public static final Duration MAX_STREAM_OPEN_TIMEOUT = Duration.ofMinutes(10);
 
     /** Shortest admin token accepted from the operator (a generated one has 64 hex characters). */
-    public static final int MIN_ADMIN_TOKEN_LENGTH = 16;
+    public static final int MIN_ADMIN_TOKEN_LENGTH = AdminToken.MIN_TOKEN_LENGTH;
     /** Longest admin token accepted, as the client's longest token. */
     public static final int MAX_ADMIN_TOKEN_LENGTH = AdminToken.MAX_TOKEN_LENGTH;
 

@@ -1,5 +1,6 @@
 package io.picotunnel.server.auth;
 
+import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.server.files.BoundedFileReads;
 
 import java.io.IOException;
@@ -27,6 +28,11 @@ public final class AdminToken {
      * this one): the file's token used to be let through up to its 4096 bytes, where the variable refused one longer.
      */
     public static final int MAX_TOKEN_LENGTH = 1024;
+    /**
+     * The shortest token, in the file as in {@code PICOTUNNEL_ADMIN_TOKEN} (ServerConfig's MIN_ADMIN_TOKEN_LENGTH is this
+     * one); a generated one has 64 hex characters.
+     */
+    public static final int MIN_TOKEN_LENGTH = 16;
     /** Far more than any token and the blanks around it: a larger file is not one the server wrote. */
     static final int MAX_FILE_SIZE = 4096;
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
@@ -55,20 +61,38 @@ public final class AdminToken {
         }
         if (Files.exists(file)) {
             String stored = readStored(file, afterLook).strip();
-            if (stored.isEmpty()) {
-                throw new IOException("the admin token file " + file + " is empty; delete it to have a new token generated");
-            }
-            if (stored.length() > MAX_TOKEN_LENGTH) {
-                throw new IOException("the admin token file " + file + " holds a token of " + stored.length()
-                        + " characters, longer than the " + MAX_TOKEN_LENGTH + " an admin token may have; put a shorter"
-                        + " token in it, or delete it to have a new token generated");
-            }
+            requireToken(file, stored);
             restrict(file);
             return new Resolved(stored, false, file);
         }
         String token = Secrets.newToken();
         write(file, token + "\n");
         return new Resolved(token, true, file);
+    }
+
+    /**
+     * Refuses a stored token {@code PICOTUNNEL_ADMIN_TOKEN} would not take (ServerConfig): from 16 to 1024 printable
+     * ASCII characters without spaces. The token is a secret, never repeated in the error.
+     */
+    private static void requireToken(Path file, String stored) throws IOException {
+        if (stored.isEmpty()) {
+            throw new IOException("the admin token file " + file + " is empty; delete it to have a new token generated");
+        }
+        if (stored.length() > MAX_TOKEN_LENGTH) {
+            throw new IOException("the admin token file " + file + " holds a token of " + stored.length()
+                    + " characters, longer than the " + MAX_TOKEN_LENGTH + " an admin token may have; put a shorter"
+                    + " token in it, or delete it to have a new token generated");
+        }
+        if (stored.length() < MIN_TOKEN_LENGTH) {
+            throw new IOException("the admin token file " + file + " holds a token of " + stored.length()
+                    + " characters, shorter than the " + MIN_TOKEN_LENGTH + " an admin token must have; put a longer"
+                    + " token in it, or delete it to have a new token generated");
+        }
+        if (!PrintableToken.isToken(stored, MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH)) {
+            throw new IOException("the admin token file " + file + " holds a token with a character that is not"
+                    + " printable ASCII or is a space (an admin token is printable ASCII without spaces); put such a"
+                    + " token in it, or delete it to have a new token generated");
+        }
     }
 
     /**

@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -146,21 +147,54 @@ class AdminTokenTest {
         assertThatThrownBy(() -> AdminToken.resolve(null, dir)).isExactlyInstanceOf(IOException.class)
                 .hasMessage("the admin token file " + file + " holds more than 4096 bytes, not a token; put the token"
                         + " alone in it, or delete it to have a new token generated");
-        Files.writeString(file, " ".repeat(AdminToken.MAX_FILE_SIZE - 1) + "x");
-        assertThat(AdminToken.resolve(null, dir).token()).isEqualTo("x");
+        String token = "x".repeat(AdminToken.MIN_TOKEN_LENGTH);
+        Files.writeString(file, " ".repeat(AdminToken.MAX_FILE_SIZE - token.length()) + token);
+        assertThat(AdminToken.resolve(null, dir).token()).isEqualTo(token);
     }
 
     /** The file's token is held to the variable's longest, 1024 characters: it was let through up to 4096. */
     @Test
     void aTokenInTheFileLongerThanTheVariableAllowsIsRefused() throws Exception {
-        Path file = Files.writeString(dir.resolve(AdminToken.FILE_NAME),
-                "x".repeat(ServerConfig.MAX_ADMIN_TOKEN_LENGTH + 1) + "\n");
+        refusedThenTaken(ServerConfig.MAX_ADMIN_TOKEN_LENGTH + 1, "holds a token of 1025 characters, longer than the 1024"
+                + " an admin token may have; put a shorter token in it", ServerConfig.MAX_ADMIN_TOKEN_LENGTH);
+    }
+
+    /** The file's token is held to the variable's shortest, 16 characters: a shorter one was taken as it was. */
+    @Test
+    void aTokenInTheFileShorterThanTheVariableAllowsIsRefused() throws Exception {
+        refusedThenTaken(ServerConfig.MIN_ADMIN_TOKEN_LENGTH - 1, "holds a token of 15 characters, shorter than the 16"
+                + " an admin token must have; put a longer token in it", ServerConfig.MIN_ADMIN_TOKEN_LENGTH);
+    }
+
+    /**
+     * A file whose token has {@code refusedLength} characters stops the start with {@code refusal} (after the file's
+     * name, before "or delete it"); one of {@code takenLength} characters is taken.
+     */
+    private void refusedThenTaken(int refusedLength, String refusal, int takenLength) throws Exception {
+        Path file = Files.writeString(dir.resolve(AdminToken.FILE_NAME), "x".repeat(refusedLength) + "\n");
 
         assertThatThrownBy(() -> AdminToken.resolve(null, dir)).isExactlyInstanceOf(IOException.class)
-                .hasMessage("the admin token file " + file + " holds a token of 1025 characters, longer than the 1024"
-                        + " an admin token may have; put a shorter token in it, or delete it to have a new token"
+                .hasMessage("the admin token file " + file + " " + refusal + ", or delete it to have a new token"
                         + " generated");
-        Files.writeString(file, "x".repeat(ServerConfig.MAX_ADMIN_TOKEN_LENGTH) + "\n");
-        assertThat(AdminToken.resolve(null, dir).token()).hasSize(ServerConfig.MAX_ADMIN_TOKEN_LENGTH);
+        Files.writeString(file, "x".repeat(takenLength) + "\n");
+        assertThat(AdminToken.resolve(null, dir).token()).hasSize(takenLength);
+    }
+
+    /**
+     * The file's token is held to the variable's characters, printable ASCII without spaces: one with a space, a
+     * control character or a letter outside ASCII in it was taken as it was. The error does not repeat the token.
+     */
+    @Test
+    void aTokenInTheFileWithACharacterNotPrintableAsciiIsRefused() throws Exception {
+        Path file = dir.resolve(AdminToken.FILE_NAME);
+        for (String token : List.of("0123456789 abcdef", "0123456789\tabcdef", "0123456789\u0001abcdef",
+                "0123456789\u00e9abcdef")) {
+            Files.writeString(file, token + "\n");
+
+            assertThatThrownBy(() -> AdminToken.resolve(null, dir)).as(token).isExactlyInstanceOf(IOException.class)
+                    .hasMessage("the admin token file " + file + " holds a token with a character that is not"
+                            + " printable ASCII or is a space (an admin token is printable ASCII without spaces); put"
+                            + " such a token in it, or delete it to have a new token generated");
+        }
     }
 }
