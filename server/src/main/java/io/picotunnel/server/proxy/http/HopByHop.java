@@ -5,10 +5,8 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 
 /** Header rewriting at the proxy: hop-by-hop headers (RFC 9110 7.6.1) end here, each side frames anew. */
 final class HopByHop {
@@ -32,11 +30,12 @@ final class HopByHop {
             "x-http2-stream-dependency-id",
             "x-http2-stream-weight"));
     /**
-     * What Connection says nearly always: names {@link #ALWAYS} removes anyway, and the framing and routing headers
-     * never removed through it ({@link #strip}).
+     * Tokens of Connection that remove no header through it: names {@link #ALWAYS} removes anyway, which Connection
+     * nearly always says (and Connection itself, whose values are being read), and the framing and routing headers,
+     * which are not the client's to remove.
      */
-    private static final AsciiString[] COMMON_TOKENS = {HttpHeaderValues.KEEP_ALIVE, HttpHeaderValues.UPGRADE,
-            HttpHeaderNames.HOST, HttpHeaderNames.CONTENT_LENGTH};
+    private static final AsciiString[] NOT_REMOVED_THROUGH_CONNECTION = {HttpHeaderValues.KEEP_ALIVE,
+            HttpHeaderValues.UPGRADE, HttpHeaderNames.CONNECTION, HttpHeaderNames.HOST, HttpHeaderNames.CONTENT_LENGTH};
 
     private HopByHop() {
     }
@@ -44,44 +43,37 @@ final class HopByHop {
     /** True when the message asks to switch protocols: an Upgrade header named in Connection. */
     static boolean isUpgrade(HttpHeaders headers) {
         return headers.contains(HttpHeaderNames.UPGRADE)
-                && connectionTokens(headers).contains(HttpHeaderNames.UPGRADE.toString());
+                && headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderNames.UPGRADE, true);
     }
 
     /** Removes the hop-by-hop headers and every header the Connection header names. */
     static void strip(HttpHeaders headers) {
-        if (headers.contains(HttpHeaderNames.CONNECTION) && namesOtherHeaders(headers)) {
-            for (String token : connectionTokens(headers)) {
-                // Framing and routing headers are not the client's to remove through Connection.
-                if (!token.equals("host") && !token.equals("content-length")) {
-                    headers.remove(token);
-                }
-            }
+        if (headers.contains(HttpHeaderNames.CONNECTION)) {
+            removeNamedInConnection(headers);
         }
         ALWAYS.removeFrom(headers);
     }
 
     /**
-     * Whether Connection names a header that only it makes hop-by-hop. Looked at in place: the tokens are made (for
-     * each message passed on) only when it does, which keep-alive, close and upgrade do not.
+     * Removes each header a Connection header names as its tokens are read, in place: a name is made a string only to
+     * remove a header that only Connection makes hop-by-hop, which keep-alive, close and upgrade are not.
      */
-    private static boolean namesOtherHeaders(HttpHeaders headers) {
+    private static void removeNamedInConnection(HttpHeaders headers) {
         for (Iterator<? extends CharSequence> it = headers.valueCharSequenceIterator(HttpHeaderNames.CONNECTION);
                 it.hasNext(); ) {
             CharSequence value = it.next();
             int start = 0;
             for (int i = 0; i <= value.length(); i++) {
                 if (i == value.length() || value.charAt(i) == ',') {
-                    if (namesOtherHeader(headers, value, start, i)) {
-                        return true;
-                    }
+                    removeNamed(headers, value, start, i);
                     start = i + 1;
                 }
             }
         }
-        return false;
     }
 
-    private static boolean namesOtherHeader(HttpHeaders headers, CharSequence value, int start, int end) {
+    /** Removes the header named by the token between {@code start} and {@code end} of {@code value}, blanks aside. */
+    private static void removeNamed(HttpHeaders headers, CharSequence value, int start, int end) {
         while (start < end && value.charAt(start) <= ' ') {
             start++;
         }
@@ -89,33 +81,21 @@ final class HopByHop {
             end--;
         }
         if (start == end) {
-            return false;
+            return;
         }
         if (isToken(value, start, end, HttpHeaderValues.CLOSE)) {
-            return headers.contains(HttpHeaderValues.CLOSE); // an option, and a header only if the message has one
+            headers.remove(HttpHeaderValues.CLOSE); // an option, and a header too should the message have one
+            return;
         }
-        for (AsciiString common : COMMON_TOKENS) {
-            if (isToken(value, start, end, common)) {
-                return false;
+        for (AsciiString kept : NOT_REMOVED_THROUGH_CONNECTION) {
+            if (isToken(value, start, end, kept)) {
+                return;
             }
         }
-        return true;
+        headers.remove(value.subSequence(start, end));
     }
 
     private static boolean isToken(CharSequence value, int start, int end, AsciiString name) {
         return end - start == name.length() && AsciiString.regionMatches(value, true, start, name, 0, name.length());
-    }
-
-    private static List<String> connectionTokens(HttpHeaders headers) {
-        List<String> tokens = new ArrayList<>();
-        for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String token : value.split(",")) {
-                String t = token.trim().toLowerCase(Locale.ROOT);
-                if (!t.isEmpty()) {
-                    tokens.add(t);
-                }
-            }
-        }
-        return tokens;
     }
 }

@@ -51,6 +51,17 @@ class HopByHopTest {
         assertThat(withoutCloseHeader.names()).containsExactly("X-Kept");
     }
 
+    @Test
+    void anUpgradeIsAskedOnlyByAnUpgradeHeaderThatConnectionNames() {
+        assertThat(HopByHop.isUpgrade(new DefaultHttpHeaders().add(HttpHeaderNames.CONNECTION, "keep-alive, Upgrade")
+                .add(HttpHeaderNames.UPGRADE, "websocket"))).isTrue();
+        assertThat(HopByHop.isUpgrade(new DefaultHttpHeaders().add(HttpHeaderNames.CONNECTION, "keep-alive")
+                .add(HttpHeaderNames.CONNECTION, "close,\tUpgrade").add(HttpHeaderNames.UPGRADE, "websocket"))).isTrue();
+        assertThat(HopByHop.isUpgrade(new DefaultHttpHeaders().add(HttpHeaderNames.CONNECTION, "keep-alive, upgrades")
+                .add(HttpHeaderNames.UPGRADE, "websocket"))).isFalse();
+        assertThat(HopByHop.isUpgrade(new DefaultHttpHeaders().add(HttpHeaderNames.CONNECTION, "upgrade"))).isFalse();
+    }
+
     /**
      * Every message passed on is stripped, and its Connection nearly always says only keep-alive or close: reading
      * those takes no list of tokens. Compared with a message without Connection, stripped of as many headers.
