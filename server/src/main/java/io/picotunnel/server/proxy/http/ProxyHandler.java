@@ -124,7 +124,7 @@ final class ProxyHandler extends ChannelDuplexHandler
     /** What is left of the body the decoder is in when its length was announced (Content-Length); else -1. */
     private long bodyBytesLeft = -1;
     /** The request whose access checks run, while they do ({@link State#CHECKING}); null otherwise. */
-    private Checked checked;
+    private Routed checked;
     /** Reads in a row that ended with messages waiting in {@link #pending}. */
     private int readsLeavingBacklog;
     /** HTTP/1.1: the visitor ended its side (EOF, half-closure allowed); nothing more comes after what was read. */
@@ -279,7 +279,7 @@ final class ProxyHandler extends ChannelDuplexHandler
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        close();
+        abandonRequests();
         ctx.fireChannelInactive();
     }
 
@@ -299,7 +299,7 @@ final class ProxyHandler extends ChannelDuplexHandler
             inputEnded = true;
             if (state == State.EXCHANGE && exchange.responseBodyComing() && !sentAfterTheCurrentRequest()) {
                 LOG.debug("{} ended its side while its response was coming: aborting", ctx.channel().remoteAddress());
-                close();
+                abandonRequests();
                 abortPublic();
             } else {
                 closeIfInputDone();
@@ -378,7 +378,11 @@ final class ProxyHandler extends ChannelDuplexHandler
         ctx.close();
     }
 
-    private void close() {
+    /**
+     * Gives up the requests of the connection, which is closed or being closed: the one whose checks run (counted as
+     * left unanswered), the exchange (aborted) and those pending (dropped). The channel itself is not closed here.
+     */
+    private void abandonRequests() {
         state = State.CLOSED;
         if (checked != null) {
             // Its verdict, when it comes, is ignored: counted here or the request would count or not by who came first
@@ -614,7 +618,7 @@ final class ProxyHandler extends ChannelDuplexHandler
         boolean visitorHttps = AccessHook.https(proxy.access(), ctx.channel(), request, https);
         switch (answers.decide(request, visitorHttps, ctx.alloc())) {
             case LocalAnswers.Answer answer when answer.service() != null ->
-                    answerChecked(new Checked(request, answer.service(), since), answer.response(), answer.close());
+                    answerForService(new Routed(request, answer.service(), since), answer.response(), answer.close());
             case LocalAnswers.Answer answer -> respondLocally(request, answer.response(), answer.close(), false);
             case LocalAnswers.Forward forward -> admit(request, forward.service(), visitorHttps);
         }
@@ -624,13 +628,13 @@ final class ProxyHandler extends ChannelDuplexHandler
     private void admit(HttpRequest request, Service service, boolean visitorHttps) {
         AccessHook.stripIdentity(request.headers());
         InetAddress visitor = AccessHook.visitor(proxy.access(), ctx.channel(), request);
-        Checked checks = new Checked(request, service, System.nanoTime());
+        Routed checks = new Routed(request, service, System.nanoTime());
         HttpVerdict verdict = visitor == null ? AccessHook.withoutAddress(service)
                 : proxy.access().check(AccessHook.describe(service, visitor, visitorHttps, request));
         onVerdict(checks, visitor, visitorHttps, verdict);
     }
 
-    private void onVerdict(Checked checks, InetAddress visitor, boolean visitorHttps, HttpVerdict verdict) {
+    private void onVerdict(Routed checks, InetAddress visitor, boolean visitorHttps, HttpVerdict verdict) {
         HttpRequest request = checks.head();
         switch (verdict) {
             case HttpVerdict.Pass pass -> {
@@ -643,11 +647,11 @@ final class ProxyHandler extends ChannelDuplexHandler
                 state = State.EXCHANGE;
                 exchange.open();
             }
-            case HttpVerdict.Answer answer -> answerChecked(checks, AccessHook.answer(request, answer, ctx.alloc()), false);
+            case HttpVerdict.Answer answer -> answerForService(checks, AccessHook.answer(request, answer, ctx.alloc()), false);
             case HttpVerdict.Confirm confirm ->
-                    answerChecked(checks, AccessHook.confirm(request, confirm, ctx.alloc()), false);
+                    answerForService(checks, AccessHook.confirm(request, confirm, ctx.alloc()), false);
             case HttpVerdict.Redirect redirect ->
-                    answerChecked(checks, AccessHook.redirect(request, redirect, ctx.alloc()), false);
+                    answerForService(checks, AccessHook.redirect(request, redirect, ctx.alloc()), false);
             case HttpVerdict.Pending later -> {
                 state = State.CHECKING;
                 checked = checks;
@@ -703,9 +707,9 @@ final class ProxyHandler extends ChannelDuplexHandler
 
     /** The 503 of an upload ended while its access checks run, their verdict ignored when it comes. */
     private void answerOverBudgetWhileChecking() {
-        Checked request = checked;
+        Routed request = checked;
         checked = null;
-        answerChecked(request, LocalAnswers.page(request.head(), ErrorPage.serverBufferFull(), ctx.alloc()), true);
+        answerForService(request, LocalAnswers.page(request.head(), ErrorPage.serverBufferFull(), ctx.alloc()), true);
     }
 
     /**
@@ -714,7 +718,7 @@ final class ProxyHandler extends ChannelDuplexHandler
      * exchange is): a visitor turned away (401, 403, 429, a sign-in's redirect, a busy 503) or sent to https is traffic
      * of the service, as ngrok and cloudflared count every answer their edge gives.
      */
-    private void answerChecked(Checked request, FullHttpResponse response, boolean close) {
+    private void answerForService(Routed request, FullHttpResponse response, boolean close) {
         proxy.traffic(request.service()).answeredByProxy(response.status().code(), System.nanoTime() - request.since());
         respondLocally(request.head(), response, close, false);
     }
@@ -911,8 +915,11 @@ final class ProxyHandler extends ChannelDuplexHandler
         return checked == null ? null : checked.head();
     }
 
-    /** A request whose access checks run, its service, and when they began ({@link System#nanoTime}). */
-    private record Checked(HttpRequest head, Service service, long since) {
+    /**
+     * A request routed to a service, the service, and when it began to be handled ({@link System#nanoTime}): its access
+     * checks, or an answer of {@link LocalAnswers} for the service, which makes no check.
+     */
+    private record Routed(HttpRequest head, Service service, long since) {
     }
 
     private String clientIp() {
