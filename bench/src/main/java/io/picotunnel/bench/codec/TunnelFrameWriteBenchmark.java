@@ -7,8 +7,8 @@ import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
 import io.picotunnel.bench.traffic.Payloads;
 import io.picotunnel.protocol.ws.MaskingWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
+import io.picotunnel.protocol.ws.YamuxWebSocketFrameEncoder;
 import io.picotunnel.protocol.yamux.YamuxFrame;
-import io.picotunnel.protocol.yamux.YamuxFrameEncoder;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -24,9 +24,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One yamux Data frame of {@code payloadBytes} through the outbound handlers of a tunnel's WebSocket connection, as
- * the {@code server} (unmasked frames, Netty's encoder) or the {@code client} (masked) has them after the handshake:
- * yamux frame encoder, WebSocket byte stream codec, WebSocket frame encoder. Run it with {@code -prof gc}: the bytes
- * allocated per frame ({@code gc.alloc.rate.norm}) count the copies and objects of the tunnel's write path.
+ * the {@code server} (unmasked frames) or the {@code client} (masked) has them after the handshake: the WebSocket
+ * byte stream codec (which the frame passes), the yamux-to-WebSocket encoder, the WebSocket frame encoder (which its
+ * bytes pass). Run it with {@code -prof gc}: the bytes allocated per frame ({@code gc.alloc.rate.norm}) count the
+ * copies and objects of the tunnel's write path.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -50,7 +51,9 @@ public class TunnelFrameWriteBenchmark {
             case "client" -> new MaskingWebSocketFrameEncoder();
             default -> throw new IllegalArgumentException("side must be server or client: " + side);
         };
-        channel = new EmbeddedChannel(frameEncoder, new WebSocketByteStreamCodec(), YamuxFrameEncoder.INSTANCE);
+        YamuxWebSocketFrameEncoder yamuxEncoder = side.equals("server")
+                ? YamuxWebSocketFrameEncoder.unmasked() : YamuxWebSocketFrameEncoder.masked();
+        channel = new EmbeddedChannel(frameEncoder, yamuxEncoder, new WebSocketByteStreamCodec());
     }
 
     @TearDown(Level.Trial)

@@ -50,6 +50,7 @@ import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.MaskingWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
+import io.picotunnel.protocol.ws.YamuxWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.WebSocketPings;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxSpec;
@@ -580,7 +581,8 @@ final class TunnelConnector {
                 ctx.pipeline().addAfter("ws-pings", "ws-close-status", new ServerCloseStatus());
                 // Masks in bulk instead of through a ByteBuf accessor at every four bytes of every payload.
                 ctx.pipeline().replace(WebSocketFrameEncoder.class, "ws-encoder", new MaskingWebSocketFrameEncoder());
-                ctx.pipeline().addLast(new WebSocketByteStreamCodec(),
+                // Each yamux frame masked straight into one WebSocket frame; the codec frames the other writes.
+                ctx.pipeline().addLast(YamuxWebSocketFrameEncoder.masked(), new WebSocketByteStreamCodec(),
                         new YamuxSession(YamuxRole.CLIENT, yamuxConfig, streamHandler));
                 ctx.pipeline().remove(this);
                 ctx.pipeline().remove(RefusalErrorCode.class);

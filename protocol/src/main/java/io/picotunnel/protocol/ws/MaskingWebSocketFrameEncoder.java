@@ -44,14 +44,7 @@ public final class MaskingWebSocketFrameEncoder extends MessageToMessageEncoder<
         int lengthBytes = length <= 125 ? 0 : length <= 0xFFFF ? 2 : 8;
         ByteBuf buf = ctx.alloc().buffer(2 + lengthBytes + 4 + length);
         try {
-            buf.writeByte((frame.isFinalFragment() ? 0x80 : 0) | (frame.rsv() & 0x7) << 4 | opcode);
-            if (lengthBytes == 0) {
-                buf.writeByte(0x80 | length);
-            } else if (lengthBytes == 2) {
-                buf.writeByte(0x80 | 126).writeShort(length);
-            } else {
-                buf.writeByte(0x80 | 127).writeLong(length);
-            }
+            FrameHeaders.write(buf, (frame.isFinalFragment() ? 0x80 : 0) | (frame.rsv() & 0x7) << 4 | opcode, length, true);
             int mask = ThreadLocalRandom.current().nextInt();
             buf.writeInt(mask);
             int start = buf.writerIndex();

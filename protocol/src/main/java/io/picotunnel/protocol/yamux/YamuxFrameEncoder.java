@@ -43,7 +43,8 @@ public final class YamuxFrameEncoder extends MessageToMessageEncoder<YamuxFrame>
         out.add(ctx.alloc().compositeBuffer(2).addComponents(true, header, payload.retain()));
     }
 
-    static void writeHeader(YamuxFrame frame, ByteBuf out) {
+    /** The frame's 12-byte header, written to {@code out}. */
+    public static void writeHeader(YamuxFrame frame, ByteBuf out) {
         out.writeByte(VERSION);
         out.writeByte(frame.type());
         out.writeShort(frame.flags());

@@ -351,7 +351,9 @@ public final class YamuxSession extends ChannelDuplexHandler {
             totalBudget.join(this);
         }
         ctx.pipeline().addBefore(ctx.name(), null, new YamuxFrameDecoder(config.maxDataFrame(), this::dataLimit));
-        ctx.pipeline().addBefore(ctx.name(), null, YamuxFrameEncoder.INSTANCE);
+        if (ctx.pipeline().get(EncodesYamuxFrames.class) == null) {
+            ctx.pipeline().addBefore(ctx.name(), null, YamuxFrameEncoder.INSTANCE);
+        }
         if (localGoAway) {
             localGoAway = false;
             if (ctx.channel().isActive()) {

@@ -34,6 +34,7 @@ import io.picotunnel.protocol.ws.TunnelCloseStatus;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
 import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
+import io.picotunnel.protocol.ws.YamuxWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.WebSocketPings;
 import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
@@ -488,6 +489,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         pipeline.replace(WebSocketFrameDecoder.class, "ws-decoder", new StreamingWebSocketFrameDecoder(decoderConfig));
         pipeline.addLast("ws-pings", new WebSocketPings());
         pipeline.addLast("ws-control", new WebSocketControlFrames());
+        // Each yamux frame straight into one WebSocket frame; the byte stream codec above frames the other writes.
+        pipeline.addLast("ws-yamux", YamuxWebSocketFrameEncoder.unmasked());
         pipeline.addLast("ws-bytes", new WebSocketByteStreamCodec());
         YamuxSession session = new YamuxSession(YamuxRole.SERVER, config.yamux(), RefuseInboundStreams.INSTANCE);
         if (version != null) {
