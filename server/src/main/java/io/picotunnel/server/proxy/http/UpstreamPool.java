@@ -7,6 +7,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -49,7 +50,8 @@ public final class UpstreamPool implements AutoCloseable {
     static final HttpDecoderConfig DECODER = new HttpDecoderConfig()
             .setMaxInitialLineLength(HttpProxy.MAX_REQUEST_LINE)
             .setMaxHeaderSize(64 * 1024)
-            .setMaxChunkSize(HttpProxy.MAX_CHUNK_SIZE);
+            .setMaxChunkSize(HttpProxy.MAX_CHUNK_SIZE)
+            .setTrailersFactory(LazyTrailers.factory(DefaultHttpHeadersFactory.trailersFactory()));
 
     /** Streams are interchangeable only for the same service, tunnel and target. */
     private record Key(String serviceId, String tunnelId, String target) {

@@ -3,6 +3,7 @@ package io.picotunnel.server.proxy.http;
 import ch.qos.logback.classic.Level;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -10,6 +11,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
@@ -890,6 +894,7 @@ class Http2ProxyTest {
         private final OutputStream out;
         /** Types of the frames read so far. */
         final List<Integer> frameTypes = new ArrayList<>();
+        private final DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false);
 
         private RawH2(SSLSocket socket) throws IOException {
             this.socket = socket;
@@ -931,6 +936,34 @@ class Http2ProxyTest {
         /** A WINDOW_UPDATE: {@code stream} (0 for the connection) may get {@code bytes} more. */
         void openWindow(int stream, int bytes) throws IOException {
             write(frame(0x8, 0, stream, ByteBuffer.allocate(4).putInt(bytes).array()));
+        }
+
+        /**
+         * The HEADERS that end {@code stream} (its trailers when it sent DATA before), decoded. HPACK needs every header
+         * block of the connection decoded in order: use only this method to read a connection's HEADERS.
+         */
+        Http2Headers readUntilTrailers(int stream) throws IOException {
+            for (int i = 0; i < 1000; i++) {
+                Frame frame = next();
+                if (frame.type == 0x3 && frame.stream == stream) {
+                    throw new IOException("stream " + stream + " was reset");
+                }
+                if (frame.type == 0x0 && frame.stream == stream && (frame.flags & 0x1) != 0) {
+                    throw new IOException("stream " + stream + " ended by DATA, without trailers");
+                }
+                if (frame.type != 0x1) {
+                    continue;
+                }
+                try {
+                    Http2Headers headers = decoder.decodeHeaders(frame.stream, Unpooled.wrappedBuffer(frame.payload));
+                    if (frame.stream == stream && (frame.flags & 0x1) != 0) {
+                        return headers;
+                    }
+                } catch (Http2Exception e) {
+                    throw new IOException(e);
+                }
+            }
+            throw new IOException("no HEADERS ending stream " + stream + " in 1000 frames");
         }
 
         /** The first byte of the next HEADERS of {@code stream} (its :status, HPACK-indexed when common). */
@@ -1151,6 +1184,23 @@ class Http2ProxyTest {
         int last = head < 0 ? -1 : text.indexOf("\r\n0\r\n", head);
         return last >= 0 && (text.length() == last + 7 && text.endsWith("\r\n")
                 || text.length() > last + 7 && text.endsWith("\r\n\r\n"));
+    }
+
+    /** The trailers of a target's chunked response come to an HTTP/2 visitor as the stream's last HEADERS. */
+    @Test
+    void theTrailersOfAChunkedResponseReachAnHttp2Visitor() throws Exception {
+        try (KeepAliveTarget target = new KeepAliveTarget()) {
+            routes.onServiceChange(null, new Service("s6", "t1", ServiceType.HTTP, "localhost", "/trailers",
+                    TlsMode.TERMINATE, null, target.address(), true, Instant.now()));
+            try (RawH2 h2 = RawH2.connect(port(server), certificates.clientContext())) {
+                for (int stream = 1; stream <= 3; stream += 2) {
+                    h2.get(stream, "/trailers");
+                    Http2Headers trailers = h2.readUntilTrailers(stream);
+                    assertThat(trailers.status()).isNull();
+                    assertThat(trailers.get("x-checksum")).hasToString("4711");
+                }
+            }
+        }
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionStage;
@@ -117,6 +118,22 @@ class HttpProxyTest {
                 assertThat(http.get("alpha.test", "/connection-named").text()).isEqualTo(response.text());
             }
             assertThat(target.accepted()).as("the target's keep-alive, read before its Connection went").isEqualTo(1);
+        }
+    }
+
+    @Test
+    void theTrailersOfAChunkedResponseReachTheVisitorAndAResponseWithALengthOnItsStreamHasNone() throws Exception {
+        try (KeepAliveTarget target = new KeepAliveTarget()) {
+            addService("alpha.test", "/", target.address());
+            try (RawHttp http = connect()) {
+                RawHttp.Response chunked = http.get("alpha.test", "/trailers");
+                assertThat(chunked.text()).isEqualTo("conn=1");
+                assertThat(chunked.trailers()).containsEntry("x-checksum", List.of("4711"));
+                RawHttp.Response withLength = http.get("alpha.test", "/ok");
+                assertThat(withLength.text()).as("the same stream").isEqualTo("conn=1");
+                assertThat(withLength.trailers()).isEmpty();
+                assertThat(http.get("alpha.test", "/trailers").trailers()).containsEntry("x-checksum", List.of("4711"));
+            }
         }
     }
 

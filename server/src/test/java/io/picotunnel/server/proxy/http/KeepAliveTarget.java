@@ -27,7 +27,8 @@ import java.util.zip.GZIPOutputStream;
  * An HTTP/1.1 target written on plain sockets, so that tests see its connections: it numbers each accepted
  * connection (answers say {@code conn=N}), counts them and counts those that ended. Paths:
  * <ul>
- * <li>{@code /ok}: 200 with Content-Length, keep-alive; {@code /chunked} the same chunked.</li>
+ * <li>{@code /ok}: 200 with Content-Length, keep-alive; {@code /chunked} the same chunked; {@code /trailers} the
+ * same chunked with the trailer {@code X-Checksum: 4711}.</li>
  * <li>{@code /close}: 200 with {@code Connection: close}, but the socket stays open (reads on), so only the proxy
  * can end it.</li>
  * <li>{@code /http10}: an HTTP/1.0 answer without keep-alive; the socket stays open as for {@code /close}.</li>
@@ -218,10 +219,11 @@ final class KeepAliveTarget implements AutoCloseable {
                                 + "\r\nConnection: keep-alive, X-Hop\r\nX-Hop: hop\r\nKeep-Alive: timeout=5\r\nX-Kept: yes",
                                 body);
                     }
-                    case "/chunked" -> {
+                    case "/chunked", "/trailers" -> {
                         readBody(in, headers);
+                        String trailers = path.equals("/trailers") ? "X-Checksum: 4711\r\n" : "";
                         out.write(("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                + Integer.toHexString(body.length()) + "\r\n" + body + "\r\n0\r\n\r\n")
+                                + Integer.toHexString(body.length()) + "\r\n" + body + "\r\n0\r\n" + trailers + "\r\n")
                                 .getBytes(StandardCharsets.US_ASCII));
                         out.flush();
                     }

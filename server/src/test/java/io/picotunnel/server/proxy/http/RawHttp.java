@@ -17,7 +17,8 @@ import java.util.Map;
 /** An HTTP/1.1 connection written by hand, for requests no well-behaved client would send. */
 final class RawHttp implements AutoCloseable {
 
-    record Response(int status, Map<String, List<String>> headers, byte[] body) {
+    /** {@code trailers}: those of a chunked body, empty for any other. */
+    record Response(int status, Map<String, List<String>> headers, byte[] body, Map<String, List<String>> trailers) {
         String header(String name) {
             List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
             return values == null ? null : values.get(0);
@@ -91,16 +92,17 @@ final class RawHttp implements AutoCloseable {
         int status = Integer.parseInt(statusLine.split(" ")[1]);
         Map<String, List<String>> headers = headers();
         if (head || status == 204 || status == 304 || (status >= 100 && status < 200)) {
-            return new Response(status, headers, new byte[0]);
+            return new Response(status, headers, new byte[0], Map.of());
         }
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         List<String> te = headers.get("transfer-encoding");
         List<String> cl = headers.get("content-length");
+        Map<String, List<String>> trailers = Map.of();
         if (te != null && te.get(0).equalsIgnoreCase("chunked")) {
             while (true) {
                 int size = Integer.parseInt(line().split(";")[0].trim(), 16);
                 if (size == 0) {
-                    headers();
+                    trailers = headers();
                     break;
                 }
                 body.write(in.readNBytes(size));
@@ -116,7 +118,7 @@ final class RawHttp implements AutoCloseable {
         } else {
             body.write(in.readAllBytes());
         }
-        return new Response(status, headers, body.toByteArray());
+        return new Response(status, headers, body.toByteArray(), trailers);
     }
 
     /** Ends the sending side (shutdown(SHUT_WR), as {@code nc -N} does); what the server sends can still be read. */
