@@ -2,7 +2,6 @@ package io.picotunnel.server;
 
 import io.picotunnel.protocol.config.ByteSize;
 import io.picotunnel.protocol.config.ConfigException;
-import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingValues;
 import io.picotunnel.protocol.net.Hostnames;
@@ -160,15 +159,16 @@ public record ServerConfig(
         if (token == null) {
             return null;
         }
-        if (!PrintableToken.isToken(token, MIN_ADMIN_TOKEN_LENGTH, MAX_ADMIN_TOKEN_LENGTH)) {
+        AdminToken.Refusal refusal = AdminToken.refusal(token);
+        if (refusal == AdminToken.Refusal.PLACEHOLDER) {
+            throw ConfigException.invalid(Setting.ADMIN_TOKEN, "it is the placeholder of an example"
+                    + " (examples/kubernetes/secret.yaml), known to everyone: set a random one, e.g. openssl rand -hex 32");
+        }
+        if (refusal != null) {
             // The value itself is a secret: never repeat it.
             throw ConfigException.invalid(Setting.ADMIN_TOKEN, "the token must be from " + MIN_ADMIN_TOKEN_LENGTH
                     + " to " + MAX_ADMIN_TOKEN_LENGTH + " printable ASCII characters without spaces (or leave it unset"
                     + " to have one generated)");
-        }
-        if (token.toLowerCase(Locale.ROOT).startsWith("change-me")) {
-            throw ConfigException.invalid(Setting.ADMIN_TOKEN, "it is the placeholder of an example"
-                    + " (examples/kubernetes/secret.yaml), known to everyone: set a random one, e.g. openssl rand -hex 32");
         }
         return token;
     }

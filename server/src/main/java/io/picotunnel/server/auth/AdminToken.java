@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -33,6 +34,8 @@ public final class AdminToken {
      * one); a generated one has 64 hex characters.
      */
     public static final int MIN_TOKEN_LENGTH = 16;
+    /** How the example's placeholder begins, in any case: {@code change-me-to-a-long-random-token}. */
+    private static final String PLACEHOLDER_PREFIX = "change-me";
     /** Far more than any token and the blanks around it: a larger file is not one the server wrote. */
     static final int MAX_FILE_SIZE = 4096;
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
@@ -70,29 +73,54 @@ public final class AdminToken {
         return new Resolved(token, true, file);
     }
 
+    /** Why a token cannot be an admin token, the file's as {@code PICOTUNNEL_ADMIN_TOKEN}'s; each caller words it. */
+    public enum Refusal {
+        TOO_SHORT,
+        TOO_LONG,
+        /** A character that is not printable ASCII, or a space. */
+        NOT_PRINTABLE,
+        /** The placeholder of the Kubernetes example (examples/kubernetes/secret.yaml), known to everyone. */
+        PLACEHOLDER
+    }
+
     /**
-     * Refuses a stored token {@code PICOTUNNEL_ADMIN_TOKEN} would not take (ServerConfig): from 16 to 1024 printable
-     * ASCII characters without spaces. The token is a secret, never repeated in the error.
+     * The one check of an admin token, in the file as in {@code PICOTUNNEL_ADMIN_TOKEN} (ServerConfig): from 16 to 1024
+     * printable ASCII characters without spaces, and not the example's placeholder ({@code change-me...}, any case);
+     * null when {@code token} is one.
      */
+    public static Refusal refusal(String token) {
+        if (token.length() < MIN_TOKEN_LENGTH) {
+            return Refusal.TOO_SHORT;
+        }
+        if (token.length() > MAX_TOKEN_LENGTH) {
+            return Refusal.TOO_LONG;
+        }
+        if (!PrintableToken.isToken(token, MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH)) {
+            return Refusal.NOT_PRINTABLE;
+        }
+        return token.toLowerCase(Locale.ROOT).startsWith(PLACEHOLDER_PREFIX) ? Refusal.PLACEHOLDER : null;
+    }
+
+    /** Refuses a stored token {@link #refusal} refuses. The token is a secret, never repeated in the error. */
     private static void requireToken(Path file, String stored) throws IOException {
         if (stored.isEmpty()) {
             throw new IOException("the admin token file " + file + " is empty; delete it to have a new token generated");
         }
-        if (stored.length() > MAX_TOKEN_LENGTH) {
-            throw new IOException("the admin token file " + file + " holds a token of " + stored.length()
-                    + " characters, longer than the " + MAX_TOKEN_LENGTH + " an admin token may have; put a shorter"
-                    + " token in it, or delete it to have a new token generated");
+        Refusal refusal = refusal(stored);
+        if (refusal == null) {
+            return;
         }
-        if (stored.length() < MIN_TOKEN_LENGTH) {
-            throw new IOException("the admin token file " + file + " holds a token of " + stored.length()
-                    + " characters, shorter than the " + MIN_TOKEN_LENGTH + " an admin token must have; put a longer"
-                    + " token in it, or delete it to have a new token generated");
-        }
-        if (!PrintableToken.isToken(stored, MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH)) {
-            throw new IOException("the admin token file " + file + " holds a token with a character that is not"
-                    + " printable ASCII or is a space (an admin token is printable ASCII without spaces); put such a"
-                    + " token in it, or delete it to have a new token generated");
-        }
+        String why = switch (refusal) {
+            case TOO_LONG -> "holds a token of " + stored.length() + " characters, longer than the " + MAX_TOKEN_LENGTH
+                    + " an admin token may have; put a shorter token in it";
+            case TOO_SHORT -> "holds a token of " + stored.length() + " characters, shorter than the " + MIN_TOKEN_LENGTH
+                    + " an admin token must have; put a longer token in it";
+            case NOT_PRINTABLE -> "holds a token with a character that is not printable ASCII or is a space (an admin"
+                    + " token is printable ASCII without spaces); put such a token in it";
+            case PLACEHOLDER -> "holds the placeholder of an example (examples/kubernetes/secret.yaml), known to"
+                    + " everyone; put a random token in it (e.g. openssl rand -hex 32)";
+        };
+        throw new IOException("the admin token file " + file + " " + why + ", or delete it to have a new token generated");
     }
 
     /**

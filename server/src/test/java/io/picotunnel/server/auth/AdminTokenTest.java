@@ -197,4 +197,25 @@ class AdminTokenTest {
                             + " such a token in it, or delete it to have a new token generated");
         }
     }
+
+    /**
+     * The file's token is held to the variable's one check ({@link AdminToken#refusal}), the Kubernetes example's
+     * placeholder included: the variable refused "change-me-to-a-long-random-token", which the file took as it was (a
+     * Secret mounted as the file, say), opening the API to a token printed in the repository.
+     */
+    @Test
+    void theExamplesPlaceholderInTheFileIsRefusedAsInTheVariable() throws Exception {
+        Path file = dir.resolve(AdminToken.FILE_NAME);
+        for (String placeholder : List.of("change-me-to-a-long-random-token", "CHANGE-ME-please-0123456789")) {
+            Files.writeString(file, placeholder + "\n");
+
+            assertThatThrownBy(() -> AdminToken.resolve(null, dir)).as(placeholder).isExactlyInstanceOf(IOException.class)
+                    .hasMessage("the admin token file " + file + " holds the placeholder of an example"
+                            + " (examples/kubernetes/secret.yaml), known to everyone; put a random token in it (e.g."
+                            + " openssl rand -hex 32), or delete it to have a new token generated");
+            assertThat(AdminToken.refusal(placeholder)).isEqualTo(AdminToken.Refusal.PLACEHOLDER);
+        }
+        Files.writeString(file, "not-change-me-0123456789\n");
+        assertThat(AdminToken.resolve(null, dir).token()).isEqualTo("not-change-me-0123456789");
+    }
 }
