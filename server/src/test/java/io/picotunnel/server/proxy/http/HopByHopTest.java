@@ -7,6 +7,8 @@ import io.netty.handler.codec.http.HttpHeaders;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -35,6 +37,33 @@ class HopByHopTest {
         HopByHop.strip(headers);
 
         assertThat(headers.names()).containsExactly("X-Kept");
+    }
+
+    /**
+     * Connection naming itself, Host, Content-Length and Transfer-Encoding, in values spread over many Connection
+     * headers among enough others to share the table's buckets with them: the headers it names go as its values are
+     * read (Netty's value iterator holds the next Connection entry, and only other names are removed), every value is
+     * read, and Host and Content-Length stay.
+     */
+    @Test
+    void aConnectionNamingItselfAndTheFramingHeadersAmongManyIsReadWhole() {
+        HttpHeaders headers = new DefaultHttpHeaders().add(HttpHeaderNames.CONNECTION,
+                "Connection, HOST, content-length, Transfer-Encoding, X-Hop-0");
+        List<String> kept = new ArrayList<>(List.of("Host", "Content-Length"));
+        for (int i = 0; i < 40; i++) {
+            headers.add("X-Kept-" + i, "k").add("X-Hop-" + i, "h").add(HttpHeaderNames.CONNECTION,
+                    i % 2 == 0 ? "connection" : "X-Hop-" + i + " ,\tCONNECTION");
+            kept.add("X-Kept-" + i);
+        }
+        headers.add("Host", "alpha.test").add("Content-Length", "3").add("Transfer-Encoding", "chunked")
+                .add(HttpHeaderNames.CONNECTION, "x-hop-2, x-hop-38");
+        for (int i = 4; i < 40; i += 2) {
+            headers.add(HttpHeaderNames.CONNECTION, "X-Hop-" + i);
+        }
+
+        HopByHop.strip(headers);
+
+        assertThat(headers.names()).containsExactlyInAnyOrderElementsOf(kept);
     }
 
     @Test
