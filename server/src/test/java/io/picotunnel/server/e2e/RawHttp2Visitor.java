@@ -417,6 +417,7 @@ final class RawHttp2Visitor implements AutoCloseable {
                 if (payload.length < length) {
                     throw new IOException("cut frame");
                 }
+                requireFixedPart(type, payload);
                 if (type == 0x4 && (flags & 0x1) == 0) {
                     applyInitialWindow(payload);
                     write(frame(0x4, 0x1, 0, new byte[0]));
@@ -442,12 +443,24 @@ final class RawHttp2Visitor implements AutoCloseable {
                     endedStreams.add(stream);
                 }
             }
-        } catch (IOException e) {
-            // the server's end, or its reset: the test asks what came before
+        } catch (IOException | RuntimeException e) {
+            // the server's end, its reset, or a frame this visitor cannot read: the test asks what came before
             endCause = e.toString();
         } finally {
             ended = true;
             grant(0, 0);
+        }
+    }
+
+    /**
+     * Fails, naming the frame, when a frame the reader looks into is shorter than the fields it reads: a GOAWAY's last
+     * stream and error code, a RST_STREAM's error code, a WINDOW_UPDATE's increment (RFC 9113, 6.4, 6.8, 6.9).
+     */
+    private static void requireFixedPart(int type, byte[] payload) throws IOException {
+        String name = type == 0x7 ? "GOAWAY" : type == 0x3 ? "RST_STREAM" : type == 0x8 ? "WINDOW_UPDATE" : null;
+        int least = type == 0x7 ? 8 : 4;
+        if (name != null && payload.length < least) {
+            throw new IOException("a " + name + " of " + payload.length + " bytes, " + least + " at least");
         }
     }
 
