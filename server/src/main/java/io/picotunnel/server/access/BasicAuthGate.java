@@ -42,6 +42,8 @@ final class BasicAuthGate implements AutoCloseable {
     private static final int MAX_HEADER = 1024;
     /** {@code Retry-After} (seconds) while the address's or the server's password checks are all taken. */
     static final String BUSY_RETRY_AFTER = "1";
+    /** {@code Retry-After} (seconds) of a check cut short by the server's stop, as the proxy's server_stopping. */
+    private static final String STOPPING_RETRY_AFTER = "5";
     /** Wrong passwords from one address: 5 free, then a wait from 1 s doubling to 5 min, forgotten after 15 min. */
     static final FailedLogins.Policy FAILURES = new FailedLogins.Policy(5, Duration.ofSeconds(1), Duration.ofMinutes(5),
             Duration.ofMinutes(15));
@@ -58,6 +60,8 @@ final class BasicAuthGate implements AutoCloseable {
     private final Map<InetAddress, Integer> checksOf = new HashMap<>();
     /** Passed credentials: digest of (hash, header) to when it stops counting. */
     private final LinkedHashMap<String, Long> passed = new LinkedHashMap<>(64, 0.75f, true);
+    /** Set by {@link #close}: a check refused or dropped from then on is the server stopping, not a flood. */
+    private volatile boolean closed;
 
     BasicAuthGate(LongSupplier nanoClock) {
         this(nanoClock, checkPool());
@@ -149,6 +153,11 @@ final class BasicAuthGate implements AutoCloseable {
             }
         }
         return new HttpVerdict.Pending(running.thenApply(passed -> {
+            if (passed == null && closed) {
+                return new HttpVerdict.Answer(503, "server_stopping", "The tunnel server is stopping, and this request"
+                        + " was still in its password check: it did not reach the app. Please try again in a moment.",
+                        Map.of("Retry-After", STOPPING_RETRY_AFTER), List.of());
+            }
             if (passed == null) {
                 backedUp.refused(true, () -> "password checks are backed up; refusing a sign-in to " + ControlCharacters.bounded(host));
                 return new HttpVerdict.Answer(503, "busy", "Too many sign-in attempts at once; try again in a moment.",
@@ -223,8 +232,21 @@ final class BasicAuthGate implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the checks. Those queued are dropped and a running one is let go (bcrypt does not look at interrupts): their
+     * requests are answered 503 server_stopping now rather than never, the visitor told to come back.
+     */
     @Override
     public void close() {
+        closed = true;
         checks.shutdownNow();
+        List<CompletableFuture<Boolean>> cut;
+        synchronized (checking) {
+            // A check started before shutdownNow is here; one after it is refused (answered as below)
+            cut = List.copyOf(checking.values());
+            checking.clear();
+            checksOf.clear();
+        }
+        cut.forEach(check -> check.complete(null));
     }
 }

@@ -7,6 +7,9 @@ import org.junit.jupiter.api.Test;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -25,17 +28,10 @@ class BasicAuthGateTest {
     void signInsRefusedWhileTheChecksAreBackedUpAreLoggedOnceWithoutTheirPasswords() throws Exception {
         ThreadPoolExecutor full = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new SynchronousQueue<>());
         full.shutdown(); // rejects every check, as a pool whose queue is full does
-        ServiceAuth.Basic auth = new ServiceAuth.Basic("alice", "no check runs");
         try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, full);
              LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
             for (int i = 0; i < 5; i++) {
-                String authorization = "Basic " + Base64.getEncoder()
-                        .encodeToString(("alice:guess-" + i).getBytes(StandardCharsets.UTF_8));
-                HttpVerdict verdict = gate.check(auth, "app.test", InetAddress.getLoopbackAddress(), authorization);
-
-                assertThat(verdict).isInstanceOf(HttpVerdict.Pending.class);
-                HttpVerdict answer = ((HttpVerdict.Pending) verdict).result().toCompletableFuture()
-                        .get(5, TimeUnit.SECONDS);
+                HttpVerdict answer = pending(gate, "guess-" + i).get(5, TimeUnit.SECONDS);
                 assertThat(answer).isInstanceOfSatisfying(HttpVerdict.Answer.class,
                         a -> assertThat(a.status()).isEqualTo(503));
             }
@@ -44,6 +40,57 @@ class BasicAuthGateTest {
                     .contains("password checks are backed up; refusing a sign-in to app.test")
                     .doesNotContain("guess");
         }
+    }
+
+    /**
+     * Checks queued behind a busy pool when the server stops are dropped by the pool's shutdown: their requests are
+     * answered 503 server_stopping then, not left without an answer, and so is a sign-in that comes after, without the
+     * WARN of a backed-up pool.
+     */
+    @Test
+    void checksQueuedWhenTheGateClosesAndSignInsAfterAreAnswered503ServerStopping() throws Exception {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8));
+        CountDownLatch busy = new CountDownLatch(1);
+        pool.execute(() -> {
+            try {
+                busy.await(30, TimeUnit.SECONDS); // the pool's one thread taken until the close interrupts it
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool);
+        try (LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
+            CompletableFuture<HttpVerdict> first = pending(gate, "guess-1");
+            CompletableFuture<HttpVerdict> second = pending(gate, "guess-2");
+            assertThat(first).as("queued behind the busy thread").isNotDone();
+
+            gate.close();
+
+            assertServerStopping(first);
+            assertServerStopping(second);
+            assertServerStopping(pending(gate, "after-the-close"));
+            assertThat(log.messages(Level.WARN)).as("no backed-up pool logged").isEmpty();
+        } finally {
+            busy.countDown();
+            gate.close();
+        }
+    }
+
+    private static void assertServerStopping(CompletableFuture<HttpVerdict> check) throws Exception {
+        assertThat(check.get(5, TimeUnit.SECONDS)).isInstanceOfSatisfying(HttpVerdict.Answer.class, a -> {
+            assertThat(a.status()).isEqualTo(503);
+            assertThat(a.error()).isEqualTo("server_stopping");
+            assertThat(a.headers()).containsEntry("Retry-After", "5");
+        });
+    }
+
+    private static CompletableFuture<HttpVerdict> pending(BasicAuthGate gate, String password) {
+        String authorization = "Basic " + Base64.getEncoder()
+                .encodeToString(("alice:" + password).getBytes(StandardCharsets.UTF_8));
+        HttpVerdict verdict = gate.check(new ServiceAuth.Basic("alice", "no check runs"), "app.test",
+                InetAddress.getLoopbackAddress(), authorization);
+        assertThat(verdict).isInstanceOf(HttpVerdict.Pending.class);
+        return ((HttpVerdict.Pending) verdict).result().toCompletableFuture();
     }
 
     /** A Host header with a right-to-left override would show its name backwards in the log, and the text after it. */
