@@ -11,6 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -83,14 +85,7 @@ class StopDuringStartTest {
         await("the server takes the stop, or ends").atMost(Duration.ofSeconds(60))
                 .until(() -> !server.isAlive() || Files.readString(log).contains("Shutdown requested while"));
         if (server.isAlive()) {
-            // waits for the server's read, which may not have begun yet: the start may not have reached the hold
-            released = CompletableFuture.runAsync(() -> {
-                try {
-                    Files.writeString(hold.path(), "go\n");
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
+            releaseTheStart();
         }
 
         assertThat(server.waitFor(60, TimeUnit.SECONDS)).as("stopped").isTrue();
@@ -108,6 +103,42 @@ class StopDuringStartTest {
                     .noneMatch(name -> name.startsWith("sqlite-"));
         }
         return output;
+    }
+
+    /** Lets the held start go on: waits for the server's read, which may not have begun yet. */
+    private void releaseTheStart() {
+        released = CompletableFuture.runAsync(() -> {
+            try {
+                Files.writeString(hold.path(), "go\n");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+    }
+
+    /**
+     * SIGHUP is the JVM's own (129), not {@link StopSignals}': the hook stops the server as for SIGTERM, and when the
+     * start then fails its code is the process's. Its exit, asked for while the JVM's was under way, was taken as the
+     * one the JVM ends with: the hook returned, and the process ended with 129.
+     */
+    @Test
+    void sighupWhileTheStartGoesOnToFailEndsTheProcessWithTheStartsCode() throws Exception {
+        Path log = dir.resolve("server.log");
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            server = startHeldServer(log, "--listen-addr", "127.0.0.1:" + taken.getLocalPort());
+
+            Process hangUp = new ProcessBuilder("kill", "-HUP", Long.toString(server.pid())).inheritIO().start();
+            assertThat(hangUp.waitFor(10, TimeUnit.SECONDS) && hangUp.exitValue() == 0).as("kill -HUP").isTrue();
+            await("the server takes the stop").atMost(Duration.ofSeconds(60))
+                    .until(() -> Files.readString(log).contains("Shutdown requested while"));
+            releaseTheStart();
+
+            assertThat(server.waitFor(60, TimeUnit.SECONDS)).as("ended; output:%n%s", Files.readString(log)).isTrue();
+            String output = Files.readString(log);
+            assertThat(output).contains("is already in use (--listen-addr");
+            assertThat(server.exitValue()).as("the failed start's code; output:%n%s", output)
+                    .isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        }
     }
 
     /**
@@ -205,7 +236,9 @@ class StopDuringStartTest {
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), HeldStartServerMain.class.getName(),
                 "--data", data.toString()));
         for (String flag : List.of("--listen-addr", "--tunnel-addr", "--http-addr", "--https-addr")) {
-            command.addAll(List.of(flag, "127.0.0.1:0"));
+            if (!List.of(flags).contains(flag)) {
+                command.addAll(List.of(flag, "127.0.0.1:0"));
+            }
         }
         command.addAll(List.of(flags));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)

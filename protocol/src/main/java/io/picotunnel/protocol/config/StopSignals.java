@@ -36,12 +36,28 @@ public final class StopSignals {
 
     /**
      * {@link System#exit}, remembering {@code status} for the shutdown hook ({@link #exiting}): the first call's
-     * status stands, a later one waits here as it would in {@code System.exit}.
+     * status stands, a later one waits here as it would in {@code System.exit}. Not remembered once the JVM's exit is
+     * under way (a SIGHUP, which the JVM handles, ends it with 129; the last thread's end): that exit's status stands,
+     * so the hook must halt to end with its own.
      */
     public static void exit(int status) {
         synchronized (EXITING) {
-            exitAsked = status;
+            if (!shutdownUnderWay()) {
+                exitAsked = status;
+            }
             System.exit(status);
+        }
+    }
+
+    /** Whether the JVM runs its shutdown hooks: it then takes no more. */
+    private static boolean shutdownUnderWay() {
+        Thread probe = new Thread(() -> { }, "stop-signals-probe");
+        try {
+            Runtime.getRuntime().addShutdownHook(probe);
+            Runtime.getRuntime().removeShutdownHook(probe);
+            return false;
+        } catch (IllegalStateException shuttingDown) {
+            return true;
         }
     }
 
