@@ -48,11 +48,27 @@ public final class ServerMain {
     }
 
     public static void main(String[] args) {
-        int code = subcommand(args, System.getenv(), System.out, System.err)
+        exitWith(() -> subcommand(args, System.getenv(), System.out, System.err)
                 .orElseGet(() -> runUntilStopped(args, System.getenv(), System.out, System.err,
-                        () -> SignalStop.MIN_START_WAIT));
+                        () -> SignalStop.MIN_START_WAIT)));
+    }
+
+    /**
+     * Ends the process with {@code run}'s code unless 0 (the server runs until a signal), through {@link
+     * StopSignals#exit}: the shutdown hook then ends with that code too, and returns. A start that throws is printed
+     * as the JVM prints an uncaught exception and ends with {@link #EXIT_STARTUP_FAILED}, as the JVM would, but so:
+     * left uncaught, the hook halted with 1, and sqlite-jdbc's extracted library stayed in the temporary directory.
+     */
+    static void exitWith(Supplier<Integer> run) {
+        int code;
+        try {
+            code = run.get();
+        } catch (RuntimeException | Error e) {
+            Thread.currentThread().getThreadGroup().uncaughtException(Thread.currentThread(), e);
+            code = EXIT_STARTUP_FAILED;
+        }
         if (code != 0) {
-            StopSignals.exit(code); // a failed start's code: the shutdown hook ends with it too, and returns
+            StopSignals.exit(code);
         }
     }
 

@@ -1,6 +1,5 @@
 package io.picotunnel.server;
 
-import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.server.store.ServiceListener;
 
 import java.io.IOException;
@@ -21,6 +20,8 @@ final class HeldStartServerMain {
 
     static final String HOLD = "picotunnel.test.hold";
     static final String SHORT_START_WAIT = "picotunnel.test.shortStartWait";
+    /** Set, the listener throws instead of holding the start: a start that fails with an exception, not a code. */
+    static final String THROW = "picotunnel.test.throw";
     static final Duration MIN_START_WAIT = Duration.ofSeconds(2);
 
     private HeldStartServerMain() {
@@ -30,15 +31,15 @@ final class HeldStartServerMain {
         Path hold = Path.of(System.getProperty(HOLD));
         AtomicBoolean held = new AtomicBoolean();
         ServiceListener holding = (before, after) -> {
+            if (Boolean.getBoolean(THROW)) {
+                throw new IllegalStateException("a start that throws");
+            }
             if (held.compareAndSet(false, true)) {
                 waitFor(hold);
             }
         };
-        int code = ServerMain.runUntilStopped(args, System.getenv(), System.out, System.err,
-                () -> Boolean.getBoolean(SHORT_START_WAIT) ? MIN_START_WAIT : SignalStop.MIN_START_WAIT, holding);
-        if (code != 0) {
-            StopSignals.exit(code);
-        }
+        ServerMain.exitWith(() -> ServerMain.runUntilStopped(args, System.getenv(), System.out, System.err,
+                () -> Boolean.getBoolean(SHORT_START_WAIT) ? MIN_START_WAIT : SignalStop.MIN_START_WAIT, holding));
     }
 
     /** Reads the FIFO, which waits for a writer, for good if none comes: a start that hangs. */

@@ -98,11 +98,15 @@ class StopDuringStartTest {
                 .as("one stop line; output:%n%s", output).isOne();
         assertThat(output.indexOf(" SignalStop - Stopped")).as("stopped once started; output:%n%s", output)
                 .isGreaterThan(output.indexOf("management API on"));
+        assertNoSqliteLibraryLeft();
+        return output;
+    }
+
+    private void assertNoSqliteLibraryLeft() throws IOException {
         try (Stream<Path> files = Files.list(dir.resolve(SQLITE_TEMP))) {
             assertThat(files.map(Path::getFileName).map(Path::toString)).as("sqlite-jdbc's library, deleted on exit")
                     .noneMatch(name -> name.startsWith("sqlite-"));
         }
-        return output;
     }
 
     /** Lets the held start go on: waits for the server's read, which may not have begun yet. */
@@ -166,6 +170,24 @@ class StopDuringStartTest {
         assertThat(took).isGreaterThanOrEqualTo(HeldStartServerMain.MIN_START_WAIT);
     }
 
+    /**
+     * A start that throws (a bug, not a setting or the data) ends the process with 1 and its stack trace, as an
+     * uncaught exception did; uncaught, the shutdown hook halted with 1 and left sqlite-jdbc's extracted library.
+     */
+    @Test
+    void aStartThatThrowsEndsTheProcessWithOneAndLeavesNoSqliteLibraryInTheTemporaryDirectory() throws Exception {
+        Path log = dir.resolve("server.log");
+        server = startServer(dataWithAStoredService(), log, List.of(
+                "-D" + HeldStartServerMain.HOLD + "=" + dir.resolve("hold"), "-D" + HeldStartServerMain.THROW + "=true",
+                "-Dorg.sqlite.tmpdir=" + Files.createDirectories(dir.resolve(SQLITE_TEMP))));
+
+        assertThat(server.waitFor(60, TimeUnit.SECONDS)).as("ended; output:%n%s", Files.readString(log)).isTrue();
+        String output = Files.readString(log);
+        assertThat(server.exitValue()).as("output:%n%s", output).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
+        assertThat(output).contains("Exception in thread \"main\" java.lang.IllegalStateException: a start that throws");
+        assertNoSqliteLibraryLeft();
+    }
+
     @Test
     void theStartWaitIsTheGraceWhenThatIsLonger() {
         Duration least = SignalStop.MIN_START_WAIT;
@@ -205,12 +227,7 @@ class StopDuringStartTest {
 
     /** {@link #startHeldServer(Path, String...)}, waiting for a held start {@code shortStartWait} if true. */
     private Process startHeldServer(boolean shortStartWait, Path log, String... flags) throws Exception {
-        Path data = Files.createDirectories(dir.resolve("data"));
-        try (Store store = Store.open(data)) { // a stored service, for the start to replay to the holding listener
-            String tunnel = store.createTunnel("held").id();
-            store.createService(new Service(null, tunnel, ServiceType.HTTP, "held.example.test", "/",
-                    TlsMode.TERMINATE, null, "localhost:8080", true, null));
-        }
+        Path data = dataWithAStoredService();
         try {
             hold = Fifo.make(dir.resolve("hold"));
         } catch (IOException e) {
@@ -225,6 +242,17 @@ class StopDuringStartTest {
                 .until(() -> Files.isRegularFile(lock)
                         && Files.readString(lock).strip().equals(Long.toString(started.pid())));
         return started;
+    }
+
+    /** A data directory with a stored service, for the start to replay to the holding listener. */
+    private Path dataWithAStoredService() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        try (Store store = Store.open(data)) {
+            String tunnel = store.createTunnel("held").id();
+            store.createService(new Service(null, tunnel, ServiceType.HTTP, "held.example.test", "/",
+                    TlsMode.TERMINATE, null, "localhost:8080", true, null));
+        }
+        return data;
     }
 
     private Process startServer(Path data, Path log, List<String> properties, String... flags) throws IOException {
