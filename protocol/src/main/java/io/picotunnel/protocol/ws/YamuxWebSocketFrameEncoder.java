@@ -2,6 +2,7 @@ package io.picotunnel.protocol.ws;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
@@ -80,11 +81,16 @@ public final class YamuxWebSocketFrameEncoder extends ChannelOutboundHandlerAdap
 
     /**
      * The headers of both protocols in one small buffer, then the payload itself, whose reference passes on with it:
-     * two messages, as Netty's encoder wrote, but no promise combiner. The write's outcome is its payload's, which
-     * follows the headers on the same channel and fails with them.
+     * two messages, as Netty's encoder wrote, but no promise combiner. The write's outcome is its payload's, unless
+     * its headers fail (refused at once, the payload is released unwritten); and it can no longer be cancelled
+     * between the two, as headers out without their payload would have the peer read the next frames as this one's.
      */
     private static void writeHeadersThenPayload(ChannelHandlerContext ctx, YamuxFrame frame, int length,
             ChannelPromise promise) {
+        if (!promise.setUncancellable()) {
+            frame.release();
+            return;
+        }
         ByteBuf headers;
         try {
             headers = ctx.alloc().ioBuffer(FrameHeaders.MAX_LENGTH + HEADER_LENGTH);
@@ -94,7 +100,19 @@ public final class YamuxWebSocketFrameEncoder extends ChannelOutboundHandlerAdap
         }
         FrameHeaders.write(headers, FIN_BINARY, length, false);
         YamuxFrameEncoder.writeHeader(frame, headers);
-        ctx.write(headers, ctx.newPromise());
+        ChannelFuture headersWritten = ctx.write(headers);
+        if (headersWritten.isDone() && !headersWritten.isSuccess()) {
+            frame.release();
+            promise.tryFailure(headersWritten.cause());
+            return;
+        }
+        if (!promise.isVoid()) {
+            headersWritten.addListener(f -> {
+                if (!f.isSuccess()) {
+                    promise.tryFailure(f.cause());
+                }
+            });
+        }
         ctx.write(frame.payload(), promise);
     }
 

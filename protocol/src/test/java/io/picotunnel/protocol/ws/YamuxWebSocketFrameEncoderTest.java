@@ -5,6 +5,9 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
@@ -12,6 +15,7 @@ import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.protocol.yamux.YamuxFrame;
@@ -31,6 +35,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -141,6 +146,42 @@ class YamuxWebSocketFrameEncoderTest {
         ByteBuf next = out.readOutbound();
         assertThat(next).isSameAs(payload);
         assertThat(payload.refCnt()).isOne();
+        next.release();
+        assertThat(out.finishAndReleaseAll()).isFalse();
+    }
+
+    /** Headers out without their payload would make the peer read the next frame as this one's payload. */
+    @Test
+    void headersRefusedBelowFailTheFramesWriteAndReleaseItsPayloadUnwritten() {
+        ByteBuf payload = Unpooled.directBuffer().writeBytes(randomBytes(YamuxWebSocketFrameEncoder.COPY_THRESHOLD + 1));
+        EmbeddedChannel out = new EmbeddedChannel(new BelowTheEncoder(ignored -> {
+            throw new IllegalStateException("headers refused");
+        }), YamuxWebSocketFrameEncoder.unmasked());
+
+        ChannelFuture written = out.writeAndFlush(YamuxFrame.data(0, 1, payload));
+
+        assertThat(written.cause()).hasMessage("headers refused");
+        assertThat(payload.refCnt()).isZero();
+        assertThat(out.outboundMessages()).isEmpty();
+        assertThat(out.finishAndReleaseAll()).isFalse();
+    }
+
+    /** As another thread may cancel it: once the headers are out, the payload must follow them. */
+    @Test
+    void aWriteCancelledWhileItsHeadersAreWrittenStillWritesItsPayload() {
+        ByteBuf payload = Unpooled.directBuffer().writeBytes(randomBytes(YamuxWebSocketFrameEncoder.COPY_THRESHOLD + 1));
+        ChannelPromise[] promise = new ChannelPromise[1];
+        EmbeddedChannel out = new EmbeddedChannel(new BelowTheEncoder(ignored -> promise[0].cancel(false)),
+                YamuxWebSocketFrameEncoder.unmasked());
+        promise[0] = out.newPromise();
+
+        out.writeAndFlush(YamuxFrame.data(0, 1, payload), promise[0]);
+
+        assertThat(promise[0].isSuccess()).isTrue();
+        ByteBuf headers = out.readOutbound();
+        headers.release();
+        ByteBuf next = out.readOutbound();
+        assertThat(next).isSameAs(payload);
         next.release();
         assertThat(out.finishAndReleaseAll()).isFalse();
     }
@@ -256,6 +297,31 @@ class YamuxWebSocketFrameEncoderTest {
         byte[] bytes = ByteBufUtil.getBytes(expected);
         expected.release();
         return bytes;
+    }
+
+    /** Runs {@code onFirstWrite} as the first write passes it, then lets every write pass on. */
+    private static final class BelowTheEncoder extends ChannelOutboundHandlerAdapter {
+        private final Consumer<Object> onFirstWrite;
+        private boolean first = true;
+
+        BelowTheEncoder(Consumer<Object> onFirstWrite) {
+            this.onFirstWrite = onFirstWrite;
+        }
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            if (first) {
+                first = false;
+                try {
+                    onFirstWrite.accept(msg);
+                } catch (RuntimeException e) {
+                    ReferenceCountUtil.release(msg);
+                    promise.setFailure(e);
+                    return;
+                }
+            }
+            ctx.write(msg, promise);
+        }
     }
 
     private static byte[] randomBytes(int length) {
