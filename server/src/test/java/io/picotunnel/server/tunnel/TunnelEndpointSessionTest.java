@@ -1,7 +1,10 @@
 package io.picotunnel.server.tunnel;
 
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.ws.YamuxWebSocketFrameEncoder;
+import io.picotunnel.protocol.yamux.YamuxFrameEncoder;
 import io.picotunnel.server.store.Tunnel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -66,6 +69,19 @@ class TunnelEndpointSessionTest {
         }
         await().atMost(5, TimeUnit.SECONDS).until(() -> !registry.isConnected(TUNNEL.id()));
         assertThat(registry.lastSeen(TUNNEL.id())).isPresent();
+    }
+
+    /** No copy of the frames through the yamux frame encoder and the byte stream codec: the performance path. */
+    @Test
+    void theSessionsFramesGoStraightIntoWebSocketFrames() {
+        try (RawTunnelClient client = RawTunnelClient.connect(http, port, TOKEN)) {
+            await().atMost(5, TimeUnit.SECONDS).until(() -> registry.connections(TUNNEL.id()).size() == 1);
+            ChannelPipeline pipeline = registry.connections(TUNNEL.id()).getFirst().session().parent().pipeline();
+
+            assertThat(pipeline.get(YamuxWebSocketFrameEncoder.class)).isNotNull();
+            assertThat(pipeline.get(YamuxFrameEncoder.class)).isNull();
+            assertThat(client.isClosed()).isFalse();
+        }
     }
 
     @Test
