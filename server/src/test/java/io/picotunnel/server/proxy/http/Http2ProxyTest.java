@@ -943,13 +943,25 @@ class Http2ProxyTest {
          * block of the connection decoded in order: use only this method to read a connection's HEADERS.
          */
         Http2Headers readUntilTrailers(int stream) throws IOException {
+            Http2Headers trailers = readUntilEnd(stream);
+            if (trailers == null) {
+                throw new IOException("stream " + stream + " ended by DATA, without trailers");
+            }
+            return trailers;
+        }
+
+        /**
+         * Reads {@code stream} to its end: the HEADERS that end it, decoded, or null when DATA ended it. As
+         * {@link #readUntilTrailers}, the only way to read a connection's HEADERS.
+         */
+        Http2Headers readUntilEnd(int stream) throws IOException {
             for (int i = 0; i < 1000; i++) {
                 Frame frame = next();
                 if (frame.type == 0x3 && frame.stream == stream) {
                     throw new IOException("stream " + stream + " was reset");
                 }
                 if (frame.type == 0x0 && frame.stream == stream && (frame.flags & 0x1) != 0) {
-                    throw new IOException("stream " + stream + " ended by DATA, without trailers");
+                    return null;
                 }
                 if (frame.type != 0x1) {
                     continue;
@@ -1186,11 +1198,16 @@ class Http2ProxyTest {
                 || text.length() > last + 7 && text.endsWith("\r\n\r\n"));
     }
 
-    /** The trailers of a target's chunked response come to an HTTP/2 visitor as the stream's last HEADERS. */
+    /**
+     * The trailers of a target's chunked response come to an HTTP/2 visitor as the stream's last HEADERS; a response
+     * with a length has none (its decoder's empty trailers add no HEADERS): its DATA ends the stream.
+     */
     @Test
     void theTrailersOfAChunkedResponseReachAnHttp2Visitor() throws Exception {
         try (KeepAliveTarget target = new KeepAliveTarget()) {
             routes.onServiceChange(null, new Service("s6", "t1", ServiceType.HTTP, "localhost", "/trailers",
+                    TlsMode.TERMINATE, null, target.address(), true, Instant.now()));
+            routes.onServiceChange(null, new Service("s7", "t1", ServiceType.HTTP, "localhost", "/ok",
                     TlsMode.TERMINATE, null, target.address(), true, Instant.now()));
             try (RawH2 h2 = RawH2.connect(port(server), certificates.clientContext())) {
                 for (int stream = 1; stream <= 3; stream += 2) {
@@ -1199,6 +1216,9 @@ class Http2ProxyTest {
                     assertThat(trailers.status()).isNull();
                     assertThat(trailers.get("x-checksum")).hasToString("4711");
                 }
+                h2.get(5, "/ok");
+                assertThat(h2.readUntilEnd(5)).as("trailers of a response with a length")
+                        .isNull();
             }
         }
     }
