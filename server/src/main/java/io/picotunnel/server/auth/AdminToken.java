@@ -2,6 +2,7 @@ package io.picotunnel.server.auth;
 
 import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.server.files.BoundedFileReads;
+import io.picotunnel.server.files.DirectorySync;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -147,9 +148,11 @@ public final class AdminToken {
     /**
      * Writes the file whole or not at all: into a file of its own first, on the disk before it takes the name. Created
      * and then written in place, a write that failed (a full disk) or a crash left an empty file, and every later start
-     * failed on it until the operator deleted it.
+     * failed on it until the operator deleted it. The name is on the disk once the directory is synced (whether it was
+     * is returned): the token is printed once, and a machine's crash after that could otherwise lose the file, the next
+     * start generating another token.
      */
-    private static void write(Path file, String content) throws IOException {
+    static boolean write(Path file, String content) throws IOException {
         Path dir = file.getParent();
         Path temporary = posix(dir)
                 ? Files.createTempFile(dir, "." + FILE_NAME, ".tmp", PosixFilePermissions.asFileAttribute(OWNER_ONLY))
@@ -163,6 +166,7 @@ public final class AdminToken {
                 channel.force(true);
             }
             Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
+            return DirectorySync.sync(dir);
         } finally {
             Files.deleteIfExists(temporary);
         }

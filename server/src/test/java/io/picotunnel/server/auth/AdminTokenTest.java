@@ -89,6 +89,18 @@ class AdminTokenTest {
         }
     }
 
+    /**
+     * The rename that gives the generated token's file its name is an entry of the data directory, which nothing synced:
+     * a machine's crash after the token was printed could lose the file, and the next start generate another token.
+     */
+    @Test
+    void theDirectoryIsSyncedAfterTheRenameThatGivesTheTokensFileItsName() throws Exception {
+        Path file = dir.resolve(AdminToken.FILE_NAME);
+
+        assertThat(AdminToken.write(file, "0123456789abcdef\n")).as("Linux opens and syncs a directory").isTrue();
+        assertThat(Files.readString(file, StandardCharsets.UTF_8)).isEqualTo("0123456789abcdef\n");
+    }
+
     @Test
     void aStoredTokenIsReadAsItIsAndNotGeneratedAgain() throws Exception {
         AdminToken.Resolved first = AdminToken.resolve(null, dir);
