@@ -124,7 +124,7 @@ final class ProxyHandler extends ChannelDuplexHandler
     /** What is left of the body the decoder is in when its length was announced (Content-Length); else -1. */
     private long bodyBytesLeft = -1;
     /** The request whose access checks run, while they do ({@link State#CHECKING}); null otherwise. */
-    private Routed checked;
+    private Routed underCheck;
     /** Reads in a row that ended with messages waiting in {@link #pending}. */
     private int readsLeavingBacklog;
     /** HTTP/1.1: the visitor ended its side (EOF, half-closure allowed); nothing more comes after what was read. */
@@ -384,10 +384,10 @@ final class ProxyHandler extends ChannelDuplexHandler
      */
     private void abandonRequests() {
         state = State.CLOSED;
-        if (checked != null) {
+        if (underCheck != null) {
             // Its verdict, when it comes, is ignored: counted here or the request would count or not by who came first
-            proxy.traffic(checked.service()).leftUnanswered(System.nanoTime() - checked.since());
-            checked = null;
+            proxy.traffic(underCheck.service()).leftUnanswered(System.nanoTime() - underCheck.since());
+            underCheck = null;
         }
         answerInFlight = null;
         cancelTimers();
@@ -628,39 +628,39 @@ final class ProxyHandler extends ChannelDuplexHandler
     private void admit(HttpRequest request, Service service, boolean visitorHttps) {
         AccessHook.stripIdentity(request.headers());
         InetAddress visitor = AccessHook.visitor(proxy.access(), ctx.channel(), request);
-        Routed checks = new Routed(request, service, System.nanoTime());
+        Routed routed = new Routed(request, service, System.nanoTime());
         HttpVerdict verdict = visitor == null ? AccessHook.withoutAddress(service)
                 : proxy.access().check(AccessHook.describe(service, visitor, visitorHttps, request));
-        onVerdict(checks, visitor, visitorHttps, verdict);
+        onVerdict(routed, visitor, visitorHttps, verdict);
     }
 
-    private void onVerdict(Routed checks, InetAddress visitor, boolean visitorHttps, HttpVerdict verdict) {
-        HttpRequest request = checks.head();
+    private void onVerdict(Routed routed, InetAddress visitor, boolean visitorHttps, HttpVerdict verdict) {
+        HttpRequest request = routed.head();
         switch (verdict) {
             case HttpVerdict.Pass pass -> {
-                AccessHook.pass(request, checks.service(), pass, proxy.routes());
+                AccessHook.pass(request, routed.service(), pass, proxy.routes());
                 exchange = new Exchange(this, proxy, visitorHttps, http2,
-                        visitor == null ? clientIp() : visitor.getHostAddress(), request, checks.service());
+                        visitor == null ? clientIp() : visitor.getHostAddress(), request, routed.service());
                 if (exchange.upgradeRequested()) {
                     ctx.channel().config().setAutoRead(false);
                 }
                 state = State.EXCHANGE;
                 exchange.open();
             }
-            case HttpVerdict.Answer answer -> answerForService(checks, AccessHook.answer(request, answer, ctx.alloc()), false);
+            case HttpVerdict.Answer answer -> answerForService(routed, AccessHook.answer(request, answer, ctx.alloc()), false);
             case HttpVerdict.Confirm confirm ->
-                    answerForService(checks, AccessHook.confirm(request, confirm, ctx.alloc()), false);
+                    answerForService(routed, AccessHook.confirm(request, confirm, ctx.alloc()), false);
             case HttpVerdict.Redirect redirect ->
-                    answerForService(checks, AccessHook.redirect(request, redirect, ctx.alloc()), false);
+                    answerForService(routed, AccessHook.redirect(request, redirect, ctx.alloc()), false);
             case HttpVerdict.Pending later -> {
                 state = State.CHECKING;
-                checked = checks;
+                underCheck = routed;
                 later.result().whenComplete((result, failure) -> ctx.executor().execute(() -> {
                     if (state != State.CHECKING) {
                         return;
                     }
-                    checked = null;
-                    onVerdict(checks, visitor, visitorHttps, failure == null ? result
+                    underCheck = null;
+                    onVerdict(routed, visitor, visitorHttps, failure == null ? result
                             : HttpVerdict.Answer.of(500, "internal_error", "The access check failed; try again."));
                     drain();
                 }));
@@ -707,8 +707,8 @@ final class ProxyHandler extends ChannelDuplexHandler
 
     /** The 503 of an upload ended while its access checks run, their verdict ignored when it comes. */
     private void answerOverBudgetWhileChecking() {
-        Routed request = checked;
-        checked = null;
+        Routed request = underCheck;
+        underCheck = null;
         answerForService(request, LocalAnswers.page(request.head(), ErrorPage.serverBufferFull(), ctx.alloc()), true);
     }
 
@@ -910,9 +910,9 @@ final class ProxyHandler extends ChannelDuplexHandler
         ReferenceCountUtil.release(msg);
     }
 
-    /** The request whose access checks run ({@link #checked}), for tests: null once they ended. */
+    /** The request whose access checks run ({@link #underCheck}), for tests: null once they ended. */
     HttpRequest checkedRequest() {
-        return checked == null ? null : checked.head();
+        return underCheck == null ? null : underCheck.head();
     }
 
     /**
