@@ -230,4 +230,12 @@ class AdminTokenTest {
         Files.writeString(file, "not-change-me-0123456789\n");
         assertThat(AdminToken.resolve(null, dir).token()).isEqualTo("not-change-me-0123456789");
     }
+
+    /** docs/api.md: the file's token keeps its quotes, where the variable's value has one pair taken off. */
+    @Test
+    void aTokenInQuotesInTheFileIsTakenWithItsQuotes() throws Exception {
+        Files.writeString(dir.resolve(AdminToken.FILE_NAME), "\"0123456789abcdef\"\n");
+
+        assertThat(AdminToken.resolve(null, dir).token()).isEqualTo("\"0123456789abcdef\"");
+    }
 }
