@@ -1,8 +1,17 @@
 package io.picotunnel.client.tunnel;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.Future;
 import io.picotunnel.client.config.AllowList;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.protocol.ws.YamuxWebSocketFrameEncoder;
+import io.picotunnel.protocol.yamux.YamuxConfig;
+import io.picotunnel.protocol.yamux.YamuxFrameEncoder;
 import io.picotunnel.testkit.GoPeer;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.StallingServer;
@@ -293,6 +302,26 @@ class TunnelClientInteropTest {
         server.awaitLine("SNI localhost");
         assertThat(client.state()).isIn(TunnelClient.State.CONNECTING, TunnelClient.State.WAITING_TO_RECONNECT);
         assertThat(client.terminated()).isNotDone();
+    }
+
+    /** No copy of the frames through the yamux frame encoder and the byte stream codec: the performance path. */
+    @Test
+    void theTunnelsFramesGoStraightIntoMaskedWebSocketFrames() throws Exception {
+        String address = startServer();
+        EventLoopGroup group = Transport.newEventLoopGroup(1, "interop-connector");
+        cleanup.add(() -> group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS));
+        TunnelConnector connector = new TunnelConnector(ClientConfig.of(ServerAddress.parse("ws://" + address), TOKEN),
+                null, YamuxConfig.defaults(), new ChannelInboundHandlerAdapter(), null, null);
+
+        Future<Channel> attempt = connector.connect(group.next(), Runnable::run);
+
+        assertThat(attempt.await(30, TimeUnit.SECONDS)).as("the attempt ends").isTrue();
+        assertThat(attempt.cause()).as("the attempt's failure").isNull();
+        server.awaitLine("CONNECTED");
+        ChannelPipeline pipeline = attempt.getNow().pipeline();
+        assertThat(pipeline.get(YamuxWebSocketFrameEncoder.class)).isNotNull();
+        assertThat(pipeline.get(YamuxFrameEncoder.class)).isNull();
+        attempt.getNow().close().await(10, TimeUnit.SECONDS);
     }
 
     private String startServer(String... flags) {
