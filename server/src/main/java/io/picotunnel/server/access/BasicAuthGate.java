@@ -53,6 +53,8 @@ final class BasicAuthGate implements AutoCloseable {
     private final ExecutorService checks;
     /** A flood of sign-ins is when the pool backs up: its refusals are logged once a minute, with their count. */
     private final RefusalLog backedUp = new RefusalLog(LOG);
+    /** A check that throws is a bug, and then every sign-in's would: logged once a minute, the first with its trace. */
+    private final RefusalLog checkFailed = new RefusalLog(LOG);
     private final LongSupplier nanoClock;
     private final FailedLogins failures;
     /** Checks running or queued: by credentials (digest as for {@link #passed}), and how many per address block. */
@@ -69,8 +71,13 @@ final class BasicAuthGate implements AutoCloseable {
 
     /** With {@code checks} running the password checks (a full one rejects them). */
     BasicAuthGate(LongSupplier nanoClock, ExecutorService checks) {
+        this(nanoClock, checks, new FailedLogins("password of an http service", FAILURES));
+    }
+
+    /** With {@code failures} counting the wrong passwords (policy {@link #FAILURES}). */
+    BasicAuthGate(LongSupplier nanoClock, ExecutorService checks, FailedLogins failures) {
         this.nanoClock = nanoClock;
-        this.failures = new FailedLogins("password of an http service", FAILURES);
+        this.failures = failures;
         this.checks = checks;
     }
 
@@ -142,7 +149,8 @@ final class BasicAuthGate implements AutoCloseable {
                         check.complete(passed);
                     } catch (RuntimeException | Error e) {
                         // A bug, not the visitor's password: answered 500 (the proxy's "check failed"), not 401
-                        LOG.warn("the password check of a request to {} failed", ControlCharacters.bounded(host), e);
+                        checkFailed.failed(() -> "the password check of a request to " + ControlCharacters.bounded(host)
+                                + " failed", e);
                         done(key, block);
                         check.completeExceptionally(e);
                     }

@@ -1,14 +1,21 @@
 package io.picotunnel.server.access;
 
 import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -16,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.as;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
 
 class BasicAuthGateTest {
@@ -73,6 +81,53 @@ class BasicAuthGateTest {
         } finally {
             busy.countDown();
             gate.close();
+        }
+    }
+
+    /**
+     * A bug that makes every password check throw (here the count of a wrong password) is answered 500 each time, and
+     * logged with its stack trace once a minute, not once per sign-in: a visitor's attempts would fill the disk.
+     */
+    @Test
+    void checksThatAllThrowAreLoggedOnceWithTheirStackTrace() throws Exception {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8),
+                runnable -> new Thread(runnable, CheckThreadFailingClock.CHECK_THREAD));
+        FailedLogins failures = new FailedLogins("test", BasicAuthGate.FAILURES, new CheckThreadFailingClock());
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool, failures);
+             LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
+            for (int i = 0; i < 20; i++) {
+                CompletableFuture<HttpVerdict> check = pending(gate, "guess-" + i);
+                assertThatThrownBy(() -> check.get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                        .hasRootCauseMessage("a bug in the count of wrong passwords");
+            }
+
+            assertThat(log.events()).filteredOn(e -> e.getLevel() == Level.WARN).singleElement()
+                    .satisfies(e -> assertThat(e.getFormattedMessage())
+                            .isEqualTo("the password check of a request to app.test failed"))
+                    .extracting(ILoggingEvent::getThrowableProxy).isNotNull();
+        }
+    }
+
+    /** The time, but on the gate's check thread a {@link IllegalStateException}, as a bug there would throw. */
+    private static final class CheckThreadFailingClock extends Clock {
+        static final String CHECK_THREAD = "failing-password-check";
+
+        @Override
+        public Instant instant() {
+            if (Thread.currentThread().getName().equals(CHECK_THREAD)) {
+                throw new IllegalStateException("a bug in the count of wrong passwords");
+            }
+            return Instant.now();
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
         }
     }
 
