@@ -140,8 +140,8 @@ final class BasicAuthGate implements AutoCloseable {
                         boolean passwordMatches = PasswordHash.matches(credentials[1], auth.passwordHash());
                         boolean passed = userMatches && passwordMatches;
                         if (passed) {
-                            remember(key);
                             failures.succeeded(address);
+                            remember(key); // last: a check that throws before it remembers nothing
                         } else {
                             failures.failed(address, "a wrong user name or password for " + ControlCharacters.bounded(host));
                         }
