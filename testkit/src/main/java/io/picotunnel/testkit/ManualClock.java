@@ -6,8 +6,8 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock the test moves by hand: time-based behaviour is shown without waiting. */
-public final class ManualClock extends Clock {
+/** A clock the test moves by hand: time-based behaviour is shown without waiting. Open for a test's own reading. */
+public class ManualClock extends Clock {
 
     private volatile Instant now;
 

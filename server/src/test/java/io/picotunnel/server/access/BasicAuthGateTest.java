@@ -4,14 +4,12 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.testkit.LogCapture;
+import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -90,9 +88,19 @@ class BasicAuthGateTest {
      */
     @Test
     void checksThatAllThrowAreLoggedOnceWithTheirStackTrace() throws Exception {
+        String checkThread = "failing-password-check";
         ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8),
-                runnable -> new Thread(runnable, CheckThreadFailingClock.CHECK_THREAD));
-        FailedLogins failures = new FailedLogins("test", BasicAuthGate.FAILURES, new CheckThreadFailingClock());
+                runnable -> new Thread(runnable, checkThread));
+        ManualClock failingOnTheCheckThread = new ManualClock(Instant.now()) {
+            @Override
+            public Instant instant() {
+                if (Thread.currentThread().getName().equals(checkThread)) {
+                    throw new IllegalStateException("a bug in the count of wrong passwords");
+                }
+                return super.instant();
+            }
+        };
+        FailedLogins failures = new FailedLogins("test", BasicAuthGate.FAILURES, failingOnTheCheckThread);
         try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool, failures);
              LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
             for (int i = 0; i < 20; i++) {
@@ -105,29 +113,6 @@ class BasicAuthGateTest {
                     .satisfies(e -> assertThat(e.getFormattedMessage())
                             .isEqualTo("the password check of a request to app.test failed"))
                     .extracting(ILoggingEvent::getThrowableProxy).isNotNull();
-        }
-    }
-
-    /** The time, but on the gate's check thread a {@link IllegalStateException}, as a bug there would throw. */
-    private static final class CheckThreadFailingClock extends Clock {
-        static final String CHECK_THREAD = "failing-password-check";
-
-        @Override
-        public Instant instant() {
-            if (Thread.currentThread().getName().equals(CHECK_THREAD)) {
-                throw new IllegalStateException("a bug in the count of wrong passwords");
-            }
-            return Instant.now();
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
         }
     }
 
