@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -37,16 +38,19 @@ final class SignalStop {
     private final CompletableFuture<PicoTunnelServer> start = new CompletableFuture<>();
     private final Duration grace;
     private final Duration startWait;
+    private final Optional<SqliteTempDirectory> sqliteTemp;
 
     private SignalStop(Duration grace, Duration minStartWait) {
         this.grace = grace;
         this.startWait = startWait(grace, minStartWait);
+        this.sqliteTemp = SqliteTempDirectory.create();
     }
 
     /**
      * Handles SIGTERM and SIGINT from now on, stopping within {@code grace} (the server's shutdown grace), and waiting
      * for a start under way at least {@code minStartWait} ({@link #MIN_START_WAIT} in the server's process); tell it
-     * {@link #started} or {@link #notStarted} in every case.
+     * {@link #started} or {@link #notStarted} in every case. Before the start, as it gives sqlite-jdbc a {@link
+     * SqliteTempDirectory} of this process's own, which a halt deletes.
      */
     static SignalStop install(Duration grace, Duration minStartWait) {
         SignalStop stop = new SignalStop(grace, minStartWait);
@@ -133,7 +137,9 @@ final class SignalStop {
         }
     }
 
-    private static void halt(int code) {
+    /** Halts, deleting sqlite-jdbc's library first: halting skips the JVM's deletes on exit. */
+    private void halt(int code) {
+        sqliteTemp.ifPresent(SqliteTempDirectory::deleteQuietly);
         System.out.flush();
         System.err.flush();
         Runtime.getRuntime().halt(code);

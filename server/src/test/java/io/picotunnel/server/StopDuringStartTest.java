@@ -38,8 +38,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class StopDuringStartTest {
 
-    /** Where the server process's sqlite-jdbc extracts its native library, in {@link #dir}. */
-    private static final String SQLITE_TEMP = "sqlite-temp";
+    /**
+     * The server process's java.io.tmpdir, in {@link #dir}: its sqlite-jdbc extracts the native library into a
+     * directory of the process's own there, the product's, not one the test names with org.sqlite.tmpdir.
+     */
+    private static final String TEMP = "tmp";
 
     @TempDir
     Path dir;
@@ -103,9 +106,14 @@ class StopDuringStartTest {
     }
 
     private void assertNoSqliteLibraryLeft() throws IOException {
-        try (Stream<Path> files = Files.list(dir.resolve(SQLITE_TEMP))) {
-            assertThat(files.map(Path::getFileName).map(Path::toString)).as("sqlite-jdbc's library, deleted on exit")
-                    .noneMatch(name -> name.startsWith("sqlite-"));
+        assertThat(sqliteFiles()).as("sqlite-jdbc's library and its directory, deleted at the end").isEmpty();
+    }
+
+    /** What sqlite-jdbc put in the server's temporary directory: its own directory there, and the files in it. */
+    private List<String> sqliteFiles() throws IOException {
+        try (Stream<Path> files = Files.walk(dir.resolve(TEMP), 2)) {
+            return files.map(file -> dir.resolve(TEMP).relativize(file).toString())
+                    .filter(name -> name.contains("sqlite-")).toList();
         }
     }
 
@@ -168,6 +176,7 @@ class StopDuringStartTest {
                         + " (waiting up to 2 s)", "the start did not finish within 2 s; exiting")
                 .doesNotContain("management API on");
         assertThat(took).isGreaterThanOrEqualTo(HeldStartServerMain.MIN_START_WAIT);
+        assertNoSqliteLibraryLeft();
     }
 
     /**
@@ -179,7 +188,7 @@ class StopDuringStartTest {
         Path log = dir.resolve("server.log");
         server = startServer(dataWithAStoredService(), log, List.of(
                 "-D" + HeldStartServerMain.HOLD + "=" + dir.resolve("hold"), "-D" + HeldStartServerMain.THROW + "=true",
-                "-Dorg.sqlite.tmpdir=" + Files.createDirectories(dir.resolve(SQLITE_TEMP))));
+                "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve(TEMP))));
 
         assertThat(server.waitFor(60, TimeUnit.SECONDS)).as("ended; output:%n%s", Files.readString(log)).isTrue();
         String output = Files.readString(log);
@@ -218,6 +227,7 @@ class StopDuringStartTest {
                 "Second signal while the server is starting: exiting now, without waiting for the start");
         // One line for one signal: not also the line for a server that runs, which resets streams it has not got.
         assertThat(output).doesNotContain(StopSignals.CUT_SHORT, "resetting the open streams");
+        assertNoSqliteLibraryLeft();
     }
 
     /** A server process whose start has locked its data directory and goes on to wait at {@link #hold}. */
@@ -235,12 +245,16 @@ class StopDuringStartTest {
             throw e;
         }
         Process started = startServer(data, log, List.of("-D" + HeldStartServerMain.HOLD + "=" + hold.path(),
-                "-Dorg.sqlite.tmpdir=" + Files.createDirectories(dir.resolve(SQLITE_TEMP)),
+                "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve(TEMP)),
                 "-D" + HeldStartServerMain.SHORT_START_WAIT + "=" + shortStartWait), flags);
         Path lock = data.resolve(DataDirectoryLock.FILE_NAME);
         await("the server locks its data directory").atMost(Duration.ofSeconds(60))
                 .until(() -> Files.isRegularFile(lock)
                         && Files.readString(lock).strip().equals(Long.toString(started.pid())));
+        // The store opens after the lock, before the hold: the library is there while the server runs.
+        await("sqlite-jdbc's library in the process's own directory").atMost(Duration.ofSeconds(60))
+                .until(() -> sqliteFiles().stream().anyMatch(name -> name.matches(
+                        "picotunnel-sqlite-[^/]+/sqlite-.+jdbc\\.[a-z]+")));
         return started;
     }
 
