@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
@@ -143,7 +144,7 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
         for (EmbeddedChannel stream : streams.values()) {
             try {
                 stream.finishAndReleaseAll();
-            } catch (RuntimeException cut) {
+            } catch (DecoderException cut) {
                 // what the decoders say of a stream that ended unfinished: the watch is closed mid-request
             }
         }

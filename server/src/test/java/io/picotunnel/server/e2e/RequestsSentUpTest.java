@@ -86,7 +86,7 @@ class RequestsSentUpTest {
     @Test
     void closeOnAConnectionWhoseLoopWasShutDownSaysSoAndReleasesWhatTheWatchKept() throws Exception {
         RequestsSentUp watch = RequestsSentUp.watch(connection, SESSION);
-        ByteBuf headerBegun = sendUpAStreamHeaderBegun();
+        ByteBuf headerBegun = sendUpAStreamHeaderBegun(2);
         loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
 
         assertThatThrownBy(watch::close).hasMessageContaining(
@@ -95,26 +95,28 @@ class RequestsSentUpTest {
     }
 
     /**
-     * Before: the stream's decoders, ending, said it was cut inside its header, and close() failed with that as the
-     * reason the watch could not be removed.
+     * Before: the streams' decoders, ending, said the first was cut inside its header, and close() failed with that as
+     * the reason the watch could not be removed, the second stream's bytes left unreleased.
      */
     @Test
-    void closeWhileAStreamIsCutInsideItsHeaderTakesTheWatchOutAndReleasesWhatItKept() throws Exception {
+    void closeWhileStreamsAreCutInsideTheirHeadersTakesTheWatchOutAndReleasesWhatEachKept() throws Exception {
         RequestsSentUp watch = RequestsSentUp.watch(connection, SESSION);
-        ByteBuf headerBegun = sendUpAStreamHeaderBegun();
+        ByteBuf firstBegun = sendUpAStreamHeaderBegun(2);
+        ByteBuf secondBegun = sendUpAStreamHeaderBegun(4);
 
         watch.close();
 
         assertThat(connection.pipeline().get(RequestsSentUp.class)).isNull();
-        assertThat(headerBegun.refCnt()).as("the stream header's first bytes, once the watch is closed").isZero();
+        assertThat(firstBegun.refCnt()).as("stream 2's header's first bytes, once the watch is closed").isZero();
+        assertThat(secondBegun.refCnt()).as("stream 4's header's first bytes, once the watch is closed").isZero();
     }
 
-    /** Opens stream 2 with the first 3 bytes of a stream header, which the watch keeps; those bytes. */
-    private ByteBuf sendUpAStreamHeaderBegun() throws Exception {
+    /** Opens {@code stream} with the first 3 bytes of a stream header, which the watch keeps; those bytes. */
+    private ByteBuf sendUpAStreamHeaderBegun(int stream) throws Exception {
         ByteBuf headerBegun = Unpooled.buffer();
         new StreamHeader(StreamType.HTTP, "127.0.0.1:80").encode(headerBegun);
         headerBegun.writerIndex(headerBegun.readerIndex() + 3);
-        sendUp(YamuxFrame.data(YamuxSpec.FLAG_SYN, 2, headerBegun));
+        sendUp(YamuxFrame.data(YamuxSpec.FLAG_SYN, stream, headerBegun));
         assertThat(headerBegun.refCnt()).as("the stream header's first bytes, kept by the watch").isEqualTo(1);
         return headerBegun;
     }
