@@ -25,9 +25,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
@@ -53,9 +53,8 @@ final class RawHttp2Visitor implements AutoCloseable {
     private static final int MAX_FRAME = 16_384;
     /** How long a wait for the server (its credit, its PING ACK, its reading of a write) may take, unless told. */
     private static final Duration WAIT = Duration.ofMinutes(1);
-    /** Resets the connection of a write still blocked at its bound. */
-    private static final ScheduledExecutorService WRITE_BOUNDS = Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().name("h2-visitor-write-bounds").daemon().factory());
+    /** Resets the connection of a write still blocked at its bound; a bound cancelled is dropped at once. */
+    private static final ScheduledExecutorService WRITE_BOUNDS = writeBounds();
 
     private final Socket tcp;
     private final SSLSocket tls;
@@ -88,6 +87,13 @@ final class RawHttp2Visitor implements AutoCloseable {
     private long readingHeldUntil;
     private Duration readingHeldAtMost;
     private final Condition readingResumed = lock.newCondition();
+
+    private static ScheduledExecutorService writeBounds() {
+        ScheduledThreadPoolExecutor bounds = new ScheduledThreadPoolExecutor(1,
+                Thread.ofPlatform().name("h2-visitor-write-bounds").daemon().factory());
+        bounds.setRemoveOnCancelPolicy(true);
+        return bounds;
+    }
 
     private RawHttp2Visitor(Socket tcp, SSLSocket tls, String host) throws IOException {
         this.tcp = tcp;
