@@ -43,10 +43,22 @@ abstract class AgainstAnUploadBudget {
         return visitor;
     }
 
-    /** Closes the test's visitors so far. */
+    /** Closes the test's visitors so far, all of them though one fails; the first failure thrown, the others in it. */
     protected void closeVisitors() throws IOException {
+        IOException first = null;
         for (RawHttp2Visitor visitor : visitors) {
-            visitor.close();
+            try {
+                visitor.close();
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
         }
     }
 
