@@ -1,6 +1,7 @@
 package io.picotunnel.server.access;
 
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.ClientBlock;
@@ -42,7 +43,11 @@ final class BasicAuthGate implements AutoCloseable {
     private static final int MAX_HEADER = 1024;
     /** {@code Retry-After} (seconds) while the address's or the server's password checks are all taken. */
     static final String BUSY_RETRY_AFTER = "1";
-    /** {@code Retry-After} (seconds) of a check cut short by the server's stop, as the proxy's server_stopping. */
+    /**
+     * {@code Retry-After} (seconds) of a check cut short by the server's stop: the proxy's own server_stopping pages'
+     * ({@code proxy.http.RetryAfter.IN_A_MOMENT}), written out here as naming it would make the packages depend on
+     * each other (the proxy checks access); BasicAuthGateTest holds the two equal.
+     */
     private static final String STOPPING_RETRY_AFTER = "5";
     /** Wrong passwords from one address: 5 free, then a wait from 1 s doubling to 5 min, forgotten after 15 min. */
     static final FailedLogins.Policy FAILURES = new FailedLogins.Policy(5, Duration.ofSeconds(1), Duration.ofMinutes(5),
@@ -52,9 +57,9 @@ final class BasicAuthGate implements AutoCloseable {
 
     private final ExecutorService checks;
     /** A flood of sign-ins is when the pool backs up: its refusals are logged once a minute, with their count. */
-    private final RefusalLog backedUp = new RefusalLog(LOG);
+    private final RefusalLog backedUp;
     /** A check that throws is a bug, and then every sign-in's would: logged once a minute, the first with its trace. */
-    private final RefusalLog checkFailed = new RefusalLog(LOG);
+    private final RefusalLog checkFailed;
     private final LongSupplier nanoClock;
     private final FailedLogins failures;
     /** Checks running or queued: by credentials (digest as for {@link #passed}), and how many per address block. */
@@ -76,9 +81,16 @@ final class BasicAuthGate implements AutoCloseable {
 
     /** With {@code failures} counting the wrong passwords (policy {@link #FAILURES}). */
     BasicAuthGate(LongSupplier nanoClock, ExecutorService checks, FailedLogins failures) {
+        this(nanoClock, checks, failures, System::nanoTime);
+    }
+
+    /** With {@code logClock} read for the once-a-minute lines of refused and failed checks. */
+    BasicAuthGate(LongSupplier nanoClock, ExecutorService checks, FailedLogins failures, LongSupplier logClock) {
         this.nanoClock = nanoClock;
         this.failures = failures;
         this.checks = checks;
+        this.backedUp = new RefusalLog(LOG, RefusalLog.DEFAULT_INTERVAL, logClock);
+        this.checkFailed = new RefusalLog(LOG, RefusalLog.DEFAULT_INTERVAL, logClock);
     }
 
     private static ExecutorService checkPool() {
@@ -134,36 +146,38 @@ final class BasicAuthGate implements AutoCloseable {
             CompletableFuture<Boolean> check = running;
             try {
                 checks.execute(() -> {
+                    Boolean passed = null;
+                    Throwable failure = null;
                     try {
                         // Both checks always run, so the time taken does not tell whether the user name was right.
                         boolean userMatches = Secrets.matches(credentials[0], UnicodeNames.composed(auth.username()));
                         boolean passwordMatches = PasswordHash.matches(credentials[1], auth.passwordHash());
-                        boolean passed = userMatches && passwordMatches;
+                        passed = userMatches && passwordMatches;
                         if (passed) {
                             failures.succeeded(address);
                             remember(key); // last: a check that throws before it remembers nothing
                         } else {
                             failures.failed(address, "a wrong user name or password for " + ControlCharacters.bounded(host));
                         }
-                        done(key, block);
-                        check.complete(passed);
                     } catch (RuntimeException | Error e) {
                         // A bug, not the visitor's password: answered 500 (the proxy's "check failed"), not 401
+                        failure = e;
                         checkFailed.failed(() -> "the password check of a request to " + ControlCharacters.bounded(host)
                                 + " failed", e);
-                        done(key, block);
-                        check.completeExceptionally(e);
+                    } finally {
+                        // Also when the log throws (an appender's Error): else the credentials' later requests would
+                        // wait on this check for ever, and the address would have one check fewer
+                        ended(key, block, check, passed, failure);
                     }
                 });
             } catch (RejectedExecutionException e) {
-                done(key, block);
-                check.complete(null);
+                ended(key, block, check, null, null);
             }
         }
         return new HttpVerdict.Pending(running.thenApply(passed -> {
             if (passed == null && closed) {
-                return new HttpVerdict.Answer(503, "server_stopping", "The tunnel server is stopping, and this request"
-                        + " was still in its password check: it did not reach the app. Please try again in a moment.",
+                return new HttpVerdict.Answer(503, TunnelErrorCodes.SERVER_STOPPING, "The tunnel server is stopping, and"
+                        + " this request was still in its password check: it did not reach the app. Please try again in a moment.",
                         Map.of("Retry-After", STOPPING_RETRY_AFTER), List.of());
             }
             if (passed == null) {
@@ -176,11 +190,21 @@ final class BasicAuthGate implements AutoCloseable {
         }));
     }
 
-    /** A check of {@code key} from {@code block} has ended (or never started). */
-    private void done(String key, InetAddress block) {
+    /**
+     * A check of {@code key} from {@code block} has ended (or never started): its credentials and its place among the
+     * address's checks are freed, then its requests answered with {@code passed} (null: not checked), or
+     * {@code failure} when the check threw.
+     */
+    private void ended(String key, InetAddress block, CompletableFuture<Boolean> check, Boolean passed,
+            Throwable failure) {
         synchronized (checking) {
             checking.remove(key);
             checksOf.computeIfPresent(block, (b, n) -> n <= 1 ? null : n - 1);
+        }
+        if (failure == null) {
+            check.complete(passed);
+        } else {
+            check.completeExceptionally(failure);
         }
     }
 

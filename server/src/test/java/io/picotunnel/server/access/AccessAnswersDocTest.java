@@ -1,5 +1,6 @@
 package io.picotunnel.server.access;
 
+import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -17,8 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * docs/access-control.md's table of the gates' answers ("## Answers to refused visitors") against the code: every
  * {@link HttpVerdict.Answer} and {@link HttpVerdict.Confirm} (a 200 page) that this package and the proxy's access
  * hook make is a row with its status and {@code error}, and every row is one of them. The answers are read from the
- * sources, where each is written with its status and error as literals, so an answer added there is checked without
- * this test naming it.
+ * sources, where each is written with its status as a literal and its error as one or as a {@link TunnelErrorCodes}
+ * constant, so an answer added there is checked without this test naming it.
  */
 class AccessAnswersDocTest {
 
@@ -28,19 +29,20 @@ class AccessAnswersDocTest {
     private static final Set<Path> PROXY_SOURCES = Set.of(
             MODULE.resolve("src/main/java/io/picotunnel/server/proxy/http/AccessHook.java"),
             MODULE.resolve("src/main/java/io/picotunnel/server/proxy/http/ProxyHandler.java"));
-    private static final Pattern ANSWER = Pattern.compile("Answer(?:\\.of)?\\(\\s*(\\d{3}),\\s*\"([a-z_]+)\"");
+    private static final Pattern ANSWER = Pattern.compile(
+            "Answer(?:\\.of)?\\(\\s*(\\d{3}),\\s*(?:\"([a-z_]+)\"|TunnelErrorCodes\\.([A-Z_]+))");
     private static final Pattern CONFIRM = Pattern.compile("Confirm\\(\\s*\"([a-z_]+)\"");
     private static final Pattern ROW = Pattern.compile("(?m)^\\| (\\d{3}) \\| `([a-z_]+)` \\|");
 
     @Test
-    void everyAnswerOfTheGatesIsInTheDocsTableWithItsStatusAndError() throws IOException {
+    void everyAnswerOfTheGatesIsInTheDocsTableWithItsStatusAndError() throws Exception {
         Set<String> answers = answers();
         assertThat(answers).as("answers read from %s", SOURCES).hasSizeGreaterThan(10);
         assertThat(documentedAnswers()).as("status and error of each row of docs/access-control.md's table")
                 .isEqualTo(answers);
     }
 
-    private static Set<String> answers() throws IOException {
+    private static Set<String> answers() throws Exception {
         Set<String> answers = new TreeSet<>();
         Set<Path> sources = new TreeSet<>(PROXY_SOURCES);
         try (Stream<Path> files = Files.list(SOURCES)) {
@@ -50,7 +52,9 @@ class AccessAnswersDocTest {
             String source = Files.readString(file);
             Matcher answer = ANSWER.matcher(source);
             while (answer.find()) {
-                answers.add(answer.group(1) + " " + answer.group(2));
+                String error = answer.group(2) != null ? answer.group(2)
+                        : (String) TunnelErrorCodes.class.getField(answer.group(3)).get(null);
+                answers.add(answer.group(1) + " " + error);
             }
             Matcher confirm = CONFIRM.matcher(source);
             while (confirm.find()) {

@@ -1,16 +1,23 @@
 package io.picotunnel.server.access;
 
 import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
+import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.server.auth.FailedLogins;
+import io.picotunnel.server.net.RefusalLog;
+import io.picotunnel.server.proxy.http.RetryAfter;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -23,8 +30,11 @@ import static org.assertj.core.api.Assertions.as;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
+import static org.awaitility.Awaitility.await;
 
 class BasicAuthGateTest {
+
+    private static final String CHECK_THREAD = "failing-password-check";
 
     /**
      * A flood of sign-ins backs the checks up: each is answered 503, and the log says so once a minute, not once per
@@ -84,29 +94,17 @@ class BasicAuthGateTest {
 
     /**
      * A bug that makes every password check throw (here the count of a wrong password) is answered 500 each time, and
-     * logged with its stack trace once a minute, not once per sign-in: a visitor's attempts would fill the disk.
+     * logged with its stack trace once a minute, not once per sign-in: a visitor's attempts would fill the disk. The
+     * log's clock stands still, so the 20 checks fall within its minute however slow the machine.
      */
     @Test
     void checksThatAllThrowAreLoggedOnceWithTheirStackTrace() throws Exception {
-        String checkThread = "failing-password-check";
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8),
-                runnable -> new Thread(runnable, checkThread));
-        ManualClock failingOnTheCheckThread = new ManualClock(Instant.now()) {
-            @Override
-            public Instant instant() {
-                if (Thread.currentThread().getName().equals(checkThread)) {
-                    throw new IllegalStateException("a bug in the count of wrong passwords");
-                }
-                return super.instant();
-            }
-        };
-        FailedLogins failures = new FailedLogins("test", BasicAuthGate.FAILURES, failingOnTheCheckThread);
-        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool, failures);
+        ManualClock logClock = new ManualClock(Instant.now());
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, failingCheckPool(), failingFailureCount(),
+                logClock::nanoTime);
              LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
             for (int i = 0; i < 20; i++) {
-                CompletableFuture<HttpVerdict> check = pending(gate, "guess-" + i);
-                assertThatThrownBy(() -> check.get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
-                        .hasRootCauseMessage("a bug in the count of wrong passwords");
+                assertFailedWithTheBug(pending(gate, "guess-" + i));
             }
 
             assertThat(log.events()).filteredOn(e -> e.getLevel() == Level.WARN).singleElement()
@@ -116,12 +114,83 @@ class BasicAuthGateTest {
         }
     }
 
+    /**
+     * A check whose failure's log line throws (an Error from the log's appender, as a second OutOfMemoryError would be)
+     * still answers its request, and frees its credentials and its place among the address's checks: a third
+     * password from the address is checked, not answered 429 for two checks long over, and credentials sent again are
+     * checked again, not left waiting on the first check. Before, the log's throw skipped both: the first request
+     * was never answered (no answer within 5 s).
+     */
+    @Test
+    void aCheckWhoseLogLineThrowsStillAnswersAndFreesItsCredentialsAndItsPlaceAmongTheAddresssChecks() {
+        ThreadPoolExecutor pool = failingCheckPool();
+        ManualClock logClock = new ManualClock(Instant.now());
+        Logger logger = (Logger) LoggerFactory.getLogger(BasicAuthGate.class);
+        AppenderBase<ILoggingEvent> throwing = new AppenderBase<>() {
+            @Override
+            protected void append(ILoggingEvent event) {
+                if (event.getLevel() == Level.WARN && Thread.currentThread().getName().equals(CHECK_THREAD)) {
+                    throw new OutOfMemoryError("the log's appender, for the test");
+                }
+            }
+        };
+        throwing.start();
+        try (LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO);
+             BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool, failingFailureCount(), logClock::nanoTime)) {
+            logger.addAppender(throwing);
+            List<String> passwords = List.of("guess-1", "guess-2", "guess-3", "guess-1");
+            for (String password : passwords) {
+                logClock.advance(RefusalLog.DEFAULT_INTERVAL); // each check's failure is logged, not only counted
+                assertFailedWithTheBug(pending(gate, password));
+            }
+
+            // Counted by the pool once each task's thread is done with it, after the answer: waited for
+            await().atMost(10, TimeUnit.SECONDS).alias("checks run: one per request, the credentials sent again too")
+                    .until(() -> pool.getCompletedTaskCount() == passwords.size());
+            assertThat(log.messages(Level.WARN)).as("the failures logged, each line then thrown by the appender after")
+                    .hasSize(passwords.size());
+        } finally {
+            logger.detachAppender(throwing);
+            throwing.stop();
+        }
+    }
+
+    /** The gate's answer at the server's stop is the proxy's: its code, and its Retry-After. */
     private static void assertServerStopping(CompletableFuture<HttpVerdict> check) throws Exception {
         assertThat(check.get(5, TimeUnit.SECONDS)).isInstanceOfSatisfying(HttpVerdict.Answer.class, a -> {
             assertThat(a.status()).isEqualTo(503);
-            assertThat(a.error()).isEqualTo("server_stopping");
-            assertThat(a.headers()).containsEntry("Retry-After", "5");
+            assertThat(a.error()).isEqualTo(TunnelErrorCodes.SERVER_STOPPING);
+            assertThat(a.headers()).containsEntry("Retry-After", Long.toString(RetryAfter.IN_A_MOMENT.toSeconds()));
         });
+    }
+
+    /** One thread, named {@link #CHECK_THREAD}, its uncaught throws (the log's Error) let go: the pool starts another. */
+    private static ThreadPoolExecutor failingCheckPool() {
+        return new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8), runnable -> {
+            Thread thread = new Thread(runnable, CHECK_THREAD);
+            thread.setUncaughtExceptionHandler((t, e) -> {
+            });
+            return thread;
+        });
+    }
+
+    /** Wrong passwords counted with a clock that throws on {@link #CHECK_THREAD}: a bug in every check. */
+    private static FailedLogins failingFailureCount() {
+        ManualClock failingOnTheCheckThread = new ManualClock(Instant.now()) {
+            @Override
+            public Instant instant() {
+                if (Thread.currentThread().getName().equals(CHECK_THREAD)) {
+                    throw new IllegalStateException("a bug in the count of wrong passwords");
+                }
+                return super.instant();
+            }
+        };
+        return new FailedLogins("test", BasicAuthGate.FAILURES, failingOnTheCheckThread);
+    }
+
+    private static void assertFailedWithTheBug(CompletableFuture<HttpVerdict> check) {
+        assertThatThrownBy(() -> check.get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .hasRootCauseMessage("a bug in the count of wrong passwords");
     }
 
     private static CompletableFuture<HttpVerdict> pending(BasicAuthGate gate, String password) {

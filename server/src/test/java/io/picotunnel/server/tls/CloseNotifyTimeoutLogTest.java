@@ -47,7 +47,7 @@ class CloseNotifyTimeoutLogTest {
     private final ManualClock clock = new ManualClock(Instant.EPOCH);
     private final CloseNotifyTimeoutLog filter = new CloseNotifyTimeoutLog(new RefusalLog(
             LoggerFactory.getLogger(CloseNotifyTimeoutLog.class), RefusalLog.DEFAULT_INTERVAL,
-            () -> clock.instant().toEpochMilli() * 1_000_000));
+            clock::nanoTime));
     /** The short ids of the connections the server closed, in the order it closed them. */
     private final List<String> closedInOrder = new CopyOnWriteArrayList<>();
     /** The process's filters this test's took the place of, put back after it. */
