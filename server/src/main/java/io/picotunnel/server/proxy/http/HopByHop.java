@@ -30,9 +30,11 @@ final class HopByHop {
             "x-http2-stream-dependency-id",
             "x-http2-stream-weight"));
     /**
-     * Tokens of Connection that remove no header through it: names {@link #ALWAYS} removes anyway, which Connection
-     * nearly always says (and Connection itself, whose values are being read), and the framing and routing headers,
-     * which are not the client's to remove.
+     * Tokens of Connection that remove no header through it. Keep-alive and upgrade, which Connection nearly always
+     * names and {@link #ALWAYS} removes anyway: no name is made of them (the other names of ALWAYS are removed through
+     * Connection when it names them, as they would be without). Connection itself, whose values are being read. Host
+     * and Content-Length, where a request goes and how long a body is: not for the sender, visitor or target, to make
+     * hop-by-hop. Transfer-Encoding goes either way, named or not: each side frames anew.
      */
     private static final AsciiString[] NOT_REMOVED_THROUGH_CONNECTION = {HttpHeaderValues.KEEP_ALIVE,
             HttpHeaderValues.UPGRADE, HttpHeaderNames.CONNECTION, HttpHeaderNames.HOST, HttpHeaderNames.CONTENT_LENGTH};

@@ -224,11 +224,6 @@ final class ProxyHandler extends ChannelDuplexHandler
         return state == State.AWAIT_REQUEST;
     }
 
-    /** HTTP/1.1: whether the visitor ended its side (its EOF was read), for tests. */
-    boolean inputEnded() {
-        return inputEnded;
-    }
-
     /** Messages waiting in {@link #pending}, for tests. */
     int pendingMessages() {
         return pending.size();
@@ -707,20 +702,20 @@ final class ProxyHandler extends ChannelDuplexHandler
 
     /** The 503 of an upload ended while its access checks run, their verdict ignored when it comes. */
     private void answerOverBudgetWhileChecking() {
-        Routed request = underCheck;
+        Routed checked = underCheck;
         underCheck = null;
-        answerForService(request, LocalAnswers.page(request.head(), ErrorPage.serverBufferFull(), ctx.alloc()), true);
+        answerForService(checked, LocalAnswers.page(checked.head(), ErrorPage.serverBufferFull(), ctx.alloc()), true);
     }
 
     /**
-     * Answers a request routed to a service with {@code response} of the proxy's own (its access checks', or
+     * Answers {@code routed}, a request routed to a service, with {@code response} of the proxy's own (its access checks', or
      * {@link LocalAnswers}' for the service), counted as one of the service's requests with its response (as an
      * exchange is): a visitor turned away (401, 403, 429, a sign-in's redirect, a busy 503) or sent to https is traffic
      * of the service, as ngrok and cloudflared count every answer their edge gives.
      */
-    private void answerForService(Routed request, FullHttpResponse response, boolean close) {
-        proxy.traffic(request.service()).answeredByProxy(response.status().code(), System.nanoTime() - request.since());
-        respondLocally(request.head(), response, close, false);
+    private void answerForService(Routed routed, FullHttpResponse response, boolean close) {
+        proxy.traffic(routed.service()).answeredByProxy(response.status().code(), System.nanoTime() - routed.since());
+        respondLocally(routed.head(), response, close, false);
     }
 
     @Override
@@ -910,8 +905,8 @@ final class ProxyHandler extends ChannelDuplexHandler
         ReferenceCountUtil.release(msg);
     }
 
-    /** The request whose access checks run ({@link #underCheck}), for tests: null once they ended. */
-    HttpRequest checkedRequest() {
+    /** The head of the request whose access checks run ({@link #underCheck}), for tests: null once they ended. */
+    HttpRequest requestUnderCheck() {
         return underCheck == null ? null : underCheck.head();
     }
 

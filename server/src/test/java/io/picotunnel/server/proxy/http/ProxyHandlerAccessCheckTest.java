@@ -1,9 +1,12 @@
 package io.picotunnel.server.proxy.http;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
@@ -20,6 +23,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -274,13 +278,31 @@ class ProxyHandlerAccessCheckTest {
                 .until(fixture::visitor, accepted -> accepted != previous);
         ProxyHandler handler = channel.pipeline().get(ProxyHandler.class);
         await().atMost(10, TimeUnit.SECONDS).alias("the request in its check")
-                .until(() -> DirectProxyFixture.onLoop(channel, handler::checkedRequest) != null);
+                .until(() -> DirectProxyFixture.onLoop(channel, handler::requestUnderCheck) != null);
+        CompletableFuture<Void> halfCloseRead = halfCloseRead(channel);
         visitor.shutdownOutput();
-        await().atMost(10, TimeUnit.SECONDS).alias("the half-close read while the check runs")
-                .until(() -> DirectProxyFixture.onLoop(channel, handler::inputEnded));
-        assertThat(DirectProxyFixture.onLoop(channel, handler::checkedRequest)).as("the request still in its check")
+        halfCloseRead.get(10, TimeUnit.SECONDS);
+        assertThat(DirectProxyFixture.onLoop(channel, handler::requestUnderCheck)).as("the request still in its check")
                 .isNotNull();
         return channel;
+    }
+
+    /**
+     * Completes once the proxy read the end of {@code channel}'s visitor's side: the event reaches a handler put after
+     * the proxy's, which passes every event on once it took it.
+     */
+    private static CompletableFuture<Void> halfCloseRead(Channel channel) throws Exception {
+        CompletableFuture<Void> read = new CompletableFuture<>();
+        DirectProxyFixture.onLoop(channel, () -> channel.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                if (evt instanceof ChannelInputShutdownEvent) {
+                    read.complete(null);
+                }
+                ctx.fireUserEventTriggered(evt);
+            }
+        }));
+        return read;
     }
 
     @Test
@@ -293,13 +315,13 @@ class ProxyHandlerAccessCheckTest {
                 Channel channel = fixture.visitor();
                 ProxyHandler handler = channel.pipeline().get(ProxyHandler.class);
                 await().atMost(10, TimeUnit.SECONDS).alias("the request in its check")
-                        .until(() -> DirectProxyFixture.onLoop(channel, handler::checkedRequest) != null);
+                        .until(() -> DirectProxyFixture.onLoop(channel, handler::requestUnderCheck) != null);
 
                 checks.release();
                 RawHttp.Response first = visitor.read();
                 assertThat(first.status()).as("the answer once checked").isEqualTo(200);
                 assertThat(first.text()).contains("uri=/first");
-                assertThat(DirectProxyFixture.onLoop(channel, handler::checkedRequest))
+                assertThat(DirectProxyFixture.onLoop(channel, handler::requestUnderCheck))
                         .as("the request head the connection keeps once its check ended").isNull();
 
                 visitor.send(get("/second"));
