@@ -21,7 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The README, the server's --help and docs/http-proxy.md, monitoring.md, protocol.md, access-control.md and tls.md say how often at most a flood of refusals is
  * logged (tunnel_busy, the stream limit, a listener's and a tcp service's refusals, the session buffer limit, an
- * untrusted peer's X-Forwarded-Proto: https, the tunnel endpoint's own TLS failures) as the
+ * untrusted peer's X-Forwarded-Proto: https, the tunnel endpoint's own TLS failures, the password checks backed up or
+ * failing) as the
  * constant that sets it, so a new interval cannot leave them saying "once a minute".
  */
 class RefusalLogIntervalsDocsTest {
@@ -100,5 +101,14 @@ class RefusalLogIntervalsDocsTest {
                 .containsPattern("at most " + UntrustedProxyHint.MAX_BLOCKS
                         + " such addresses or /64s have a line of their own at once, those beyond share one, so the"
                         + "\\s+log gets\\s+at most " + (UntrustedProxyHint.MAX_BLOCKS + 1) + " of these lines");
+    }
+
+    /** BasicAuthGate's lines for password checks backed up and for checks that failed (a bug). */
+    @Test
+    void theAccessControlDocGivesThePasswordChecksIntervals() throws IOException {
+        assertThat(read("docs/access-control.md"))
+                .contains("as many passwords as it can at once (`Retry-After: 1`; a WARN says so, "
+                        + once(RefusalLog.DEFAULT_INTERVAL) + ")")
+                .contains("(a WARN in the server log with the stack trace, " + once(RefusalLog.DEFAULT_INTERVAL) + ",");
     }
 }
