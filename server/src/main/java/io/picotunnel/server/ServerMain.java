@@ -4,7 +4,6 @@ import io.picotunnel.protocol.config.ConfigException;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.protocol.config.QuotedSecrets;
 import io.picotunnel.protocol.config.SettingOptions;
-import io.picotunnel.protocol.config.StopSignals;
 import io.picotunnel.protocol.config.UnbrokenNames;
 import io.picotunnel.protocol.config.UsageErrors;
 import io.picotunnel.server.config.Setting;
@@ -54,10 +53,9 @@ public final class ServerMain {
     }
 
     /**
-     * Ends the process with {@code run}'s code unless 0 (the server runs until a signal), through {@link
-     * StopSignals#exit}: the shutdown hook then ends with that code too, and returns. A start that throws is printed
-     * as the JVM prints an uncaught exception and ends with {@link #EXIT_STARTUP_FAILED}, as the JVM would, but so:
-     * left uncaught, the hook halted with 1, and sqlite-jdbc's extracted library stayed in the temporary directory.
+     * Ends the process with {@code run}'s code unless 0 (the server runs until a signal). A start that throws is
+     * printed as the JVM prints an uncaught exception and ends the process with {@link #EXIT_STARTUP_FAILED} at once:
+     * left uncaught, it would end the main thread only, and the process once every other non-daemon thread had ended.
      */
     static void exitWith(Supplier<Integer> run) {
         int code;
@@ -68,7 +66,7 @@ public final class ServerMain {
             code = EXIT_STARTUP_FAILED;
         }
         if (code != 0) {
-            StopSignals.exit(code);
+            System.exit(code);
         }
     }
 

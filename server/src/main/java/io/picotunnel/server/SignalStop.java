@@ -50,7 +50,7 @@ final class SignalStop {
      * Handles SIGTERM and SIGINT from now on, stopping within {@code grace} (the server's shutdown grace), and waiting
      * for a start under way at least {@code minStartWait} ({@link #MIN_START_WAIT} in the server's process); tell it
      * {@link #started} or {@link #notStarted} in every case. Before the start, as it gives sqlite-jdbc a {@link
-     * SqliteTempDirectory} of this process's own, which a halt deletes.
+     * SqliteTempDirectory} of this process's own, which the hook deletes as it halts.
      */
     static SignalStop install(Duration grace, Duration minStartWait) {
         SignalStop stop = new SignalStop(grace, minStartWait);
@@ -94,11 +94,11 @@ final class SignalStop {
     }
 
     /**
-     * The JVM's shutdown hook: stops the server, then lets the JVM's exit go on when it exits with the code the stop
-     * ends with (a signal's {@link StopSignals#exit}(0), {@link ServerMain}'s exit with a failed start's code), so its
-     * later hooks run: halting then left sqlite-jdbc's extracted library in the temporary directory at every stop.
-     * Otherwise it halts with the stop's code, as the JVM would end with another: 0 where the stop failed, or a
-     * signal's 143 when it came before {@link StopSignals} handled it.
+     * The JVM's shutdown hook, whatever began the exit (SIGTERM or SIGINT, {@link ServerMain}'s exit with a failed
+     * start's code, a SIGHUP the JVM handles itself): stops the server, then deletes sqlite-jdbc's directory and halts
+     * with the stop's code, 0 once stopped, the failed start's, or {@link ServerMain#EXIT_STOP_FAILED}. Halting, as
+     * the JVM would otherwise end with its exit's code once the hooks are done: {@link StopSignals}' 0 where the stop
+     * failed, a SIGHUP's 129, a SIGTERM's 143 when it came before {@link StopSignals} handled it.
      */
     private void stopAndHalt() {
         long signalled = System.nanoTime();
@@ -128,16 +128,11 @@ final class SignalStop {
         } catch (RuntimeException e) {
             System.err.println("The server did not stop cleanly: " + e);
         } finally {
-            if (StopSignals.exiting(code)) {
-                System.out.flush();
-                System.err.flush();
-            } else {
-                halt(code);
-            }
+            halt(code);
         }
     }
 
-    /** Halts, deleting sqlite-jdbc's library first: halting skips the JVM's deletes on exit. */
+    /** Halts, deleting sqlite-jdbc's directory first: halting skips the JVM's deletes on exit, sqlite-jdbc's too. */
     private void halt(int code) {
         sqliteTemp.ifPresent(SqliteTempDirectory::deleteQuietly);
         System.out.flush();

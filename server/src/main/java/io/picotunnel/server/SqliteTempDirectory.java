@@ -1,5 +1,8 @@
 package io.picotunnel.server;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -7,17 +10,20 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * A directory of this process's own for the native library sqlite-jdbc extracts (and its {@code .lck}), under {@code
- * java.io.tmpdir} as sqlite-jdbc's default is (the same mount, so a {@code noexec} one fails as before): the files a
- * process that halts leaves are then known to be its own. Halting skips the JVM's deletes on exit, and sqlite-jdbc's
- * clean-up of old libraries skips one whose {@code .lck} remains, so every halt left 1 MB in the temporary directory.
- * Not made when the operator set {@value #PROPERTY}: that directory is theirs.
+ * A directory of this process's own for the native library sqlite-jdbc extracts (and its {@code .lck}): a {@code
+ * picotunnel-sqlite-*} directory in the operator's {@value #PROPERTY} when set (that directory is theirs, ours in it is
+ * ours), else in {@code java.io.tmpdir} as sqlite-jdbc's default is (the same mount, so a {@code noexec} one fails as
+ * before). The server's shutdown hook halts, which skips the JVM's deletes on exit, and sqlite-jdbc's clean-up of old
+ * libraries skips one whose {@code .lck} remains: the hook deletes this directory first, or every stop left 1 MB.
  */
 final class SqliteTempDirectory {
 
     static final String PROPERTY = "org.sqlite.tmpdir";
+    static final String PREFIX = "picotunnel-sqlite-";
     /** More than sqlite-jdbc puts there (a library and its lock): a bound, not an expectation. */
     private static final int MAX_FILES = 100;
+
+    private static final Logger log = LoggerFactory.getLogger(SqliteTempDirectory.class);
 
     private final Path directory;
 
@@ -27,26 +33,20 @@ final class SqliteTempDirectory {
 
     /**
      * Makes the directory and points sqlite-jdbc at it, before it first loads (it reads {@value #PROPERTY} then);
-     * empty when the operator set that property, or the directory cannot be made (sqlite-jdbc's default then stands).
-     * An exit that is not a halt deletes it after sqlite-jdbc's files, which are registered later.
+     * empty, with a warning, when it cannot be made: sqlite-jdbc's default (or the operator's directory) then stands.
      */
     static Optional<SqliteTempDirectory> create() {
-        if (System.getProperty(PROPERTY) != null) {
-            return Optional.empty();
-        }
+        String operators = System.getProperty(PROPERTY);
+        String parent = operators != null ? operators : System.getProperty("java.io.tmpdir");
         try {
-            Path directory = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")),
-                    "picotunnel-sqlite-");
-            directory.toFile().deleteOnExit();
+            Path directory = Files.createTempDirectory(Path.of(parent), PREFIX);
             System.setProperty(PROPERTY, directory.toString());
             return Optional.of(new SqliteTempDirectory(directory));
         } catch (IOException | RuntimeException e) {
+            log.warn("No directory of its own for sqlite-jdbc's native library in {} ({}): sqlite-jdbc extracts it"
+                    + " there itself, and a stop leaves it (about 1 MB)", parent, e.toString());
             return Optional.empty();
         }
-    }
-
-    Path path() {
-        return directory;
     }
 
     /**

@@ -168,14 +168,20 @@ class ServerMainTest {
 
     /**
      * ServerMain as a process, as the launcher runs it, with {@code env} on top; its output is both streams. Its
-     * sqlite-jdbc extracts the native library to {@link #sqliteTemp}.
+     * sqlite-jdbc extracts the native library under {@link #sqliteTemp}, its org.sqlite.tmpdir.
      */
     private Run process(Map<String, String> env, String... args) throws Exception {
+        return process(SqliteTempFiles.OPERATORS, env, args);
+    }
+
+    /** {@link #process(Map, String...)}, given {@link #sqliteTemp} by the property {@code temp}. */
+    private Run process(String temp, Map<String, String> env, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(
                 ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java")
                         .toString()),
                 "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
-                "-Dorg.sqlite.tmpdir=" + Files.createDirectories(sqliteTemp()), "-cp", System.getProperty("java.class.path"), ServerMain.class.getName()));
+                SqliteTempFiles.prepare(sqliteTemp(), temp), "-cp", System.getProperty("java.class.path"),
+                ServerMain.class.getName()));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().keySet().removeIf(key -> key.startsWith("PICOTUNNEL_"));
@@ -372,22 +378,21 @@ class ServerMainTest {
     /**
      * The process's exit code for a start that failed after the stop on a signal was set up: its shutdown hook halted
      * with that code, before the JVM's deletes on exit, and left sqlite-jdbc's extracted library (1 MB) in the
-     * temporary directory.
+     * temporary directory, java.io.tmpdir by default or an operator's org.sqlite.tmpdir, which is left as it was.
      */
-    @Test
-    void aStartThatFailsEndsTheProcessWithItsCodeAndLeavesNoSqliteLibraryInTheTemporaryDirectory() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {SqliteTempFiles.DEFAULT, SqliteTempFiles.OPERATORS})
+    void aStartThatFailsEndsTheProcessWithItsCodeAndLeavesNoSqliteLibraryInTheTemporaryDirectory(String temp)
+            throws Exception {
         Path data = Files.createDirectories(dir.resolve("data"));
         Path database = data.resolve(Store.DATABASE_FILE);
         Files.writeString(database, "this is not an SQLite database".repeat(100));
 
-        Run run = process(Map.of(), loopback("--data", data.toString()).toArray(String[]::new));
+        Run run = process(temp, Map.of(), loopback("--data", data.toString()).toArray(String[]::new));
 
         assertThat(run.exitCode()).as(run.out()).isEqualTo(ServerMain.EXIT_DATA_UNUSABLE);
         assertThat(run.out()).contains(database.toString());
-        try (Stream<Path> files = Files.list(sqliteTemp())) {
-            assertThat(files.map(Path::getFileName).map(Path::toString))
-                    .as("left in the temporary directory").noneMatch(name -> name.startsWith("sqlite-"));
-        }
+        SqliteTempFiles.assertNoneLeft(sqliteTemp(), temp);
     }
 
     private Path sqliteTemp() {

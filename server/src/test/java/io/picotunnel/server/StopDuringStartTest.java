@@ -9,6 +9,8 @@ import io.picotunnel.server.store.TlsMode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -20,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -39,8 +40,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class StopDuringStartTest {
 
     /**
-     * The server process's java.io.tmpdir, in {@link #dir}: its sqlite-jdbc extracts the native library into a
-     * directory of the process's own there, the product's, not one the test names with org.sqlite.tmpdir.
+     * The server process's temporary directory for sqlite-jdbc, in {@link #dir}, given to it as its java.io.tmpdir or
+     * as an operator's org.sqlite.tmpdir ({@link SqliteTempFiles}): the server makes a directory of its own in either.
      */
     private static final String TEMP = "tmp";
 
@@ -66,23 +67,27 @@ class StopDuringStartTest {
         }
     }
 
-    @Test
-    void sigtermWhileTheServerStartsStopsWhatItStartedLogsItAndExitsZero() throws Exception {
-        stopDuringTheStartThenLetItFinish();
+    @ParameterizedTest
+    @ValueSource(strings = {SqliteTempFiles.DEFAULT, SqliteTempFiles.OPERATORS})
+    void sigtermWhileTheServerStartsStopsWhatItStartedLogsItAndExitsZero(String temp) throws Exception {
+        stopDuringTheStartThenLetItFinish(temp);
     }
 
     /** A grace of 0 resets open streams at once on a stop; it used to fail a stop during the start at once, with 1. */
     @Test
     void sigtermWhileTheServerStartsWithAGraceOfZeroStillWaitsForTheStartAndExitsZero() throws Exception {
-        String output = stopDuringTheStartThenLetItFinish("--shutdown-grace", "0");
+        String output = stopDuringTheStartThenLetItFinish(SqliteTempFiles.DEFAULT, "--shutdown-grace", "0");
 
         assertThat(output).contains("it stops once started (waiting up to 30 s)").doesNotContain("did not finish");
     }
 
-    /** Signals the held start, lets the start finish once the stop is logged, and returns the output of a clean stop. */
-    private String stopDuringTheStartThenLetItFinish(String... flags) throws Exception {
+    /**
+     * Signals the held start, lets the start finish once the stop is logged, and returns the output of a clean stop;
+     * {@code temp}, the property giving the server its temporary directory for sqlite-jdbc.
+     */
+    private String stopDuringTheStartThenLetItFinish(String temp, String... flags) throws Exception {
         Path log = dir.resolve("server.log");
-        server = startHeldServer(log, flags);
+        server = startHeldServer(false, temp, log, flags);
 
         server.toHandle().destroy(); // SIGTERM, as systemctl stop or docker stop, while the start is held
         await("the server takes the stop, or ends").atMost(Duration.ofSeconds(60))
@@ -101,20 +106,13 @@ class StopDuringStartTest {
                 .as("one stop line; output:%n%s", output).isOne();
         assertThat(output.indexOf(" SignalStop - Stopped")).as("stopped once started; output:%n%s", output)
                 .isGreaterThan(output.indexOf("management API on"));
-        assertNoSqliteLibraryLeft();
+        assertNoSqliteLibraryLeft(temp);
         return output;
     }
 
-    private void assertNoSqliteLibraryLeft() throws IOException {
-        assertThat(sqliteFiles()).as("sqlite-jdbc's library and its directory, deleted at the end").isEmpty();
-    }
-
-    /** What sqlite-jdbc put in the server's temporary directory: its own directory there, and the files in it. */
-    private List<String> sqliteFiles() throws IOException {
-        try (Stream<Path> files = Files.walk(dir.resolve(TEMP), 2)) {
-            return files.map(file -> dir.resolve(TEMP).relativize(file).toString())
-                    .filter(name -> name.contains("sqlite-")).toList();
-        }
+    /** Nothing of sqlite-jdbc's is left in {@link #TEMP}, given to the process as {@code temp}. */
+    private void assertNoSqliteLibraryLeft(String temp) throws IOException {
+        SqliteTempFiles.assertNoneLeft(dir.resolve(TEMP), temp);
     }
 
     /** Lets the held start go on: waits for the server's read, which may not have begun yet. */
@@ -130,8 +128,8 @@ class StopDuringStartTest {
 
     /**
      * SIGHUP is the JVM's own (129), not {@link StopSignals}': the hook stops the server as for SIGTERM, and when the
-     * start then fails its code is the process's. Its exit, asked for while the JVM's was under way, was taken as the
-     * one the JVM ends with: the hook returned, and the process ended with 129.
+     * start then fails its code is the process's. It once ended with 129, when the hook returned instead of halting
+     * for an exit asked for with the same code as the stop's, though asked while the JVM's own was under way.
      */
     @Test
     void sighupWhileTheStartGoesOnToFailEndsTheProcessWithTheStartsCode() throws Exception {
@@ -161,7 +159,8 @@ class StopDuringStartTest {
     @Test
     void sigtermWhileTheStartHangsWaitsForItForTheStartWaitThenSaysSoAndExitsOne() throws Exception {
         Path log = dir.resolve("server.log");
-        server = startHeldServer(true, log, "--shutdown-grace", "0"); // the hold never written
+        // The hold never written.
+        server = startHeldServer(true, SqliteTempFiles.DEFAULT, log, "--shutdown-grace", "0");
 
         long signalled = System.nanoTime();
         server.toHandle().destroy();
@@ -176,25 +175,25 @@ class StopDuringStartTest {
                         + " (waiting up to 2 s)", "the start did not finish within 2 s; exiting")
                 .doesNotContain("management API on");
         assertThat(took).isGreaterThanOrEqualTo(HeldStartServerMain.MIN_START_WAIT);
-        assertNoSqliteLibraryLeft();
+        assertNoSqliteLibraryLeft(SqliteTempFiles.DEFAULT);
     }
 
     /**
      * A start that throws (a bug, not a setting or the data) ends the process with 1 and its stack trace, as an
-     * uncaught exception did; uncaught, the shutdown hook halted with 1 and left sqlite-jdbc's extracted library.
+     * uncaught exception did, and leaves nothing of sqlite-jdbc's.
      */
     @Test
     void aStartThatThrowsEndsTheProcessWithOneAndLeavesNoSqliteLibraryInTheTemporaryDirectory() throws Exception {
         Path log = dir.resolve("server.log");
         server = startServer(dataWithAStoredService(), log, List.of(
                 "-D" + HeldStartServerMain.HOLD + "=" + dir.resolve("hold"), "-D" + HeldStartServerMain.THROW + "=true",
-                "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve(TEMP))));
+                SqliteTempFiles.prepare(dir.resolve(TEMP), SqliteTempFiles.DEFAULT)));
 
         assertThat(server.waitFor(60, TimeUnit.SECONDS)).as("ended; output:%n%s", Files.readString(log)).isTrue();
         String output = Files.readString(log);
         assertThat(server.exitValue()).as("output:%n%s", output).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
         assertThat(output).contains("Exception in thread \"main\" java.lang.IllegalStateException: a start that throws");
-        assertNoSqliteLibraryLeft();
+        assertNoSqliteLibraryLeft(SqliteTempFiles.DEFAULT);
     }
 
     @Test
@@ -205,10 +204,13 @@ class StopDuringStartTest {
         assertThat(SignalStop.startWait(Duration.ofMinutes(2), least)).isEqualTo(Duration.ofMinutes(2));
     }
 
-    @Test
-    void secondSigtermWhileTheServerStartsSaysSoAndExitsAtOnce() throws Exception {
+    /** It halts the process: nothing of sqlite-jdbc's is left all the same, in an operator's org.sqlite.tmpdir too. */
+    @ParameterizedTest
+    @ValueSource(strings = {SqliteTempFiles.DEFAULT, SqliteTempFiles.OPERATORS})
+    void secondSigtermWhileTheServerStartsSaysSoAndExitsAtOnce(String temp) throws Exception {
         Path log = dir.resolve("server.log");
-        server = startHeldServer(log); // the hold never written; the default grace, 30 s, is far longer than "at once"
+        // The hold never written; the default grace, 30 s, is far longer than "at once".
+        server = startHeldServer(false, temp, log);
 
         server.toHandle().destroy();
         await("the server takes the stop").atMost(Duration.ofSeconds(60))
@@ -227,16 +229,19 @@ class StopDuringStartTest {
                 "Second signal while the server is starting: exiting now, without waiting for the start");
         // One line for one signal: not also the line for a server that runs, which resets streams it has not got.
         assertThat(output).doesNotContain(StopSignals.CUT_SHORT, "resetting the open streams");
-        assertNoSqliteLibraryLeft();
+        assertNoSqliteLibraryLeft(temp);
     }
 
     /** A server process whose start has locked its data directory and goes on to wait at {@link #hold}. */
     private Process startHeldServer(Path log, String... flags) throws Exception {
-        return startHeldServer(false, log, flags);
+        return startHeldServer(false, SqliteTempFiles.DEFAULT, log, flags);
     }
 
-    /** {@link #startHeldServer(Path, String...)}, waiting for a held start {@code shortStartWait} if true. */
-    private Process startHeldServer(boolean shortStartWait, Path log, String... flags) throws Exception {
+    /**
+     * {@link #startHeldServer(Path, String...)}, waiting for a held start {@code shortStartWait} if true, and given
+     * {@link #TEMP} as the property {@code temp} ({@link SqliteTempFiles#prepare}).
+     */
+    private Process startHeldServer(boolean shortStartWait, String temp, Path log, String... flags) throws Exception {
         Path data = dataWithAStoredService();
         try {
             hold = Fifo.make(dir.resolve("hold"));
@@ -244,17 +249,19 @@ class StopDuringStartTest {
             assumeTrue(false, "mkfifo works here: " + e.getMessage());
             throw e;
         }
+        Path tempDir = dir.resolve(TEMP);
         Process started = startServer(data, log, List.of("-D" + HeldStartServerMain.HOLD + "=" + hold.path(),
-                "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve(TEMP)),
+                SqliteTempFiles.prepare(tempDir, temp),
                 "-D" + HeldStartServerMain.SHORT_START_WAIT + "=" + shortStartWait), flags);
         Path lock = data.resolve(DataDirectoryLock.FILE_NAME);
         await("the server locks its data directory").atMost(Duration.ofSeconds(60))
                 .until(() -> Files.isRegularFile(lock)
                         && Files.readString(lock).strip().equals(Long.toString(started.pid())));
-        // The store opens after the lock, before the hold: the library is there while the server runs.
-        await("sqlite-jdbc's library in the process's own directory").atMost(Duration.ofSeconds(60))
-                .until(() -> sqliteFiles().stream().anyMatch(name -> name.matches(
-                        "picotunnel-sqlite-[^/]+/sqlite-.+jdbc\\.[a-z]+")));
+        // The store opens after the lock, before the hold: the library is there while the server runs, wherever
+        // sqlite-jdbc put it (that nothing of it is left at the end is what the tests check).
+        await("sqlite-jdbc's library in the temporary directory").atMost(Duration.ofSeconds(60))
+                .until(() -> SqliteTempFiles.in(tempDir).stream().anyMatch(name -> name.matches(
+                        "(picotunnel-sqlite-[^/]+/)?sqlite-.+jdbc\\.[a-z]+")));
         return started;
     }
 

@@ -27,48 +27,8 @@ public final class StopSignals {
     public static final String CUT_SHORT = "second signal: resetting the open streams now instead of waiting for the grace period";
 
     private static final long NONE = Long.MIN_VALUE;
-    private static final int NOT_ASKED = Integer.MIN_VALUE;
-    private static final Object EXITING = new Object();
-    private static volatile int exitAsked = NOT_ASKED;
 
     private StopSignals() {
-    }
-
-    /**
-     * {@link System#exit}, remembering {@code status} for the shutdown hook ({@link #exiting}): the first call's
-     * status stands, a later one waits here as it would in {@code System.exit}. Not remembered once the JVM's exit is
-     * under way (a SIGHUP, which the JVM handles, ends it with 129; the last thread's end): that exit's status stands,
-     * so the hook must halt to end with its own.
-     */
-    public static void exit(int status) {
-        synchronized (EXITING) {
-            if (!shutdownUnderWay()) {
-                exitAsked = status;
-            }
-            System.exit(status);
-        }
-    }
-
-    /** Whether the JVM runs its shutdown hooks: it then takes no more. */
-    private static boolean shutdownUnderWay() {
-        Thread probe = new Thread(() -> { }, "stop-signals-probe");
-        try {
-            Runtime.getRuntime().addShutdownHook(probe);
-            Runtime.getRuntime().removeShutdownHook(probe);
-            return false;
-        } catch (IllegalStateException shuttingDown) {
-            return true;
-        }
-    }
-
-    /**
-     * Whether the JVM is exiting with {@code status} through {@link #exit}: a shutdown hook that would end the process
-     * with it then returns instead of halting, so that the JVM's later hooks run (its deletes on exit: sqlite-jdbc's
-     * extracted library, 1 MB in the temporary directory each time). False for another exit: the last thread ended,
-     * or a signal before {@link #install}.
-     */
-    public static boolean exiting(int status) {
-        return exitAsked == status;
     }
 
     /**
@@ -81,7 +41,7 @@ public final class StopSignals {
         Runnable onSignal = () -> {
             long at = System.nanoTime();
             if (first.compareAndSet(NONE, at)) {
-                exit(0); // the shutdown hook stops the process, and halts with another code should the stop fail
+                System.exit(0); // the program's shutdown hook does the stop
             } else if (at - first.get() < SAME_REQUEST.toNanos()) {
                 log.debug("a signal within {} of the first: the same request to stop", Durations.format(SAME_REQUEST));
             } else {

@@ -6,6 +6,7 @@ import io.picotunnel.client.tunnel.TunnelClient;
 import io.picotunnel.client.config.ClientConfig;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.config.StopSignals;
+import io.picotunnel.server.SqliteTempFiles;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.testbed.TcpServicePorts;
 import io.picotunnel.testkit.LogCapture;
@@ -13,6 +14,8 @@ import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -34,7 +37,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -292,36 +294,33 @@ class ServerShutdownDrainTest {
         target = new PacedTarget(1, 0);
         startServerWithTcpService("30s");
 
-        server.toHandle().destroy();
-        assertThat(server.waitFor(30, TimeUnit.SECONDS)).as(String.join("\n", serverOutput)).isTrue();
-        outputReader.join(10_000);
-        assertThat(server.exitValue()).isZero();
+        sigtermAndExpectACleanStop();
         assertThat(serverOutput).as("server output").anyMatch(line -> line.contains("Shutdown requested"))
                 .noneMatch(line -> line.contains("draining"));
-        assertThat(serverOutput.getLast()).as("the last line of the server output").endsWith("Stopped");
     }
 
     /**
      * sqlite-jdbc extracts its native library (1 MB, and a lock file) to the temporary directory and deletes it when
-     * the JVM exits: the stop halted the JVM from its shutdown hook, before the deletes ran, and every stop left both.
+     * the JVM exits: the stop halts the JVM from its shutdown hook, before the deletes run, and every stop left both.
+     * The directory is java.io.tmpdir by default, or an operator's org.sqlite.tmpdir, which is left as it was.
      */
-    @Test
-    void sigtermLeavesNoSqliteLibraryInTheTemporaryDirectory() throws Exception {
-        startServer("30s", "127.0.0.1:0");
-        assertThat(sqliteFiles()).as("the library extracted while the server runs").isNotEmpty();
+    @ParameterizedTest
+    @ValueSource(strings = {SqliteTempFiles.DEFAULT, SqliteTempFiles.OPERATORS})
+    void sigtermLeavesNoSqliteLibraryInTheTemporaryDirectory(String temp) throws Exception {
+        startServer("30s", "127.0.0.1:0", temp);
+        assertThat(SqliteTempFiles.in(sqliteTemp)).as("the library extracted while the server runs").isNotEmpty();
 
+        sigtermAndExpectACleanStop();
+        SqliteTempFiles.assertNoneLeft(sqliteTemp, temp);
+    }
+
+    /** SIGTERMs the server, which must exit 0 within 30 s, its last line "Stopped". */
+    private void sigtermAndExpectACleanStop() throws InterruptedException {
         server.toHandle().destroy();
         assertThat(server.waitFor(30, TimeUnit.SECONDS)).as(String.join("\n", serverOutput)).isTrue();
         outputReader.join(10_000);
         assertThat(server.exitValue()).as(String.join("\n", serverOutput)).isZero();
         assertThat(serverOutput.getLast()).as("the last line of the server output").endsWith("Stopped");
-        assertThat(sqliteFiles()).as("left in the temporary directory").isEmpty();
-    }
-
-    private List<Path> sqliteFiles() throws IOException {
-        try (Stream<Path> files = Files.list(sqliteTemp)) {
-            return files.filter(file -> file.getFileName().toString().startsWith("sqlite-")).toList();
-        }
     }
 
     /** Starts the server process, a tunnel with a tcp service to the target, and a client; returns the service's port. */
@@ -346,7 +345,12 @@ class ServerShutdownDrainTest {
      * management API; returns the tunnel endpoint's port, once listening.
      */
     private CompletableFuture<Integer> startServer(String grace, String tunnelAddr) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(javaCommand(), "-Dorg.sqlite.tmpdir=" + sqliteTemp,
+        return startServer(grace, tunnelAddr, SqliteTempFiles.OPERATORS);
+    }
+
+    /** {@link #startServer(String, String)}, given {@link #sqliteTemp} by the property {@code temp}. */
+    private CompletableFuture<Integer> startServer(String grace, String tunnelAddr, String temp) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(javaCommand(), SqliteTempFiles.prepare(sqliteTemp, temp),
                 "-cp", System.getProperty("java.class.path"), "io.picotunnel.server.ServerMain", "--data", dataDir.toString(),
                 "--listen-addr", "127.0.0.1:0", "--tunnel-addr", tunnelAddr,
                 "--http-addr", "127.0.0.1:0", "--https-addr", "127.0.0.1:0")
