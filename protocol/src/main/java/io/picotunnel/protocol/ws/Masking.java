@@ -4,11 +4,33 @@ import io.netty.buffer.ByteBuf;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.ThreadLocalRandom;
 
 /** The XOR of WebSocket masking (RFC 6455 5.3), eight bytes at a time: in place, or while copying. */
 final class Masking {
 
+    /** The bytes of a mask key. */
+    static final int KEY_LENGTH = 4;
+
     private Masking() {
+    }
+
+    /**
+     * Masks a client's frame with a key of its own (RFC 6455 5.3: a fresh one for each frame): puts the key in the
+     * place {@link FrameHeaders#write} left for it before {@code payloadStart}, masks in place the payload's bytes
+     * {@code out} holds from there, then copies in {@code rest}'s readable bytes, masked as the payload's last.
+     */
+    static void maskWithFreshKey(ByteBuf out, int payloadStart, ByteBuf rest) {
+        int key = ThreadLocalRandom.current().nextInt();
+        out.setInt(payloadStart - KEY_LENGTH, key);
+        int written = out.writerIndex() - payloadStart;
+        if (written > 0) {
+            xor(out, payloadStart, written, key, 0);
+        }
+        int length = rest.readableBytes();
+        out.ensureWritable(length);
+        copyMasked(rest, rest.readerIndex(), length, out, out.writerIndex(), key, written);
+        out.writerIndex(out.writerIndex() + length);
     }
 
     /**
@@ -42,13 +64,14 @@ final class Masking {
 
     /**
      * Copies {@code length} bytes of {@code src} from {@code srcIndex} to {@code dst} at {@code dstIndex}, masked with
-     * {@code key} from the payload's start: one pass over the bytes instead of a copy and a second pass.
+     * {@code key} from byte {@code offset} of the payload: one pass over the bytes instead of a copy and a second pass.
      * {@code dst}'s writer index is left alone.
      */
-    static void copyMasked(ByteBuf src, int srcIndex, int length, ByteBuf dst, int dstIndex, int key) {
+    private static void copyMasked(ByteBuf src, int srcIndex, int length, ByteBuf dst, int dstIndex, int key,
+            int offset) {
         if (dst.nioBufferCount() != 1 || src.nioBufferCount() < 1) {
             dst.setBytes(dstIndex, src, srcIndex, length);
-            xor(dst, dstIndex, length, key, 0);
+            xor(dst, dstIndex, length, key, offset);
             return;
         }
         ByteBuffer out = dst.nioBuffer(dstIndex, length).order(ByteOrder.BIG_ENDIAN);
@@ -57,7 +80,7 @@ final class Masking {
             in.order(ByteOrder.BIG_ENDIAN);
             int n = in.remaining();
             int from = in.position();
-            int rotated = Integer.rotateLeft(key, 8 * (done & 3));
+            int rotated = Integer.rotateLeft(key, 8 * ((offset + done) & 3));
             long key8 = (rotated & 0xFFFFFFFFL) << 32 | (rotated & 0xFFFFFFFFL);
             int i = 0;
             for (; i + 8 <= n; i += 8) {

@@ -14,7 +14,6 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
 
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A WebSocket client's frame encoder (RFC 6455 5.2 and 5.3): each frame in one buffer, its payload masked eight
@@ -41,16 +40,11 @@ public final class MaskingWebSocketFrameEncoder extends MessageToMessageEncoder<
             throw new TooLongFrameException("invalid payload for " + frame.getClass().getSimpleName()
                     + " (payload length must be <= " + MAX_CONTROL_PAYLOAD + ")");
         }
-        int lengthBytes = length <= 125 ? 0 : length <= 0xFFFF ? 2 : 8;
-        ByteBuf buf = ctx.alloc().buffer(2 + lengthBytes + 4 + length);
+        ByteBuf buf = ctx.alloc().buffer(FrameHeaders.length(length, true) + length);
         try {
-            FrameHeaders.write(buf, (frame.isFinalFragment() ? 0x80 : 0) | (frame.rsv() & 0x7) << 4 | opcode, length, true);
-            int mask = ThreadLocalRandom.current().nextInt();
-            buf.writeInt(mask);
-            int start = buf.writerIndex();
-            buf.ensureWritable(length);
-            Masking.copyMasked(payload, payload.readerIndex(), length, buf, start, mask);
-            buf.writerIndex(start + length);
+            int payloadStart = FrameHeaders.write(buf,
+                    (frame.isFinalFragment() ? 0x80 : 0) | (frame.rsv() & 0x7) << 4 | opcode, length, true);
+            Masking.maskWithFreshKey(buf, payloadStart, payload);
         } catch (RuntimeException e) {
             buf.release();
             throw e;

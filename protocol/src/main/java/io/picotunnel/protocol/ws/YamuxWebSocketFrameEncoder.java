@@ -12,8 +12,6 @@ import io.picotunnel.protocol.yamux.EncodesYamuxFrames;
 import io.picotunnel.protocol.yamux.YamuxFrame;
 import io.picotunnel.protocol.yamux.YamuxFrameEncoder;
 
-import java.util.concurrent.ThreadLocalRandom;
-
 import static io.picotunnel.protocol.yamux.YamuxSpec.HEADER_LENGTH;
 
 /**
@@ -33,7 +31,10 @@ import static io.picotunnel.protocol.yamux.YamuxSpec.HEADER_LENGTH;
 @ChannelHandler.Sharable
 public final class YamuxWebSocketFrameEncoder extends ChannelOutboundHandlerAdapter implements EncodesYamuxFrames {
 
-    /** Payloads up to this size are copied behind the headers: cheaper than a second message. */
+    /**
+     * On the server, payloads up to this size are copied behind the headers, cheaper than a second message, and a
+     * larger one follows them as it is. The client copies every payload, whatever its size: it masks it as it copies.
+     */
     static final int COPY_THRESHOLD = 1024;
 
     /** FIN, and the opcode of a binary frame. */
@@ -93,7 +94,7 @@ public final class YamuxWebSocketFrameEncoder extends ChannelOutboundHandlerAdap
         }
         ByteBuf headers;
         try {
-            headers = ctx.alloc().ioBuffer(FrameHeaders.MAX_LENGTH + HEADER_LENGTH);
+            headers = ctx.alloc().ioBuffer(FrameHeaders.length(length, false) + HEADER_LENGTH);
         } catch (RuntimeException | Error e) {
             frame.release();
             throw e;
@@ -120,12 +121,12 @@ public final class YamuxWebSocketFrameEncoder extends ChannelOutboundHandlerAdap
     private ByteBuf copied(ByteBufAllocator alloc, YamuxFrame frame, int length) {
         ByteBuf out = null;
         try {
-            out = alloc.ioBuffer(FrameHeaders.MAX_LENGTH + length);
-            FrameHeaders.write(out, FIN_BINARY, length, masked);
+            out = alloc.ioBuffer(FrameHeaders.length(length, masked) + length);
+            int payloadStart = FrameHeaders.write(out, FIN_BINARY, length, masked);
+            YamuxFrameEncoder.writeHeader(frame, out);
             if (masked) {
-                writeMasked(frame, out);
+                Masking.maskWithFreshKey(out, payloadStart, frame.payload());
             } else {
-                YamuxFrameEncoder.writeHeader(frame, out);
                 out.writeBytes(frame.payload(), frame.payload().readerIndex(), length - HEADER_LENGTH);
             }
             return out;
@@ -137,18 +138,5 @@ public final class YamuxWebSocketFrameEncoder extends ChannelOutboundHandlerAdap
         } finally {
             frame.release();
         }
-    }
-
-    private static void writeMasked(YamuxFrame frame, ByteBuf out) {
-        int key = ThreadLocalRandom.current().nextInt();
-        out.writeInt(key);
-        int start = out.writerIndex();
-        YamuxFrameEncoder.writeHeader(frame, out);
-        Masking.xor(out, start, HEADER_LENGTH, key, 0);
-        // The header's 12 bytes are three turns of the key, so the payload's masking starts at the key's first byte.
-        ByteBuf payload = frame.payload();
-        int payloadLength = payload.readableBytes();
-        Masking.copyMasked(payload, payload.readerIndex(), payloadLength, out, out.writerIndex(), key);
-        out.writerIndex(out.writerIndex() + payloadLength);
     }
 }

@@ -105,15 +105,28 @@ class YamuxWebSocketFrameEncoderTest {
         }
     }
 
+    /**
+     * Each of 64 frames masked with a key no other has (two random keys of 32 bits alike: one run in some two million
+     * fails), its bytes unmasked with its own key the yamux frame sent: a key reused, or one on the wire that is not
+     * the one the bytes were masked with, fails.
+     */
     @Test
     void everyMaskedFrameHasAKeyOfItsOwn() {
         EmbeddedChannel out = encoder(true);
         Set<Integer> keys = new HashSet<>();
-        for (int i = 0; i < 16; i++) {
-            byte[] wire = wire(out, YamuxFrame.windowUpdate(0, 1, i));
-            keys.add(Unpooled.wrappedBuffer(wire).getInt(2));
+        for (int i = 0; i < 64; i++) {
+            byte[] payload = randomBytes(i + 1);
+            byte[] wire = wire(out, YamuxFrame.data(0, 5, Unpooled.wrappedBuffer(payload)));
+            assertThat(wire[1] & 0x7F).as("a 7-bit length").isEqualTo(YamuxSpec.HEADER_LENGTH + payload.length);
+            byte[] key = Arrays.copyOfRange(wire, 2, 6);
+            keys.add(Unpooled.wrappedBuffer(key).getInt(0));
+            byte[] unmasked = Arrays.copyOfRange(wire, 6, wire.length);
+            for (int j = 0; j < unmasked.length; j++) {
+                unmasked[j] ^= key[j % 4];
+            }
+            assertThat(unmasked).as("frame %d unmasked with its own key", i).isEqualTo(yamuxBytes(5, payload));
         }
-        assertThat(keys).as("16 keys of 32 random bits").hasSizeGreaterThan(1);
+        assertThat(keys).as("a key of its own for each of 64 frames").hasSize(64);
         assertThat(out.finishAndReleaseAll()).isFalse();
     }
 
