@@ -1,7 +1,7 @@
 package io.picotunnel.server.acme;
 
 import io.picotunnel.server.files.BoundedFileReads;
-import io.picotunnel.server.files.DirectorySync;
+import io.picotunnel.server.files.DurableFileWrites;
 import io.picotunnel.server.tls.CertificateLoader;
 import io.picotunnel.server.tls.DomainNames;
 import io.picotunnel.server.tls.PemFiles;
@@ -24,7 +24,6 @@ import org.shredzone.acme4j.util.KeyPairUtils;
 
 import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -38,7 +37,6 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -226,7 +224,7 @@ final class AcmeFiles {
             }
         }
         // so that the moves outlast a power cut; if it cannot be, only their durability until the system syncs is not
-        DirectorySync.sync(directory);
+        DurableFileWrites.syncDirectory(directory);
         // its certificate saved, the order is done with: a later attempt must not download this certificate again
         deleteOrder(domain);
     }
@@ -486,7 +484,8 @@ final class AcmeFiles {
     private void write(Path file, String content, boolean secret) throws IOException {
         Files.createDirectories(directory);
         try {
-            writeThroughTemporary(file, content, secret);
+            DurableFileWrites.write(file, content.getBytes(StandardCharsets.US_ASCII),
+                    PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--"));
         } catch (IOException e) {
             throw new IOException("cannot write " + file + ": " + reason(e), e);
         }
@@ -510,25 +509,5 @@ final class AcmeFiles {
         int reasonStart = message.lastIndexOf(" (");
         return e instanceof FileNotFoundException && reasonStart >= 0 && message.endsWith(")")
                 ? message.substring(reasonStart + 2, message.length() - 1) : message;
-    }
-
-    private void writeThroughTemporary(Path file, String content, boolean secret) throws IOException {
-        boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
-        Path temporary = posix
-                ? Files.createTempFile(directory, ".tmp", ".pem", PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--")))
-                : Files.createTempFile(directory, ".tmp", ".pem");
-        try {
-            // a stream, not a channel: AcmeManager.close() interrupts the ACME thread, and an interrupt closes a file
-            // channel mid-write (ClosedByInterruptException), which would lose a retry delay or a certificate
-            try (FileOutputStream out = new FileOutputStream(temporary.toFile())) {
-                out.write(content.getBytes(StandardCharsets.US_ASCII));
-                // on disk before the move: else a power cut can leave the new name with no content
-                out.getFD().sync();
-            }
-            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temporary);
-        }
     }
 }

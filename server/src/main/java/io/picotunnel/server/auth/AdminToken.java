@@ -2,16 +2,12 @@ package io.picotunnel.server.auth;
 
 import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.server.files.BoundedFileReads;
-import io.picotunnel.server.files.DirectorySync;
+import io.picotunnel.server.files.DurableFileWrites;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -146,30 +142,13 @@ public final class AdminToken {
     }
 
     /**
-     * Writes the file whole or not at all: into a file of its own first, on the disk before it takes the name. Created
-     * and then written in place, a write that failed (a full disk) or a crash left an empty file, and every later start
-     * failed on it until the operator deleted it. The name is on the disk once the directory is synced (whether it was
-     * is returned): the token is printed once, and a machine's crash after that could otherwise lose the file, the next
-     * start generating another token.
+     * Writes the file whole or not at all, and its name on the disk ({@link DurableFileWrites}; whether its directory
+     * was synced is returned). Created and then written in place, a write that failed (a full disk) or a crash left an
+     * empty file, and every later start failed on it until the operator deleted it; and the token is printed once, so
+     * a machine's crash after that must not lose the file, the next start generating another token.
      */
     static boolean write(Path file, String content) throws IOException {
-        Path dir = file.getParent();
-        Path temporary = posix(dir)
-                ? Files.createTempFile(dir, "." + FILE_NAME, ".tmp", PosixFilePermissions.asFileAttribute(OWNER_ONLY))
-                : Files.createTempFile(dir, "." + FILE_NAME, ".tmp");
-        try {
-            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
-                ByteBuffer bytes = ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8));
-                while (bytes.hasRemaining()) {
-                    channel.write(bytes);
-                }
-                channel.force(true);
-            }
-            Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
-            return DirectorySync.sync(dir);
-        } finally {
-            Files.deleteIfExists(temporary);
-        }
+        return DurableFileWrites.write(file, content.getBytes(StandardCharsets.UTF_8), OWNER_ONLY);
     }
 
     private static void restrict(Path file) throws IOException {

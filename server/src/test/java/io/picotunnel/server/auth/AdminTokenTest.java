@@ -92,6 +92,7 @@ class AdminTokenTest {
     /**
      * The rename that gives the generated token's file its name is an entry of the data directory, which nothing synced:
      * a machine's crash after the token was printed could lose the file, and the next start generate another token.
+     * Here the sync's outcome; that it comes after the rename, DurableFileWritesTest shows.
      */
     @Test
     void theDirectoryIsSyncedAfterTheRenameThatGivesTheTokensFileItsName() throws Exception {
@@ -99,6 +100,25 @@ class AdminTokenTest {
 
         assertThat(AdminToken.write(file, "0123456789abcdef\n")).as("Linux opens and syncs a directory").isTrue();
         assertThat(Files.readString(file, StandardCharsets.UTF_8)).isEqualTo("0123456789abcdef\n");
+    }
+
+    /** Written through a file channel, which an interrupt closes, the token was lost (ClosedByInterruptException). */
+    @Test
+    void theTokensFileIsWrittenOnAnInterruptedThreadWhichKeepsTheInterrupt() throws Exception {
+        Path file = dir.resolve(AdminToken.FILE_NAME);
+
+        Thread.currentThread().interrupt();
+        try {
+            AdminToken.write(file, "0123456789abcdef\n");
+            assertThat(Thread.currentThread().isInterrupted()).as("the interrupt is kept").isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+
+        assertThat(Files.readString(file, StandardCharsets.UTF_8)).isEqualTo("0123456789abcdef\n");
+        try (var files = Files.list(dir)) {
+            assertThat(files).as("no temporary file left").containsExactly(file);
+        }
     }
 
     @Test

@@ -1,0 +1,92 @@
+package io.picotunnel.server.files;
+
+import ch.qos.logback.classic.Level;
+import io.picotunnel.testkit.LogCapture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Files written whole, then named, then their names synced, on a real file system. */
+class DurableFileWritesTest {
+
+    private static final Set<PosixFilePermission> READABLE = PosixFilePermissions.fromString("rw-r--r--");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aFileIsReplacedWholeWithItsPermissionsAndNoTemporaryFileLeft() throws IOException {
+        Path file = Files.writeString(dir.resolve("note"), "the old content, longer than the new");
+
+        assertThat(DurableFileWrites.write(file, "new".getBytes(StandardCharsets.US_ASCII), READABLE))
+                .as("Linux opens and syncs a directory").isTrue();
+
+        assertThat(Files.readString(file)).isEqualTo("new");
+        assertThat(Files.getPosixFilePermissions(file)).isEqualTo(READABLE);
+        assertThat(names()).containsExactly("note");
+    }
+
+    /** A sync before the rename would leave the new name as undurable as without one. */
+    @Test
+    void theDirectoryIsSyncedOnceTheFileHasItsNameAndContent() throws IOException {
+        Path file = dir.resolve("token");
+        List<String> seenAtSync = new ArrayList<>();
+        DurableFileWrites writes = new DurableFileWrites(synced -> {
+            assertThat(synced).isEqualTo(dir);
+            seenAtSync.addAll(names());
+            seenAtSync.add(read(file));
+            return DirectorySync.sync(synced);
+        });
+
+        assertThat(writes.replace(file, "secret".getBytes(StandardCharsets.US_ASCII), READABLE)).isTrue();
+
+        assertThat(seenAtSync).as("the directory's names, then the file's content, when it was synced")
+                .containsExactly("token", "secret");
+    }
+
+    /** A file system that cannot sync a directory fails every write's sync: said once, not at every write. */
+    @Test
+    void aDirectoryThatCannotBeSyncedIsLoggedOnceAndEachWriteSaysSo() throws IOException {
+        DurableFileWrites writes = new DurableFileWrites(synced -> false);
+
+        try (LogCapture log = new LogCapture(DurableFileWrites.class, Level.WARN)) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(writes.replace(dir.resolve("file" + i), new byte[] {1}, READABLE)).as("write %d", i).isFalse();
+            }
+            assertThat(writes.sync(dir)).isFalse();
+
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("Cannot sync the directory " + dir + ":").endsWith("Not logged again.");
+        }
+        assertThat(names()).containsExactly("file0", "file1", "file2");
+    }
+
+    private List<String> names() {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(f -> f.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
