@@ -14,9 +14,27 @@ public final class PrintableToken {
         return c > 0x20 && c < 0x7f;
     }
 
+    /** Why a string is not a token, for a caller to word: the first of these it fails, in this order. */
+    public enum Flaw {
+        TOO_SHORT,
+        TOO_LONG,
+        /** A character that is not {@link #isPrintable}. */
+        NOT_PRINTABLE
+    }
+
     /** Whether {@code token} has from {@code minLength} to {@code maxLength} characters, all {@link #isPrintable}. */
     public static boolean isToken(String token, int minLength, int maxLength) {
-        return token.length() >= minLength && token.length() <= maxLength
-                && token.chars().allMatch(PrintableToken::isPrintable);
+        return flaw(token, minLength, maxLength) == null;
+    }
+
+    /** Why {@code token} is not a token of {@code minLength} to {@code maxLength} characters; null when it is one. */
+    public static Flaw flaw(String token, int minLength, int maxLength) {
+        if (token.length() < minLength) {
+            return Flaw.TOO_SHORT;
+        }
+        if (token.length() > maxLength) {
+            return Flaw.TOO_LONG;
+        }
+        return token.chars().allMatch(PrintableToken::isPrintable) ? null : Flaw.NOT_PRINTABLE;
     }
 }

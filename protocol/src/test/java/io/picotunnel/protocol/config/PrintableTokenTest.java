@@ -24,4 +24,13 @@ class PrintableTokenTest {
         assertThat(PrintableToken.isToken("ab cd", 4, 8)).as("a space").isFalse();
         assertThat(PrintableToken.isToken("abcdé", 4, 8)).as("not ASCII").isFalse();
     }
+
+    /** Each caller words its refusal from the flaw: the lengths come first, a token short and unprintable is short. */
+    @Test
+    void aFlawIsTheLengthBeforeTheCharacters() {
+        assertThat(PrintableToken.flaw("ab c", 5, 8)).isEqualTo(PrintableToken.Flaw.TOO_SHORT);
+        assertThat(PrintableToken.flaw("abcdef hi", 4, 8)).isEqualTo(PrintableToken.Flaw.TOO_LONG);
+        assertThat(PrintableToken.flaw("ab cd", 4, 8)).isEqualTo(PrintableToken.Flaw.NOT_PRINTABLE);
+        assertThat(PrintableToken.flaw("abcd", 4, 8)).isNull();
+    }
 }

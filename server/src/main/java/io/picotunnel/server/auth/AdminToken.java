@@ -86,14 +86,13 @@ public final class AdminToken {
      * null when {@code token} is one.
      */
     public static Refusal refusal(String token) {
-        if (token.length() < MIN_TOKEN_LENGTH) {
-            return Refusal.TOO_SHORT;
-        }
-        if (token.length() > MAX_TOKEN_LENGTH) {
-            return Refusal.TOO_LONG;
-        }
-        if (!PrintableToken.isToken(token, MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH)) {
-            return Refusal.NOT_PRINTABLE;
+        PrintableToken.Flaw flaw = PrintableToken.flaw(token, MIN_TOKEN_LENGTH, MAX_TOKEN_LENGTH);
+        if (flaw != null) {
+            return switch (flaw) {
+                case TOO_SHORT -> Refusal.TOO_SHORT;
+                case TOO_LONG -> Refusal.TOO_LONG;
+                case NOT_PRINTABLE -> Refusal.NOT_PRINTABLE;
+            };
         }
         return token.toLowerCase(Locale.ROOT).startsWith(PLACEHOLDER_PREFIX) ? Refusal.PLACEHOLDER : null;
     }
