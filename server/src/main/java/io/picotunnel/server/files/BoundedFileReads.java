@@ -90,9 +90,9 @@ public final class BoundedFileReads {
 
     /**
      * The bytes of {@code file}, an IOException naming it when it holds more than {@code limit} (a
-     * {@link TooLargeException}, read no further than one byte past it) or its open and read do not end within 5 s (a
-     * {@link NotReadInTimeException}). Waited for whatever interrupts the caller (the ACME
-     * thread is interrupted by the server's shutdown and still reads its files), the interrupt kept for after.
+     * {@link TooLargeException}, read no further than one byte past it) or its open and read do not end within
+     * {@link #TIMEOUT} (a {@link NotReadInTimeException}). Waited for whatever interrupts the caller (the ACME thread
+     * is interrupted by the server's shutdown and still reads its files), the interrupt kept for after.
      */
     public static byte[] read(Path file, int limit) throws IOException {
         return DEFAULT.readBounded(file, limit);
