@@ -133,6 +133,8 @@ final class Exchange {
     /** The request has a body (Content-Length above 0, or chunked, even if empty): the target may leave it unread. */
     private final boolean hasBody;
     private Channel upstream;
+    /** The pool's lease of {@link #upstream}, which gives it back. */
+    private UpstreamPool.Lease upstreamLease;
     /** The stream asked for and not come yet: an exchange that ends first takes the ask back. */
     private Future<UpstreamPool.Lease> opening;
     /** The handler on the current stream: events from an earlier (failed, retried) stream are ignored. */
@@ -288,7 +290,8 @@ final class Exchange {
             answerLocally(page, false, requestDone);
             return;
         }
-        upstream = opened.getNow().channel();
+        upstreamLease = opened.getNow();
+        upstream = upstreamLease.channel();
         reused = opened.getNow().reused();
         if (reused) {
             // An idle stream, acknowledged long ago: the request went to a client that took it.
@@ -470,6 +473,7 @@ final class Exchange {
         cancelResponseTimer();
         upstream.close();
         upstream = null;
+        upstreamLease = null;
         lastUpstreamWrite = null;
         requestHeadWrite = null;
         phase = Phase.OPENING;
@@ -1210,7 +1214,7 @@ final class Exchange {
         }
         if (upstream != null) {
             if (reuse) {
-                proxy.upstreams().release(service, upstream);
+                proxy.upstreams().release(upstreamLease);
             } else {
                 upstream.close();
             }
@@ -1288,6 +1292,7 @@ final class Exchange {
     private void endWithReset() {
         Channel stream = upstream;
         upstream = null;
+        upstreamLease = null;
         end();
         if (stream != null) {
             Relay.abortChannel(stream);

@@ -60,8 +60,11 @@ public final class UpstreamPool implements AutoCloseable {
         }
     }
 
-    /** A stream for one exchange; {@code reused} when it carried an exchange before. */
-    record Lease(Channel channel, boolean reused) {
+    /**
+     * A stream for one exchange; {@code reused} when it carried an exchange before. It keeps the pool's key of its
+     * service, so that {@link #release} files the stream without building another per request.
+     */
+    record Lease(Channel channel, boolean reused, Key key) {
     }
 
     private final UpstreamOpener opener;
@@ -93,19 +96,19 @@ public final class UpstreamPool implements AutoCloseable {
      */
     Future<Lease> acquire(Service service, ChannelInboundHandler handler, Set<YamuxSession> passOver) {
         Promise<Lease> promise = ImmediateEventExecutor.INSTANCE.newPromise();
-        Deque<IdleStream> streams = idle.get(Key.of(service));
-        takeIdle(streams, service, handler, passOver, promise);
+        Key key = Key.of(service);
+        takeIdle(key, idle.get(key), service, handler, passOver, promise);
         return promise;
     }
 
     /** A new stream, never an idle one (the retry after a reused stream failed); as {@link #acquire} otherwise. */
     Future<Lease> acquireNew(Service service, ChannelInboundHandler handler, Set<YamuxSession> passOver) {
         Promise<Lease> promise = ImmediateEventExecutor.INSTANCE.newPromise();
-        openNew(service, handler, passOver, promise);
+        openNew(Key.of(service), service, handler, passOver, promise);
         return promise;
     }
 
-    private void takeIdle(Deque<IdleStream> streams, Service service, ChannelInboundHandler handler,
+    private void takeIdle(Key key, Deque<IdleStream> streams, Service service, ChannelInboundHandler handler,
             Set<YamuxSession> passOver, Promise<Lease> promise) {
         IdleStream candidate = null;
         if (streams != null && !closed) {
@@ -119,7 +122,7 @@ public final class UpstreamPool implements AutoCloseable {
             }
         }
         if (candidate == null) {
-            openNew(service, handler, passOver, promise);
+            openNew(key, service, handler, passOver, promise);
             return;
         }
         IdleStream taken = candidate;
@@ -142,15 +145,15 @@ public final class UpstreamPool implements AutoCloseable {
         taken.cancelTimer();
         if (taken.spoiled || !usable(channel) || holdsBytes(channel) || !handTo(channel, handler)) {
             channel.close();
-            takeIdle(streams, service, handler, passOver, promise);
+            takeIdle(taken.key, streams, service, handler, passOver, promise);
             return;
         }
-        if (!promise.trySuccess(new Lease(channel, true))) {
+        if (!promise.trySuccess(new Lease(channel, true, taken.key))) {
             channel.close();
         }
     }
 
-    private void openNew(Service service, ChannelInboundHandler handler, Set<YamuxSession> passOver,
+    private void openNew(Key key, Service service, ChannelInboundHandler handler, Set<YamuxSession> passOver,
             Promise<Lease> promise) {
         if (promise.isCancelled()) {
             return;
@@ -170,7 +173,7 @@ public final class UpstreamPool implements AutoCloseable {
         });
         future.addListener(f -> {
             if (future.isSuccess()) {
-                if (!promise.trySuccess(new Lease(future.getNow(), false))) {
+                if (!promise.trySuccess(new Lease(future.getNow(), false, key))) {
                     future.getNow().close();
                 }
             } else {
@@ -181,15 +184,16 @@ public final class UpstreamPool implements AutoCloseable {
 
     /**
      * Gives back the stream of a complete keep-alive exchange (request and response whole, no close asked by
-     * either side, no upgrade): it waits for the next request to {@code service}, or is closed when reuse is off,
-     * the pool is closed or full, or the stream or its session is on its way out.
+     * either side, no upgrade): it waits for the next request to the lease's service, or is closed when reuse is
+     * off, the pool is closed or full, or the stream or its session is on its way out.
      */
-    void release(Service service, Channel channel) {
+    void release(Lease lease) {
+        Channel channel = lease.channel;
         if (closed || idleTimeout.isZero()) {
             channel.close();
             return;
         }
-        Key key = Key.of(service);
+        Key key = lease.key;
         IdleStream stream = new IdleStream(key, channel);
         // In the pool at once, so that the next request (often already read) finds it. A taker's work on the
         // stream's loop runs after park's, which is queued first.

@@ -59,10 +59,10 @@ class UpstreamPoolTest {
         }
     }
 
-    private static Channel leased(Future<UpstreamPool.Lease> lease, boolean reused) {
+    private static UpstreamPool.Lease leased(Future<UpstreamPool.Lease> lease, boolean reused) {
         assertThat(lease.isSuccess()).isTrue();
         assertThat(lease.getNow().reused()).isEqualTo(reused);
-        return lease.getNow().channel();
+        return lease.getNow();
     }
 
     private static void answer(EmbeddedChannel stream) {
@@ -79,13 +79,14 @@ class UpstreamPoolTest {
     @Test
     void aStreamTakenOnItsLoopBeforeItsParkRanGoesToTheNewExchangeAndParkLeavesItAlone() {
         Recorder first = new Recorder();
-        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, first), false);
+        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, first), false);
+        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
         exchange(stream);
         assertThat(first.read).containsExactly(200, "DefaultLastHttpContent");
 
-        pool.release(SERVICE, stream); // park is queued on the stream's loop, not run
+        pool.release(lease); // park is queued on the stream's loop, not run
         Recorder second = new Recorder();
-        assertThat(leased(pool.acquire(SERVICE, second), true)).isSameAs(stream);
+        assertThat(leased(pool.acquire(SERVICE, second), true).channel()).isSameAs(stream);
         stream.runPendingTasks(); // park runs now, after the take
 
         exchange(stream);
@@ -99,14 +100,15 @@ class UpstreamPoolTest {
 
     @Test
     void aStreamHoldingBytesPastItsResponseTakenBeforeItsParkRanIsClosedAndTheTakeGetsANewOne() {
-        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, new Recorder()), false);
+        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, new Recorder()), false);
+        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
         stream.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/"));
         stream.releaseOutbound();
         // Bytes past Content-Length in the same read: the decoder holds them, waiting for a line break.
         stream.writeInbound(Unpooled.copiedBuffer(RESPONSE + "garbage-bytes", StandardCharsets.US_ASCII));
 
-        pool.release(SERVICE, stream); // park, which would see the bytes, is queued, not run
-        Channel next = leased(pool.acquire(SERVICE, new Recorder()), false);
+        pool.release(lease); // park, which would see the bytes, is queued, not run
+        Channel next = leased(pool.acquire(SERVICE, new Recorder()), false).channel();
         stream.runPendingTasks();
 
         assertThat(next).isNotSameAs(stream);
@@ -117,14 +119,15 @@ class UpstreamPoolTest {
     @Test
     void aParkedStreamIsWatchedUntilTakenAndThenServesOnlyItsNewExchange() {
         Recorder first = new Recorder();
-        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, first), false);
-        pool.release(SERVICE, stream);
+        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, first), false);
+        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+        pool.release(lease);
         stream.runPendingTasks();
         assertThat(pool.idleCount()).isEqualTo(1);
         assertThat(first.removed).isEqualTo(1);
 
         Recorder second = new Recorder();
-        assertThat(leased(pool.acquire(SERVICE, second), true)).isSameAs(stream);
+        assertThat(leased(pool.acquire(SERVICE, second), true).channel()).isSameAs(stream);
         exchange(stream);
         assertThat(second.read).containsExactly(200, "DefaultLastHttpContent");
         assertThat(first.read).isEmpty();
@@ -134,8 +137,9 @@ class UpstreamPoolTest {
     @Test
     void anIdleStreamThatSendsAnythingIsClosedAndTheNextRequestGetsANewOne() {
         Recorder first = new Recorder();
-        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, first), false);
-        pool.release(SERVICE, stream);
+        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, first), false);
+        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+        pool.release(lease);
         stream.runPendingTasks();
 
         answer(stream); // unasked: nobody waits for it
@@ -144,16 +148,17 @@ class UpstreamPoolTest {
         assertThat(pool.idleCount()).isZero();
 
         Recorder second = new Recorder();
-        Channel next = leased(pool.acquire(SERVICE, second), false);
+        Channel next = leased(pool.acquire(SERVICE, second), false).channel();
         assertThat(next).isNotSameAs(stream);
         assertThat(streams).as("streams opened").containsExactly(stream, (EmbeddedChannel) next);
     }
 
     @Test
     void bytesWithoutALineBreakThatAnIdleStreamGetsCloseIt() {
-        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, new Recorder()), false);
+        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, new Recorder()), false);
+        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
         exchange(stream);
-        pool.release(SERVICE, stream);
+        pool.release(lease);
         stream.runPendingTasks();
 
         // A late body: no line break, so the decoder alone would hold it and decode nothing.
@@ -164,12 +169,13 @@ class UpstreamPoolTest {
 
     @Test
     void bytesThatATakenStreamGetsBeforeItsRequestWentUpCloseIt() {
-        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, new Recorder()), false);
+        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, new Recorder()), false);
+        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
         exchange(stream);
-        pool.release(SERVICE, stream);
+        pool.release(lease);
         stream.runPendingTasks();
         Recorder second = new Recorder();
-        assertThat(leased(pool.acquire(SERVICE, second), true)).isSameAs(stream);
+        assertThat(leased(pool.acquire(SERVICE, second), true).channel()).isSameAs(stream);
 
         answer(stream); // before the second request was written: not its answer
         assertThat(stream.isOpen()).isFalse();
@@ -178,20 +184,22 @@ class UpstreamPoolTest {
 
     @Test
     void aStreamClosedBeforeItsParkRanIsDroppedNotHandedOut() {
-        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, new Recorder()), false);
-        pool.release(SERVICE, stream);
+        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, new Recorder()), false);
+        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+        pool.release(lease);
         stream.close();
         stream.runPendingTasks();
         assertThat(pool.idleCount()).isZero();
 
-        Channel next = leased(pool.acquire(SERVICE, new Recorder()), false);
+        Channel next = leased(pool.acquire(SERVICE, new Recorder()), false).channel();
         assertThat(next).isNotSameAs(stream);
     }
 
     @Test
     void anUpgradedExchangeTakesTheSlotOutOfThePipelineWithItsHandler() throws Exception {
         Recorder first = new Recorder();
-        EmbeddedChannel stream = (EmbeddedChannel) leased(pool.acquire(SERVICE, first), false);
+        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, first), false);
+        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
         UpstreamSlot slot = UpstreamSlot.of(stream);
         assertThat(slot.current()).isSameAs(first);
         stream.pipeline().replace(slot, "hold", new ChannelInboundHandlerAdapter());
@@ -199,7 +207,7 @@ class UpstreamPoolTest {
         assertThat(UpstreamSlot.of(stream)).isNull();
 
         // Given back by mistake, it is dropped: no slot to hand it over with.
-        pool.release(SERVICE, stream);
+        pool.release(lease);
         stream.runPendingTasks();
         assertThat(stream.isOpen()).isFalse();
         assertThat(pool.idleCount()).isZero();
