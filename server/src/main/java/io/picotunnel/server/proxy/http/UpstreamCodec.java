@@ -3,6 +3,7 @@ package io.picotunnel.server.proxy.http;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
@@ -36,14 +37,20 @@ import java.util.Queue;
 final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.ResponseDecoder, UpstreamCodec.RequestEncoder> {
 
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamCodec.class);
+    /** The limits of a target's response (shared: a config is read only when a decoder is made). */
+    private static final HttpDecoderConfig RESPONSES = new HttpDecoderConfig()
+            .setMaxInitialLineLength(HttpProxy.MAX_REQUEST_LINE)
+            .setMaxHeaderSize(64 * 1024)
+            .setMaxChunkSize(HttpProxy.MAX_CHUNK_SIZE)
+            .setTrailersFactory(LazyTrailers.factory(DefaultHttpHeadersFactory.trailersFactory()));
     private final Queue<HttpMethod> methods = new ArrayDeque<>(2);
     /** Requests written whose final response has not ended yet. */
     private int awaiting;
     /** A final (not 1xx) response head was decoded and its end not yet. */
     private boolean inFinalResponse;
 
-    UpstreamCodec(HttpDecoderConfig config) {
-        init(new ResponseDecoder(config), new RequestEncoder());
+    UpstreamCodec() {
+        init(new ResponseDecoder(RESPONSES), new RequestEncoder());
     }
 
     /** Bytes the decoder read past the last whole message: a stream holding some must not carry another request. */

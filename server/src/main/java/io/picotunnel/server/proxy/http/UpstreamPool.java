@@ -7,8 +7,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
@@ -46,13 +44,6 @@ public final class UpstreamPool implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamPool.class);
     static final String CODEC = "http-client";
     static final String HANDLER = "upstream";
-    /** The decoder of the responses of targets (for tests, the same). */
-    static final HttpDecoderConfig DECODER = new HttpDecoderConfig()
-            .setMaxInitialLineLength(HttpProxy.MAX_REQUEST_LINE)
-            .setMaxHeaderSize(64 * 1024)
-            .setMaxChunkSize(HttpProxy.MAX_CHUNK_SIZE)
-            .setTrailersFactory(LazyTrailers.factory(DefaultHttpHeadersFactory.trailersFactory()));
-
     /** Streams are interchangeable only for the same service, tunnel and target. */
     private record Key(String serviceId, String tunnelId, String target) {
         static Key of(Service service) {
@@ -162,7 +153,7 @@ public final class UpstreamPool implements AutoCloseable {
             @Override
             protected void initChannel(Channel ch) {
                 ch.config().setAutoRead(false);
-                ch.pipeline().addLast(CODEC, new UpstreamCodec(DECODER));
+                ch.pipeline().addLast(CODEC, new UpstreamCodec());
                 ch.pipeline().addLast(HANDLER, new UpstreamSlot(handler));
             }
         }, passOver);

@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class UpstreamCodecHeadHandedOnTest {
 
-    private final EmbeddedChannel stream = new EmbeddedChannel(new UpstreamCodec(UpstreamPool.DECODER));
+    private final EmbeddedChannel stream = new EmbeddedChannel(new UpstreamCodec());
 
     @AfterEach
     void close() {
