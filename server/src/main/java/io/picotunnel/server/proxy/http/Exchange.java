@@ -130,6 +130,8 @@ final class Exchange {
     private final boolean expectsResponseBody;
     /** GET, HEAD or OPTIONS without a body: may be sent again when a reused stream fails before answering. */
     private final boolean retryable;
+    /** The request's body is chunked: its Transfer-Encoding goes out again after the hop-by-hop headers are taken. */
+    private final boolean chunked;
     /** The request has a body (Content-Length above 0, or chunked, even if empty): the target may leave it unread. */
     private final boolean hasBody;
     private Channel upstream;
@@ -232,7 +234,8 @@ final class Exchange {
         this.upgradeRequested = upgradeProtocols != null;
         this.expectsResponseBody = !request.method().equals(HttpMethod.HEAD);
         HttpMethod method = request.method();
-        this.hasBody = ProxyHandler.mayHaveBody(request);
+        this.chunked = HttpUtil.isTransferEncodingChunked(request);
+        this.hasBody = ProxyHandler.mayHaveBody(request, chunked);
         this.retryable = (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)
                 || method.equals(HttpMethod.OPTIONS)) && !hasBody;
     }
@@ -496,7 +499,6 @@ final class Exchange {
 
     private HttpRequest passedOnRequest() {
         HttpHeaders headers = request.headers();
-        boolean chunked = HttpUtil.isTransferEncodingChunked(request);
         String publicHost = RequestTarget.hostOf(request);
         HopByHop.strip(headers);
         RequestSanitizer.stripForwarding(headers);

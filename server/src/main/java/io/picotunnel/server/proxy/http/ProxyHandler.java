@@ -876,7 +876,12 @@ final class ProxyHandler extends ChannelDuplexHandler
 
     /** Whether a body may follow the head; an unreadable Content-Length (the decoder refused it) counts as one. */
     static boolean mayHaveBody(HttpRequest request) {
-        if (HttpUtil.isTransferEncodingChunked(request)) {
+        return mayHaveBody(request, HttpUtil.isTransferEncodingChunked(request));
+    }
+
+    /** As {@link #mayHaveBody(HttpRequest)}, whether the request is {@code chunked} already known. */
+    static boolean mayHaveBody(HttpRequest request, boolean chunked) {
+        if (chunked) {
             return true;
         }
         try {
