@@ -208,7 +208,9 @@ public final class HttpProxy implements HttpPipelines {
                 .setMaxChunkSize(MAX_CHUNK_SIZE)
                 .setStrictLineParsing(true)
                 // Rejects Content-Length together with Transfer-Encoding instead of guessing (smuggling).
-                .setUseRfc9112TransferEncoding(true);
+                .setUseRfc9112TransferEncoding(true)
+                // An upload with a Content-Length gets no trailers object of its own, as the targets' responses.
+                .setTrailersFactory(LazyTrailers.FACTORY);
         ProxyHandler handler = new ProxyHandler(this, https, false);
         http1Connections.add(pipeline.channel());
         pipeline.addLast("http-feed", handler.decoderFeed());

@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
@@ -10,12 +11,16 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Trailers that build their headers at the first write: Netty's HTTP/1.1 decoder gives every response with a
- * Content-Length an empty trailers object of its own, and under keep-alive load those were one of the larger
- * allocations per proxied request. Reads of trailers never written to answer as empty headers do; writes go to
- * headers from the wrapped factory (with its validation), as the trailers of a chunked body are.
+ * Trailers that build their headers at the first write: Netty's HTTP/1.1 decoder gives every message with a
+ * Content-Length body (a target's response, a visitor's upload) an empty trailers object of its own, and under
+ * keep-alive load those were one of the larger allocations per proxied request. Reads of trailers never written to
+ * answer as empty headers do; writes go to headers from the wrapped factory (with its validation), as the trailers
+ * of a chunked body are.
  */
 final class LazyTrailers extends HttpHeaders {
+
+    /** Lazy trailers over Netty's default trailers (with their validation): the decoders' trailers factory. */
+    static final HttpHeadersFactory FACTORY = factory(DefaultHttpHeadersFactory.trailersFactory());
 
     private final HttpHeadersFactory factory;
     private HttpHeaders headers;
@@ -25,7 +30,7 @@ final class LazyTrailers extends HttpHeaders {
     }
 
     /** A factory whose {@code newHeaders} are lazy; empty headers as {@code wrapped} gives them. */
-    static HttpHeadersFactory factory(HttpHeadersFactory wrapped) {
+    private static HttpHeadersFactory factory(HttpHeadersFactory wrapped) {
         return new HttpHeadersFactory() {
             @Override
             public HttpHeaders newHeaders() {

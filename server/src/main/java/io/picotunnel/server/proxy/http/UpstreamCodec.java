@@ -3,7 +3,6 @@ package io.picotunnel.server.proxy.http;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
@@ -42,7 +41,7 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Res
             .setMaxInitialLineLength(HttpProxy.MAX_REQUEST_LINE)
             .setMaxHeaderSize(64 * 1024)
             .setMaxChunkSize(HttpProxy.MAX_CHUNK_SIZE)
-            .setTrailersFactory(LazyTrailers.factory(DefaultHttpHeadersFactory.trailersFactory()));
+            .setTrailersFactory(LazyTrailers.FACTORY);
     private final Queue<HttpMethod> methods = new ArrayDeque<>(2);
     /** Requests written whose final response has not ended yet. */
     private int awaiting;
