@@ -95,6 +95,49 @@ final class LazyTrailers extends HttpHeaders {
         return read().getAll(name);
     }
 
+    // Netty's defaults of the CharSequence reads go through a String of the name or a list of getAll's: the wrapped
+    // headers answer them directly.
+
+    @Override
+    public String get(CharSequence name) {
+        return read().get(name);
+    }
+
+    @Override
+    public List<String> getAll(CharSequence name) {
+        return read().getAll(name);
+    }
+
+    @Override
+    public Iterator<String> valueStringIterator(CharSequence name) {
+        return read().valueStringIterator(name);
+    }
+
+    @Override
+    public Iterator<? extends CharSequence> valueCharSequenceIterator(CharSequence name) {
+        return read().valueCharSequenceIterator(name);
+    }
+
+    @Override
+    public boolean contains(CharSequence name) {
+        return read().contains(name);
+    }
+
+    @Override
+    public boolean contains(String name, String value, boolean ignoreCase) {
+        return read().contains(name, value, ignoreCase);
+    }
+
+    @Override
+    public boolean contains(CharSequence name, CharSequence value, boolean ignoreCase) {
+        return read().contains(name, value, ignoreCase);
+    }
+
+    @Override
+    public boolean containsValue(CharSequence name, CharSequence value, boolean ignoreCase) {
+        return read().containsValue(name, value, ignoreCase);
+    }
+
     @Override
     public List<Map.Entry<String, String>> entries() {
         return read().entries();
