@@ -15,6 +15,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
@@ -62,7 +63,7 @@ class Http2CloseNotifyEndToEndTest {
             assertThat(session.activeStreams()).isEqualTo(1);
 
             visitor.sendCloseNotify();
-            await().atMost(10, TimeUnit.SECONDS).until(visitor::ended);
+            visitor.awaitClosedByServer(Duration.ofSeconds(10));
             assertThat(visitor.endOfStream(1)).as("the answer, cut, looks complete").isFalse();
             await().atMost(10, TimeUnit.SECONDS).until(target::cutByTheProxy);
             await().atMost(10, TimeUnit.SECONDS).until(() -> session.activeStreams() == 0);

@@ -86,7 +86,7 @@ class Http2CloseUnderAFullSendBufferEndToEndTest {
             await().atMost(10, TimeUnit.SECONDS).until(target::cutByTheProxy);
             await().atMost(10, TimeUnit.SECONDS).until(() -> session.activeStreams() == 0);
             visitor.resumeReading();
-            await().atMost(20, TimeUnit.SECONDS).until(visitor::ended);
+            visitor.awaitClosedByServer(Duration.ofSeconds(20));
             assertThat(visitor.endOfStream(1)).as("the answer, cut, looks complete").isFalse();
         }
     }
@@ -103,7 +103,7 @@ class Http2CloseUnderAFullSendBufferEndToEndTest {
             await().atMost(10, TimeUnit.SECONDS).until(() -> session.activeStreams() == 0);
             await().atMost(CLOSE_BOUND.plusSeconds(1)).until(() -> closedByTheServer(httpsPort, visitor.localPort()));
             visitor.resumeReading();
-            await().atMost(20, TimeUnit.SECONDS).until(visitor::ended);
+            visitor.awaitClosedByServer(Duration.ofSeconds(20));
         }
     }
 

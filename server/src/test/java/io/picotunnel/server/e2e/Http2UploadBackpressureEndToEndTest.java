@@ -92,7 +92,7 @@ class Http2UploadBackpressureEndToEndTest {
             assertThat(serverSide.unread()).as("bytes waiting in the server's kernel: it reads HTTP/2 on").isZero();
 
             visitor.endTcpOutput();
-            await().atMost(10, TimeUnit.SECONDS).until(visitor::ended);
+            visitor.awaitClosedByServer(Duration.ofSeconds(10));
             assertThat(visitor.endOfStream(1)).as("the stream's answer, none: the connection was closed").isFalse();
             target.allow(BODY);
             await().atMost(10, TimeUnit.SECONDS).until(target::over);
@@ -121,7 +121,7 @@ class Http2UploadBackpressureEndToEndTest {
             await().atMost(10, TimeUnit.SECONDS).until(target::paused);
 
             visitor.endTcpOutput();
-            await().atMost(10, TimeUnit.SECONDS).until(visitor::ended);
+            visitor.awaitClosedByServer(Duration.ofSeconds(10));
             assertThat(visitor.endOfStream(1)).as("an answer on the closed connection").isFalse();
             assertThat(visitor.goAwayError()).as("the GOAWAY before the close, NO_ERROR").isZero();
             await().atMost(10, TimeUnit.SECONDS).until(target::endedByTheProxy);

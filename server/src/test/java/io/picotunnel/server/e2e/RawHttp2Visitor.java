@@ -10,11 +10,13 @@ import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -36,6 +38,7 @@ import java.util.function.LongToIntFunction;
 
 import static io.picotunnel.testkit.Http2Frames.frame;
 import static io.picotunnel.testkit.Http2Frames.headers;
+import static org.awaitility.Awaitility.await;
 
 /**
  * An HTTP/2 visitor written by hand over TLS (ALPN h2), on a TCP socket of its own so that it can end its output with
@@ -78,8 +81,10 @@ final class RawHttp2Visitor implements AutoCloseable {
     /** Reads the server's header blocks in the order they come, as HPACK's dynamic table needs; reader thread only. */
     private final DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false);
     private volatile boolean ended;
-    /** What ended the reader thread: the server's end as it saw it, or its own bound; null while it reads. */
-    private volatile String endCause;
+    /** What ended the reader thread: the server's end as it saw it, its own bound or failure; null while it reads. */
+    private volatile Throwable endCause;
+    /** The visitor closed or reset its socket itself: the end its reader sees then is not the server's. */
+    private volatile boolean closedHere;
     private final AtomicLong pingAcks = new AtomicLong();
     /** While set, the reader thread reads nothing more: what the server sends stays in the sockets' buffers. */
     private boolean readingHeld;
@@ -184,7 +189,7 @@ final class RawHttp2Visitor implements AutoCloseable {
             while (pingAcks.get() == acked) {
                 long left = deadline - System.nanoTime();
                 if (ended || left <= 0) {
-                    throw new IOException("no PING ACK");
+                    throw new IOException("no PING ACK", endCause);
                 }
                 credit.awaitNanos(left);
             }
@@ -369,14 +374,44 @@ final class RawHttp2Visitor implements AutoCloseable {
         }
     }
 
-    /** The server's side ended: its FIN, a reset, or a TLS failure came; or the reader gave up. */
+    /**
+     * The reader ended: the server's FIN, a reset, or a TLS failure came; or the reader gave up, or failed on what it
+     * read ({@link #endCause()} says which; {@link #awaitClosedByServer} waits for the server's end only).
+     */
     boolean ended() {
         return ended;
     }
 
-    /** What ended the visitor's reading (the server's end as the reader saw it, or its own bound), or null. */
-    String endCause() {
+    /** What ended the visitor's reading (the server's end as the reader saw it, its own bound or failure), or null. */
+    Throwable endCause() {
         return endCause;
+    }
+
+    /**
+     * Waits until the server ended the connection, as the reader saw it: the end of its stream (a FIN, or a
+     * close_notify) or a reset. Fails, with what ended the reader as the cause, when the reader ended otherwise: it
+     * failed on what it read, gave up a hold of its reading, or the visitor closed its socket itself.
+     */
+    void awaitClosedByServer(Duration atMost) {
+        await("the server's end of the connection").atMost(atMost).until(this::ended);
+        Throwable cause = endCause;
+        if (!isTheSocketsEnd(cause)) {
+            throw new AssertionError("the visitor's reading ended, not by the server's end of the connection: "
+                    + cause, cause);
+        }
+    }
+
+    /** An end or a reset of the socket, neither of them the visitor's own: not a failure of the reader. */
+    private boolean isTheSocketsEnd(Throwable cause) {
+        if (closedHere || !(cause instanceof IOException) || cause instanceof ReaderFailure) {
+            return false;
+        }
+        for (Throwable link = cause; link != null; link = link.getCause()) {
+            if (link instanceof EOFException || link instanceof SocketException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether {@code stream} ended with HEADERS or DATA carrying END_STREAM. */
@@ -390,7 +425,7 @@ final class RawHttp2Visitor implements AutoCloseable {
             long deadline = System.nanoTime() + WAIT.toNanos();
             while (Math.min(connectionWindow, streamWindow(stream) - keep) <= 0) {
                 if (ended || tcp.isOutputShutdown()) {
-                    throw new IOException("the connection ended");
+                    throw new IOException("the connection ended", endCause);
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
@@ -421,7 +456,8 @@ final class RawHttp2Visitor implements AutoCloseable {
                 int stream = in.readInt() & 0x7fffffff;
                 byte[] payload = in.readNBytes(length);
                 if (payload.length < length) {
-                    throw new IOException("cut frame");
+                    throw new EOFException("the connection ended within a frame, " + payload.length + " of its "
+                            + length + " bytes read");
                 }
                 requireFixedPart(type, payload);
                 if (type == 0x4 && (flags & 0x1) == 0) {
@@ -451,7 +487,7 @@ final class RawHttp2Visitor implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             // the server's end, its reset, or a frame this visitor cannot read: the test asks what came before
-            endCause = e.toString();
+            endCause = e;
         } finally {
             ended = true;
             grant(0, 0);
@@ -466,7 +502,7 @@ final class RawHttp2Visitor implements AutoCloseable {
         String name = type == 0x7 ? "GOAWAY" : type == 0x3 ? "RST_STREAM" : type == 0x8 ? "WINDOW_UPDATE" : null;
         int least = type == 0x7 ? 8 : 4;
         if (name != null && payload.length < least) {
-            throw new IOException("a " + name + " of " + payload.length + " bytes, " + least + " at least");
+            throw new ReaderFailure("a " + name + " of " + payload.length + " bytes, " + least + " at least", null);
         }
     }
 
@@ -477,7 +513,8 @@ final class RawHttp2Visitor implements AutoCloseable {
             while (readingHeld) {
                 long left = readingHeldUntil - System.nanoTime();
                 if (left <= 0) {
-                    throw new IOException("the reader gave up: reading held for more than " + readingHeldAtMost);
+                    throw new ReaderFailure("the reader gave up: reading held for more than " + readingHeldAtMost,
+                            null);
                 }
                 readingResumed.awaitNanos(left);
             }
@@ -492,7 +529,7 @@ final class RawHttp2Visitor implements AutoCloseable {
     /** Decodes a HEADERS frame's block (whole, not padded, without priority: as our server sends them). */
     private void noteStatus(int stream, int flags, byte[] payload) throws IOException {
         if ((flags & 0x4) == 0 || (flags & 0x28) != 0) {
-            throw new IOException("a HEADERS frame this visitor does not read, flags " + flags);
+            throw new ReaderFailure("a HEADERS frame this visitor does not read, flags " + flags, null);
         }
         try {
             CharSequence status = decoder.decodeHeaders(stream, Unpooled.wrappedBuffer(payload)).status();
@@ -500,7 +537,7 @@ final class RawHttp2Visitor implements AutoCloseable {
                 statuses.putIfAbsent(stream, status.toString());
             }
         } catch (Http2Exception e) {
-            throw new IOException(e);
+            throw new ReaderFailure("a header block this visitor could not decode", e);
         }
     }
 
@@ -587,12 +624,21 @@ final class RawHttp2Visitor implements AutoCloseable {
 
     /** Ends the connection with a TCP reset: no close_notify, no GOAWAY, no FIN. */
     void resetConnection() throws IOException {
+        closedHere = true;
         tcp.setSoLinger(true, 0);
         tcp.close();
     }
 
     @Override
     public void close() throws IOException {
+        closedHere = true;
         tls.close();
+    }
+
+    /** The reader ends of its own accord: a frame it cannot read, or its reading held past its bound. */
+    private static final class ReaderFailure extends IOException {
+        ReaderFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 }

@@ -43,7 +43,7 @@ class RawHttp2VisitorTest {
                 await("the visitor's reading ended").atMost(Duration.ofSeconds(30)).until(visitor::ended);
 
                 assertThat(visitor.endCause()).as("what ended the visitor's reading")
-                        .contains("a GOAWAY of 4 bytes, 8 at least");
+                        .hasMessageContaining("a GOAWAY of 4 bytes, 8 at least");
             }
             answered.get(30, TimeUnit.SECONDS);
         }
