@@ -43,13 +43,16 @@ abstract class AgainstAnUploadBudget {
         return visitor;
     }
 
-    /** Closes the test's visitors so far, all of them though one fails; the first failure thrown, the others in it. */
+    /**
+     * Closes the test's visitors so far, all of them though one fails (an IOException or any other exception); the
+     * first failure thrown, the others in it.
+     */
     protected void closeVisitors() throws IOException {
-        IOException first = null;
+        Exception first = null;
         for (RawHttp2Visitor visitor : visitors) {
             try {
                 visitor.close();
-            } catch (IOException e) {
+            } catch (Exception e) {
                 if (first == null) {
                     first = e;
                 } else {
@@ -57,8 +60,11 @@ abstract class AgainstAnUploadBudget {
                 }
             }
         }
+        if (first instanceof IOException e) {
+            throw e;
+        }
         if (first != null) {
-            throw first;
+            throw (RuntimeException) first;
         }
     }
 
