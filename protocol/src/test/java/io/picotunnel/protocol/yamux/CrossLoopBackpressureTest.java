@@ -310,6 +310,14 @@ class CrossLoopBackpressureTest {
         }
     }
 
+    /** Before: "yamux stream 0 (mark 3)", an id no stream has, as if one had been opened. */
+    @Test
+    void anEchoCheckWhoseStreamWasNotYetOpenedIsNamedSo() {
+        EchoCheck check = new EchoCheck(1, new CompletableFuture<>(), (byte) 3);
+
+        assertThat(check.name()).isEqualTo("a yamux stream not yet opened (mark 3)");
+    }
+
     /**
      * The first time another thread finds it unwritable, waits (bounded) until its own loop has written everything
      * and fired the writability events, then answers "unwritable" as read before.
@@ -346,7 +354,7 @@ class CrossLoopBackpressureTest {
         private volatile long received;
         /** When a byte last went or came (System.nanoTime). */
         private volatile long lastMoved = System.nanoTime();
-        /** The yamux stream's id, once the stream is open; what a failure names. */
+        /** The yamux stream's id once the stream is open, 0 before (no stream has it); what a failure names. */
         private volatile int streamId;
 
         private final byte mark;
@@ -363,9 +371,10 @@ class CrossLoopBackpressureTest {
             writeWhileWritable(ctx);
         }
 
-        /** The stream's id and mark: "yamux stream 5 (mark 3)". */
+        /** The stream's id and mark: "yamux stream 5 (mark 3)", or "a yamux stream not yet opened (mark 3)". */
         String name() {
-            return "yamux stream " + streamId + " (mark " + mark + ")";
+            int id = streamId;
+            return (id == 0 ? "a yamux stream not yet opened" : "yamux stream " + id) + " (mark " + mark + ")";
         }
 
         @Override
