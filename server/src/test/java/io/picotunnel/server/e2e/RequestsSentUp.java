@@ -5,12 +5,12 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
-import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.stream.StreamHeaderDecoder;
+import io.picotunnel.protocol.stream.StreamHeaderException;
 import io.picotunnel.protocol.yamux.YamuxFrame;
 import io.picotunnel.protocol.yamux.YamuxSpec;
 import io.picotunnel.server.tunnel.TunnelRegistry;
@@ -102,8 +102,9 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
     /**
      * Takes the watch out of the connection's pipeline and releases what it kept; fails when the watch was not there
      * any more while the connection is still registered (something else took it out), when the connection's loop
-     * refuses the removal (shut down before the watch was closed: what it kept is released once the loop ended), or
-     * when the watch is still there after.
+     * refuses the removal (shut down before the watch was closed: what it kept is released once the loop ended), when
+     * the watch is still there after, or when a stream's decoders failed as they ended, other than for a stream cut
+     * inside its header.
      */
     @Override
     public void close() {
@@ -128,7 +129,7 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
             throw new IllegalStateException("the watch was not removed within 10 s");
         }
         if (!removed.isSuccess()) {
-            throw new IllegalStateException("the watch could not be removed from " + connection + ": "
+            throw new IllegalStateException("the watch on " + connection + " could not be closed: "
                     + removed.cause().getMessage(), removed.cause());
         }
         if (connection.pipeline().context(this) != null) {
@@ -137,18 +138,32 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
     }
 
     /**
-     * What the watch kept released; on the connection's loop, or once it ended. A stream cut inside its header or its
-     * request makes its decoders fail as they end, once they released what they kept: no failure of the clean-up.
+     * What the watch kept released; on the connection's loop, or once it ended. A stream cut inside its header makes
+     * its header's decoder fail as it ends (StreamHeaderException), once it released what it kept: no failure of the
+     * clean-up (one cut inside its request ends with a failed message, no exception). Any other failure of a stream's
+     * decoders as they end is thrown once every stream is released, the first with the others in it.
      */
     private void release() {
-        for (EmbeddedChannel stream : streams.values()) {
+        RuntimeException first = null;
+        for (Map.Entry<Integer, EmbeddedChannel> stream : streams.entrySet()) {
             try {
-                stream.finishAndReleaseAll();
-            } catch (DecoderException cut) {
-                // what the decoders say of a stream that ended unfinished: the watch is closed mid-request
+                stream.getValue().finishAndReleaseAll();
+            } catch (StreamHeaderException cut) {
+                // the watch closed while the stream's header was still coming
+            } catch (RuntimeException e) {
+                IllegalStateException failure = new IllegalStateException("the decoders of stream " + stream.getKey()
+                        + " failed as they ended: " + e.getMessage(), e);
+                if (first == null) {
+                    first = failure;
+                } else {
+                    first.addSuppressed(failure);
+                }
             }
         }
         streams.clear();
+        if (first != null) {
+            throw first;
+        }
     }
 
     /** Releases what the watch kept once the connection's loop ended, which runs no more of it then; says which. */
@@ -156,7 +171,11 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
         if (!connection.eventLoop().terminationFuture().awaitUninterruptibly(10, TimeUnit.SECONDS)) {
             return "the loop did not end within 10 s, and what the watch kept is not released";
         }
-        release();
+        try {
+            release();
+        } catch (IllegalStateException failure) {
+            return "what the watch kept is released, but " + failure.getMessage();
+        }
         return "what the watch kept is released";
     }
 }
