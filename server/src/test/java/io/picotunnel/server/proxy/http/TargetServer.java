@@ -119,9 +119,13 @@ final class TargetServer implements AutoCloseable {
         }
     }
 
-    /** Server-sent events, each written and flushed when the test offers it; "END" ends the stream. */
+    /**
+     * Server-sent events, each written and flushed when the test offers it; "END" ends the stream. The head, flushed
+     * before any event, has a hop-by-hop header, Keep-Alive.
+     */
     private void sse(HttpExchange exchange) throws IOException {
         exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
+        exchange.getResponseHeaders().add("Keep-Alive", "timeout=5"); // hop-by-hop: the proxy's to remove
         exchange.sendResponseHeaders(200, 0);
         try (OutputStream out = exchange.getResponseBody()) {
             out.flush(); // the head goes out at once, as an event stream's does, before any event

@@ -2,6 +2,12 @@ package io.picotunnel.server.proxy.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
@@ -12,21 +18,28 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.store.Service;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * What lets the proxy edit a target's response head in place on the visitor's loop (Exchange.publicResponse, and the
- * 1xx and 101 heads) while the stream's decoder, on the stream's loop, goes on with the body: once the decoder has
- * handed a head on, it reads nothing of it again, what it needs of it (how the body is framed, a switch of protocols)
- * being kept in fields (Netty 4.2's HttpObjectDecoder; 4.1's read Transfer-Encoding from the head when the stream
- * closed, and Upgrade after the head's end). Each test empties the head as soon as it is handed on, further than any
- * edit of the proxy goes, or puts in the chunked Transfer-Encoding the proxy adds for an HTTP/1.1 visitor, and the
- * decoder must frame the body as the head first said.
+ * The response head the stream's decoder hands on: the exchange edits it in place for the visitor
+ * (Exchange.publicResponse, and the 1xx and 101 heads), also while the decoder, on the stream's loop, goes on with the
+ * body, and makes no copy. And what lets it: the decoder (Netty 4.2's HttpObjectDecoder in {@link UpstreamCodec})
+ * reads nothing of a head again once it handed it on, what it needs of it (how the body is framed, a switch of
+ * protocols) being kept in fields (4.1's read Transfer-Encoding from the head when the stream closed, and Upgrade after
+ * the head's end). The decoder's tests empty the head as soon as it is handed on, further than any edit of the proxy
+ * goes, or put in the chunked Transfer-Encoding the proxy adds for an HTTP/1.1 visitor, and the decoder must frame the
+ * body as the head first said.
  */
 class UpstreamCodecHeadHandedOnTest {
 
@@ -35,6 +48,37 @@ class UpstreamCodecHeadHandedOnTest {
     @AfterEach
     void close() {
         stream.finishAndReleaseAll();
+    }
+
+    /**
+     * Before 39d28dc0 (and with its Exchange part undone), a head whose body was still to come went to the visitor as
+     * a copy: the head handed on kept the Keep-Alive the visitor's lost.
+     */
+    @Test
+    void theHeadHandedOnWhileItsBodyIsStillToComeIsTheOneEditedForTheVisitor() throws Exception {
+        EventLoopGroup streams = Transport.newEventLoopGroup(1, "upstream-heads");
+        HeadsHandedOn opener = new HeadsHandedOn(new DirectOpener(streams));
+        try (DirectProxyFixture proxy = new DirectProxyFixture("events.test", settings -> settings.opener(opener));
+             RawHttp visitor = connect(proxy)) {
+            visitor.send("GET /sse HTTP/1.1\r\nHost: events.test\r\n\r\n");
+            RawHttp.Response answer = visitor.read(true); // its head: the events are still to come
+            assertThat(answer.header("Content-Type")).isEqualTo("text/event-stream");
+            assertThat(answer.header("Keep-Alive")).as("the target's hop-by-hop header, at the visitor").isNull();
+
+            assertThat(opener.heads).hasSize(1);
+            HttpResponse handedOn = opener.heads.getFirst();
+            assertThat(DirectProxyFixture.onLoop(proxy.visitor(), () -> handedOn.headers().contains("Keep-Alive")))
+                    .as("Keep-Alive in the head the stream's decoder handed on, once the visitor had its head")
+                    .isFalse();
+            proxy.target().sseEvents.add("END");
+        } finally {
+            streams.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    private static RawHttp connect(DirectProxyFixture proxy) throws Exception {
+        proxy.listen(64 * 1024);
+        return new RawHttp(proxy.port());
     }
 
     @Test
@@ -146,6 +190,35 @@ class UpstreamCodecHeadHandedOnTest {
             return content.content().toString(StandardCharsets.US_ASCII);
         } finally {
             content.release();
+        }
+    }
+
+    /** Opens streams as {@link DirectOpener} does, and keeps each response head their decoders hand on. */
+    private static final class HeadsHandedOn implements UpstreamOpener {
+        final List<HttpResponse> heads = new CopyOnWriteArrayList<>();
+        private final DirectOpener direct;
+
+        HeadsHandedOn(DirectOpener direct) {
+            this.direct = direct;
+        }
+
+        @Override
+        public Future<? extends Channel> open(Service service, ChannelHandler handler) {
+            return direct.open(service, new ChannelInitializer<>() {
+                @Override
+                protected void initChannel(Channel channel) {
+                    channel.pipeline().addLast(handler); // the pool's: its decoder, then the exchange's slot
+                    channel.pipeline().addAfter(UpstreamPool.CODEC, null, new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            if (msg instanceof HttpResponse head) {
+                                heads.add(head);
+                            }
+                            ctx.fireChannelRead(msg);
+                        }
+                    });
+                }
+            });
         }
     }
 
