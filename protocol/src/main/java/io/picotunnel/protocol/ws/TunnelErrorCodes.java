@@ -2,7 +2,8 @@ package io.picotunnel.protocol.ws;
 
 /**
  * The error codes of the server's JSON answers ({@code {"error": code, "message": ...}}) that the client reads, so
- * that both sides spell them from one place (docs/protocol.md, the handshake's refusals).
+ * that both sides spell them from one place (docs/protocol.md, the handshake's refusals), and those its HTTP proxy's
+ * password gate ({@code auth: basic}) answers with (docs/access-control.md), some the same.
  */
 public final class TunnelErrorCodes {
 
@@ -23,6 +24,13 @@ public final class TunnelErrorCodes {
      * connection is accepted (ConnectionLimits), so also while it drains.
      */
     public static final String TOO_MANY_CONNECTIONS = "too_many_connections";
+    /**
+     * The HTTP proxy's password gate: its 401 to a request without valid Basic credentials or with wrong ones (the
+     * server's other 401s, a wrong tunnel or admin token, spell the same code).
+     */
+    public static final String UNAUTHORIZED = "unauthorized";
+    /** The HTTP proxy's password gate refuses a check as its checks are all taken, its queue full: its 503. */
+    public static final String BUSY = "busy";
 
     private TunnelErrorCodes() {
     }

@@ -119,8 +119,9 @@ final class BasicAuthGate implements AutoCloseable {
         Duration wait = failures.retryAfter(address);
         if (!wait.isZero()) {
             long seconds = FailedLogins.seconds(wait);
-            return new HttpVerdict.Answer(429, "too_many_attempts", "Too many wrong passwords from your address: wait "
-                    + seconds + (seconds == 1 ? " second" : " seconds") + ", then try again.",
+            return new HttpVerdict.Answer(429, TunnelErrorCodes.TOO_MANY_ATTEMPTS,
+                    "Too many wrong passwords from your address: wait " + seconds
+                            + (seconds == 1 ? " second" : " seconds") + ", then try again.",
                     Map.of("Retry-After", Long.toString(seconds)), List.of());
         }
         // The same credentials already being checked (a client's parallel first requests) wait for that check;
@@ -133,8 +134,9 @@ final class BasicAuthGate implements AutoCloseable {
             running = checking.get(key);
             if (running == null) {
                 if (checksOf.getOrDefault(block, 0) >= MAX_CHECKS_PER_ADDRESS) {
-                    return new HttpVerdict.Answer(429, "too_many_attempts", "Your address has passwords being checked"
-                            + " already: wait for their answers, then try again.", Map.of("Retry-After", BUSY_RETRY_AFTER), List.of());
+                    return new HttpVerdict.Answer(429, TunnelErrorCodes.TOO_MANY_ATTEMPTS, "Your address has passwords"
+                            + " being checked already: wait for their answers, then try again.",
+                            Map.of("Retry-After", BUSY_RETRY_AFTER), List.of());
                 }
                 running = new CompletableFuture<>();
                 checking.put(key, running);
@@ -182,7 +184,8 @@ final class BasicAuthGate implements AutoCloseable {
             }
             if (passed == null) {
                 backedUp.refused(true, () -> "password checks are backed up; refusing a sign-in to " + ControlCharacters.bounded(host));
-                return new HttpVerdict.Answer(503, "busy", "Too many sign-in attempts at once; try again in a moment.",
+                return new HttpVerdict.Answer(503, TunnelErrorCodes.BUSY,
+                        "Too many sign-in attempts at once; try again in a moment.",
                         Map.of("Retry-After", BUSY_RETRY_AFTER), List.of());
             }
             return passed ? new HttpVerdict.Pass(credentials[0], null)
@@ -210,7 +213,7 @@ final class BasicAuthGate implements AutoCloseable {
 
     private static HttpVerdict challenge(String host, String message) {
         String realm = host == null ? "PicoTunnel" : host.replaceAll("[^A-Za-z0-9.*-]", "");
-        return new HttpVerdict.Answer(401, "unauthorized", message,
+        return new HttpVerdict.Answer(401, TunnelErrorCodes.UNAUTHORIZED, message,
                 Map.of("WWW-Authenticate", "Basic realm=\"" + realm + "\", charset=\"UTF-8\""), List.of());
     }
 
