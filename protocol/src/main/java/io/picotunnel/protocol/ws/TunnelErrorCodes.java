@@ -31,6 +31,8 @@ public final class TunnelErrorCodes {
     public static final String UNAUTHORIZED = "unauthorized";
     /** The HTTP proxy's password gate refuses a check as its checks are all taken, its queue full: its 503. */
     public static final String BUSY = "busy";
+    /** The HTTP proxy's password gate did not end a request's check within the proxy's bound: its 503. */
+    public static final String CHECK_TIMEOUT = "check_timeout";
 
     private TunnelErrorCodes() {
     }

@@ -6,6 +6,7 @@ import io.picotunnel.server.access.UntrustedProxyHint;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
 import io.picotunnel.server.net.RefusalLog;
+import io.picotunnel.server.proxy.http.HttpProxy;
 import io.picotunnel.server.proxy.http.TunnelUpstream;
 import io.picotunnel.server.tls.HttpsListener;
 import io.picotunnel.server.tunnel.TunnelRegistry;
@@ -103,12 +104,17 @@ class RefusalLogIntervalsDocsTest {
                         + "\\s+log gets\\s+at most " + (UntrustedProxyHint.MAX_BLOCKS + 1) + " of these lines");
     }
 
-    /** BasicAuthGate's lines for password checks backed up and for checks that failed (a bug). */
+    /**
+     * BasicAuthGate's lines for password checks backed up and for checks that failed (a bug); the proxy's for checks that
+     * did not end within its bound, and the bound.
+     */
     @Test
     void theAccessControlDocGivesThePasswordChecksIntervals() throws IOException {
         assertThat(read("docs/access-control.md"))
                 .contains("as many passwords as it can at once (`Retry-After: 1`; a WARN says so, "
                         + once(RefusalLog.DEFAULT_INTERVAL) + ")")
-                .contains("(a WARN in the server log with the stack trace, " + once(RefusalLog.DEFAULT_INTERVAL) + ",");
+                .contains("(a WARN in the server log with the stack trace, " + once(RefusalLog.DEFAULT_INTERVAL) + ",")
+                .contains("did not end within " + words(HttpProxy.CHECK_TIMEOUT) + ",")
+                .contains("a bug (a WARN in the server log, " + once(RefusalLog.DEFAULT_INTERVAL) + ",");
     }
 }

@@ -27,6 +27,7 @@ import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.net.Http2SentBytes;
 import io.picotunnel.server.net.LingeringClose;
+import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.tls.HttpPipelines;
 import org.slf4j.Logger;
@@ -55,6 +56,16 @@ public final class HttpProxy implements HttpPipelines {
     /** Largest body piece decoded at once, which bounds what one read holds. */
     static final int MAX_CHUNK_SIZE = 64 * 1024;
 
+    /**
+     * The most a request waits for its access checks. A password check runs on the gate's pool of 2 threads behind a
+     * queue of 512 (beyond, the gate answers busy at once), ~0.15 s a bcrypt hash: a full queue clears in about 40 s,
+     * 80 s were every check two hashes (a password sent decomposed is tried in both Unicode forms). A check not ended
+     * long after is one that never will (a bug, a hash edited by hand to a huge cost): answered 503 check_timeout rather
+     * than holding the request and its connection for ever. Not --proxy-timeout, the target's, which may be a few
+     * seconds, well under what a full queue takes.
+     */
+    public static final Duration CHECK_TIMEOUT = Duration.ofMinutes(3);
+
     private static final Logger LOG = LoggerFactory.getLogger(HttpProxy.class);
     private static final ChannelHandler CONNECTION_ENDS = new ConnectionEnds();
 
@@ -64,6 +75,9 @@ public final class HttpProxy implements HttpPipelines {
     private final Duration idleTimeout;
     private final Duration headerTimeout;
     private final Duration sendTimeout;
+    private final Duration checkTimeout;
+    /** Requests whose access checks did not end in time: a bug, logged once a minute with the count of the others. */
+    private final RefusalLog checksTimedOut = new RefusalLog(LOG);
     private final Http2UploadBudget uploadBudget;
     private final BodyCopyBudget bodyCopies;
     private final Function<String, Optional<String>> acmeChallenges;
@@ -90,6 +104,7 @@ public final class HttpProxy implements HttpPipelines {
         this.idleTimeout = builder.idleTimeout;
         this.headerTimeout = builder.headerTimeout;
         this.sendTimeout = builder.sendTimeout;
+        this.checkTimeout = builder.checkTimeout;
         this.uploadBudget = new Http2UploadBudget(builder.http2UploadBudget, builder.http2LastWriteWait);
         this.bodyCopies = new BodyCopyBudget(BodyCopyBudget.DEFAULT_LIMIT);
         this.acmeChallenges = builder.acmeChallenges;
@@ -325,6 +340,15 @@ public final class HttpProxy implements HttpPipelines {
         return sendTimeout;
     }
 
+    /** How long a request waits at most for its access checks ({@link #CHECK_TIMEOUT} but in tests). */
+    Duration checkTimeout() {
+        return checkTimeout;
+    }
+
+    RefusalLog checksTimedOut() {
+        return checksTimedOut;
+    }
+
     Function<String, Optional<String>> acmeChallenges() {
         return acmeChallenges;
     }
@@ -352,6 +376,7 @@ public final class HttpProxy implements HttpPipelines {
         private Duration sendTimeout = LingeringClose.DEFAULT_SEND_TIMEOUT;
         private long http2UploadBudget = YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT;
         private Duration http2LastWriteWait = Http2UploadBudget.LAST_WRITE_WAIT;
+        private Duration checkTimeout = CHECK_TIMEOUT;
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
         private int maxIdleUpstreams = 128;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
@@ -423,6 +448,12 @@ public final class HttpProxy implements HttpPipelines {
         /** For tests: how long the upload budget waits at most for an upload's last write into the tunnel. */
         Builder http2LastWriteWait(Duration wait) {
             this.http2LastWriteWait = requirePositive(wait, "http2LastWriteWait");
+            return this;
+        }
+
+        /** For tests: how long a request waits at most for its access checks (a password check). */
+        Builder checkTimeout(Duration timeout) {
+            this.checkTimeout = requirePositive(timeout, "checkTimeout");
             return this;
         }
 

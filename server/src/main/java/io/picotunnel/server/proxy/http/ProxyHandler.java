@@ -30,6 +30,8 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
+import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.server.access.HttpVerdict;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.net.SendWatch;
@@ -41,6 +43,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -102,7 +106,10 @@ final class ProxyHandler extends ChannelDuplexHandler
     private Exchange exchange;
     /** The wait for the next request (the header timeout for the first, then the idle timeout). */
     private LazyTimer idleTimer;
-    /** The wait for the current exchange's response head; one timer for the exchanges of the connection. */
+    /**
+     * The wait for the current exchange's response head; one timer for the exchanges of the connection, and before
+     * each for its request's access checks ({@link HttpProxy#CHECK_TIMEOUT}), when they take a moment.
+     */
     private LazyTimer responseTimer;
     /** Runs from the first bytes of a request head after the first request: the head must be whole in time. */
     private ScheduledFuture<?> headerTimer;
@@ -650,17 +657,43 @@ final class ProxyHandler extends ChannelDuplexHandler
             case HttpVerdict.Pending later -> {
                 state = State.CHECKING;
                 underCheck = routed;
+                responseTimer.arm(proxy.checkTimeout().toNanos(), TimeUnit.NANOSECONDS,
+                        () -> checkTimedOut(routed, visitor, visitorHttps));
                 later.result().whenComplete((result, failure) -> ctx.executor().execute(() -> {
-                    if (state != State.CHECKING) {
+                    if (!stillChecking(routed)) {
                         return;
                     }
                     underCheck = null;
+                    responseTimer.disarm();
                     onVerdict(routed, visitor, visitorHttps, failure == null ? result
                             : HttpVerdict.Answer.of(500, "internal_error", "The access check failed; try again."));
                     drain();
                 }));
             }
         }
+    }
+
+    /**
+     * Whether {@code routed}'s access checks still run: not once it was answered without their verdict (timed out,
+     * over the upload budget) or the connection ended, when the next request's may run.
+     */
+    private boolean stillChecking(Routed routed) {
+        return state == State.CHECKING && underCheck == routed;
+    }
+
+    /** {@code routed}'s access checks did not end within the bound: 503, their verdict ignored when it comes. */
+    private void checkTimedOut(Routed routed, InetAddress visitor, boolean visitorHttps) {
+        if (!stillChecking(routed)) {
+            return;
+        }
+        underCheck = null;
+        proxy.checksTimedOut().refused(true, () -> "the access check of a request to "
+                + ControlCharacters.bounded(routed.service().domain()) + " did not end within "
+                + Durations.format(proxy.checkTimeout()) + ": answered 503 " + TunnelErrorCodes.CHECK_TIMEOUT);
+        onVerdict(routed, visitor, visitorHttps, new HttpVerdict.Answer(503, TunnelErrorCodes.CHECK_TIMEOUT,
+                "The sign-in check of this request took too long; it did not reach the app. Please try again later.",
+                Map.of(), List.of()));
+        drain();
     }
 
     @Override
@@ -704,6 +737,7 @@ final class ProxyHandler extends ChannelDuplexHandler
     private void answerOverBudgetWhileChecking() {
         Routed checked = underCheck;
         underCheck = null;
+        responseTimer.disarm();
         answerForService(checked, LocalAnswers.page(checked.head(), ErrorPage.serverBufferFull(), ctx.alloc()), true);
     }
 

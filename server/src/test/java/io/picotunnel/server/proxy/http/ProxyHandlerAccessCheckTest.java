@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
+import ch.qos.logback.classic.Level;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -7,10 +8,12 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.access.PasswordChecksOn;
@@ -19,9 +22,11 @@ import io.picotunnel.server.monitor.TrafficCounters;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -36,7 +41,8 @@ import static org.awaitility.Awaitility.await;
  * What the proxy does with a request while its access check runs (a password check, held here until the test lets it
  * run), and once it ended: an HTTP/2 upload the budget ends meanwhile is answered 503, counted as one of the service's
  * requests, with its response, as the proxy's other answers are, the check's verdict then ignored; the check's own answer
- * when the password checks are backed up is counted so too; and the request's head is let go once
+ * when the password checks are backed up is counted so too; a check that does not end is answered 503 check_timeout
+ * once the proxy's bound passed, its verdict ignored when it comes; and the request's head is let go once
  * the check ended, not kept for as long as the connection (or HTTP/2 stream) lives. The proxy itself on loopback,
  * socket targets, real HTTP/2 and HTTP/1.1 visitors.
  */
@@ -333,6 +339,56 @@ class ProxyHandlerAccessCheckTest {
         }
     }
 
+    /**
+     * A password check that does not end (held until the test lets it go): once the proxy's bound passed its request is
+     * answered 503 check_timeout, JSON as asked, counted as one of the service's requests with its 5xx, the connection
+     * kept. Its verdict, come once the check is let go, writes nothing and is not taken for that of the next request on
+     * the connection, in its own check then (a wrong password: 401); nothing reached the target. Before, the request
+     * and its connection waited for as long as the check, here for ever: no answer within the visitor's 20 s.
+     */
+    @Test
+    void aPasswordCheckThatDoesNotEndIsAnswered503CheckTimeoutAndItsLateVerdictChangesNothing() throws Exception {
+        Duration bound = Duration.ofSeconds(5);
+        TrafficCounters counters = StandaloneTrafficCounters.create();
+        try (LogCapture log = new LogCapture(HttpProxy.class, Level.WARN);
+             DirectProxyFixture fixture = new DirectProxyFixture("open.test",
+                     proxy -> proxy.access(checks.access()).checkTimeout(bound).traffic(service -> counters))) {
+            fixture.routes().onServiceChange(null, lockedService("locked.test", fixture.target()));
+            fixture.listen(64 * 1024);
+            try (RawHttp visitor = new RawHttp(fixture.port())) {
+                long sent = System.nanoTime();
+                visitor.send(get("/first", HeldPasswordChecks.authorization(), "application/json"));
+                RawHttp.Response timedOut = visitor.read();
+                Duration waited = Duration.ofNanos(System.nanoTime() - sent);
+                assertThat(timedOut.status()).as("the answer once the check took too long").isEqualTo(503);
+                assertThat(timedOut.text()).as("its JSON").contains("check_timeout", "took too long");
+                assertThat(waited).as("how long it waited").isBetween(bound, bound.plusSeconds(10));
+
+                visitor.send(get("/second", HeldPasswordChecks.authorization("wrong")));
+                Channel channel = fixture.visitor();
+                ProxyHandler handler = channel.pipeline().get(ProxyHandler.class);
+                await().atMost(10, TimeUnit.SECONDS).alias("the next request in its check").until(() -> {
+                    HttpRequest checked = DirectProxyFixture.onLoop(channel, handler::requestUnderCheck);
+                    return checked != null && checked.uri().equals("/second");
+                });
+                releaseTheCheckUntilItsVerdictWasLookedAt();
+                RawHttp.Response second = visitor.read();
+                assertThat(second.status()).as("the next request's answer, once the first check ended").isEqualTo(401);
+
+                visitor.send("GET /third HTTP/1.1\r\nHost: locked.test\r\n\r\n");
+                assertThat(visitor.read().status()).as("the next answer on the connection, to a request without"
+                        + " credentials").isEqualTo(401);
+            }
+            await().atMost(10, TimeUnit.SECONDS).alias("the three requests ended")
+                    .until(() -> counters.totalConnections() == 3 && counters.activeConnections() == 0);
+            assertThat(counters.responses(5)).as("5xx answers: the check_timeout").isEqualTo(1);
+            assertThat(counters.responses(4)).as("4xx answers").isEqualTo(2);
+            assertThat(counters.responses(2)).as("2xx answers: none, nothing reached the target").isZero();
+            assertThat(log.messages(Level.WARN)).as("the proxy's warnings").singleElement().asString()
+                    .contains("locked.test", "did not end within " + Durations.format(bound), "check_timeout");
+        }
+    }
+
     /** A service at {@code host} behind the held checks' password, to {@code target}. */
     private static Service lockedService(String host, TargetServer target) {
         return new Service("locked", "t1", ServiceType.HTTP, host, "/", TlsMode.TERMINATE, null, target.address(),
@@ -345,5 +401,10 @@ class ProxyHandlerAccessCheckTest {
 
     private static String get(String path, String authorization) {
         return "GET " + path + " HTTP/1.1\r\nHost: locked.test\r\nAuthorization: " + authorization + "\r\n\r\n";
+    }
+
+    private static String get(String path, String authorization, String accept) {
+        return "GET " + path + " HTTP/1.1\r\nHost: locked.test\r\nAuthorization: " + authorization + "\r\nAccept: "
+                + accept + "\r\n\r\n";
     }
 }
