@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Files written whole, then named, then their names synced, on a real file system. */
 class DurableFileWritesTest {
@@ -36,6 +37,20 @@ class DurableFileWritesTest {
 
         assertThat(Files.readString(file)).isEqualTo("new");
         assertThat(Files.getPosixFilePermissions(file)).isEqualTo(READABLE);
+        assertThat(names()).containsExactly("note");
+    }
+
+    /**
+     * A write cut short (here its move, onto a directory in the file's place) leaves no temporary file: one left at
+     * every failed attempt (ACME retries at every check) would fill the directory.
+     */
+    @Test
+    void aWriteThatFailsLeavesNoTemporaryFile() throws IOException {
+        Path inTheWay = Files.createDirectories(dir.resolve("note").resolve("not-empty")).getParent();
+
+        assertThatThrownBy(() -> DurableFileWrites.write(inTheWay, new byte[] {1}, READABLE))
+                .isInstanceOf(IOException.class);
+
         assertThat(names()).containsExactly("note");
     }
 
