@@ -174,6 +174,12 @@ final class BasicAuthGate implements AutoCloseable {
                 });
             } catch (RejectedExecutionException e) {
                 ended(key, block, check, null, null);
+            } catch (RuntimeException | Error e) {
+                // Not taken for another cause (an OutOfMemoryError: no thread could be started), a failure of ours:
+                // answered as a check that failed, else the credentials' later requests would wait on it for ever
+                ended(key, block, check, null, e);
+                checkFailed.failed(() -> "the password check of a request to " + ControlCharacters.bounded(host)
+                        + " could not start", e);
             }
         }
         return new HttpVerdict.Pending(running.thenApply(passed -> {

@@ -25,10 +25,13 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.as;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
 import static org.awaitility.Awaitility.await;
 
@@ -152,6 +155,46 @@ class BasicAuthGateTest {
         } finally {
             logger.detachAppender(throwing);
             throwing.stop();
+        }
+    }
+
+    /**
+     * A check the pool cannot take for another cause than a full queue (no thread could be started: an
+     * OutOfMemoryError from execute) is answered as a check that failed (500), logged, and frees its credentials and
+     * its place among the address's checks: the same credentials and a third password are checked once threads can be
+     * made again. Before, the Error went out of check() with the credentials and the place kept: the request got no
+     * verdict, and later requests with those credentials waited on a check that never ran.
+     */
+    @Test
+    void aCheckThePoolCannotStartIsAnsweredAndFreesItsCredentialsAndItsPlaceAmongTheAddresssChecks() throws Exception {
+        AtomicInteger threadsNotMade = new AtomicInteger(BasicAuthGate.MAX_CHECKS_PER_ADDRESS);
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8)) {
+            @Override
+            public void execute(Runnable command) {
+                if (threadsNotMade.getAndDecrement() > 0) {
+                    throw new OutOfMemoryError("unable to create native thread, for the test");
+                }
+                super.execute(command);
+            }
+        };
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool);
+             LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
+            for (int i = 0; i < BasicAuthGate.MAX_CHECKS_PER_ADDRESS; i++) {
+                String password = "guess-" + i;
+                AtomicReference<CompletableFuture<HttpVerdict>> notStarted = new AtomicReference<>();
+                // Caught, not let out of the test: JUnit ends the whole run on an OutOfMemoryError
+                assertThat(catchThrowable(() -> notStarted.set(pending(gate, password)))).as("thrown out of check()")
+                        .isNull();
+                assertThatThrownBy(() -> notStarted.get().get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                        .hasRootCauseMessage("unable to create native thread, for the test");
+            }
+            assertThat(log.messages(Level.WARN)).first(as(STRING))
+                    .isEqualTo("the password check of a request to app.test could not start");
+
+            for (String password : List.of("guess-0", "another-guess")) {
+                assertThat(pending(gate, password).get(5, TimeUnit.SECONDS)).as("%s checked", password)
+                        .isInstanceOfSatisfying(HttpVerdict.Answer.class, a -> assertThat(a.status()).isEqualTo(401));
+            }
         }
     }
 
