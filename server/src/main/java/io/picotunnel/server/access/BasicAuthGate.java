@@ -207,8 +207,10 @@ final class BasicAuthGate implements AutoCloseable {
     private void ended(String key, InetAddress block, CompletableFuture<Boolean> check, Boolean passed,
             Throwable failure) {
         synchronized (checking) {
-            checking.remove(key);
-            checksOf.computeIfPresent(block, (b, n) -> n <= 1 ? null : n - 1);
+            // Only while they are still its own: close() or a throw of the pool's that kept the task freed them already
+            if (checking.remove(key, check)) {
+                checksOf.computeIfPresent(block, (b, n) -> n <= 1 ? null : n - 1);
+            }
         }
         if (failure == null) {
             check.complete(passed);

@@ -198,6 +198,61 @@ class BasicAuthGateTest {
         }
     }
 
+    /**
+     * A check answered as not started though the pool kept its task (a ThreadPoolExecutor queues the task, then throws
+     * when the thread to run it cannot be started) and ran it later frees nothing when it ends: the places it had were
+     * freed at the throw, and are another check's by then. Here the task, kept by the test, ends while the same
+     * credentials' new check and another password's are queued: a third password is still answered 429 and the same
+     * credentials still share their check. Before, its end freed the new check's credentials and one of the address's
+     * places: a third password was checked (three at once from one address) and the credentials were checked twice.
+     */
+    @Test
+    void aCheckRunAfterItWasAnsweredAsNotStartedFreesNoOtherChecksPlaces() throws Exception {
+        AtomicReference<Runnable> kept = new AtomicReference<>();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8)) {
+            @Override
+            public void execute(Runnable command) {
+                if (kept.compareAndSet(null, command)) {
+                    throw new OutOfMemoryError("unable to create native thread, for the test");
+                }
+                super.execute(command);
+            }
+        };
+        CountDownLatch busy = new CountDownLatch(1);
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool)) {
+            AtomicReference<CompletableFuture<HttpVerdict>> notStarted = new AtomicReference<>();
+            assertThat(catchThrowable(() -> notStarted.set(pending(gate, "guess-0")))).as("thrown out of check()")
+                    .isNull();
+            assertThatThrownBy(() -> notStarted.get().get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
+            pool.execute(() -> {
+                try {
+                    busy.await(30, TimeUnit.SECONDS); // the pool's one thread taken: the checks below stay queued
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            CompletableFuture<HttpVerdict> again = pending(gate, "guess-0");
+            CompletableFuture<HttpVerdict> other = pending(gate, "guess-1");
+
+            kept.get().run();
+
+            assertThat(verdict(gate, "guess-2")).as("a third password while two are queued")
+                    .isInstanceOfSatisfying(HttpVerdict.Answer.class, a -> assertThat(a.status()).isEqualTo(429));
+            CompletableFuture<HttpVerdict> sharing = pending(gate, "guess-0");
+            busy.countDown();
+            for (CompletableFuture<HttpVerdict> check : List.of(again, other, sharing)) {
+                assertThat(check.get(5, TimeUnit.SECONDS))
+                        .isInstanceOfSatisfying(HttpVerdict.Answer.class, a -> assertThat(a.status()).isEqualTo(401));
+            }
+            await().atMost(10, TimeUnit.SECONDS).alias("the queued tasks done")
+                    .until(() -> pool.getActiveCount() == 0 && pool.getQueue().isEmpty());
+            assertThat(pool.getCompletedTaskCount()).as("tasks run: the busy one, and one check per credentials")
+                    .isEqualTo(3);
+        } finally {
+            busy.countDown();
+        }
+    }
+
     /** The gate's answer at the server's stop is the proxy's: its code, and its Retry-After. */
     private static void assertServerStopping(CompletableFuture<HttpVerdict> check) throws Exception {
         assertThat(check.get(5, TimeUnit.SECONDS)).isInstanceOfSatisfying(HttpVerdict.Answer.class, a -> {
@@ -237,12 +292,17 @@ class BasicAuthGateTest {
     }
 
     private static CompletableFuture<HttpVerdict> pending(BasicAuthGate gate, String password) {
-        String authorization = "Basic " + Base64.getEncoder()
-                .encodeToString(("alice:" + password).getBytes(StandardCharsets.UTF_8));
-        HttpVerdict verdict = gate.check(new ServiceAuth.Basic("alice", "no check runs"), "app.test",
-                InetAddress.getLoopbackAddress(), authorization);
+        HttpVerdict verdict = verdict(gate, password);
         assertThat(verdict).isInstanceOf(HttpVerdict.Pending.class);
         return ((HttpVerdict.Pending) verdict).result().toCompletableFuture();
+    }
+
+    /** The gate's verdict on alice's {@code password} from the loopback address. */
+    private static HttpVerdict verdict(BasicAuthGate gate, String password) {
+        String authorization = "Basic " + Base64.getEncoder()
+                .encodeToString(("alice:" + password).getBytes(StandardCharsets.UTF_8));
+        return gate.check(new ServiceAuth.Basic("alice", "no check runs"), "app.test", InetAddress.getLoopbackAddress(),
+                authorization);
     }
 
     /** A Host header with a right-to-left override would show its name backwards in the log, and the text after it. */
