@@ -36,6 +36,7 @@ public class ManualClock extends Clock {
 
     /** This clock's time in nanoseconds, for code that reads a {@link System#nanoTime} kind of clock. */
     public long nanoTime() {
-        return instant().toEpochMilli() * 1_000_000;
+        Instant at = instant();
+        return at.getEpochSecond() * 1_000_000_000L + at.getNano();
     }
 }
