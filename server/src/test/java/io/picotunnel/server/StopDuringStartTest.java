@@ -129,13 +129,15 @@ class StopDuringStartTest {
     /**
      * SIGHUP is the JVM's own (129), not {@link StopSignals}': the hook stops the server as for SIGTERM, and when the
      * start then fails its code is the process's. It once ended with 129, when the hook returned instead of halting
-     * for an exit asked for with the same code as the stop's, though asked while the JVM's own was under way.
+     * for an exit asked for with the same code as the stop's, though asked while the JVM's own was under way. The
+     * hook halts, and leaves nothing of sqlite-jdbc's, in an operator's org.sqlite.tmpdir too.
      */
-    @Test
-    void sighupWhileTheStartGoesOnToFailEndsTheProcessWithTheStartsCode() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {SqliteTempFiles.DEFAULT, SqliteTempFiles.OPERATORS})
+    void sighupWhileTheStartGoesOnToFailEndsTheProcessWithTheStartsCode(String temp) throws Exception {
         Path log = dir.resolve("server.log");
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            server = startHeldServer(log, "--listen-addr", "127.0.0.1:" + taken.getLocalPort());
+            server = startHeldServer(false, temp, log, "--listen-addr", "127.0.0.1:" + taken.getLocalPort());
 
             Process hangUp = new ProcessBuilder("kill", "-HUP", Long.toString(server.pid())).inheritIO().start();
             assertThat(hangUp.waitFor(10, TimeUnit.SECONDS) && hangUp.exitValue() == 0).as("kill -HUP").isTrue();
@@ -149,18 +151,21 @@ class StopDuringStartTest {
             assertThat(server.exitValue()).as("the failed start's code; output:%n%s", output)
                     .isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
         }
+        assertNoSqliteLibraryLeft(temp);
     }
 
     /**
      * A short grace (0 here, the shortest) does not shorten the wait for the start: that is the least start wait
      * ({@link SignalStop#MIN_START_WAIT}, {@link HeldStartServerMain#MIN_START_WAIT}'s 2 s here), after which a start
-     * that hangs still ends the process, with 1.
+     * that hangs still ends the process, with 1, and leaves nothing of sqlite-jdbc's, in an operator's
+     * org.sqlite.tmpdir too.
      */
-    @Test
-    void sigtermWhileTheStartHangsWaitsForItForTheStartWaitThenSaysSoAndExitsOne() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {SqliteTempFiles.DEFAULT, SqliteTempFiles.OPERATORS})
+    void sigtermWhileTheStartHangsWaitsForItForTheStartWaitThenSaysSoAndExitsOne(String temp) throws Exception {
         Path log = dir.resolve("server.log");
         // The hold never written.
-        server = startHeldServer(true, SqliteTempFiles.DEFAULT, log, "--shutdown-grace", "0");
+        server = startHeldServer(true, temp, log, "--shutdown-grace", "0");
 
         long signalled = System.nanoTime();
         server.toHandle().destroy();
@@ -175,7 +180,7 @@ class StopDuringStartTest {
                         + " (waiting up to 2 s)", "the start did not finish within 2 s; exiting")
                 .doesNotContain("management API on");
         assertThat(took).isGreaterThanOrEqualTo(HeldStartServerMain.MIN_START_WAIT);
-        assertNoSqliteLibraryLeft(SqliteTempFiles.DEFAULT);
+        assertNoSqliteLibraryLeft(temp);
     }
 
     /**
@@ -232,14 +237,10 @@ class StopDuringStartTest {
         assertNoSqliteLibraryLeft(temp);
     }
 
-    /** A server process whose start has locked its data directory and goes on to wait at {@link #hold}. */
-    private Process startHeldServer(Path log, String... flags) throws Exception {
-        return startHeldServer(false, SqliteTempFiles.DEFAULT, log, flags);
-    }
-
     /**
-     * {@link #startHeldServer(Path, String...)}, waiting for a held start {@code shortStartWait} if true, and given
-     * {@link #TEMP} as the property {@code temp} ({@link SqliteTempFiles#prepare}).
+     * A server process whose start has locked its data directory and goes on to wait at {@link #hold}, waiting for a
+     * held start {@code shortStartWait} if true, and given {@link #TEMP} as the property {@code temp} ({@link
+     * SqliteTempFiles#prepare}).
      */
     private Process startHeldServer(boolean shortStartWait, String temp, Path log, String... flags) throws Exception {
         Path data = dataWithAStoredService();
