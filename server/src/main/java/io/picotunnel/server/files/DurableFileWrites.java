@@ -5,6 +5,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -25,11 +26,23 @@ public final class DurableFileWrites {
     private static final DurableFileWrites DEFAULT = new DurableFileWrites(DirectorySync::sync);
 
     private final Predicate<Path> syncDirectory;
+    private final FileStoreLookup fileStore;
     private final AtomicBoolean syncFailureLogged = new AtomicBoolean();
 
     /** {@code syncDirectory}: {@link DirectorySync#sync} but in tests. */
     DurableFileWrites(Predicate<Path> syncDirectory) {
+        this(syncDirectory, Files::getFileStore);
+    }
+
+    /** {@code fileStore}: {@link Files#getFileStore} but in tests. */
+    DurableFileWrites(Predicate<Path> syncDirectory, FileStoreLookup fileStore) {
         this.syncDirectory = syncDirectory;
+        this.fileStore = fileStore;
+    }
+
+    /** {@link Files#getFileStore}'s signature. */
+    interface FileStoreLookup {
+        FileStore of(Path path) throws IOException;
     }
 
     /**
@@ -54,7 +67,7 @@ public final class DurableFileWrites {
     boolean replace(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         // a short name of its own: one after the file's (a domain's of 253 characters) could pass NAME_MAX's 255
-        Path temporary = Files.getFileStore(dir).supportsFileAttributeView("posix")
+        Path temporary = posix(dir)
                 ? Files.createTempFile(dir, ".tmp", ".tmp", PosixFilePermissions.asFileAttribute(permissions))
                 : Files.createTempFile(dir, ".tmp", ".tmp");
         try {
@@ -67,6 +80,18 @@ public final class DurableFileWrites {
             Files.deleteIfExists(temporary);
         }
         return sync(dir);
+    }
+
+    /**
+     * Whether {@code dir}'s file store has POSIX permissions; where its mount is not listed (a chroot, some containers:
+     * "Mount point not found"), whether its file system has them, as the lookup would fail at every write.
+     */
+    private boolean posix(Path dir) {
+        try {
+            return fileStore.of(dir).supportsFileAttributeView("posix");
+        } catch (IOException e) {
+            return dir.getFileSystem().supportedFileAttributeViews().contains("posix");
+        }
     }
 
     boolean sync(Path dir) {

@@ -41,6 +41,24 @@ class DurableFileWritesTest {
     }
 
     /**
+     * Where the directory's mount is not listed (a chroot, some containers), its file store cannot be looked up: the
+     * file system says whether it has POSIX permissions, where every write failed.
+     */
+    @Test
+    void aDirectoryWhoseFileStoreCannotBeFoundIsWrittenWithThePermissionsOfItsFileSystem() throws IOException {
+        Path file = dir.resolve("key");
+        DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, path -> {
+            throw new IOException("Mount point not found");
+        });
+
+        assertThat(writes.replace(file, "key".getBytes(StandardCharsets.US_ASCII), READABLE)).isTrue();
+
+        assertThat(Files.readString(file)).isEqualTo("key");
+        assertThat(Files.getPosixFilePermissions(file)).isEqualTo(READABLE);
+        assertThat(names()).containsExactly("key");
+    }
+
+    /**
      * A write cut short (here its move, onto a directory in the file's place) leaves no temporary file: one left at
      * every failed attempt (ACME retries at every check) would fill the directory.
      */
