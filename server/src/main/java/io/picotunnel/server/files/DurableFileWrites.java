@@ -58,7 +58,8 @@ public final class DurableFileWrites {
     /**
      * Syncs {@code dir} ({@link DirectorySync#sync}), so that the names written in it outlast a crash of the machine.
      * The first time it cannot be (a file system that cannot sync a directory), a warning says so; then it is not
-     * logged again, as it would be at every write on such a file system.
+     * logged again, as it would be at every write on such a file system. A sync that fails on an interrupted thread
+     * (the interrupt closes the directory's channel) is not warned of.
      */
     public static boolean syncDirectory(Path dir) {
         return DEFAULT.sync(dir);
@@ -97,6 +98,12 @@ public final class DurableFileWrites {
     boolean sync(Path dir) {
         if (syncDirectory.test(dir)) {
             return true;
+        }
+        if (Thread.currentThread().isInterrupted()) {
+            // an interrupt during the sync (the shutdown's, on the ACME thread) closed its channel: no word on the file
+            // system, so the warning is kept for a sync that fails without one
+            log.debug("The sync of the directory {} was interrupted.", dir);
+            return false;
         }
         if (syncFailureLogged.compareAndSet(false, true)) {
             log.warn("Cannot sync the directory {}: a file written in it could be lost, or be the one it replaced, after"

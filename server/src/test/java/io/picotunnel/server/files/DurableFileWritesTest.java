@@ -107,6 +107,35 @@ class DurableFileWritesTest {
         assertThat(names()).containsExactly("file0", "file1", "file2");
     }
 
+    /**
+     * An interrupt during the sync (the shutdown's, on the ACME thread) closes the directory's channel: DirectorySync
+     * returns false and keeps the interrupt, which says nothing of the file system, so no warning; a sync that fails
+     * without one still has it.
+     */
+    @Test
+    void aSyncThatFailsOnAnInterruptedThreadIsNotWarnedOfAndKeepsTheInterrupt() throws IOException {
+        DurableFileWrites writes = new DurableFileWrites(synced -> false);
+
+        try (LogCapture log = new LogCapture(DurableFileWrites.class, Level.WARN)) {
+            boolean synced;
+            boolean interruptKept;
+            Thread.currentThread().interrupt();
+            try {
+                synced = writes.replace(dir.resolve("certificate"), new byte[] {1}, READABLE);
+            } finally {
+                interruptKept = Thread.interrupted();
+            }
+
+            assertThat(synced).isFalse();
+            assertThat(interruptKept).as("the interrupt kept").isTrue();
+            assertThat(log.messages(Level.WARN)).as("WARN after an interrupted sync").isEmpty();
+
+            assertThat(writes.sync(dir)).isFalse();
+            assertThat(log.messages(Level.WARN)).as("WARN after a sync that failed without an interrupt").hasSize(1);
+        }
+        assertThat(names()).containsExactly("certificate");
+    }
+
     private List<String> names() {
         try (Stream<Path> files = Files.list(dir)) {
             return files.map(f -> f.getFileName().toString()).sorted().toList();
