@@ -48,12 +48,16 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.PrivateKey;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.PublicKey;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
@@ -64,7 +68,8 @@ import java.util.Properties;
  * from another directory is not used), {@code <domain>.failure} while orders for it fail (the retry delay,
  * likewise only for the directory it names), and {@code <domain>.order} from the finalization of an order until its
  * certificate is saved (see {@link #storeOrder}). Keys, and the order with its key, are written with mode 0600; every
- * file is replaced atomically, and a certificate's files together (see {@link #store}).
+ * file is replaced atomically, and a certificate's files together (see {@link #store}). A domain too long for its
+ * names to fit in NAME_MAX has a shortened {@code <domain>} instead (see {@link #stem}).
  */
 final class AcmeFiles {
 
@@ -75,6 +80,13 @@ final class AcmeFiles {
     private static final int MAX_FAILURE_FILE_SIZE = 64 * 1024;
     private static final int MAX_ERROR_LENGTH = 4096;
     private static final int MAX_ORDER_FILE_SIZE = 64 * 1024;
+    /** NAME_MAX of Linux and most file systems, in bytes. */
+    private static final int MAX_FILE_NAME = 255;
+    /** The longest stem that leaves room for every suffix: {@code <stem>.directory.next}. */
+    static final int MAX_STEM_LENGTH = MAX_FILE_NAME - ".directory.next".length();
+    /** In no domain name: a stem with it is a long domain's, shortened, never another domain's whole. */
+    private static final char SHORTENED = '~';
+    private static final int HASH_HEX_LENGTH = 64;
     /** As for a key file PemFiles reads, which a stored key this class cannot read falls back to. */
     static final int MAX_KEY_FILE_SIZE = PemFiles.MAX_FILE_SIZE;
     /** The note of a certificate's ACME directory: one URI. */
@@ -256,6 +268,7 @@ final class AcmeFiles {
         Properties properties = new Properties();
         properties.setProperty("directory", acmeDirectory);
         properties.setProperty("location", order.location().toString());
+        properties.setProperty("domain", domain);
         properties.setProperty("key", pem(order.key()));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         properties.store(out, "The ACME order for " + domain + ", finalized with this certificate key: the next start"
@@ -310,13 +323,14 @@ final class AcmeFiles {
     }
 
     Path orderFile(String domain) {
-        return directory.resolve(DomainNames.fileStem(domain) + ".order");
+        return directory.resolve(stem(domain) + ".order");
     }
 
     /** Notes that orders for {@code domain} failed, through the configured ACME directory. */
     void storeFailure(String domain, OrderFailure failure) throws IOException {
         Properties properties = new Properties();
         properties.setProperty("directory", acmeDirectory);
+        properties.setProperty("domain", domain);
         properties.setProperty("failures", Integer.toString(failure.failures()));
         properties.setProperty("next_attempt", failure.nextAttempt().toString());
         if (failure.caRetryAfter() != null) {
@@ -408,7 +422,9 @@ final class AcmeFiles {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory.resolve("."), "*" + suffix)) {
             for (Path file : files) {
                 String stem = file.getFileName().toString();
-                String domain = DomainNames.fromFileStem(stem.substring(0, stem.length() - suffix.length()));
+                stem = stem.substring(0, stem.length() - suffix.length());
+                String domain = stem.indexOf(SHORTENED) >= 0 ? shortenedStemsDomain(directory.resolve(file
+                        .getFileName()), stem, suffix) : DomainNames.fromFileStem(stem);
                 if (domain != null && domains.size() < MAX_FILES_LISTED) {
                     domains.add(domain);
                 }
@@ -417,6 +433,65 @@ final class AcmeFiles {
             // no directory, or something else in its place: no files of ACME
         }
         return domains;
+    }
+
+    /**
+     * The domain a shortened stem's file is for, which its name no longer says: a certificate's is among its names,
+     * a note's is in it ({@code domain}); null for a file that names none whose stem this is (not one of ours).
+     */
+    private static String shortenedStemsDomain(Path file, String stem, String suffix) {
+        try {
+            requireRegularFile(file);
+            List<String> candidates = new ArrayList<>();
+            if (suffix.equals(".crt")) {
+                Collection<List<?>> names = PemFiles.readChain(file).getFirst().getSubjectAlternativeNames();
+                for (List<?> name : names == null ? List.<List<?>>of() : names) {
+                    if (name.get(1) instanceof String dnsName) {
+                        candidates.add(DomainNames.normalize(dnsName));
+                    }
+                }
+            } else {
+                int limit = suffix.equals(".order") ? MAX_ORDER_FILE_SIZE : MAX_FAILURE_FILE_SIZE;
+                Properties properties = new Properties();
+                properties.load(new StringReader(readBounded(file, limit, StandardCharsets.ISO_8859_1)));
+                candidates.add(DomainNames.normalize(properties.getProperty("domain")));
+            }
+            return candidates.stream().filter(d -> d != null && stem(d).equals(stem)).findFirst().orElse(null);
+        } catch (IOException | GeneralSecurityException | RuntimeException e) {
+            return null; // unreadable: loading it says why
+        }
+    }
+
+    /**
+     * The stem of {@code domain}'s file names ({@link DomainNames#fileStem}). One that would make a name longer than
+     * NAME_MAX (a domain of more than 240 characters: 253 is legal) is cut to a prefix and {@code ~} and the SHA-256 of
+     * the whole stem, {@value #MAX_STEM_LENGTH} characters in all; shorter ones stay as they were.
+     */
+    static String stem(String domain) {
+        String stem = DomainNames.fileStem(domain);
+        byte[] bytes = stem.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length <= MAX_STEM_LENGTH) {
+            return stem;
+        }
+        String hash;
+        try {
+            hash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+        StringBuilder prefix = new StringBuilder();
+        int room = MAX_STEM_LENGTH - 1 - HASH_HEX_LENGTH;
+        for (int i = 0; i < stem.length(); ) {
+            int c = stem.codePointAt(i);
+            String character = Character.toString(c);
+            room -= character.getBytes(StandardCharsets.UTF_8).length;
+            if (room < 0) {
+                break;
+            }
+            prefix.append(character);
+            i += Character.charCount(c);
+        }
+        return prefix.toString() + SHORTENED + hash;
     }
 
     /** When the certificate stored for {@code domain} expires (its first certificate's, the leaf's). */
@@ -437,20 +512,20 @@ final class AcmeFiles {
     }
 
     Path failureFile(String domain) {
-        return directory.resolve(DomainNames.fileStem(domain) + ".failure");
+        return directory.resolve(stem(domain) + ".failure");
     }
 
     /** The ACME directory a stored certificate came from (none from versions before this file was written). */
     Path issuerFile(String domain) {
-        return directory.resolve(DomainNames.fileStem(domain) + ".directory");
+        return directory.resolve(stem(domain) + ".directory");
     }
 
     Path certificateFile(String domain) {
-        return directory.resolve(DomainNames.fileStem(domain) + ".crt");
+        return directory.resolve(stem(domain) + ".crt");
     }
 
     Path keyFile(String domain) {
-        return directory.resolve(DomainNames.fileStem(domain) + ".key");
+        return directory.resolve(stem(domain) + ".key");
     }
 
     /**

@@ -170,6 +170,87 @@ class AcmeFilesTest {
                 .doesNotExist();
     }
 
+    /** 253 characters, the longest a domain may be, in labels of 63: its names would pass NAME_MAX's 255 bytes. */
+    private static final String LONGEST_DOMAIN = String.join(".", "a".repeat(63), "b".repeat(63), "c".repeat(63),
+            "d".repeat(56) + ".test");
+
+    @Test
+    void theLongestDomainsCertificateIsStoredLoadedAndListedUnderNamesThatFit() throws Exception {
+        assertThat(LONGEST_DOMAIN).hasSize(253);
+        for (String domain : List.of(LONGEST_DOMAIN, "*." + LONGEST_DOMAIN.substring(LONGEST_DOMAIN.indexOf('.') + 1))) {
+            TestCertificates.Issued issued = new TestCertificates().issue(domain);
+            AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+
+            files.store(domain, issued.keyPair(), chainPem(issued));
+
+            assertThat(files.load(domain)).as(domain).isPresent();
+            assertThat(files.certificateDomains()).as(domain).contains(domain);
+        }
+        assertThat(longestNameInTheDirectory()).isLessThanOrEqualTo(255);
+    }
+
+    @Test
+    void theLongestDomainsSaveCutShortIsCompletedByALoad() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue(LONGEST_DOMAIN);
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        files.storeOrder(LONGEST_DOMAIN, new PendingOrder(URI.create("https://ca.test/order/1").toURL(),
+                issued.keyPair()));
+        Path key = files.keyFile(LONGEST_DOMAIN);
+        Path crt = files.certificateFile(LONGEST_DOMAIN);
+        Files.writeString(key.resolveSibling(key.getFileName() + ".next"),
+                TestCertificates.pem(issued.keyPair().getPrivate()));
+        Files.writeString(crt.resolveSibling(crt.getFileName() + ".next"), chainPem(issued));
+
+        assertThat(files.load(LONGEST_DOMAIN)).isPresent();
+
+        assertThat(files.orderFile(LONGEST_DOMAIN)).doesNotExist();
+        assertThat(names()).containsExactlyInAnyOrder(key.getFileName().toString(), crt.getFileName().toString());
+    }
+
+    @Test
+    void theLongestDomainsOrderAndFailureAreReadBackAndListed() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        URL location = URI.create("https://ca.test/order/1").toURL();
+        Instant next = Instant.parse("2026-12-02T14:00:00Z");
+
+        files.storeOrder(LONGEST_DOMAIN, new PendingOrder(location, issued.keyPair()));
+        files.storeFailure(LONGEST_DOMAIN, new OrderFailure(2, next, "refused"));
+
+        assertThat(files.loadOrder(LONGEST_DOMAIN).orElseThrow().location()).isEqualTo(location);
+        assertThat(files.loadFailure(LONGEST_DOMAIN).orElseThrow().nextAttempt()).isEqualTo(next);
+        assertThat(files.orderDomains()).containsExactly(LONGEST_DOMAIN);
+        assertThat(files.failureDomains()).containsExactly(LONGEST_DOMAIN);
+        assertThat(longestNameInTheDirectory()).isLessThanOrEqualTo(255);
+    }
+
+    /** Files stored by earlier versions are found where their names fit: those names are as they were. */
+    @Test
+    void aDomainWhoseNamesFitKeepsItsFileNames() {
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        String longestKept = "a".repeat(63) + "." + "b".repeat(63) + "." + "c".repeat(63) + "." + "d".repeat(43)
+                + ".test";
+
+        assertThat(longestKept).hasSize(AcmeFiles.MAX_STEM_LENGTH);
+        assertThat(files.issuerFile(longestKept).getFileName()).hasToString(longestKept + ".directory");
+        assertThat(files.certificateFile("*.app.test").getFileName()).hasToString("_.app.test.crt");
+        assertThat(files.failureFile(longestKept + "e").getFileName().toString())
+                .as("as docs/tls.md says").hasSize(AcmeFiles.MAX_STEM_LENGTH + ".failure".length())
+                .startsWith(longestKept.substring(0, 175) + "~");
+    }
+
+    private int longestNameInTheDirectory() {
+        return names().stream().mapToInt(String::length).max().orElseThrow();
+    }
+
+    private List<String> names() {
+        try (var listing = Files.list(acme)) {
+            return listing.map(f -> f.getFileName().toString()).toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private static String chainPem(TestCertificates.Issued issued) throws IOException {
         StringBuilder chainPem = new StringBuilder();
         for (var certificate : issued.chain()) {
