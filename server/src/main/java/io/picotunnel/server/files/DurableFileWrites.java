@@ -6,6 +6,7 @@ import org.slf4j.LoggerFactory;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.file.FileStore;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -17,7 +18,8 @@ import java.util.function.Predicate;
 
 /**
  * Writes of files whole or not at all, that outlast a crash of the machine (the admin token, ACME's keys, certificates
- * and notes): into a file of their own first, on the disk before it takes the name, and the name on the disk after.
+ * and notes; a backup and a restored database, written by SQLite, take their names here): into a file of their own
+ * first, on the disk before it takes the name, and the name on the disk after.
  * Written in place, a write that failed (a full disk) or a crash left a file empty or cut short.
  */
 public final class DurableFileWrites {
@@ -29,8 +31,8 @@ public final class DurableFileWrites {
     private final FileStoreLookup fileStore;
     private final AtomicBoolean syncFailureLogged = new AtomicBoolean();
 
-    /** {@code syncDirectory}: {@link DirectorySync#sync} but in tests. */
-    DurableFileWrites(Predicate<Path> syncDirectory) {
+    /** {@code syncDirectory}: {@link DirectorySync#sync} but in tests; see {@link #standard()}. */
+    public DurableFileWrites(Predicate<Path> syncDirectory) {
         this(syncDirectory, Files::getFileStore);
     }
 
@@ -65,6 +67,24 @@ public final class DurableFileWrites {
         return DEFAULT.sync(dir);
     }
 
+    /** The writes the static methods make, which sync with {@link DirectorySync#sync} and say once when they cannot. */
+    public static DurableFileWrites standard() {
+        return DEFAULT;
+    }
+
+    /**
+     * Moves {@code from}, written whole and on the disk already (SQLite's backup, say), over {@code to} in the same
+     * directory, atomically where the file system can, then syncs that directory ({@link #sync}); whether it was.
+     */
+    public boolean moveIntoPlace(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return sync(to.toAbsolutePath().getParent());
+    }
+
     boolean replace(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         // a short name of its own: one after the file's (a domain's of 253 characters) could pass NAME_MAX's 255
@@ -95,7 +115,8 @@ public final class DurableFileWrites {
         }
     }
 
-    boolean sync(Path dir) {
+    /** As {@link #syncDirectory}, with this instance's sync and its warning logged once. */
+    public boolean sync(Path dir) {
         if (syncDirectory.test(dir)) {
             return true;
         }

@@ -1,16 +1,14 @@
 package io.picotunnel.server.store;
 
-import io.picotunnel.server.files.DirectorySync;
+import io.picotunnel.server.files.DurableFileWrites;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
 
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
@@ -106,14 +104,9 @@ public final class Backup {
                 statement.executeUpdate("backup to \"" + partial + "\"");
                 whileOpen.run();
             }
-            try {
-                Files.move(partial, absoluteTarget, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(partial, absoluteTarget, StandardCopyOption.REPLACE_EXISTING);
-            }
-            // The rename is an entry of the directory: without this, a crash of the machine soon after could leave the
+            // The rename is an entry of the directory: synced, or a crash of the machine soon after could leave the
             // older backup of that name, or none, although the command said the backup was written.
-            return new Written(absoluteTarget, DirectorySync.sync(parent));
+            return new Written(absoluteTarget, DurableFileWrites.standard().moveIntoPlace(partial, absoluteTarget));
         } catch (NoSuchFileException e) {
             throw new StoreException("Cannot write the backup to " + absoluteTarget + ": " + e.getFile() + " is missing.", e);
         } catch (IOException e) {

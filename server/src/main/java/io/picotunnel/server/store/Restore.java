@@ -1,6 +1,6 @@
 package io.picotunnel.server.store;
 
-import io.picotunnel.server.files.DirectorySync;
+import io.picotunnel.server.files.DurableFileWrites;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
@@ -10,7 +10,6 @@ import org.sqlite.SQLiteException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -75,12 +74,18 @@ public final class Restore {
      * What runs around a restore: {@code lock} holds the data directory from the moment it exists to the end (the
      * server's lock, so that no server starts on it meanwhile and opens a file about to be replaced), and
      * {@code afterSetAside} runs once the database replaced is kept aside, just before the new one goes in (tests
-     * stand in a server start or a crash there).
+     * stand in a server start or a crash there); {@code files} syncs the directory after each, and moves the new
+     * database into place.
      */
-    public record Steps(Function<Path, DirectoryLock> lock, Runnable afterSetAside) {
+    public record Steps(Function<Path, DirectoryLock> lock, Runnable afterSetAside, DurableFileWrites files) {
 
         /** No lock (for callers holding one already) and nothing in between. */
         public static final Steps NONE = new Steps(dir -> () -> { }, () -> { });
+
+        /** The directory synced as every durable write syncs it, a failed sync logged once. */
+        public Steps(Function<Path, DirectoryLock> lock, Runnable afterSetAside) {
+            this(lock, afterSetAside, DurableFileWrites.standard());
+        }
     }
 
     /** A lock on the data directory, let go of when the restore ends. */
@@ -153,16 +158,11 @@ public final class Restore {
             String stamp = unusedStamp(database, clock, source);
             Path previous = Files.exists(database) ? keepAside(database, stamp) : null;
             List<Path> leftovers = setAsideLeftovers(database, stamp);
-            DirectorySync.sync(dir);
+            steps.files().sync(dir);
             steps.afterSetAside().run();
             // One rename replaces the old file with the new: at no moment, crash or not, is there no picotunnel.db
             // (a server would start on a new empty one, and every client would be refused for good).
-            try {
-                Files.move(staging, database, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(staging, database, StandardCopyOption.REPLACE_EXISTING);
-            }
-            DirectorySync.sync(dir);
+            steps.files().moveIntoPlace(staging, database);
             return new Outcome(database, previous, endedSessions, leftovers, ownerNote);
         } catch (IOException e) {
             throw new StoreException("Cannot restore " + source + " into " + dir + ": " + FileErrors.describe(e) + ".", e);

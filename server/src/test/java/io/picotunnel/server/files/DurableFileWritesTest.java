@@ -136,6 +136,27 @@ class DurableFileWritesTest {
         assertThat(names()).containsExactly("certificate");
     }
 
+    /** A file written whole by another (SQLite's backup) takes the name, and the name is synced after. */
+    @Test
+    void aFileMovedIntoPlaceReplacesTheOldOneBeforeTheDirectoryIsSynced() throws IOException {
+        Path file = Files.writeString(dir.resolve("backup.db"), "older");
+        Path partial = Files.writeString(dir.resolve(".backup.db.partial"), "newer");
+        List<String> seenAtSync = new ArrayList<>();
+        DurableFileWrites writes = new DurableFileWrites(synced -> {
+            seenAtSync.addAll(names());
+            seenAtSync.add(read(file));
+            return false;
+        });
+
+        try (LogCapture log = new LogCapture(DurableFileWrites.class, Level.WARN)) {
+            assertThat(writes.moveIntoPlace(partial, file)).isFalse();
+
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("Cannot sync the directory " + dir + ":");
+        }
+        assertThat(seenAtSync).containsExactly("backup.db", "newer");
+    }
+
     private List<String> names() {
         try (Stream<Path> files = Files.list(dir)) {
             return files.map(f -> f.getFileName().toString()).sorted().toList();

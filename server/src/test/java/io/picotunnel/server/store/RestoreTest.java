@@ -1,6 +1,9 @@
 package io.picotunnel.server.store;
 
+import ch.qos.logback.classic.Level;
 import io.picotunnel.server.auth.SessionStore;
+import io.picotunnel.server.files.DurableFileWrites;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,10 +48,39 @@ class RestoreTest {
         }
     }
 
-    private List<Path> dataFiles() throws Exception {
+    private List<Path> dataFiles() {
         try (Stream<Path> files = Files.list(dataDir)) {
             return files.sorted().toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    /**
+     * The names of the copies set aside and of the database restored are synced, each before the next step: on a file
+     * system that cannot sync a directory, a warning says so once, where the restore went on without a word.
+     */
+    @Test
+    void theDataDirectoryIsSyncedWithTheCopiesAsideThenWithTheNewDatabaseInPlaceAFailedSyncLoggedOnce() throws Exception {
+        Path backup = backupWith("restored");
+        List<List<String>> seenAtSync = new ArrayList<>();
+        DurableFileWrites files = new DurableFileWrites(synced -> {
+            assertThat(synced).isEqualTo(dataDir);
+            seenAtSync.add(dataFiles().stream().map(f -> f.getFileName().toString()).toList());
+            return false;
+        });
+
+        try (LogCapture log = new LogCapture(DurableFileWrites.class, Level.WARN)) {
+            Restore.run(dataDir, backup, new Restore.Steps(dir -> () -> { }, () -> { }, files));
+
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .startsWith("Cannot sync the directory " + dataDir + ":");
+        }
+        assertThat(seenAtSync).hasSize(2);
+        assertThat(seenAtSync.getFirst()).contains(Restore.STAGING_FILE, Store.DATABASE_FILE)
+                .anyMatch(name -> name.startsWith(Store.DATABASE_FILE + ".before-restore-"));
+        assertThat(seenAtSync.getLast()).contains(Store.DATABASE_FILE).doesNotContain(Restore.STAGING_FILE);
+        assertThat(tunnels()).containsExactly("restored");
     }
 
     @Test
