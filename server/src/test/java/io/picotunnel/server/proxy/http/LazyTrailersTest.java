@@ -45,6 +45,43 @@ class LazyTrailersTest {
     }
 
     @Test
+    void everyReadAnswersAsNettysTrailersForNamesPresentOrNotAndEachCaseOfValues() {
+        HttpHeaders lazy = written(LazyTrailers.FACTORY.newHeaders()).add("X-Other", "1");
+        HttpHeaders netty = written(DefaultHttpHeadersFactory.trailersFactory().newHeaders()).add("X-Other", "1");
+
+        List<String> answers = answers(netty);
+        assertThat(answers(lazy)).isEqualTo(answers);
+        // Not vacuous: the probes get both answers from the matches that differ in case and comma-splitting.
+        assertThat(answers).contains("contains(cs x-checksum, A, b, true)=true",
+                "contains(cs x-checksum, A, b, false)=false", "contains(cs x-checksum, b, true)=false",
+                "containsValue(x-checksum, b, true)=true", "contains(cs x-absent)=false", "getAll(cs X-Other)=[1, 1]");
+    }
+
+    /** Every CharSequence and String read of {@code trailers}, for names and values present or not. */
+    private static List<String> answers(HttpHeaders trailers) {
+        List<String> answers = new ArrayList<>();
+        for (String name : List.of("x-checksum", "X-CHECKSUM", "X-Other", "x-absent")) {
+            CharSequence cs = AsciiString.of(name);
+            answers.add("get(cs " + name + ")=" + trailers.get(cs));
+            answers.add("get(" + name + ")=" + trailers.get(name));
+            answers.add("getAll(cs " + name + ")=" + trailers.getAll(cs));
+            answers.add("valueStringIterator(" + name + ")=" + values(trailers.valueStringIterator(cs)));
+            answers.add("valueCharSequenceIterator(" + name + ")=" + values(trailers.valueCharSequenceIterator(cs)));
+            answers.add("contains(cs " + name + ")=" + trailers.contains(cs));
+            answers.add("contains(" + name + ")=" + trailers.contains(name));
+            for (String value : List.of("4711", "a, B", "A, b", "b", "1", "nope")) {
+                for (boolean ignoreCase : new boolean[] {true, false}) {
+                    String probe = name + ", " + value + ", " + ignoreCase + ")=";
+                    answers.add("contains(cs " + probe + trailers.contains(cs, AsciiString.of(value), ignoreCase));
+                    answers.add("contains(" + probe + trailers.contains(name, value, ignoreCase));
+                    answers.add("containsValue(" + probe + trailers.containsValue(cs, value, ignoreCase));
+                }
+            }
+        }
+        return answers;
+    }
+
+    @Test
     void readsOfTrailersNeverWrittenAnswerAsEmptyHeaders() {
         HttpHeaders lazy = LazyTrailers.FACTORY.newHeaders();
 
