@@ -238,8 +238,9 @@ final class LazyTrailers extends HttpHeaders {
         return this;
     }
 
+    /** A copy of trailers never written is lazy too: a kept upload body ({@link BodyCopy}) copies every one. */
     @Override
     public HttpHeaders copy() {
-        return headers != null ? headers.copy() : factory.newHeaders();
+        return headers != null ? headers.copy() : new LazyTrailers(factory);
     }
 }

@@ -82,6 +82,18 @@ class LazyTrailersTest {
     }
 
     @Test
+    void aCopyOfTrailersNeverWrittenIsLazyTooAndItsWritesAreItsOwnAndValidated() {
+        HttpHeaders original = LazyTrailers.FACTORY.newHeaders();
+        HttpHeaders copy = original.copy();
+
+        assertThat(copy).isInstanceOf(LazyTrailers.class).isEmpty();
+        copy.add("X-Checksum", "4711");
+        assertThat(copy.get(CHECKSUM)).isEqualTo("4711");
+        assertThat(original.isEmpty()).isTrue();
+        assertThatThrownBy(() -> copy.add("Bad Name", "x")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void readsOfTrailersNeverWrittenAnswerAsEmptyHeaders() {
         HttpHeaders lazy = LazyTrailers.FACTORY.newHeaders();
 
