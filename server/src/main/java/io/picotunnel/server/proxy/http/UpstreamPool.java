@@ -53,9 +53,28 @@ public final class UpstreamPool implements AutoCloseable {
 
     /**
      * A stream for one exchange; {@code reused} when it carried an exchange before. It keeps the pool's key of its
-     * service, so that {@link #release} files the stream without building another per request.
+     * service, so that {@link #release} files the stream without building another per request, and is given back
+     * once: a second release would file the stream again while another exchange may hold it.
      */
-    record Lease(Channel channel, boolean reused, Key key) {
+    static final class Lease {
+        private final Channel channel;
+        private final boolean reused;
+        private final Key key;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        private Lease(Channel channel, boolean reused, Key key) {
+            this.channel = channel;
+            this.reused = reused;
+            this.key = key;
+        }
+
+        Channel channel() {
+            return channel;
+        }
+
+        boolean reused() {
+            return reused;
+        }
     }
 
     private final UpstreamOpener opener;
@@ -176,10 +195,15 @@ public final class UpstreamPool implements AutoCloseable {
     /**
      * Gives back the stream of a complete keep-alive exchange (request and response whole, no close asked by
      * either side, no upgrade): it waits for the next request to the lease's service, or is closed when reuse is
-     * off, the pool is closed or full, or the stream or its session is on its way out.
+     * off, the pool is closed or full, or the stream or its session is on its way out. A lease given back again is
+     * ignored (a bug: logged).
      */
     void release(Lease lease) {
         Channel channel = lease.channel;
+        if (!lease.released.compareAndSet(false, true)) {
+            LOG.warn("upstream {} of {} given back twice: filed once", channel, lease.key.target());
+            return;
+        }
         if (closed || idleTimeout.isZero()) {
             channel.close();
             return;

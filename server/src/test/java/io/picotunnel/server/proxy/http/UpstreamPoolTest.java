@@ -167,18 +167,41 @@ class UpstreamPoolTest {
         assertThat(pool.idleCount()).isZero();
     }
 
-    @Test
-    void bytesThatATakenStreamGetsBeforeItsRequestWentUpCloseIt() {
+    /** The lease of a stream that carried one exchange, went idle and was taken again by {@code next}. */
+    private UpstreamPool.Lease givenBackAndTakenBy(Recorder next) {
         UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, new Recorder()), false);
         EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
         exchange(stream);
         pool.release(lease);
         stream.runPendingTasks();
+        assertThat(leased(pool.acquire(SERVICE, next), true).channel()).isSameAs(stream);
+        return lease;
+    }
+
+    @Test
+    void bytesThatATakenStreamGetsBeforeItsRequestWentUpCloseIt() {
         Recorder second = new Recorder();
-        assertThat(leased(pool.acquire(SERVICE, second), true).channel()).isSameAs(stream);
+        EmbeddedChannel stream = (EmbeddedChannel) givenBackAndTakenBy(second).channel();
 
         answer(stream); // before the second request was written: not its answer
         assertThat(stream.isOpen()).isFalse();
+        assertThat(second.read).isEmpty();
+    }
+
+    @Test
+    void aLeaseGivenBackTwiceFilesItsStreamOnceSoTwoExchangesNeverShareIt() {
+        Recorder first = new Recorder();
+        UpstreamPool.Lease lease = givenBackAndTakenBy(first);
+        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+
+        pool.release(lease); // by mistake, while the stream serves the next exchange
+        stream.runPendingTasks();
+        Recorder second = new Recorder();
+        Channel next = leased(pool.acquire(SERVICE, second), false).channel();
+
+        assertThat(next).isNotSameAs(stream);
+        exchange(stream);
+        assertThat(first.read).containsExactly(200, "DefaultLastHttpContent");
         assertThat(second.read).isEmpty();
     }
 
