@@ -14,6 +14,12 @@ public final class PasswordHash {
 
     /** 2^11 rounds: tens of milliseconds per check, which is why checks run off the event loops and are cached. */
     static final int COST = 11;
+    /**
+     * The most rounds a stored hash may ask for, 2^12: a hash above it is not one {@link #hash} made (edited by hand in
+     * the database) and matches nothing, as a malformed one, rather than holding one of the gate's 2 check threads for
+     * as long as it asks (bcrypt does not look at interrupts; 2^31 rounds are about a million times ours, for ever).
+     */
+    static final int MAX_COST = COST + 1;
     /** bcrypt reads at most 72 bytes of a password. */
     public static final int MAX_PASSWORD_BYTES = 72;
 
@@ -43,7 +49,8 @@ public final class PasswordHash {
     }
 
     private static boolean checks(String password, String hash) {
-        if (password == null || hash == null || password.getBytes(StandardCharsets.UTF_8).length > MAX_PASSWORD_BYTES) {
+        if (password == null || hash == null || password.getBytes(StandardCharsets.UTF_8).length > MAX_PASSWORD_BYTES
+                || cost(hash) > MAX_COST) {
             return false;
         }
         try {
@@ -51,6 +58,15 @@ public final class PasswordHash {
         } catch (IllegalArgumentException | DataLengthException e) {
             return false; // a hash damaged in the database (edited by hand): Bouncy Castle throws either
         }
+    }
+
+    /** The cost of {@code hash} ({@code $2y$NN$...}); 0 when it has none there, which Bouncy Castle then refuses. */
+    private static int cost(String hash) {
+        if (hash.length() < 7 || hash.charAt(6) != '$' || !Character.isDigit(hash.charAt(4))
+                || !Character.isDigit(hash.charAt(5))) {
+            return 0;
+        }
+        return (hash.charAt(4) - '0') * 10 + (hash.charAt(5) - '0');
     }
 
     /** Whether {@code value} looks like a bcrypt hash this class made. */

@@ -31,6 +31,16 @@ class BasicAuthFailuresDocsTest {
                         + " quiet minutes,");
     }
 
+    /** The cost the server hashes with, and the highest a stored hash may have, as {@link PasswordHash} has them. */
+    @Test
+    void thePasswordHashCostsAreThoseOfPasswordHash() throws IOException {
+        String doc = Files.readString(Path.of("").toAbsolutePath().getParent().resolve("docs/access-control.md"))
+                .replaceAll("\\s+", " ");
+
+        assertThat(doc).contains("bcrypt (`$2y$`, cost " + PasswordHash.COST + ", Bouncy Castle)")
+                .contains("A stored hash above cost " + PasswordHash.MAX_COST + " (edited by hand in the database)");
+    }
+
     @Test
     void busyChecksAnswerTheGatesRetryAfter() throws IOException {
         String doc = Files.readString(Path.of("").toAbsolutePath().getParent().resolve("docs/access-control.md"));

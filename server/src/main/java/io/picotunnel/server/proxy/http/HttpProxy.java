@@ -60,9 +60,9 @@ public final class HttpProxy implements HttpPipelines {
      * The most a request waits for its access checks. A password check runs on the gate's pool of 2 threads behind a
      * queue of 512 (beyond, the gate answers busy at once), ~0.15 s a bcrypt hash: a full queue clears in about 40 s,
      * 80 s were every check two hashes (a password sent decomposed is tried in both Unicode forms). A check not ended
-     * long after is one that never will (a bug, a hash edited by hand to a huge cost): answered 503 check_timeout rather
-     * than holding the request and its connection for ever. Not --proxy-timeout, the target's, which may be a few
-     * seconds, well under what a full queue takes.
+     * long after is one that never will (a bug; a hash edited by hand to a huge cost matches nothing, without a
+     * check): answered 503 check_timeout rather than holding the request and its connection for ever. Not
+     * --proxy-timeout, the target's, which may be a few seconds, well under what a full queue takes.
      */
     public static final Duration CHECK_TIMEOUT = Duration.ofMinutes(3);
 
