@@ -33,6 +33,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -68,11 +69,8 @@ class ProxyHandlerAccessCheckTest {
             throws Exception {
         TrafficCounters counters = StandaloneTrafficCounters.create();
         try (TargetServer target = new TargetServer("uploads")) {
-            HttpRoutes routes = new HttpRoutes();
-            routes.onServiceChange(null, lockedService("uploads.test", target));
-            HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                    .access(checks.access()).http2UploadBudget(BUDGET).traffic(service -> counters).build();
-            Channel listener = Http2UploadBudgetPeers.startProxy(group, proxy);
+            Channel listener = startHttp2Proxy(lockedService("uploads.test", target), counters,
+                    proxy -> proxy.http2UploadBudget(BUDGET));
 
             Http2UploadBudgetPeers.Answer answer = new Http2UploadBudgetPeers.Answer();
             Http2StreamChannel upload = Http2UploadBudgetPeers.upload(Http2UploadBudgetPeers.connect(visitors, listener),
@@ -214,11 +212,7 @@ class ProxyHandlerAccessCheckTest {
     void aStreamCancelledWhileItsCheckRunsCountsOnceAsAnUnansweredRequest() throws Exception {
         TrafficCounters counters = StandaloneTrafficCounters.create();
         try (TargetServer target = new TargetServer("cancelled")) {
-            HttpRoutes routes = new HttpRoutes();
-            routes.onServiceChange(null, lockedService("locked.test", target));
-            HttpProxy proxy = HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
-                    .access(checks.access()).traffic(service -> counters).build();
-            Channel listener = Http2UploadBudgetPeers.startProxy(group, proxy);
+            Channel listener = startHttp2Proxy(lockedService("locked.test", target), counters, proxy -> proxy);
             Http2StreamChannel stream = Http2UploadBudgetPeers.request(Http2UploadBudgetPeers.connect(visitors, listener),
                     new Http2UploadBudgetPeers.Answer(), new DefaultHttp2Headers().method("GET").scheme("https")
                             .authority("locked.test").path("/").add("authorization", HeldPasswordChecks.authorization()));
@@ -387,6 +381,47 @@ class ProxyHandlerAccessCheckTest {
             assertThat(log.messages(Level.WARN)).as("the proxy's warnings").singleElement().asString()
                     .contains("locked.test", "did not end within " + Durations.format(bound), "check_timeout");
         }
+    }
+
+    /**
+     * HTTP/2 as HTTP/1.1: a stream whose password check does not end is answered 503 check_timeout once the bound
+     * passed, counted once with its 5xx, the check's verdict, come once it is let go, changing nothing.
+     */
+    @Test
+    void anHttp2StreamWhosePasswordCheckDoesNotEndIsAnswered503CheckTimeout() throws Exception {
+        TrafficCounters counters = StandaloneTrafficCounters.create();
+        try (TargetServer target = new TargetServer("stuck")) {
+            Channel listener = startHttp2Proxy(lockedService("locked.test", target), counters,
+                    proxy -> proxy.checkTimeout(Duration.ofSeconds(2)));
+            Http2UploadBudgetPeers.Answer answer = new Http2UploadBudgetPeers.Answer();
+            Http2UploadBudgetPeers.request(Http2UploadBudgetPeers.connect(visitors, listener), answer,
+                    new DefaultHttp2Headers().method("GET").scheme("https").authority("locked.test").path("/")
+                            .add("accept", "application/json").add("authorization", HeldPasswordChecks.authorization()));
+            assertThat(answer.status.get(20, TimeUnit.SECONDS)).as("the answer once the check took too long")
+                    .isEqualTo("503");
+            assertThat(answer.body.get(10, TimeUnit.SECONDS)).as("its JSON").contains("check_timeout");
+            await().atMost(10, TimeUnit.SECONDS).alias("the 503 counted")
+                    .until(() -> counters.responses(5) == 1 && counters.activeConnections() == 0);
+
+            releaseTheCheckUntilItsVerdictWasLookedAt();
+            assertThat(counters.totalConnections()).as("the service's requests, once the verdict came").isEqualTo(1);
+            assertThat(counters.responses(5)).as("5xx answers").isEqualTo(1);
+            assertThat(counters.responses(2) + counters.responses(4)).as("other answers").isZero();
+            listener.close().sync();
+        }
+    }
+
+    /**
+     * The proxy with the held checks, {@code service} its one route and {@code counters} its traffic's, as
+     * {@code settings} sets it further, listening for HTTP/2 visitors.
+     */
+    private Channel startHttp2Proxy(Service service, TrafficCounters counters,
+            UnaryOperator<HttpProxy.Builder> settings) throws InterruptedException {
+        HttpRoutes routes = new HttpRoutes();
+        routes.onServiceChange(null, service);
+        HttpProxy proxy = settings.apply(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))
+                .access(checks.access()).traffic(s -> counters)).build();
+        return Http2UploadBudgetPeers.startProxy(group, proxy);
     }
 
     /** A service at {@code host} behind the held checks' password, to {@code target}. */
