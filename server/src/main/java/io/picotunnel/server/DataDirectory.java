@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.files.PosixPermissions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,7 +58,7 @@ final class DataDirectory {
      */
     private static void restrictToOwner(Path dir, Path ownFile) {
         try {
-            if (!Files.getFileStore(dir).supportsFileAttributeView("posix")
+            if (!PosixPermissions.supported(dir)
                     || Files.getPosixFilePermissions(dir).equals(OWNER_ONLY)) {
                 return;
             }

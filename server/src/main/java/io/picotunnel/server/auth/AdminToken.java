@@ -3,6 +3,7 @@ package io.picotunnel.server.auth;
 import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.server.files.BoundedFileReads;
 import io.picotunnel.server.files.DurableFileWrites;
+import io.picotunnel.server.files.PosixPermissions;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -151,12 +152,8 @@ public final class AdminToken {
     }
 
     private static void restrict(Path file) throws IOException {
-        if (posix(file.getParent()) && !Files.getPosixFilePermissions(file).equals(OWNER_ONLY)) {
+        if (PosixPermissions.supported(file.getParent()) && !Files.getPosixFilePermissions(file).equals(OWNER_ONLY)) {
             Files.setPosixFilePermissions(file, OWNER_ONLY);
         }
-    }
-
-    private static boolean posix(Path dir) throws IOException {
-        return Files.getFileStore(dir).supportsFileAttributeView("posix");
     }
 }

@@ -5,7 +5,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.nio.file.FileStore;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +27,7 @@ public final class DurableFileWrites {
     private static final DurableFileWrites DEFAULT = new DurableFileWrites(DirectorySync::sync);
 
     private final Predicate<Path> syncDirectory;
-    private final FileStoreLookup fileStore;
+    private final PosixPermissions.FileStoreLookup fileStore;
     private final AtomicBoolean syncFailureLogged = new AtomicBoolean();
 
     /** {@code syncDirectory}: {@link DirectorySync#sync} but in tests; see {@link #standard()}. */
@@ -37,14 +36,9 @@ public final class DurableFileWrites {
     }
 
     /** {@code fileStore}: {@link Files#getFileStore} but in tests. */
-    DurableFileWrites(Predicate<Path> syncDirectory, FileStoreLookup fileStore) {
+    DurableFileWrites(Predicate<Path> syncDirectory, PosixPermissions.FileStoreLookup fileStore) {
         this.syncDirectory = syncDirectory;
         this.fileStore = fileStore;
-    }
-
-    /** {@link Files#getFileStore}'s signature. */
-    interface FileStoreLookup {
-        FileStore of(Path path) throws IOException;
     }
 
     /**
@@ -88,7 +82,7 @@ public final class DurableFileWrites {
     boolean replace(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         // a short name of its own: one after the file's (a domain's of 253 characters) could pass NAME_MAX's 255
-        Path temporary = posix(dir)
+        Path temporary = PosixPermissions.supported(dir, fileStore)
                 ? Files.createTempFile(dir, ".tmp", ".tmp", PosixFilePermissions.asFileAttribute(permissions))
                 : Files.createTempFile(dir, ".tmp", ".tmp");
         try {
@@ -101,18 +95,6 @@ public final class DurableFileWrites {
             Files.deleteIfExists(temporary);
         }
         return sync(dir);
-    }
-
-    /**
-     * Whether {@code dir}'s file store has POSIX permissions; where its mount is not listed (a chroot, some containers:
-     * "Mount point not found"), whether its file system has them, as the lookup would fail at every write.
-     */
-    private boolean posix(Path dir) {
-        try {
-            return fileStore.of(dir).supportsFileAttributeView("posix");
-        } catch (IOException e) {
-            return dir.getFileSystem().supportedFileAttributeViews().contains("posix");
-        }
     }
 
     /** As {@link #syncDirectory}, with this instance's sync and its warning logged once. */

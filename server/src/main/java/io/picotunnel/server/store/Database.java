@@ -1,6 +1,7 @@
 package io.picotunnel.server.store;
 
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.server.files.PosixPermissions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
@@ -345,7 +346,7 @@ public final class Database implements AutoCloseable {
     private static void createPrivately(Path file) {
         Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rw-------");
         try {
-            if (Files.getFileStore(file.getParent()).supportsFileAttributeView("posix")) {
+            if (PosixPermissions.supported(file.getParent())) {
                 try {
                     Files.createFile(file, PosixFilePermissions.asFileAttribute(ownerOnly));
                 } catch (FileAlreadyExistsException e) {

@@ -1,0 +1,36 @@
+package io.picotunnel.server.files;
+
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Whether a directory's files have POSIX permissions, asked the same way wherever the server sets a file's mode. */
+public final class PosixPermissions {
+
+    private PosixPermissions() {
+    }
+
+    /**
+     * Whether {@code dir}'s file store has POSIX permissions; where its mount is not listed (a chroot, some containers:
+     * {@link Files#getFileStore} fails with "Mount point not found"), whether its file system has them, as the lookup
+     * would fail every time.
+     */
+    public static boolean supported(Path dir) {
+        return supported(dir, Files::getFileStore);
+    }
+
+    /** As {@link #supported(Path)}, the file store looked up by {@code fileStore}: {@link Files#getFileStore} but in tests. */
+    static boolean supported(Path dir, FileStoreLookup fileStore) {
+        try {
+            return fileStore.of(dir).supportsFileAttributeView("posix");
+        } catch (IOException e) {
+            return dir.getFileSystem().supportedFileAttributeViews().contains("posix");
+        }
+    }
+
+    /** {@link Files#getFileStore}'s signature. */
+    interface FileStoreLookup {
+        FileStore of(Path path) throws IOException;
+    }
+}
