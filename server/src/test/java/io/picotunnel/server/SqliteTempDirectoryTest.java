@@ -10,8 +10,10 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The directory of the server's own that sqlite-jdbc extracts its native library into, in this JVM. */
 class SqliteTempDirectoryTest {
@@ -49,6 +51,43 @@ class SqliteTempDirectoryTest {
         Files.writeString(own.resolve("sqlite-3-libsqlitejdbc.so.lck"), "");
         made.get().deleteQuietly();
         assertThat(SqliteTempFiles.in(dir)).isEmpty();
+    }
+
+    /**
+     * A killed server (SIGKILL, the OOM killer) runs no hook: its directory stayed, 1 MB a kill, as sqlite-jdbc's own
+     * clean-up looks only in the directory of the process that loads it. The next start deletes the directories of
+     * processes that are gone, and leaves those of live ones and those whose name says no process (older versions').
+     */
+    @Test
+    void aStartDeletesTheDirectoriesOfProcessesThatAreGoneAndLeavesTheOthers() throws Exception {
+        System.setProperty(SqliteTempDirectory.PROPERTY, dir.toString());
+        Path killed = leftover(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123");
+        Path running = leftover(SqliteTempDirectory.PREFIX + ProcessHandle.current().pid() + "-456");
+        Path older = leftover(SqliteTempDirectory.PREFIX + "789");
+
+        Optional<SqliteTempDirectory> made = SqliteTempDirectory.create();
+
+        assertThat(made).isPresent();
+        assertThat(killed).doesNotExist();
+        assertThat(running.resolve("sqlite-3-libsqlitejdbc.so.lck")).exists();
+        assertThat(older.resolve("sqlite-3-libsqlitejdbc.so.lck")).exists();
+        assertThat(Path.of(System.getProperty(SqliteTempDirectory.PROPERTY)).getFileName().toString())
+                .startsWith(SqliteTempDirectory.PREFIX + ProcessHandle.current().pid() + "-");
+        made.get().deleteQuietly();
+    }
+
+    private Path leftover(String name) throws Exception {
+        Path leftover = Files.createDirectory(dir.resolve(name));
+        Files.writeString(leftover.resolve("sqlite-3-libsqlitejdbc.so.lck"), "");
+        return leftover;
+    }
+
+    /** The pid of a process that has ended: one this test started and waited for. */
+    private static long goneProcessPid() throws Exception {
+        Process ended = new ProcessBuilder("true").start();
+        assertThat(ended.waitFor(20, TimeUnit.SECONDS)).as("true ended").isTrue();
+        assumeTrue(ProcessHandle.of(ended.pid()).isEmpty(), "its pid not taken again yet");
+        return ended.pid();
     }
 
     /** It failed without a word, and a stop then left sqlite-jdbc's library where no one would look for it. */
