@@ -46,7 +46,9 @@ final class SqliteTempDirectory {
 
     /**
      * Makes the directory and points sqlite-jdbc at it, before it first loads (it reads {@value #PROPERTY} then);
-     * empty, with a warning, when it cannot be made: sqlite-jdbc's default (or the operator's directory) then stands.
+     * empty, with a warning that names the parent and the cause, when it cannot be made: sqlite-jdbc's default (or the
+     * operator's directory) then stands, whatever sqlite-jdbc makes of it (a missing operator's directory fails the
+     * start), so the warning says no more.
      */
     static Optional<SqliteTempDirectory> create() {
         String operators = System.getProperty(PROPERTY);
@@ -57,8 +59,7 @@ final class SqliteTempDirectory {
             deleteLeftovers(Path.of(parent));
             return Optional.of(new SqliteTempDirectory(directory));
         } catch (IOException | RuntimeException e) {
-            log.warn("No directory of its own for sqlite-jdbc's native library in {} ({}): sqlite-jdbc extracts it"
-                    + " there itself, and a stop leaves it (about 1 MB)", parent, e.toString());
+            log.warn("Cannot make a directory for sqlite-jdbc's native library in {}: {}", parent, e.toString());
             return Optional.empty();
         }
     }
