@@ -50,11 +50,18 @@ final class SignalStop {
      * Handles SIGTERM and SIGINT from now on, stopping within {@code grace} (the server's shutdown grace), and waiting
      * for a start under way at least {@code minStartWait} ({@link #MIN_START_WAIT} in the server's process); tell it
      * {@link #started} or {@link #notStarted} in every case. Before the start, as it gives sqlite-jdbc a {@link
-     * SqliteTempDirectory} of this process's own, which the hook deletes as it halts.
+     * SqliteTempDirectory} of this process's own, which the hook deletes as it halts; throws {@link
+     * IllegalStateException}, the directory deleted, when the JVM is already exiting.
      */
     static SignalStop install(Duration grace, Duration minStartWait) {
         SignalStop stop = new SignalStop(grace, minStartWait);
-        Runtime.getRuntime().addShutdownHook(new Thread(stop::stopAndHalt, "picotunnel-shutdown"));
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread(stop::stopAndHalt, "picotunnel-shutdown"));
+        } catch (IllegalStateException e) {
+            // The JVM is already exiting (a signal before this was set up): no hook of ours deletes it then.
+            stop.sqliteTemp.ifPresent(SqliteTempDirectory::deleteQuietly);
+            throw e;
+        }
         StopSignals.install(stop::resetOpenStreams, log);
         return stop;
     }

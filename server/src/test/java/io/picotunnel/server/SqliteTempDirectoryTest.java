@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -74,6 +75,31 @@ class SqliteTempDirectoryTest {
         assertThat(Path.of(System.getProperty(SqliteTempDirectory.PROPERTY)).getFileName().toString())
                 .startsWith(SqliteTempDirectory.PREFIX + ProcessHandle.current().pid() + "-");
         made.get().deleteQuietly();
+    }
+
+    /**
+     * The JVM already exiting when the server sets up its stop (a signal during the settings): the hook cannot be
+     * added, and the directory, made just before, stayed. Reached without timing: set up from a shutdown hook.
+     */
+    @Test
+    void aStopSetUpWhileTheJvmExitsLeavesNoDirectory() throws Exception {
+        Path log = dir.resolve("out.log");
+        Path temp = dir.resolve("tmp");
+        Process process = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+                SqliteTempFiles.prepare(temp, SqliteTempFiles.OPERATORS), "-cp", System.getProperty("java.class.path"),
+                SetUpWhileExiting.class.getName()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("ended").isTrue();
+        assertThat(Files.readString(log)).contains("IllegalStateException: Shutdown in progress");
+        SqliteTempFiles.assertNoneLeft(temp, SqliteTempFiles.OPERATORS);
+    }
+
+    /** A process that sets up the server's stop while it exits, from a shutdown hook. */
+    static final class SetUpWhileExiting {
+        public static void main(String[] args) {
+            Runtime.getRuntime().addShutdownHook(
+                    new Thread(() -> SignalStop.install(Duration.ZERO, Duration.ofSeconds(1))));
+        }
     }
 
     private Path leftover(String name) throws Exception {
