@@ -47,6 +47,9 @@ import java.util.zip.GZIPOutputStream;
  * taken for the start of the next request (the target RFC 9110 10.1.1 asks not to be).</li>
  * <li>{@code /static}: 200 to GET, 405 to any other method, at once and keep-alive, without reading the request's
  * body (as many static file servers do): the body, unread, is taken for the start of the next request.</li>
+ * <li>{@code /unread-body}: 200 at once, keep-alive, without reading the request's body, and nothing read on the
+ * connection after that (it stays open until the proxy ends it or {@link #close}): neither the unread body nor
+ * a request behind it gets an answer or a close.</li>
  * <li>{@code /hang}: no answer; reads on.</li>
  * <li>{@code /stall}: 200 announcing 100 bytes, 10 sent, then nothing more, the socket kept open (reads on);
  * {@code /stall-chunked} the same with one chunk of 10 bytes and no last chunk.</li>
@@ -69,6 +72,7 @@ final class KeepAliveTarget implements AutoCloseable {
     private final Set<Socket> all = ConcurrentHashMap.newKeySet();
     private final CountDownLatch gate = new CountDownLatch(1);
     private final CountDownLatch lateBytes = new CountDownLatch(1);
+    private final CountDownLatch closing = new CountDownLatch(1);
     private final AtomicInteger lateBytesSent = new AtomicInteger();
     private final List<String> paths = new CopyOnWriteArrayList<>();
 
@@ -279,6 +283,11 @@ final class KeepAliveTarget implements AutoCloseable {
                             send(out, "405 Method Not Allowed", "Content-Length: 0", "");
                         }
                     }
+                    case "/unread-body" -> {
+                        send(out, "200 OK", "Content-Length: " + body.length(), body);
+                        closing.await(60, TimeUnit.SECONDS);
+                        return;
+                    }
                     case "/hang" -> {
                         drainUntilEof(in);
                         return;
@@ -421,6 +430,7 @@ final class KeepAliveTarget implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        closing.countDown();
         server.close();
         for (Socket socket : all) {
             socket.close();

@@ -4,6 +4,8 @@ import io.picotunnel.server.config.Setting;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -429,6 +431,31 @@ class UpstreamKeepAliveTest {
         }
         awaitFirstStreamClosedOrIdle();
         assertNextRequestUsesNewConnection();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"5\r\nhello\r\n0\r\n\r\n", "0\r\n\r\n"})
+    void aChunkedBodyTheTargetLeavesUnreadKeepsItsStreamFromTheNextRequest(String chunks) throws Exception {
+        // A request sent on the first stream would wait behind the unread chunks for ever: answered 504 after this.
+        start(Map.of(Setting.PROXY_TIMEOUT, "5s"));
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            // The target answers without reading the body and keeps the connection: no close, no 400 at the chunks
+            // left over, which would get the stream out of the pool before the next request took it.
+            http.send("GET /unread-body HTTP/1.1\r\nHost: " + HOST + "\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + chunks);
+            RawHttp.Response first = http.read();
+            assertThat(first.status()).isEqualTo(200);
+            assertThat(first.text()).isEqualTo("conn=1");
+            // Read once the first exchange ended: a stream given back to the pool would carry it.
+            RawHttp.Response second = get(http, "/ok");
+            assertThat(streamsReused()).as("streams reused").isZero();
+            assertThat(second.status()).as("the answer to the next request").isEqualTo(200);
+            assertThat(second.text()).isEqualTo("conn=2");
+        }
+        assertThat(streamsOpened()).isEqualTo(2);
+        assertThat(target.accepted()).isEqualTo(2);
+        assertThat(target.paths()).containsExactly("/unread-body", "/ok");
+        awaitIdle(1);
     }
 
     @Test
