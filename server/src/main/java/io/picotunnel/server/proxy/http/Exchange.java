@@ -1217,6 +1217,9 @@ final class Exchange {
         if (upstream != null) {
             if (reuse) {
                 proxy.upstreams().release(upstreamLease);
+                // The stream may carry another exchange at once: every later read here finds none (isOver first).
+                upstream = null;
+                upstreamLease = null;
             } else {
                 upstream.close();
             }
