@@ -825,7 +825,9 @@ final class Exchange {
     void onSwitchingProtocols(HttpResponse response, Hold upstreamHeld) {
         if (isOver()) {
             upstreamHeld.discard();
-            upstream.close();
+            if (upstream != null) { // null once a visitor who left had the stream reset
+                upstream.close();
+            }
             return;
         }
         phase = Phase.UPGRADED;
