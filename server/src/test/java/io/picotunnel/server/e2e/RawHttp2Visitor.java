@@ -85,6 +85,8 @@ final class RawHttp2Visitor implements AutoCloseable {
     private volatile Throwable endCause;
     /** The visitor closed or reset its socket itself: the end its reader sees then is not the server's. */
     private volatile boolean closedHere;
+    /** The visitor ended its output itself (a FIN or a close_notify): a write of the reader's fails then, by its doing. */
+    private volatile boolean outputEndedHere;
     private final AtomicLong pingAcks = new AtomicLong();
     /** While set, the reader thread reads nothing more: what the server sends stays in the sockets' buffers. */
     private boolean readingHeld;
@@ -348,6 +350,7 @@ final class RawHttp2Visitor implements AutoCloseable {
 
     /** Ends the TCP connection's output: a FIN, no TLS close_notify. */
     void endTcpOutput() throws IOException {
+        outputEndedHere = true;
         tcp.shutdownOutput();
         lock.lock();
         try {
@@ -360,6 +363,7 @@ final class RawHttp2Visitor implements AutoCloseable {
     /** Ends the TLS output with close_notify (TLS 1.3 half-close), the TCP connection staying open both ways. */
     void sendCloseNotify() throws IOException {
         synchronized (out) {
+            outputEndedHere = true;
             tls.shutdownOutput();
         }
     }
@@ -390,14 +394,15 @@ final class RawHttp2Visitor implements AutoCloseable {
     /**
      * Waits until the server ended the connection, as the reader saw it: the end of its stream (a FIN, or a
      * close_notify) or a reset. Fails, with what ended the reader as the cause, when the reader ended otherwise: it
-     * failed on what it read, gave up a hold of its reading, or the visitor closed its socket itself.
+     * failed on what it read, gave up a hold of its reading, could not acknowledge SETTINGS on the output the visitor
+     * had ended, or the visitor closed its socket itself.
      */
     void awaitClosedByServer(Duration atMost) {
         await("the server's end of the connection").atMost(atMost).until(this::ended);
         Throwable cause = endCause;
         if (!isTheSocketsEnd(cause)) {
-            throw new AssertionError("the visitor's reading ended, not by the server's end of the connection: "
-                    + cause, cause);
+            throw new AssertionError("the visitor's reading ended, not by the server's end of the connection"
+                    + (closedHere ? " (the visitor closed or reset its socket itself)" : "") + ": " + cause, cause);
         }
     }
 
@@ -462,7 +467,7 @@ final class RawHttp2Visitor implements AutoCloseable {
                 requireFixedPart(type, payload);
                 if (type == 0x4 && (flags & 0x1) == 0) {
                     applyInitialWindow(payload);
-                    write(frame(0x4, 0x1, 0, new byte[0]));
+                    acknowledgeSettings();
                 } else if (type == 0x8) {
                     grant(stream, ByteBuffer.wrap(payload).getInt() & 0x7fffffff);
                 }
@@ -503,6 +508,22 @@ final class RawHttp2Visitor implements AutoCloseable {
         int least = type == 0x7 ? 8 : 4;
         if (name != null && payload.length < least) {
             throw new ReaderFailure("a " + name + " of " + payload.length + " bytes, " + least + " at least", null);
+        }
+    }
+
+    /**
+     * Acknowledges the server's SETTINGS; fails as the reader's own failure when the visitor had ended its output: the
+     * write's SocketException is then of the visitor's doing, not the server's end.
+     */
+    private void acknowledgeSettings() throws IOException {
+        try {
+            write(frame(0x4, 0x1, 0, new byte[0]));
+        } catch (IOException e) {
+            if (outputEndedHere) {
+                throw new ReaderFailure("the server's SETTINGS could not be acknowledged: the visitor had ended its"
+                        + " output", e);
+            }
+            throw e;
         }
     }
 
@@ -635,7 +656,10 @@ final class RawHttp2Visitor implements AutoCloseable {
         tls.close();
     }
 
-    /** The reader ends of its own accord: a frame it cannot read, or its reading held past its bound. */
+    /**
+     * The reader ends of its own accord: a frame it cannot read, its reading held past its bound, or a write of its own
+     * on the output the visitor had ended.
+     */
     private static final class ReaderFailure extends IOException {
         ReaderFailure(String message, Throwable cause) {
             super(message, cause);

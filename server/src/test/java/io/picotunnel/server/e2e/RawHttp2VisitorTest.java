@@ -3,6 +3,7 @@ package io.picotunnel.server.e2e;
 import io.picotunnel.server.tls.TestCertificates;
 import org.junit.jupiter.api.Test;
 
+import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
@@ -11,6 +12,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 
 import static io.picotunnel.testkit.Http2Frames.frame;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** {@link RawHttp2Visitor} against a TLS peer of the test's own that writes HTTP/2 frames by hand. */
@@ -47,6 +50,153 @@ class RawHttp2VisitorTest {
             }
             answered.get(30, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void aCloseNotifyOfTheServersIsItsEndOfTheConnection() throws Exception {
+        endedByThePeer((raw, tls) -> tls.close());
+    }
+
+    @Test
+    void aFinOfTheServersWithoutCloseNotifyIsItsEndOfTheConnection() throws Exception {
+        endedByThePeer((raw, tls) -> raw.shutdownOutput());
+    }
+
+    @Test
+    void aResetOfTheServersIsItsEndOfTheConnection() throws Exception {
+        endedByThePeer((raw, tls) -> {
+            raw.setSoLinger(true, 0);
+            raw.close();
+        });
+    }
+
+    @Test
+    void theVisitorsOwnCloseIsNotTheServersEnd() throws Exception {
+        notEndedByThePeer(NOTHING, RawHttp2Visitor::close, "closed or reset its socket itself");
+    }
+
+    @Test
+    void theVisitorsOwnResetIsNotTheServersEnd() throws Exception {
+        notEndedByThePeer(NOTHING, RawHttp2Visitor::resetConnection,
+                "closed or reset its socket itself");
+    }
+
+    @Test
+    void aReaderThatGaveUpAHoldOfItsReadingWasNotEndedByTheServer() throws Exception {
+        CompletableFuture<Void> held = new CompletableFuture<>();
+        notEndedByThePeer((raw, tls) -> {
+            held.get(30, TimeUnit.SECONDS);
+            send(tls, frame(0x6, 0x1, 0, new byte[8])); // read: the hold begins at the frame after
+        }, visitor -> {
+            visitor.holdReading(Duration.ofMillis(100));
+            held.complete(null);
+        }, "reading held for more than");
+    }
+
+    @Test
+    void aReaderThatCrashedOnWhatItReadWasNotEndedByTheServer() throws Exception {
+        notEndedByThePeer((raw, tls) -> send(tls, frame(0x0, 0x8, 1, new byte[0])), visitor -> { },
+                "ArrayIndexOutOfBoundsException");
+    }
+
+    /**
+     * Before: the reader's acknowledgement of the SETTINGS failed on the output the visitor had ended ("Socket output is
+     * shutdown", a SocketException), and that was taken for the server's end while the server kept the connection.
+     */
+    @Test
+    void aReaderWhoseAcknowledgementFailedOnTheVisitorsOwnEndedOutputWasNotEndedByTheServer() throws Exception {
+        CompletableFuture<Void> outputEnded = new CompletableFuture<>();
+        notEndedByThePeer((raw, tls) -> {
+            outputEnded.get(30, TimeUnit.SECONDS);
+            send(tls, frame(0x4, 0, 0, new byte[0]));
+        }, visitor -> {
+            visitor.endTcpOutput();
+            outputEnded.complete(null);
+        }, "the visitor had ended its output");
+    }
+
+    private static final PeerStep NOTHING = (raw, tls) -> { };
+
+    /** The peer ends the connection with {@code end} once it read the visitor's opening: the server's end. */
+    private void endedByThePeer(PeerStep end) throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Void> released = new CompletableFuture<>();
+            CompletableFuture<Void> peer = peer(listener, end, new CompletableFuture<>(), released);
+            try (RawHttp2Visitor visitor = RawHttp2Visitor.connect(listener.getLocalPort(), HOST, ca.clientContext())) {
+                visitor.awaitClosedByServer(Duration.ofSeconds(30));
+            } finally {
+                released.complete(null);
+            }
+            peer.get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The peer runs {@code step} once it read the visitor's opening and keeps the connection; the visitor, connected,
+     * runs {@code own} once the peer read its opening: its reading ends, not by the server, and the wait says so with a
+     * cause that names {@code why}. The peer lets go of the connection before the visitor closes it: the close of an
+     * SSLSocket whose reading ended waits for a byte, up to its read timeout (RawHttp2Visitor's: a minute).
+     */
+    private void notEndedByThePeer(PeerStep step, VisitorStep own, String why) throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Void> opened = new CompletableFuture<>();
+            CompletableFuture<Void> released = new CompletableFuture<>();
+            CompletableFuture<Void> peer = peer(listener, step, opened, released);
+            try (RawHttp2Visitor visitor = RawHttp2Visitor.connect(listener.getLocalPort(), HOST, ca.clientContext())) {
+                opened.get(30, TimeUnit.SECONDS);
+                own.run(visitor);
+                assertThatThrownBy(() -> visitor.awaitClosedByServer(Duration.ofSeconds(30)))
+                        .isInstanceOf(AssertionError.class)
+                        .hasMessageContaining("not by the server's end of the connection")
+                        .hasStackTraceContaining(why);
+                released.complete(null);
+                peer.get(30, TimeUnit.SECONDS);
+            } finally {
+                released.complete(null);
+            }
+        }
+    }
+
+    /**
+     * Takes one connection on {@code listener}, TLS (ALPN h2) over it as a server, reads the visitor's opening (then
+     * completes {@code opened}), runs {@code step}, then keeps the connection until {@code released}, 30 s at most.
+     */
+    private CompletableFuture<Void> peer(ServerSocket listener, PeerStep step, CompletableFuture<Void> opened,
+            CompletableFuture<Void> released) {
+        SSLContext context = TestCertificates.serverContext(ca.issue(HOST));
+        return CompletableFuture.runAsync(() -> {
+            // closes the TCP socket, not the TLS one over it, whose close could wait for a byte from the visitor
+            try (Socket raw = listener.accept()) {
+                raw.setSoTimeout(30_000);
+                SSLSocket tls = (SSLSocket) context.getSocketFactory().createSocket(raw, null, true);
+                tls.setUseClientMode(false);
+                SSLParameters parameters = tls.getSSLParameters();
+                parameters.setApplicationProtocols(new String[] {"h2"});
+                tls.setSSLParameters(parameters);
+                byte[] opening = tls.getInputStream().readNBytes(VISITOR_OPENING);
+                assertThat(new String(opening, 0, 3, StandardCharsets.US_ASCII)).isEqualTo("PRI");
+                opened.complete(null);
+                step.run(raw, tls);
+                released.get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new IllegalStateException("the peer failed: " + e, e);
+            }
+        });
+    }
+
+    private static void send(SSLSocket tls, byte[] frame) throws IOException {
+        tls.getOutputStream().write(frame);
+        tls.getOutputStream().flush();
+    }
+
+    /** What the peer does once it read the visitor's opening; {@code raw} is the TCP socket under {@code tls}. */
+    private interface PeerStep {
+        void run(Socket raw, SSLSocket tls) throws Exception;
+    }
+
+    /** What the visitor does once connected. */
+    private interface VisitorStep {
+        void run(RawHttp2Visitor visitor) throws Exception;
     }
 
     private SSLServerSocket h2Listener() throws IOException {
