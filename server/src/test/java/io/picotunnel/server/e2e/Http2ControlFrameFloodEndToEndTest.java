@@ -100,7 +100,7 @@ class Http2ControlFrameFloodEndToEndTest {
         long sent = floodPastTheLimit();
         visitor.resumeReading();
 
-        await("the server's end of the connection").atMost(Duration.ofSeconds(30)).until(visitor::ended);
+        visitor.awaitClosedByServer(Duration.ofSeconds(30));
         assertThat(visitor.goAwayError())
                 .as("the GOAWAY's error code (-1: none came; the visitor's reading ended by %s)", visitor.endCause())
                 .isEqualTo(ENHANCE_YOUR_CALM);
