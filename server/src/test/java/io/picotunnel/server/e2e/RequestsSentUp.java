@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
@@ -27,7 +28,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * last chunk included, which may come in a read of the visitor's after its last byte of data.
  *
  * <p>Only streams the server opens while it watches (their SYN seen) are parsed: the bytes of one already open when
- * the watch began do not start at its stream header, so data on such a stream fails {@link #whole()} saying so.
+ * the watch began do not start at its stream header, so data on such a stream fails {@link #whole()} saying so, as
+ * does a request the decoders could not parse; a failure after the last {@link #whole()} fails {@link #close()}.
  */
 final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements AutoCloseable {
 
@@ -36,6 +38,8 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
     private final AtomicInteger whole = new AtomicInteger();
     /** Why what went up could not be counted: the first failure, set once. */
     private volatile RuntimeException unparsed;
+    /** {@link #whole()} threw {@link #unparsed}: the test was told. */
+    private volatile boolean unparsedTold;
     private final Channel connection;
 
     private RequestsSentUp(Channel connection) {
@@ -60,6 +64,7 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
     /** The requests sent up whole since {@link #watch}. */
     int whole() {
         if (unparsed != null) {
+            unparsedTold = true;
             throw new AssertionError("what went up the streams could not be counted: " + unparsed.getMessage(),
                     unparsed);
         }
@@ -92,10 +97,17 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
         }
         stream.writeInbound(frame.payload().retainedDuplicate());
         for (Object parsed = stream.readInbound(); parsed != null; parsed = stream.readInbound()) {
-            if (parsed instanceof LastHttpContent last && last.decoderResult().isSuccess()) {
-                whole.incrementAndGet();
+            try {
+                if (parsed instanceof HttpObject message && message.decoderResult().isFailure()) {
+                    throw new IllegalStateException("stream " + frame.streamId() + " carried what could not be parsed"
+                            + " as a request: " + message.decoderResult().cause(), message.decoderResult().cause());
+                }
+                if (parsed instanceof LastHttpContent last && last.decoderResult().isSuccess()) {
+                    whole.incrementAndGet();
+                }
+            } finally {
+                ReferenceCountUtil.release(parsed);
             }
-            ReferenceCountUtil.release(parsed);
         }
     }
 
@@ -104,10 +116,34 @@ final class RequestsSentUp extends ChannelOutboundHandlerAdapter implements Auto
      * any more while the connection is still registered (something else took it out), when the connection's loop
      * refuses the removal (shut down before the watch was closed: what it kept is released once the loop ended), when
      * the watch is still there after, or when a stream's decoders failed as they ended, other than for a stream cut
-     * inside its header.
+     * inside its header; and, once what it kept is released, when what went up could not be counted and no
+     * {@link #whole()} said so.
      */
     @Override
     public void close() {
+        try {
+            takeOut();
+        } catch (RuntimeException e) {
+            AssertionError untold = untold();
+            if (untold != null) {
+                e.addSuppressed(untold);
+            }
+            throw e;
+        }
+        AssertionError untold = untold();
+        if (untold != null) {
+            throw untold;
+        }
+    }
+
+    /** Why what went up could not be counted, when no {@link #whole()} said so; else null. */
+    private AssertionError untold() {
+        RuntimeException failure = unparsed;
+        return failure == null || unparsedTold ? null : new AssertionError("what went up the streams after the last"
+                + " count could not be counted: " + failure.getMessage(), failure);
+    }
+
+    private void takeOut() {
         Future<?> removed;
         try {
             removed = connection.eventLoop().submit(() -> {

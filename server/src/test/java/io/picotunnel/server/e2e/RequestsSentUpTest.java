@@ -28,6 +28,8 @@ class RequestsSentUpTest {
 
     private static final String SESSION = "session";
     private static final String REQUEST = "POST / HTTP/1.1\r\nHost: watch.test\r\nContent-Length: 2\r\n\r\nhi";
+    /** An initial line whose version is none: the decoder makes an invalid message of it. */
+    private static final String NOT_HTTP = "POST / NOT-HTTP\r\n\r\n";
 
     private final DefaultEventLoop loop = new DefaultEventLoop();
     private Channel connection;
@@ -68,6 +70,41 @@ class RequestsSentUpTest {
             assertThatThrownBy(watch::whole).isInstanceOf(AssertionError.class)
                     .hasMessageContaining("stream 4 was open before the watch began");
         }
+    }
+
+    /** Before: the request that could not be parsed was not counted, and nothing said why. */
+    @Test
+    void aRequestThatCouldNotBeParsedFailsTheCountNamingItsStream() throws Exception {
+        try (RequestsSentUp watch = RequestsSentUp.watch(connection, SESSION)) {
+            sendUp(YamuxFrame.data(YamuxSpec.FLAG_SYN, 2, opening(NOT_HTTP)));
+
+            assertThatThrownBy(watch::whole).isInstanceOf(AssertionError.class)
+                    .hasMessageContaining("stream 2 carried what could not be parsed as a request");
+        }
+    }
+
+    /** Before: close() passed, and the request that could not be parsed after the last count went unsaid. */
+    @Test
+    void aRequestThatCouldNotBeParsedAfterTheLastCountFailsTheClose() throws Exception {
+        RequestsSentUp watch = RequestsSentUp.watch(connection, SESSION);
+        sendUp(YamuxFrame.data(YamuxSpec.FLAG_SYN, 2, opening(REQUEST)));
+        assertThat(watch.whole()).isEqualTo(1);
+        sendUp(YamuxFrame.data(YamuxSpec.FLAG_SYN, 4, opening(NOT_HTTP)));
+
+        assertThatThrownBy(watch::close).isInstanceOf(AssertionError.class)
+                .hasMessageContaining("after the last count could not be counted: stream 4 carried what could not be");
+        assertThat(connection.pipeline().get(RequestsSentUp.class)).as("the watch, once closed").isNull();
+    }
+
+    /** Before: close() passed, the bytes of a stream open before the watch after the last count unsaid. */
+    @Test
+    void dataOnAStreamOpenBeforeTheWatchBeganAfterTheLastCountFailsTheClose() throws Exception {
+        RequestsSentUp watch = RequestsSentUp.watch(connection, SESSION);
+        assertThat(watch.whole()).isZero();
+        sendUp(YamuxFrame.data(0, 4, ascii("hi")));
+
+        assertThatThrownBy(watch::close).isInstanceOf(AssertionError.class)
+                .hasMessageContaining("stream 4 was open before the watch began");
     }
 
     /** Before: close found nothing to remove and said nothing. */
@@ -131,6 +168,14 @@ class RequestsSentUpTest {
 
     private void sendUp(YamuxFrame frame) throws Exception {
         loop.submit(() -> connection.pipeline().context(SESSION).writeAndFlush(frame)).get(10, TimeUnit.SECONDS);
+    }
+
+    /** A stream header, then {@code text}. */
+    private static ByteBuf opening(String text) {
+        ByteBuf opening = Unpooled.buffer();
+        new StreamHeader(StreamType.HTTP, "127.0.0.1:80").encode(opening);
+        opening.writeCharSequence(text, StandardCharsets.US_ASCII);
+        return opening;
     }
 
     private static ByteBuf ascii(String text) {
