@@ -48,24 +48,7 @@ abstract class AgainstAnUploadBudget {
      * first failure thrown, the others in it.
      */
     protected void closeVisitors() throws IOException {
-        Exception first = null;
-        for (RawHttp2Visitor visitor : visitors) {
-            try {
-                visitor.close();
-            } catch (Exception e) {
-                if (first == null) {
-                    first = e;
-                } else {
-                    first.addSuppressed(e);
-                }
-            }
-        }
-        if (first instanceof IOException e) {
-            throw e;
-        }
-        if (first != null) {
-            throw (RuntimeException) first;
-        }
+        CloseAll.closeAll(visitors);
     }
 
     @AfterEach

@@ -25,17 +25,16 @@ final class HeldStreams implements AutoCloseable {
         } catch (IOException | RuntimeException | AssertionError e) {
             try {
                 close();
-            } catch (IOException suppressed) {
+            } catch (IOException | RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             }
             throw e;
         }
     }
 
+    /** Closes every visitor, though one's close fails: the first failure thrown, the others in it. */
     @Override
     public void close() throws IOException {
-        for (Socket visitor : visitors) {
-            visitor.close();
-        }
+        CloseAll.closeAll(visitors);
     }
 }
