@@ -12,7 +12,7 @@ import java.security.SecureRandom;
  */
 public final class PasswordHash {
 
-    /** 2^11 rounds: tens of milliseconds per check, which is why checks run off the event loops and are cached. */
+    /** 2^11 rounds: about 0.1 to 0.15 s per check, which is why checks run off the event loops and are cached. */
     static final int COST = 11;
     /**
      * The most rounds a stored hash may ask for, 2^12: a hash above it is not one {@link #hash} made (edited by hand in

@@ -61,8 +61,9 @@ public final class HttpProxy implements HttpPipelines {
      * queue of 512 (beyond, the gate answers busy at once), ~0.15 s a bcrypt hash: a full queue clears in about 40 s,
      * 80 s were every check two hashes (a password sent decomposed is tried in both Unicode forms). A check not ended
      * long after is one that never will (a bug; a hash edited by hand to a huge cost matches nothing, without a
-     * check), or a full queue on a machine several times slower (over ~0.35 s a hash): answered 503 check_timeout rather than holding the request and its connection for ever. Not
-     * --proxy-timeout, the target's, which may be a few seconds, well under what a full queue takes.
+     * check), or a full queue on a machine over twice as slow (over ~0.35 s a hash): answered 503 check_timeout
+     * rather than holding the request and its connection for ever. Not --proxy-timeout, the target's, which may be a
+     * few seconds, well under what a full queue takes.
      */
     public static final Duration CHECK_TIMEOUT = Duration.ofMinutes(3);
 
