@@ -34,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntConsumer;
 import java.util.function.LongToIntFunction;
 
 import static io.picotunnel.testkit.Http2Frames.frame;
@@ -56,8 +57,16 @@ final class RawHttp2Visitor implements AutoCloseable {
     private static final int MAX_FRAME = 16_384;
     /** How long a wait for the server (its credit, its PING ACK, its reading of a write) may take, unless told. */
     private static final Duration WAIT = Duration.ofMinutes(1);
-    /** Resets the connection of a write still blocked at its bound; a bound cancelled is dropped at once. */
-    private static final ScheduledExecutorService WRITE_BOUNDS = writeBounds();
+    /**
+     * How long {@link #close()} lets the TLS close take: once the reader ended, SSLSocket's close reads on for a byte
+     * of the peer's, up to the read timeout (a minute), and past this bound the TCP socket under it is closed.
+     */
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+    /**
+     * Resets the connection of a write still blocked at its bound, closes that of a close past its own; a bound
+     * cancelled is dropped at once.
+     */
+    private static final ScheduledExecutorService BOUNDS = bounds();
 
     private final Socket tcp;
     private final SSLSocket tls;
@@ -94,10 +103,12 @@ final class RawHttp2Visitor implements AutoCloseable {
     private long readingHeldUntil;
     private Duration readingHeldAtMost;
     private final Condition readingResumed = lock.newCondition();
+    /** Told the type of each frame the reader read, before the reader acts on it; reader thread only. */
+    private volatile IntConsumer frameWatch = type -> { };
 
-    private static ScheduledExecutorService writeBounds() {
+    private static ScheduledExecutorService bounds() {
         ScheduledThreadPoolExecutor bounds = new ScheduledThreadPoolExecutor(1,
-                Thread.ofPlatform().name("h2-visitor-write-bounds").daemon().factory());
+                Thread.ofPlatform().name("h2-visitor-bounds").daemon().factory());
         bounds.setRemoveOnCancelPolicy(true);
         return bounds;
     }
@@ -214,6 +225,14 @@ final class RawHttp2Visitor implements AutoCloseable {
             System.arraycopy(ping, 0, all, i * ping.length, ping.length);
         }
         write(all, atMost);
+    }
+
+    /**
+     * Has the reader tell {@code watch} the type of each frame it reads from now on, before it acts on the frame; what
+     * {@code watch} throws ends the reading, as {@link #endCause()} then says.
+     */
+    void watchFrames(IntConsumer watch) {
+        frameWatch = watch;
     }
 
     /** The PING ACKs the server sent that the visitor read so far. */
@@ -463,6 +482,7 @@ final class RawHttp2Visitor implements AutoCloseable {
                     throw new EOFException("the connection ended within a frame, " + payload.length + " of its "
                             + length + " bytes read");
                 }
+                frameWatch.accept(type);
                 requireFixedPart(type, payload);
                 if (type == 0x4 && (flags & 0x1) == 0) {
                     applyInitialWindow(payload);
@@ -489,8 +509,9 @@ final class RawHttp2Visitor implements AutoCloseable {
                     endedStreams.add(stream);
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            // the server's end, its reset, or a frame this visitor cannot read: the test asks what came before
+        } catch (Throwable e) {
+            // the server's end, its reset, a frame this visitor cannot read, or an Error (a watch's assertion): the
+            // test asks what came before, and a wait says what ended the reading
             endCause = e;
         } finally {
             ended = true;
@@ -616,7 +637,7 @@ final class RawHttp2Visitor implements AutoCloseable {
      */
     private void write(byte[] bytes, Duration atMost) throws IOException {
         synchronized (out) {
-            ScheduledFuture<?> bound = WRITE_BOUNDS.schedule(this::resetQuietly, atMost.toNanos(),
+            ScheduledFuture<?> bound = BOUNDS.schedule(this::resetQuietly, atMost.toNanos(),
                     TimeUnit.NANOSECONDS);
             IOException failure = null;
             try {
@@ -650,10 +671,24 @@ final class RawHttp2Visitor implements AutoCloseable {
         tcp.close();
     }
 
+    /** Closes the TLS socket (a close_notify), within {@link #CLOSE_WAIT}: past it, the TCP socket under it. */
     @Override
     public void close() throws IOException {
         closedHere = true;
-        tls.close();
+        ScheduledFuture<?> bound = BOUNDS.schedule(this::closeTcpQuietly, CLOSE_WAIT.toNanos(), TimeUnit.NANOSECONDS);
+        try {
+            tls.close();
+        } finally {
+            bound.cancel(false);
+        }
+    }
+
+    private void closeTcpQuietly() {
+        try {
+            tcp.close();
+        } catch (IOException e) {
+            // closed already: the close it bounds has ended
+        }
     }
 
     /**

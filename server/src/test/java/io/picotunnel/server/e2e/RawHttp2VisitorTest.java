@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import static io.picotunnel.testkit.Http2Frames.frame;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.awaitility.Awaitility.await;
 
 /** {@link RawHttp2Visitor} against a TLS peer of the test's own that writes HTTP/2 frames by hand. */
@@ -101,6 +102,47 @@ class RawHttp2VisitorTest {
     }
 
     /**
+     * Before: an Error in the reader (here a check of the test's on what it read) ended the reading with
+     * {@code endCause()} null, so the wait failed saying "null", not what went wrong.
+     */
+    @Test
+    void anErrorInTheReaderIsWhatEndedItsReading() throws Exception {
+        CompletableFuture<Void> watched = new CompletableFuture<>();
+        notEndedByThePeer((raw, tls) -> {
+            watched.get(30, TimeUnit.SECONDS);
+            send(tls, frame(0x6, 0, 0, new byte[8])); // a PING, which the reader only reads
+        }, visitor -> {
+            visitor.watchFrames(type -> {
+                throw new AssertionError("a check of the test's on a frame of type " + type);
+            });
+            watched.complete(null);
+        }, "a check of the test's on a frame of type 6");
+    }
+
+    /**
+     * Before: the close of a visitor whose reader had ended waited for a byte of the peer's, up to the socket's read
+     * timeout (a minute), while the peer kept the connection and sent nothing.
+     */
+    @Test
+    void aCloseAfterTheReaderEndedIsQuickWhileThePeerKeepsTheConnection() throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Void> released = new CompletableFuture<>();
+            CompletableFuture<Void> peer = peer(listener, (raw, tls) -> send(tls, frame(0x0, 0x8, 1, new byte[0])),
+                    new CompletableFuture<>(), released); // a DATA frame too short for its padding: the reader fails
+            RawHttp2Visitor visitor = RawHttp2Visitor.connect(listener.getLocalPort(), HOST, ca.clientContext());
+            try {
+                await("the visitor's reading ended").atMost(Duration.ofSeconds(30)).until(visitor::ended);
+
+                assertTimeoutPreemptively(Duration.ofSeconds(20), visitor::close, "the visitor's close");
+            } finally {
+                released.complete(null);
+                visitor.close();
+            }
+            peer.get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
      * Before: the reader's acknowledgement of the SETTINGS failed on the output the visitor had ended ("Socket output is
      * shutdown", a SocketException), and that was taken for the server's end while the server kept the connection;
      * then for the reader's failure, which a reader slow to read the server's first SETTINGS met under load. Now the
@@ -152,7 +194,7 @@ class RawHttp2VisitorTest {
      * The peer runs {@code step} once it read the visitor's opening and keeps the connection; the visitor, connected,
      * runs {@code own} once the peer read its opening: its reading ends, not by the server, and the wait says so with a
      * cause that names {@code why}. The peer lets go of the connection before the visitor closes it: the close of an
-     * SSLSocket whose reading ended waits for a byte, up to its read timeout (RawHttp2Visitor's: a minute).
+     * SSLSocket whose reading ended waits for a byte, which RawHttp2Visitor bounds (a few seconds) but need not wait.
      */
     private void notEndedByThePeer(PeerStep step, VisitorStep own, String why) throws Exception {
         try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
