@@ -10,15 +10,19 @@ import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.proxy.http.RetryAfter;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.ManualClock;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -27,6 +31,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 
 import static org.assertj.core.api.Assertions.as;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -38,6 +43,10 @@ import static org.awaitility.Awaitility.await;
 class BasicAuthGateTest {
 
     private static final String CHECK_THREAD = "failing-password-check";
+    private static final String APPENDER_ERROR = "the log's appender, for the test";
+    private static final String NO_THREAD = "unable to create native thread, for the test";
+
+    private final List<CheckPool> pools = new ArrayList<>();
 
     /**
      * A flood of sign-ins backs the checks up: each is answered 503, and the log says so once a minute, not once per
@@ -45,9 +54,7 @@ class BasicAuthGateTest {
      */
     @Test
     void signInsRefusedWhileTheChecksAreBackedUpAreLoggedOnceWithoutTheirPasswords() throws Exception {
-        ThreadPoolExecutor full = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new SynchronousQueue<>());
-        full.shutdown(); // rejects every check, as a pool whose queue is full does
-        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, full);
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, rejectingPool());
              LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
             for (int i = 0; i < 5; i++) {
                 HttpVerdict answer = pending(gate, "guess-" + i).get(5, TimeUnit.SECONDS);
@@ -68,15 +75,9 @@ class BasicAuthGateTest {
      */
     @Test
     void checksQueuedWhenTheGateClosesAndSignInsAfterAreAnswered503ServerStopping() throws Exception {
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8));
+        CheckPool pool = checkPool(task -> false);
         CountDownLatch busy = new CountDownLatch(1);
-        pool.execute(() -> {
-            try {
-                busy.await(30, TimeUnit.SECONDS); // the pool's one thread taken until the close interrupts it
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        occupy(pool, busy); // until the close interrupts it
         BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool);
         try (LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
             CompletableFuture<HttpVerdict> first = pending(gate, "guess-1");
@@ -103,7 +104,7 @@ class BasicAuthGateTest {
     @Test
     void checksThatAllThrowAreLoggedOnceWithTheirStackTrace() throws Exception {
         ManualClock logClock = new ManualClock(Instant.now());
-        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, failingCheckPool(), failingFailureCount(),
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, checkPool(task -> false), failingFailureCount(),
                 logClock::nanoTime);
              LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
             for (int i = 0; i < 20; i++) {
@@ -126,14 +127,14 @@ class BasicAuthGateTest {
      */
     @Test
     void aCheckWhoseLogLineThrowsStillAnswersAndFreesItsCredentialsAndItsPlaceAmongTheAddresssChecks() {
-        ThreadPoolExecutor pool = failingCheckPool();
+        CheckPool pool = checkPool(task -> false);
         ManualClock logClock = new ManualClock(Instant.now());
         Logger logger = (Logger) LoggerFactory.getLogger(BasicAuthGate.class);
         AppenderBase<ILoggingEvent> throwing = new AppenderBase<>() {
             @Override
             protected void append(ILoggingEvent event) {
                 if (event.getLevel() == Level.WARN && Thread.currentThread().getName().equals(CHECK_THREAD)) {
-                    throw new OutOfMemoryError("the log's appender, for the test");
+                    throw new OutOfMemoryError(APPENDER_ERROR);
                 }
             }
         };
@@ -152,6 +153,7 @@ class BasicAuthGateTest {
                     .until(() -> pool.getCompletedTaskCount() == passwords.size());
             assertThat(log.messages(Level.WARN)).as("the failures logged, each line then thrown by the appender after")
                     .hasSize(passwords.size());
+            assertThat(pool.thrown).as("the appender's Errors, out of the checks' tasks").hasSize(passwords.size());
         } finally {
             logger.detachAppender(throwing);
             throwing.stop();
@@ -168,15 +170,7 @@ class BasicAuthGateTest {
     @Test
     void aCheckThePoolCannotStartIsAnsweredAndFreesItsCredentialsAndItsPlaceAmongTheAddresssChecks() throws Exception {
         AtomicInteger threadsNotMade = new AtomicInteger(BasicAuthGate.MAX_CHECKS_PER_ADDRESS);
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8)) {
-            @Override
-            public void execute(Runnable command) {
-                if (threadsNotMade.getAndDecrement() > 0) {
-                    throw new OutOfMemoryError("unable to create native thread, for the test");
-                }
-                super.execute(command);
-            }
-        };
+        CheckPool pool = checkPool(task -> threadsNotMade.getAndDecrement() > 0);
         try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool);
              LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
             for (int i = 0; i < BasicAuthGate.MAX_CHECKS_PER_ADDRESS; i++) {
@@ -186,7 +180,7 @@ class BasicAuthGateTest {
                 assertThat(catchThrowable(() -> notStarted.set(pending(gate, password)))).as("thrown out of check()")
                         .isNull();
                 assertThatThrownBy(() -> notStarted.get().get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
-                        .hasRootCauseMessage("unable to create native thread, for the test");
+                        .hasRootCauseMessage(NO_THREAD);
             }
             assertThat(log.messages(Level.WARN)).first(as(STRING))
                     .isEqualTo("the password check of a request to app.test could not start");
@@ -209,28 +203,14 @@ class BasicAuthGateTest {
     @Test
     void aCheckRunAfterItWasAnsweredAsNotStartedFreesNoOtherChecksPlaces() throws Exception {
         AtomicReference<Runnable> kept = new AtomicReference<>();
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8)) {
-            @Override
-            public void execute(Runnable command) {
-                if (kept.compareAndSet(null, command)) {
-                    throw new OutOfMemoryError("unable to create native thread, for the test");
-                }
-                super.execute(command);
-            }
-        };
+        CheckPool pool = checkPool(task -> kept.compareAndSet(null, task));
         CountDownLatch busy = new CountDownLatch(1);
         try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool)) {
             AtomicReference<CompletableFuture<HttpVerdict>> notStarted = new AtomicReference<>();
             assertThat(catchThrowable(() -> notStarted.set(pending(gate, "guess-0")))).as("thrown out of check()")
                     .isNull();
             assertThatThrownBy(() -> notStarted.get().get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
-            pool.execute(() -> {
-                try {
-                    busy.await(30, TimeUnit.SECONDS); // the pool's one thread taken: the checks below stay queued
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
+            occupy(pool, busy); // the checks below stay queued
             CompletableFuture<HttpVerdict> again = pending(gate, "guess-0");
             CompletableFuture<HttpVerdict> other = pending(gate, "guess-1");
 
@@ -262,13 +242,80 @@ class BasicAuthGateTest {
         });
     }
 
-    /** One thread, named {@link #CHECK_THREAD}, its uncaught throws (the log's Error) let go: the pool starts another. */
-    private static ThreadPoolExecutor failingCheckPool() {
-        return new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8), runnable -> {
-            Thread thread = new Thread(runnable, CHECK_THREAD);
-            thread.setUncaughtExceptionHandler((t, e) -> {
+    /**
+     * A pool of one thread ({@link CheckPool}) whose {@code execute} throws an OutOfMemoryError, as when no thread
+     * could be started, for the tasks {@code unableToStart} picks; what its tasks throw is checked after the test.
+     */
+    private CheckPool checkPool(Predicate<Runnable> unableToStart) {
+        CheckPool pool = new CheckPool(unableToStart);
+        pools.add(pool);
+        return pool;
+    }
+
+    /**
+     * Fails when a check's task threw anything but the log's Error the test made: a pool's thread, where the gate's
+     * tasks run, would otherwise end with it unseen. The pools are stopped first, so every task has ended.
+     */
+    @AfterEach
+    void nothingButTheLogsErrorWasThrownOutOfAChecksTask() throws InterruptedException {
+        for (CheckPool pool : pools) {
+            pool.shutdownNow();
+            assertThat(pool.awaitTermination(10, TimeUnit.SECONDS)).as("the check pool stopped").isTrue();
+            assertThat(pool.thrown).as("thrown out of the checks' tasks")
+                    .allSatisfy(e -> assertThat(e).hasMessage(APPENDER_ERROR));
+        }
+    }
+
+    /**
+     * One thread, named {@link #CHECK_THREAD}, a queue of 8; what its tasks throw (the log's Error) is kept in
+     * {@link #thrown} by {@code afterExecute}, which sees it before the thread ends with it, rather than printed.
+     */
+    private static final class CheckPool extends ThreadPoolExecutor {
+        final Queue<Throwable> thrown = new ConcurrentLinkedQueue<>();
+        private final Predicate<Runnable> unableToStart;
+
+        CheckPool(Predicate<Runnable> unableToStart) {
+            super(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(8), runnable -> {
+                Thread thread = new Thread(runnable, CHECK_THREAD);
+                thread.setUncaughtExceptionHandler((t, e) -> {
+                    // in thrown already: afterExecute kept it
+                });
+                return thread;
             });
-            return thread;
+            this.unableToStart = unableToStart;
+        }
+
+        @Override
+        public void execute(Runnable task) {
+            if (unableToStart.test(task)) {
+                throw new OutOfMemoryError(NO_THREAD);
+            }
+            super.execute(task);
+        }
+
+        @Override
+        protected void afterExecute(Runnable task, Throwable failure) {
+            if (failure != null) {
+                thrown.add(failure);
+            }
+        }
+    }
+
+    /** A pool that rejects every check, as one whose queue is full does. */
+    private static ThreadPoolExecutor rejectingPool() {
+        ThreadPoolExecutor full = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new SynchronousQueue<>());
+        full.shutdown();
+        return full;
+    }
+
+    /** Takes the pool's one thread until {@code busy} is counted down, 30 s at most, or the pool is shut down now. */
+    private static void occupy(ThreadPoolExecutor pool, CountDownLatch busy) {
+        pool.execute(() -> {
+            try {
+                busy.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         });
     }
 
@@ -308,10 +355,8 @@ class BasicAuthGateTest {
     /** A Host header with a right-to-left override would show its name backwards in the log, and the text after it. */
     @Test
     void hostWithARightToLeftOverrideIsLoggedWithTheOverrideWrittenOut() throws Exception {
-        ThreadPoolExecutor full = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new SynchronousQueue<>());
-        full.shutdown();
         ServiceAuth.Basic auth = new ServiceAuth.Basic("alice", "no check runs");
-        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, full);
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, rejectingPool());
              LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
             String authorization = "Basic " + Base64.getEncoder()
                     .encodeToString("alice:guess".getBytes(StandardCharsets.UTF_8));
