@@ -1,6 +1,5 @@
 package io.picotunnel.server.proxy.http;
 
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -10,7 +9,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -80,7 +78,7 @@ class Http2UploadBudgetCreditFlushTest {
             Http2StreamChannel upload = Http2UploadBudgetPeers.upload(visitor, new ChannelInboundHandlerAdapter());
             uploads.add(upload);
             for (int frame = 0; frame < FRAMES_EACH; frame++) {
-                upload.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(new byte[FRAME]), false)).sync();
+                Http2UploadBudgetPeers.send(upload, FRAME, false);
             }
         }
         // The visitor may split a frame where the connection's window ended: the bytes tell when all came

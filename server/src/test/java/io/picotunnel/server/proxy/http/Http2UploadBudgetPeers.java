@@ -25,11 +25,13 @@ import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.net.Transport;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
@@ -38,6 +40,9 @@ import java.util.function.Consumer;
  * connections the budget watches as HttpProxy does, or the proxy itself, and visitors' connections to it.
  */
 final class Http2UploadBudgetPeers {
+
+    /** How long a visitor's open of a stream, write or close may take before the test fails saying so. */
+    static final Duration SYNC_BOUND = Duration.ofSeconds(30);
 
     private Http2UploadBudgetPeers() {
     }
@@ -139,9 +144,25 @@ final class Http2UploadBudgetPeers {
 
     private static Http2StreamChannel open(Channel visitor, ChannelHandler handler, Http2Headers head, boolean end)
             throws InterruptedException {
-        Http2StreamChannel stream = new Http2StreamChannelBootstrap(visitor).handler(handler).open().sync().getNow();
-        stream.writeAndFlush(new DefaultHttp2HeadersFrame(head, end)).sync();
+        Http2StreamChannel stream = synced(new Http2StreamChannelBootstrap(visitor).handler(handler).open(),
+                "the open of a visitor's stream");
+        synced(stream.writeAndFlush(new DefaultHttp2HeadersFrame(head, end)), "the write of a request's head");
         return stream;
+    }
+
+    /**
+     * Waits for {@code future} as its sync() would, {@link #SYNC_BOUND} at most: fails saying {@code what} did not end
+     * then (a DATA frame the server's flow control holds back, a stuck loop) rather than wait for ever, or with its
+     * failure; else gives its result.
+     */
+    static <V> V synced(Future<V> future, String what) {
+        if (!future.awaitUninterruptibly(SYNC_BOUND.toMillis())) {
+            throw new AssertionError(what + " did not end within " + SYNC_BOUND);
+        }
+        if (!future.isSuccess()) {
+            throw new AssertionError(what + " failed", future.cause());
+        }
+        return future.getNow();
     }
 
     /** The head of a POST to {@code https://uploads.test/upload}. */
@@ -151,7 +172,8 @@ final class Http2UploadBudgetPeers {
 
     /** Sends {@code bytes} zero bytes on {@code upload} in one DATA frame, the last when {@code end}. */
     static void send(Http2StreamChannel upload, int bytes, boolean end) throws InterruptedException {
-        upload.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(new byte[bytes]), end)).sync();
+        synced(upload.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(new byte[bytes]), end)),
+                "the write of a DATA frame of " + bytes + " bytes");
     }
 
     /** What a visitor's stream was answered: its status, body, end and reset, as they come. */

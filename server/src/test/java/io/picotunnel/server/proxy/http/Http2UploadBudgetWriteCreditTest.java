@@ -1,6 +1,5 @@
 package io.picotunnel.server.proxy.http;
 
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -10,7 +9,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -72,7 +70,7 @@ class Http2UploadBudgetWriteCreditTest {
         Channel visitor = Http2UploadBudgetPeers.connect(group, server, visitorCodec);
         Http2StreamChannel upload = Http2UploadBudgetPeers.upload(visitor, new ChannelInboundHandlerAdapter());
         for (int frame = 0; frame < FRAMES; frame++) {
-            upload.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(new byte[FRAME]), false)).sync();
+            Http2UploadBudgetPeers.send(upload, FRAME, false);
         }
         await().atMost(10, TimeUnit.SECONDS).alias("both pieces read and held")
                 .until(() -> pieces.stream().mapToLong(piece -> piece.content().readableBytes()).sum()
@@ -107,7 +105,7 @@ class Http2UploadBudgetWriteCreditTest {
             Http2UploadBudget.passedOn(piece);
             piece.release();
         })).get(5, TimeUnit.SECONDS);
-        upload.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(new byte[1]), false)).sync();
+        Http2UploadBudgetPeers.send(upload, 1, false);
         await().atMost(10, TimeUnit.SECONDS).alias("a last piece read").until(() -> !pieces.isEmpty());
         assertThat(budget.held()).as("held: the last piece only").isEqualTo(1 + Http2UploadBudget.FRAME_COST);
         assertThat(window(visitorCodec, upload)).as("the visitor's window, no credit given twice")

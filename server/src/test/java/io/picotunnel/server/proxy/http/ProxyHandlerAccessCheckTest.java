@@ -407,7 +407,7 @@ class ProxyHandlerAccessCheckTest {
             assertThat(counters.totalConnections()).as("the service's requests, once the verdict came").isEqualTo(1);
             assertThat(counters.responses(5)).as("5xx answers").isEqualTo(1);
             assertThat(counters.responses(2) + counters.responses(4)).as("other answers").isZero();
-            listener.close().sync();
+            Http2UploadBudgetPeers.synced(listener.close(), "the proxy's listener's close");
         }
     }
 
