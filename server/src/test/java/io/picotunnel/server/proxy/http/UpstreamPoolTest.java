@@ -65,6 +65,29 @@ class UpstreamPoolTest {
         return lease.getNow();
     }
 
+    /** A lease of a stream opened for {@code exchange}, none being idle. */
+    private UpstreamPool.Lease newLease(Recorder exchange) {
+        return leased(pool.acquire(SERVICE, exchange), false);
+    }
+
+    /** A lease of an idle stream, taken again for {@code exchange}. */
+    private UpstreamPool.Lease takenAgain(Recorder exchange) {
+        return leased(pool.acquire(SERVICE, exchange), true);
+    }
+
+    /** The stream a lease of the embedded opener holds. */
+    private static EmbeddedChannel stream(UpstreamPool.Lease lease) {
+        return (EmbeddedChannel) lease.channel();
+    }
+
+    /** Gives {@code lease} back and runs the park that queued on its stream's loop, which files the stream as idle. */
+    private EmbeddedChannel parked(UpstreamPool.Lease lease) {
+        pool.release(lease);
+        EmbeddedChannel stream = stream(lease);
+        stream.runPendingTasks();
+        return stream;
+    }
+
     private static void answer(EmbeddedChannel stream) {
         stream.writeInbound(Unpooled.copiedBuffer(RESPONSE, StandardCharsets.US_ASCII));
     }
@@ -79,14 +102,14 @@ class UpstreamPoolTest {
     @Test
     void aStreamTakenOnItsLoopBeforeItsParkRanGoesToTheNewExchangeAndParkLeavesItAlone() {
         Recorder first = new Recorder();
-        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, first), false);
-        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+        UpstreamPool.Lease lease = newLease(first);
+        EmbeddedChannel stream = stream(lease);
         exchange(stream);
         assertThat(first.read).containsExactly(200, "DefaultLastHttpContent");
 
         pool.release(lease); // park is queued on the stream's loop, not run
         Recorder second = new Recorder();
-        assertThat(leased(pool.acquire(SERVICE, second), true).channel()).isSameAs(stream);
+        assertThat(takenAgain(second).channel()).isSameAs(stream);
         stream.runPendingTasks(); // park runs now, after the take
 
         exchange(stream);
@@ -100,15 +123,15 @@ class UpstreamPoolTest {
 
     @Test
     void aStreamHoldingBytesPastItsResponseTakenBeforeItsParkRanIsClosedAndTheTakeGetsANewOne() {
-        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, new Recorder()), false);
-        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+        UpstreamPool.Lease lease = newLease(new Recorder());
+        EmbeddedChannel stream = stream(lease);
         stream.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/"));
         stream.releaseOutbound();
         // Bytes past Content-Length in the same read: the decoder holds them, waiting for a line break.
         stream.writeInbound(Unpooled.copiedBuffer(RESPONSE + "garbage-bytes", StandardCharsets.US_ASCII));
 
         pool.release(lease); // park, which would see the bytes, is queued, not run
-        Channel next = leased(pool.acquire(SERVICE, new Recorder()), false).channel();
+        Channel next = newLease(new Recorder()).channel();
         stream.runPendingTasks();
 
         assertThat(next).isNotSameAs(stream);
@@ -119,15 +142,12 @@ class UpstreamPoolTest {
     @Test
     void aParkedStreamIsWatchedUntilTakenAndThenServesOnlyItsNewExchange() {
         Recorder first = new Recorder();
-        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, first), false);
-        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
-        pool.release(lease);
-        stream.runPendingTasks();
+        EmbeddedChannel stream = parked(newLease(first));
         assertThat(pool.idleCount()).isEqualTo(1);
         assertThat(first.removed).isEqualTo(1);
 
         Recorder second = new Recorder();
-        assertThat(leased(pool.acquire(SERVICE, second), true).channel()).isSameAs(stream);
+        assertThat(takenAgain(second).channel()).isSameAs(stream);
         exchange(stream);
         assertThat(second.read).containsExactly(200, "DefaultLastHttpContent");
         assertThat(first.read).isEmpty();
@@ -137,10 +157,7 @@ class UpstreamPoolTest {
     @Test
     void anIdleStreamThatSendsAnythingIsClosedAndTheNextRequestGetsANewOne() {
         Recorder first = new Recorder();
-        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, first), false);
-        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
-        pool.release(lease);
-        stream.runPendingTasks();
+        EmbeddedChannel stream = parked(newLease(first));
 
         answer(stream); // unasked: nobody waits for it
         assertThat(stream.isOpen()).isFalse();
@@ -148,18 +165,14 @@ class UpstreamPoolTest {
         assertThat(pool.idleCount()).isZero();
 
         Recorder second = new Recorder();
-        Channel next = leased(pool.acquire(SERVICE, second), false).channel();
+        Channel next = newLease(second).channel();
         assertThat(next).isNotSameAs(stream);
         assertThat(streams).as("streams opened").containsExactly(stream, (EmbeddedChannel) next);
     }
 
     @Test
     void bytesWithoutALineBreakThatAnIdleStreamGetsCloseIt() {
-        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, new Recorder()), false);
-        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
-        exchange(stream);
-        pool.release(lease);
-        stream.runPendingTasks();
+        EmbeddedChannel stream = stream(servedAndParked());
 
         // A late body: no line break, so the decoder alone would hold it and decode nothing.
         stream.writeInbound(Unpooled.copiedBuffer("{\"user\":\"alice\"}", StandardCharsets.US_ASCII));
@@ -167,21 +180,25 @@ class UpstreamPoolTest {
         assertThat(pool.idleCount()).isZero();
     }
 
+    /** The lease of a new stream that carried one exchange and was given back: the stream is idle. */
+    private UpstreamPool.Lease servedAndParked() {
+        UpstreamPool.Lease lease = newLease(new Recorder());
+        exchange(stream(lease));
+        parked(lease);
+        return lease;
+    }
+
     /** The lease of a stream that carried one exchange, went idle and was taken again by {@code next}. */
     private UpstreamPool.Lease givenBackAndTakenBy(Recorder next) {
-        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, new Recorder()), false);
-        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
-        exchange(stream);
-        pool.release(lease);
-        stream.runPendingTasks();
-        assertThat(leased(pool.acquire(SERVICE, next), true).channel()).isSameAs(stream);
+        UpstreamPool.Lease lease = servedAndParked();
+        assertThat(takenAgain(next).channel()).isSameAs(stream(lease));
         return lease;
     }
 
     @Test
     void bytesThatATakenStreamGetsBeforeItsRequestWentUpCloseIt() {
         Recorder second = new Recorder();
-        EmbeddedChannel stream = (EmbeddedChannel) givenBackAndTakenBy(second).channel();
+        EmbeddedChannel stream = stream(givenBackAndTakenBy(second));
 
         answer(stream); // before the second request was written: not its answer
         assertThat(stream.isOpen()).isFalse();
@@ -192,12 +209,11 @@ class UpstreamPoolTest {
     void aLeaseGivenBackTwiceFilesItsStreamOnceSoTwoExchangesNeverShareIt() {
         Recorder first = new Recorder();
         UpstreamPool.Lease lease = givenBackAndTakenBy(first);
-        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+        EmbeddedChannel stream = stream(lease);
 
-        pool.release(lease); // by mistake, while the stream serves the next exchange
-        stream.runPendingTasks();
+        parked(lease); // given back by mistake, while the stream serves the next exchange
         Recorder second = new Recorder();
-        Channel next = leased(pool.acquire(SERVICE, second), false).channel();
+        Channel next = newLease(second).channel();
 
         assertThat(next).isNotSameAs(stream);
         exchange(stream);
@@ -207,22 +223,22 @@ class UpstreamPoolTest {
 
     @Test
     void aStreamClosedBeforeItsParkRanIsDroppedNotHandedOut() {
-        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, new Recorder()), false);
-        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+        UpstreamPool.Lease lease = newLease(new Recorder());
+        EmbeddedChannel stream = stream(lease);
         pool.release(lease);
         stream.close();
         stream.runPendingTasks();
         assertThat(pool.idleCount()).isZero();
 
-        Channel next = leased(pool.acquire(SERVICE, new Recorder()), false).channel();
+        Channel next = newLease(new Recorder()).channel();
         assertThat(next).isNotSameAs(stream);
     }
 
     @Test
     void anUpgradedExchangeTakesTheSlotOutOfThePipelineWithItsHandler() throws Exception {
         Recorder first = new Recorder();
-        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, first), false);
-        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+        UpstreamPool.Lease lease = newLease(first);
+        EmbeddedChannel stream = stream(lease);
         UpstreamSlot slot = UpstreamSlot.of(stream);
         assertThat(slot.current()).isSameAs(first);
         stream.pipeline().replace(slot, "hold", new ChannelInboundHandlerAdapter());
@@ -230,8 +246,7 @@ class UpstreamPoolTest {
         assertThat(UpstreamSlot.of(stream)).isNull();
 
         // Given back by mistake, it is dropped: no slot to hand it over with.
-        pool.release(lease);
-        stream.runPendingTasks();
+        parked(lease);
         assertThat(stream.isOpen()).isFalse();
         assertThat(pool.idleCount()).isZero();
     }
