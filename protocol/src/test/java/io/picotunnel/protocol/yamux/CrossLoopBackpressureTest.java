@@ -52,8 +52,8 @@ class CrossLoopBackpressureTest {
     private static final long UPLOAD_LIMIT = 64L * 1024 * 1024;
     /**
      * How long the echoes may take in all while every stream keeps moving, a backstop: a stream that stops fails
-     * sooner ({@link #STREAM_STALL}, {@link #ALL_STALL}). Under paranoid leak detection on this 2-core machine they took
-     * 190 s and more than 300 s at a load of 20 to 26, 362 s at a load of 15.
+     * sooner ({@link #STREAM_STALL}, {@link #ALL_STALL}). Under paranoid leak detection on this 2-core machine they
+     * took 190 s and more than 300 s at a load of 20 to 26, 362 s at a load of 15.
      */
     private static final Duration ECHOES_BOUND = Duration.ofMinutes(10);
     /**
@@ -65,6 +65,13 @@ class CrossLoopBackpressureTest {
     private static final Duration STREAM_STALL = Duration.ofMinutes(2);
     /** How long no stream may move a byte: one whose echo has not begun waits behind the others (68 s, paranoid). */
     private static final Duration ALL_STALL = Duration.ofSeconds(20);
+    /**
+     * How long the uploader may write nothing, past the window, before its upload counts as held back: on a loaded
+     * machine its thread and the loops that drain its socket may pause for some hundreds of milliseconds.
+     */
+    private static final Duration UPLOAD_HELD = Duration.ofSeconds(2);
+    /** How long a stream may take to open, a relay to start or one stream's echo to come back, on a loaded machine. */
+    private static final Duration STEP = Duration.ofSeconds(30);
 
     private SessionPair pair;
     private EventLoopGroup socketLoops;
@@ -121,8 +128,8 @@ class CrossLoopBackpressureTest {
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
 
         uploader = new Socket();
-        uploader.connect(listener.localAddress());
-        Channel[] ends = relayed.get(10, TimeUnit.SECONDS);
+        uploader.connect(listener.localAddress(), (int) STEP.toMillis());
+        Channel[] ends = relayed.get(STEP.toSeconds(), TimeUnit.SECONDS);
         assertThat(ends[0].eventLoop()).as("socket and stream on two event loops").isNotSameAs(ends[1].eventLoop());
 
         AtomicLong written = new AtomicLong();
@@ -139,13 +146,16 @@ class CrossLoopBackpressureTest {
             }
         });
 
-        long[] last = {-1};
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> {
-            long now = written.get();
-            boolean stalled = now == last[0];
-            last[0] = now;
-            return stalled || now >= UPLOAD_LIMIT;
-        });
+        long[] last = {-1, System.nanoTime()}; // bytes written, and when they last changed
+        await("the upload held back past the window, or all of it written").atMost(Duration.ofMinutes(2))
+                .pollInterval(Duration.ofMillis(200)).until(() -> {
+                    long now = written.get();
+                    if (now != last[0]) {
+                        last[0] = now;
+                        last[1] = System.nanoTime();
+                    }
+                    return now >= UPLOAD_LIMIT || (now > WINDOW && System.nanoTime() - last[1] > UPLOAD_HELD.toNanos());
+                });
         assertThat(written.get()).as("the upload stalls instead of being buffered").isLessThan(UPLOAD_LIMIT);
         assertThat(written.get()).as("the window was used").isGreaterThan(WINDOW);
         assertThat(pair.client.peakStreamBufferedBytes()).as("bytes held by the reading side")
@@ -288,22 +298,24 @@ class CrossLoopBackpressureTest {
             pair = new SessionPair(config, holdReads, null);
             CompletableFuture<Long> echoed = new CompletableFuture<>();
             pair.client.openStream(new EchoCheck(bytes, echoed, (byte) 7));
-            YamuxChildChannel stream = accepted.get(10, TimeUnit.SECONDS);
-            await().atMost(Duration.ofSeconds(10)).until(
-                    () -> stream.eventLoop().submit(stream::inboundQueuedBytes).get() == WINDOW);
+            YamuxChildChannel stream = accepted.get(STEP.toSeconds(), TimeUnit.SECONDS);
+            await().atMost(STEP).until(
+                    () -> stream.eventLoop().submit(stream::inboundQueuedBytes).get(10, TimeUnit.SECONDS) == WINDOW);
             DrainsWhenFoundUnwritable socket = (DrainsWhenFoundUnwritable) new Bootstrap()
                     .group(socketLoops).channel(DrainsWhenFoundUnwritable.class)
                     .option(ChannelOption.AUTO_READ, false)
                     .handler(new ChannelInboundHandlerAdapter())
                     .connect(echo.socketAddress()).sync().channel();
 
-            stream.eventLoop().submit(() -> Relay.start(stream, socket)).sync();
+            Future<?> started = stream.eventLoop().submit(() -> Relay.start(stream, socket));
+            assertThat(started.await(STEP.toMillis())).as("the relay's start on the stream's loop ended").isTrue();
+            assertThat(started.cause()).as("what the relay's start threw").isNull();
 
             try {
-                assertThat(echoed.get(30, TimeUnit.SECONDS)).isEqualTo(bytes);
+                assertThat(echoed.get(STEP.toSeconds(), TimeUnit.SECONDS)).isEqualTo(bytes);
             } catch (TimeoutException e) {
-                throw new AssertionError("stalled; server: " + pair.server.flowReportSoon().get(10, TimeUnit.SECONDS)
-                        + "; socket writable=" + socket.isWritable(), e);
+                throw new AssertionError("stalled; server: " + flowReport(pair.server) + "; socket writable="
+                        + socket.isWritable(), e);
             }
             assertThat(socket.drainedWhileUnwritable).as("the socket drained after the relay found it unwritable")
                     .isTrue();
@@ -331,17 +343,20 @@ class CrossLoopBackpressureTest {
             boolean writable = super.isWritable();
             if (!writable && armed && !eventLoop().inEventLoop()) {
                 armed = false;
-                await().atMost(Duration.ofSeconds(10)).until(this::writableOnceTheLoopCaughtUp);
+                await().atMost(STEP).until(this::writableOnceTheLoopCaughtUp);
                 // The writability event, fired later from a write task, has run too.
-                eventLoop().submit(() -> { }).syncUninterruptibly();
-                drainedWhileUnwritable = true;
+                drainedWhileUnwritable = caughtUp();
             }
             return writable;
         }
 
         private boolean writableOnceTheLoopCaughtUp() {
-            eventLoop().submit(() -> { }).syncUninterruptibly();
-            return super.isWritable();
+            return caughtUp() && super.isWritable();
+        }
+
+        /** Whether the loop ran what was queued on it before now, within 10 s. */
+        private boolean caughtUp() {
+            return eventLoop().submit(() -> { }).awaitUninterruptibly(10, TimeUnit.SECONDS);
         }
     }
 
@@ -409,8 +424,8 @@ class CrossLoopBackpressureTest {
             ByteBuf in = (ByteBuf) msg;
             for (int k = in.readerIndex(); k < in.writerIndex(); k++) {
                 if (in.getByte(k) != mark) {
-                    done.completeExceptionally(new AssertionError(name() + " got byte " + in.getByte(k)
-                            + " at offset " + (received + k - in.readerIndex()) + " in a buffer of " + in.readableBytes()));
+                    done.completeExceptionally(new AssertionError(name() + " got byte " + in.getByte(k) + " at offset "
+                            + (received + k - in.readerIndex()) + " in a buffer of " + in.readableBytes()));
                     break;
                 }
             }
