@@ -10,10 +10,8 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -64,16 +62,12 @@ class Http2UploadBudgetStreamCloseTest {
             serverStream.complete(stream);
         });
         Channel visitor = Http2UploadBudgetPeers.connect(group, server);
-        Http2StreamChannel stream = new Http2StreamChannelBootstrap(visitor)
-                .handler(new ChannelInboundHandlerAdapter()).open().sync().getNow();
-        Http2Headers head = new DefaultHttp2Headers().method("POST").scheme("https").authority("uploads.test")
-                .path("/upload");
-        stream.writeAndFlush(new DefaultHttp2HeadersFrame(head, false)).sync();
+        Http2StreamChannel stream = Http2UploadBudgetPeers.upload(visitor, new ChannelInboundHandlerAdapter());
         Http2StreamChannel held = serverStream.get(5, TimeUnit.SECONDS);
         held.eventLoop().execute(held::read); // the head only, as an exchange reads it before it waits for the tunnel
         await().atMost(5, TimeUnit.SECONDS).until(() -> framesRead.get() == 1);
-        stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().add("x-checksum", "1"), true))
-                .sync();
+        Http2UploadBudgetPeers.synced(stream.writeAndFlush(new DefaultHttp2HeadersFrame(
+                new DefaultHttp2Headers().add("x-checksum", "1"), true)), "the write of the trailers");
         await().atMost(5, TimeUnit.SECONDS).alias("the trailers reached the server's stream")
                 .until(() -> held.stream().state() == Http2Stream.State.HALF_CLOSED_REMOTE);
         assertThat(budget.held()).as("DATA bytes held: none, so only a channel open at its stream's close is closed")
@@ -81,13 +75,14 @@ class Http2UploadBudgetStreamCloseTest {
         assertThat(held.isOpen()).as("the server's channel while its trailers wait unread: Netty leaves it open")
                 .isTrue();
 
-        stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)).sync();
+        Http2UploadBudgetPeers.synced(stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)),
+                "the write of the RST_STREAM");
 
         await().atMost(5, TimeUnit.SECONDS).alias("the server's channel of the reset stream closed")
                 .until(() -> !held.isOpen());
         assertThat(exchangeEnded).as("the exchange's handler told its channel went inactive").isTrue();
         assertThat(framesRead).as("frames the server's stream read: the head, not the trailers").hasValue(1);
-        visitor.close().sync();
-        server.close().sync();
+        Http2UploadBudgetPeers.synced(visitor.close(), "the visitor's close");
+        Http2UploadBudgetPeers.synced(server.close(), "the server's close");
     }
 }

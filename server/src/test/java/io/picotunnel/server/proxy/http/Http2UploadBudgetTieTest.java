@@ -1,6 +1,5 @@
 package io.picotunnel.server.proxy.http;
 
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -8,13 +7,9 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
-import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -93,18 +88,15 @@ class Http2UploadBudgetTieTest {
     private Upload startUpload() throws Exception {
         Channel visitor = Http2UploadBudgetPeers.connect(group, server);
         Queue<Http2ResetFrame> resets = new ConcurrentLinkedQueue<>();
-        Http2StreamChannel stream = new Http2StreamChannelBootstrap(visitor)
-                .handler(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-                        if (event instanceof Http2ResetFrame reset) {
-                            resets.add(reset);
-                        }
-                        ReferenceCountUtil.release(event);
-                    }
-                }).open().sync().getNow();
-        stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("POST").scheme("https")
-                .authority("uploads.test").path("/upload"), false)).sync();
+        Http2StreamChannel stream = Http2UploadBudgetPeers.upload(visitor, new ChannelInboundHandlerAdapter() {
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+                if (event instanceof Http2ResetFrame reset) {
+                    resets.add(reset);
+                }
+                ReferenceCountUtil.release(event);
+            }
+        });
         Http2StreamChannel serverStream = serverStreams.poll(5, TimeUnit.SECONDS);
         assertThat(serverStream).as("the server's stream of the upload, its head read").isNotNull();
         return new Upload(stream, serverStream, resets);
@@ -113,7 +105,7 @@ class Http2UploadBudgetTieTest {
     private record Upload(Http2StreamChannel stream, Http2StreamChannel serverStream,
                           Queue<Http2ResetFrame> resets) {
         void send(int bytes) throws InterruptedException {
-            stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(new byte[bytes]), false)).sync();
+            Http2UploadBudgetPeers.send(stream, bytes, false);
         }
     }
 }
