@@ -99,7 +99,7 @@ public final class HttpProxy implements HttpPipelines {
 
     private HttpProxy(Builder builder) {
         this.routes = Objects.requireNonNull(builder.routes, "routes");
-        this.upstreams = new UpstreamPool(Objects.requireNonNull(builder.opener, "opener"),
+        this.upstreams = new UpstreamPool(Objects.requireNonNull(builder.opener, "opener"), routes,
                 builder.upstreamIdleTimeout, builder.maxIdleUpstreams);
         this.responseTimeout = builder.responseTimeout;
         this.idleTimeout = builder.idleTimeout;

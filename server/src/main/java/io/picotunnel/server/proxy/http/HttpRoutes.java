@@ -7,9 +7,12 @@ import org.slf4j.LoggerFactory;
 
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
  * The routes of the HTTP proxy, following the store: every service change rebuilds an immutable
@@ -25,6 +28,10 @@ public final class HttpRoutes implements ServiceListener {
     }
 
     private final Map<String, Service> services = new HashMap<>();
+    /** {@link #services} as of the last change, read on the event loops without a lock. */
+    private volatile Map<String, Service> byId = Map.of();
+    /** Told of each change once it is applied, in order: the service as it was ({@link #afterEachChange}). */
+    private final List<Consumer<Service>> followers = new CopyOnWriteArrayList<>();
     /** The pairs of the current table, each warned of once when it appeared. */
     private Set<Pair> coinciding = Set.of();
     private volatile RouteTable table = RouteTable.EMPTY;
@@ -63,11 +70,29 @@ public final class HttpRoutes implements ServiceListener {
         } else if (!listening) {
             fromNextStart.add(id);
         }
+        byId = Map.copyOf(services);
         table = RouteTable.of(services.values());
         disabled = RouteTable.of(services.values().stream().filter(s -> !s.enabled()).map(s -> new Service(s.id(),
                 s.tunnelId(), s.type(), s.domain(), s.pathPrefix(), s.tlsMode(), s.listenAddr(), s.targetAddr(), true,
                 s.createdAt(), s.httpsRedirect(), s.access(), s.creationOrder())).toList());
         warnOfNewCoincidingPrefixes();
+        for (Consumer<Service> follower : followers) {
+            follower.accept(before);
+        }
+    }
+
+    /**
+     * {@code follower} is told, after each change is applied (so {@link #service} already answers the new state), of
+     * the service as it was before it: null for a new one. The proxy's pool closes the idle streams of a service that
+     * no longer goes where they go.
+     */
+    void afterEachChange(Consumer<Service> follower) {
+        followers.add(follower);
+    }
+
+    /** The service of this id as the routes have it now, enabled or not; null when there is none. */
+    Service service(String id) {
+        return byId.get(id);
     }
 
     /**

@@ -15,12 +15,12 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
 import io.picotunnel.server.store.Service;
+import io.picotunnel.server.store.ServiceType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,9 +35,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>One pool per service (service id, tunnel and target address), at most {@code maxIdle} streams each (the
  * least recently used is closed beyond that). An idle stream is closed after {@code idleTimeout}, and dropped
  * the moment its far end closes, resets or sends anything, or its tunnel session goes away, so a stream handed
- * out was open the last time this side looked. Whether an exchange may give its stream back is the exchange's
- * call ({@link #release}); everything else is here. Thread-safe: streams live on their sessions' event loops,
- * exchanges on the public connections' loops.
+ * out was open the last time this side looked. It follows the routes: when a service is edited to another target
+ * (or tunnel), disabled or deleted, the idle streams of its old key are closed at once, and a stream given back
+ * under a key no longer served is closed rather than filed. Whether an exchange may give its stream back is the
+ * exchange's call ({@link #release}); everything else is here. Thread-safe: streams live on their sessions' event
+ * loops, exchanges on the public connections' loops, route changes on the API's threads.
+ *
+ * <p>The map holds a key only while its {@link IdleSet} does: a set is taken out (retired) when its last idle stream
+ * is dropped or its key stops being served, so service churn leaves nothing behind. A set an exchange just took the
+ * last stream of stays (its stream usually comes back at once; a new set per request would cost an allocation each)
+ * until its key stops being served.
  */
 public final class UpstreamPool implements AutoCloseable {
 
@@ -49,7 +56,27 @@ public final class UpstreamPool implements AutoCloseable {
         static Key of(Service service) {
             return new Key(service.id(), service.tunnelId(), service.targetAddr());
         }
+
+        /** Whether {@code routed}, the service routed now under this key's id (null: none), sends requests here. */
+        boolean servedBy(Service routed) {
+            return routed != null && routed.enabled() && routed.type() == ServiceType.HTTP
+                    && routed.tunnelId().equals(tunnelId) && routed.targetAddr().equals(target);
+        }
     }
+
+    /**
+     * The idle streams of one key, least recently used first; read and changed under its own monitor. Retired once
+     * out of the map (emptied by drops, or its key no longer served): nothing is filed in it again, a release that
+     * finds it so files its stream in the key's next set. Locks are taken set first, then the map's (its remove),
+     * never the other way.
+     */
+    private static final class IdleSet {
+        private final ArrayDeque<IdleStream> streams = new ArrayDeque<>();
+        private boolean retired;
+    }
+
+    /** A release, or a route change, that meets a retired set tries the key's next one; more would be a bug. */
+    private static final int SET_TRIES = 3;
 
     /**
      * A stream for one exchange; {@code reused} when it carried an exchange before. It keeps the pool's key of its
@@ -78,17 +105,23 @@ public final class UpstreamPool implements AutoCloseable {
     }
 
     private final UpstreamOpener opener;
+    private final HttpRoutes routes;
     private final Duration idleTimeout;
     private final int maxIdle;
-    private final Map<Key, Deque<IdleStream>> idle = new ConcurrentHashMap<>();
+    private final Map<Key, IdleSet> idle = new ConcurrentHashMap<>();
     private final Map<YamuxSession, Boolean> watchedSessions = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
-    /** {@code idleTimeout} zero turns reuse off: every stream is closed after its exchange. */
-    UpstreamPool(UpstreamOpener opener, Duration idleTimeout, int maxIdle) {
+    /**
+     * {@code idleTimeout} zero turns reuse off: every stream is closed after its exchange. The pool keeps streams only
+     * for services as {@code routes} serve them, and follows its changes.
+     */
+    UpstreamPool(UpstreamOpener opener, HttpRoutes routes, Duration idleTimeout, int maxIdle) {
         this.opener = opener;
+        this.routes = routes;
         this.idleTimeout = idleTimeout;
         this.maxIdle = maxIdle;
+        routes.afterEachChange(this::serviceChanged);
     }
 
     /**
@@ -106,8 +139,7 @@ public final class UpstreamPool implements AutoCloseable {
      */
     Future<Lease> acquire(Service service, ChannelInboundHandler handler, Set<YamuxSession> passOver) {
         Promise<Lease> promise = ImmediateEventExecutor.INSTANCE.newPromise();
-        Key key = Key.of(service);
-        takeIdle(key, idle.get(key), service, handler, passOver, promise);
+        takeIdle(Key.of(service), service, handler, passOver, promise);
         return promise;
     }
 
@@ -118,29 +150,35 @@ public final class UpstreamPool implements AutoCloseable {
         return promise;
     }
 
-    private void takeIdle(Key key, Deque<IdleStream> streams, Service service, ChannelInboundHandler handler,
-            Set<YamuxSession> passOver, Promise<Lease> promise) {
-        IdleStream candidate = null;
-        if (streams != null && !closed) {
-            synchronized (streams) {
-                IdleStream s;
-                while (candidate == null && (s = streams.pollLast()) != null) {
-                    if (s.claim()) {
-                        candidate = s;
-                    }
-                }
-            }
-        }
-        if (candidate == null) {
+    private void takeIdle(Key key, Service service, ChannelInboundHandler handler, Set<YamuxSession> passOver,
+            Promise<Lease> promise) {
+        IdleStream taken = closed ? null : takeLast(key);
+        if (taken == null) {
             openNew(key, service, handler, passOver, promise);
             return;
         }
-        IdleStream taken = candidate;
         Channel channel = taken.channel;
         if (channel.eventLoop().inEventLoop()) {
-            handOut(taken, streams, service, handler, passOver, promise);
+            handOut(taken, service, handler, passOver, promise);
         } else {
-            channel.eventLoop().execute(() -> handOut(taken, streams, service, handler, passOver, promise));
+            channel.eventLoop().execute(() -> handOut(taken, service, handler, passOver, promise));
+        }
+    }
+
+    /** The key's most recently given back stream that no one else claimed; null when none waits. */
+    private IdleStream takeLast(Key key) {
+        IdleSet set = idle.get(key);
+        if (set == null) {
+            return null;
+        }
+        synchronized (set) {
+            IdleStream s;
+            while ((s = set.streams.pollLast()) != null) {
+                if (s.claim()) {
+                    return s;
+                }
+            }
+            return null;
         }
     }
 
@@ -149,13 +187,13 @@ public final class UpstreamPool implements AutoCloseable {
      * past its last response. Park may not have run yet (the next request came right after the release, on any
      * loop): it will see the stream taken and check nothing, so the bytes are looked for here too.
      */
-    private void handOut(IdleStream taken, Deque<IdleStream> streams, Service service, ChannelInboundHandler handler,
-            Set<YamuxSession> passOver, Promise<Lease> promise) {
+    private void handOut(IdleStream taken, Service service, ChannelInboundHandler handler, Set<YamuxSession> passOver,
+            Promise<Lease> promise) {
         Channel channel = taken.channel;
         taken.cancelTimer();
         if (taken.spoiled || !usable(channel) || holdsBytes(channel) || !handTo(channel, handler)) {
             channel.close();
-            takeIdle(taken.key, streams, service, handler, passOver, promise);
+            takeIdle(taken.key, service, handler, passOver, promise);
             return;
         }
         if (!promise.trySuccess(new Lease(channel, true, taken.key))) {
@@ -195,7 +233,8 @@ public final class UpstreamPool implements AutoCloseable {
     /**
      * Gives back the stream of a complete keep-alive exchange (request and response whole, no close asked by
      * either side, no upgrade): it waits for the next request to the lease's service, or is closed when reuse is
-     * off, the pool is closed or full, or the stream or its session is on its way out. A lease given back again is
+     * off, the pool is closed or full, the service is no longer routed to the lease's target (edited, disabled or
+     * deleted while the exchange ran), or the stream or its session is on its way out. A lease given back again is
      * ignored (a bug: logged).
      */
     void release(Lease lease) {
@@ -208,24 +247,90 @@ public final class UpstreamPool implements AutoCloseable {
             channel.close();
             return;
         }
-        Key key = lease.key;
-        IdleStream stream = new IdleStream(key, channel);
+        IdleStream stream = new IdleStream(lease.key, channel);
         // In the pool at once, so that the next request (often already read) finds it. A taker's work on the
         // stream's loop runs after park's, which is queued first.
-        Deque<IdleStream> streams = idle.computeIfAbsent(key, k -> new ArrayDeque<>());
-        IdleStream evicted = null;
-        synchronized (streams) {
-            streams.addLast(stream);
-            if (streams.size() > maxIdle) {
-                evicted = streams.pollFirst();
-            }
-        }
-        if (evicted != null) {
-            evicted.close();
+        if (!file(stream)) {
+            channel.close();
+            return;
         }
         channel.eventLoop().execute(() -> park(stream));
         if (closed) {
             stream.drop();
+        }
+    }
+
+    /**
+     * Files {@code stream} in its key's set, closing the least recently used beyond {@code maxIdle}; false when its
+     * key is no longer served. Asked under the set's monitor, which a route change takes after the routes changed:
+     * either the change finds the stream filed and closes it, or this sees the change.
+     */
+    private boolean file(IdleStream stream) {
+        Key key = stream.key;
+        for (int tries = 0; tries < SET_TRIES; tries++) {
+            IdleSet set = idle.computeIfAbsent(key, k -> new IdleSet());
+            IdleStream evicted = null;
+            synchronized (set) {
+                if (set.retired) {
+                    continue;
+                }
+                if (!key.servedBy(routes.service(key.serviceId()))) {
+                    retireIfEmpty(key, set);
+                    return false;
+                }
+                stream.set = set;
+                set.streams.addLast(stream);
+                if (set.streams.size() > maxIdle) {
+                    evicted = set.streams.pollFirst();
+                }
+            }
+            if (evicted != null) {
+                evicted.close();
+            }
+            return true;
+        }
+        LOG.warn("upstream {} of {} not filed: its key's set was retired {} times in a row", stream.channel,
+                key.target(), SET_TRIES);
+        return false;
+    }
+
+    /** Under {@code set}'s monitor: takes an emptied set out of the map, for good. */
+    private void retireIfEmpty(Key key, IdleSet set) {
+        if (set.streams.isEmpty() && !set.retired) {
+            set.retired = true;
+            idle.remove(key, set);
+        }
+    }
+
+    /**
+     * The routes applied a change to the service that was {@code before} (null: a new one): when its key is no longer
+     * served (another target or tunnel, disabled, deleted), its idle streams are closed and its set retired. Streams
+     * leased to exchanges finish their exchange and are closed when given back ({@link #file}).
+     */
+    private void serviceChanged(Service before) {
+        if (before == null) {
+            return;
+        }
+        Key key = Key.of(before);
+        if (key.servedBy(routes.service(key.serviceId()))) {
+            return;
+        }
+        for (int tries = 0; tries < SET_TRIES; tries++) {
+            // Made if absent, so that a release filing in a set it just made meets this monitor too.
+            IdleSet set = idle.computeIfAbsent(key, k -> new IdleSet());
+            IdleStream[] gone;
+            synchronized (set) {
+                if (set.retired) {
+                    continue;
+                }
+                gone = set.streams.toArray(IdleStream[]::new);
+                set.streams.clear();
+                retireIfEmpty(key, set);
+            }
+            for (IdleStream stream : gone) {
+                stream.close();
+            }
+            return;
         }
     }
 
@@ -292,10 +397,10 @@ public final class UpstreamPool implements AutoCloseable {
     }
 
     private void closeIdle(YamuxSession session) {
-        for (Deque<IdleStream> streams : idle.values()) {
+        for (IdleSet set : idle.values()) {
             IdleStream[] all;
-            synchronized (streams) {
-                all = streams.toArray(IdleStream[]::new);
+            synchronized (set) {
+                all = set.streams.toArray(IdleStream[]::new);
             }
             for (IdleStream stream : all) {
                 if (session == null || (stream.channel instanceof YamuxStreamChannel s && s.session() == session)) {
@@ -319,12 +424,17 @@ public final class UpstreamPool implements AutoCloseable {
     /** Idle streams waiting now, over all services. */
     public int idleCount() {
         int count = 0;
-        for (Deque<IdleStream> streams : idle.values()) {
-            synchronized (streams) {
-                count += streams.size();
+        for (IdleSet set : idle.values()) {
+            synchronized (set) {
+                count += set.streams.size();
             }
         }
         return count;
+    }
+
+    /** Keys the pool holds a set for now (tests: none is left of a service gone). */
+    int keyCount() {
+        return idle.size();
     }
 
     /** Closes every idle stream and every stream given back from now on (a draining server). */
@@ -339,6 +449,8 @@ public final class UpstreamPool implements AutoCloseable {
         private final Key key;
         private final Channel channel;
         private final AtomicBoolean claimed = new AtomicBoolean();
+        /** The set it is filed in; null until filed. */
+        private volatile IdleSet set;
         private volatile ScheduledFuture<?> timer;
         /** Something happened while idle (data, EOF, error): never hand it out. On the stream's loop. */
         private boolean spoiled;
@@ -369,10 +481,11 @@ public final class UpstreamPool implements AutoCloseable {
             if (!claim()) {
                 return;
             }
-            Deque<IdleStream> streams = idle.get(key);
-            if (streams != null) {
-                synchronized (streams) {
-                    streams.remove(this);
+            IdleSet home = set;
+            if (home != null) {
+                synchronized (home) {
+                    home.streams.remove(this);
+                    retireIfEmpty(key, home);
                 }
             }
             cancelTimer();

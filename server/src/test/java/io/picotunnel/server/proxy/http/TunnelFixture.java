@@ -62,6 +62,18 @@ final class TunnelFixture implements AutoCloseable {
         return response.json().get("id").asText();
     }
 
+    /** Edits a service through the API ({@code PATCH}, {@code json} the fields changed). */
+    void editService(String id, String json) {
+        ApiClient.Response response = api.patch("/api/services/" + id, json);
+        assertThat(response.status()).as(response.toString()).isEqualTo(200);
+    }
+
+    /** Deletes a service through the API. */
+    void deleteService(String id) {
+        ApiClient.Response response = api.delete("/api/services/" + id);
+        assertThat(response.status()).as(response.toString()).isEqualTo(204);
+    }
+
     int httpPort() {
         return server.httpPort();
     }

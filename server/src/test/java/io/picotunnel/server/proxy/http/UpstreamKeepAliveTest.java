@@ -16,6 +16,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -709,5 +714,95 @@ class UpstreamKeepAliveTest {
         concurrentRequests(10);
         awaitIdle(3);
         awaitTargetConnectionsEnded(7);
+    }
+
+    /** One request, answered on the target's first connection, whose stream then waits idle in the pool. */
+    private void leaveOneIdleStream() throws IOException {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+        }
+        awaitIdle(1);
+    }
+
+    @Test
+    void anEditedServicesNextRequestGoesToItsNewTargetAndTheOldTargetsIdleConnectionIsClosedAtOnce() throws Exception {
+        start();
+        leaveOneIdleStream();
+        try (KeepAliveTarget moved = new KeepAliveTarget()) {
+            tunnel.editService(serviceId, "{\"target_addr\":\"" + moved.address() + "\"}");
+            // Not after --upstream-keepalive-timeout (60 s): WAIT is well under it.
+            awaitTargetConnectionsEnded(1);
+            try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+                assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+            }
+            assertThat(moved.accepted()).isEqualTo(1);
+            assertThat(target.accepted()).isEqualTo(1);
+            awaitIdle(1);
+        }
+    }
+
+    @Test
+    void aDeletedServicesIdleStreamAndItsTargetConnectionAreClosedAtOnce() throws Exception {
+        start();
+        leaveOneIdleStream();
+        tunnel.deleteService(serviceId);
+        awaitTargetConnectionsEnded(1);
+        awaitIdle(0);
+    }
+
+    @Test
+    void aRequestUnderWayWhenItsServiceIsEditedIsAnsweredAndItsTargetConnectionThenClosed() throws Exception {
+        start();
+        try (RawHttp http = new RawHttp(tunnel.httpPort());
+             KeepAliveTarget moved = new KeepAliveTarget()) {
+            http.send("GET /gate HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n");
+            await().atMost(WAIT).until(() -> target.paths().contains("/gate"));
+            tunnel.editService(serviceId, "{\"target_addr\":\"" + moved.address() + "\"}");
+            target.openGate();
+            RawHttp.Response response = http.read();
+            assertThat(response.status()).isEqualTo(200);
+            assertThat(response.text()).isEqualTo("conn=1");
+            // Given back under a target the service no longer has: closed, not kept for 60 s.
+            awaitTargetConnectionsEnded(1);
+            assertThat(tunnel.idleUpstreams()).isZero();
+            assertThat(get(http, "/ok").text()).isEqualTo("conn=1");
+            assertThat(moved.accepted()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void editsWhileRequestsRunLeaveNoIdleStreamToATargetTheServiceNoLongerHas() throws Exception {
+        start();
+        ExecutorService visitors = Executors.newFixedThreadPool(4);
+        AtomicBoolean editing = new AtomicBoolean(true);
+        try (KeepAliveTarget other = new KeepAliveTarget()) {
+            List<Future<Integer>> runs = new ArrayList<>();
+            for (int v = 0; v < 4; v++) {
+                runs.add(visitors.submit(() -> {
+                    int answered = 0;
+                    try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+                        // Streams given back on the loops while the API's thread moves the service between targets.
+                        while (editing.get() && answered < 5_000) {
+                            assertThat(get(http, "/ok").status()).isEqualTo(200);
+                            answered++;
+                        }
+                    }
+                    return answered;
+                }));
+            }
+            for (int edit = 1; edit <= 40; edit++) {
+                String to = (edit % 2 == 1 ? other : target).address();
+                tunnel.editService(serviceId, "{\"target_addr\":\"" + to + "\"}");
+            }
+            editing.set(false);
+            for (Future<Integer> run : runs) {
+                assertThat(run.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isPositive();
+            }
+            // The service ends on this fixture's target: every connection to the other one is closed, none kept idle.
+            await().atMost(WAIT).until(() -> other.ended() == other.accepted());
+            assertThat(other.accepted()).isPositive();
+        } finally {
+            visitors.shutdownNow();
+        }
     }
 }

@@ -36,11 +36,18 @@ class UpstreamPoolTest {
     private static final String RESPONSE = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
     private final List<EmbeddedChannel> streams = new ArrayList<>();
+    private final HttpRoutes routes = routing(SERVICE);
     private final UpstreamPool pool = new UpstreamPool((service, initializer) -> {
         EmbeddedChannel stream = new EmbeddedChannel(initializer);
         streams.add(stream);
         return stream.eventLoop().newSucceededFuture(stream);
-    }, Duration.ofSeconds(30), 4);
+    }, routes, Duration.ofSeconds(30), 4);
+
+    private static HttpRoutes routing(Service service) {
+        HttpRoutes routes = new HttpRoutes();
+        routes.onServiceChange(null, service);
+        return routes;
+    }
 
     /** An exchange's handler: what the stream's codec decoded for it. */
     static final class Recorder extends ChannelInboundHandlerAdapter {
@@ -249,5 +256,108 @@ class UpstreamPoolTest {
         parked(lease);
         assertThat(stream.isOpen()).isFalse();
         assertThat(pool.idleCount()).isZero();
+    }
+
+    /** {@code service} with another target, as the API's edit makes it. */
+    private static Service withTarget(Service service, String target) {
+        return new Service(service.id(), service.tunnelId(), service.type(), service.domain(), service.pathPrefix(),
+                service.tlsMode(), service.listenAddr(), target, service.enabled(), service.createdAt());
+    }
+
+    /** A stream of {@code service} that carried one exchange and waits idle in the pool, watched. */
+    private EmbeddedChannel idleStreamOf(Service service) {
+        UpstreamPool.Lease lease = leased(pool.acquire(service, new Recorder()), false);
+        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+        exchange(stream);
+        pool.release(lease);
+        stream.runPendingTasks();
+        return stream;
+    }
+
+    @Test
+    void aServiceEditedToAnotherTargetHasItsIdleStreamClosedAtOnceAndItsNextRequestGetsANewOne() {
+        EmbeddedChannel stream = idleStreamOf(SERVICE);
+        assertThat(pool.idleCount()).isEqualTo(1);
+
+        Service moved = withTarget(SERVICE, "127.0.0.1:2");
+        routes.onServiceChange(SERVICE, moved);
+        assertThat(stream.isOpen()).isFalse();
+        assertThat(pool.idleCount()).isZero();
+        assertThat(pool.keyCount()).isZero();
+
+        Channel next = leased(pool.acquire(moved, new Recorder()), false).channel();
+        assertThat(next).isNotSameAs(stream);
+    }
+
+    @Test
+    void anEditThatKeepsTheTargetKeepsTheIdleStream() {
+        EmbeddedChannel stream = idleStreamOf(SERVICE);
+        Service renamed = new Service(SERVICE.id(), SERVICE.tunnelId(), SERVICE.type(), "b.test", "/api",
+                SERVICE.tlsMode(), null, SERVICE.targetAddr(), true, SERVICE.createdAt());
+        routes.onServiceChange(SERVICE, renamed);
+
+        assertThat(stream.isOpen()).isTrue();
+        assertThat(leased(pool.acquire(renamed, new Recorder()), true).channel()).isSameAs(stream);
+    }
+
+    @Test
+    void aDisabledServiceHasItsIdleStreamClosedAtOnce() {
+        EmbeddedChannel stream = idleStreamOf(SERVICE);
+        routes.onServiceChange(SERVICE, new Service(SERVICE.id(), SERVICE.tunnelId(), SERVICE.type(), SERVICE.domain(),
+                SERVICE.pathPrefix(), SERVICE.tlsMode(), null, SERVICE.targetAddr(), false, SERVICE.createdAt()));
+
+        assertThat(stream.isOpen()).isFalse();
+        assertThat(pool.keyCount()).isZero();
+    }
+
+    @Test
+    void aStreamGivenBackAfterItsServiceWasEditedIsClosedNotFiled() {
+        Recorder inFlight = new Recorder();
+        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, inFlight), false);
+        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+        routes.onServiceChange(SERVICE, withTarget(SERVICE, "127.0.0.1:2"));
+
+        exchange(stream); // the exchange under way when the service changed ends as it would have
+        assertThat(inFlight.read).containsExactly(200, "DefaultLastHttpContent");
+        assertThat(stream.isOpen()).isTrue();
+        pool.release(lease);
+        stream.runPendingTasks();
+
+        assertThat(stream.isOpen()).isFalse();
+        assertThat(pool.idleCount()).isZero();
+        assertThat(pool.keyCount()).isZero();
+    }
+
+    @Test
+    void servicesCreatedAndDeletedOneAfterAnotherLeaveNoKeyBehind() {
+        for (int i = 0; i < 50; i++) {
+            Service service = new Service("s-" + i, "t1", ServiceType.HTTP, "churn-" + i + ".test", "/",
+                    TlsMode.TERMINATE, null, "127.0.0.1:" + (1000 + i), true, Instant.now());
+            routes.onServiceChange(null, service);
+            EmbeddedChannel stream = idleStreamOf(service);
+            assertThat(pool.keyCount()).isEqualTo(1);
+
+            routes.onServiceChange(service, null);
+            assertThat(stream.isOpen()).as("idle stream of the deleted service " + i).isFalse();
+        }
+        assertThat(pool.keyCount()).isZero();
+        assertThat(pool.idleCount()).isZero();
+    }
+
+    @Test
+    void aKeyWhoseIdleStreamsAllEndedIsRemoved() {
+        UpstreamPool.Lease first = leased(pool.acquire(SERVICE, new Recorder()), false);
+        UpstreamPool.Lease second = leased(pool.acquire(SERVICE, new Recorder()), false);
+        pool.release(first);
+        pool.release(second);
+        ((EmbeddedChannel) first.channel()).runPendingTasks();
+        ((EmbeddedChannel) second.channel()).runPendingTasks();
+        assertThat(pool.idleCount()).isEqualTo(2);
+
+        first.channel().close(); // its far end closed, or its tunnel session ended
+        assertThat(pool.keyCount()).isEqualTo(1);
+        second.channel().close();
+        assertThat(pool.idleCount()).isZero();
+        assertThat(pool.keyCount()).isZero();
     }
 }
