@@ -14,6 +14,7 @@ import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.protocol.yamux.YamuxStreamChannel;
+import io.picotunnel.server.net.RefusalLog;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import org.slf4j.Logger;
@@ -110,6 +111,8 @@ public final class UpstreamPool implements AutoCloseable {
     private final int maxIdle;
     private final Map<Key, IdleSet> idle = new ConcurrentHashMap<>();
     private final Map<YamuxSession, Boolean> watchedSessions = new ConcurrentHashMap<>();
+    /** Leases given back twice: a bug of ours, warned of once a minute with the count of the others. */
+    private final RefusalLog givenBackTwice = new RefusalLog(LOG);
     private volatile boolean closed;
 
     /**
@@ -235,12 +238,13 @@ public final class UpstreamPool implements AutoCloseable {
      * either side, no upgrade): it waits for the next request to the lease's service, or is closed when reuse is
      * off, the pool is closed or full, the service is no longer routed to the lease's target (edited, disabled or
      * deleted while the exchange ran), or the stream or its session is on its way out. A lease given back again is
-     * ignored (a bug: logged).
+     * ignored (a bug: logged, once a minute at most).
      */
     void release(Lease lease) {
         Channel channel = lease.channel;
         if (!lease.released.compareAndSet(false, true)) {
-            LOG.warn("upstream {} of {} given back twice: filed once", channel, lease.key.target());
+            givenBackTwice.refused(true, () -> "upstream " + channel + " of " + lease.key.target()
+                    + " given back twice: filed once");
             return;
         }
         if (closed || idleTimeout.isZero()) {

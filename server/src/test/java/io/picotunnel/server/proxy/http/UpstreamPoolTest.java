@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
+import ch.qos.logback.classic.Level;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -14,6 +15,7 @@ import io.netty.util.concurrent.Future;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -226,6 +228,18 @@ class UpstreamPoolTest {
         exchange(stream);
         assertThat(first.read).containsExactly(200, "DefaultLastHttpContent");
         assertThat(second.read).isEmpty();
+    }
+
+    @Test
+    void leasesGivenBackTwiceAreWarnedOfOnceAMinute() {
+        try (LogCapture log = new LogCapture(UpstreamPool.class, Level.WARN)) {
+            for (int i = 0; i < 3; i++) {
+                UpstreamPool.Lease lease = pool.acquire(SERVICE, new Recorder()).getNow();
+                pool.release(lease);
+                pool.release(lease);
+            }
+            assertThat(log.messages(Level.WARN)).singleElement().asString().contains("given back twice: filed once");
+        }
     }
 
     @Test
