@@ -45,7 +45,7 @@ public final class MaskingWebSocketFrameEncoder extends MessageToMessageEncoder<
             int payloadStart = FrameHeaders.write(buf,
                     (frame.isFinalFragment() ? 0x80 : 0) | (frame.rsv() & 0x7) << 4 | opcode, length, true);
             Masking.maskWithFreshKey(buf, payloadStart, payload);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             buf.release();
             throw e;
         }

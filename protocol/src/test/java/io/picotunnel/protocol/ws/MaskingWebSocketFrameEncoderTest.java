@@ -1,9 +1,13 @@
 package io.picotunnel.protocol.ws;
 
+import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.buffer.UnpooledDirectByteBuf;
+import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.TooLongFrameException;
@@ -145,6 +149,51 @@ class MaskingWebSocketFrameEncoderTest {
         assertThatThrownBy(() -> encoder.writeOutbound(ping)).isInstanceOf(EncoderException.class)
                 .hasCauseInstanceOf(TooLongFrameException.class);
         assertThat(ping.refCnt()).as("released").isZero();
+        assertThat(encoder.finishAndReleaseAll()).isFalse();
+    }
+
+    /**
+     * An Error while the payload is masked in (an OutOfMemoryError, a StackOverflowError; here from the payload) fails
+     * the write as an exception does, the frame's buffer released: only a RuntimeException released it.
+     */
+    @Test
+    void anErrorWhileThePayloadIsMaskedInReleasesTheFramesBuffer() {
+        List<ByteBuf> allocated = new ArrayList<>();
+        EmbeddedChannel encoder = new EmbeddedChannel(new MaskingWebSocketFrameEncoder());
+        encoder.config().setAllocator(new AbstractByteBufAllocator(false) {
+            @Override
+            protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+                ByteBuf buf = new UnpooledHeapByteBuf(this, initialCapacity, maxCapacity);
+                allocated.add(buf);
+                return buf;
+            }
+
+            @Override
+            protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+                ByteBuf buf = new UnpooledDirectByteBuf(this, initialCapacity, maxCapacity);
+                allocated.add(buf);
+                return buf;
+            }
+
+            @Override
+            public boolean isDirectBufferPooled() {
+                return false;
+            }
+        });
+        StackOverflowError error = new StackOverflowError("while masking");
+        ByteBuf payload = new UnpooledHeapByteBuf(UnpooledByteBufAllocator.DEFAULT, 16, 16) {
+            @Override
+            public int nioBufferCount() {
+                throw error;
+            }
+        }.writeZero(16);
+
+        assertThatThrownBy(() -> encoder.writeOutbound(new BinaryWebSocketFrame(payload)))
+                .isInstanceOf(EncoderException.class).hasCause(error);
+
+        assertThat(allocated).as("the frame's buffer").singleElement()
+                .satisfies(buf -> assertThat(buf.refCnt()).as("released").isZero());
+        assertThat(payload.refCnt()).as("released").isZero();
         assertThat(encoder.finishAndReleaseAll()).isFalse();
     }
 }
