@@ -42,7 +42,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -61,6 +61,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * What ACME keeps in {@code <data>/certs/acme/}: {@code account.key} and, per domain, {@code <domain>.crt}
@@ -93,11 +94,18 @@ final class AcmeFiles {
     static final int MAX_ISSUER_FILE_SIZE = 64 * 1024;
     private final Path directory;
     private final String acmeDirectory;
+    private final DurableFileWrites files;
 
     /** {@code acmeDirectory}: the URI of the ACME directory the certificates are obtained from. */
     AcmeFiles(Path directory, String acmeDirectory) {
+        this(directory, acmeDirectory, DurableFileWrites.standard());
+    }
+
+    /** {@code files}: {@link DurableFileWrites#standard()} but in tests. */
+    AcmeFiles(Path directory, String acmeDirectory, DurableFileWrites files) {
         this.directory = directory;
         this.acmeDirectory = acmeDirectory;
+        this.files = files;
     }
 
     Path directory() {
@@ -217,26 +225,32 @@ final class AcmeFiles {
      * and the chain are first written whole beside the files they replace ({@code <domain>.key.next}, ...), the chain
      * last, then moved into place, the chain last: a save cut short (a crash, a full disk) leaves the stored
      * certificate as it was, or the new one ready to be moved into place, which {@link #load} does. Never a new key
-     * beside the old certificate, which was refused as not belonging to it, and a new certificate ordered.
+     * beside the old certificate, which was refused as not belonging to it, and a new certificate ordered. The
+     * directory is synced once, after the moves, where each file written beside synced it too: a crash before that
+     * sync leaves the stored certificate or the new one, as a crash between the moves did.
      */
     synchronized void store(String domain, KeyPair key, String chainPem) throws IOException {
-        writePrivate(next(keyFile(domain)), pem(key));
-        write(next(issuerFile(domain)), acmeDirectory + "\n", false);
-        write(next(certificateFile(domain)), chainPem, false);
+        write(files::writeWhole, next(keyFile(domain)), pem(key), true);
+        write(files::writeWhole, next(issuerFile(domain)), acmeDirectory + "\n", false);
+        write(files::writeWhole, next(certificateFile(domain)), chainPem, false);
         moveNextIntoPlace(domain);
     }
 
     /** The files of a new certificate, written whole, that are not in place yet: the key, the note, then the chain. */
     private void moveNextIntoPlace(String domain) throws IOException {
+        List<DurableFileWrites.Move> moves = new ArrayList<>();
         for (Path file : List.of(keyFile(domain), issuerFile(domain), certificateFile(domain))) {
             Path next = next(file);
             // gone when a move cut short earlier had moved it already
             if (Files.exists(next, LinkOption.NOFOLLOW_LINKS)) {
-                Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                moves.add(new DurableFileWrites.Move(next, file));
             }
         }
-        // so that the moves outlast a power cut; if it cannot be, only their durability until the system syncs is not
-        DurableFileWrites.syncDirectory(directory);
+        if (!moves.isEmpty()) {
+            // synced after, so that the moves outlast a power cut; if it cannot be, only their durability until the
+            // system syncs is not
+            files.moveIntoPlace(moves);
+        }
         // its certificate saved, the order is done with: a later attempt must not download this certificate again
         deleteOrder(domain);
     }
@@ -551,15 +565,25 @@ final class AcmeFiles {
         write(file, content, true);
     }
 
-    /**
-     * Writes {@code file} whole through a temporary file. A failure names {@code file}, never the temporary file, whose
-     * name is random: a message naming it differed at every attempt, and a failure meant to be logged once (a
-     * certificate that cannot be saved, retried at every check) was logged every time.
-     */
+    /** Writes {@code file} whole and syncs its directory ({@link DurableFileWrites#replace}). */
     private void write(Path file, String content, boolean secret) throws IOException {
+        write(files::replace, file, content, secret);
+    }
+
+    /** {@link DurableFileWrites#replace}'s signature, or {@link DurableFileWrites#writeWhole}'s. */
+    private interface Write {
+        void to(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException;
+    }
+
+    /**
+     * Writes {@code file} whole through a temporary file, by {@code write}. A failure names {@code file}, never the
+     * temporary file, whose name is random: a message naming it differed at every attempt, and a failure meant to be
+     * logged once (a certificate that cannot be saved, retried at every check) was logged every time.
+     */
+    private void write(Write write, Path file, String content, boolean secret) throws IOException {
         Files.createDirectories(directory);
         try {
-            DurableFileWrites.write(file, content.getBytes(StandardCharsets.US_ASCII),
+            write.to(file, content.getBytes(StandardCharsets.US_ASCII),
                     PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--"));
         } catch (IOException e) {
             throw new IOException("cannot write " + file + ": " + reason(e), e);

@@ -148,7 +148,7 @@ public final class AdminToken {
      * a machine's crash after that must not lose the file, the next start generating another token.
      */
     static boolean write(Path file, String content) throws IOException {
-        return DurableFileWrites.write(file, content.getBytes(StandardCharsets.UTF_8), OWNER_ONLY);
+        return DurableFileWrites.standard().replace(file, content.getBytes(StandardCharsets.UTF_8), OWNER_ONLY);
     }
 
     private static void restrict(Path file) throws IOException {

@@ -6,11 +6,12 @@ import org.slf4j.LoggerFactory;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.CopyOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
@@ -24,80 +25,108 @@ import java.util.function.Predicate;
 public final class DurableFileWrites {
 
     private static final Logger log = LoggerFactory.getLogger(DurableFileWrites.class);
-    private static final DurableFileWrites DEFAULT = new DurableFileWrites(DirectorySync::sync);
+    private static final DurableFileWrites STANDARD = new DurableFileWrites(DirectorySync::sync);
+
+    /** A file written whole, to take the name of another in the same directory. */
+    public record Move(Path from, Path to) {
+    }
+
+    /** {@link Files#move}'s signature. */
+    interface Mover {
+        void move(Path from, Path to, CopyOption... options) throws IOException;
+    }
 
     private final Predicate<Path> syncDirectory;
     private final PosixPermissions.FileStoreLookup fileStore;
+    private final Mover mover;
     private final AtomicBoolean syncFailureLogged = new AtomicBoolean();
 
     /** {@code syncDirectory}: {@link DirectorySync#sync} but in tests; see {@link #standard()}. */
-    public DurableFileWrites(Predicate<Path> syncDirectory) {
-        this(syncDirectory, Files::getFileStore);
+    DurableFileWrites(Predicate<Path> syncDirectory) {
+        this(syncDirectory, Files::getFileStore, Files::move);
     }
 
-    /** {@code fileStore}: {@link Files#getFileStore} but in tests. */
-    DurableFileWrites(Predicate<Path> syncDirectory, PosixPermissions.FileStoreLookup fileStore) {
+    /** {@code fileStore} and {@code mover}: {@link Files#getFileStore} and {@link Files#move} but in tests. */
+    DurableFileWrites(Predicate<Path> syncDirectory, PosixPermissions.FileStoreLookup fileStore, Mover mover) {
         this.syncDirectory = syncDirectory;
         this.fileStore = fileStore;
+        this.mover = mover;
     }
 
-    /**
-     * Replaces {@code file} with {@code content}, with {@code permissions} where the file system has POSIX ones; whether
-     * its directory was synced after ({@link #syncDirectory(Path)}) is returned. Done on a thread interrupted too (the
-     * ACME thread, interrupted by the server's shutdown, still saves its certificate): written through a stream, as an
-     * interrupt closes a file channel mid-write (ClosedByInterruptException). A failure may name the temporary file.
-     */
-    public static boolean write(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
-        return DEFAULT.replace(file, content, permissions);
-    }
-
-    /**
-     * Syncs {@code dir} ({@link DirectorySync#sync}), so that the names written in it outlast a crash of the machine.
-     * The first time it cannot be (a file system that cannot sync a directory), a warning says so; then it is not
-     * logged again, as it would be at every write on such a file system. A sync that fails on an interrupted thread
-     * (the interrupt closes the directory's channel) is not warned of.
-     */
-    public static boolean syncDirectory(Path dir) {
-        return DEFAULT.sync(dir);
-    }
-
-    /** The writes the static methods make, which sync with {@link DirectorySync#sync} and say once when they cannot. */
+    /** The server's writes, which sync with {@link DirectorySync#sync} and say once when they cannot. */
     public static DurableFileWrites standard() {
-        return DEFAULT;
+        return STANDARD;
     }
 
     /**
-     * Moves {@code from}, written whole and on the disk already (SQLite's backup, say), over {@code to} in the same
-     * directory, atomically where the file system can, then syncs that directory ({@link #sync}); whether it was.
+     * Replaces {@code file} with {@code content} ({@link #writeWhole}), then syncs its directory ({@link #sync});
+     * whether it was.
      */
-    public boolean moveIntoPlace(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-        }
-        return sync(to.toAbsolutePath().getParent());
+    public boolean replace(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
+        writeWhole(file, content, permissions);
+        return sync(file.toAbsolutePath().getParent());
     }
 
-    boolean replace(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
+    /**
+     * Replaces {@code file} with {@code content}, with {@code permissions} where the file system has POSIX ones,
+     * through a temporary file written and on the disk first, then moved over it as {@link #moveIntoPlace} moves;
+     * its directory is not synced: for a file moved into place after, with others, and synced with them. Done on a
+     * thread interrupted too (the ACME thread, interrupted by the server's shutdown, still saves its certificate):
+     * written through a stream, as an interrupt closes a file channel mid-write (ClosedByInterruptException). A
+     * failure may name the temporary file, which is deleted.
+     */
+    public void writeWhole(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         // a short name of its own: one after the file's (a domain's of 253 characters) could pass NAME_MAX's 255
-        Path temporary = PosixPermissions.supported(dir, fileStore)
-                ? Files.createTempFile(dir, ".tmp", ".tmp", PosixFilePermissions.asFileAttribute(permissions))
-                : Files.createTempFile(dir, ".tmp", ".tmp");
+        Path temporary = Files.createTempFile(dir, ".tmp", ".tmp", PosixPermissions.initial(dir, permissions, fileStore));
         try {
             try (FileOutputStream out = new FileOutputStream(temporary.toFile())) {
                 out.write(content);
                 out.getFD().sync();
             }
-            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temporary);
+            move(temporary, file);
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                Files.deleteIfExists(temporary);
+            } catch (IOException | RuntimeException notDeleted) {
+                e.addSuppressed(notDeleted);
+            }
+            throw e;
         }
-        return sync(dir);
     }
 
-    /** As {@link #syncDirectory}, with this instance's sync and its warning logged once. */
+    /** As {@link #moveIntoPlace(List)}, one file. */
+    public boolean moveIntoPlace(Path from, Path to) throws IOException {
+        return moveIntoPlace(List.of(new Move(from, to)));
+    }
+
+    /**
+     * Moves each file of {@code moves}, written whole and on the disk already (SQLite's backup, say), over the one it
+     * is to replace, in order, atomically where the file system can (else a plain move: a file system that cannot
+     * rename atomically), then syncs their directory once ({@link #sync}); whether it was. At least one move, all in
+     * one directory.
+     */
+    public boolean moveIntoPlace(List<Move> moves) throws IOException {
+        for (Move move : moves) {
+            move(move.from(), move.to());
+        }
+        return sync(moves.getLast().to().toAbsolutePath().getParent());
+    }
+
+    private void move(Path from, Path to) throws IOException {
+        try {
+            mover.move(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            mover.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /**
+     * Syncs {@code dir} ({@link DirectorySync#sync} but in tests), so that the names written in it outlast a crash of
+     * the machine. The first time it cannot be (a file system that cannot sync a directory), a warning says so; then
+     * it is not logged again, as it would be at every write on such a file system. A sync that fails on an interrupted
+     * thread (the interrupt closes the directory's channel) is not warned of.
+     */
     public boolean sync(Path dir) {
         if (syncDirectory.test(dir)) {
             return true;

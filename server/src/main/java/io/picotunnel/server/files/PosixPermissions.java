@@ -4,6 +4,10 @@ import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 
 /** Whether a directory's files have POSIX permissions, asked the same way wherever the server sets a file's mode. */
 public final class PosixPermissions {
@@ -27,6 +31,22 @@ public final class PosixPermissions {
         } catch (IOException e) {
             return dir.getFileSystem().supportedFileAttributeViews().contains("posix");
         }
+    }
+
+    /**
+     * The attributes that create a file or a directory in {@code dir} with {@code permissions} where it has POSIX ones
+     * ({@link #supported}); none where it has not, where {@link Files#createFile} and the like refuse the permissions
+     * (UnsupportedOperationException) and would create nothing.
+     */
+    public static FileAttribute<?>[] initial(Path dir, Set<PosixFilePermission> permissions) {
+        return initial(dir, permissions, Files::getFileStore);
+    }
+
+    /** As {@link #initial(Path, Set)}, the file store looked up by {@code fileStore}. */
+    static FileAttribute<?>[] initial(Path dir, Set<PosixFilePermission> permissions, FileStoreLookup fileStore) {
+        return supported(dir, fileStore)
+                ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(permissions)}
+                : new FileAttribute<?>[0];
     }
 
     /** {@link Files#getFileStore}'s signature. */

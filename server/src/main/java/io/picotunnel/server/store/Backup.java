@@ -1,6 +1,7 @@
 package io.picotunnel.server.store;
 
 import io.picotunnel.server.files.DurableFileWrites;
+import io.picotunnel.server.files.PosixPermissions;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
@@ -95,7 +96,7 @@ public final class Backup {
         Runtime.getRuntime().addShutdownHook(cleanUp);
         try {
             Files.deleteIfExists(partial);
-            Files.createFile(partial, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.createFile(partial, PosixPermissions.initial(parent, PosixFilePermissions.fromString("rw-------")));
             SQLiteConfig config = new SQLiteConfig();
             config.setBusyTimeout(10_000);
             try (Connection connection = config.createConnection(Database.url(database));

@@ -1,6 +1,7 @@
 package io.picotunnel.server.store;
 
 import io.picotunnel.server.files.DurableFileWrites;
+import io.picotunnel.server.files.PosixPermissions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
@@ -74,18 +75,12 @@ public final class Restore {
      * What runs around a restore: {@code lock} holds the data directory from the moment it exists to the end (the
      * server's lock, so that no server starts on it meanwhile and opens a file about to be replaced), and
      * {@code afterSetAside} runs once the database replaced is kept aside, just before the new one goes in (tests
-     * stand in a server start or a crash there); {@code files} syncs the directory after each, and moves the new
-     * database into place.
+     * stand in a server start or a crash there).
      */
-    public record Steps(Function<Path, DirectoryLock> lock, Runnable afterSetAside, DurableFileWrites files) {
+    public record Steps(Function<Path, DirectoryLock> lock, Runnable afterSetAside) {
 
         /** No lock (for callers holding one already) and nothing in between. */
         public static final Steps NONE = new Steps(dir -> () -> { }, () -> { });
-
-        /** The directory synced as every durable write syncs it, a failed sync logged once. */
-        public Steps(Function<Path, DirectoryLock> lock, Runnable afterSetAside) {
-            this(lock, afterSetAside, DurableFileWrites.standard());
-        }
     }
 
     /** A lock on the data directory, let go of when the restore ends. */
@@ -115,19 +110,28 @@ public final class Restore {
 
     /** As {@link #run(Path, Path, Owner, Steps)}, the names of the copies kept from {@code clock}. */
     static Outcome run(Path dataDir, Path backup, Owner owner, Steps steps, Clock clock) {
+        return run(dataDir, backup, owner, steps, clock, DurableFileWrites.standard());
+    }
+
+    /**
+     * As {@link #run(Path, Path, Owner, Steps, Clock)}; {@code files} syncs the directory after the copies are set
+     * aside and moves the new database into place (the server's writes, {@link DurableFileWrites#standard()}, but in
+     * tests).
+     */
+    static Outcome run(Path dataDir, Path backup, Owner owner, Steps steps, Clock clock, DurableFileWrites files) {
         Path source = AbsolutePaths.withoutDotSegments(backup);
         if (!Files.isRegularFile(source) || !Files.isReadable(source)) {
             throw new StoreException("Cannot restore " + source + ": there is no readable file there.", null);
         }
         Path dir = dataDir.toAbsolutePath().normalize();
         try {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectories(dir, PosixPermissions.initial(dir, PosixFilePermissions.fromString("rwx------")));
         } catch (IOException e) {
             throw new StoreException("Cannot restore " + source + " into " + dir + ": " + FileErrors.describe(e) + ".", e);
         }
         DirectoryLock lock = steps.lock().apply(dir);
         try {
-            return replace(dir, source, owner, steps, clock);
+            return replace(dir, source, owner, steps, clock, files);
         } finally {
             try {
                 lock.close();
@@ -137,7 +141,8 @@ public final class Restore {
         }
     }
 
-    private static Outcome replace(Path dir, Path source, Owner wanted, Steps steps, Clock clock) {
+    private static Outcome replace(Path dir, Path source, Owner wanted, Steps steps, Clock clock,
+            DurableFileWrites files) {
         Path database = dir.resolve(Store.DATABASE_FILE);
         Path staging = dir.resolve(STAGING_FILE);
         try {
@@ -145,7 +150,7 @@ public final class Restore {
                 throw new StoreException("Cannot restore " + source + ": it is the database itself.", null);
             }
             removeUnfinished(dir);
-            Files.createFile(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.createFile(staging, PosixPermissions.initial(dir, PosixFilePermissions.fromString("rw-------")));
             try (OutputStream out = Files.newOutputStream(staging, StandardOpenOption.TRUNCATE_EXISTING)) {
                 Files.copy(source, out);
             }
@@ -158,11 +163,11 @@ public final class Restore {
             String stamp = unusedStamp(database, clock, source);
             Path previous = Files.exists(database) ? keepAside(database, stamp) : null;
             List<Path> leftovers = setAsideLeftovers(database, stamp);
-            steps.files().sync(dir);
+            files.sync(dir);
             steps.afterSetAside().run();
             // One rename replaces the old file with the new: at no moment, crash or not, is there no picotunnel.db
             // (a server would start on a new empty one, and every client would be refused for good).
-            steps.files().moveIntoPlace(staging, database);
+            files.moveIntoPlace(staging, database);
             return new Outcome(database, previous, endedSessions, leftovers, ownerNote);
         } catch (IOException e) {
             throw new StoreException("Cannot restore " + source + " into " + dir + ": " + FileErrors.describe(e) + ".", e);

@@ -2,9 +2,12 @@ package io.picotunnel.server.acme;
 
 import io.picotunnel.server.files.BoundedFileReads.NotReadInTimeException;
 import io.picotunnel.server.files.BoundedFileReads.TooLargeException;
+import io.picotunnel.server.files.DirectorySync;
 import io.picotunnel.server.files.Fifo;
+import io.picotunnel.server.files.TestFileWrites;
 import io.picotunnel.server.tls.BrokenKeys;
 import io.picotunnel.server.tls.TestCertificates;
+import io.picotunnel.testkit.DirectoryNames;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -83,6 +86,26 @@ class AcmeFilesTest {
                     .as("in place, with no temporary or .next file left")
                     .containsExactlyInAnyOrder("app.test.crt", "app.test.key", "app.test.directory");
         }
+    }
+
+    /**
+     * The directory is synced once, when the certificate's files are all in place: each of the three written beside
+     * synced it too, four syncs in all, where the names beside them need not outlast a crash before their moves.
+     */
+    @Test
+    void aCertificatesFilesAreSyncedOnceWhenTheyAreAllInPlace() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        List<List<String>> seenAtSync = new ArrayList<>();
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY, TestFileWrites.syncingWith(dir -> {
+            seenAtSync.add(DirectoryNames.of(dir));
+            return DirectorySync.sync(dir);
+        }));
+
+        files.store("app.test", issued.keyPair(), chainPem(issued));
+
+        assertThat(seenAtSync).as("the names in the directory at each sync")
+                .containsExactly(List.of("app.test.crt", "app.test.directory", "app.test.key"));
+        assertThat(files.load("app.test").orElseThrow().chain()).isEqualTo(issued.chain());
     }
 
     @Test
@@ -204,7 +227,7 @@ class AcmeFilesTest {
         assertThat(files.load(LONGEST_DOMAIN)).isPresent();
 
         assertThat(files.orderFile(LONGEST_DOMAIN)).doesNotExist();
-        assertThat(names()).containsExactlyInAnyOrder(key.getFileName().toString(), crt.getFileName().toString());
+        assertThat(DirectoryNames.of(acme)).containsExactlyInAnyOrder(key.getFileName().toString(), crt.getFileName().toString());
     }
 
     @Test
@@ -240,16 +263,9 @@ class AcmeFilesTest {
     }
 
     private int longestNameInTheDirectory() {
-        return names().stream().mapToInt(String::length).max().orElseThrow();
+        return DirectoryNames.of(acme).stream().mapToInt(String::length).max().orElseThrow();
     }
 
-    private List<String> names() {
-        try (var listing = Files.list(acme)) {
-            return listing.map(f -> f.getFileName().toString()).toList();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
 
     private static String chainPem(TestCertificates.Issued issued) throws IOException {
         StringBuilder chainPem = new StringBuilder();

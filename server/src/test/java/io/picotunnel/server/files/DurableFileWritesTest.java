@@ -1,6 +1,7 @@
 package io.picotunnel.server.files;
 
 import ch.qos.logback.classic.Level;
+import io.picotunnel.testkit.DirectoryNames;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -8,14 +9,16 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -32,12 +35,12 @@ class DurableFileWritesTest {
     void aFileIsReplacedWholeWithItsPermissionsAndNoTemporaryFileLeft() throws IOException {
         Path file = Files.writeString(dir.resolve("note"), "the old content, longer than the new");
 
-        assertThat(DurableFileWrites.write(file, "new".getBytes(StandardCharsets.US_ASCII), READABLE))
+        assertThat(DurableFileWrites.standard().replace(file, "new".getBytes(StandardCharsets.US_ASCII), READABLE))
                 .as("Linux opens and syncs a directory").isTrue();
 
         assertThat(Files.readString(file)).isEqualTo("new");
         assertThat(Files.getPosixFilePermissions(file)).isEqualTo(READABLE);
-        assertThat(names()).containsExactly("note");
+        assertThat(DirectoryNames.of(dir)).containsExactly("note");
     }
 
     /**
@@ -49,13 +52,13 @@ class DurableFileWritesTest {
         Path file = dir.resolve("key");
         DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, path -> {
             throw new IOException("Mount point not found");
-        });
+        }, Files::move);
 
         assertThat(writes.replace(file, "key".getBytes(StandardCharsets.US_ASCII), READABLE)).isTrue();
 
         assertThat(Files.readString(file)).isEqualTo("key");
         assertThat(Files.getPosixFilePermissions(file)).isEqualTo(READABLE);
-        assertThat(names()).containsExactly("key");
+        assertThat(DirectoryNames.of(dir)).containsExactly("key");
     }
 
     /**
@@ -66,10 +69,10 @@ class DurableFileWritesTest {
     void aWriteThatFailsLeavesNoTemporaryFile() throws IOException {
         Path inTheWay = Files.createDirectories(dir.resolve("note").resolve("not-empty")).getParent();
 
-        assertThatThrownBy(() -> DurableFileWrites.write(inTheWay, new byte[] {1}, READABLE))
+        assertThatThrownBy(() -> DurableFileWrites.standard().replace(inTheWay, new byte[] {1}, READABLE))
                 .isInstanceOf(IOException.class);
 
-        assertThat(names()).containsExactly("note");
+        assertThat(DirectoryNames.of(dir)).containsExactly("note");
     }
 
     /** A sync before the rename would leave the new name as undurable as without one. */
@@ -79,7 +82,7 @@ class DurableFileWritesTest {
         List<String> seenAtSync = new ArrayList<>();
         DurableFileWrites writes = new DurableFileWrites(synced -> {
             assertThat(synced).isEqualTo(dir);
-            seenAtSync.addAll(names());
+            seenAtSync.addAll(DirectoryNames.of(dir));
             seenAtSync.add(read(file));
             return DirectorySync.sync(synced);
         });
@@ -104,7 +107,7 @@ class DurableFileWritesTest {
             assertThat(log.messages(Level.WARN)).singleElement().asString()
                     .startsWith("Cannot sync the directory " + dir + ":").endsWith("Not logged again.");
         }
-        assertThat(names()).containsExactly("file0", "file1", "file2");
+        assertThat(DirectoryNames.of(dir)).containsExactly("file0", "file1", "file2");
     }
 
     /**
@@ -133,7 +136,7 @@ class DurableFileWritesTest {
             assertThat(writes.sync(dir)).isFalse();
             assertThat(log.messages(Level.WARN)).as("WARN after a sync that failed without an interrupt").hasSize(1);
         }
-        assertThat(names()).containsExactly("certificate");
+        assertThat(DirectoryNames.of(dir)).containsExactly("certificate");
     }
 
     /** A file written whole by another (SQLite's backup) takes the name, and the name is synced after. */
@@ -143,7 +146,7 @@ class DurableFileWritesTest {
         Path partial = Files.writeString(dir.resolve(".backup.db.partial"), "newer");
         List<String> seenAtSync = new ArrayList<>();
         DurableFileWrites writes = new DurableFileWrites(synced -> {
-            seenAtSync.addAll(names());
+            seenAtSync.addAll(DirectoryNames.of(dir));
             seenAtSync.add(read(file));
             return false;
         });
@@ -157,12 +160,64 @@ class DurableFileWritesTest {
         assertThat(seenAtSync).containsExactly("backup.db", "newer");
     }
 
-    private List<String> names() {
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.map(f -> f.getFileName().toString()).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    /**
+     * A file system that cannot move a file over another atomically (AtomicMoveNotSupportedException) still has it
+     * replaced, by a plain move, as a file moved into place had: a write of the admin token or of ACME's files failed.
+     */
+    @Test
+    void aFileIsReplacedByAPlainMoveWhereTheFileSystemCannotMoveAtomically() throws IOException {
+        Path file = Files.writeString(dir.resolve("token"), "old");
+        List<String> moves = new ArrayList<>();
+        DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, Files::getFileStore, (from, to, options) -> {
+            boolean atomic = List.of(options).contains(StandardCopyOption.ATOMIC_MOVE);
+            moves.add(atomic ? "atomic" : "plain");
+            if (atomic) {
+                throw new AtomicMoveNotSupportedException(from.toString(), to.toString(), "not on this file system");
+            }
+            Files.move(from, to, options);
+        });
+
+        assertThat(writes.replace(file, "new".getBytes(StandardCharsets.US_ASCII), READABLE)).isTrue();
+
+        assertThat(moves).containsExactly("atomic", "plain");
+        assertThat(Files.readString(file)).isEqualTo("new");
+        assertThat(DirectoryNames.of(dir)).containsExactly("token");
+    }
+
+    /**
+     * A temporary file that cannot be deleted after the failure that ended its write (here a directory with something
+     * in it, put in its place) is said beside that failure: its delete's exception took the failure's place.
+     */
+    @Test
+    void theFailureOfAWriteIsThrownWithTheFailedDeleteOfItsTemporaryFileSuppressed() {
+        IOException moveFailed = new IOException("the move failed");
+        DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, Files::getFileStore, (from, to, options) -> {
+            Files.delete(from);
+            Files.createDirectories(from.resolve("in-the-way"));
+            throw moveFailed;
+        });
+
+        assertThatThrownBy(() -> writes.replace(dir.resolve("token"), new byte[] {1}, READABLE)).isSameAs(moveFailed);
+
+        assertThat(moveFailed.getSuppressed()).singleElement().isInstanceOf(DirectoryNotEmptyException.class);
+    }
+
+    /** A certificate's files: each in place before the directory is synced, once. */
+    @Test
+    void filesMovedIntoPlaceTogetherAreSyncedOnceAfterTheLastMove() throws IOException {
+        Path key = Files.writeString(dir.resolve("key.next"), "key");
+        Path chain = Files.writeString(dir.resolve("crt.next"), "chain");
+        List<List<String>> seenAtSync = new ArrayList<>();
+        DurableFileWrites writes = new DurableFileWrites(synced -> {
+            seenAtSync.add(DirectoryNames.of(synced));
+            return DirectorySync.sync(synced);
+        });
+
+        assertThat(writes.moveIntoPlace(List.of(new DurableFileWrites.Move(key, dir.resolve("key")),
+                new DurableFileWrites.Move(chain, dir.resolve("crt"))))).isTrue();
+
+        assertThat(seenAtSync).containsExactly(List.of("crt", "key"));
+        assertThat(read(dir.resolve("key"))).isEqualTo("key");
     }
 
     private static String read(Path file) {

@@ -4,8 +4,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -33,5 +39,25 @@ class PosixPermissionsTest {
         });
 
         assertThat(supported).isEqualTo(dir.getFileSystem().supportedFileAttributeViews().contains("posix")).isTrue();
+    }
+
+    /**
+     * A file is created with the permissions where its directory has POSIX ones, without where it has not (a zip
+     * file's here; Windows' and a FAT volume's refuse them, UnsupportedOperationException, so that a backup's or a
+     * restore's copy asked with them was never made; this zip file system takes them without a word).
+     */
+    @Test
+    void aFileIsCreatedWithThePermissionsWhereTheyAreAndWithoutWhereTheyAreNot() throws IOException {
+        Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rw-------");
+        Files.createFile(dir.resolve("backup.db"), PosixPermissions.initial(dir, ownerOnly));
+        assertThat(Files.getPosixFilePermissions(dir.resolve("backup.db"))).isEqualTo(ownerOnly);
+
+        try (FileSystem zip = FileSystems.newFileSystem(dir.resolve("store.zip"), Map.of("create", "true"))) {
+            Path root = zip.getPath("/");
+
+            assertThat(PosixPermissions.initial(root, ownerOnly)).as("no POSIX permissions in a zip file").isEmpty();
+            Files.createFile(root.resolve("backup.db"), PosixPermissions.initial(root, ownerOnly));
+            assertThat(root.resolve("backup.db")).exists();
+        }
     }
 }

@@ -3,6 +3,8 @@ package io.picotunnel.server.store;
 import ch.qos.logback.classic.Level;
 import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.files.DurableFileWrites;
+import io.picotunnel.server.files.TestFileWrites;
+import io.picotunnel.testkit.DirectoryNames;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,7 +22,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -48,14 +49,6 @@ class RestoreTest {
         }
     }
 
-    private List<Path> dataFiles() {
-        try (Stream<Path> files = Files.list(dataDir)) {
-            return files.sorted().toList();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
     /**
      * The names of the copies set aside and of the database restored are synced, each before the next step: on a file
      * system that cannot sync a directory, a warning says so once, where the restore went on without a word.
@@ -64,14 +57,14 @@ class RestoreTest {
     void theDataDirectoryIsSyncedWithTheCopiesAsideThenWithTheNewDatabaseInPlaceAFailedSyncLoggedOnce() throws Exception {
         Path backup = backupWith("restored");
         List<List<String>> seenAtSync = new ArrayList<>();
-        DurableFileWrites files = new DurableFileWrites(synced -> {
+        DurableFileWrites files = TestFileWrites.syncingWith(synced -> {
             assertThat(synced).isEqualTo(dataDir);
-            seenAtSync.add(dataFiles().stream().map(f -> f.getFileName().toString()).toList());
+            seenAtSync.add(DirectoryNames.of(dataDir));
             return false;
         });
 
         try (LogCapture log = new LogCapture(DurableFileWrites.class, Level.WARN)) {
-            Restore.run(dataDir, backup, new Restore.Steps(dir -> () -> { }, () -> { }, files));
+            Restore.run(dataDir, backup, null, Restore.Steps.NONE, Clock.systemUTC(), files);
 
             assertThat(log.messages(Level.WARN)).singleElement().asString()
                     .startsWith("Cannot sync the directory " + dataDir + ":");
@@ -95,7 +88,8 @@ class RestoreTest {
         assertThat(outcome.database()).isEqualTo(dataDir.resolve(Store.DATABASE_FILE));
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(outcome.database()))).isEqualTo("rw-------");
         assertThat(outcome.previous().getFileName().toString()).startsWith("picotunnel.db.before-restore-");
-        assertThat(dataFiles()).containsExactlyInAnyOrder(outcome.database(), outcome.previous());
+        assertThat(DirectoryNames.of(dataDir))
+                .containsExactlyInAnyOrder(Store.DATABASE_FILE, outcome.previous().getFileName().toString());
         assertThat(tunnels()).containsExactly("kept");
         try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + outcome.previous());
              Statement statement = connection.createStatement();
@@ -176,7 +170,8 @@ class RestoreTest {
             assertThat(sessions.find(stillSignedIn)).as("everyone signs in again").isEmpty();
         }
         assertThat(outcome.endedSessions()).isEqualTo(2);
-        assertThat(dataFiles()).containsExactlyInAnyOrder(outcome.database(), outcome.previous());
+        assertThat(DirectoryNames.of(dataDir))
+                .containsExactlyInAnyOrder(Store.DATABASE_FILE, outcome.previous().getFileName().toString());
     }
 
     @Test
@@ -197,14 +192,14 @@ class RestoreTest {
         Path backup = backupWith("live");
         byte[] whole = Files.readAllBytes(backup);
         Files.write(backup, Arrays.copyOf(whole, whole.length / 2));
-        List<Path> before = dataFiles();
+        List<String> before = DirectoryNames.of(dataDir);
         byte[] database = Files.readAllBytes(dataDir.resolve(Store.DATABASE_FILE));
 
         assertThatThrownBy(() -> Restore.run(dataDir, backup)).isInstanceOf(StoreException.class)
                 .hasMessageStartingWith("Cannot restore " + backup + ": it is damaged or cut short (")
                 .hasMessageNotContaining("not a usable SQLite database").hasMessageContaining("Nothing was changed");
 
-        assertThat(dataFiles()).isEqualTo(before);
+        assertThat(DirectoryNames.of(dataDir)).isEqualTo(before);
         assertThat(Files.readAllBytes(dataDir.resolve(Store.DATABASE_FILE))).isEqualTo(database);
         assertThat(tunnels()).containsExactly("live");
     }
@@ -287,7 +282,7 @@ class RestoreTest {
         assertThatThrownBy(() -> Restore.run(dataDir, backups.resolve("missing.db")))
                 .hasMessageContaining("no readable file");
 
-        assertThat(dataFiles()).containsExactly(dataDir.resolve(Store.DATABASE_FILE));
+        assertThat(DirectoryNames.of(dataDir)).containsExactly(Store.DATABASE_FILE);
         assertThat(tunnels()).containsExactly("live");
     }
 
@@ -356,7 +351,7 @@ class RestoreTest {
         assertThatThrownBy(() -> Restore.run(dataDir, flyway)).isInstanceOf(StoreException.class)
                 .hasMessageContaining("not a PicoTunnel database").hasMessageContaining("Nothing was changed");
 
-        assertThat(dataFiles()).containsExactly(dataDir.resolve(Store.DATABASE_FILE));
+        assertThat(DirectoryNames.of(dataDir)).containsExactly(Store.DATABASE_FILE);
         assertThat(tunnels()).containsExactly("live");
     }
 
@@ -386,8 +381,6 @@ class RestoreTest {
             running.createTunnel("still-writable");
         }
         assertThat(tunnels()).containsExactlyInAnyOrder("old", "new", "still-writable");
-        try (Stream<Path> files = Files.list(dataDir)) {
-            assertThat(files).noneMatch(f -> f.getFileName().toString().contains("restor"));
-        }
+        assertThat(DirectoryNames.of(dataDir)).noneMatch(name -> name.contains("restor"));
     }
 }
