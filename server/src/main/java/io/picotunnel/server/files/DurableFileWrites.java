@@ -78,7 +78,8 @@ public final class DurableFileWrites {
     public void writeWhole(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         // a short name of its own: one after the file's (a domain's of 253 characters) could pass NAME_MAX's 255
-        Path temporary = Files.createTempFile(dir, ".tmp", ".tmp", PosixPermissions.initial(dir, permissions, fileStore));
+        Path temporary = Files.createTempFile(dir, ".tmp", ".tmp",
+                PosixPermissions.initial(dir, permissions, fileStore));
         try {
             try (FileOutputStream out = new FileOutputStream(temporary.toFile())) {
                 out.write(content);

@@ -223,7 +223,8 @@ class AcmeFilesTest {
         assertThat(files.load(LONGEST_DOMAIN)).isPresent();
 
         assertThat(files.orderFile(LONGEST_DOMAIN)).doesNotExist();
-        assertThat(DirectoryNames.of(acme)).containsExactlyInAnyOrder(key.getFileName().toString(), crt.getFileName().toString());
+        assertThat(DirectoryNames.of(acme))
+                .containsExactlyInAnyOrder(key.getFileName().toString(), crt.getFileName().toString());
     }
 
     @Test

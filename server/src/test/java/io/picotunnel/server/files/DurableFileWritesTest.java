@@ -168,14 +168,15 @@ class DurableFileWritesTest {
     void aFileIsReplacedByAPlainMoveWhereTheFileSystemCannotMoveAtomically() throws IOException {
         Path file = Files.writeString(dir.resolve("token"), "old");
         List<String> moves = new ArrayList<>();
-        DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, Files::getFileStore, (from, to, options) -> {
+        DurableFileWrites.Mover noAtomicMove = (from, to, options) -> {
             boolean atomic = List.of(options).contains(StandardCopyOption.ATOMIC_MOVE);
             moves.add(atomic ? "atomic" : "plain");
             if (atomic) {
                 throw new AtomicMoveNotSupportedException(from.toString(), to.toString(), "not on this file system");
             }
             Files.move(from, to, options);
-        });
+        };
+        DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, Files::getFileStore, noAtomicMove);
 
         assertThat(writes.replace(file, "new".getBytes(StandardCharsets.US_ASCII), READABLE)).isTrue();
 
@@ -191,11 +192,12 @@ class DurableFileWritesTest {
     @Test
     void theFailureOfAWriteIsThrownWithTheFailedDeleteOfItsTemporaryFileSuppressed() {
         IOException moveFailed = new IOException("the move failed");
-        DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, Files::getFileStore, (from, to, options) -> {
+        DurableFileWrites.Mover failingUndeletably = (from, to, options) -> {
             Files.delete(from);
             Files.createDirectories(from.resolve("in-the-way"));
             throw moveFailed;
-        });
+        };
+        DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, Files::getFileStore, failingUndeletably);
 
         assertThatThrownBy(() -> writes.replace(dir.resolve("token"), new byte[] {1}, READABLE)).isSameAs(moveFailed);
 

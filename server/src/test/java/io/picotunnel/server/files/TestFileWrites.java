@@ -3,7 +3,10 @@ package io.picotunnel.server.files;
 import java.nio.file.Path;
 import java.util.function.Predicate;
 
-/** For tests of other packages: {@link DurableFileWrites} whose directory syncs the test sees (its constructor is this package's). */
+/**
+ * For tests of other packages: {@link DurableFileWrites} whose directory syncs the test sees (its constructor is this
+ * package's).
+ */
 public final class TestFileWrites {
 
     private TestFileWrites() {
