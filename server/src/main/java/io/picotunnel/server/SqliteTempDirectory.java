@@ -15,10 +15,10 @@ import java.util.Optional;
  * ours), else in {@code java.io.tmpdir} as sqlite-jdbc's default is (the same mount, so a {@code noexec} one fails as
  * before). The server's shutdown hook halts, which skips the JVM's deletes on exit, and sqlite-jdbc's clean-up of old
  * libraries skips one whose {@code .lck} remains: the hook deletes this directory first, or every stop left 1 MB.
- * A process killed (SIGKILL, the OOM killer) runs no hook and leaves its directory, named for its pid so an operator
- * can tell whose it was. No start deletes another's: in a temporary directory shared with other users a name checked
- * as a directory can be swapped for a link before it is opened, and a pid tells nothing across pid namespaces or in a
- * container whose server is always pid 1.
+ * A process killed (SIGKILL, the OOM killer) runs no hook and leaves its directory, named {@code
+ * picotunnel-sqlite-<pid>-<random>}: the next start in the same parent deletes it once no process has that pid (or
+ * it is the starting server's own pid, a container's 1), through {@link SqliteLeftovers}, which never follows a link
+ * and takes only this user's directories holding only sqlite-jdbc's files.
  */
 final class SqliteTempDirectory {
 
@@ -35,10 +35,10 @@ final class SqliteTempDirectory {
     }
 
     /**
-     * Makes the directory and points sqlite-jdbc at it, before it first loads (it reads {@value #PROPERTY} then);
-     * empty, with a warning that names the parent and the cause, when it cannot be made: sqlite-jdbc's default (or the
-     * operator's directory) then stands, whatever sqlite-jdbc makes of it (a missing operator's directory fails the
-     * start), so the warning says no more.
+     * Makes the directory and points sqlite-jdbc at it, before it first loads (it reads {@value #PROPERTY} then), and
+     * deletes those killed servers left beside it ({@link SqliteLeftovers}); empty, with a warning that names the
+     * parent and the cause, when it cannot be made: sqlite-jdbc's default (or the operator's directory) then stands,
+     * whatever sqlite-jdbc makes of it (a missing operator's directory fails the start), so the warning says no more.
      */
     static Optional<SqliteTempDirectory> create() {
         String operators = System.getProperty(PROPERTY);
@@ -46,6 +46,7 @@ final class SqliteTempDirectory {
         try {
             Path directory = Files.createTempDirectory(Path.of(parent), PREFIX + ProcessHandle.current().pid() + "-");
             System.setProperty(PROPERTY, directory.toString());
+            SqliteLeftovers.deleteBeside(directory);
             return Optional.of(new SqliteTempDirectory(directory));
         } catch (IOException | RuntimeException e) {
             log.warn("Cannot make a directory for sqlite-jdbc's native library in {}: {}", parent, e.toString());

@@ -10,6 +10,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -19,10 +21,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /** The directory of the server's own that sqlite-jdbc extracts its native library into, in this JVM. */
 class SqliteTempDirectoryTest {
 
+    /** sqlite-jdbc's names for its library and its lock (sqlite-version-uuid-library). */
+    private static final String LIBRARY = "sqlite-3.50.3.0-0f8fad5b-d9cb-469f-a165-70867728950e-"
+            + System.mapLibraryName("sqlitejdbc");
+    private static final String LOCK = LIBRARY + ".lck";
+
     @TempDir
     Path dir;
 
     private String propertyBefore;
+    private final List<SqliteTempDirectory> started = new ArrayList<>();
 
     @BeforeEach
     void keepTheProperty() {
@@ -31,6 +39,7 @@ class SqliteTempDirectoryTest {
 
     @AfterEach
     void restoreTheProperty() {
+        started.forEach(SqliteTempDirectory::deleteQuietly);
         if (propertyBefore == null) {
             System.clearProperty(SqliteTempDirectory.PROPERTY);
         } else {
@@ -55,24 +64,143 @@ class SqliteTempDirectoryTest {
     }
 
     /**
-     * A killed server (SIGKILL, the OOM killer) runs no hook and leaves its directory, named for its pid. A start
-     * deletes none but its own: in a temporary directory shared with other users a name checked as a directory could
-     * be swapped for a link to the server's data before it was emptied, and a pid says nothing across pid namespaces.
+     * A killed server (SIGKILL, the OOM killer) runs no hook and leaves its directory, named for its pid, about 1 MB a
+     * kill. The next start in the same parent deletes it once no process has that pid; names without a pid (older
+     * versions', whose server may still run) are left.
      */
     @Test
-    void aStartLeavesEveryOtherDirectoryAloneEvenOneOfAProcessThatIsGone() throws Exception {
-        System.setProperty(SqliteTempDirectory.PROPERTY, dir.toString());
+    void aStartDeletesTheDirectoryOfAProcessThatIsGoneAndLeavesOlderNames() throws Exception {
         Path killed = leftover(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123");
         Path older = leftover(SqliteTempDirectory.PREFIX + "789");
 
-        Optional<SqliteTempDirectory> made = SqliteTempDirectory.create();
+        Path own = start();
 
-        assertThat(made).isPresent();
-        assertThat(killed.resolve("sqlite-3-libsqlitejdbc.so.lck")).exists();
-        assertThat(older.resolve("sqlite-3-libsqlitejdbc.so.lck")).exists();
-        assertThat(Path.of(System.getProperty(SqliteTempDirectory.PROPERTY)).getFileName().toString())
+        assertThat(killed).doesNotExist();
+        assertThat(older.resolve(LOCK)).exists();
+        assertThat(own.getFileName().toString())
                 .startsWith(SqliteTempDirectory.PREFIX + ProcessHandle.current().pid() + "-");
-        made.get().deleteQuietly();
+    }
+
+    /** A running process's directory (its server's, or a pid taken again by another process) is left. */
+    @Test
+    void theDirectoryOfALiveProcessIsLeft() throws Exception {
+        long live = ProcessHandle.current().parent().orElseThrow().pid();
+        Path running = leftover(SqliteTempDirectory.PREFIX + live + "-123");
+
+        start();
+
+        assertThat(running.resolve(LOCK)).exists();
+    }
+
+    /**
+     * A container's server is pid 1 at every start: the directory of the one killed before it bears its own pid. No
+     * other server of this process makes one, so every other directory named for its own pid is taken.
+     */
+    @Test
+    void anotherDirectoryNamedForTheStartingProcesssOwnPidIsDeleted() throws Exception {
+        Path earlier = leftover(SqliteTempDirectory.PREFIX + ProcessHandle.current().pid() + "-123");
+
+        Path own = start();
+
+        assertThat(earlier).doesNotExist();
+        assertThat(own).isDirectory();
+    }
+
+    /**
+     * In a shared temporary directory anyone may make a link named as a killed server's directory: it is never
+     * followed, and what it names is left as it was, though it holds what sqlite-jdbc's directory would.
+     */
+    @Test
+    void aLinkNamedAsAKilledServersDirectoryIsLeftAndWhatItNamesUntouched() throws Exception {
+        Path target = leftover("elsewhere");
+        Path link = Files.createSymbolicLink(dir.resolve(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123"),
+                target);
+
+        start();
+
+        assertThat(link).isSymbolicLink();
+        assertThat(target.resolve(LIBRARY)).exists();
+        assertThat(target.resolve(LOCK)).exists();
+    }
+
+    /**
+     * A link inside one, named as sqlite-jdbc's library, to a file or to a directory outside: not followed, and the
+     * directory, holding more than sqlite-jdbc's files, is left whole.
+     */
+    @Test
+    void linksInsideAKilledServersDirectoryAreNotFollowed() throws Exception {
+        Path outside = Files.writeString(dir.resolve("outside"), "theirs");
+        Path outsideDirectory = leftover("outside-directory");
+        Path toAFile = withALinkAsTheLibrary(goneProcessPid() + "-1", outside);
+        Path toADirectory = withALinkAsTheLibrary(goneProcessPid() + "-2", outsideDirectory);
+
+        start();
+
+        assertThat(outside).hasContent("theirs");
+        assertThat(outsideDirectory.resolve(LIBRARY)).hasContent("library");
+        assertThat(outsideDirectory.resolve(LOCK)).exists();
+        assertThat(toAFile.resolve(LIBRARY)).isSymbolicLink();
+        assertThat(toADirectory.resolve(LIBRARY)).isSymbolicLink();
+    }
+
+    private Path withALinkAsTheLibrary(String pidAndRandom, Path target) throws Exception {
+        Path killed = Files.createDirectory(dir.resolve(SqliteTempDirectory.PREFIX + pidAndRandom));
+        Files.createSymbolicLink(killed.resolve(LIBRARY), target);
+        Files.writeString(killed.resolve(LOCK), "");
+        return killed;
+    }
+
+    /** A killed server's directory that holds anything but sqlite-jdbc's files (a database swapped in) is left. */
+    @Test
+    void aDirectoryHoldingMoreThanSqliteJdbcsFilesIsLeft() throws Exception {
+        Path killed = leftover(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123");
+        Files.writeString(killed.resolve("picotunnel.db"), "data");
+
+        start();
+
+        assertThat(killed.resolve("picotunnel.db")).hasContent("data");
+        assertThat(killed.resolve(LIBRARY)).exists();
+    }
+
+    /** Only the user's own: one of another user's (made here as root, who alone may give it away) is left. */
+    @Test
+    void anotherUsersDirectoryIsLeft() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root to give the directory away");
+        Path theirs = leftover(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123");
+        Files.setOwner(theirs, dir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("10001"));
+
+        start();
+
+        assertThat(theirs.resolve(LOCK)).exists();
+    }
+
+    /** A file named as a killed server's directory is not one: left. */
+    @Test
+    void aFileNamedAsAKilledServersDirectoryIsLeft() throws Exception {
+        Path file = Files.writeString(dir.resolve(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123"), "theirs");
+
+        start();
+
+        assertThat(file).hasContent("theirs");
+    }
+
+    /**
+     * Where others may rename the parent's entries (writable by all without the sticky bit) a name checked could be
+     * swapped before it is opened: nothing is taken there. With the sticky bit, as /tmp has it, each keeps to theirs.
+     */
+    @Test
+    void aParentOthersMayRenameInIsLeftAsItIsUnlessSticky() throws Exception {
+        Path killed = leftover(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123");
+        chmod("777");
+
+        start();
+
+        assertThat(killed.resolve(LOCK)).exists();
+        chmod("1777");
+
+        start();
+
+        assertThat(killed).doesNotExist();
     }
 
     /**
@@ -87,7 +215,11 @@ class SqliteTempDirectoryTest {
                 SqliteTempFiles.prepare(temp, SqliteTempFiles.OPERATORS), "-cp", System.getProperty("java.class.path"),
                 SetUpWhileExiting.class.getName()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
 
-        assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("ended").isTrue();
+        try {
+            assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("ended").isTrue();
+        } finally {
+            process.destroyForcibly();
+        }
         assertThat(Files.readString(log)).contains("IllegalStateException: Shutdown in progress");
         SqliteTempFiles.assertNoneLeft(temp, SqliteTempFiles.OPERATORS);
     }
@@ -100,16 +232,43 @@ class SqliteTempDirectoryTest {
         }
     }
 
+    /** Starts as the server does in {@link #dir}; returns its own directory, deleted after the test. */
+    private Path start() {
+        System.setProperty(SqliteTempDirectory.PROPERTY, dir.toString());
+        Optional<SqliteTempDirectory> made = SqliteTempDirectory.create();
+        assertThat(made).isPresent();
+        started.add(made.get());
+        Path own = Path.of(System.getProperty(SqliteTempDirectory.PROPERTY));
+        System.setProperty(SqliteTempDirectory.PROPERTY, dir.toString());
+        return own;
+    }
+
+    /** A directory holding what sqlite-jdbc puts in a server's: its library and the library's lock. */
     private Path leftover(String name) throws Exception {
         Path leftover = Files.createDirectory(dir.resolve(name));
-        Files.writeString(leftover.resolve("sqlite-3-libsqlitejdbc.so.lck"), "");
+        Files.writeString(leftover.resolve(LIBRARY), "library");
+        Files.writeString(leftover.resolve(LOCK), "");
         return leftover;
+    }
+
+    private void chmod(String mode) throws Exception {
+        Process chmod = new ProcessBuilder("chmod", mode, dir.toString()).redirectErrorStream(true).start();
+        try {
+            assertThat(chmod.waitFor(20, TimeUnit.SECONDS)).as("chmod ended").isTrue();
+            assertThat(chmod.exitValue()).as("chmod %s", mode).isZero();
+        } finally {
+            chmod.destroyForcibly();
+        }
     }
 
     /** The pid of a process that has ended: one this test started and waited for. */
     private static long goneProcessPid() throws Exception {
         Process ended = new ProcessBuilder("true").start();
-        assertThat(ended.waitFor(20, TimeUnit.SECONDS)).as("true ended").isTrue();
+        try {
+            assertThat(ended.waitFor(20, TimeUnit.SECONDS)).as("true ended").isTrue();
+        } finally {
+            ended.destroyForcibly();
+        }
         assumeTrue(ProcessHandle.of(ended.pid()).isEmpty(), "its pid not taken again yet");
         return ended.pid();
     }

@@ -1,0 +1,170 @@
+package io.picotunnel.server;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.UserPrincipal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Deletes the {@link SqliteTempDirectory} directories that killed servers (SIGKILL, the OOM killer: no hook ran) left
+ * beside this server's own, about 1 MB each. Only through a {@link SecureDirectoryStream} of the parent (Linux; none
+ * elsewhere, so no deletion there), never following a link: a directory is taken when its name is {@code
+ * picotunnel-sqlite-<pid>-<digits>} for a pid no process has, or for this process's own pid where it is not the one
+ * just made (a container's server is pid 1 at every start); when it is a directory of this process's user, opened
+ * without following a link and checked again as opened; and when it holds nothing but sqlite-jdbc's library and lock
+ * files, at most {@value #MAX_FILES}. Whatever else is left, with one DEBUG line (WARN where a deletion fails).
+ * Nothing is taken where users other than this process's and root may rename the parent's entries (their directory,
+ * or one they may write without the sticky bit /tmp has): a name checked there could be swapped before it is opened,
+ * for a FIFO whose open would hang the start. A server in another pid namespace sharing the parent looks gone and its
+ * directory is taken: the library it loaded keeps working, unlinked.
+ */
+final class SqliteLeftovers {
+
+    private static final Logger log = LoggerFactory.getLogger(SqliteLeftovers.class);
+    /** A server's directory: its pid, then {@link Files#createTempDirectory}'s random digits. */
+    private static final Pattern DIRECTORY =
+            Pattern.compile(Pattern.quote(SqliteTempDirectory.PREFIX) + "(\\d{1,10})-\\d{1,20}");
+    /** sqlite-jdbc's library and its lock, as its loader names them: {@code sqlite-<version>-<uuid>-<library>}. */
+    private static final Pattern SQLITE_FILE = Pattern.compile("sqlite-[0-9A-Za-z.]{1,40}-"
+            + "\\p{XDigit}{8}(-\\p{XDigit}{4}){3}-\\p{XDigit}{12}-"
+            + Pattern.quote(System.mapLibraryName("sqlitejdbc")) + "(\\.lck)?");
+    /** More than sqlite-jdbc puts in one (a library and its lock): a bound, not an expectation. */
+    private static final int MAX_FILES = 10;
+    /** How many entries of the parent, and of them how many servers' directories, one start looks at. */
+    private static final int MAX_ENTRIES = 100_000;
+    private static final int MAX_DIRECTORIES = 100;
+    private static final int STICKY = 01000;
+    private static final int GROUP_OR_OTHERS_WRITE = 0022;
+
+    private SqliteLeftovers() {
+    }
+
+    /** Deletes the directories killed servers left in {@code own}'s parent, as the class says; never throws. */
+    static void deleteBeside(Path own) {
+        Path parent = own.getParent();
+        try (DirectoryStream<Path> opened = Files.newDirectoryStream(parent)) {
+            if (!(opened instanceof SecureDirectoryStream<Path> listing)) {
+                log.debug("Not looking for killed servers' sqlite directories in {}: no secure directory stream here",
+                        parent);
+                return;
+            }
+            UserPrincipal ours = attributes(listing, own.getFileName()).owner();
+            if (!onlyTrustedUsersRename(parent, listing, ours)) {
+                log.debug("Not looking for killed servers' sqlite directories in {}: other users may rename its"
+                        + " entries", parent);
+                return;
+            }
+            int entries = 0;
+            int directories = 0;
+            for (Path entry : listing) {
+                Path name = entry.getFileName();
+                Matcher named = DIRECTORY.matcher(name.toString());
+                if (++entries > MAX_ENTRIES || named.matches() && ++directories > MAX_DIRECTORIES) {
+                    break;
+                }
+                if (named.matches() && !name.equals(own.getFileName()) && gone(Long.parseLong(named.group(1)))) {
+                    deleteIfSqlites(listing, entry, ours);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.debug("Not looking for killed servers' sqlite directories in {}: {}", parent, e.toString());
+        }
+    }
+
+    /** No process has {@code pid}, or it is this process's own and so not that of the server that made it. */
+    private static boolean gone(long pid) {
+        return pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).isEmpty();
+    }
+
+    /**
+     * The parent, as opened, is this user's or root's and no one else may rename its entries, or the sticky bit
+     * keeps each to their own (/tmp). Its mode (for the sticky bit) is read by path: taken only when that path still
+     * names the directory opened.
+     */
+    private static boolean onlyTrustedUsersRename(Path parent, SecureDirectoryStream<Path> listing, UserPrincipal ours)
+            throws IOException {
+        PosixFileAttributes opened = listing.getFileAttributeView(PosixFileAttributeView.class).readAttributes();
+        Map<String, Object> byPath = Files.readAttributes(parent, "unix:mode,uid,fileKey");
+        int mode = (Integer) byPath.get("mode");
+        return opened.fileKey() != null && opened.fileKey().equals(byPath.get("fileKey"))
+                && (opened.owner().equals(ours) || (Integer) byPath.get("uid") == 0)
+                && ((mode & GROUP_OR_OTHERS_WRITE) == 0 || (mode & STICKY) != 0);
+    }
+
+    /** Deletes the directory {@code entry} of {@code listing} if it is ours and holds only sqlite-jdbc's files. */
+    private static void deleteIfSqlites(SecureDirectoryStream<Path> listing, Path entry, UserPrincipal ours) {
+        Path name = entry.getFileName();
+        try {
+            PosixFileAttributes named = attributes(listing, name);
+            if (!named.isDirectory() || !named.owner().equals(ours)) {
+                log.debug("Left {}: not a directory of this process's user", entry);
+                return;
+            }
+            try (SecureDirectoryStream<Path> directory = listing.newDirectoryStream(name, LinkOption.NOFOLLOW_LINKS)) {
+                PosixFileAttributes opened = directory.getFileAttributeView(PosixFileAttributeView.class)
+                        .readAttributes();
+                if (!opened.owner().equals(ours) || writableByOthers(opened)) {
+                    log.debug("Left {}: as opened, not a directory only this process's user may change", entry);
+                    return;
+                }
+                Optional<List<Path>> files = sqliteFiles(directory);
+                if (files.isEmpty()) {
+                    log.debug("Left {}: it holds more than sqlite-jdbc's files", entry);
+                    return;
+                }
+                for (Path file : files.get()) {
+                    directory.deleteFile(file);
+                }
+            }
+            listing.deleteDirectory(name);
+            log.info("Deleted {}, sqlite-jdbc's library left by a server that was killed", entry);
+        } catch (NoSuchFileException e) {
+            log.debug("Left {}: {} (another start took it)", entry, e.toString());
+        } catch (IOException | RuntimeException e) {
+            log.warn("Cannot delete {}, sqlite-jdbc's library left by a server that was killed: {}", entry,
+                    e.toString());
+        }
+    }
+
+    /** The names in {@code directory}, if each is a regular file named as sqlite-jdbc names its files. */
+    private static Optional<List<Path>> sqliteFiles(SecureDirectoryStream<Path> directory) throws IOException {
+        List<Path> files = new ArrayList<>();
+        for (Path entry : directory) {
+            Path file = entry.getFileName();
+            if (files.size() == MAX_FILES || !SQLITE_FILE.matcher(file.toString()).matches()
+                    || !attributes(directory, file).isRegularFile()) {
+                return Optional.empty();
+            }
+            files.add(file);
+        }
+        return Optional.of(files);
+    }
+
+    private static boolean writableByOthers(PosixFileAttributes attributes) {
+        return attributes.permissions().contains(PosixFilePermission.GROUP_WRITE)
+                || attributes.permissions().contains(PosixFilePermission.OTHERS_WRITE);
+    }
+
+    /** {@code name}'s attributes in {@code directory}, of a link itself where it is one. */
+    private static PosixFileAttributes attributes(SecureDirectoryStream<Path> directory, Path name)
+            throws IOException {
+        return directory.getFileAttributeView(name, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                .readAttributes();
+    }
+}
