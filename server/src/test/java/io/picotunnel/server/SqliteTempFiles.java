@@ -1,8 +1,13 @@
 package io.picotunnel.server;
 
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -48,11 +53,33 @@ public final class SqliteTempFiles {
         }
     }
 
-    /** The names under {@code temp}, two levels deep and relative to it, that have {@code sqlite-} in them. */
+    /**
+     * The names under {@code temp}, two levels deep and relative to it, that have {@code sqlite-} in them. Read
+     * without asking a file for its attributes, and a directory gone before it is listed holds nothing: in the
+     * process's {@value #DEFAULT} other files come and go (Netty's library, deleted once loaded), where {@link
+     * Files#walk} failed on one deleted between the listing and its turn.
+     */
     public static List<String> in(Path temp) throws IOException {
-        try (Stream<Path> files = Files.walk(temp, 2)) {
-            return files.map(file -> temp.relativize(file).toString()).filter(name -> name.contains("sqlite-"))
-                    .toList();
+        List<String> names = new ArrayList<>();
+        for (Path entry : entries(temp)) {
+            String name = entry.getFileName().toString();
+            names.add(name);
+            if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+                try {
+                    entries(entry).forEach(inner -> names.add(name + "/" + inner.getFileName()));
+                } catch (NoSuchFileException | NotDirectoryException e) {
+                    // Gone since it was listed.
+                }
+            }
         }
+        return names.stream().filter(name -> name.contains("sqlite-")).toList();
+    }
+
+    private static List<Path> entries(Path directory) throws IOException {
+        List<Path> entries = new ArrayList<>();
+        try (DirectoryStream<Path> listed = Files.newDirectoryStream(directory)) {
+            listed.forEach(entries::add);
+        }
+        return entries;
     }
 }

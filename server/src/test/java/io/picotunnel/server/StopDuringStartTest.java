@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -258,11 +259,12 @@ class StopDuringStartTest {
         await("the server locks its data directory").atMost(Duration.ofSeconds(60))
                 .until(() -> Files.isRegularFile(lock)
                         && Files.readString(lock).strip().equals(Long.toString(started.pid())));
-        // The store opens after the lock, before the hold: the library is there while the server runs, wherever
-        // sqlite-jdbc put it (that nothing of it is left at the end is what the tests check).
-        await("sqlite-jdbc's library in the temporary directory").atMost(Duration.ofSeconds(60))
-                .until(() -> SqliteTempFiles.in(tempDir).stream().anyMatch(name -> name.matches(
-                        "(picotunnel-sqlite-[^/]+/)?sqlite-.+jdbc\\.[a-z]+")));
+        // The store opens after the lock, before the hold: the library is there while the server runs, in the
+        // server's own directory (that nothing of it is left at the end is what the tests check).
+        String library = Pattern.quote(SqliteTempDirectory.PREFIX + started.pid() + "-")
+                + "\\d+/sqlite-[^/]+jdbc\\.[a-z]+";
+        await("sqlite-jdbc's library in the server's directory").atMost(Duration.ofSeconds(60))
+                .until(() -> SqliteTempFiles.in(tempDir).stream().anyMatch(name -> name.matches(library)));
         return started;
     }
 
