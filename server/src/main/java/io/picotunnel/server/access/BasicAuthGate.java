@@ -6,6 +6,7 @@ import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.ClientBlock;
 import io.picotunnel.server.net.RefusalLog;
+import io.picotunnel.server.net.RetryAfter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,12 +44,6 @@ final class BasicAuthGate implements AutoCloseable {
     private static final int MAX_HEADER = 1024;
     /** {@code Retry-After} (seconds) while the address's or the server's password checks are all taken. */
     static final String BUSY_RETRY_AFTER = "1";
-    /**
-     * {@code Retry-After} (seconds) of a check cut short by the server's stop: the proxy's own server_stopping pages'
-     * ({@code proxy.http.RetryAfter.IN_A_MOMENT}), written out here as naming it would make the packages depend on
-     * each other (the proxy checks access); BasicAuthGateTest holds the two equal.
-     */
-    private static final String STOPPING_RETRY_AFTER = "5";
     /** Wrong passwords from one address: 5 free, then a wait from 1 s doubling to 5 min, forgotten after 15 min. */
     static final FailedLogins.Policy FAILURES = new FailedLogins.Policy(5, Duration.ofSeconds(1), Duration.ofMinutes(5),
             Duration.ofMinutes(15));
@@ -186,7 +181,7 @@ final class BasicAuthGate implements AutoCloseable {
             if (passed == null && closed) {
                 return new HttpVerdict.Answer(503, TunnelErrorCodes.SERVER_STOPPING, "The tunnel server is stopping, and"
                         + " this request was still in its password check: it did not reach the app. Please try again in a moment.",
-                        Map.of("Retry-After", STOPPING_RETRY_AFTER), List.of());
+                        Map.of("Retry-After", Long.toString(RetryAfter.IN_A_MOMENT.toSeconds())), List.of());
             }
             if (passed == null) {
                 backedUp.refused(true, () -> "password checks are backed up; refusing a sign-in to " + ControlCharacters.bounded(host));

@@ -3,7 +3,7 @@ package io.picotunnel.server.config;
 import io.picotunnel.protocol.config.DeclaredSetting;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.yamux.YamuxConfig;
-import io.picotunnel.server.proxy.http.RetryAfter;
+import io.picotunnel.server.net.RetryAfter;
 
 /**
  * Every server setting: its flag, its {@code PICOTUNNEL_*} environment variable (the same name), its default and its

@@ -7,7 +7,7 @@ import ch.qos.logback.core.AppenderBase;
 import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.net.RefusalLog;
-import io.picotunnel.server.proxy.http.RetryAfter;
+import io.picotunnel.server.net.RetryAfter;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.AfterEach;

@@ -11,6 +11,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.protocol.yamux.ResetReason;
+import io.picotunnel.server.net.RetryAfter;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

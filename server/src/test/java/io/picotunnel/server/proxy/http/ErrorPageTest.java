@@ -5,6 +5,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpVersion;
 import io.picotunnel.protocol.yamux.ResetReason;
+import io.picotunnel.server.net.RetryAfter;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;

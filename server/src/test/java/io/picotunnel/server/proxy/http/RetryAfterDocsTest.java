@@ -2,6 +2,7 @@ package io.picotunnel.server.proxy.http;
 
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.server.net.ConnectionLimits;
+import io.picotunnel.server.net.RetryAfter;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
