@@ -2,12 +2,14 @@ package io.picotunnel.server.access;
 
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.auth.FailedLogins;
+import io.picotunnel.server.net.RetryAfter;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 import static io.picotunnel.testkit.ProseDurations.words;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -48,6 +50,18 @@ class BasicAuthFailuresDocsTest {
         assertThat(doc).contains("as many other passwords being checked as it may (`Retry-After: "
                         + BasicAuthGate.BUSY_RETRY_AFTER + "`) |")
                 .contains("as many passwords as it can at once (`Retry-After: " + BasicAuthGate.BUSY_RETRY_AFTER + "`;");
+    }
+
+    /** The server_stopping and check_timeout rows give the proxy's Retry-After, which both answers send. */
+    @Test
+    void stoppedAndTimedOutChecksAnswerTheProxysRetryAfter() throws IOException {
+        String doc = Files.readString(Path.of("").toAbsolutePath().getParent().resolve("docs/access-control.md"));
+        String retryAfter = "`Retry-After: " + RetryAfter.IN_A_MOMENT.toSeconds() + "`;";
+
+        for (String error : List.of("server_stopping", "check_timeout")) {
+            String row = doc.lines().filter(line -> line.startsWith("| 503 | `" + error + "` |")).findFirst().orElseThrow();
+            assertThat(row).as(error).contains(retryAfter);
+        }
     }
 
     @Test

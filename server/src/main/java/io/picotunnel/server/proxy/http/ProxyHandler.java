@@ -34,6 +34,7 @@ import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.server.access.HttpVerdict;
 import io.picotunnel.server.net.LingeringClose;
+import io.picotunnel.server.net.RetryAfter;
 import io.picotunnel.server.net.SendWatch;
 import io.picotunnel.server.store.Service;
 import org.slf4j.Logger;
@@ -691,8 +692,9 @@ final class ProxyHandler extends ChannelDuplexHandler
                 + ControlCharacters.bounded(routed.service().domain()) + " did not end within "
                 + Durations.format(proxy.checkTimeout()) + ": answered 503 " + TunnelErrorCodes.CHECK_TIMEOUT);
         onVerdict(routed, visitor, visitorHttps, new HttpVerdict.Answer(503, TunnelErrorCodes.CHECK_TIMEOUT,
-                "The sign-in check of this request took too long; it did not reach the app. Please try again later.",
-                Map.of(), List.of()));
+                "The sign-in check of this request took too long; it did not reach the app. Please try again in a"
+                        + " moment.",
+                Map.of("Retry-After", Long.toString(RetryAfter.IN_A_MOMENT.toSeconds())), List.of()));
         drain();
     }
 

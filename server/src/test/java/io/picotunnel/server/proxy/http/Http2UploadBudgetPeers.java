@@ -176,9 +176,11 @@ final class Http2UploadBudgetPeers {
                 "the write of a DATA frame of " + bytes + " bytes");
     }
 
-    /** What a visitor's stream was answered: its status, body, end and reset, as they come. */
+    /** What a visitor's stream was answered: its status, head, body, end and reset, as they come. */
     static final class Answer extends ChannelInboundHandlerAdapter {
         final CompletableFuture<String> status = new CompletableFuture<>();
+        /** The response's head, past any 1xx. */
+        final CompletableFuture<Http2Headers> head = new CompletableFuture<>();
         final CompletableFuture<String> body = new CompletableFuture<>();
         final CompletableFuture<Long> reset = new CompletableFuture<>();
         private final StringBuilder bodySoFar = new StringBuilder();
@@ -188,6 +190,7 @@ final class Http2UploadBudgetPeers {
             try {
                 if (msg instanceof Http2HeadersFrame head && !head.headers().status().toString().startsWith("1")) {
                     status.complete(head.headers().status().toString());
+                    this.head.complete(head.headers());
                     endIf(head.isEndStream());
                 } else if (msg instanceof Http2DataFrame data) {
                     bodySoFar.append(data.content().toString(StandardCharsets.UTF_8));

@@ -19,6 +19,7 @@ import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.access.PasswordChecksOn;
 import io.picotunnel.server.monitor.StandaloneTrafficCounters;
 import io.picotunnel.server.monitor.TrafficCounters;
+import io.picotunnel.server.net.RetryAfter;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
@@ -50,6 +51,8 @@ import static org.awaitility.Awaitility.await;
 class ProxyHandlerAccessCheckTest {
 
     private static final int FRAME = 1000;
+    /** The Retry-After of the proxy's 503s that ask to try again in a moment, check_timeout's among them. */
+    private static final String IN_A_MOMENT = Long.toString(RetryAfter.IN_A_MOMENT.toSeconds());
     /** One frame fits, the second passes it. */
     private static final long BUDGET = 2 * (FRAME + Http2UploadBudget.FRAME_COST) - 1;
 
@@ -335,10 +338,11 @@ class ProxyHandlerAccessCheckTest {
 
     /**
      * A password check that does not end (held until the test lets it go): once the proxy's bound passed its request is
-     * answered 503 check_timeout, JSON as asked, counted as one of the service's requests with its 5xx, the connection
-     * kept. Its verdict, come once the check is let go, writes nothing and is not taken for that of the next request on
-     * the connection, in its own check then (a wrong password: 401); nothing reached the target. Before, the request
-     * and its connection waited for as long as the check, here for ever: no answer within the visitor's 20 s.
+     * answered 503 check_timeout with the proxy's Retry-After, JSON as asked, counted as one of the service's requests
+     * with its 5xx, the connection kept. Its verdict, come once the check is let go, writes nothing and is not taken
+     * for that of the next request on the connection, in its own check then (a wrong password: 401); nothing reached
+     * the target. Before, the request and its connection waited for as long as the check, here for ever: no answer
+     * within the visitor's 20 s; and the 503 had no Retry-After.
      */
     @Test
     void aPasswordCheckThatDoesNotEndIsAnswered503CheckTimeoutAndItsLateVerdictChangesNothing() throws Exception {
@@ -356,6 +360,7 @@ class ProxyHandlerAccessCheckTest {
                 Duration waited = Duration.ofNanos(System.nanoTime() - sent);
                 assertThat(timedOut.status()).as("the answer once the check took too long").isEqualTo(503);
                 assertThat(timedOut.text()).as("its JSON").contains("check_timeout", "took too long");
+                assertThat(timedOut.header("Retry-After")).as("its Retry-After").isEqualTo(IN_A_MOMENT);
                 assertThat(waited).as("how long it waited").isBetween(bound, bound.plusSeconds(10));
 
                 visitor.send(get("/second", HeldPasswordChecks.authorization("wrong")));
@@ -384,8 +389,9 @@ class ProxyHandlerAccessCheckTest {
     }
 
     /**
-     * HTTP/2 as HTTP/1.1: a stream whose password check does not end is answered 503 check_timeout once the bound
-     * passed, counted once with its 5xx, the check's verdict, come once it is let go, changing nothing.
+     * HTTP/2 as HTTP/1.1: a stream whose password check does not end is answered 503 check_timeout with the proxy's
+     * Retry-After once the bound passed, counted once with its 5xx, the check's verdict, come once it is let go,
+     * changing nothing.
      */
     @Test
     void anHttp2StreamWhosePasswordCheckDoesNotEndIsAnswered503CheckTimeout() throws Exception {
@@ -400,6 +406,8 @@ class ProxyHandlerAccessCheckTest {
             assertThat(answer.status.get(20, TimeUnit.SECONDS)).as("the answer once the check took too long")
                     .isEqualTo("503");
             assertThat(answer.body.get(10, TimeUnit.SECONDS)).as("its JSON").contains("check_timeout");
+            assertThat(answer.head.get(10, TimeUnit.SECONDS).get("retry-after")).as("its Retry-After")
+                    .hasToString(IN_A_MOMENT);
             await().atMost(10, TimeUnit.SECONDS).alias("the 503 counted")
                     .until(() -> counters.responses(5) == 1 && counters.activeConnections() == 0);
 
