@@ -664,8 +664,7 @@ final class ProxyHandler extends ChannelDuplexHandler
                     if (!stillChecking(routed)) {
                         return;
                     }
-                    underCheck = null;
-                    responseTimer.disarm();
+                    endCheck();
                     onVerdict(routed, visitor, visitorHttps, failure == null ? result
                             : HttpVerdict.Answer.of(500, "internal_error", "The access check failed; try again."));
                     drain();
@@ -682,12 +681,23 @@ final class ProxyHandler extends ChannelDuplexHandler
         return state == State.CHECKING && underCheck == routed;
     }
 
+    /**
+     * The request under check is answered now, with its checks' verdict or without (their verdict then ignored when it
+     * comes): it is no longer under check, and its checks' timer is disarmed. Returns it.
+     */
+    private Routed endCheck() {
+        Routed checked = underCheck;
+        underCheck = null;
+        responseTimer.disarm();
+        return checked;
+    }
+
     /** {@code routed}'s access checks did not end within the bound: 503, their verdict ignored when it comes. */
     private void checkTimedOut(Routed routed, InetAddress visitor, boolean visitorHttps) {
         if (!stillChecking(routed)) {
             return;
         }
-        underCheck = null;
+        endCheck();
         proxy.checksTimedOut().refused(true, () -> "the access check of a request to "
                 + ControlCharacters.bounded(routed.service().domain()) + " did not end within "
                 + Durations.format(proxy.checkTimeout()) + ": answered 503 " + TunnelErrorCodes.CHECK_TIMEOUT);
@@ -737,9 +747,7 @@ final class ProxyHandler extends ChannelDuplexHandler
 
     /** The 503 of an upload ended while its access checks run, their verdict ignored when it comes. */
     private void answerOverBudgetWhileChecking() {
-        Routed checked = underCheck;
-        underCheck = null;
-        responseTimer.disarm();
+        Routed checked = endCheck();
         answerForService(checked, LocalAnswers.page(checked.head(), ErrorPage.serverBufferFull(), ctx.alloc()), true);
     }
 
