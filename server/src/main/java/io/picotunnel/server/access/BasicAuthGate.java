@@ -159,8 +159,7 @@ final class BasicAuthGate implements AutoCloseable {
                     } catch (RuntimeException | Error e) {
                         // A bug, not the visitor's password: answered 500 (the proxy's "check failed"), not 401
                         failure = e;
-                        checkFailed.failed(() -> "the password check of a request to " + ControlCharacters.bounded(host)
-                                + " failed", e);
+                        logFailure(host, "failed", e);
                     } finally {
                         // Also when the log throws (an appender's Error): else the credentials' later requests would
                         // wait on this check for ever, and the address would have one check fewer
@@ -172,9 +171,15 @@ final class BasicAuthGate implements AutoCloseable {
             } catch (RuntimeException | Error e) {
                 // Not taken for another cause (an OutOfMemoryError: no thread could be started), a failure of ours:
                 // answered as a check that failed, else the credentials' later requests would wait on it for ever
-                ended(key, block, check, null, e);
-                checkFailed.failed(() -> "the password check of a request to " + ControlCharacters.bounded(host)
-                        + " could not start", e);
+                try {
+                    logFailure(host, "could not start", e);
+                } catch (RuntimeException | Error logFailed) {
+                    // The log's own (an appender's Error), on the request's thread: let out of check(), it would take
+                    // the place of the request's answer
+                    e.addSuppressed(logFailed);
+                } finally {
+                    ended(key, block, check, null, e);
+                }
             }
         }
         return new HttpVerdict.Pending(running.thenApply(passed -> {
@@ -212,6 +217,12 @@ final class BasicAuthGate implements AutoCloseable {
         } else {
             check.completeExceptionally(failure);
         }
+    }
+
+    /** A password check of a request to {@code host} that {@code failed} ("failed", "could not start"): a bug. */
+    private void logFailure(String host, String failed, Throwable e) {
+        checkFailed.failed(() -> "the password check of a request to " + ControlCharacters.bounded(host) + " " + failed,
+                e);
     }
 
     private static HttpVerdict challenge(String host, String message) {

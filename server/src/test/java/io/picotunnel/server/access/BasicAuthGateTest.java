@@ -130,15 +130,7 @@ class BasicAuthGateTest {
         CheckPool pool = checkPool(task -> false);
         ManualClock logClock = new ManualClock(Instant.now());
         Logger logger = (Logger) LoggerFactory.getLogger(BasicAuthGate.class);
-        AppenderBase<ILoggingEvent> throwing = new AppenderBase<>() {
-            @Override
-            protected void append(ILoggingEvent event) {
-                if (event.getLevel() == Level.WARN && Thread.currentThread().getName().equals(CHECK_THREAD)) {
-                    throw new OutOfMemoryError(APPENDER_ERROR);
-                }
-            }
-        };
-        throwing.start();
+        AppenderBase<ILoggingEvent> throwing = throwingAtWarnsOn(CHECK_THREAD);
         try (LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO);
              BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool, failingFailureCount(), logClock::nanoTime)) {
             logger.addAppender(throwing);
@@ -169,27 +161,89 @@ class BasicAuthGateTest {
      */
     @Test
     void aCheckThePoolCannotStartIsAnsweredAndFreesItsCredentialsAndItsPlaceAmongTheAddresssChecks() throws Exception {
-        AtomicInteger threadsNotMade = new AtomicInteger(BasicAuthGate.MAX_CHECKS_PER_ADDRESS);
-        CheckPool pool = checkPool(task -> threadsNotMade.getAndDecrement() > 0);
-        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, pool);
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, poolThatCannotStartTheFirst(
+                BasicAuthGate.MAX_CHECKS_PER_ADDRESS));
              LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
-            for (int i = 0; i < BasicAuthGate.MAX_CHECKS_PER_ADDRESS; i++) {
-                String password = "guess-" + i;
-                AtomicReference<CompletableFuture<HttpVerdict>> notStarted = new AtomicReference<>();
-                // Caught, not let out of the test: JUnit ends the whole run on an OutOfMemoryError
-                assertThat(catchThrowable(() -> notStarted.set(pending(gate, password)))).as("thrown out of check()")
-                        .isNull();
-                assertThatThrownBy(() -> notStarted.get().get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
-                        .hasRootCauseMessage(NO_THREAD);
-            }
+            assertChecksNotStartedAreAnsweredAsFailed(gate, () -> {
+            });
             assertThat(log.messages(Level.WARN)).first(as(STRING))
                     .isEqualTo("the password check of a request to app.test could not start");
 
-            for (String password : List.of("guess-0", "another-guess")) {
-                assertThat(pending(gate, password).get(5, TimeUnit.SECONDS)).as("%s checked", password)
-                        .isInstanceOfSatisfying(HttpVerdict.Answer.class, a -> assertThat(a.status()).isEqualTo(401));
-            }
+            assertTheChecksPlacesWereFreed(gate);
         }
+    }
+
+    /**
+     * A check the pool cannot start whose log line throws (an Error from the log's appender, as a second
+     * OutOfMemoryError would be, here on the request's thread) is still answered as a check that failed, and frees its
+     * credentials and its place among the address's checks. Before, the log's throw went out of check() in place of
+     * the request's verdict: the request was never answered (the Error thrown out of check()).
+     */
+    @Test
+    void aCheckThePoolCannotStartWhoseLogLineThrowsStillAnswersAndFreesItsCredentialsAndItsPlace() throws Exception {
+        ManualClock logClock = new ManualClock(Instant.now());
+        Logger logger = (Logger) LoggerFactory.getLogger(BasicAuthGate.class);
+        AppenderBase<ILoggingEvent> throwing = throwingAtWarnsOn(Thread.currentThread().getName());
+        try (LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO);
+             BasicAuthGate gate = new BasicAuthGate(System::nanoTime, poolThatCannotStartTheFirst(
+                     BasicAuthGate.MAX_CHECKS_PER_ADDRESS), new FailedLogins("test", BasicAuthGate.FAILURES),
+                     logClock::nanoTime)) {
+            logger.addAppender(throwing);
+            // Each check's failure is logged, not only counted
+            assertChecksNotStartedAreAnsweredAsFailed(gate, () -> logClock.advance(RefusalLog.DEFAULT_INTERVAL));
+            assertThat(log.messages(Level.WARN)).as("the failures logged, each line then thrown by the appender after")
+                    .hasSize(BasicAuthGate.MAX_CHECKS_PER_ADDRESS);
+
+            assertTheChecksPlacesWereFreed(gate);
+        } finally {
+            logger.detachAppender(throwing);
+            throwing.stop();
+        }
+    }
+
+    /**
+     * {@link BasicAuthGate#MAX_CHECKS_PER_ADDRESS} checks the pool cannot start, each after {@code beforeEach}: none
+     * throws out of check(), each answered as a check that failed.
+     */
+    private static void assertChecksNotStartedAreAnsweredAsFailed(BasicAuthGate gate, Runnable beforeEach) {
+        for (int i = 0; i < BasicAuthGate.MAX_CHECKS_PER_ADDRESS; i++) {
+            beforeEach.run();
+            String password = "guess-" + i;
+            AtomicReference<CompletableFuture<HttpVerdict>> notStarted = new AtomicReference<>();
+            // Caught, not let out of the test: JUnit ends the whole run on an OutOfMemoryError
+            assertThat(catchThrowable(() -> notStarted.set(pending(gate, password)))).as("thrown out of check()")
+                    .isNull();
+            assertThatThrownBy(() -> notStarted.get().get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .hasRootCauseMessage(NO_THREAD);
+        }
+    }
+
+    /** The checks not started left no place taken: the same credentials and a third password are checked. */
+    private static void assertTheChecksPlacesWereFreed(BasicAuthGate gate) throws Exception {
+        for (String password : List.of("guess-0", "another-guess")) {
+            assertThat(pending(gate, password).get(5, TimeUnit.SECONDS)).as("%s checked", password)
+                    .isInstanceOfSatisfying(HttpVerdict.Answer.class, a -> assertThat(a.status()).isEqualTo(401));
+        }
+    }
+
+    /** A pool that cannot start a thread for its first {@code checks} (an OutOfMemoryError from execute), then can. */
+    private CheckPool poolThatCannotStartTheFirst(int checks) {
+        AtomicInteger threadsNotMade = new AtomicInteger(checks);
+        return checkPool(task -> threadsNotMade.getAndDecrement() > 0);
+    }
+
+    /** An appender, started, that throws an Error at each WARN logged on {@code thread}, as one out of memory would. */
+    private static AppenderBase<ILoggingEvent> throwingAtWarnsOn(String thread) {
+        AppenderBase<ILoggingEvent> throwing = new AppenderBase<>() {
+            @Override
+            protected void append(ILoggingEvent event) {
+                if (event.getLevel() == Level.WARN && Thread.currentThread().getName().equals(thread)) {
+                    throw new OutOfMemoryError(APPENDER_ERROR);
+                }
+            }
+        };
+        throwing.start();
+        return throwing;
     }
 
     /**
