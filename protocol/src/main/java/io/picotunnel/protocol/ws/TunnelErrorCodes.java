@@ -2,8 +2,9 @@ package io.picotunnel.protocol.ws;
 
 /**
  * The error codes of the server's JSON answers ({@code {"error": code, "message": ...}}) that the client reads, so
- * that both sides spell them from one place (docs/protocol.md, the handshake's refusals), and those its HTTP proxy's
- * password gate ({@code auth: basic}) answers with (docs/access-control.md), some the same.
+ * that both sides spell them from one place (docs/protocol.md, the handshake's refusals), and those of the tunnel
+ * endpoint's that its management API and its HTTP proxy's password gate ({@code auth: basic}) answer with too
+ * (docs/api.md, docs/access-control.md). The codes only the proxy answers with are the server's.
  */
 public final class TunnelErrorCodes {
 
@@ -29,10 +30,6 @@ public final class TunnelErrorCodes {
      * server's other 401s, a wrong tunnel or admin token, spell the same code).
      */
     public static final String UNAUTHORIZED = "unauthorized";
-    /** The HTTP proxy's password gate refuses a check as its checks are all taken, its queue full: its 503. */
-    public static final String BUSY = "busy";
-    /** The HTTP proxy's password gate did not end a request's check within the proxy's bound: its 503. */
-    public static final String CHECK_TIMEOUT = "check_timeout";
 
     private TunnelErrorCodes() {
     }

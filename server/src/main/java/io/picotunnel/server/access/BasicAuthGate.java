@@ -190,7 +190,7 @@ final class BasicAuthGate implements AutoCloseable {
             }
             if (passed == null) {
                 backedUp.refused(true, () -> "password checks are backed up; refusing a sign-in to " + ControlCharacters.bounded(host));
-                return new HttpVerdict.Answer(503, TunnelErrorCodes.BUSY,
+                return new HttpVerdict.Answer(503, AccessErrorCodes.BUSY,
                         "Too many sign-in attempts at once; try again in a moment.",
                         Map.of("Retry-After", BUSY_RETRY_AFTER), List.of());
             }

@@ -6,6 +6,7 @@ import io.javalin.http.HandlerType;
 import io.javalin.http.HttpStatus;
 import io.netty.util.NetUtil;
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.server.access.TrustedProxies;
 import io.picotunnel.server.net.ForwardedProto;
 import io.picotunnel.server.net.KeyedRefusalLog;
@@ -244,14 +245,14 @@ public final class ManagementAuth {
                     : "a wrong admin token (Authorization header, " + FailedLogins.length(token) + ")";
             failures.failed(clientAddress(ctx), attempt + " on " + ctx.method() + " " + forLog(ctx.path()));
             ctx.header("WWW-Authenticate", "Bearer realm=\"picotunnel\"");
-            reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized",
+            reject(ctx, HttpStatus.UNAUTHORIZED, TunnelErrorCodes.UNAUTHORIZED,
                     "The header 'Authorization: Bearer <admin token>' does not carry a valid admin token.");
             return;
         }
         Optional<SessionStore.Session> session = currentSession(ctx);
         if (session.isEmpty()) {
             ctx.header("WWW-Authenticate", "Bearer realm=\"picotunnel\"");
-            reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized",
+            reject(ctx, HttpStatus.UNAUTHORIZED, TunnelErrorCodes.UNAUTHORIZED,
                     "Sign in first, or send the admin token as 'Authorization: Bearer <token>'.");
             return;
         }
@@ -327,7 +328,8 @@ public final class ManagementAuth {
         }
         if (!Secrets.matches(token, settings.adminTokenValue().get())) {
             failures.failed(clientAddress(ctx), "a wrong admin token on the sign-in form (" + FailedLogins.length(token) + ")");
-            reject(ctx, HttpStatus.UNAUTHORIZED, "unauthorized", "That is not the admin token of this server.");
+            reject(ctx, HttpStatus.UNAUTHORIZED, TunnelErrorCodes.UNAUTHORIZED,
+                    "That is not the admin token of this server.");
             return;
         }
         failures.succeeded(clientAddress(ctx));
@@ -614,8 +616,9 @@ public final class ManagementAuth {
         }
         long seconds = FailedLogins.seconds(wait);
         ctx.header("Retry-After", Long.toString(seconds));
-        reject(ctx, HttpStatus.TOO_MANY_REQUESTS, "too_many_attempts", "Too many failed attempts from your address: wait "
-                + seconds + (seconds == 1 ? " second" : " seconds") + ", then try again with the right admin token.");
+        reject(ctx, HttpStatus.TOO_MANY_REQUESTS, TunnelErrorCodes.TOO_MANY_ATTEMPTS,
+                "Too many failed attempts from your address: wait " + seconds + (seconds == 1 ? " second" : " seconds")
+                        + ", then try again with the right admin token.");
         return true;
     }
 

@@ -619,7 +619,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void unauthorized(ChannelHandlerContext ctx) {
-        FullHttpResponse response = response(HttpResponseStatus.UNAUTHORIZED, "unauthorized",
+        FullHttpResponse response = response(HttpResponseStatus.UNAUTHORIZED, TunnelErrorCodes.UNAUTHORIZED,
                 "missing or invalid tunnel token: pass the tunnel's token as ?token= or Authorization: Bearer");
         response.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"picotunnel\"");
         send(ctx, response);

@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@link HttpVerdict.Answer} and {@link HttpVerdict.Confirm} (a 200 page) that this package and the proxy's access
  * hook make is a row with its status and {@code error}, and every row is one of them. The answers are read from the
  * sources, where each is written with its status as a literal and its error as one or as a {@link TunnelErrorCodes}
- * constant, so an answer added there is checked without this test naming it.
+ * or {@link AccessErrorCodes} constant, so an answer added there is checked without this test naming it.
  */
 class AccessAnswersDocTest {
 
@@ -30,7 +30,7 @@ class AccessAnswersDocTest {
             MODULE.resolve("src/main/java/io/picotunnel/server/proxy/http/AccessHook.java"),
             MODULE.resolve("src/main/java/io/picotunnel/server/proxy/http/ProxyHandler.java"));
     private static final Pattern ANSWER = Pattern.compile(
-            "Answer(?:\\.of)?\\(\\s*(\\d{3}),\\s*(?:\"([a-z_]+)\"|TunnelErrorCodes\\.([A-Z_]+))");
+            "Answer(?:\\.of)?\\(\\s*(\\d{3}),\\s*(?:\"([a-z_]+)\"|(TunnelErrorCodes|AccessErrorCodes)\\.([A-Z_]+))");
     private static final Pattern CONFIRM = Pattern.compile("Confirm\\(\\s*\"([a-z_]+)\"");
     private static final Pattern ROW = Pattern.compile("(?m)^\\| (\\d{3}) \\| `([a-z_]+)` \\|");
 
@@ -52,8 +52,10 @@ class AccessAnswersDocTest {
             String source = Files.readString(file);
             Matcher answer = ANSWER.matcher(source);
             while (answer.find()) {
+                Class<?> codes = "TunnelErrorCodes".equals(answer.group(3)) ? TunnelErrorCodes.class
+                        : AccessErrorCodes.class;
                 String error = answer.group(2) != null ? answer.group(2)
-                        : (String) TunnelErrorCodes.class.getField(answer.group(3)).get(null);
+                        : (String) codes.getField(answer.group(4)).get(null);
                 answers.add(answer.group(1) + " " + error);
             }
             Matcher confirm = CONFIRM.matcher(source);

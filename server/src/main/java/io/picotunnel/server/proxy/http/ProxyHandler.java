@@ -31,7 +31,7 @@ import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.relay.Hold;
 import io.picotunnel.protocol.relay.Relay;
 import io.picotunnel.protocol.text.ControlCharacters;
-import io.picotunnel.protocol.ws.TunnelErrorCodes;
+import io.picotunnel.server.access.AccessErrorCodes;
 import io.picotunnel.server.access.HttpVerdict;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.net.RetryAfter;
@@ -666,7 +666,8 @@ final class ProxyHandler extends ChannelDuplexHandler
                     }
                     endCheck();
                     onVerdict(routed, visitor, visitorHttps, failure == null ? result
-                            : HttpVerdict.Answer.of(500, "internal_error", "The access check failed; try again."));
+                            : HttpVerdict.Answer.of(500, AccessErrorCodes.INTERNAL_ERROR,
+                                    "The access check failed; try again."));
                     drain();
                 }));
             }
@@ -700,8 +701,8 @@ final class ProxyHandler extends ChannelDuplexHandler
         endCheck();
         proxy.checksTimedOut().refused(true, () -> "the access check of a request to "
                 + ControlCharacters.bounded(routed.service().domain()) + " did not end within "
-                + Durations.format(proxy.checkTimeout()) + ": answered 503 " + TunnelErrorCodes.CHECK_TIMEOUT);
-        onVerdict(routed, visitor, visitorHttps, new HttpVerdict.Answer(503, TunnelErrorCodes.CHECK_TIMEOUT,
+                + Durations.format(proxy.checkTimeout()) + ": answered 503 " + AccessErrorCodes.CHECK_TIMEOUT);
+        onVerdict(routed, visitor, visitorHttps, new HttpVerdict.Answer(503, AccessErrorCodes.CHECK_TIMEOUT,
                 "The sign-in check of this request took too long; it did not reach the app. Please try again in a"
                         + " moment.",
                 Map.of("Retry-After", Long.toString(RetryAfter.IN_A_MOMENT.toSeconds())), List.of()));
