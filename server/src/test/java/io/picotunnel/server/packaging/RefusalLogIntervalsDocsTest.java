@@ -114,7 +114,7 @@ class RefusalLogIntervalsDocsTest {
                 .contains("as many passwords as it can at once (`Retry-After: 1`; a WARN says so, "
                         + once(RefusalLog.DEFAULT_INTERVAL) + ")")
                 .contains("(a WARN in the server log with the stack trace, " + once(RefusalLog.DEFAULT_INTERVAL) + ",")
-                .contains("did not end within " + words(HttpProxy.CHECK_TIMEOUT) + ",")
+                .contains("did not end within " + words(HttpProxy.ACCESS_CHECK_TIMEOUT) + ",")
                 .contains("a bug (a WARN in the server log, " + once(RefusalLog.DEFAULT_INTERVAL) + ",");
     }
 }

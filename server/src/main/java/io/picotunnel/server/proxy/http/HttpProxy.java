@@ -65,7 +65,7 @@ public final class HttpProxy implements HttpPipelines {
      * rather than holding the request and its connection for ever. Not --proxy-timeout, the target's, which may be a
      * few seconds, well under what a full queue takes.
      */
-    public static final Duration CHECK_TIMEOUT = Duration.ofMinutes(3);
+    public static final Duration ACCESS_CHECK_TIMEOUT = Duration.ofMinutes(3);
 
     private static final Logger LOG = LoggerFactory.getLogger(HttpProxy.class);
     private static final ChannelHandler CONNECTION_ENDS = new ConnectionEnds();
@@ -76,7 +76,7 @@ public final class HttpProxy implements HttpPipelines {
     private final Duration idleTimeout;
     private final Duration headerTimeout;
     private final Duration sendTimeout;
-    private final Duration checkTimeout;
+    private final Duration accessCheckTimeout;
     /** Requests whose access checks did not end in time: a bug, logged once a minute with the count of the others. */
     private final RefusalLog checksTimedOut = new RefusalLog(LOG);
     private final Http2UploadBudget uploadBudget;
@@ -105,7 +105,7 @@ public final class HttpProxy implements HttpPipelines {
         this.idleTimeout = builder.idleTimeout;
         this.headerTimeout = builder.headerTimeout;
         this.sendTimeout = builder.sendTimeout;
-        this.checkTimeout = builder.checkTimeout;
+        this.accessCheckTimeout = builder.accessCheckTimeout;
         this.uploadBudget = new Http2UploadBudget(builder.http2UploadBudget, builder.http2LastWriteWait);
         this.bodyCopies = new BodyCopyBudget(BodyCopyBudget.DEFAULT_LIMIT);
         this.acmeChallenges = builder.acmeChallenges;
@@ -341,9 +341,9 @@ public final class HttpProxy implements HttpPipelines {
         return sendTimeout;
     }
 
-    /** How long a request waits at most for its access checks ({@link #CHECK_TIMEOUT} but in tests). */
-    Duration checkTimeout() {
-        return checkTimeout;
+    /** How long a request waits at most for its access checks ({@link #ACCESS_CHECK_TIMEOUT} but in tests). */
+    Duration accessCheckTimeout() {
+        return accessCheckTimeout;
     }
 
     RefusalLog checksTimedOut() {
@@ -377,7 +377,7 @@ public final class HttpProxy implements HttpPipelines {
         private Duration sendTimeout = LingeringClose.DEFAULT_SEND_TIMEOUT;
         private long http2UploadBudget = YamuxConfig.DEFAULT_SESSION_BUFFER_LIMIT;
         private Duration http2LastWriteWait = Http2UploadBudget.LAST_WRITE_WAIT;
-        private Duration checkTimeout = CHECK_TIMEOUT;
+        private Duration accessCheckTimeout = ACCESS_CHECK_TIMEOUT;
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
         private int maxIdleUpstreams = 128;
         private Function<String, Optional<String>> acmeChallenges = token -> Optional.empty();
@@ -453,8 +453,8 @@ public final class HttpProxy implements HttpPipelines {
         }
 
         /** For tests: how long a request waits at most for its access checks (a password check). */
-        Builder checkTimeout(Duration timeout) {
-            this.checkTimeout = requirePositive(timeout, "checkTimeout");
+        Builder accessCheckTimeout(Duration timeout) {
+            this.accessCheckTimeout = requirePositive(timeout, "accessCheckTimeout");
             return this;
         }
 

@@ -109,7 +109,7 @@ final class ProxyHandler extends ChannelDuplexHandler
     private LazyTimer idleTimer;
     /**
      * The wait for the current exchange's response head; one timer for the exchanges of the connection, and before
-     * each for its request's access checks ({@link HttpProxy#CHECK_TIMEOUT}), when they take a moment.
+     * each for its request's access checks ({@link HttpProxy#ACCESS_CHECK_TIMEOUT}), when they take a moment.
      */
     private LazyTimer responseTimer;
     /** Runs from the first bytes of a request head after the first request: the head must be whole in time. */
@@ -658,7 +658,7 @@ final class ProxyHandler extends ChannelDuplexHandler
             case HttpVerdict.Pending later -> {
                 state = State.CHECKING;
                 underCheck = routed;
-                responseTimer.arm(proxy.checkTimeout().toNanos(), TimeUnit.NANOSECONDS,
+                responseTimer.arm(proxy.accessCheckTimeout().toNanos(), TimeUnit.NANOSECONDS,
                         () -> checkTimedOut(routed, visitor, visitorHttps));
                 later.result().whenComplete((result, failure) -> ctx.executor().execute(() -> {
                     if (!stillChecking(routed)) {
@@ -701,7 +701,7 @@ final class ProxyHandler extends ChannelDuplexHandler
         endCheck();
         proxy.checksTimedOut().refused(true, () -> "the access check of a request to "
                 + ControlCharacters.bounded(routed.service().domain()) + " did not end within "
-                + Durations.format(proxy.checkTimeout()) + ": answered 503 " + AccessErrorCodes.CHECK_TIMEOUT);
+                + Durations.format(proxy.accessCheckTimeout()) + ": answered 503 " + AccessErrorCodes.CHECK_TIMEOUT);
         onVerdict(routed, visitor, visitorHttps, new HttpVerdict.Answer(503, AccessErrorCodes.CHECK_TIMEOUT,
                 "The sign-in check of this request took too long; it did not reach the app. Please try again in a"
                         + " moment.",

@@ -350,7 +350,7 @@ class ProxyHandlerAccessCheckTest {
         TrafficCounters counters = StandaloneTrafficCounters.create();
         try (LogCapture log = new LogCapture(HttpProxy.class, Level.WARN);
              DirectProxyFixture fixture = new DirectProxyFixture("open.test",
-                     proxy -> proxy.access(checks.access()).checkTimeout(bound).traffic(service -> counters))) {
+                     proxy -> proxy.access(checks.access()).accessCheckTimeout(bound).traffic(service -> counters))) {
             fixture.routes().onServiceChange(null, lockedService("locked.test", fixture.target()));
             fixture.listen(64 * 1024);
             try (RawHttp visitor = new RawHttp(fixture.port())) {
@@ -398,7 +398,7 @@ class ProxyHandlerAccessCheckTest {
         TrafficCounters counters = StandaloneTrafficCounters.create();
         try (TargetServer target = new TargetServer("stuck")) {
             Channel listener = startHttp2Proxy(lockedService("locked.test", target), counters,
-                    proxy -> proxy.checkTimeout(Duration.ofSeconds(2)));
+                    proxy -> proxy.accessCheckTimeout(Duration.ofSeconds(2)));
             Http2UploadBudgetPeers.Answer answer = new Http2UploadBudgetPeers.Answer();
             Http2UploadBudgetPeers.request(Http2UploadBudgetPeers.connect(visitors, listener), answer,
                     new DefaultHttp2Headers().method("GET").scheme("https").authority("locked.test").path("/")
