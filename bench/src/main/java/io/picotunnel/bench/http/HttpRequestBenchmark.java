@@ -8,7 +8,9 @@ import io.picotunnel.protocol.net.Transport;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -16,6 +18,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
 
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
@@ -28,20 +31,33 @@ import java.util.concurrent.TimeUnit;
  * the target ({@code direct}), through an http service of a PicoTunnel server and client in this process
  * ({@code http}, the path of bench/run.sh's HTTP row) or through a tcp service ({@code tcp}). Not in
  * {@code make bench-micro}'s table: it measures what one proxied request costs, with {@code -prof gc}
- * ({@code gc.alloc.rate.norm}: bytes allocated per request by every thread, the load's and the target's included) and
- * the process's CPU time per request, printed after each iteration. The bytes are a count of work that a busy machine
- * hardly changes; the CPU time moves with the load (112 to 227 us per request on one build here), so compare it only
- * within one run of a quiet machine (bench/README.md has the command line). One thread only: the state holds one
- * keep-alive connection and a plain count of its requests.
+ * ({@code gc.alloc.rate.norm}: bytes allocated per request by every thread, the load's and the target's included),
+ * and prints after each iteration the bytes the server's event loops allocated per request (the proxy's path alone,
+ * steady within a few bytes where the whole process's move by up to 150) and the process's CPU time per request. An
+ * iteration is a fixed count of requests. The bytes are a count of work that a busy machine hardly changes; the CPU
+ * time moves with the load (90 to 146 us per request in one run here), so compare it only within one run of a quiet
+ * machine (bench/README.md has the command line). One thread only: the state holds one keep-alive connection and a
+ * plain count of its requests.
  */
 @State(Scope.Benchmark)
 @Threads(1)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SingleShotTime)
+@Warmup(iterations = 6)
+@Measurement(iterations = 5)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class HttpRequestBenchmark {
 
+    /**
+     * Requests in each iteration, one invocation: a fixed count, not a time, so that what the process allocates in an
+     * iteration whatever its requests (timers, the iteration's own bookkeeping) is spread over the same count in every
+     * run.
+     */
+    static final int REQUESTS_PER_ITERATION = 20_000;
+
     private static final String DOMAIN = "bench.test";
     private static final long TIMEOUT_SECONDS = 30;
+    /** The names of the server's event loop threads ({@code PicoTunnelServer}): the proxy's own allocation is theirs. */
+    private static final String SERVER_LOOPS = "picotunnel-io";
 
     @Param({"direct", "http", "tcp"})
     public String path;
@@ -52,6 +68,8 @@ public class HttpRequestBenchmark {
     private KeepAliveGetter getter;
     private long requests;
     private long cpuAtStart;
+    private long[] serverLoops;
+    private long serverBytesAtStart;
 
     @Setup(Level.Trial)
     public void open() throws Exception {
@@ -73,14 +91,18 @@ public class HttpRequestBenchmark {
     public void startCounting() {
         requests = 0;
         cpuAtStart = processCpuNanos();
+        serverLoops = Thread.getAllStackTraces().keySet().stream()
+                .filter(thread -> thread.getName().startsWith(SERVER_LOOPS)).mapToLong(Thread::threadId).toArray();
+        serverBytesAtStart = allocatedBytes(serverLoops);
     }
 
     @TearDown(Level.Iteration)
     public void printCpuPerRequest() {
         long cpu = processCpuNanos() - cpuAtStart;
+        long serverBytes = allocatedBytes(serverLoops) - serverBytesAtStart;
         if (requests > 0) {
-            System.out.printf(Locale.ROOT, "  process CPU per request: %.1f us (%d requests)%n",
-                    cpu / 1000.0 / requests, requests);
+            System.out.printf(Locale.ROOT, "  process CPU per request: %.1f us (%d requests); server's loops"
+                    + " allocated %.1f B per request%n", cpu / 1000.0 / requests, requests, (double) serverBytes / requests);
         }
     }
 
@@ -102,9 +124,24 @@ public class HttpRequestBenchmark {
     }
 
     @Benchmark
-    public int get() throws Exception {
-        requests++;
-        return getter.get();
+    @OperationsPerInvocation(REQUESTS_PER_ITERATION)
+    public long get() throws Exception {
+        long bytes = 0;
+        for (int i = 0; i < REQUESTS_PER_ITERATION; i++) {
+            bytes += getter.get();
+        }
+        requests += REQUESTS_PER_ITERATION;
+        return bytes;
+    }
+
+    /** Heap bytes the threads allocated so far (the server's event loops live as long as the server). */
+    private static long allocatedBytes(long[] threads) {
+        long sum = 0;
+        for (long bytes : ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean())
+                .getThreadAllocatedBytes(threads)) {
+            sum += Math.max(0, bytes);
+        }
+        return sum;
     }
 
     private static long processCpuNanos() {
