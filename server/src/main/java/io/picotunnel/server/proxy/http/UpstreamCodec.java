@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,6 +95,30 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Res
                     awaiting = Math.max(0, awaiting - 1);
                 }
             }
+        }
+
+        @Override
+        protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
+            AsciiString known = ResponseHeadWords.name(sb, start, length);
+            return known != null ? known : super.splitHeaderName(sb, start, length);
+        }
+
+        @Override
+        protected String splitFirstWordInitialLine(byte[] sb, int start, int length) {
+            String known = ResponseHeadWords.version(sb, start, length);
+            return known != null ? known : super.splitFirstWordInitialLine(sb, start, length);
+        }
+
+        @Override
+        protected String splitSecondWordInitialLine(byte[] sb, int start, int length) {
+            String known = ResponseHeadWords.code(sb, start, length);
+            return known != null ? known : super.splitSecondWordInitialLine(sb, start, length);
+        }
+
+        @Override
+        protected String splitThirdWordInitialLine(byte[] sb, int start, int length) {
+            String known = ResponseHeadWords.reason(sb, start, length);
+            return known != null ? known : super.splitThirdWordInitialLine(sb, start, length);
         }
 
         @Override
