@@ -295,7 +295,7 @@ final class Exchange {
         }
         upstreamLease = opened.getNow();
         upstream = upstreamLease.channel();
-        reused = opened.getNow().reused();
+        reused = upstreamLease.reused();
         if (reused) {
             // An idle stream, acknowledged long ago: the request went to a client that took it.
             logRefusals(ResetReason.NONE, "went to another client");

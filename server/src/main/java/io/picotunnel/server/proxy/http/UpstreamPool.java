@@ -82,13 +82,15 @@ public final class UpstreamPool implements AutoCloseable {
     /**
      * A stream for one exchange; {@code reused} when it carried an exchange before. It keeps the pool's key of its
      * service, so that {@link #release} files the stream without building another per request, and is given back
-     * once: a second release would file the stream again while another exchange may hold it.
+     * once: a second release would file the stream again while another exchange may hold it. Only its exchange gives
+     * it back, on that exchange's event loop (to which the lease came through the open's listener), so a plain flag
+     * tells a second release.
      */
     static final class Lease {
         private final Channel channel;
         private final boolean reused;
         private final Key key;
-        private final AtomicBoolean released = new AtomicBoolean();
+        private boolean released;
 
         private Lease(Channel channel, boolean reused, Key key) {
             this.channel = channel;
@@ -242,11 +244,12 @@ public final class UpstreamPool implements AutoCloseable {
      */
     void release(Lease lease) {
         Channel channel = lease.channel;
-        if (!lease.released.compareAndSet(false, true)) {
+        if (lease.released) {
             givenBackTwice.refused(true, () -> "upstream " + channel + " of " + lease.key.target()
                     + " given back twice: filed once");
             return;
         }
+        lease.released = true;
         if (closed || idleTimeout.isZero()) {
             channel.close();
             return;
