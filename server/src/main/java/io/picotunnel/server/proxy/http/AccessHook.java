@@ -86,8 +86,8 @@ final class AccessHook {
     static HttpAccessRequest describe(Service service, InetAddress visitor, boolean https, HttpRequest request) {
         String authority = RequestTarget.hostOf(request);
         String host = authority == null ? null : RouteTable.normalizeHost(authority);
-        String cookie = request.headers().getAll(HttpHeaderNames.COOKIE).isEmpty() ? null
-                : String.join("; ", request.headers().getAll(HttpHeaderNames.COOKIE));
+        String cookie = request.headers().contains(HttpHeaderNames.COOKIE)
+                ? String.join("; ", request.headers().getAll(HttpHeaderNames.COOKIE)) : null;
         return new HttpAccessRequest(service.id(), service.access(), visitor, https, host,
                 authority == null ? "" : authority, RequestTarget.originForm(request.uri()), request.method().name(),
                 request.headers().get(HttpHeaderNames.AUTHORIZATION), cookie, request.headers().get(HttpHeaderNames.ORIGIN),

@@ -77,7 +77,10 @@ final class RequestSanitizer {
             return "The request path has an invalid percent-encoding.";
         }
         String rest = PathNormalizer.encodeQueryOctets(uri.substring(end, fragment >= 0 ? fragment : uri.length()));
-        request.setUri(path + rest);
+        String target = rest.isEmpty() ? path : path + rest;
+        if (!target.equals(request.uri())) {
+            request.setUri(target); // most targets are normal already: no string made for them
+        }
         return null;
     }
 

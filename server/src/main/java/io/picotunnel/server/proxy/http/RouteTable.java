@@ -168,7 +168,8 @@ final class RouteTable {
         String name = normalizeHost(host);
         List<Route> exactServices = exact.getOrDefault(name, List.of());
         int dot = name.indexOf('.');
-        List<Route> wildcardServices = dot <= 0 ? List.of() : wildcard.getOrDefault(name.substring(dot + 1), List.of());
+        List<Route> wildcardServices = dot <= 0 || wildcard.isEmpty() ? List.of()
+                : wildcard.getOrDefault(name.substring(dot + 1), List.of());
         if (exactServices.size() + wildcardServices.size() < 2) {
             return false;
         }
