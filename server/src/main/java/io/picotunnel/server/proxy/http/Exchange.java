@@ -1037,6 +1037,11 @@ final class Exchange {
             }
             if (request.protocolVersion().equals(HttpVersion.HTTP_1_0) || http2) {
                 content.release();
+                if (last && !http2) {
+                    // An HTTP/1.0 visitor was sent nothing of the 1xx, so no write's end reads on: the final answer is
+                    // still to be read.
+                    readUpstreamIfReady();
+                }
             } else {
                 writePublic(content);
             }
