@@ -45,6 +45,7 @@ import io.picotunnel.server.tunnel.TunnelOfflineException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -176,6 +177,10 @@ final class Exchange {
     private ScheduledFuture<?> bodyTimer;
     /** When the body last made progress (or the wait for it started), in {@link System#nanoTime} terms. */
     private long bodyProgressAt;
+    /** When the request went whole, and so the wait for the final response head began, in {@link System#nanoTime} terms. */
+    private long headWaitFrom;
+    /** The wait for the final response head is set to end at {@link HttpProxy#interimWaitLimit}, however many 1xx come. */
+    private boolean headWaitAtLimit;
     /** Some of the request body went up the stream. */
     private boolean bodySent;
     /** A small request body as it went up, until the response starts: sent again when a client refuses the stream. */
@@ -757,19 +762,40 @@ final class Exchange {
         upstream.read();
     }
 
+    /** The request went whole: the wait for the final response head begins. */
     private void startResponseTimer() {
+        headWaitFrom = System.nanoTime();
+        headWaitAtLimit = false;
         owner.responseTimer().arm(proxy.responseTimeout().toNanos(), TimeUnit.NANOSECONDS, this::onTimeout);
+    }
+
+    /**
+     * An interim answer: the target is at work (102 Processing, 103 Early Hints), so the wait starts over, but ends
+     * {@link HttpProxy#interimWaitLimit} after the request went whole at the latest.
+     */
+    private void restartResponseTimer() {
+        long timeout = proxy.responseTimeout().toNanos();
+        long left = headWaitFrom + proxy.interimWaitLimit().toNanos() - System.nanoTime();
+        headWaitAtLimit = left <= timeout;
+        owner.responseTimer().arm(Math.max(0, Math.min(timeout, left)), TimeUnit.NANOSECONDS, this::onTimeout);
     }
 
     private void onTimeout() {
         if (phase != Phase.AWAITING_RESPONSE && phase != Phase.INFORMATIONAL) {
             return;
         }
-        LOG.info("{} did not answer {} {} within {}", service.targetAddr(), request.method(), service.domain(),
-                Durations.format(proxy.responseTimeout()));
+        Duration waited = headWaitAtLimit ? proxy.interimWaitLimit() : proxy.responseTimeout();
+        if (headWaitAtLimit) {
+            LOG.info("{} sent only interim answers (1xx) to {} {} for {}, the longest they stretch the wait for its"
+                            + " answer ({} times the proxy timeout)", service.targetAddr(), request.method(),
+                    ControlCharacters.bounded(service.domain()), Durations.format(waited),
+                    HttpProxy.INTERIM_WAIT_TIMEOUTS);
+        } else {
+            LOG.info("{} did not answer {} {} within {}", service.targetAddr(), request.method(), service.domain(),
+                    Durations.format(waited));
+        }
         end();
-        answerLocally(ErrorPage.timeout(proxy.responseTimeout()),
-                !requestDone, requestDone);
+        answerLocally(ErrorPage.timeout(waited), !requestDone, requestDone);
     }
 
     /**
@@ -863,7 +889,7 @@ final class Exchange {
             phase = Phase.INFORMATIONAL;
             continued |= code == HttpResponseStatus.CONTINUE.code();
             if (requestDone && owner.responseTimer().isArmed()) {
-                startResponseTimer(); // the target is at work (102 Processing, 103 Early Hints): the wait starts over
+                restartResponseTimer();
             }
             if (!request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                 HttpHeaders headers = response.headers();

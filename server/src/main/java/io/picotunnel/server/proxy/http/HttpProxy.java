@@ -66,6 +66,13 @@ public final class HttpProxy implements HttpPipelines {
      * few seconds, well under what a full queue takes.
      */
     public static final Duration ACCESS_CHECK_TIMEOUT = Duration.ofMinutes(3);
+    /**
+     * Interim answers (102 Processing, 103 Early Hints) each start the wait for the final response head over, but
+     * for this many proxy timeouts at most after the request went whole: a target that sends them for ever (an
+     * HTTP/1.0 visitor is not even sent them) would otherwise hold the visitor, the stream and the target's
+     * connection for ever.
+     */
+    public static final int INTERIM_WAIT_TIMEOUTS = 10;
 
     private static final Logger LOG = LoggerFactory.getLogger(HttpProxy.class);
     private static final ChannelHandler CONNECTION_ENDS = new ConnectionEnds();
@@ -312,6 +319,11 @@ public final class HttpProxy implements HttpPipelines {
 
     Duration responseTimeout() {
         return responseTimeout;
+    }
+
+    /** The longest wait for a final response head that interim answers can stretch ({@link #INTERIM_WAIT_TIMEOUTS}). */
+    Duration interimWaitLimit() {
+        return responseTimeout.multipliedBy(INTERIM_WAIT_TIMEOUTS);
     }
 
     Duration idleTimeout() {

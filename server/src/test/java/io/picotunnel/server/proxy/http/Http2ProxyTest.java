@@ -103,6 +103,8 @@ class Http2ProxyTest {
                 TlsMode.TERMINATE, null, "127.0.0.1:" + rawTarget.getLocalPort(), true, Instant.now()));
         routes.onServiceChange(null, new Service("s5", "t1", ServiceType.HTTP, "localhost", "/vanish",
                 TlsMode.TERMINATE, null, "127.0.0.1:" + rawTarget.getLocalPort(), true, Instant.now()));
+        routes.onServiceChange(null, new Service("s6", "t1", ServiceType.HTTP, "localhost", "/processing-forever",
+                TlsMode.TERMINATE, null, "127.0.0.1:" + rawTarget.getLocalPort(), true, Instant.now()));
         TestCertificates.Issued issued = certificates.issue("localhost");
         ssl = SslContextBuilder.forServer(issued.keyPair().getPrivate(), issued.chain())
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
@@ -154,7 +156,8 @@ class Http2ProxyTest {
 
     /**
      * Answers /hints with 103 Early Hints, then 200 with a body of 5 bytes; /refuse at once with 417, its body
-     * unread; then closes. A POST to /vanish it closes unanswered.
+     * unread; then closes. A POST to /vanish it closes unanswered; /processing-forever it answers with 102 Processing
+     * only ({@link KeepAliveTarget#sayProcessingForEver}).
      */
     private void answerByPath() {
         while (!rawTarget.isClosed()) {
@@ -162,6 +165,10 @@ class Http2ProxyTest {
                 String head = HttpHead.read(socket.getInputStream());
                 if (head.startsWith("POST /vanish")) {
                     continue; // closed unanswered, the upload unread
+                }
+                if (head.startsWith("GET /processing-forever")) {
+                    KeepAliveTarget.sayProcessingForEver(socket.getOutputStream());
+                    continue;
                 }
                 String answer = head.startsWith("GET /hints")
                         ? "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
@@ -177,6 +184,9 @@ class Http2ProxyTest {
                 socket.setSoTimeout(10_000);
                 socket.getInputStream().skip(Long.MAX_VALUE);
             } catch (IOException e) {
+                return;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
                 return;
             }
         }
@@ -271,6 +281,27 @@ class Http2ProxyTest {
             assertThat(get.body()).isEqualTo("hints");
         } finally {
             client.shutdownNow();
+        }
+    }
+
+    /**
+     * A target that says 102 Processing for ever, each time within the proxy timeout (1 s here): the HTTP/2 visitor
+     * is sent each 102, and 504 once {@link HttpProxy#INTERIM_WAIT_TIMEOUTS} proxy timeouts have passed since its
+     * request. A raw client: Java's HttpClient takes 8 interim answers at most and then fails the stream itself.
+     */
+    @Test
+    void aTargetThatSaysItIsProcessingForEverGetsAnHttp2Visitor504AfterTenProxyTimeouts() throws Exception {
+        Channel timingOut = listen(proxyTimingOut(Duration.ofSeconds(1), Duration.ofSeconds(30)));
+        Duration limit = Duration.ofSeconds(1).multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
+        try (RawH2 h2 = RawH2.connect(port(timingOut), certificates.clientContext())) {
+            long start = System.nanoTime();
+            h2.get(1, "/processing-forever");
+            List<String> statuses = h2.readStatusesUntilFinal(1, limit.plusSeconds(10));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertThat(statuses).as("in %s", took).last().isEqualTo("504");
+            assertThat(statuses.subList(0, statuses.size() - 1)).as("each 102 passed on")
+                    .hasSizeGreaterThan(HttpProxy.INTERIM_WAIT_TIMEOUTS).containsOnly("102");
+            assertThat(took).as("each 102 started the wait over").isGreaterThanOrEqualTo(limit);
         }
     }
 
@@ -976,6 +1007,36 @@ class Http2ProxyTest {
                 }
             }
             throw new IOException("no HEADERS ending stream " + stream + " in 1000 frames");
+        }
+
+        /**
+         * The :status of each HEADERS of {@code stream}, up to the first that is not 1xx, or what came within
+         * {@code within}. As {@link #readUntilTrailers}, the only way to read a connection's HEADERS.
+         */
+        List<String> readStatusesUntilFinal(int stream, Duration within) throws IOException {
+            List<String> statuses = new ArrayList<>();
+            long until = System.nanoTime() + within.toNanos();
+            while (System.nanoTime() - until < 0) {
+                Frame frame = next();
+                if (frame.type == 0x3 && frame.stream == stream) {
+                    throw new IOException("stream " + stream + " was reset after " + statuses);
+                }
+                if (frame.type != 0x1) {
+                    continue;
+                }
+                try {
+                    Http2Headers headers = decoder.decodeHeaders(frame.stream, Unpooled.wrappedBuffer(frame.payload));
+                    if (frame.stream == stream) {
+                        statuses.add(String.valueOf(headers.status()));
+                        if (!statuses.getLast().startsWith("1")) {
+                            return statuses;
+                        }
+                    }
+                } catch (Http2Exception e) {
+                    throw new IOException(e);
+                }
+            }
+            return statuses;
         }
 
         /** The first byte of the next HEADERS of {@code stream} (its :status, HPACK-indexed when common). */

@@ -1,6 +1,7 @@
 package io.picotunnel.server.proxy.http;
 
 import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.config.Setting;
 import io.picotunnel.testkit.Ports;
@@ -260,6 +261,44 @@ class HttpProxyTest {
                 assertThat(processing).as("each 102 passed on").isEqualTo(version.equals("HTTP/1.0") ? 0 : 5);
                 assertThat(response.text()).startsWith("conn=");
             }
+        }
+    }
+
+    /**
+     * A target that says 102 Processing for ever, each time within --proxy-timeout (1 s here): each 102 starts the
+     * wait over, for {@link HttpProxy#INTERIM_WAIT_TIMEOUTS} proxy timeouts at most after the request; then the visitor
+     * gets 504, and the stream and the target's connection end (an HTTP/1.1 visitor's next request goes on a new one).
+     * An HTTP/1.0 visitor is sent no 1xx, an HTTP/1.1 one each.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"HTTP/1.0", "HTTP/1.1"})
+    void aTargetThatSaysItIsProcessingForEverGets504AfterTenProxyTimeouts(String version) throws Exception {
+        Duration limit = Duration.ofSeconds(1).multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
+        boolean http10 = version.equals("HTTP/1.0");
+        try (KeepAliveTarget working = new KeepAliveTarget()) {
+            addService("slow.test", "/", working.address());
+            try (RawHttp http = connect()) {
+                long start = System.nanoTime();
+                RawHttp.Response response = http.send("GET /processing-forever " + version + "\r\nHost: slow.test\r\n\r\n")
+                        .read(); // the visitor's read timeout is 20 s
+                int processing = 0;
+                while (response.status() == 102 && System.nanoTime() - start < limit.plusSeconds(10).toNanos()) {
+                    processing++;
+                    response = http.read();
+                }
+                Duration took = Duration.ofNanos(System.nanoTime() - start);
+                assertThat(response.status()).as("after %d times 102 in %s", processing, took).isEqualTo(504);
+                assertThat(response.text()).contains("did not answer within " + Durations.format(limit));
+                assertThat(took).as("each 102 started the wait over").isGreaterThanOrEqualTo(limit);
+                if (http10) {
+                    assertThat(processing).as("no 1xx to an HTTP/1.0 visitor").isZero();
+                    assertThat(http.closedByServer()).isTrue();
+                } else {
+                    assertThat(processing).as("each 102 passed on").isGreaterThan(HttpProxy.INTERIM_WAIT_TIMEOUTS);
+                    assertThat(http.get("slow.test", "/ok").text()).as("not on the stream given up").isEqualTo("conn=2");
+                }
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> working.ended() >= 1);
         }
     }
 

@@ -54,6 +54,8 @@ import java.util.zip.GZIPOutputStream;
  * <li>{@code /stall}: 200 announcing 100 bytes, 10 sent, then nothing more, the socket kept open (reads on);
  * {@code /stall-chunked} the same with one chunk of 10 bytes and no last chunk.</li>
  * <li>{@code /trickle}: a chunked 200 whose six chunks come 0.4 s apart.</li>
+ * <li>{@code /processing}: five 102 Processing 0.6 s apart, then 200 as {@code /ok}; {@code /processing-forever}:
+ * 102 Processing every 0.25 s and never a final answer (for 100 s at most, or until a write fails).</li>
  * <li>{@code /big}: 200 with a body of 64 MiB, written as fast as it is taken; the connection ends when a write
  * fails.</li>
  * <li>{@code /gate}: as {@code /ok}, once {@link #openGate} was called (requests held open together).</li>
@@ -356,6 +358,11 @@ final class KeepAliveTarget implements AutoCloseable {
                         Thread.sleep(600);
                         send(out, "200 OK", "Content-Length: " + body.length(), body);
                     }
+                    case "/processing-forever" -> {
+                        readBody(in, headers);
+                        sayProcessingForEver(out);
+                        return;
+                    }
                     case "/flaky" -> {
                         if (request > 1) {
                             return;
@@ -374,6 +381,18 @@ final class KeepAliveTarget implements AutoCloseable {
             idle.remove(socket);
             all.remove(socket);
             ended.incrementAndGet();
+        }
+    }
+
+    /**
+     * A target that says it is at work (102 Processing) every 0.25 s, well within a proxy timeout of 1 s, and never
+     * answers: for 100 s at most, or until a write fails (the proxy gave up). Its pace is the scenario, not a wait.
+     */
+    static void sayProcessingForEver(OutputStream out) throws IOException, InterruptedException {
+        for (int i = 0; i < 400; i++) {
+            out.write("HTTP/1.1 102 Processing\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            Thread.sleep(250);
         }
     }
 
