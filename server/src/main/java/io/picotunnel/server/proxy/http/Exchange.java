@@ -645,7 +645,8 @@ final class Exchange {
             startBodyTimer(timeout);
             return;
         }
-        if (continueExpected && !upstreamAnswered && !bodySent) {
+        // An interim answer other than 100 (102 Processing, 103 Early Hints) does not let the visitor send its body.
+        if (continueExpected && !continued && !bodySent && phase != Phase.RESPONDING) {
             LOG.info("{} did not answer {} {} (Expect: 100-continue) within {}", service.targetAddr(), request.method(),
                     ControlCharacters.bounded(service.domain()), Durations.format(proxy.responseTimeout()));
             endWithReset();

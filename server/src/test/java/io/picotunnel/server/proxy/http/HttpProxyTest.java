@@ -230,6 +230,29 @@ class HttpProxyTest {
         }
     }
 
+    /**
+     * A target that says only 102 Processing to an upload awaiting 100 Continue: the visitor still waits for the word
+     * before its body, so it is the target that did not answer in time (504), not the visitor (408).
+     */
+    @Test
+    void targetThatSaysOnlyProcessingToAnUploadAwaiting100ContinueGets504() throws Exception {
+        try (KeepAliveTarget working = new KeepAliveTarget()) {
+            addService("slow.test", "/", working.address());
+            try (RawHttp http = connect()) {
+                RawHttp.Response response = http.send("POST /processing-unread HTTP/1.1\r\nHost: slow.test\r\n"
+                        + "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n").read();
+                int processing = 0;
+                while (response.status() == 102 && processing < 100) {
+                    processing++;
+                    response = http.read();
+                }
+                assertThat(response.status()).as("after %d times 102", processing).isEqualTo(504);
+                assertThat(http.closedByServer()).isTrue();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> working.ended() == 1);
+        }
+    }
+
     /** The page's format is the visitor's Accept even when Connection names it (and it is not passed on). */
     @Test
     void theTimeoutPageIsJsonAsAskedEvenWhenConnectionNamesAccept() throws Exception {

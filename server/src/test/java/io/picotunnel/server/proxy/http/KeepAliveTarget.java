@@ -55,7 +55,8 @@ import java.util.zip.GZIPOutputStream;
  * {@code /stall-chunked} the same with one chunk of 10 bytes and no last chunk.</li>
  * <li>{@code /trickle}: a chunked 200 whose six chunks come 0.4 s apart.</li>
  * <li>{@code /processing}: five 102 Processing 0.6 s apart, then 200 as {@code /ok}; {@code /processing-forever}:
- * 102 Processing every 0.25 s and never a final answer (for 100 s at most, or until a write fails).</li>
+ * 102 Processing every 0.25 s and never a final answer (for 100 s at most, or until a write fails);
+ * {@code /processing-unread}: the same without reading the request's body (nor saying 100 Continue to it).</li>
  * <li>{@code /big}: 200 with a body of 64 MiB, written as fast as it is taken; the connection ends when a write
  * fails.</li>
  * <li>{@code /gate}: as {@code /ok}, once {@link #openGate} was called (requests held open together).</li>
@@ -360,6 +361,10 @@ final class KeepAliveTarget implements AutoCloseable {
                     }
                     case "/processing-forever" -> {
                         readBody(in, headers);
+                        sayProcessingForEver(out);
+                        return;
+                    }
+                    case "/processing-unread" -> {
                         sayProcessingForEver(out);
                         return;
                     }
