@@ -32,8 +32,13 @@ public final class YamuxFrameEncoder extends MessageToMessageEncoder<YamuxFrame>
         int length = payload.readableBytes();
         if (length <= COPY_THRESHOLD) {
             ByteBuf buf = ctx.alloc().ioBuffer(HEADER_LENGTH + length);
-            writeHeader(frame, buf);
-            buf.writeBytes(payload, payload.readerIndex(), length);
+            try {
+                writeHeader(frame, buf);
+                buf.writeBytes(payload, payload.readerIndex(), length);
+            } catch (RuntimeException | Error e) {
+                buf.release();
+                throw e;
+            }
             out.add(buf);
             return;
         }

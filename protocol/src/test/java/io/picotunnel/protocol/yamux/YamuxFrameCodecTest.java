@@ -3,8 +3,11 @@ package io.picotunnel.protocol.yamux;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.EncoderException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -59,6 +62,40 @@ class YamuxFrameCodecTest {
         assertThat(more).isNull();
         out.release();
         assertThat(payload.refCnt()).as("released with the frame and the composite").isZero();
+    }
+
+    /**
+     * An Error while a small payload is copied next to its header (an OutOfMemoryError, a StackOverflowError; here
+     * from the payload) fails the write, the frame's buffer released: as MaskingWebSocketFrameEncoder's, it leaked.
+     */
+    @Test
+    void anErrorWhileASmallPayloadIsCopiedReleasesTheFramesBuffer() {
+        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
+        encoder.config().setAllocator(allocator);
+        StackOverflowError error = new StackOverflowError("while copying");
+        ByteBuf payload = new UnpooledHeapByteBuf(UnpooledByteBufAllocator.DEFAULT, 16, 16) {
+            @Override
+            public boolean hasArray() {
+                return false;
+            }
+
+            @Override
+            public ByteBuf getBytes(int index, ByteBuf dst, int dstIndex, int length) {
+                throw error;
+            }
+
+            @Override
+            public ByteBuf getBytes(int index, byte[] dst, int dstIndex, int length) {
+                throw error;
+            }
+        }.writeZero(16);
+
+        assertThatThrownBy(() -> encoder.writeOutbound(YamuxFrame.data(0, 3, payload)))
+                .isInstanceOf(EncoderException.class).hasCause(error);
+
+        assertThat(allocator.metric().usedDirectMemory() + allocator.metric().usedHeapMemory())
+                .as("bytes of the frame's buffer not released").isZero();
+        assertThat(payload.refCnt()).as("released").isZero();
     }
 
     @Test
