@@ -4,8 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
@@ -22,7 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The target's response head as the stream's decoder ({@link UpstreamCodec}) makes it: the common words (version,
  * status code and reason, header names) are shared between responses rather than made anew for each, and every word
- * is still the target's own spelling, so the head goes to the visitor byte for byte as it came.
+ * is still the target's own spelling, so a well-formed head goes to the visitor byte for byte as it came, and any
+ * other as Netty's own decoder makes it.
  */
 class ResponseHeadWordsTest {
 
@@ -44,15 +48,7 @@ class ResponseHeadWordsTest {
 
     /** The head as the server's codec writes it for the visitor. */
     private static String encoded(HttpResponse response) {
-        EmbeddedChannel visitor = new EmbeddedChannel(new HttpResponseEncoder());
-        visitor.writeOutbound(response);
-        ByteBuf bytes = visitor.readOutbound();
-        try {
-            return bytes.toString(StandardCharsets.ISO_8859_1);
-        } finally {
-            bytes.release();
-            visitor.finishAndReleaseAll();
-        }
+        return encoded(new ArrayList<>(List.of(response)));
     }
 
     @Test
@@ -83,6 +79,51 @@ class ResponseHeadWordsTest {
                 "HTTP/1.1 204 no content\r\nVary: Accept\r\n\r\n")) {
             assertThat(encoded(decode(head))).isEqualTo(head);
         }
+    }
+
+    /**
+     * Heads Netty does not pass on as they came (spacing, a folded value, a leading zero, no reason, trailers with
+     * common names): the visitor gets what Netty's own decoder makes of them, as before the shared words.
+     */
+    @Test
+    void anOddHeadGoesToTheVisitorAsNettysOwnDecoderMakesIt() {
+        HttpDecoderConfig limits = new HttpDecoderConfig().setMaxHeaderSize(64 * 1024);
+        for (String head : List.of(
+                "HTTP/1.1 200 Not Found\r\ncontent-LENGTH: 0\r\n\r\n",
+                "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1  404   Not Found  \r\nServer : x\r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1\t200\tok\r\nServer: a\r\n b\r\n\tc\r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1 0200 OK\r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1 200 O\u00e9K\r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nETag: x\r\nSERVER: y\r\n"
+                        + "server: z\r\n\r\n")) {
+            EmbeddedChannel netty = new EmbeddedChannel(new HttpResponseDecoder(limits));
+            netty.writeInbound(Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1));
+            String expected = encoded(netty.inboundMessages());
+            netty.finishAndReleaseAll();
+            stream.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/"));
+            stream.releaseOutbound();
+            stream.writeInbound(Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1));
+            assertThat(encoded(stream.inboundMessages())).as(head).isEqualTo(expected);
+        }
+    }
+
+    /** The messages as the server's codec writes them for the visitor (taken from {@code decoded}). */
+    private static String encoded(Iterable<Object> decoded) {
+        EmbeddedChannel visitor = new EmbeddedChannel(new HttpResponseEncoder());
+        StringBuilder bytes = new StringBuilder();
+        for (var i = decoded.iterator(); i.hasNext(); i.remove()) {
+            HttpObject message = (HttpObject) i.next();
+            assertThat(message.decoderResult().isSuccess()).as(message.toString()).isTrue();
+            visitor.writeOutbound(message);
+            for (ByteBuf written; (written = visitor.readOutbound()) != null; written.release()) {
+                bytes.append(written.toString(StandardCharsets.ISO_8859_1));
+            }
+        }
+        visitor.finishAndReleaseAll();
+        return bytes.toString();
     }
 
     @Test
