@@ -175,8 +175,11 @@ final class BasicAuthGate implements AutoCloseable {
                     logFailure(host, "could not start", e);
                 } catch (RuntimeException | Error logFailed) {
                     // The log's own (an appender's Error), on the request's thread: let out of check(), it would take
-                    // the place of the request's answer
+                    // the place of the request's answer; printed with the failure it did not log, as the JVM prints
+                    // one out of a pool's task, as nothing else logs that failure
                     e.addSuppressed(logFailed);
+                    Thread thread = Thread.currentThread();
+                    thread.getUncaughtExceptionHandler().uncaughtException(thread, e);
                 } finally {
                     ended(key, block, check, null, e);
                 }

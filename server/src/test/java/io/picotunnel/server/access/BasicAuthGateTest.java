@@ -176,14 +176,19 @@ class BasicAuthGateTest {
     /**
      * A check the pool cannot start whose log line throws (an Error from the log's appender, as a second
      * OutOfMemoryError would be, here on the request's thread) is still answered as a check that failed, and frees its
-     * credentials and its place among the address's checks. Before, the log's throw went out of check() in place of
-     * the request's verdict: the request was never answered (the Error thrown out of check()).
+     * credentials and its place among the address's checks; the failure the log did not take, with the log's Error
+     * suppressed in it, is printed through the thread's uncaught exception handler (as the JVM prints an Error out of
+     * a check's task on the pool's thread), not kept in a failure nobody logs. Before, the log's throw went out of
+     * check() in place of the request's verdict: the request was never answered (the Error thrown out of check()).
      */
     @Test
     void aCheckThePoolCannotStartWhoseLogLineThrowsStillAnswersAndFreesItsCredentialsAndItsPlace() throws Exception {
         ManualClock logClock = new ManualClock(Instant.now());
         Logger logger = (Logger) LoggerFactory.getLogger(BasicAuthGate.class);
         AppenderBase<ILoggingEvent> throwing = throwingAtWarnsOn(Thread.currentThread().getName());
+        Thread.UncaughtExceptionHandler handler = Thread.currentThread().getUncaughtExceptionHandler();
+        Queue<Throwable> printed = new ConcurrentLinkedQueue<>();
+        Thread.currentThread().setUncaughtExceptionHandler((thread, e) -> printed.add(e));
         try (LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO);
              BasicAuthGate gate = new BasicAuthGate(System::nanoTime, poolThatCannotStartTheFirst(
                      BasicAuthGate.MAX_CHECKS_PER_ADDRESS), new FailedLogins("test", BasicAuthGate.FAILURES),
@@ -193,9 +198,16 @@ class BasicAuthGateTest {
             assertChecksNotStartedAreAnsweredAsFailed(gate, () -> logClock.advance(RefusalLog.DEFAULT_INTERVAL));
             assertThat(log.messages(Level.WARN)).as("the failures logged, each line then thrown by the appender after")
                     .hasSize(BasicAuthGate.MAX_CHECKS_PER_ADDRESS);
+            assertThat(printed).as("the failures not logged, with the appender's Errors, printed as uncaught")
+                    .hasSize(BasicAuthGate.MAX_CHECKS_PER_ADDRESS).allSatisfy(e -> {
+                        assertThat(e).hasMessage(NO_THREAD);
+                        assertThat(e.getSuppressed()).singleElement().extracting(Throwable::getMessage)
+                                .isEqualTo(APPENDER_ERROR);
+                    });
 
             assertTheChecksPlacesWereFreed(gate);
         } finally {
+            Thread.currentThread().setUncaughtExceptionHandler(handler);
             logger.detachAppender(throwing);
             throwing.stop();
         }
