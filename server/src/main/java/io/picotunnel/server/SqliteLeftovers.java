@@ -4,12 +4,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
@@ -18,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -27,12 +32,15 @@ import java.util.regex.Pattern;
  * elsewhere, so no deletion there), never following a link: a directory is taken when its name is {@code
  * picotunnel-sqlite-<pid>-<digits>} for a pid no process has, or for this process's own pid where it is not the one
  * just made (a container's server is pid 1 at every start); when it is a directory of this process's user, opened
- * without following a link and checked again as opened; and when it holds nothing but sqlite-jdbc's library and lock
- * files, at most {@value #MAX_FILES}. Whatever else is left, with one DEBUG line (WARN where a deletion fails).
+ * without following a link and checked again as opened; when it holds nothing but sqlite-jdbc's library and lock
+ * files, at most {@value #MAX_FILES}, and the server's {@value SqliteTempDirectory#LOCK}; and when no process holds
+ * that file's lock (held while the deletion goes on). Whatever else is left, with one DEBUG line (WARN where a
+ * deletion fails).
  * Nothing is taken where users other than this process's and root may rename the parent's entries (their directory,
  * or one they may write without the sticky bit /tmp has): a name checked there could be swapped before it is opened,
- * for a FIFO whose open would hang the start. A server in another pid namespace sharing the parent looks gone and its
- * directory is taken: the library it loaded keeps working, unlinked.
+ * for a FIFO whose open would hang the start. A server in another pid namespace sharing the parent looks gone, or
+ * bears this process's pid, but holds its lock from the moment its directory is made until it ends: its directory is
+ * left, even in the moments of its start before sqlite-jdbc wrote the library there (no lock file yet, or no library).
  */
 final class SqliteLeftovers {
 
@@ -49,6 +57,7 @@ final class SqliteLeftovers {
     /** How many entries of the parent, and of them how many servers' directories, one start looks at. */
     private static final int MAX_ENTRIES = 100_000;
     private static final int MAX_DIRECTORIES = 100;
+    private static final Path LOCK = Path.of(SqliteTempDirectory.LOCK);
     private static final int STICKY = 01000;
     private static final int GROUP_OR_OTHERS_WRITE = 0022;
 
@@ -128,8 +137,13 @@ final class SqliteLeftovers {
                     log.debug("Left {}: it holds more than sqlite-jdbc's files", entry);
                     return;
                 }
-                for (Path file : files.get()) {
-                    directory.deleteFile(file);
+                if (!files.get().contains(LOCK) || files.get().size() < 2) {
+                    log.debug("Left {}: no server's lock or no library in it (a server's start under way?)", entry);
+                    return;
+                }
+                if (!deletedUnlocked(directory, files.get())) {
+                    log.debug("Left {}: a process holds its lock, its server runs", entry);
+                    return;
                 }
             }
             listing.deleteDirectory(name);
@@ -142,12 +156,29 @@ final class SqliteLeftovers {
         }
     }
 
+    /** Deletes {@code files} while holding the lock no live server lets go of; false, deleting none, where one holds it. */
+    private static boolean deletedUnlocked(SecureDirectoryStream<Path> directory, List<Path> files) throws IOException {
+        try (FileChannel channel = (FileChannel) directory.newByteChannel(LOCK,
+                Set.of(StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS))) {
+            FileLock held = channel.tryLock();
+            if (held == null) {
+                return false;
+            }
+            for (Path file : files) {
+                directory.deleteFile(file);
+            }
+            return true;
+        } catch (OverlappingFileLockException e) {
+            return false;
+        }
+    }
+
     /** The names in {@code directory}, if each is a regular file named as sqlite-jdbc names its files. */
     private static Optional<List<Path>> sqliteFiles(SecureDirectoryStream<Path> directory) throws IOException {
         List<Path> files = new ArrayList<>();
         for (Path entry : directory) {
             Path file = entry.getFileName();
-            if (files.size() == MAX_FILES || !SQLITE_FILE.matcher(file.toString()).matches()
+            if (files.size() == MAX_FILES || !(file.equals(LOCK) || SQLITE_FILE.matcher(file.toString()).matches())
                     || !attributes(directory, file).isRegularFile()) {
                 return Optional.empty();
             }

@@ -4,9 +4,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 
 /**
@@ -17,21 +20,28 @@ import java.util.Optional;
  * libraries skips one whose {@code .lck} remains: the hook deletes this directory first, or every stop left 1 MB.
  * A process killed (SIGKILL, the OOM killer) runs no hook and leaves its directory, named {@code
  * picotunnel-sqlite-<pid>-<random>}: the next start in the same parent deletes it once no process has that pid (or
- * it is the starting server's own pid, a container's 1), through {@link SqliteLeftovers}, which never follows a link
- * and takes only this user's directories holding only sqlite-jdbc's files.
+ * it is the starting server's own pid, a container's 1) and no process holds its {@value #LOCK} file's lock, through
+ * {@link SqliteLeftovers}, which never follows a link and takes only this user's directories holding only sqlite-jdbc's
+ * files and that lock. The lock is what tells a live server in another pid namespace (a container sharing the parent)
+ * from a killed one: the kernel releases it when its process ends, whatever namespace it was in.
  */
 final class SqliteTempDirectory {
 
     static final String PROPERTY = "org.sqlite.tmpdir";
     static final String PREFIX = "picotunnel-sqlite-";
+    /** The file whose lock the server holds for as long as it runs, in its directory. */
+    static final String LOCK = "picotunnel-sqlite.lock";
     /** More than sqlite-jdbc puts there (a library and its lock): a bound, not an expectation. */
     private static final int MAX_FILES = 100;
     private static final Logger log = LoggerFactory.getLogger(SqliteTempDirectory.class);
 
     private final Path directory;
+    /** Held open for the process's life: a channel no longer reachable is closed by its cleaner, and the lock lost. */
+    private final FileChannel lock;
 
-    private SqliteTempDirectory(Path directory) {
+    private SqliteTempDirectory(Path directory, FileChannel lock) {
         this.directory = directory;
+        this.lock = lock;
     }
 
     /**
@@ -45,12 +55,32 @@ final class SqliteTempDirectory {
         String parent = operators != null ? operators : System.getProperty("java.io.tmpdir");
         try {
             Path directory = Files.createTempDirectory(Path.of(parent), PREFIX + ProcessHandle.current().pid() + "-");
+            FileChannel lock = locked(directory);
             System.setProperty(PROPERTY, directory.toString());
             SqliteLeftovers.deleteBeside(directory);
-            return Optional.of(new SqliteTempDirectory(directory));
+            return Optional.of(new SqliteTempDirectory(directory, lock));
         } catch (IOException | RuntimeException e) {
             log.warn("Cannot make a directory for sqlite-jdbc's native library in {}: {}", parent, e.toString());
             return Optional.empty();
+        }
+    }
+
+    /** Makes {@value #LOCK} in {@code directory} and locks it; deletes the directory where it cannot. */
+    private static FileChannel locked(Path directory) throws IOException {
+        FileChannel channel = null;
+        try {
+            channel = FileChannel.open(directory.resolve(LOCK), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            FileLock held = channel.tryLock();
+            if (held == null) {
+                throw new IOException("cannot lock " + directory.resolve(LOCK));
+            }
+            return channel;
+        } catch (IOException | RuntimeException e) {
+            if (channel != null) {
+                channel.close();
+            }
+            deleteQuietly(directory);
+            throw e;
         }
     }
 
@@ -60,6 +90,11 @@ final class SqliteTempDirectory {
      */
     void deleteQuietly() {
         deleteQuietly(directory);
+        try {
+            lock.close();
+        } catch (IOException e) {
+            // The process halts next, which releases the lock anyway.
+        }
     }
 
     /** Deletes {@code directory}'s files (links themselves, not what they name), then it; never throws. */

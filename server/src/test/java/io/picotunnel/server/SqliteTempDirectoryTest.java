@@ -2,6 +2,7 @@ package io.picotunnel.server;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.testkit.LogCapture;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -147,6 +148,7 @@ class SqliteTempDirectoryTest {
         Path killed = Files.createDirectory(dir.resolve(SqliteTempDirectory.PREFIX + pidAndRandom));
         Files.createSymbolicLink(killed.resolve(LIBRARY), target);
         Files.writeString(killed.resolve(LOCK), "");
+        Files.writeString(killed.resolve(SqliteTempDirectory.LOCK), "");
         return killed;
     }
 
@@ -224,6 +226,59 @@ class SqliteTempDirectoryTest {
         SqliteTempFiles.assertNoneLeft(temp, SqliteTempFiles.OPERATORS);
     }
 
+    /**
+     * Two containers' servers sharing the parent (the host's /tmp mounted in both) are both pid 1: each bears the
+     * other's pid, or one another pid namespace's that looks gone here. A server running elsewhere, here one in a
+     * child JVM with its directory renamed to this process's pid and then to a gone pid, holds its directory's lock
+     * from the moment it made it, before and after sqlite-jdbc wrote the library there: it is left.
+     */
+    @Test
+    void aRunningServersDirectoryIsLeftWhateverPidItBears() throws Exception {
+        Path made = dir.resolve("made");
+        Process elsewhere = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+                "-cp", System.getProperty("java.class.path"), RunningElsewhere.class.getName(), dir.toString(),
+                made.toString()).redirectErrorStream(true).redirectOutput(dir.resolve("elsewhere.log").toFile())
+                .start();
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(made) || !elsewhere.isAlive());
+            Path running = Files.move(Path.of(Files.readString(made)),
+                    dir.resolve(SqliteTempDirectory.PREFIX + ProcessHandle.current().pid() + "-123"));
+
+            start();
+
+            assertThat(running.resolve(SqliteTempDirectory.LOCK)).as("before the library").exists();
+            Files.writeString(running.resolve(LIBRARY), "library");
+            Path gone = Files.move(running, dir.resolve(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123"));
+
+            start();
+
+            assertThat(gone.resolve(LIBRARY)).as("with the library").exists();
+        } finally {
+            elsewhere.destroyForcibly();
+        }
+        assertThat(elsewhere.waitFor(20, TimeUnit.SECONDS)).as("ended").isTrue();
+        start();
+        assertThat(dir.resolve(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123")).as("once it was killed")
+                .doesNotExist();
+    }
+
+    /**
+     * A server's start elsewhere: makes its directory in args[0], writes its path to args[1], and runs until its input
+     * ends (the test destroys it, or ended).
+     */
+    static final class RunningElsewhere {
+        public static void main(String[] args) throws Exception {
+            System.setProperty(SqliteTempDirectory.PROPERTY, args[0]);
+            SqliteTempDirectory own = SqliteTempDirectory.create().orElseThrow();
+            Files.writeString(Path.of(args[1] + ".tmp"), System.getProperty(SqliteTempDirectory.PROPERTY));
+            Files.move(Path.of(args[1] + ".tmp"), Path.of(args[1]));
+            while (System.in.read() >= 0) {
+                // Runs on, holding the directory's lock, until the test is done with it.
+            }
+            own.deleteQuietly();
+        }
+    }
+
     /** A process that sets up the server's stop while it exits, from a shutdown hook. */
     static final class SetUpWhileExiting {
         public static void main(String[] args) {
@@ -248,6 +303,7 @@ class SqliteTempDirectoryTest {
         Path leftover = Files.createDirectory(dir.resolve(name));
         Files.writeString(leftover.resolve(LIBRARY), "library");
         Files.writeString(leftover.resolve(LOCK), "");
+        Files.writeString(leftover.resolve(SqliteTempDirectory.LOCK), "");
         return leftover;
     }
 
