@@ -356,6 +356,11 @@ public final class UpstreamPool implements AutoCloseable {
         }
         watchSession(channel);
         stream.timer = channel.eventLoop().schedule(stream::drop, idleTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        // Closed meanwhile by a route change (on the API's thread), whose cancel came before there was a timer.
+        if (stream.isClaimed()) {
+            stream.cancelTimer();
+            return;
+        }
         // A read outstanding while idle shows the far end's close (or anything it should not send) at once.
         channel.read();
     }

@@ -8,13 +8,17 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SingleThreadIoEventLoop;
 import io.netty.channel.local.LocalAddress;
 import io.netty.channel.local.LocalChannel;
 import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.local.LocalServerChannel;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.TlsMode;
@@ -23,9 +27,12 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -39,12 +46,29 @@ class UpstreamPoolRaceTest {
 
     private static final int ROUNDS = 400;
     private static final long WAIT_SECONDS = 5;
+    private static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
 
-    private final EventLoopGroup loops = new MultiThreadIoEventLoopGroup(2, LocalIoHandler.newFactory());
+    /** The idle timers the pool scheduled on {@link #loops}: each must be cancelled once its stream is closed. */
+    private final Queue<ScheduledFuture<?>> idleTimers = new ConcurrentLinkedQueue<>();
+    private final EventLoopGroup loops = new MultiThreadIoEventLoopGroup(2, LocalIoHandler.newFactory()) {
+        @Override
+        protected IoEventLoop newChild(Executor executor, IoHandlerFactory factory, Object... args) {
+            return new SingleThreadIoEventLoop(this, executor, factory) {
+                @Override
+                public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
+                    ScheduledFuture<?> timer = super.schedule(command, delay, unit);
+                    if (unit.toMillis(delay) == IDLE_TIMEOUT.toMillis()) {
+                        idleTimers.add(timer);
+                    }
+                    return timer;
+                }
+            };
+        }
+    };
     private final ExecutorService releaser = Executors.newSingleThreadExecutor();
     private final LocalAddress address = new LocalAddress("upstream-pool-race");
     private final HttpRoutes routes = new HttpRoutes();
-    private final UpstreamPool pool = new UpstreamPool(this::open, routes, Duration.ofSeconds(30), 4);
+    private final UpstreamPool pool = new UpstreamPool(this::open, routes, IDLE_TIMEOUT, 4);
     private Channel server;
 
     @AfterEach
@@ -100,5 +124,7 @@ class UpstreamPoolRaceTest {
                     .isTrue();
         }
         await().atMost(Duration.ofSeconds(WAIT_SECONDS)).until(() -> pool.keyCount() == 0 && pool.idleCount() == 0);
+        await().atMost(Duration.ofSeconds(WAIT_SECONDS)).untilAsserted(() -> assertThat(idleTimers)
+                .as("idle timers of closed streams still pending").filteredOn(timer -> !timer.isDone()).isEmpty());
     }
 }
