@@ -27,6 +27,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 
 /**
  * Upstream keep-alive, as nginx's {@code keepalive}: the streams that carried a complete keep-alive exchange
@@ -76,7 +77,10 @@ public final class UpstreamPool implements AutoCloseable {
         private boolean retired;
     }
 
-    /** A release, or a route change, that meets a retired set tries the key's next one; more would be a bug. */
+    /**
+     * A release, or a route change, that meets a retired set tries the key's next one, this many times at most; more
+     * would be a bug of ours, warned of ({@link #setsRetired}).
+     */
     private static final int SET_TRIES = 3;
 
     /**
@@ -114,7 +118,9 @@ public final class UpstreamPool implements AutoCloseable {
     private final Map<Key, IdleSet> idle = new ConcurrentHashMap<>();
     private final Map<YamuxSession, Boolean> watchedSessions = new ConcurrentHashMap<>();
     /** Leases given back twice: a bug of ours, warned of once a minute with the count of the others. */
-    private final RefusalLog givenBackTwice = new RefusalLog(LOG);
+    private final RefusalLog givenBackTwice;
+    /** Releases and route changes that met {@link #SET_TRIES} retired sets in a row: as {@link #givenBackTwice}. */
+    private final RefusalLog setsRetired;
     private volatile boolean closed;
 
     /**
@@ -122,6 +128,13 @@ public final class UpstreamPool implements AutoCloseable {
      * for services as {@code routes} serve them, and follows its changes.
      */
     UpstreamPool(UpstreamOpener opener, HttpRoutes routes, Duration idleTimeout, int maxIdle) {
+        this(opener, routes, idleTimeout, maxIdle, System::nanoTime);
+    }
+
+    /** With the clock its warnings' interval is read on ({@link System#nanoTime} but in tests). */
+    UpstreamPool(UpstreamOpener opener, HttpRoutes routes, Duration idleTimeout, int maxIdle, LongSupplier nanoTime) {
+        this.givenBackTwice = new RefusalLog(LOG, RefusalLog.DEFAULT_INTERVAL, nanoTime);
+        this.setsRetired = new RefusalLog(LOG, RefusalLog.DEFAULT_INTERVAL, nanoTime);
         this.opener = opener;
         this.routes = routes;
         this.idleTimeout = idleTimeout;
@@ -246,7 +259,7 @@ public final class UpstreamPool implements AutoCloseable {
         Channel channel = lease.channel;
         if (lease.released) {
             givenBackTwice.refused(true, () -> "upstream " + channel + " of " + lease.key.target()
-                    + " given back twice: filed once");
+                    + " given back twice: the second ignored");
             return;
         }
         lease.released = true;
@@ -296,8 +309,8 @@ public final class UpstreamPool implements AutoCloseable {
             }
             return true;
         }
-        LOG.warn("upstream {} of {} not filed: its key's set was retired {} times in a row", stream.channel,
-                key.target(), SET_TRIES);
+        setsRetired.refused(true, () -> "upstream " + stream.channel + " of " + key.target()
+                + " not filed: its key's set was retired " + SET_TRIES + " times in a row");
         return false;
     }
 
@@ -339,6 +352,8 @@ public final class UpstreamPool implements AutoCloseable {
             }
             return;
         }
+        setsRetired.refused(true, () -> "idle upstreams of " + key.target() + " not looked for after a route change:"
+                + " its key's set was retired " + SET_TRIES + " times in a row");
     }
 
     /**

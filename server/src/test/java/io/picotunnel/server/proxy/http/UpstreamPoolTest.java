@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,12 +39,14 @@ class UpstreamPoolTest {
     private static final String RESPONSE = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
     private final List<EmbeddedChannel> streams = new ArrayList<>();
+    /** The clock of the pool's warnings' interval. */
+    private final AtomicLong now = new AtomicLong();
     private final HttpRoutes routes = routing(SERVICE);
     private final UpstreamPool pool = new UpstreamPool((service, initializer) -> {
         EmbeddedChannel stream = new EmbeddedChannel(initializer);
         streams.add(stream);
         return stream.eventLoop().newSucceededFuture(stream);
-    }, routes, Duration.ofSeconds(30), 4);
+    }, routes, Duration.ofSeconds(30), 4, () -> now.get());
 
     private static HttpRoutes routing(Service service) {
         HttpRoutes routes = new HttpRoutes();
@@ -233,12 +236,26 @@ class UpstreamPoolTest {
     @Test
     void leasesGivenBackTwiceAreWarnedOfOnceAMinute() {
         try (LogCapture log = new LogCapture(UpstreamPool.class, Level.WARN)) {
-            for (int i = 0; i < 3; i++) {
-                UpstreamPool.Lease lease = pool.acquire(SERVICE, new Recorder()).getNow();
-                pool.release(lease);
-                pool.release(lease);
-            }
-            assertThat(log.messages(Level.WARN)).singleElement().asString().contains("given back twice: filed once");
+            givenBackTwice(3);
+            assertThat(log.messages(Level.WARN)).singleElement().asString()
+                    .contains("given back twice: the second ignored");
+
+            now.addAndGet(Duration.ofSeconds(59).toNanos());
+            givenBackTwice(1);
+            assertThat(log.messages(Level.WARN)).as("within the minute").hasSize(1);
+
+            now.addAndGet(Duration.ofSeconds(2).toNanos());
+            givenBackTwice(1);
+            assertThat(log.messages(Level.WARN)).as("past the minute").hasSize(2).last().asString()
+                    .contains("given back twice: the second ignored", "3 more like this not logged");
+        }
+    }
+
+    private void givenBackTwice(int leases) {
+        for (int i = 0; i < leases; i++) {
+            UpstreamPool.Lease lease = pool.acquire(SERVICE, new Recorder()).getNow();
+            pool.release(lease);
+            pool.release(lease);
         }
     }
 
