@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -775,6 +776,7 @@ class UpstreamKeepAliveTest {
         start();
         ExecutorService visitors = Executors.newFixedThreadPool(4);
         AtomicBoolean editing = new AtomicBoolean(true);
+        CountDownLatch eachAnswered = new CountDownLatch(4);
         try (KeepAliveTarget other = new KeepAliveTarget()) {
             List<Future<Integer>> runs = new ArrayList<>();
             for (int v = 0; v < 4; v++) {
@@ -784,12 +786,16 @@ class UpstreamKeepAliveTest {
                         // Streams given back on the loops while the API's thread moves the service between targets.
                         while (editing.get() && answered < 5_000) {
                             assertThat(get(http, "/ok").status()).isEqualTo(200);
-                            answered++;
+                            if (answered++ == 0) {
+                                eachAnswered.countDown();
+                            }
                         }
                     }
                     return answered;
                 }));
             }
+            // Every visitor has a stream in use or in the pool before the edits start.
+            assertThat(eachAnswered.await(WAIT.toSeconds(), TimeUnit.SECONDS)).as("each visitor answered once").isTrue();
             for (int edit = 1; edit <= 40; edit++) {
                 String to = (edit % 2 == 1 ? other : target).address();
                 tunnel.editService(serviceId, "{\"target_addr\":\"" + to + "\"}");
