@@ -41,6 +41,9 @@ import java.util.regex.Pattern;
  * for a FIFO whose open would hang the start. A server in another pid namespace sharing the parent looks gone, or
  * bears this process's pid, but holds its lock from the moment its directory is made until it ends: its directory is
  * left, even in the moments of its start before sqlite-jdbc wrote the library there (no lock file yet, or no library).
+ * The lock alone decides, so the pid rules are not needed for safety: they stay as a first filter that leaves a live
+ * server of this pid namespace without opening its directory (fewer opens of what others may swap), and cost nothing.
+ * Runs on {@link SqliteTempDirectory}'s own thread, which the start does not wait for: an open here may block.
  */
 final class SqliteLeftovers {
 

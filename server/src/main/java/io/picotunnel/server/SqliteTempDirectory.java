@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * A directory of this process's own for the native library sqlite-jdbc extracts (and its {@code .lck}): a {@code
@@ -24,6 +26,11 @@ import java.util.Optional;
  * {@link SqliteLeftovers}, which never follows a link and takes only this user's directories holding only sqlite-jdbc's
  * files and that lock. The lock is what tells a live server in another pid namespace (a container sharing the parent)
  * from a killed one: the kernel releases it when its process ends, whatever namespace it was in.
+ * That clean-up runs on a daemon thread ({@value #LEFTOVERS_THREAD}) the start does not wait for: it opens other
+ * users' and other servers' entries of a shared parent, where an open can block for ever (a FIFO swapped in between
+ * its checks and its open, a hung NFS parent), and must not hold the start or its stop. It races neither this
+ * directory's making (it starts once the directory is made, locked and set) nor the stop's deletion of it: it skips
+ * this directory's name and takes only directories whose lock it gets, which this process's held lock never gives.
  */
 final class SqliteTempDirectory {
 
@@ -33,36 +40,68 @@ final class SqliteTempDirectory {
     static final String LOCK = "picotunnel-sqlite.lock";
     /** More than sqlite-jdbc puts there (a library and its lock): a bound, not an expectation. */
     private static final int MAX_FILES = 100;
+    static final String LEFTOVERS_THREAD = "picotunnel-sqlite-leftovers";
     private static final Logger log = LoggerFactory.getLogger(SqliteTempDirectory.class);
 
     private final Path directory;
     /** Held open for the process's life: a channel no longer reachable is closed by its cleaner, and the lock lost. */
     private final FileChannel lock;
+    private final CompletableFuture<Void> leftoversCleanedUp;
 
-    private SqliteTempDirectory(Path directory, FileChannel lock) {
+    private SqliteTempDirectory(Path directory, FileChannel lock, CompletableFuture<Void> leftoversCleanedUp) {
         this.directory = directory;
         this.lock = lock;
+        this.leftoversCleanedUp = leftoversCleanedUp;
     }
 
     /**
      * Makes the directory and points sqlite-jdbc at it, before it first loads (it reads {@value #PROPERTY} then), and
-     * deletes those killed servers left beside it ({@link SqliteLeftovers}); empty, with a warning that names the
+     * starts deleting those killed servers left beside it ({@link SqliteLeftovers}, not waited for); empty, with a warning that names the
      * parent and the cause, when it cannot be made: sqlite-jdbc's default (or the operator's directory) then stands,
      * whatever sqlite-jdbc makes of it (a missing operator's directory fails the start), so the warning says no more.
      */
     static Optional<SqliteTempDirectory> create() {
+        return create(SqliteLeftovers::deleteBeside);
+    }
+
+    /** As {@link #create()}, with {@code cleanUp} (given this directory) in place of {@link SqliteLeftovers}'. */
+    static Optional<SqliteTempDirectory> create(Consumer<Path> cleanUp) {
         String operators = System.getProperty(PROPERTY);
         String parent = operators != null ? operators : System.getProperty("java.io.tmpdir");
         try {
             Path directory = Files.createTempDirectory(Path.of(parent), PREFIX + ProcessHandle.current().pid() + "-");
             FileChannel lock = locked(directory);
             System.setProperty(PROPERTY, directory.toString());
-            SqliteLeftovers.deleteBeside(directory);
-            return Optional.of(new SqliteTempDirectory(directory, lock));
+            return Optional.of(new SqliteTempDirectory(directory, lock, startCleanUp(cleanUp, directory)));
         } catch (IOException | RuntimeException e) {
             log.warn("Cannot make a directory for sqlite-jdbc's native library in {}: {}", parent, e.toString());
             return Optional.empty();
         }
+    }
+
+    /** Runs {@code cleanUp} on a daemon thread; the future completes when it has ended, however it ended. */
+    private static CompletableFuture<Void> startCleanUp(Consumer<Path> cleanUp, Path own) {
+        CompletableFuture<Void> ended = new CompletableFuture<>();
+        Thread thread = new Thread(() -> {
+            try {
+                cleanUp.accept(own);
+            } finally {
+                ended.complete(null);
+            }
+        }, LEFTOVERS_THREAD);
+        thread.setDaemon(true);
+        try {
+            thread.start();
+        } catch (OutOfMemoryError e) {
+            log.warn("Not looking for killed servers' sqlite directories beside {}: {}", own, e.toString());
+            ended.complete(null);
+        }
+        return ended;
+    }
+
+    /** Completes when the clean-up of killed servers' directories has ended (for tests: the start never waits). */
+    CompletableFuture<Void> leftoversCleanedUp() {
+        return leftoversCleanedUp;
     }
 
     /** Makes {@value #LOCK} in {@code directory} and locks it; deletes the directory where it cannot. */

@@ -14,6 +14,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -270,6 +272,7 @@ class SqliteTempDirectoryTest {
         public static void main(String[] args) throws Exception {
             System.setProperty(SqliteTempDirectory.PROPERTY, args[0]);
             SqliteTempDirectory own = SqliteTempDirectory.create().orElseThrow();
+            own.leftoversCleanedUp().get(30, TimeUnit.SECONDS);
             Files.writeString(Path.of(args[1] + ".tmp"), System.getProperty(SqliteTempDirectory.PROPERTY));
             Files.move(Path.of(args[1] + ".tmp"), Path.of(args[1]));
             while (System.in.read() >= 0) {
@@ -287,12 +290,51 @@ class SqliteTempDirectoryTest {
         }
     }
 
+    /**
+     * The clean-up opens entries others may swap (a FIFO between its checks and its open blocks the open for ever) or
+     * on a hung NFS parent: it ran in the start, which hung with it. Held here by a clean-up that blocks.
+     */
+    @Test
+    void aCleanUpThatHangsDoesNotHoldTheStart() throws Exception {
+        System.setProperty(SqliteTempDirectory.PROPERTY, dir.toString());
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        CompletableFuture<Optional<SqliteTempDirectory>> creating = CompletableFuture.supplyAsync(
+                () -> SqliteTempDirectory.create(own -> {
+                    entered.countDown();
+                    awaitQuietly(release);
+                }));
+        try {
+            assertThat(entered.await(30, TimeUnit.SECONDS)).as("clean-up started").isTrue();
+            Optional<SqliteTempDirectory> made = creating.get(20, TimeUnit.SECONDS);
+            assertThat(made).isPresent();
+            started.add(made.get());
+            assertThat(made.get().leftoversCleanedUp()).as("still held").isNotDone();
+            assertThat(Thread.getAllStackTraces().keySet()).filteredOn(
+                    thread -> thread.getName().equals(SqliteTempDirectory.LEFTOVERS_THREAD))
+                    .anySatisfy(thread -> assertThat(thread.isDaemon()).as("daemon").isTrue());
+        } finally {
+            release.countDown();
+        }
+        assertThat(creating.get(30, TimeUnit.SECONDS).orElseThrow().leftoversCleanedUp())
+                .succeedsWithin(Duration.ofSeconds(30));
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Starts as the server does in {@link #dir}; returns its own directory, deleted after the test. */
     private Path start() {
         System.setProperty(SqliteTempDirectory.PROPERTY, dir.toString());
         Optional<SqliteTempDirectory> made = SqliteTempDirectory.create();
         assertThat(made).isPresent();
         started.add(made.get());
+        assertThat(made.get().leftoversCleanedUp()).succeedsWithin(Duration.ofSeconds(30));
         Path own = Path.of(System.getProperty(SqliteTempDirectory.PROPERTY));
         System.setProperty(SqliteTempDirectory.PROPERTY, dir.toString());
         return own;
