@@ -1,6 +1,7 @@
 package io.picotunnel.protocol.yamux;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.MessageToMessageEncoder;
@@ -43,9 +44,28 @@ public final class YamuxFrameEncoder extends MessageToMessageEncoder<YamuxFrame>
             return;
         }
         ByteBuf header = ctx.alloc().ioBuffer(HEADER_LENGTH);
-        writeHeader(frame, header);
-        // The frame is released after encode; the composite keeps its own reference to the payload.
-        out.add(ctx.alloc().compositeBuffer(2).addComponents(true, header, payload.retain()));
+        CompositeByteBuf composite = null;
+        ByteBuf retained;
+        try {
+            writeHeader(frame, header);
+            composite = ctx.alloc().compositeBuffer(2);
+            // The frame is released after encode; the composite keeps its own reference to the payload.
+            retained = payload.retain();
+        } catch (RuntimeException | Error e) {
+            header.release();
+            if (composite != null) {
+                composite.release();
+            }
+            throw e;
+        }
+        try {
+            composite.addComponents(true, header, retained);
+        } catch (RuntimeException | Error e) {
+            // addComponents released the buffers it did not take; the composite releases those it did
+            composite.release();
+            throw e;
+        }
+        out.add(composite);
     }
 
     /** The frame's 12-byte header, written to {@code out}. */

@@ -70,8 +70,6 @@ class YamuxFrameCodecTest {
      */
     @Test
     void anErrorWhileASmallPayloadIsCopiedReleasesTheFramesBuffer() {
-        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
-        encoder.config().setAllocator(allocator);
         StackOverflowError error = new StackOverflowError("while copying");
         ByteBuf payload = new UnpooledHeapByteBuf(UnpooledByteBufAllocator.DEFAULT, 16, 16) {
             @Override
@@ -90,11 +88,39 @@ class YamuxFrameCodecTest {
             }
         }.writeZero(16);
 
+        assertWriteFailsWithEverythingReleased(payload, error);
+    }
+
+    /**
+     * An Error while a large payload is retained for the composite beside its header fails the write, the header's
+     * buffer released: it leaked, as the small payload's copy did.
+     */
+    @Test
+    void anErrorWhileALargePayloadIsRetainedReleasesTheHeadersBuffer() {
+        StackOverflowError error = new StackOverflowError("while retaining");
+        ByteBuf payload = new UnpooledHeapByteBuf(UnpooledByteBufAllocator.DEFAULT, 2048, 2048) {
+            @Override
+            public ByteBuf retain() {
+                throw error;
+            }
+        }.writeZero(2048);
+
+        assertWriteFailsWithEverythingReleased(payload, error);
+    }
+
+    /**
+     * Writes a data frame of {@code payload} through an allocator whose metric counts the bytes it gave out and that
+     * are not released yet: the write fails with {@code error} as its cause, nothing left in use, the payload released.
+     */
+    private void assertWriteFailsWithEverythingReleased(ByteBuf payload, Throwable error) {
+        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
+        encoder.config().setAllocator(allocator);
+
         assertThatThrownBy(() -> encoder.writeOutbound(YamuxFrame.data(0, 3, payload)))
                 .isInstanceOf(EncoderException.class).hasCause(error);
 
         assertThat(allocator.metric().usedDirectMemory() + allocator.metric().usedHeapMemory())
-                .as("bytes of the frame's buffer not released").isZero();
+                .as("bytes of the encoder's buffers not released").isZero();
         assertThat(payload.refCnt()).as("released").isZero();
     }
 
