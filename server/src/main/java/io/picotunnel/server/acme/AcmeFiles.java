@@ -226,13 +226,15 @@ final class AcmeFiles {
      * last, then moved into place, the chain last: a save cut short (a crash, a full disk) leaves the stored
      * certificate as it was, or the new one ready to be moved into place, which {@link #load} does. Never a new key
      * beside the old certificate, which was refused as not belonging to it, and a new certificate ordered. The
-     * directory is synced once, after the moves, where each file written beside synced it too: a crash before that
-     * sync leaves the stored certificate or the new one, as a crash between the moves did.
+     * directory is synced twice: once the three files beside are written, so that a crash after any of the moves
+     * finds the new chain beside or in place, never moved without the key's file on the disk (a file system that does
+     * not keep its names' changes in order may keep a later move and lose an earlier write); then after the moves.
      */
     synchronized void store(String domain, KeyPair key, String chainPem) throws IOException {
         write(files::writeWhole, next(keyFile(domain)), pem(key), true);
         write(files::writeWhole, next(issuerFile(domain)), acmeDirectory + "\n", false);
         write(files::writeWhole, next(certificateFile(domain)), chainPem, false);
+        files.sync(keyFile(domain).toAbsolutePath().getParent());
         moveNextIntoPlace(domain);
     }
 

@@ -85,11 +85,12 @@ class AcmeFilesTest {
     }
 
     /**
-     * The directory is synced once, when the certificate's files are all in place: each of the three written beside
-     * synced it too, four syncs in all, where the names beside them need not outlast a crash before their moves.
+     * The directory is synced twice: when the three files beside are all written, before any is moved (a crash after a
+     * move then finds the new chain beside or in place and the key's file on the disk, whichever moves the file system
+     * kept), and when the certificate's files are all in place.
      */
     @Test
-    void aCertificatesFilesAreSyncedOnceWhenTheyAreAllInPlace() throws Exception {
+    void aCertificatesFilesAreSyncedWhenAllWrittenBesideAndWhenAllInPlace() throws Exception {
         TestCertificates.Issued issued = new TestCertificates().issue("app.test");
         List<List<String>> seenAtSync = new ArrayList<>();
         AcmeFiles files = new AcmeFiles(acme, DIRECTORY, TestFileWrites.syncingWith(dir -> {
@@ -100,7 +101,8 @@ class AcmeFilesTest {
         files.store("app.test", issued.keyPair(), chainPem(issued));
 
         assertThat(seenAtSync).as("the names in the directory at each sync")
-                .containsExactly(List.of("app.test.crt", "app.test.directory", "app.test.key"));
+                .containsExactly(List.of("app.test.crt.next", "app.test.directory.next", "app.test.key.next"),
+                        List.of("app.test.crt", "app.test.directory", "app.test.key"));
         assertThat(files.load("app.test").orElseThrow().chain()).isEqualTo(issued.chain());
     }
 
