@@ -3,6 +3,7 @@ package io.picotunnel.server.files;
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
@@ -16,7 +17,8 @@ public final class PosixPermissions {
     }
 
     /**
-     * Whether {@code dir}'s file store has POSIX permissions; where its mount is not listed (a chroot, some containers:
+     * Whether {@code dir}'s file store has POSIX permissions, that of its nearest existing parent where it does not
+     * exist yet (a directory about to be created); where its mount is not listed (a chroot, some containers:
      * {@link Files#getFileStore} fails with "Mount point not found"), whether its file system has them, as the lookup
      * would fail every time.
      */
@@ -26,8 +28,12 @@ public final class PosixPermissions {
 
     /** As {@link #supported(Path)}, the file store looked up by {@code fileStore}: {@link Files#getFileStore} but in tests. */
     static boolean supported(Path dir, FileStoreLookup fileStore) {
+        Path existing = dir.toAbsolutePath();
+        while (existing.getParent() != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) {
+            existing = existing.getParent();
+        }
         try {
-            return fileStore.of(dir).supportsFileAttributeView("posix");
+            return fileStore.of(existing).supportsFileAttributeView("posix");
         } catch (IOException e) {
             return dir.getFileSystem().supportedFileAttributeViews().contains("posix");
         }

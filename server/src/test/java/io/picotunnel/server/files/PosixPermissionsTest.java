@@ -4,9 +4,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.file.FileStore;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -39,6 +41,27 @@ class PosixPermissionsTest {
         });
 
         assertThat(supported).isEqualTo(dir.getFileSystem().supportedFileAttributeViews().contains("posix")).isTrue();
+    }
+
+    /**
+     * A directory not created yet (the data directory a restore creates) has the permissions of its nearest existing
+     * parent's file store, where the failed lookup of its own had its file system answer (Linux's: with them, on a FAT
+     * volume say).
+     */
+    @Test
+    void aDirectoryNotCreatedYetHasThePermissionsOfItsNearestExistingParentsFileStore() throws IOException {
+        try (FileSystem zip = FileSystems.newFileSystem(dir.resolve("store.zip"), Map.of("create", "true"))) {
+            FileStore withoutPosix = Files.getFileStore(zip.getPath("/"));
+            PosixPermissions.FileStoreLookup lookup = path -> {
+                if (!Files.exists(path)) {
+                    throw new NoSuchFileException(path.toString());
+                }
+                return withoutPosix;
+            };
+
+            assertThat(PosixPermissions.initial(dir.resolve("data/store"), PosixFilePermissions.fromString("rwx------"),
+                    lookup)).as("the parent's file store has none").isEmpty();
+        }
     }
 
     /**
