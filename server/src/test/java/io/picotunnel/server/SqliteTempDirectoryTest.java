@@ -241,6 +241,7 @@ class SqliteTempDirectoryTest {
                 "-cp", System.getProperty("java.class.path"), RunningElsewhere.class.getName(), dir.toString(),
                 made.toString()).redirectErrorStream(true).redirectOutput(dir.resolve("elsewhere.log").toFile())
                 .start();
+        Path gone;
         try {
             Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(made) || !elsewhere.isAlive());
             Path running = Files.move(Path.of(Files.readString(made)),
@@ -250,7 +251,7 @@ class SqliteTempDirectoryTest {
 
             assertThat(running.resolve(SqliteTempDirectory.LOCK)).as("before the library").exists();
             Files.writeString(running.resolve(LIBRARY), "library");
-            Path gone = Files.move(running, dir.resolve(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123"));
+            gone = Files.move(running, dir.resolve(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123"));
 
             start();
 
@@ -260,8 +261,7 @@ class SqliteTempDirectoryTest {
         }
         assertThat(elsewhere.waitFor(20, TimeUnit.SECONDS)).as("ended").isTrue();
         start();
-        assertThat(dir.resolve(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123")).as("once it was killed")
-                .doesNotExist();
+        assertThat(gone).as("once it was killed").doesNotExist();
     }
 
     /**
