@@ -354,9 +354,9 @@ class CrossLoopBackpressureTest {
             return caughtUp() && super.isWritable();
         }
 
-        /** Whether the loop ran what was queued on it before now, within 10 s. */
+        /** Whether the loop ran what was queued on it before now, within {@link #STEP}. */
         private boolean caughtUp() {
-            return eventLoop().submit(() -> { }).awaitUninterruptibly(10, TimeUnit.SECONDS);
+            return eventLoop().submit(() -> { }).awaitUninterruptibly(STEP.toMillis());
         }
     }
 

@@ -45,8 +45,9 @@ import static org.awaitility.Awaitility.await;
 class UpstreamPoolRaceTest {
 
     private static final int ROUNDS = 400;
-    private static final long WAIT_SECONDS = 5;
-    private static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
+    private static final long WAIT_SECONDS = 30;
+    /** Far past every wait here, so that a timer left pending cannot end by firing before the test looks. */
+    private static final Duration IDLE_TIMEOUT = Duration.ofMinutes(10);
 
     /** The idle timers the pool scheduled on {@link #loops}: each must be cancelled once its stream is closed. */
     private final Queue<ScheduledFuture<?>> idleTimers = new ConcurrentLinkedQueue<>();
@@ -124,6 +125,7 @@ class UpstreamPoolRaceTest {
                     .isTrue();
         }
         await().atMost(Duration.ofSeconds(WAIT_SECONDS)).until(() -> pool.keyCount() == 0 && pool.idleCount() == 0);
+        assertThat(idleTimers).as("idle timers recorded (the pool schedules them as this test expects)").isNotEmpty();
         await().atMost(Duration.ofSeconds(WAIT_SECONDS)).untilAsserted(() -> assertThat(idleTimers)
                 .as("idle timers of closed streams still pending").filteredOn(timer -> !timer.isDone()).isEmpty());
     }
