@@ -480,8 +480,9 @@ final class AcmeFiles {
 
     /**
      * The stem of {@code domain}'s file names ({@link DomainNames#fileStem}). One that would make a name longer than
-     * NAME_MAX (a domain of more than 240 characters: 253 is legal) is cut to a prefix and {@code ~} and the SHA-256 of
-     * the whole stem, {@value #MAX_STEM_LENGTH} characters in all; shorter ones stay as they were.
+     * NAME_MAX (a stem of more than {@value #MAX_STEM_LENGTH} bytes in UTF-8: a domain may have 253 characters) is cut
+     * to the whole characters that fit in a prefix and {@code ~} and the SHA-256 of the whole stem's UTF-8 bytes, at
+     * most {@value #MAX_STEM_LENGTH} bytes in all; shorter ones stay as they were.
      */
     static String stem(String domain) {
         String stem = DomainNames.fileStem(domain);
