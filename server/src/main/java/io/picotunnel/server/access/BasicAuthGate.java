@@ -189,7 +189,7 @@ final class BasicAuthGate implements AutoCloseable {
             if (passed == null && closed) {
                 return new HttpVerdict.Answer(503, TunnelErrorCodes.SERVER_STOPPING, "The tunnel server is stopping, and"
                         + " this request was still in its password check: it did not reach the app. Please try again in a moment.",
-                        Map.of("Retry-After", Long.toString(RetryAfter.IN_A_MOMENT.toSeconds())), List.of());
+                        RetryAfter.IN_A_MOMENT_HEADERS, List.of());
             }
             if (passed == null) {
                 backedUp.refused(true, () -> "password checks are backed up; refusing a sign-in to " + ControlCharacters.bounded(host));

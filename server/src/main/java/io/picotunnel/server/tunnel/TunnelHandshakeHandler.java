@@ -43,6 +43,7 @@ import io.picotunnel.server.auth.Secrets;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.net.PeerFailures;
 import io.picotunnel.server.net.RefusalLog;
+import io.picotunnel.server.net.RetryAfter;
 import io.picotunnel.server.store.Tunnel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,9 +79,9 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
     static final int MAX_HOSTNAME_LENGTH = 253;
     /**
      * {@code Retry-After} of the 503 a connection gets while the endpoint closes (after the drain, its token lookups
-     * stopped): a restarted server is back within seconds.
+     * stopped): a restarted server is back within seconds, as the HTTP proxy's pages for the same drain say.
      */
-    static final Duration RETRY_WHEN_SHUTTING_DOWN = Duration.ofSeconds(5);
+    static final Duration RETRY_WHEN_SHUTTING_DOWN = RetryAfter.IN_A_MOMENT;
     /** {@code Retry-After} of the 503 when the token store fails (a locked or broken database): no pile-up on it. */
     static final Duration RETRY_WHEN_STORE_FAILS = Duration.ofSeconds(10);
     /** Tokens are 64 hex characters; anything much longer is not looked up. */

@@ -45,7 +45,6 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -705,7 +704,7 @@ final class ProxyHandler extends ChannelDuplexHandler
         onVerdict(routed, visitor, visitorHttps, new HttpVerdict.Answer(503, AccessErrorCodes.CHECK_TIMEOUT,
                 "The sign-in check of this request took too long; it did not reach the app. Please try again in a"
                         + " moment.",
-                Map.of("Retry-After", Long.toString(RetryAfter.IN_A_MOMENT.toSeconds())), List.of()));
+                RetryAfter.IN_A_MOMENT_HEADERS, List.of()));
         drain();
     }
 
