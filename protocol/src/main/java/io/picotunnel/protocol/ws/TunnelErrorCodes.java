@@ -1,18 +1,22 @@
 package io.picotunnel.protocol.ws;
 
 /**
- * The error codes of the server's JSON answers ({@code {"error": code, "message": ...}}) that the client reads, so
- * that both sides spell them from one place (docs/protocol.md, the handshake's refusals), and those of the tunnel
- * endpoint's that its management API and its HTTP proxy's password gate ({@code auth: basic}) answer with too
- * (docs/api.md, docs/access-control.md). The codes only the proxy answers with are the server's.
+ * The error codes of the tunnel endpoint's JSON answers ({@code {"error": code, "message": ...}}) to a client's
+ * upgrade that the request itself did not cause (docs/protocol.md, the handshake's refusals): spelled here for the
+ * server and for the client, which tells some of them apart by code (server_stopping, too_many_attempts,
+ * too_many_connections) and a 401 by its status. The server's management API and its HTTP proxy answer some of them
+ * too (docs/api.md, docs/http-proxy.md, docs/access-control.md). The codes only the proxy answers with are the
+ * server's.
  */
 public final class TunnelErrorCodes {
 
     /**
      * The server drains for a shutdown: its 503 to a tunnel upgrade, and its HTTP proxy's 503 pages for the same drain.
-     * A client refused with it says the server is shutting down (a store failure's 503 is "unavailable").
+     * A client refused with it says the server is shutting down (a store failure's 503 is {@link #UNAVAILABLE}).
      */
     public static final String SERVER_STOPPING = "server_stopping";
+    /** The server cannot check the upgrade's token (its database fails): its 503. */
+    public static final String UNAVAILABLE = "unavailable";
     /**
      * The server refuses a tunnel upgrade from an address that sent too many wrong tokens: its 429, answered only once
      * it knows it does not drain, so a client waiting for its restart takes it for a server that is back (its
@@ -22,12 +26,17 @@ public final class TunnelErrorCodes {
     public static final String TOO_MANY_ATTEMPTS = "too_many_attempts";
     /**
      * The server refuses a connection from an address that has too many open already: its 429, answered as the
-     * connection is accepted (ConnectionLimits), so also while it drains.
+     * connection is accepted (ConnectionLimits), so also while it drains; on its HTTP proxy's plain listener too.
      */
     public static final String TOO_MANY_CONNECTIONS = "too_many_connections";
     /**
-     * The HTTP proxy's password gate: its 401 to a request without valid Basic credentials or with wrong ones (the
-     * server's other 401s, a wrong tunnel or admin token, spell the same code).
+     * The server refuses a connection over its listener's limit: its 503, answered as the connection is accepted
+     * (ConnectionLimits), on its HTTP proxy's plain listener too.
+     */
+    public static final String OVERLOADED = "overloaded";
+    /**
+     * The server's 401s: a missing or unknown tunnel token at the upgrade (the client tells it by its status), a wrong
+     * admin token at the management API, missing or wrong credentials at the HTTP proxy's password gate.
      */
     public static final String UNAUTHORIZED = "unauthorized";
 

@@ -11,6 +11,7 @@ import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.text.PercentEscapes;
 import io.picotunnel.server.Version;
+import io.picotunnel.server.access.AccessErrorCodes;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.config.Limits;
 import io.picotunnel.server.net.HostPort;
@@ -245,7 +246,7 @@ public final class ApiServer implements AutoCloseable {
 
     private static void internalError(Exception e, Context ctx) {
         log.error("{} {} failed", ctx.method(), ctx.path(), e);
-        writeError(ctx, new ApiError(500, "internal_error", "the server failed to handle this request; see its log", null));
+        writeError(ctx, new ApiError(500, AccessErrorCodes.INTERNAL_ERROR, "the server failed to handle this request; see its log", null));
     }
 
     /**

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,10 +47,10 @@ public final class ConnectionLimits {
     /** Why a connection was not admitted, with the status and {@code error} of its plain-HTTP answer. */
     public enum Refusal {
         /** Over the limit for its client address. */
-        ADDRESS(429, "Too Many Requests", "too_many_connections",
+        ADDRESS(429, "Too Many Requests", TunnelErrorCodes.TOO_MANY_CONNECTIONS,
                 "Too many connections are open from your address. Close some and try again."),
         /** Over the listener's limit. */
-        LISTENER(503, "Service Unavailable", "overloaded",
+        LISTENER(503, "Service Unavailable", TunnelErrorCodes.OVERLOADED,
                 "The server has too many open connections. Try again in a moment.");
 
         private final int status;

@@ -320,7 +320,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         if (error != null) {
             LOG.error("looking up a tunnel token failed", error);
-            send(ctx, retryAfter(response(HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable",
+            send(ctx, retryAfter(response(HttpResponseStatus.SERVICE_UNAVAILABLE, TunnelErrorCodes.UNAVAILABLE,
                     "the server cannot check tokens right now"), RETRY_WHEN_STORE_FAILS));
             return;
         }
