@@ -22,12 +22,15 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * Upstream keep-alive, as nginx's {@code keepalive}: the streams that carried a complete keep-alive exchange
@@ -38,8 +41,8 @@ import java.util.function.LongSupplier;
  * least recently used is closed beyond that). An idle stream is closed after {@code idleTimeout}, and dropped
  * the moment its far end closes, resets or sends anything, or its tunnel session goes away, so a stream handed
  * out was open the last time this side looked. It follows the routes: when a service is edited to another target
- * (or tunnel), disabled or deleted, the idle streams of its old key are closed at once, and a stream given back
- * under a key no longer served is closed rather than filed. Whether an exchange may give its stream back is the
+ * or type, disabled or deleted, the idle streams of its old key are closed at once, and a stream given back under a
+ * key no longer served is closed rather than filed. Whether an exchange may give its stream back is the
  * exchange's call ({@link #release}); everything else is here. Thread-safe: streams live on their sessions' event
  * loops, exchanges on the public connections' loops, route changes on the API's threads.
  *
@@ -250,10 +253,11 @@ public final class UpstreamPool implements AutoCloseable {
 
     /**
      * Gives back the stream of a complete keep-alive exchange (request and response whole, no close asked by
-     * either side, no upgrade): it waits for the next request to the lease's service, or is closed when reuse is
-     * off, the pool is closed or full, the service is no longer routed to the lease's target (edited, disabled or
-     * deleted while the exchange ran), or the stream or its session is on its way out. A lease given back again is
-     * ignored (a bug: logged, once a minute at most).
+     * either side, no upgrade): it waits for the next request to the lease's service, the service's least recently
+     * used idle stream closed when that makes more than {@code maxIdle}; or it is closed when reuse is off, the pool
+     * is closed, the service is no longer routed to the lease's target (edited, disabled or deleted while the
+     * exchange ran), or the stream or its session is on its way out. A lease given back again is ignored (a bug:
+     * logged, once a minute at most).
      */
     void release(Lease lease) {
         Channel channel = lease.channel;
@@ -282,36 +286,49 @@ public final class UpstreamPool implements AutoCloseable {
 
     /**
      * Files {@code stream} in its key's set, closing the least recently used beyond {@code maxIdle}; false when its
-     * key is no longer served. Asked under the set's monitor, which a route change takes after the routes changed:
-     * either the change finds the stream filed and closes it, or this sees the change.
+     * key is no longer served, or its key's sets were retired {@link #SET_TRIES} times in a row (warned of). Asked
+     * under the set's monitor, which a route change takes after the routes changed: either the change finds the
+     * stream filed and closes it, or this sees the change.
      */
     private boolean file(IdleStream stream) {
         Key key = stream.key;
+        inLiveSet(key, k -> idle.computeIfAbsent(k, unused -> new IdleSet()), set -> {
+            if (!key.servedBy(routes.service(key.serviceId()))) {
+                retireIfEmpty(key, set);
+                return List.of();
+            }
+            stream.set = set;
+            set.streams.addLast(stream);
+            return set.streams.size() > maxIdle ? List.of(set.streams.pollFirst()) : List.of();
+        }, () -> "upstream " + stream.channel + " of " + key.target() + " not filed");
+        return stream.set != null;
+    }
+
+    /**
+     * Runs {@code work} under the monitor of {@code key}'s set that {@code lookup} answers (null: none, nothing to
+     * do), and closes the streams it took out once the monitor is left. A set found retired is no longer its key's:
+     * the key's next one is looked up, {@link #SET_TRIES} times at most, then {@code what} is warned of as not done.
+     */
+    private void inLiveSet(Key key, Function<Key, IdleSet> lookup, Function<IdleSet, List<IdleStream>> work,
+            Supplier<String> what) {
         for (int tries = 0; tries < SET_TRIES; tries++) {
-            IdleSet set = idle.computeIfAbsent(key, k -> new IdleSet());
-            IdleStream evicted = null;
+            IdleSet set = lookup.apply(key);
+            if (set == null) {
+                return;
+            }
+            List<IdleStream> takenOut;
             synchronized (set) {
                 if (set.retired) {
                     continue;
                 }
-                if (!key.servedBy(routes.service(key.serviceId()))) {
-                    retireIfEmpty(key, set);
-                    return false;
-                }
-                stream.set = set;
-                set.streams.addLast(stream);
-                if (set.streams.size() > maxIdle) {
-                    evicted = set.streams.pollFirst();
-                }
+                takenOut = work.apply(set);
             }
-            if (evicted != null) {
-                evicted.close();
+            for (IdleStream stream : takenOut) {
+                stream.close();
             }
-            return true;
+            return;
         }
-        setsRetired.refused(true, () -> "upstream " + stream.channel + " of " + key.target()
-                + " not filed: its key's set was retired " + SET_TRIES + " times in a row");
-        return false;
+        setsRetired.refused(true, () -> what.get() + ": its key's set was retired " + SET_TRIES + " times in a row");
     }
 
     /** Under {@code set}'s monitor: takes an emptied set out of the map, for good. */
@@ -324,8 +341,9 @@ public final class UpstreamPool implements AutoCloseable {
 
     /**
      * The routes applied a change to the service that was {@code before} (null: a new one): when its key is no longer
-     * served (another target or tunnel, disabled, deleted), its idle streams are closed and its set retired. Streams
-     * leased to exchanges finish their exchange and are closed when given back ({@link #file}).
+     * served (edited to another target or type, disabled, deleted), its idle streams are closed and its set retired.
+     * Streams leased to exchanges finish their exchange and are closed when given back ({@link #file}). A key without
+     * a set needs nothing: a release that makes one after this looked checks the routes after they changed.
      */
     private void serviceChanged(Service before) {
         if (before == null) {
@@ -335,25 +353,12 @@ public final class UpstreamPool implements AutoCloseable {
         if (key.servedBy(routes.service(key.serviceId()))) {
             return;
         }
-        for (int tries = 0; tries < SET_TRIES; tries++) {
-            // Made if absent, so that a release filing in a set it just made meets this monitor too.
-            IdleSet set = idle.computeIfAbsent(key, k -> new IdleSet());
-            IdleStream[] gone;
-            synchronized (set) {
-                if (set.retired) {
-                    continue;
-                }
-                gone = set.streams.toArray(IdleStream[]::new);
-                set.streams.clear();
-                retireIfEmpty(key, set);
-            }
-            for (IdleStream stream : gone) {
-                stream.close();
-            }
-            return;
-        }
-        setsRetired.refused(true, () -> "idle upstreams of " + key.target() + " not looked for after a route change:"
-                + " its key's set was retired " + SET_TRIES + " times in a row");
+        inLiveSet(key, idle::get, set -> {
+            List<IdleStream> gone = List.copyOf(set.streams);
+            set.streams.clear();
+            retireIfEmpty(key, set);
+            return gone;
+        }, () -> "idle upstreams of " + key.target() + " not looked for after a route change");
     }
 
     /**
@@ -519,7 +524,10 @@ public final class UpstreamPool implements AutoCloseable {
             channel.close();
         }
 
-        /** Closes a stream already taken out of the pool (evicted), unless an exchange took it first. */
+        /**
+         * Closes a stream already taken out of the pool (evicted, or its key no longer served after a route change),
+         * unless an exchange took it first.
+         */
         void close() {
             if (claim()) {
                 cancelTimer();
