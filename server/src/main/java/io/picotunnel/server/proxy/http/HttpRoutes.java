@@ -77,7 +77,19 @@ public final class HttpRoutes implements ServiceListener {
                 s.createdAt(), s.httpsRedirect(), s.access(), s.creationOrder())).toList());
         warnOfNewCoincidingPrefixes();
         for (Consumer<Service> follower : followers) {
+            tell(follower, before, id);
+        }
+    }
+
+    /**
+     * A follower runs inside this lock and the store's write: one that throws is logged and the others are told all
+     * the same, rather than its exception ending the change half told.
+     */
+    private static void tell(Consumer<Service> follower, Service before, String id) {
+        try {
             follower.accept(before);
+        } catch (RuntimeException e) {
+            LOG.warn("A follower of the HTTP routes failed on the change of service {}", id, e);
         }
     }
 

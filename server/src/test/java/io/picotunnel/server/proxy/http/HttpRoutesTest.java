@@ -1,5 +1,6 @@
 package io.picotunnel.server.proxy.http;
 
+import ch.qos.logback.classic.Level;
 import io.picotunnel.server.access.AccessPolicy;
 import io.picotunnel.server.net.PathNormalizer;
 import io.picotunnel.server.store.Service;
@@ -7,6 +8,7 @@ import io.picotunnel.server.store.ServiceListener.Staged;
 import io.picotunnel.server.store.ServiceType;
 import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.TlsMode;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,6 +19,7 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -328,5 +331,31 @@ class HttpRoutesTest {
         // The exact domain's /admin is tried before the wildcard's "/", by readings too.
         assertThat(route("app.example.com", "/ADMIN/x")).contains("w");
         assertThat(ambiguous("app.example.com", "/ADMIN/x")).isTrue();
+    }
+
+    @Test
+    void aFollowerThatThrowsIsLoggedAndTheNextFollowerIsStillToldOfTheStoredChange() throws Exception {
+        List<Service> told = new ArrayList<>();
+        routes.afterEachChange(before -> {
+            throw new IllegalStateException("follower broken");
+        });
+        routes.afterEachChange(told::add);
+        try (Store store = Store.open(dataDir); LogCapture log = new LogCapture(HttpRoutes.class, Level.WARN)) {
+            store.addServiceListener(routes);
+            String tunnel = store.createTunnel("t").id();
+            Service created = store.createService(new Service(null, tunnel, ServiceType.HTTP, "f.test", "/",
+                    TlsMode.TERMINATE, null, "localhost:80", true, null)).orElseThrow();
+            assertThat(store.deleteService(created.id())).isTrue();
+
+            assertThat(told).as("the second follower, told of the creation and the deletion").hasSize(2)
+                    .last().extracting(Service::id).isEqualTo(created.id());
+            assertThat(route("f.test", "/")).isEmpty();
+            assertThat(log.events()).as("one WARN per change, with the follower's trace").hasSize(2)
+                    .allSatisfy(e -> {
+                        assertThat(e.getLevel()).isEqualTo(Level.WARN);
+                        assertThat(e.getThrowableProxy().getMessage()).isEqualTo("follower broken");
+                    });
+            assertThat(log.messages(Level.WARN)).last().asString().contains(created.id());
+        }
     }
 }
