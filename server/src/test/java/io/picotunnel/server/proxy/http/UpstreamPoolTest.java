@@ -79,12 +79,22 @@ class UpstreamPoolTest {
 
     /** A lease of a stream opened for {@code exchange}, none being idle. */
     private UpstreamPool.Lease newLease(Recorder exchange) {
-        return leased(pool.acquire(SERVICE, exchange), false);
+        return newLease(SERVICE, exchange);
+    }
+
+    /** A lease of a stream of {@code service} opened for {@code exchange}, none being idle. */
+    private UpstreamPool.Lease newLease(Service service, Recorder exchange) {
+        return leased(pool.acquire(service, exchange), false);
     }
 
     /** A lease of an idle stream, taken again for {@code exchange}. */
     private UpstreamPool.Lease takenAgain(Recorder exchange) {
-        return leased(pool.acquire(SERVICE, exchange), true);
+        return takenAgain(SERVICE, exchange);
+    }
+
+    /** A lease of an idle stream of {@code service}, taken again for {@code exchange}. */
+    private UpstreamPool.Lease takenAgain(Service service, Recorder exchange) {
+        return leased(pool.acquire(service, exchange), true);
     }
 
     /** The stream a lease of the embedded opener holds. */
@@ -184,7 +194,7 @@ class UpstreamPoolTest {
 
     @Test
     void bytesWithoutALineBreakThatAnIdleStreamGetsCloseIt() {
-        EmbeddedChannel stream = stream(servedAndParked());
+        EmbeddedChannel stream = idleStreamOf(SERVICE);
 
         // A late body: no line break, so the decoder alone would hold it and decode nothing.
         stream.writeInbound(Unpooled.copiedBuffer("{\"user\":\"alice\"}", StandardCharsets.US_ASCII));
@@ -192,17 +202,22 @@ class UpstreamPoolTest {
         assertThat(pool.idleCount()).isZero();
     }
 
-    /** The lease of a new stream that carried one exchange and was given back: the stream is idle. */
-    private UpstreamPool.Lease servedAndParked() {
-        UpstreamPool.Lease lease = newLease(new Recorder());
+    /** The lease of a new stream of {@code service} that carried one exchange and was given back: the stream is idle. */
+    private UpstreamPool.Lease servedAndParked(Service service) {
+        UpstreamPool.Lease lease = newLease(service, new Recorder());
         exchange(stream(lease));
         parked(lease);
         return lease;
     }
 
+    /** A stream of {@code service} that carried one exchange and waits idle in the pool, watched. */
+    private EmbeddedChannel idleStreamOf(Service service) {
+        return stream(servedAndParked(service));
+    }
+
     /** The lease of a stream that carried one exchange, went idle and was taken again by {@code next}. */
     private UpstreamPool.Lease givenBackAndTakenBy(Recorder next) {
-        UpstreamPool.Lease lease = servedAndParked();
+        UpstreamPool.Lease lease = servedAndParked(SERVICE);
         assertThat(takenAgain(next).channel()).isSameAs(stream(lease));
         return lease;
     }
@@ -295,16 +310,6 @@ class UpstreamPoolTest {
                 service.tlsMode(), service.listenAddr(), target, service.enabled(), service.createdAt());
     }
 
-    /** A stream of {@code service} that carried one exchange and waits idle in the pool, watched. */
-    private EmbeddedChannel idleStreamOf(Service service) {
-        UpstreamPool.Lease lease = leased(pool.acquire(service, new Recorder()), false);
-        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
-        exchange(stream);
-        pool.release(lease);
-        stream.runPendingTasks();
-        return stream;
-    }
-
     @Test
     void aServiceEditedToAnotherTargetHasItsIdleStreamClosedAtOnceAndItsNextRequestGetsANewOne() {
         EmbeddedChannel stream = idleStreamOf(SERVICE);
@@ -316,7 +321,7 @@ class UpstreamPoolTest {
         assertThat(pool.idleCount()).isZero();
         assertThat(pool.keyCount()).isZero();
 
-        Channel next = leased(pool.acquire(moved, new Recorder()), false).channel();
+        Channel next = newLease(moved, new Recorder()).channel();
         assertThat(next).isNotSameAs(stream);
     }
 
@@ -328,7 +333,7 @@ class UpstreamPoolTest {
         routes.onServiceChange(SERVICE, renamed);
 
         assertThat(stream.isOpen()).isTrue();
-        assertThat(leased(pool.acquire(renamed, new Recorder()), true).channel()).isSameAs(stream);
+        assertThat(takenAgain(renamed, new Recorder()).channel()).isSameAs(stream);
     }
 
     @Test
@@ -344,15 +349,14 @@ class UpstreamPoolTest {
     @Test
     void aStreamGivenBackAfterItsServiceWasEditedIsClosedNotFiled() {
         Recorder inFlight = new Recorder();
-        UpstreamPool.Lease lease = leased(pool.acquire(SERVICE, inFlight), false);
-        EmbeddedChannel stream = (EmbeddedChannel) lease.channel();
+        UpstreamPool.Lease lease = newLease(inFlight);
+        EmbeddedChannel stream = stream(lease);
         routes.onServiceChange(SERVICE, withTarget(SERVICE, "127.0.0.1:2"));
 
         exchange(stream); // the exchange under way when the service changed ends as it would have
         assertThat(inFlight.read).containsExactly(200, "DefaultLastHttpContent");
         assertThat(stream.isOpen()).isTrue();
-        pool.release(lease);
-        stream.runPendingTasks();
+        parked(lease);
 
         assertThat(stream.isOpen()).isFalse();
         assertThat(pool.idleCount()).isZero();
@@ -377,17 +381,15 @@ class UpstreamPoolTest {
 
     @Test
     void aKeyWhoseIdleStreamsAllEndedIsRemoved() {
-        UpstreamPool.Lease first = leased(pool.acquire(SERVICE, new Recorder()), false);
-        UpstreamPool.Lease second = leased(pool.acquire(SERVICE, new Recorder()), false);
-        pool.release(first);
-        pool.release(second);
-        ((EmbeddedChannel) first.channel()).runPendingTasks();
-        ((EmbeddedChannel) second.channel()).runPendingTasks();
+        UpstreamPool.Lease first = newLease(new Recorder());
+        UpstreamPool.Lease second = newLease(new Recorder());
+        parked(first);
+        parked(second);
         assertThat(pool.idleCount()).isEqualTo(2);
 
-        first.channel().close(); // its far end closed, or its tunnel session ended
+        stream(first).close(); // its far end closed, or its tunnel session ended
         assertThat(pool.keyCount()).isEqualTo(1);
-        second.channel().close();
+        stream(second).close();
         assertThat(pool.idleCount()).isZero();
         assertThat(pool.keyCount()).isZero();
     }
