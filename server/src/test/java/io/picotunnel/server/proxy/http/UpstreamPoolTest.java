@@ -14,11 +14,14 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
+import io.picotunnel.server.store.Store;
 import io.picotunnel.server.store.TlsMode;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -38,6 +41,8 @@ class UpstreamPoolTest {
             null, "127.0.0.1:1", true, Instant.now());
     private static final String RESPONSE = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
+    @TempDir
+    Path dataDir;
     private final List<EmbeddedChannel> streams = new ArrayList<>();
     /** The clock of the pool's warnings' interval. */
     private final AtomicLong now = new AtomicLong();
@@ -392,5 +397,27 @@ class UpstreamPoolTest {
         stream(second).close();
         assertThat(pool.idleCount()).isZero();
         assertThat(pool.keyCount()).isZero();
+    }
+
+    @Test
+    void aDeletedTunnelHasTheIdleStreamsOfEachOfItsServicesClosedAtOnce() throws Exception {
+        EmbeddedChannel otherTunnels = idleStreamOf(SERVICE);
+        try (Store store = Store.open(dataDir)) {
+            store.addServiceListener(routes);
+            String tunnel = store.createTunnel("deleted").id();
+            List<EmbeddedChannel> idleStreams = new ArrayList<>();
+            for (String domain : List.of("one.test", "two.test")) {
+                idleStreams.add(idleStreamOf(store.createService(new Service(null, tunnel, ServiceType.HTTP, domain, "/",
+                        TlsMode.TERMINATE, null, "127.0.0.1:1", true, null)).orElseThrow()));
+            }
+            assertThat(pool.idleCount()).isEqualTo(3);
+
+            assertThat(store.deleteTunnel(tunnel)).isTrue();
+            assertThat(idleStreams).as("idle streams of the deleted tunnel's services open")
+                    .filteredOn(Channel::isOpen).isEmpty();
+            assertThat(otherTunnels.isOpen()).as("another tunnel's idle stream open").isTrue();
+            assertThat(pool.idleCount()).isEqualTo(1);
+            assertThat(pool.keyCount()).isEqualTo(1);
+        }
     }
 }
