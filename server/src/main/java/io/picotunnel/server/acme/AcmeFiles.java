@@ -71,6 +71,12 @@ import java.util.Set;
  * certificate is saved (see {@link #storeOrder}). Keys, and the order with its key, are written with mode 0600; every
  * file is replaced atomically, and a certificate's files together (see {@link #store}). A domain too long for its
  * names to fit in NAME_MAX has a shortened {@code <domain>} instead (see {@link #stem}).
+ * <p>
+ * A certificate's files stay together on any POSIX file system, which keeps no order among the renames a crash cuts
+ * short unless the directory is synced between them: the directory is synced before each rename that others must
+ * precede (see {@link #store}). Syncs rather than a load that pairs the files it finds by their public keys, which
+ * could not undo what a sync prevents: the new key moved into place while the new chain's file, written before, was
+ * lost with the crash leaves the old chain with no key of its own on the disk.
  */
 final class AcmeFiles {
 
@@ -225,23 +231,39 @@ final class AcmeFiles {
      * and the chain are first written whole beside the files they replace ({@code <domain>.key.next}, ...), the chain
      * last, then moved into place, the chain last: a save cut short (a crash, a full disk) leaves the stored
      * certificate as it was, or the new one ready to be moved into place, which {@link #load} does. Never a new key
-     * beside the old certificate, which was refused as not belonging to it, and a new certificate ordered. The
-     * directory is synced twice: once the three files beside are written, so that a crash after any of the moves
-     * finds the new chain beside or in place, never moved without the key's file on the disk (a file system that does
-     * not keep its names' changes in order may keep a later move and lose an earlier write); then after the moves.
+     * beside the old certificate, or an old key beside the new one (each refused as not belonging to it, and a new
+     * certificate ordered). The directory is synced before each step that the ones before must precede on the disk:
+     * once the key and the note are beside (to a load, the chain's file beside says they are), once the chain is (the
+     * key's move replaces the old chain's key), once the key and the note are moved (to a load, the chain in place
+     * says they are), and after all.
      */
     synchronized void store(String domain, KeyPair key, String chainPem) throws IOException {
+        Path dir = keyFile(domain).toAbsolutePath().getParent();
         write(files::writeWhole, next(keyFile(domain)), pem(key), true);
         write(files::writeWhole, next(issuerFile(domain)), acmeDirectory + "\n", false);
+        files.sync(dir);
         write(files::writeWhole, next(certificateFile(domain)), chainPem, false);
-        files.sync(keyFile(domain).toAbsolutePath().getParent());
+        files.sync(dir);
         moveNextIntoPlace(domain);
     }
 
-    /** The files of a new certificate, written whole, that are not in place yet: the key, the note, then the chain. */
+    /**
+     * The files of a new certificate, written whole, that are not in place yet: the key and the note, then, the
+     * directory synced, the chain.
+     */
     private void moveNextIntoPlace(String domain) throws IOException {
+        // synced after each, so that the chain's move never outlasts a crash that the key's does not; if it cannot be,
+        // the moves are as durable as the file system makes them
+        moveIntoPlace(List.of(keyFile(domain), issuerFile(domain)));
+        moveIntoPlace(List.of(certificateFile(domain)));
+        // its certificate saved, the order is done with: a later attempt must not download this certificate again
+        deleteOrder(domain);
+    }
+
+    /** Moves into place those of {@code places} whose file is written whole beside, then syncs the directory. */
+    private void moveIntoPlace(List<Path> places) throws IOException {
         List<DurableFileWrites.Move> moves = new ArrayList<>();
-        for (Path file : List.of(keyFile(domain), issuerFile(domain), certificateFile(domain))) {
+        for (Path file : places) {
             Path next = next(file);
             // gone when a move cut short earlier had moved it already
             if (Files.exists(next, LinkOption.NOFOLLOW_LINKS)) {
@@ -249,12 +271,8 @@ final class AcmeFiles {
             }
         }
         if (!moves.isEmpty()) {
-            // synced after, so that the moves outlast a power cut; if it cannot be, only their durability until the
-            // system syncs is not
             files.moveIntoPlace(moves);
         }
-        // its certificate saved, the order is done with: a later attempt must not download this certificate again
-        deleteOrder(domain);
     }
 
     /**

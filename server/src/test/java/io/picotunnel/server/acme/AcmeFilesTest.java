@@ -2,10 +2,10 @@ package io.picotunnel.server.acme;
 
 import io.picotunnel.server.files.BoundedFileReads.NotReadInTimeException;
 import io.picotunnel.server.files.BoundedFileReads.TooLargeException;
-import io.picotunnel.server.files.DirectorySync;
+import io.picotunnel.server.files.CrashStates;
 import io.picotunnel.server.files.Fifo;
-import io.picotunnel.server.files.TestFileWrites;
 import io.picotunnel.server.tls.BrokenKeys;
+import io.picotunnel.server.tls.ServerCertificate;
 import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.testkit.DirectoryNames;
 import org.junit.jupiter.api.Test;
@@ -17,12 +17,17 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPrivateKey;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -85,25 +90,71 @@ class AcmeFilesTest {
     }
 
     /**
-     * The directory is synced twice: when the three files beside are all written, before any is moved (a crash after a
-     * move then finds the new chain beside or in place and the key's file on the disk, whichever moves the file system
-     * kept), and when the certificate's files are all in place.
+     * The directory is synced between the renames that must keep their order on the disk, which a POSIX file system
+     * keeps in no order between syncs: the chain is written beside once the key and the note are, the key moved into
+     * place once the chain is beside, the chain once the key and the note are in place; then once all are.
      */
     @Test
-    void aCertificatesFilesAreSyncedWhenAllWrittenBesideAndWhenAllInPlace() throws Exception {
+    void aCertificatesRenamesAreSyncedBetweenThoseThatMustKeepTheirOrder() throws Exception {
         TestCertificates.Issued issued = new TestCertificates().issue("app.test");
-        List<List<String>> seenAtSync = new ArrayList<>();
-        AcmeFiles files = new AcmeFiles(acme, DIRECTORY, TestFileWrites.syncingWith(dir -> {
-            seenAtSync.add(DirectoryNames.of(dir));
-            return DirectorySync.sync(dir);
-        }));
+        CrashStates recorded = new CrashStates();
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY, recorded.writes());
 
         files.store("app.test", issued.keyPair(), chainPem(issued));
 
-        assertThat(seenAtSync).as("the names in the directory at each sync")
-                .containsExactly(List.of("app.test.crt.next", "app.test.directory.next", "app.test.key.next"),
-                        List.of("app.test.crt", "app.test.directory", "app.test.key"));
+        assertThat(recorded.steps()).containsExactly(
+                "a temporary file -> app.test.key.next", "a temporary file -> app.test.directory.next", "sync",
+                "a temporary file -> app.test.crt.next", "sync",
+                "app.test.key.next -> app.test.key", "app.test.directory.next -> app.test.directory", "sync",
+                "app.test.crt.next -> app.test.crt", "sync");
         assertThat(files.load("app.test").orElseThrow().chain()).isEqualTo(issued.chain());
+    }
+
+    /**
+     * A crash of the machine at any step of a renewal's save, or of the load that completes it after, on a file system
+     * that keeps any of the renames since the directory's last sync and loses the others: the next load finds the old
+     * certificate or the new one, each with its own key, never a chain beside another's key.
+     */
+    @Test
+    void aCrashAtAnyStepOfASaveOrOfItsCompletionLeavesAChainWithItsOwnKey() throws Exception {
+        TestCertificates.Issued old = new TestCertificates().issue("app.test");
+        TestCertificates.Issued renewed = new TestCertificates().issue("app.test");
+        Path stored = acme.resolve("stored");
+        new AcmeFiles(stored, DIRECTORY).store("app.test", old.keyPair(), chainPem(old));
+        Map<String, String> before = CrashStates.filesOf(stored);
+        CrashStates save = new CrashStates();
+        new AcmeFiles(stored, DIRECTORY, save.writes()).store("app.test", renewed.keyPair(), chainPem(renewed));
+        Set<List<X509Certificate>> loaded = new HashSet<>();
+        int crashes = 0;
+
+        for (var crash : save.statesAfterACrash(before).entrySet()) {
+            CrashStates completion = new CrashStates();
+            Path crashed = CrashStates.write(crash.getKey(), acme.resolve("crash-" + crashes++));
+            loaded.add(loadWithItsOwnKey(new AcmeFiles(crashed, DIRECTORY, completion.writes()), crash.getValue()));
+            for (var again : completion.statesAfterACrash(crash.getKey()).entrySet()) {
+                Path crashedAgain = CrashStates.write(again.getKey(), acme.resolve("crash-" + crashes++));
+                loaded.add(loadWithItsOwnKey(new AcmeFiles(crashedAgain, DIRECTORY),
+                        crash.getValue() + ", then in the load " + again.getValue()));
+            }
+        }
+
+        assertThat(loaded).as("the old or the new, as the crash came").containsExactlyInAnyOrder(old.chain(),
+                renewed.chain());
+    }
+
+    /** The certificate {@code files} loads, whose leaf's public key must be that of the key file it was loaded with. */
+    private static List<X509Certificate> loadWithItsOwnKey(AcmeFiles files, String crash) throws IOException {
+        ServerCertificate certificate;
+        try {
+            certificate = files.load("app.test").orElseThrow();
+        } catch (IOException | NoSuchElementException e) {
+            throw new AssertionError("a crash " + crash + ": " + e, e);
+        }
+        KeyPair key = AcmeFiles.readKeyPair(files.keyFile("app.test"));
+        assertThat(certificate.leaf().getPublicKey()).as("the leaf's key, a crash %s", crash)
+                .isEqualTo(key.getPublic());
+        assertThat(certificate.key()).as("the key loaded, a crash %s", crash).isEqualTo(key.getPrivate());
+        return certificate.chain();
     }
 
     @Test

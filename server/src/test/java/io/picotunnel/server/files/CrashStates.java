@@ -1,0 +1,129 @@
+package io.picotunnel.server.files;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * What a crash of the machine can leave of one directory written through {@link #writes()}, on a POSIX file system,
+ * which keeps no order among renames: those before the directory's last sync, and any subset of those after, each
+ * with the content its file had (written whole and fsynced before its rename, as {@link DurableFileWrites} does).
+ * Other changes (a file deleted) are not recorded: a test's steps are renames and syncs.
+ */
+public final class CrashStates {
+
+    private static final int MAX_UNSYNCED_RENAMES = 16;
+
+    private sealed interface Step {
+    }
+
+    private record Rename(String from, String to, String content) implements Step {
+        @Override
+        public String toString() {
+            return (from.startsWith(".tmp") ? "a temporary file" : from) + " -> " + to;
+        }
+    }
+
+    private record Sync() implements Step {
+        @Override
+        public String toString() {
+            return "sync";
+        }
+    }
+
+    private final List<Step> steps = new ArrayList<>();
+
+    /** Writes that do their renames and directory syncs, recorded here. */
+    public DurableFileWrites writes() {
+        return new DurableFileWrites(dir -> {
+            steps.add(new Sync());
+            return DirectorySync.sync(dir);
+        }, Files::getFileStore, (from, to, options) -> {
+            String content = read(from);
+            Files.move(from, to, options);
+            steps.add(new Rename(from.getFileName().toString(), to.getFileName().toString(), content));
+        });
+    }
+
+    /** The steps recorded, in order: {@code <from> -> <to>} or {@code sync}. */
+    public List<String> steps() {
+        return steps.stream().map(Step::toString).toList();
+    }
+
+    /**
+     * Every state a crash after any of the steps recorded could leave of a directory that held {@code before} when they
+     * began, as {@link #filesOf}; each with the steps kept, to tell what was lost.
+     */
+    public Map<Map<String, String>, String> statesAfterACrash(Map<String, String> before) {
+        Map<Map<String, String>, String> states = new LinkedHashMap<>();
+        for (int crash = 0; crash <= steps.size(); crash++) {
+            List<Step> done = steps.subList(0, crash);
+            int lastSync = lastSync(done);
+            List<Rename> synced = renames(done.subList(0, lastSync + 1));
+            List<Rename> unsynced = renames(done.subList(lastSync + 1, crash));
+            if (unsynced.size() > MAX_UNSYNCED_RENAMES) {
+                throw new IllegalStateException(unsynced.size() + " renames between syncs: too many subsets to try");
+            }
+            for (int kept = 0; kept < 1 << unsynced.size(); kept++) {
+                Map<String, String> state = new TreeMap<>(before);
+                List<Rename> applied = new ArrayList<>(synced);
+                for (int i = 0; i < unsynced.size(); i++) {
+                    if ((kept & 1 << i) != 0) {
+                        applied.add(unsynced.get(i));
+                    }
+                }
+                applied.forEach(rename -> {
+                    state.remove(rename.from());
+                    state.put(rename.to(), rename.content());
+                });
+                states.putIfAbsent(state, "after " + done + ", of the renames since the last sync only "
+                        + applied.subList(synced.size(), applied.size()) + " kept");
+            }
+        }
+        return states;
+    }
+
+    private static int lastSync(List<Step> done) {
+        for (int i = done.size() - 1; i >= 0; i--) {
+            if (done.get(i) instanceof Sync) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static List<Rename> renames(List<Step> steps) {
+        return steps.stream().filter(Rename.class::isInstance).map(Rename.class::cast).toList();
+    }
+
+    /** The files of {@code dir}: name to content (bytes as ISO-8859-1 characters). */
+    public static Map<String, String> filesOf(Path dir) throws IOException {
+        Map<String, String> files = new TreeMap<>();
+        try (Stream<Path> entries = Files.list(dir)) {
+            for (Path file : entries.toList()) {
+                files.put(file.getFileName().toString(), read(file));
+            }
+        }
+        return files;
+    }
+
+    /** Writes {@code files} ({@link #filesOf}) into {@code dir}, created for them. */
+    public static Path write(Map<String, String> files, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        for (Map.Entry<String, String> file : files.entrySet()) {
+            Files.writeString(dir.resolve(file.getKey()), file.getValue(), StandardCharsets.ISO_8859_1);
+        }
+        return dir;
+    }
+
+    private static String read(Path file) throws IOException {
+        return Files.readString(file, StandardCharsets.ISO_8859_1);
+    }
+}
