@@ -59,10 +59,15 @@ public record StreamHeader(StreamType type, String target) {
         return Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
     }
 
-    /** The wire encoding: length, JSON, newline. */
+    /** The wire encoding: length, JSON, newline; the buffer is released if the encoding fails. */
     public ByteBuf encode(ByteBufAllocator alloc) {
         ByteBuf out = alloc.buffer(32 + target.length());
-        encode(out);
+        try {
+            encode(out);
+        } catch (RuntimeException | Error e) {
+            out.release();
+            throw e;
+        }
         return out;
     }
 

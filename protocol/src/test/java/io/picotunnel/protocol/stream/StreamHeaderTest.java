@@ -3,6 +3,7 @@ package io.picotunnel.protocol.stream;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
 import org.junit.jupiter.api.AfterEach;
@@ -44,6 +45,20 @@ class StreamHeaderTest {
         assertThat(b.readByte()).isEqualTo((byte) '\n');
         assertThat(b.isReadable()).isFalse();
         b.release();
+    }
+
+    /** A header too long to encode (the record does not bound its target) fails with its buffer released: it leaked. */
+    @Test
+    void aHeaderTooLongToEncodeReleasesItsBuffer() {
+        StreamHeader header = new StreamHeader(StreamType.TCP,
+                "a".repeat(StreamHeader.DEFAULT_MAX_JSON_LENGTH) + ":80");
+        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
+
+        assertThatThrownBy(() -> header.encode(allocator))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("longer than 4096 bytes");
+
+        assertThat(allocator.metric().usedDirectMemory() + allocator.metric().usedHeapMemory())
+                .as("bytes of the header's buffer not released").isZero();
     }
 
     @Test
