@@ -64,70 +64,80 @@ final class OutboundQueue {
      * The merged buffer has the size of what it merges, asked of the allocator once: a buffer of 32 KiB for a request
      * head of a few hundred bytes was past the sizes Netty's adaptive allocator pools, and each one a new direct buffer
      * (allocated, zeroed, freed): 9.8% of the server loop's samples in HttpRequestBenchmark's http path. A write
-     * followed only by empty ones (a request head and its end) is sent as it is, without a copy.
+     * followed only by empty ones (a request head and its end) is sent as it is, without a copy. The merge is filled
+     * before any entry leaves the queue, so a copy that fails leaves the queue as it was, the merged buffer released.
      */
     Chunk take(int max, ByteBufAllocator alloc) {
         Entry head = entries.peek();
         ByteBuf buf = head.buf();
         int readable = buf.readableBytes();
         if (readable > max) {
+            ByteBuf part = buf.readRetainedSlice(max);
             bytes -= max;
-            return new Chunk(buf.readRetainedSlice(max), List.of());
+            return new Chunk(part, List.of());
         }
-        entries.poll();
-        bytes -= readable;
-        if (readable >= MERGE_BELOW || !nextMerges(max - readable)) {
+        Merge merge = merge(max);
+        if (merge.entries() == 1) {
+            entries.poll();
+            bytes -= readable;
             return new Chunk(buf, List.of(head.promise()));
         }
-        int total = readable + mergedBytes(max - readable);
-        ByteBuf merged = buf;
-        if (total > readable) {
-            merged = alloc.buffer(total, total);
-            merged.writeBytes(buf);
-            buf.release();
-        }
-        List<ChannelPromise> promises = new ArrayList<>(4);
-        promises.add(head.promise());
-        int taken = readable;
-        while (nextMerges(max - taken)) {
-            Entry next = entries.poll();
-            int length = next.buf().readableBytes();
-            bytes -= length;
-            taken += length;
-            if (length > 0) {
-                merged.writeBytes(next.buf());
+        ByteBuf merged = merge.bytes() > readable ? copyOfFirst(merge, alloc) : buf;
+        List<ChannelPromise> promises = new ArrayList<>(Math.min(merge.entries(), 16));
+        for (int i = 0; i < merge.entries(); i++) {
+            Entry taken = entries.poll();
+            if (taken.buf() != merged) {
+                taken.buf().release();
             }
-            next.buf().release();
-            promises.add(next.promise());
+            promises.add(taken.promise());
         }
+        bytes -= merge.bytes();
         return new Chunk(merged, promises);
     }
 
-    /** The bytes of the flushed entries after the first that {@link #nextMerges} will take, within {@code room}. */
-    private int mergedBytes(int room) {
-        int flushed = entries.size() - unflushed;
-        int total = 0;
-        Iterator<Entry> it = entries.iterator();
-        for (int i = 0; i < flushed; i++) {
-            int length = it.next().buf().readableBytes();
-            if (!merges(length, room - total)) {
-                break;
-            }
-            total += length;
-        }
-        return total;
-    }
-
-    private boolean nextMerges(int room) {
-        return hasFlushed() && merges(entries.peek().buf().readableBytes(), room);
+    /** The first {@code entries} entries, of {@code bytes} bytes in all, leave as one chunk. */
+    private record Merge(int entries, int bytes) {
     }
 
     /**
-     * Whether an entry of {@code length} bytes joins a merge with {@code room} bytes left: {@link #mergedBytes} sizes
-     * the buffer with it and {@link #take} then fills it, so the two must agree to the byte.
+     * The flushed entries that leave with the first one (which fits in {@code max}): those after it while each is
+     * below {@link #MERGE_BELOW} and fits in the room left, none when the first is not below it.
      */
-    private static boolean merges(int length, int room) {
-        return length < MERGE_BELOW && length <= room;
+    private Merge merge(int max) {
+        int flushed = entries.size() - unflushed;
+        Iterator<Entry> it = entries.iterator();
+        int total = it.next().buf().readableBytes();
+        int count = 1;
+        if (total >= MERGE_BELOW) {
+            return new Merge(count, total);
+        }
+        while (count < flushed) {
+            int length = it.next().buf().readableBytes();
+            if (length >= MERGE_BELOW || length > max - total) {
+                break;
+            }
+            total += length;
+            count++;
+        }
+        return new Merge(count, total);
+    }
+
+    /** A buffer of exactly the merge's size holding its entries' bytes; the entries keep theirs. */
+    private ByteBuf copyOfFirst(Merge merge, ByteBufAllocator alloc) {
+        ByteBuf merged = alloc.buffer(merge.bytes(), merge.bytes());
+        try {
+            Iterator<Entry> it = entries.iterator();
+            for (int i = 0; i < merge.entries(); i++) {
+                ByteBuf buf = it.next().buf();
+                if (buf.isReadable()) {
+                    merged.writeBytes(buf, buf.readerIndex(), buf.readableBytes());
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            merged.release();
+            throw e;
+        }
+        return merged;
     }
 
     void failAll(Throwable cause) {

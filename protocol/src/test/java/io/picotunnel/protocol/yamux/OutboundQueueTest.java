@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class OutboundQueueTest {
 
@@ -116,6 +117,32 @@ class OutboundQueueTest {
         assertThat(chunk.completes()).hasSize(300);
         assertThat(queue.bytes()).isEqualTo(700);
         chunk.data().release();
+    }
+
+    /**
+     * An Error while small writes are copied into their merged buffer (an OutOfMemoryError, a StackOverflowError; here
+     * from the second write) fails the take with the merged buffer released and the queue as it was: the merged
+     * buffer leaked, and so did the first write, already out of the queue.
+     */
+    @Test
+    void anErrorWhileSmallWritesAreMergedReleasesTheMergedBufferAndLeavesTheQueueAsItWas() {
+        ByteBuf first = Unpooled.copiedBuffer("a".repeat(10), StandardCharsets.US_ASCII);
+        ChannelPromise firstWritten = channel.newPromise();
+        queue.add(first, firstWritten);
+        StackOverflowError error = new StackOverflowError("while merging");
+        ByteBuf second = CopyFailingBuffer.of(16, error);
+        queue.add(second, channel.newPromise());
+        queue.markFlushed();
+        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
+
+        assertThatThrownBy(() -> queue.take(MAX, allocator)).isSameAs(error);
+
+        assertThat(allocator.metric().usedDirectMemory() + allocator.metric().usedHeapMemory())
+                .as("bytes of the merged buffer not released").isZero();
+        assertThat(queue.bytes()).isEqualTo(26);
+        assertThat(first.refCnt() + second.refCnt()).as("both writes still queued").isEqualTo(2);
+        assertThat(first.readableBytes()).isEqualTo(10);
+        assertThat(firstWritten.isDone()).isFalse();
     }
 
     private ChannelPromise add(String text) {

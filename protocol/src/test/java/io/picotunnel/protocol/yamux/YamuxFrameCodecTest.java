@@ -71,22 +71,7 @@ class YamuxFrameCodecTest {
     @Test
     void anErrorWhileASmallPayloadIsCopiedReleasesTheFramesBuffer() {
         StackOverflowError error = new StackOverflowError("while copying");
-        ByteBuf payload = new UnpooledHeapByteBuf(UnpooledByteBufAllocator.DEFAULT, 16, 16) {
-            @Override
-            public boolean hasArray() {
-                return false;
-            }
-
-            @Override
-            public ByteBuf getBytes(int index, ByteBuf dst, int dstIndex, int length) {
-                throw error;
-            }
-
-            @Override
-            public ByteBuf getBytes(int index, byte[] dst, int dstIndex, int length) {
-                throw error;
-            }
-        }.writeZero(16);
+        ByteBuf payload = CopyFailingBuffer.of(16, error);
 
         assertWriteFailsWithEverythingReleased(payload, error);
     }

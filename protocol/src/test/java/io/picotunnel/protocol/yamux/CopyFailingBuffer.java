@@ -1,0 +1,32 @@
+package io.picotunnel.protocol.yamux;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.buffer.UnpooledHeapByteBuf;
+
+/** A heap buffer whose bytes cannot be copied out: every copy throws the error given (array access hidden). */
+public final class CopyFailingBuffer {
+
+    private CopyFailingBuffer() {
+    }
+
+    /** {@code length} zero bytes, readable; a copy of any of them throws {@code error}. */
+    public static ByteBuf of(int length, Error error) {
+        return new UnpooledHeapByteBuf(UnpooledByteBufAllocator.DEFAULT, length, length) {
+            @Override
+            public boolean hasArray() {
+                return false;
+            }
+
+            @Override
+            public ByteBuf getBytes(int index, ByteBuf dst, int dstIndex, int length) {
+                throw error;
+            }
+
+            @Override
+            public ByteBuf getBytes(int index, byte[] dst, int dstIndex, int length) {
+                throw error;
+            }
+        }.writeZero(length);
+    }
+}
