@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Level;
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
@@ -346,6 +347,36 @@ class YamuxSessionFramesTest {
         } finally {
             seen.forEach(ByteBuf::release);
         }
+    }
+
+    /**
+     * An Error while a frame that waits for its reader is copied out of the parent's read buffer (an OutOfMemoryError,
+     * a StackOverflowError; here from that buffer) releases the copy: it leaked, as the encoders' buffers did.
+     */
+    @Test
+    void anErrorWhileAFrameIsCopiedForItsReaderReleasesTheCopy() {
+        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
+        peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.config().setAutoRead(false);
+                ch.config().setAllocator(allocator);
+            }
+        });
+        int length = YamuxChildChannel.COALESCE_LIMIT;
+        StackOverflowError error = new StackOverflowError("while copying for the reader");
+        ByteBuf wire = CopyFailingBuffer.of(YamuxSpec.HEADER_LENGTH + length, error).writerIndex(0);
+        YamuxFrame frame = YamuxFrame.data(FLAG_SYN, 1, Unpooled.buffer(length).writeZero(length));
+        YamuxFrameEncoder.writeHeader(frame, wire);
+        frame.release();
+        wire.writerIndex(YamuxSpec.HEADER_LENGTH + length);
+
+        peer.channel.writeInbound(wire);
+        peer.channel.runPendingTasks();
+
+        assertThat(allocator.metric().usedDirectMemory() + allocator.metric().usedHeapMemory())
+                .as("bytes of the copy not released").isZero();
+        assertThat(wire.refCnt()).as("released").isZero();
     }
 
     /** A SERVER peer whose streams read only when asked, with {@code cap} bytes of direct memory between them. */
