@@ -225,8 +225,7 @@ public final class StreamingWebSocketFrameDecoder extends ChannelInboundHandlerA
         int length = (int) Math.min(remaining, in.readableBytes());
         ByteBuf piece;
         if (masked) {
-            piece = in.isReadOnly() ? ctx.alloc().buffer(length).writeBytes(in, length) : in.readRetainedSlice(length);
-            unmask(piece);
+            piece = unmaskedPiece(ctx, in, length);
         } else {
             piece = in.readRetainedSlice(length);
         }
@@ -235,6 +234,25 @@ public final class StreamingWebSocketFrameDecoder extends ChannelInboundHandlerA
             state = State.HEADER;
         }
         firePiece(ctx, piece);
+    }
+
+    /**
+     * The next {@code length} bytes of {@code in} unmasked: in place in a slice, or in a copy when {@code in} is
+     * read-only. A copy or an unmasking that fails releases the piece.
+     */
+    private ByteBuf unmaskedPiece(ChannelHandlerContext ctx, ByteBuf in, int length) {
+        boolean copy = in.isReadOnly();
+        ByteBuf piece = copy ? ctx.alloc().buffer(length) : in.readRetainedSlice(length);
+        try {
+            if (copy) {
+                piece.writeBytes(in, length);
+            }
+            unmask(piece);
+        } catch (RuntimeException | Error e) {
+            piece.release();
+            throw e;
+        }
+        return piece;
     }
 
     private void firePiece(ChannelHandlerContext ctx, ByteBuf piece) {

@@ -2,6 +2,7 @@ package io.picotunnel.protocol.ws;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
@@ -15,6 +16,7 @@ import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.picotunnel.protocol.yamux.CopyFailingBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -26,6 +28,7 @@ import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class StreamingWebSocketFrameDecoderTest {
 
@@ -254,5 +257,26 @@ class StreamingWebSocketFrameDecoderTest {
             return e;
         }
         throw new AssertionError("no protocol violation raised");
+    }
+
+    /**
+     * An Error while a masked payload is copied out of a read-only buffer (an OutOfMemoryError, a StackOverflowError;
+     * here from that buffer) fails the read with the copy released: it leaked, as the encoders' buffers did.
+     */
+    @Test
+    void anErrorWhileAMaskedPayloadIsCopiedOutOfAReadOnlyBufferReleasesTheCopy() {
+        EmbeddedChannel channel = new EmbeddedChannel(new StreamingWebSocketFrameDecoder(config(true)));
+        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
+        channel.config().setAllocator(allocator);
+        byte[] bytes = wire(true, new BinaryWebSocketFrame(Unpooled.wrappedBuffer(new byte[16])));
+        StackOverflowError error = new StackOverflowError("while copying");
+        ByteBuf in = CopyFailingBuffer.of(bytes.length, error).setBytes(0, bytes).asReadOnly();
+
+        assertThatThrownBy(() -> channel.writeInbound(in)).isSameAs(error);
+
+        assertThat(allocator.metric().usedDirectMemory() + allocator.metric().usedHeapMemory())
+                .as("bytes of the payload's copy not released").isZero();
+        assertThat(in.refCnt()).as("released").isZero();
+        assertThat(channel.finishAndReleaseAll()).isFalse();
     }
 }
