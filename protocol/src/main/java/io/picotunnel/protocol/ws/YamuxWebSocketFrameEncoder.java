@@ -92,15 +92,18 @@ public final class YamuxWebSocketFrameEncoder extends ChannelOutboundHandlerAdap
             frame.release();
             return;
         }
-        ByteBuf headers;
+        ByteBuf headers = null;
         try {
             headers = ctx.alloc().ioBuffer(FrameHeaders.length(length, false) + HEADER_LENGTH);
+            FrameHeaders.write(headers, FIN_BINARY, length, false);
+            YamuxFrameEncoder.writeHeader(frame, headers);
         } catch (RuntimeException | Error e) {
+            if (headers != null) {
+                headers.release();
+            }
             frame.release();
             throw e;
         }
-        FrameHeaders.write(headers, FIN_BINARY, length, false);
-        YamuxFrameEncoder.writeHeader(frame, headers);
         ChannelFuture headersWritten = ctx.write(headers);
         if (headersWritten.isDone() && !headersWritten.isSuccess()) {
             frame.release();

@@ -1,12 +1,10 @@
 package io.picotunnel.protocol.ws;
 
-import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
-import io.netty.buffer.UnpooledDirectByteBuf;
 import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.EncoderException;
@@ -158,28 +156,9 @@ class MaskingWebSocketFrameEncoderTest {
      */
     @Test
     void anErrorWhileThePayloadIsMaskedInReleasesTheFramesBuffer() {
-        List<ByteBuf> allocated = new ArrayList<>();
+        RecordingAllocator allocator = new RecordingAllocator();
         EmbeddedChannel encoder = new EmbeddedChannel(new MaskingWebSocketFrameEncoder());
-        encoder.config().setAllocator(new AbstractByteBufAllocator(false) {
-            @Override
-            protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
-                ByteBuf buf = new UnpooledHeapByteBuf(this, initialCapacity, maxCapacity);
-                allocated.add(buf);
-                return buf;
-            }
-
-            @Override
-            protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-                ByteBuf buf = new UnpooledDirectByteBuf(this, initialCapacity, maxCapacity);
-                allocated.add(buf);
-                return buf;
-            }
-
-            @Override
-            public boolean isDirectBufferPooled() {
-                return false;
-            }
-        });
+        encoder.config().setAllocator(allocator);
         StackOverflowError error = new StackOverflowError("while masking");
         ByteBuf payload = new UnpooledHeapByteBuf(UnpooledByteBufAllocator.DEFAULT, 16, 16) {
             @Override
@@ -191,7 +170,7 @@ class MaskingWebSocketFrameEncoderTest {
         assertThatThrownBy(() -> encoder.writeOutbound(new BinaryWebSocketFrame(payload)))
                 .isInstanceOf(EncoderException.class).hasCause(error);
 
-        assertThat(allocated).as("the frame's buffer").singleElement()
+        assertThat(allocator.allocated).as("the frame's buffer").singleElement()
                 .satisfies(buf -> assertThat(buf.refCnt()).as("released").isZero());
         assertThat(payload.refCnt()).as("released").isZero();
         assertThat(encoder.finishAndReleaseAll()).isFalse();

@@ -3,6 +3,7 @@ package io.picotunnel.protocol.ws;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -176,6 +177,33 @@ class YamuxWebSocketFrameEncoderTest {
         assertThat(written.cause()).hasMessage("headers refused");
         assertThat(payload.refCnt()).isZero();
         assertThat(out.outboundMessages()).isEmpty();
+        assertThat(out.finishAndReleaseAll()).isFalse();
+    }
+
+    /**
+     * An Error while the headers of a larger unmasked payload are written (an OutOfMemoryError, a StackOverflowError;
+     * here from their buffer) fails the frame's write with the headers' buffer and the payload released: both leaked.
+     */
+    @Test
+    void anErrorWhileTheHeadersAreWrittenReleasesThemAndThePayload() {
+        StackOverflowError error = new StackOverflowError("while writing the headers");
+        RecordingAllocator allocator = new RecordingAllocator((alloc, initialCapacity, maxCapacity, direct) ->
+                new UnpooledHeapByteBuf(alloc, initialCapacity, maxCapacity) {
+                    @Override
+                    public ByteBuf writeByte(int value) {
+                        throw error;
+                    }
+                });
+        EmbeddedChannel out = encoder(false);
+        out.config().setAllocator(allocator);
+        ByteBuf payload = Unpooled.directBuffer().writeBytes(randomBytes(YamuxWebSocketFrameEncoder.COPY_THRESHOLD + 1));
+
+        ChannelFuture written = out.writeAndFlush(YamuxFrame.data(0, 1, payload));
+
+        assertThat(written.cause()).isSameAs(error);
+        assertThat(allocator.allocated).as("the headers' buffer").singleElement()
+                .satisfies(buf -> assertThat(buf.refCnt()).as("released").isZero());
+        assertThat(payload.refCnt()).as("released").isZero();
         assertThat(out.finishAndReleaseAll()).isFalse();
     }
 
