@@ -33,11 +33,11 @@ import java.util.concurrent.TimeUnit;
  * {@code make bench-micro}'s table: it measures what one proxied request costs, with {@code -prof gc}
  * ({@code gc.alloc.rate.norm}: bytes allocated per request by every thread, the load's and the target's included),
  * and prints after each iteration the bytes the server's event loops allocated per request (the proxy's path alone,
- * steady within a few bytes where the whole process's move by up to 150) and the process's CPU time per request. An
- * iteration is a fixed count of requests. The bytes are a count of work that a busy machine hardly changes; the CPU
- * time moves with the load (90 to 146 us per request in one run here), so compare it only within one run of a quiet
- * machine (bench/README.md has the command line). One thread only: the state holds one keep-alive connection and a
- * plain count of its requests.
+ * steady within a few bytes where the whole process's move by up to 150), the process's CPU time per request and the
+ * server's event loops' share of it. An iteration is a fixed count of requests. The bytes are a count of work that a
+ * busy machine hardly changes; the CPU time moves with the load (90 to 146 us per request in one run here), so compare
+ * it only within one run of a quiet machine (bench/README.md has the command line). One thread only: the state holds
+ * one keep-alive connection and a plain count of its requests.
  */
 @State(Scope.Benchmark)
 @Threads(1)
@@ -70,6 +70,7 @@ public class HttpRequestBenchmark {
     private long cpuAtStart;
     private long[] serverLoops;
     private long serverBytesAtStart;
+    private long serverCpuAtStart;
 
     @Setup(Level.Trial)
     public void open() throws Exception {
@@ -94,15 +95,18 @@ public class HttpRequestBenchmark {
         serverLoops = Thread.getAllStackTraces().keySet().stream()
                 .filter(thread -> thread.getName().startsWith(SERVER_LOOPS)).mapToLong(Thread::threadId).toArray();
         serverBytesAtStart = allocatedBytes(serverLoops);
+        serverCpuAtStart = cpuNanos(serverLoops);
     }
 
     @TearDown(Level.Iteration)
     public void printCpuPerRequest() {
         long cpu = processCpuNanos() - cpuAtStart;
         long serverBytes = allocatedBytes(serverLoops) - serverBytesAtStart;
+        long serverCpu = cpuNanos(serverLoops) - serverCpuAtStart;
         if (requests > 0) {
             System.out.printf(Locale.ROOT, "  process CPU per request: %.1f us (%d requests); server's loops"
-                    + " allocated %.1f B per request%n", cpu / 1000.0 / requests, requests, (double) serverBytes / requests);
+                    + " allocated %.1f B and used %.1f us of CPU per request%n", cpu / 1000.0 / requests, requests,
+                    (double) serverBytes / requests, serverCpu / 1000.0 / requests);
         }
     }
 
@@ -140,6 +144,15 @@ public class HttpRequestBenchmark {
         for (long bytes : ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean())
                 .getThreadAllocatedBytes(threads)) {
             sum += Math.max(0, bytes);
+        }
+        return sum;
+    }
+
+    /** CPU time (user and system) the threads used so far. */
+    private static long cpuNanos(long[] threads) {
+        long sum = 0;
+        for (long thread : threads) {
+            sum += Math.max(0, ManagementFactory.getThreadMXBean().getThreadCpuTime(thread));
         }
         return sum;
     }
