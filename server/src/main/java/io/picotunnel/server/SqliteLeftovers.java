@@ -18,6 +18,8 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.UserPrincipal;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,15 +34,22 @@ import java.util.regex.Pattern;
  * elsewhere, so no deletion there), never following a link: a directory is taken when its name is {@code
  * picotunnel-sqlite-<pid>-<digits>} for a pid no process has, or for this process's own pid where it is not the one
  * just made (a container's server is pid 1 at every start); when it is a directory of this process's user, opened
- * without following a link and checked again as opened; when it holds nothing but sqlite-jdbc's library and lock
- * files, at most {@value #MAX_FILES}, and the server's {@value SqliteTempDirectory#LOCK}; and when no process holds
- * that file's lock (held while the deletion goes on). Whatever else is left, with one DEBUG line (WARN where a
- * deletion fails).
+ * without following a link and checked again as opened; when it holds nothing but regular files named as sqlite-jdbc
+ * names its library and the library's lock, at most {@value SqliteTempDirectory#MAX_FILES} with the server's {@value
+ * SqliteTempDirectory#LOCK}; and when no process holds that file's lock (held while the deletion goes on). Whatever
+ * else is left, with one DEBUG line (WARN where a deletion fails).
+ * Every state a halt (kill -9) can leave is one a later start takes. A server makes its directory, then the lock file,
+ * which it locks before sqlite-jdbc writes anything there; a stop and this clean-up delete the lock file last (this
+ * one holding its lock), then the directory. So a directory holding sqlite-jdbc's files holds the lock file too, and is
+ * taken once unlocked; one holding the lock file alone, or nothing, is what a halt in a start or in the last of a
+ * deletion leaves, and also what a start under way elsewhere holds between two calls (the lock file made, not yet
+ * locked): taken only once unchanged for {@link #START_UNDER_WAY} (its lock too must be free). Sqlite-jdbc's files
+ * without the lock file are an older version's: left, as whose they are cannot be told.
  * Nothing is taken where users other than this process's and root may rename the parent's entries (their directory,
  * or one they may write without the sticky bit /tmp has): a name checked there could be swapped before it is opened,
  * for a FIFO whose open would hang the start. A server in another pid namespace sharing the parent looks gone, or
- * bears this process's pid, but holds its lock from the moment its directory is made until it ends: its directory is
- * left, even in the moments of its start before sqlite-jdbc wrote the library there (no lock file yet, or no library).
+ * bears this process's pid, but holds its lock from the moment it has locked it until it ends: its directory is
+ * left, by that lock, and in the moments of its start before it locks, by their age.
  * The lock alone decides, so the pid rules are not needed for safety: they stay as a first filter that leaves a live
  * server of this pid namespace without opening its directory (fewer opens of what others may swap), and cost nothing.
  * Runs on {@link SqliteTempDirectory}'s own thread, which the start does not wait for: an open here may block.
@@ -55,8 +64,8 @@ final class SqliteLeftovers {
     private static final Pattern SQLITE_FILE = Pattern.compile("sqlite-[0-9A-Za-z.]{1,40}-"
             + "\\p{XDigit}{8}(-\\p{XDigit}{4}){3}-\\p{XDigit}{12}-"
             + Pattern.quote(System.mapLibraryName("sqlitejdbc")) + "(\\.lck)?");
-    /** More than sqlite-jdbc puts in one (a library and its lock): a bound, not an expectation. */
-    private static final int MAX_FILES = 10;
+    /** Longer than a start stays between making its directory and locking the lock file in it. */
+    static final Duration START_UNDER_WAY = Duration.ofMinutes(1);
     /** How many entries of the parent, and of them how many servers' directories, one start looks at. */
     private static final int MAX_ENTRIES = 100_000;
     private static final int MAX_DIRECTORIES = 100;
@@ -140,17 +149,24 @@ final class SqliteLeftovers {
                     log.debug("Left {}: it holds more than sqlite-jdbc's files", entry);
                     return;
                 }
-                if (!files.get().contains(LOCK) || files.get().size() < 2) {
-                    log.debug("Left {}: no server's lock or no library in it (a server's start under way?)", entry);
+                List<Path> held = files.get();
+                boolean sqliteJdbcWroteThere = held.stream().anyMatch(file -> !file.equals(LOCK));
+                if (sqliteJdbcWroteThere && !held.contains(LOCK)) {
+                    log.debug("Left {}: sqlite-jdbc's files without a server's lock (an older version's)", entry);
                     return;
                 }
-                if (!deletedUnlocked(directory, files.get())) {
+                if (!sqliteJdbcWroteThere && changedWithin(opened, START_UNDER_WAY)) {
+                    log.debug("Left {}: only a server's lock or nothing, changed in the last {} (a start under way?)",
+                            entry, START_UNDER_WAY);
+                    return;
+                }
+                if (!held.isEmpty() && !deletedUnlocked(directory, held)) {
                     log.debug("Left {}: a process holds its lock, its server runs", entry);
                     return;
                 }
             }
             listing.deleteDirectory(name);
-            log.info("Deleted {}, sqlite-jdbc's library left by a server that was killed", entry);
+            log.info("Deleted {}, the sqlite-jdbc directory of a server that was killed", entry);
         } catch (NoSuchFileException e) {
             log.debug("Left {}: {} (another start took it)", entry, e.toString());
         } catch (IOException | RuntimeException e) {
@@ -159,7 +175,10 @@ final class SqliteLeftovers {
         }
     }
 
-    /** Deletes {@code files} while holding the lock no live server lets go of; false, deleting none, where one holds it. */
+    /**
+     * Deletes {@code files}, the lock file last, while holding the lock no live server lets go of; false, deleting
+     * none, where one holds it.
+     */
     private static boolean deletedUnlocked(SecureDirectoryStream<Path> directory, List<Path> files) throws IOException {
         try (FileChannel channel = (FileChannel) directory.newByteChannel(LOCK,
                 Set.of(StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS))) {
@@ -168,26 +187,37 @@ final class SqliteLeftovers {
                 return false;
             }
             for (Path file : files) {
-                directory.deleteFile(file);
+                if (!file.equals(LOCK)) {
+                    directory.deleteFile(file);
+                }
             }
+            directory.deleteFile(LOCK);
             return true;
         } catch (OverlappingFileLockException e) {
             return false;
         }
     }
 
-    /** The names in {@code directory}, if each is a regular file named as sqlite-jdbc names its files. */
+    /**
+     * The names in {@code directory}, if there are at most {@value SqliteTempDirectory#MAX_FILES} and each is a regular
+     * file named as sqlite-jdbc names its library and the library's lock, or the server's lock file.
+     */
     private static Optional<List<Path>> sqliteFiles(SecureDirectoryStream<Path> directory) throws IOException {
         List<Path> files = new ArrayList<>();
         for (Path entry : directory) {
             Path file = entry.getFileName();
-            if (files.size() == MAX_FILES || !(file.equals(LOCK) || SQLITE_FILE.matcher(file.toString()).matches())
+            boolean named = file.equals(LOCK) || SQLITE_FILE.matcher(file.toString()).matches();
+            if (files.size() == SqliteTempDirectory.MAX_FILES || !named
                     || !attributes(directory, file).isRegularFile()) {
                 return Optional.empty();
             }
             files.add(file);
         }
         return Optional.of(files);
+    }
+
+    private static boolean changedWithin(PosixFileAttributes attributes, Duration age) {
+        return attributes.lastModifiedTime().toInstant().isAfter(Instant.now().minus(age));
     }
 
     private static boolean writableByOthers(PosixFileAttributes attributes) {

@@ -38,8 +38,12 @@ final class SqliteTempDirectory {
     static final String PREFIX = "picotunnel-sqlite-";
     /** The file whose lock the server holds for as long as it runs, in its directory. */
     static final String LOCK = "picotunnel-sqlite.lock";
-    /** More than sqlite-jdbc puts there (a library and its lock): a bound, not an expectation. */
-    private static final int MAX_FILES = 100;
+    /**
+     * More files than a server's directory holds (the lock file, sqlite-jdbc's library and the library's lock), a bound
+     * and not an expectation: a stop deletes at most that many, and {@link SqliteLeftovers} leaves a directory holding
+     * more.
+     */
+    static final int MAX_FILES = 10;
     static final String LEFTOVERS_THREAD = "picotunnel-sqlite-leftovers";
     private static final Logger log = LoggerFactory.getLogger(SqliteTempDirectory.class);
 
@@ -56,9 +60,10 @@ final class SqliteTempDirectory {
 
     /**
      * Makes the directory and points sqlite-jdbc at it, before it first loads (it reads {@value #PROPERTY} then), and
-     * starts deleting those killed servers left beside it ({@link SqliteLeftovers}, not waited for); empty, with a warning that names the
-     * parent and the cause, when it cannot be made: sqlite-jdbc's default (or the operator's directory) then stands,
-     * whatever sqlite-jdbc makes of it (a missing operator's directory fails the start), so the warning says no more.
+     * starts deleting those killed servers left beside it ({@link SqliteLeftovers}, not waited for); empty, with a
+     * warning that names the parent and the cause, when it cannot be made: sqlite-jdbc's default (or the operator's
+     * directory) then stands, whatever sqlite-jdbc makes of it (a missing operator's directory fails the start), so the
+     * warning says no more.
      */
     static Optional<SqliteTempDirectory> create() {
         return create(SqliteLeftovers::deleteBeside);
@@ -108,7 +113,8 @@ final class SqliteTempDirectory {
     private static FileChannel locked(Path directory) throws IOException {
         FileChannel channel = null;
         try {
-            channel = FileChannel.open(directory.resolve(LOCK), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            channel = FileChannel.open(directory.resolve(LOCK), StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE);
             FileLock held = channel.tryLock();
             if (held == null) {
                 throw new IOException("cannot lock " + directory.resolve(LOCK));
@@ -136,16 +142,24 @@ final class SqliteTempDirectory {
         }
     }
 
-    /** Deletes {@code directory}'s files (links themselves, not what they name), then it; never throws. */
+    /**
+     * Deletes {@code directory}'s files (links themselves, not what they name), the lock file last, then it; never
+     * throws. A halt on the way leaves the lock file with some of the rest, or it alone, or nothing, each of which a
+     * later start takes ({@link SqliteLeftovers}), where the library without the lock file would stay. With more than
+     * {@value #MAX_FILES} files (not sqlite-jdbc's) the lock file and the directory stay.
+     */
     private static void deleteQuietly(Path directory) {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
             int seen = 0;
             for (Path file : files) {
                 if (++seen > MAX_FILES) {
-                    break;
+                    return;
                 }
-                Files.deleteIfExists(file);
+                if (!file.getFileName().toString().equals(LOCK)) {
+                    Files.deleteIfExists(file);
+                }
             }
+            Files.deleteIfExists(directory.resolve(LOCK));
             Files.deleteIfExists(directory);
         } catch (IOException | RuntimeException e) {
             // Left as a halt left it before: nothing else to do on the way out.

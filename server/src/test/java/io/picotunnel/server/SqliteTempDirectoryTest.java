@@ -10,7 +10,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -82,6 +84,57 @@ class SqliteTempDirectoryTest {
         assertThat(older.resolve(LOCK)).exists();
         assertThat(own.getFileName().toString())
                 .startsWith(SqliteTempDirectory.PREFIX + ProcessHandle.current().pid() + "-");
+    }
+
+    /**
+     * A halt (kill -9) in a stop's or a clean-up's deletions, which delete the lock file last, or in a start leaves the
+     * lock file with part of sqlite-jdbc's files, the lock file alone, or nothing: a later start takes each, the last
+     * two once unchanged for longer than a start stays before it locks its lock file.
+     */
+    @Test
+    void everyStateAHaltLeavesIsTakenByALaterStart() throws Exception {
+        long gone = goneProcessPid();
+        List<Path> halted = List.of(
+                holding(gone + "-1", LIBRARY, SqliteTempDirectory.LOCK),
+                holding(gone + "-2", LOCK, SqliteTempDirectory.LOCK),
+                unchangedSinceAStart(holding(gone + "-3", SqliteTempDirectory.LOCK)),
+                unchangedSinceAStart(holding(gone + "-4")));
+
+        start();
+
+        assertThat(halted).allSatisfy(directory -> assertThat(directory).doesNotExist());
+    }
+
+    /**
+     * The lock file alone or nothing, changed just now, is also what a start elsewhere holds before it has locked the
+     * file; sqlite-jdbc's files without the lock file are an older version's. Both left.
+     */
+    @Test
+    void aStartUnderWayElsewhereAndAnOlderVersionsDirectoryAreLeft() throws Exception {
+        long gone = goneProcessPid();
+        Path lockAlone = holding(gone + "-1", SqliteTempDirectory.LOCK);
+        Path empty = holding(gone + "-2");
+        Path older = holding(gone + "-3", LIBRARY, LOCK);
+
+        start();
+
+        assertThat(lockAlone.resolve(SqliteTempDirectory.LOCK)).exists();
+        assertThat(empty).isDirectory();
+        assertThat(older.resolve(LIBRARY)).exists();
+    }
+
+    /** A server's directory named for {@code pidAndRandom}, holding empty {@code files}. */
+    private Path holding(String pidAndRandom, String... files) throws Exception {
+        Path directory = Files.createDirectory(dir.resolve(SqliteTempDirectory.PREFIX + pidAndRandom));
+        for (String file : files) {
+            Files.writeString(directory.resolve(file), "");
+        }
+        return directory;
+    }
+
+    private static Path unchangedSinceAStart(Path directory) throws Exception {
+        return Files.setLastModifiedTime(directory,
+                FileTime.from(Instant.now().minus(SqliteLeftovers.START_UNDER_WAY).minusSeconds(60)));
     }
 
     /** A running process's directory (its server's, or a pid taken again by another process) is left. */

@@ -54,10 +54,10 @@ public final class SqliteTempFiles {
     }
 
     /**
-     * The names under {@code temp}, two levels deep and relative to it, that have {@code sqlite-} in them. Read
-     * without asking a file for its attributes, and a directory gone before it is listed holds nothing: in the
-     * process's {@value #DEFAULT} other files come and go (Netty's library, deleted once loaded), where {@link
-     * Files#walk} failed on one deleted between the listing and its turn.
+     * The names under {@code temp}, two levels deep and relative to it, that have {@code sqlite-} in them. A name
+     * gone by the time it is asked whether it is a directory is none, and a directory gone before it is listed holds
+     * nothing: in the process's {@value #DEFAULT} other files come and go (Netty's library, deleted once loaded), where
+     * {@link Files#walk} failed on one deleted between the listing and its turn.
      */
     public static List<String> in(Path temp) throws IOException {
         List<String> names = new ArrayList<>();
