@@ -34,6 +34,45 @@ public final class PathNormalizer {
     }
 
     /**
+     * Whether {@link #normalize} would give back the first {@code end} characters of {@code target} as they are (so
+     * that the proxy need not cut them out to find so): a path that starts with {@code /}, without a character to
+     * percent-encode, without any percent-encoding (to be read) and without a {@code .} or {@code ..} segment. False
+     * may also be said of a path already normal ({@code /%2F}): normalize it to know.
+     */
+    public static boolean isNormal(String target, int end) {
+        if (end == 0 || target.charAt(0) != '/') {
+            return false;
+        }
+        for (int i = 0; i < end; i++) {
+            char c = target.charAt(i);
+            boolean dotSegment = c == '.' && target.charAt(i - 1) == '/' && endsDotSegment(target, i + 1, end);
+            if (c == '%' || browsersEncode(c) || dotSegment) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether a segment whose first character was a dot ends at {@code i}, after one more dot or none. */
+    private static boolean endsDotSegment(String target, int i, int end) {
+        int next = i < end && target.charAt(i) == '.' ? i + 1 : i;
+        return next == end || target.charAt(next) == '/';
+    }
+
+    /**
+     * Whether {@link #encodeQueryOctets} would give back the characters of {@code target} from {@code start} on as
+     * they are: none is outside ASCII.
+     */
+    public static boolean isQueryEncodedFrom(String target, int start) {
+        for (int i = start; i < target.length(); i++) {
+            if (target.charAt(i) > 0x7E) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * {@code text} with the characters browsers percent-encode in a path (the WHATWG path percent-encode set without
      * the C0 controls, {@code ?} and {@code #}: space, {@code " < > ^ ` { }}, DEL and everything outside ASCII)
      * percent-encoded as UTF-8 with upper-case hex: {@code /café} is {@code /caf%C3%A9}, {@code /{id}} is

@@ -505,8 +505,7 @@ final class Exchange {
     private HttpRequest passedOnRequest() {
         HttpHeaders headers = request.headers();
         String publicHost = RequestTarget.hostOf(request);
-        HopByHop.strip(headers);
-        RequestSanitizer.stripForwarding(headers);
+        HopByHop.strip(headers, RequestSanitizer.FORWARDING);
         String ip = clientIp;
         headers.set("x-forwarded-for", ip)
                 .set("x-real-ip", ip)

@@ -69,18 +69,36 @@ final class HeaderNameSet {
 
     /** Removes every header of {@code headers} whose name is in this set. */
     void removeFrom(HttpHeaders headers) {
-        List<CharSequence> found = null;
+        removeFrom(headers, null);
+    }
+
+    /**
+     * Removes every header of {@code headers} whose name is in this set or in {@code also} (when not null): one pass
+     * over the headers, one iterator, for both sets.
+     */
+    void removeFrom(HttpHeaders headers, HeaderNameSet also) {
+        CharSequence first = null;
+        List<CharSequence> more = null;
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
             CharSequence name = it.next().getKey();
-            if (contains(name)) {
-                if (found == null) {
-                    found = new ArrayList<>(2);
+            if (contains(name) || also != null && also.contains(name)) {
+                if (first == null) {
+                    first = name;
+                } else {
+                    if (more == null) {
+                        more = new ArrayList<>(2);
+                    }
+                    more.add(name);
                 }
-                found.add(name);
             }
         }
-        if (found != null) {
-            found.forEach(headers::remove);
+        if (first != null) {
+            headers.remove(first);
+        }
+        if (more != null) {
+            for (CharSequence name : more) {
+                headers.remove(name);
+            }
         }
     }
 }

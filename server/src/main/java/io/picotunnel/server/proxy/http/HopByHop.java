@@ -50,10 +50,15 @@ final class HopByHop {
 
     /** Removes the hop-by-hop headers and every header the Connection header names. */
     static void strip(HttpHeaders headers) {
+        strip(headers, null);
+    }
+
+    /** {@link #strip(HttpHeaders)}, and the headers named in {@code also} (when not null) in the same pass. */
+    static void strip(HttpHeaders headers, HeaderNameSet also) {
         if (headers.contains(HttpHeaderNames.CONNECTION)) {
             removeNamedInConnection(headers);
         }
-        ALWAYS.removeFrom(headers);
+        ALWAYS.removeFrom(headers, also);
     }
 
     /**

@@ -138,6 +138,9 @@ final class ProxyHandler extends ChannelDuplexHandler
     private boolean inputEnded;
     /** HTTP/1.1: the last answer written on the connection, after which a visitor that ended its side is closed. */
     private ChannelFuture lastAnswer;
+    /** The last visitor address given to {@link #visitorText} and its text. */
+    private InetAddress lastVisitor;
+    private String lastVisitorText;
 
     ProxyHandler(HttpProxy proxy, boolean https, boolean http2) {
         this.proxy = proxy;
@@ -642,7 +645,7 @@ final class ProxyHandler extends ChannelDuplexHandler
             case HttpVerdict.Pass pass -> {
                 AccessHook.pass(request, routed.service(), pass, proxy.routes());
                 exchange = new Exchange(this, proxy, visitorHttps, http2,
-                        visitor == null ? clientIp() : visitor.getHostAddress(), request, routed.service());
+                        visitor == null ? clientIp() : visitorText(visitor), request, routed.service());
                 if (exchange.upgradeRequested()) {
                     ctx.channel().config().setAutoRead(false);
                 }
@@ -964,6 +967,18 @@ final class ProxyHandler extends ChannelDuplexHandler
      * checks, or an answer of {@link LocalAnswers} for the service, which makes no check.
      */
     private record Routed(HttpRequest head, Service service, long since) {
+    }
+
+    /**
+     * The visitor's address as text, made once while the connection's requests come from one address object (the
+     * peer's, unless a trusted proxy names another): a string per request otherwise.
+     */
+    private String visitorText(InetAddress visitor) {
+        if (visitor != lastVisitor) {
+            lastVisitorText = visitor.getHostAddress();
+            lastVisitor = visitor;
+        }
+        return lastVisitorText;
     }
 
     private String clientIp() {

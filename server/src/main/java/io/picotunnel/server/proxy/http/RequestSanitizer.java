@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.picotunnel.server.net.PathNormalizer;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 
@@ -26,7 +27,7 @@ final class RequestSanitizer {
      * put there would be believed by some target; the proxy sets X-Forwarded-For, -Host, -Proto and X-Real-IP
      * itself and drops all others.
      */
-    private static final HeaderNameSet FORWARDING = HeaderNameSet.of(List.of(
+    static final HeaderNameSet FORWARDING = HeaderNameSet.of(List.of(
             "forwarded", "x-real-ip", "x-original-url", "x-rewrite-url", "x-original-uri", "x-original-host",
             "x-original-forwarded-for", "x-host", "true-client-ip", "x-client-ip", "client-ip", "cf-connecting-ip",
             "cf-connecting-ipv6", "fastly-client-ip", "x-cluster-client-ip", "x-proxyuser-ip", "x-envoy-external-address",
@@ -43,7 +44,7 @@ final class RequestSanitizer {
      */
     static String sanitize(HttpRequest request) {
         HttpHeaders headers = request.headers();
-        if (headers.getAll(HttpHeaderNames.HOST).size() > 1) {
+        if (hasSecondValue(headers.valueCharSequenceIterator(HttpHeaderNames.HOST))) {
             return "The request has more than one Host header.";
         }
         String uri = request.uri();
@@ -72,16 +73,29 @@ final class RequestSanitizer {
         if (query >= 0 && query < end) {
             end = query;
         }
-        String path = PathNormalizer.normalize(uri.substring(0, end));
-        if (path == null) {
-            return "The request path has an invalid percent-encoding.";
+        String target;
+        if (fragment < 0 && PathNormalizer.isNormal(uri, end) && PathNormalizer.isQueryEncodedFrom(uri, end)) {
+            target = uri; // most targets are normal already, with a query or without: no string made for them
+        } else {
+            String path = PathNormalizer.normalize(uri.substring(0, end));
+            if (path == null) {
+                return "The request path has an invalid percent-encoding.";
+            }
+            String rest = PathNormalizer.encodeQueryOctets(uri.substring(end, fragment >= 0 ? fragment : uri.length()));
+            target = rest.isEmpty() ? path : path + rest;
         }
-        String rest = PathNormalizer.encodeQueryOctets(uri.substring(end, fragment >= 0 ? fragment : uri.length()));
-        String target = rest.isEmpty() ? path : path + rest;
         if (!target.equals(request.uri())) {
-            request.setUri(target); // most targets are normal already: no string made for them
+            request.setUri(target);
         }
         return null;
+    }
+
+    private static boolean hasSecondValue(Iterator<? extends CharSequence> values) {
+        if (!values.hasNext()) {
+            return false;
+        }
+        values.next();
+        return values.hasNext();
     }
 
     /**

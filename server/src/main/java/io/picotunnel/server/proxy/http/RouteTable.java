@@ -124,7 +124,7 @@ final class RouteTable {
             return match;
         }
         int dot = name.indexOf('.');
-        if (dot <= 0) {
+        if (dot <= 0 || wildcard.isEmpty()) {
             return Optional.empty();
         }
         return longestPrefix(wildcard.get(name.substring(dot + 1)), path);
@@ -144,7 +144,7 @@ final class RouteTable {
         List<List<Route>> lists = new ArrayList<>();
         lists.add(exact.getOrDefault(name, List.of()));
         int dot = name.indexOf('.');
-        if (dot > 0) {
+        if (dot > 0 && !wildcard.isEmpty()) {
             lists.add(wildcard.getOrDefault(name.substring(dot + 1), List.of()));
         }
         for (List<Route> routes : lists) {

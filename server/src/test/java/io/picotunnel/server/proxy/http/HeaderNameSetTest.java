@@ -81,4 +81,21 @@ class HeaderNameSetTest {
         SET.removeFrom(headers);
         assertThat(headers.names()).containsExactly("Host", "Accept");
     }
+
+    @Test
+    void removesTheNamesOfEitherOfTwoSetsInOnePass() {
+        HttpHeaders headers = new DefaultHttpHeaders()
+                .add("Host", "a.test")
+                .add("X-Forwarded-For", "1.2.3.4")
+                .add("TE", "trailers")
+                .add("Accept", "*/*")
+                .add("te", "gzip")
+                .add("Keep-Alive", "timeout=5");
+        SET.removeFrom(headers, HeaderNameSet.of(List.of("te")));
+        assertThat(headers.names()).containsExactly("Host", "Accept");
+
+        HttpHeaders one = new DefaultHttpHeaders().add("Host", "a.test").add("TE", "trailers");
+        SET.removeFrom(one, HeaderNameSet.of(List.of("te")));
+        assertThat(one.names()).containsExactly("Host");
+    }
 }
