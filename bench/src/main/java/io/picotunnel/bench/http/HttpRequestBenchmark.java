@@ -23,6 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
@@ -32,12 +33,13 @@ import java.util.concurrent.TimeUnit;
  * ({@code http}, the path of bench/run.sh's HTTP row) or through a tcp service ({@code tcp}). Not in
  * {@code make bench-micro}'s table: it measures what one proxied request costs, with {@code -prof gc}
  * ({@code gc.alloc.rate.norm}: bytes allocated per request by every thread, the load's and the target's included),
- * and prints after each iteration the bytes the server's event loops allocated per request (the proxy's path alone,
- * steady within a few bytes where the whole process's move by up to 150), the process's CPU time per request and the
- * server's event loops' share of it. An iteration is a fixed count of requests. The bytes are a count of work that a
- * busy machine hardly changes; the CPU time moves with the load (90 to 146 us per request in one run here), so compare
- * it only within one run of a quiet machine (bench/README.md has the command line). One thread only: the state holds
- * one keep-alive connection and a plain count of its requests.
+ * and prints after each iteration the bytes the server's event loops allocated per request (the proxy's path alone;
+ * none for {@code direct}, which has no server), the process's CPU time per request and the server's event loops'
+ * share of it. An iteration is a fixed count of requests. The server's bytes move by a few bytes from one iteration to the next where the whole process's move
+ * by up to 150, but by up to about 150 from one run (JVM) to the next, as the JIT inlines and removes objects
+ * differently: compare the medians of several runs of each version. The CPU time moves with the load (90 to 146 us
+ * per request in one run here), so compare it only within one run of a quiet machine (bench/README.md has the command
+ * line). One thread only: the state holds one keep-alive connection and a plain count of its requests.
  */
 @State(Scope.Benchmark)
 @Threads(1)
@@ -92,8 +94,7 @@ public class HttpRequestBenchmark {
     public void startCounting() {
         requests = 0;
         cpuAtStart = processCpuNanos();
-        serverLoops = Thread.getAllStackTraces().keySet().stream()
-                .filter(thread -> thread.getName().startsWith(SERVER_LOOPS)).mapToLong(Thread::threadId).toArray();
+        serverLoops = serverLoops();
         serverBytesAtStart = allocatedBytes(serverLoops);
         serverCpuAtStart = cpuNanos(serverLoops);
     }
@@ -101,13 +102,33 @@ public class HttpRequestBenchmark {
     @TearDown(Level.Iteration)
     public void printCpuPerRequest() {
         long cpu = processCpuNanos() - cpuAtStart;
-        long serverBytes = allocatedBytes(serverLoops) - serverBytesAtStart;
-        long serverCpu = cpuNanos(serverLoops) - serverCpuAtStart;
-        if (requests > 0) {
-            System.out.printf(Locale.ROOT, "  process CPU per request: %.1f us (%d requests); server's loops"
-                    + " allocated %.1f B and used %.1f us of CPU per request%n", cpu / 1000.0 / requests, requests,
-                    (double) serverBytes / requests, serverCpu / 1000.0 / requests);
+        if (requests == 0) {
+            return;
         }
+        System.out.printf(Locale.ROOT, "  process CPU per request: %.1f us (%d requests); %s%n",
+                cpu / 1000.0 / requests, requests, serverBytesPerRequest());
+    }
+
+    /** The server's loops' bytes per request of the iteration, or why there is no such number. */
+    private String serverBytesPerRequest() {
+        if (tunnel == null) {
+            return "no server on this path, so no server's loops' bytes";
+        }
+        long serverBytes = allocatedBytes(serverLoops);
+        if (serverBytes < 0 || serverBytesAtStart < 0) {
+            return "a server's loop ended during the iteration, so its bytes are not known";
+        }
+        if (!Arrays.equals(serverLoops(), serverLoops)) {
+            return "a server's loop started or ended during the iteration, so its bytes are not all counted";
+        }
+        return String.format(Locale.ROOT, "server's loops allocated %.1f B and used %.1f us of CPU per request",
+                (double) (serverBytes - serverBytesAtStart) / requests,
+                (cpuNanos(serverLoops) - serverCpuAtStart) / 1000.0 / requests);
+    }
+
+    private static long[] serverLoops() {
+        return Thread.getAllStackTraces().keySet().stream().filter(thread -> thread.getName().startsWith(SERVER_LOOPS))
+                .mapToLong(Thread::threadId).sorted().toArray();
     }
 
     @TearDown(Level.Trial)
@@ -138,12 +159,18 @@ public class HttpRequestBenchmark {
         return bytes;
     }
 
-    /** Heap bytes the threads allocated so far (the server's event loops live as long as the server). */
+    /**
+     * Heap bytes the threads allocated so far (the server's event loops live as long as the server); -1 when one of
+     * them has ended, whose bytes are no longer known.
+     */
     private static long allocatedBytes(long[] threads) {
         long sum = 0;
         for (long bytes : ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean())
                 .getThreadAllocatedBytes(threads)) {
-            sum += Math.max(0, bytes);
+            if (bytes < 0) {
+                return -1;
+            }
+            sum += bytes;
         }
         return sum;
     }
