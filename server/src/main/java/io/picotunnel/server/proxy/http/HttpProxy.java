@@ -22,6 +22,7 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.yamux.YamuxConfig;
 import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.monitor.TrafficCounters;
@@ -419,9 +420,13 @@ public final class HttpProxy implements HttpPipelines {
             return this;
         }
 
-        /** How long the target may take to start its response once the request is sent (504 after). */
+        /**
+         * How long the target may take to start its response once the request is sent (504 after); at most
+         * {@link Durations#MAX}, as {@code --proxy-timeout}: {@link #INTERIM_WAIT_TIMEOUTS} times it must stay a
+         * deadline in nanoseconds (292 years), or the first interim answer would fail on the event loop.
+         */
         public Builder responseTimeout(Duration timeout) {
-            this.responseTimeout = requirePositive(timeout, "responseTimeout");
+            this.responseTimeout = requirePositiveUpToMax(timeout, "responseTimeout");
             return this;
         }
 
@@ -430,7 +435,7 @@ public final class HttpProxy implements HttpPipelines {
          * connection for its next stream once none is open.
          */
         public Builder idleTimeout(Duration timeout) {
-            this.idleTimeout = requirePositive(timeout, "idleTimeout");
+            this.idleTimeout = requirePositiveUpToMax(timeout, "idleTimeout");
             return this;
         }
 
@@ -440,7 +445,7 @@ public final class HttpProxy implements HttpPipelines {
          * coming from the target (reading from it paused by backpressure) or the proxy has it whole.
          */
         public Builder sendTimeout(Duration timeout) {
-            this.sendTimeout = requirePositive(timeout, "sendTimeout");
+            this.sendTimeout = requirePositiveUpToMax(timeout, "sendTimeout");
             return this;
         }
 
@@ -460,13 +465,13 @@ public final class HttpProxy implements HttpPipelines {
 
         /** For tests: how long the upload budget waits at most for an upload's last write into the tunnel. */
         Builder http2LastWriteWait(Duration wait) {
-            this.http2LastWriteWait = requirePositive(wait, "http2LastWriteWait");
+            this.http2LastWriteWait = requirePositiveUpToMax(wait, "http2LastWriteWait");
             return this;
         }
 
         /** For tests: how long a request waits at most for its access checks (a password check). */
         Builder accessCheckTimeout(Duration timeout) {
-            this.accessCheckTimeout = requirePositive(timeout, "accessCheckTimeout");
+            this.accessCheckTimeout = requirePositiveUpToMax(timeout, "accessCheckTimeout");
             return this;
         }
 
@@ -475,7 +480,7 @@ public final class HttpProxy implements HttpPipelines {
          * its first bytes came, before it is closed; and a new HTTP/2 connection to open its first stream.
          */
         public Builder headerTimeout(Duration timeout) {
-            this.headerTimeout = requirePositive(timeout, "headerTimeout");
+            this.headerTimeout = requirePositiveUpToMax(timeout, "headerTimeout");
             return this;
         }
 
@@ -487,7 +492,7 @@ public final class HttpProxy implements HttpPipelines {
             if (timeout == null || timeout.isNegative()) {
                 throw new IllegalArgumentException("upstreamIdleTimeout must not be negative");
             }
-            this.upstreamIdleTimeout = timeout;
+            this.upstreamIdleTimeout = requireAtMostMax(timeout, "upstreamIdleTimeout");
             return this;
         }
 
@@ -538,9 +543,22 @@ public final class HttpProxy implements HttpPipelines {
             return new HttpProxy(this);
         }
 
-        private static Duration requirePositive(Duration d, String name) {
+        /** {@code d}, refused unless positive and at most {@link Durations#MAX}. */
+        private static Duration requirePositiveUpToMax(Duration d, String name) {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException(name + " must be positive");
+            }
+            return requireAtMostMax(d, name);
+        }
+
+        /**
+         * {@code d}, refused beyond {@link Durations#MAX} (the longest a setting takes): a timer armed in nanoseconds
+         * with a duration of 292 years or more fails on the event loop, not here.
+         */
+        private static Duration requireAtMostMax(Duration d, String name) {
+            if (d.compareTo(Durations.MAX) > 0) {
+                throw new IllegalArgumentException(name + " must be at most " + Durations.MAX.toDays() + "d, not "
+                        + Durations.format(d));
             }
             return d;
         }

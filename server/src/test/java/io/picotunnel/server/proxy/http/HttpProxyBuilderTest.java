@@ -1,0 +1,44 @@
+package io.picotunnel.server.proxy.http;
+
+import io.picotunnel.protocol.config.Durations;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The limits {@link HttpProxy.Builder} puts on what it is given in code, where no parsing of a setting bounded it. */
+class HttpProxyBuilderTest {
+
+    /**
+     * A proxy timeout of 100 years: the wait that interim answers stretch, ten times it, is no deadline in nanoseconds
+     * (292 years at most), and the first 1xx would fail on the event loop. Refused as --proxy-timeout is beyond 3650d.
+     */
+    @Test
+    void aResponseTimeoutBeyondTheLongestSettingIsRefused() {
+        assertThatThrownBy(() -> HttpProxy.builder().responseTimeout(Duration.ofDays(36_500)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("responseTimeout must be at most 3650d, not 36500 d");
+        assertThatThrownBy(() -> HttpProxy.builder().responseTimeout(Durations.MAX.plusNanos(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("responseTimeout must be at most");
+    }
+
+    @Test
+    void theLongestResponseTimeoutStretchedByInterimAnswersIsStillADeadlineInNanoseconds() {
+        HttpProxy proxy = HttpProxy.builder().routes(new HttpRoutes()).opener((service, handler) -> null)
+                .responseTimeout(Durations.MAX).build();
+        assertThat(proxy.interimWaitLimit().toNanos())
+                .isEqualTo(Durations.MAX.multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS).toNanos());
+    }
+
+    @Test
+    void everyTimeoutBeyondTheLongestSettingIsRefused() {
+        Duration tooLong = Duration.ofSeconds(Long.MAX_VALUE);
+        assertThatThrownBy(() -> HttpProxy.builder().idleTimeout(tooLong)).hasMessageStartingWith("idleTimeout must be at most");
+        assertThatThrownBy(() -> HttpProxy.builder().headerTimeout(tooLong)).hasMessageStartingWith("headerTimeout must be at most");
+        assertThatThrownBy(() -> HttpProxy.builder().sendTimeout(tooLong)).hasMessageStartingWith("sendTimeout must be at most");
+        assertThatThrownBy(() -> HttpProxy.builder().upstreamIdleTimeout(tooLong))
+                .hasMessageStartingWith("upstreamIdleTimeout must be at most");
+    }
+}
