@@ -290,7 +290,7 @@ final class Exchange {
                         clients == null ? "" : clients + "; then ", cause.getMessage(), request.method(),
                         ControlCharacters.bounded(service.domain()), clientIp, answered(page));
             } else {
-                LOG.debug("no stream for {}: {}", service.domain(), cause.toString());
+                LOG.debug("no stream for {}: {}", ControlCharacters.bounded(service.domain()), cause.toString());
             }
             logRefusals(ResetReason.NONE, answered(page));
             end();
@@ -426,7 +426,7 @@ final class Exchange {
             return false;
         }
         LOG.debug("reused stream to {} ended before answering {} {}: retrying on a new stream",
-                service.targetAddr(), request.method(), service.domain());
+                service.targetAddr(), request.method(), ControlCharacters.bounded(service.domain()));
         retried = true;
         reopen();
         return true;
@@ -791,8 +791,8 @@ final class Exchange {
                     ControlCharacters.bounded(service.domain()), Durations.format(waited),
                     HttpProxy.INTERIM_WAIT_TIMEOUTS);
         } else {
-            LOG.info("{} did not answer {} {} within {}", service.targetAddr(), request.method(), service.domain(),
-                    Durations.format(waited));
+            LOG.info("{} did not answer {} {} within {}", service.targetAddr(), request.method(),
+                    ControlCharacters.bounded(service.domain()), Durations.format(waited));
         }
         end();
         answerLocally(ErrorPage.timeout(waited), !requestDone, requestDone);
@@ -1191,7 +1191,7 @@ final class Exchange {
             answerLocally(page, !requestDone, requestDone);
         } else if (!responseStarted) {
             LOG.info("{} ended the stream before a response to {} {}", service.targetAddr(), request.method(),
-                    service.domain());
+                    ControlCharacters.bounded(service.domain()));
             logRefusals(ResetReason.NONE, answered(ErrorPage.targetUnreachable()));
             end();
             answerLocally(ErrorPage.targetUnreachable(), !requestDone, requestDone);
@@ -1204,7 +1204,7 @@ final class Exchange {
                         ControlCharacters.bounded(service.domain()));
             } else {
                 LOG.info("{} ended the stream in the middle of the response to {} {}", service.targetAddr(),
-                        request.method(), service.domain());
+                        request.method(), ControlCharacters.bounded(service.domain()));
             }
             owner.abort();
         }

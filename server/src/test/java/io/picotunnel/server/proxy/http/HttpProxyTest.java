@@ -1,9 +1,11 @@
 package io.picotunnel.server.proxy.http;
 
+import ch.qos.logback.classic.Level;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -322,6 +324,18 @@ class HttpProxyTest {
                 }
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> working.ended() >= 1);
+        }
+    }
+
+    /** The 504's line cuts a long domain as every log line does with what it did not write itself. */
+    @Test
+    void theLineOfA504CutsALongDomain() throws Exception {
+        String domain = ("a".repeat(60) + ".").repeat(4) + "test";
+        addService(domain, "/", alpha.address());
+        try (LogCapture log = new LogCapture(Exchange.class, Level.INFO); RawHttp http = connect()) {
+            assertThat(http.get(domain, "/hang").status()).isEqualTo(504);
+            assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains("did not answer")).singleElement()
+                    .asString().contains("...(" + domain.length() + " chars)").doesNotContain(domain);
         }
     }
 
