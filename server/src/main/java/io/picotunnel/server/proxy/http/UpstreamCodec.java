@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
+import io.picotunnel.protocol.text.ControlCharacters;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -97,6 +98,20 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Res
             }
         }
 
+        /**
+         * A status that is not three digits from 100 to 999 (RFC 9112 4: {@code 3DIGIT}; RFC 9110 15: 100 to 599 defined,
+         * 600 to 999 a client must treat as x00) is refused: Netty reads any integer, so {@code 099} would go on as a
+         * 1xx {@code 99}, {@code 0200} as a 200 and {@code 1000} as such. The decoder makes the head a failed one, which
+         * the exchange answers 502 and whose stream it closes.
+         */
+        @Override
+        protected HttpMessage createMessage(String[] initialLine) {
+            if (!isThreeDigitStatus(initialLine[1])) {
+                throw new IllegalArgumentException("invalid status code: " + ControlCharacters.quoted(initialLine[1]));
+            }
+            return super.createMessage(initialLine);
+        }
+
         @Override
         protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
             AsciiString known = ResponseHeadWords.name(sb, start, length);
@@ -129,6 +144,16 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Res
             }
             return super.isContentAlwaysEmpty(msg);
         }
+    }
+
+    /** Whether {@code code} is three ASCII digits, the first not 0. */
+    private static boolean isThreeDigitStatus(String code) {
+        return code.length() == 3 && code.charAt(0) >= '1' && code.charAt(0) <= '9' && isDigit(code.charAt(1))
+                && isDigit(code.charAt(2));
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
     }
 
     final class RequestEncoder extends HttpRequestEncoder {

@@ -327,6 +327,27 @@ class HttpProxyTest {
         }
     }
 
+    /**
+     * A status that is not three digits from 100 to 999, which Netty reads as any integer: {@code 099} went on as a
+     * 1xx {@code 99}, {@code 0200} as 200, {@code 1000} as such. Now an invalid response: 502, and the stream and the
+     * target's connection end (the next request goes on a new one).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"099", "0200", "1000"})
+    void aStatusThatIsNotThreeDigitsFrom100To999Gets502AndItsStreamIsNotReused(String status) throws Exception {
+        try (KeepAliveTarget odd = new KeepAliveTarget()) {
+            addService("odd.test", "/", odd.address());
+            try (RawHttp http = connect()) {
+                RawHttp.Response response = http.send("GET /status/" + status + " HTTP/1.1\r\nHost: odd.test\r\n"
+                        + "Accept: application/json\r\n\r\n").read();
+                assertThat(response.status()).isEqualTo(502);
+                assertThat(response.text()).contains("\"error\":\"target_unreachable\"");
+                await().atMost(Duration.ofSeconds(10)).until(() -> odd.ended() == 1);
+                assertThat(http.get("odd.test", "/ok").text()).as("on a new stream").isEqualTo("conn=2");
+            }
+        }
+    }
+
     /** The 504's line cuts a long domain as every log line does with what it did not write itself. */
     @Test
     void theLineOfA504CutsALongDomain() throws Exception {

@@ -57,6 +57,8 @@ import java.util.zip.GZIPOutputStream;
  * <li>{@code /processing}: five 102 Processing 0.6 s apart, then 200 as {@code /ok}; {@code /processing-forever}:
  * 102 Processing every 0.25 s and never a final answer (for 100 s at most, or until a write fails);
  * {@code /processing-unread}: the same without reading the request's body (nor saying 100 Continue to it).</li>
+ * <li>{@code /status/CODE}: an answer with the status line {@code HTTP/1.1 CODE Odd}, as {@code /ok} otherwise (CODE
+ * as sent: {@code 099}, {@code 0200}, {@code 1000}).</li>
  * <li>{@code /big}: 200 with a body of 64 MiB, written as fast as it is taken; the connection ends when a write
  * fails.</li>
  * <li>{@code /gate}: as {@code /ok}, once {@link #openGate} was called (requests held open together).</li>
@@ -375,7 +377,16 @@ final class KeepAliveTarget implements AutoCloseable {
                         readBody(in, headers);
                         send(out, "200 OK", "Content-Length: " + body.length(), body);
                     }
-                    default -> send(out, "404 Not Found", "Content-Length: 0", "");
+                    default -> {
+                        if (path.startsWith("/status/")) {
+                            readBody(in, headers);
+                            out.write(("HTTP/1.1 " + path.substring("/status/".length()) + " Odd\r\nContent-Length: "
+                                    + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+                            out.flush();
+                        } else {
+                            send(out, "404 Not Found", "Content-Length: 0", "");
+                        }
+                    }
                 }
             }
         } catch (IOException e) {
