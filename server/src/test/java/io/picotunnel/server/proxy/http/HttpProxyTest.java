@@ -5,6 +5,7 @@ import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.config.Setting;
+import io.picotunnel.server.net.PacedBody;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
 import org.junit.jupiter.api.AfterEach;
@@ -324,6 +325,29 @@ class HttpProxyTest {
                 }
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> working.ended() >= 1);
+        }
+    }
+
+    /**
+     * The longest wait interim answers stretch, {@link HttpProxy#INTERIM_WAIT_TIMEOUTS} proxy timeouts, counts from the
+     * request's end, not its start: an upload that takes most of that limit, each piece within --proxy-timeout (1 s
+     * here), whose target then says 102 Processing for {@link KeepAliveTarget#PROCESSING_AFTER_BODY} before its answer,
+     * gets that answer, though it comes more than the limit after the request began.
+     */
+    @Test
+    void theWaitThatInterimAnswersStretchCountsFromTheEndOfTheUploadNotItsStart() throws Exception {
+        Duration limit = Duration.ofSeconds(1).multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
+        int length = 24; // a byte each 0.3 s: over 7 s
+        try (KeepAliveTarget working = new KeepAliveTarget()) {
+            addService("slow.test", "/", working.address());
+            PacedBody.Outcome outcome = new PacedBody(new byte[] {'x'}, Duration.ofMillis(300), length, 500,
+                    limit.multipliedBy(3)).sendTo(tunnel.httpPort(), "POST /processing-after-body HTTP/1.1\r\n"
+                            + "Host: slow.test\r\nContent-Length: " + length + "\r\nConnection: close\r\n\r\n");
+            assertThat(outcome.piecesSent()).as("the whole upload sent").isEqualTo(length);
+            assertThat(outcome.answer()).contains("HTTP/1.1 102 Processing").contains("HTTP/1.1 200 OK")
+                    .endsWith("conn=1").doesNotContain("504");
+            assertThat(outcome.took()).as("the answer came past the limit after the request's start")
+                    .isGreaterThan(limit);
         }
     }
 
