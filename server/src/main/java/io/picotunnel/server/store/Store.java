@@ -431,7 +431,7 @@ public final class Store implements AutoCloseable {
             try {
                 change.stored();
             } catch (RuntimeException failure) {
-                log.warn("A service listener failed to follow a stored change: {}", failure.toString());
+                log.warn("A service listener failed to follow a stored change", failure);
             }
         }
         told.clear();

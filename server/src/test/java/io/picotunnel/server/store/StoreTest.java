@@ -1,7 +1,9 @@
 package io.picotunnel.server.store;
 
+import ch.qos.logback.classic.Level;
 import io.picotunnel.server.RecordingListener;
 import io.picotunnel.server.auth.Secrets;
+import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -266,6 +268,34 @@ class StoreTest {
         assertThatThrownBy(() -> store.updateService(api.id(), s -> new Service(s.id(), s.tunnelId(), s.type(), s.domain(),
                 "/%61pi", s.tlsMode(), s.listenAddr(), s.targetAddr(), true, null)))
                 .isInstanceOf(ServiceConflictException.class);
+    }
+
+    @Test
+    void aListenerThatFailsToFollowAStoredChangeIsLoggedWithItsTrace() throws Exception {
+        Tunnel tunnel = store.createTunnel("t");
+        store.addServiceListener(new ServiceListener() {
+            @Override
+            public void onServiceChange(Service before, Service after) {
+            }
+
+            @Override
+            public Staged stage(Service before, Service after) {
+                return Staged.onceStored(() -> {
+                    throw new IllegalStateException("listener broken");
+                });
+            }
+        });
+        try (LogCapture log = new LogCapture(Store.class, Level.WARN)) {
+            Service created = tcp(tunnel.id(), ":6000");
+
+            assertThat(store.services()).as("stored all the same").containsExactly(created);
+            assertThat(log.events()).as("the WARN, with the listener's exception and its trace").singleElement()
+                    .satisfies(e -> {
+                        assertThat(e.getThrowableProxy()).isNotNull();
+                        assertThat(e.getThrowableProxy().getMessage()).isEqualTo("listener broken");
+                        assertThat(e.getThrowableProxy().getStackTraceElementProxyArray()).isNotEmpty();
+                    });
+        }
     }
 
     @Test
