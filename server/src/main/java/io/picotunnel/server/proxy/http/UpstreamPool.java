@@ -292,7 +292,7 @@ public final class UpstreamPool implements AutoCloseable {
      */
     private boolean file(IdleStream stream) {
         Key key = stream.key;
-        inLiveSet(key, k -> idle.computeIfAbsent(k, unused -> new IdleSet()), set -> {
+        inLiveSet(key, set -> {
             if (!key.servedBy(routes.service(key.serviceId()))) {
                 retireIfEmpty(key, set);
                 return List.of();
@@ -305,17 +305,15 @@ public final class UpstreamPool implements AutoCloseable {
     }
 
     /**
-     * Runs {@code work} under the monitor of {@code key}'s set that {@code lookup} answers (null: none, nothing to
-     * do), and closes the streams it took out once the monitor is left. A set found retired is no longer its key's:
-     * the key's next one is looked up, {@link #SET_TRIES} times at most, then {@code what} is warned of as not done.
+     * Runs {@code work} under the monitor of {@code key}'s set, made if absent, and closes the streams it took out once
+     * the monitor is left. Made if absent so that a release filing a stream and a route change's clean-up always meet
+     * on one monitor: whichever comes second sees what the first did (the routes changed, or the stream filed). A set
+     * found retired is no longer its key's: the key's next one is taken, {@link #SET_TRIES} times at most, then
+     * {@code what} is warned of as not done.
      */
-    private void inLiveSet(Key key, Function<Key, IdleSet> lookup, Function<IdleSet, List<IdleStream>> work,
-            Supplier<String> what) {
+    private void inLiveSet(Key key, Function<IdleSet, List<IdleStream>> work, Supplier<String> what) {
         for (int tries = 0; tries < SET_TRIES; tries++) {
-            IdleSet set = lookup.apply(key);
-            if (set == null) {
-                return;
-            }
+            IdleSet set = idle.computeIfAbsent(key, k -> new IdleSet());
             List<IdleStream> takenOut;
             synchronized (set) {
                 if (set.retired) {
@@ -342,8 +340,7 @@ public final class UpstreamPool implements AutoCloseable {
     /**
      * The routes applied a change to the service that was {@code before} (null: a new one): when its key is no longer
      * served (edited to another target or type, disabled, deleted), its idle streams are closed and its set retired.
-     * Streams leased to exchanges finish their exchange and are closed when given back ({@link #file}). A key without
-     * a set needs nothing: a release that makes one after this looked checks the routes after they changed.
+     * Streams leased to exchanges finish their exchange and are closed when given back ({@link #file}).
      */
     private void serviceChanged(Service before) {
         if (before == null) {
@@ -353,7 +350,7 @@ public final class UpstreamPool implements AutoCloseable {
         if (key.servedBy(routes.service(key.serviceId()))) {
             return;
         }
-        inLiveSet(key, idle::get, set -> {
+        inLiveSet(key, set -> {
             List<IdleStream> gone = List.copyOf(set.streams);
             set.streams.clear();
             retireIfEmpty(key, set);
