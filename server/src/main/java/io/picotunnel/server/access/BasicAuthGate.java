@@ -177,7 +177,9 @@ final class BasicAuthGate implements AutoCloseable {
                     // The log's own (an appender's Error), on the request's thread: let out of check(), it would take
                     // the place of the request's answer; printed with the failure it did not log, as the JVM prints
                     // one out of a pool's task, as nothing else logs that failure
-                    e.addSuppressed(logFailed);
+                    if (logFailed != e) { // the JVM's one shared OutOfMemoryError, else self-suppression throws
+                        e.addSuppressed(logFailed);
+                    }
                     Thread thread = Thread.currentThread();
                     thread.getUncaughtExceptionHandler().uncaughtException(thread, e);
                 } finally {

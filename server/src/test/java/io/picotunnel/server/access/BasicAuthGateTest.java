@@ -3,6 +3,7 @@ package io.picotunnel.server.access;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.ThrowableProxy;
 import ch.qos.logback.core.AppenderBase;
 import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.server.auth.FailedLogins;
@@ -210,6 +211,46 @@ class BasicAuthGateTest {
             Thread.currentThread().setUncaughtExceptionHandler(handler);
             logger.detachAppender(throwing);
             throwing.stop();
+        }
+    }
+
+    /**
+     * A check the pool cannot start whose log line throws the very Error it logs (out of memory, the JVM throws one
+     * shared OutOfMemoryError once its preallocated ones are used up) is still answered as a check that failed, with
+     * nothing thrown out of check(). Before, that Error was added as suppressed to itself: an IllegalArgumentException
+     * ("Self-suppression not permitted") went out of check() in place of the request's verdict.
+     */
+    @Test
+    void aCheckThePoolCannotStartWhoseLogLineThrowsTheSameErrorIsStillAnswered() {
+        Logger logger = (Logger) LoggerFactory.getLogger(BasicAuthGate.class);
+        String thisThread = Thread.currentThread().getName();
+        AppenderBase<ILoggingEvent> rethrowing = new AppenderBase<>() {
+            @Override
+            protected void append(ILoggingEvent event) {
+                if (Thread.currentThread().getName().equals(thisThread)
+                        && event.getThrowableProxy() instanceof ThrowableProxy proxy
+                        && proxy.getThrowable() instanceof Error logged) {
+                    throw logged;
+                }
+            }
+        };
+        rethrowing.start();
+        Thread.UncaughtExceptionHandler handler = Thread.currentThread().getUncaughtExceptionHandler();
+        Queue<Throwable> printed = new ConcurrentLinkedQueue<>();
+        Thread.currentThread().setUncaughtExceptionHandler((thread, e) -> printed.add(e));
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, poolThatCannotStartTheFirst(1))) {
+            logger.addAppender(rethrowing);
+            AtomicReference<CompletableFuture<HttpVerdict>> notStarted = new AtomicReference<>();
+            assertThat(catchThrowable(() -> notStarted.set(pending(gate, "guess")))).as("thrown out of check()")
+                    .isNull();
+            assertThatThrownBy(() -> notStarted.get().get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .hasRootCauseMessage(NO_THREAD);
+            assertThat(printed).as("the failure, printed as uncaught").singleElement()
+                    .extracting(Throwable::getMessage).isEqualTo(NO_THREAD);
+        } finally {
+            Thread.currentThread().setUncaughtExceptionHandler(handler);
+            logger.detachAppender(rethrowing);
+            rethrowing.stop();
         }
     }
 
