@@ -239,6 +239,8 @@ final class AcmeFiles {
      */
     synchronized void store(String domain, KeyPair key, String chainPem) throws IOException {
         Path dir = keyFile(domain).toAbsolutePath().getParent();
+        // another certificate's chain left beside by a save that failed (a full disk) would be paired with this key
+        completeCutShortSave(domain);
         write(files::writeWhole, next(keyFile(domain)), pem(key), true);
         write(files::writeWhole, next(issuerFile(domain)), acmeDirectory + "\n", false);
         files.sync(dir);
@@ -252,12 +254,26 @@ final class AcmeFiles {
      * directory synced, the chain.
      */
     private void moveNextIntoPlace(String domain) throws IOException {
+        moveBesideIntoPlace(domain);
+        // its certificate saved, the order is done with: a later attempt must not download this certificate again
+        deleteOrder(domain);
+    }
+
+    /**
+     * Moves into place a certificate whose chain is beside, left by a save cut short, whose key may be in place already
+     * (so never deleted instead); its order, if any, is not this one's to delete.
+     */
+    private void completeCutShortSave(String domain) throws IOException {
+        if (Files.exists(next(certificateFile(domain)), LinkOption.NOFOLLOW_LINKS)) {
+            moveBesideIntoPlace(domain);
+        }
+    }
+
+    private void moveBesideIntoPlace(String domain) throws IOException {
         // synced after each, so that the chain's move never outlasts a crash that the key's does not; if it cannot be,
         // the moves are as durable as the file system makes them
         moveIntoPlace(List.of(keyFile(domain), issuerFile(domain)));
         moveIntoPlace(List.of(certificateFile(domain)));
-        // its certificate saved, the order is done with: a later attempt must not download this certificate again
-        deleteOrder(domain);
     }
 
     /** Moves into place those of {@code places} whose file is written whole beside, then syncs the directory. */
@@ -276,8 +292,9 @@ final class AcmeFiles {
     }
 
     /**
-     * Completes or undoes a save cut short: with the new chain written, its files are moved into place (some may be
-     * already, the key first); without it the new key and note were not all written, and the stored ones stay.
+     * Completes or undoes a save cut short: with the new chain beside, its key and note were on the disk before it, and
+     * the three are moved into place (the key and the note may be already); without it the chain was not written yet,
+     * or was moved into place after the others, and a key and a note beside are deleted.
      */
     private void finishCutShortSave(String domain) throws IOException {
         if (Files.exists(next(certificateFile(domain)), LinkOption.NOFOLLOW_LINKS)) {

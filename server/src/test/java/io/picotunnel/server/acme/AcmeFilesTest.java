@@ -4,6 +4,7 @@ import io.picotunnel.server.files.BoundedFileReads.NotReadInTimeException;
 import io.picotunnel.server.files.BoundedFileReads.TooLargeException;
 import io.picotunnel.server.files.CrashStates;
 import io.picotunnel.server.files.Fifo;
+import io.picotunnel.server.files.TestFileWrites;
 import io.picotunnel.server.tls.BrokenKeys;
 import io.picotunnel.server.tls.ServerCertificate;
 import io.picotunnel.server.tls.TestCertificates;
@@ -140,6 +141,29 @@ class AcmeFilesTest {
 
         assertThat(loaded).as("the old or the new, as the crash came").containsExactlyInAnyOrder(old.chain(),
                 renewed.chain());
+    }
+
+    /**
+     * A save that failed (a full disk) between the key's move and the chain's leaves the new key in place and its chain
+     * beside; the next save moves that chain into place before it writes its own key beside, which a load completing
+     * it after a failure of its own would otherwise pair with that chain.
+     */
+    @Test
+    void aChainLeftBesideByAFailedSaveIsNotPairedWithTheNextSavesKey() throws Exception {
+        TestCertificates.Issued old = new TestCertificates().issue("app.test");
+        TestCertificates.Issued failed = new TestCertificates().issue("app.test");
+        TestCertificates.Issued next = new TestCertificates().issue("app.test");
+        new AcmeFiles(acme, DIRECTORY).store("app.test", old.keyPair(), chainPem(old));
+        AcmeFiles chainMoveFails = new AcmeFiles(acme, DIRECTORY, TestFileWrites.failingMovesTo(".crt"));
+        assertThatThrownBy(() -> chainMoveFails.store("app.test", failed.keyPair(), chainPem(failed)))
+                .isInstanceOf(IOException.class);
+        AcmeFiles noteFails = new AcmeFiles(acme, DIRECTORY, TestFileWrites.failingMovesTo(".directory.next"));
+
+        assertThatThrownBy(() -> noteFails.store("app.test", next.keyPair(), chainPem(next)))
+                .isInstanceOf(IOException.class);
+
+        assertThat(loadWithItsOwnKey(new AcmeFiles(acme, DIRECTORY), "-less failure of two saves"))
+                .isEqualTo(failed.chain());
     }
 
     /** The certificate {@code files} loads, whose leaf's public key must be that of the key file it was loaded with. */

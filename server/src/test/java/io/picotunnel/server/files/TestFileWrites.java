@@ -1,5 +1,7 @@
 package io.picotunnel.server.files;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Predicate;
 
@@ -15,5 +17,15 @@ public final class TestFileWrites {
     /** Writes that sync a directory by {@code sync} ({@link DirectorySync#sync} in the server's). */
     public static DurableFileWrites syncingWith(Predicate<Path> sync) {
         return new DurableFileWrites(sync);
+    }
+
+    /** Writes whose moves to a name ending in {@code suffix} fail, as on a full disk. */
+    public static DurableFileWrites failingMovesTo(String suffix) {
+        return new DurableFileWrites(DirectorySync::sync, Files::getFileStore, (from, to, options) -> {
+            if (to.getFileName().toString().endsWith(suffix)) {
+                throw new IOException("No space left on device");
+            }
+            Files.move(from, to, options);
+        });
     }
 }
