@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelPromise;
 
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.ReferenceCountUtil;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -140,10 +141,14 @@ final class OutboundQueue {
         return merged;
     }
 
+    /**
+     * Fails every write and releases its buffer; one its writer already released (a take that failed on it left it
+     * here) is logged and does not keep the others from failing.
+     */
     void failAll(Throwable cause) {
         Entry e;
         while ((e = entries.poll()) != null) {
-            e.buf().release();
+            ReferenceCountUtil.safeRelease(e.buf());
             e.promise().tryFailure(cause);
         }
         unflushed = 0;

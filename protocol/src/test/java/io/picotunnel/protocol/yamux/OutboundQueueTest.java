@@ -120,6 +120,30 @@ class OutboundQueueTest {
     }
 
     /**
+     * A write whose buffer its writer already released, left in the queue by a merge that failed on it, does not keep
+     * failAll from failing the writes behind it and releasing their buffers: its release threw, and the rest stayed.
+     */
+    @Test
+    void failAllFailsEveryWriteWhenOneBufferWasAlreadyReleased() {
+        ByteBuf released = Unpooled.copiedBuffer("gone", StandardCharsets.US_ASCII);
+        ChannelPromise releasedWritten = channel.newPromise();
+        queue.add(released, releasedWritten);
+        released.release();
+        ByteBuf next = Unpooled.copiedBuffer("next", StandardCharsets.US_ASCII);
+        ChannelPromise nextWritten = channel.newPromise();
+        queue.add(next, nextWritten);
+        IllegalStateException cause = new IllegalStateException("stream reset");
+
+        queue.failAll(cause);
+
+        assertThat(releasedWritten.cause()).isSameAs(cause);
+        assertThat(nextWritten.cause()).isSameAs(cause);
+        assertThat(next.refCnt()).as("the next write's buffer released").isZero();
+        assertThat(queue.isEmpty()).isTrue();
+        assertThat(queue.bytes()).isZero();
+    }
+
+    /**
      * An Error while small writes are copied into their merged buffer (an OutOfMemoryError, a StackOverflowError; here
      * from the second write) fails the take with the merged buffer released and the queue as it was: the merged
      * buffer leaked, and so did the first write, already out of the queue.
