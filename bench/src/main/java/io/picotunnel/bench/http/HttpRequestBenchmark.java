@@ -34,12 +34,13 @@ import java.util.concurrent.TimeUnit;
  * {@code make bench-micro}'s table: it measures what one proxied request costs, with {@code -prof gc}
  * ({@code gc.alloc.rate.norm}: bytes allocated per request by every thread, the load's and the target's included),
  * and prints after each iteration the bytes the server's event loops allocated per request (the proxy's path alone;
- * none for {@code direct}, which has no server), the process's CPU time per request and the server's event loops'
- * share of it. An iteration is a fixed count of requests. The server's bytes move by a few bytes from one iteration to the next where the whole process's move
- * by up to 150, but by up to about 150 from one run (JVM) to the next, as the JIT inlines and removes objects
- * differently: compare the medians of several runs of each version. The CPU time moves with the load (90 to 146 us
- * per request in one run here), so compare it only within one run of a quiet machine (bench/README.md has the command
- * line). One thread only: the state holds one keep-alive connection and a plain count of its requests.
+ * none for {@code direct}, which has no server), the process's CPU time per request and the server's event loops' share
+ * of it. An iteration is a fixed count of requests. The server's bytes move by a few bytes from one iteration to the
+ * next where the whole process's move by up to 150, but by up to about 150 from one run (JVM) to the next, as the JIT
+ * inlines and removes objects differently: compare the medians of several runs of each version. The CPU time moves with
+ * the load (90 to 146 us per request in one run here), so compare it only within one run of a quiet machine
+ * (bench/README.md has the command line). One thread only: the state holds one keep-alive connection and a plain count
+ * of its requests.
  */
 @State(Scope.Benchmark)
 @Threads(1)
