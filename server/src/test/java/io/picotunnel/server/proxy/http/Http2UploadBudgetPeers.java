@@ -4,6 +4,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -66,7 +67,7 @@ final class Http2UploadBudgetPeers {
      */
     static Channel startServer(EventLoopGroup group, Http2UploadBudget budget, Consumer<Channel> connections,
                                Consumer<Http2StreamChannel> streams) throws InterruptedException {
-        return new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        return bound(new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
@@ -82,7 +83,7 @@ final class Http2UploadBudgetPeers {
                         }));
                     }
                 })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)), "a loopback listener's bind");
     }
 
     /** A visitor's connection to {@code server}: its streams are opened with an {@code Http2StreamChannelBootstrap}. */
@@ -92,14 +93,14 @@ final class Http2UploadBudgetPeers {
 
     /** A visitor's connection to {@code server}, its codec {@code codec}. */
     static Channel connect(EventLoopGroup group, Channel server, Http2FrameCodec codec) throws InterruptedException {
-        return new Bootstrap().group(group).channel(NioSocketChannel.class)
+        return bound(new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline().addLast(codec, new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
                     }
                 })
-                .connect(server.localAddress()).sync().channel();
+                .connect(server.localAddress()), "a visitor's connect");
     }
 
     /**
@@ -114,7 +115,7 @@ final class Http2UploadBudgetPeers {
     /** As above, each connection given to {@code connections} once the proxy's handlers are on it. */
     static Channel startProxy(EventLoopGroup group, HttpProxy proxy, Consumer<Channel> connections)
             throws InterruptedException {
-        return new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
+        return bound(new ServerBootstrap().group(group).channel(Transport.serverSocketChannel())
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -122,7 +123,7 @@ final class Http2UploadBudgetPeers {
                         connections.accept(ch);
                     }
                 })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)), "a loopback listener's bind");
     }
 
     /** A stream of {@code visitor} with {@code handler}, a POST's head sent on it: its body follows. */
@@ -153,16 +154,22 @@ final class Http2UploadBudgetPeers {
     /**
      * Waits for {@code future} as its sync() would, {@link #SYNC_BOUND} at most: fails saying {@code what} did not end
      * then (a DATA frame the server's flow control holds back, a stuck loop) rather than wait for ever, or with its
-     * failure; else gives its result.
+     * failure; else gives its result. An interrupt (JUnit's timeout) ends the wait.
      */
-    static <V> V synced(Future<V> future, String what) {
-        if (!future.awaitUninterruptibly(SYNC_BOUND.toMillis())) {
+    static <V> V synced(Future<V> future, String what) throws InterruptedException {
+        if (!future.await(SYNC_BOUND.toMillis())) {
             throw new AssertionError(what + " did not end within " + SYNC_BOUND);
         }
         if (!future.isSuccess()) {
             throw new AssertionError(what + " failed", future.cause());
         }
         return future.getNow();
+    }
+
+    /** The channel of {@code future} once it ended well, as {@link #synced} waits for it. */
+    private static Channel bound(ChannelFuture future, String what) throws InterruptedException {
+        synced(future, what);
+        return future.channel();
     }
 
     /** The head of a POST to {@code https://uploads.test/upload}. */

@@ -61,9 +61,9 @@ class ProxyHandlerAccessCheckTest {
     private final EventLoopGroup visitors = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
 
     @AfterEach
-    void stop() {
-        visitors.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    void stop() throws InterruptedException {
+        Http2UploadBudgetPeers.synced(visitors.shutdownGracefully(0, 1, TimeUnit.SECONDS), "the visitors' loop's end");
+        Http2UploadBudgetPeers.synced(group.shutdownGracefully(0, 1, TimeUnit.SECONDS), "the proxy's loop's end");
         checks.close();
     }
 
@@ -92,7 +92,7 @@ class ProxyHandlerAccessCheckTest {
             assertThat(counters.activeConnections()).as("its requests in progress").isZero();
             assertThat(counters.responses(5)).as("5xx answers").isEqualTo(1);
             assertThat(counters.responses(2)).as("2xx answers").isZero();
-            listener.close().sync();
+            Http2UploadBudgetPeers.synced(listener.close(), "the proxy's listener's close");
         }
     }
 
@@ -173,7 +173,7 @@ class ProxyHandlerAccessCheckTest {
                 assertThat(http2Answer.status.get(10, TimeUnit.SECONDS)).as("the HTTP/2 answer")
                         .isEqualTo(Integer.toString(status));
                 assertAnswered(metered, 2, status / 100);
-                http2.close().sync();
+                Http2UploadBudgetPeers.synced(http2.close(), "the HTTP/2 listener's close");
                 return answer;
             }
         }
@@ -219,7 +219,8 @@ class ProxyHandlerAccessCheckTest {
             Http2StreamChannel stream = Http2UploadBudgetPeers.request(Http2UploadBudgetPeers.connect(visitors, listener),
                     new Http2UploadBudgetPeers.Answer(), new DefaultHttp2Headers().method("GET").scheme("https")
                             .authority("locked.test").path("/").add("authorization", HeldPasswordChecks.authorization()));
-            stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)).sync();
+            Http2UploadBudgetPeers.synced(stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)),
+                    "the write of the RST_STREAM");
             await().atMost(10, TimeUnit.SECONDS).alias("the request counted once the visitor left")
                     .until(() -> counters.totalConnections() == 1 && counters.activeConnections() == 0);
 
@@ -229,7 +230,7 @@ class ProxyHandlerAccessCheckTest {
             for (int hundreds = 1; hundreds <= 5; hundreds++) {
                 assertThat(counters.responses(hundreds)).as("%dxx answers", hundreds).isZero();
             }
-            listener.close().sync();
+            Http2UploadBudgetPeers.synced(listener.close(), "the proxy's listener's close");
         }
     }
 
