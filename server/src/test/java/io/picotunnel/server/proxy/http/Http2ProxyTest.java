@@ -163,7 +163,14 @@ class Http2ProxyTest {
      */
     private void answerByPath() {
         while (!rawTarget.isClosed()) {
-            try (Socket socket = rawTarget.accept()) {
+            Socket accepted;
+            try {
+                accepted = rawTarget.accept();
+            } catch (IOException e) {
+                return; // closed after the test
+            }
+            try (Socket socket = accepted) {
+                socket.setSoTimeout(10_000);
                 String head = HttpHead.read(socket.getInputStream());
                 if (head.startsWith("POST /vanish")) {
                     continue; // closed unanswered, the upload unread
@@ -179,10 +186,9 @@ class Http2ProxyTest {
                 // close with the upload unread would reset the connection, and a reset may drop the answer
                 // before the proxy reads it.
                 socket.shutdownOutput();
-                socket.setSoTimeout(10_000);
                 socket.getInputStream().skip(Long.MAX_VALUE);
             } catch (IOException e) {
-                return;
+                // This connection failed (the proxy reset it, a visitor left): the next ones are still answered.
             }
         }
     }
@@ -190,7 +196,14 @@ class Http2ProxyTest {
     /** Answers each request with a head announcing 100000 bytes, sends 1000 of them and closes. */
     private void answerWithACutBody() {
         while (!cutTarget.isClosed()) {
-            try (Socket socket = cutTarget.accept()) {
+            Socket accepted;
+            try {
+                accepted = cutTarget.accept();
+            } catch (IOException e) {
+                return; // closed after the test
+            }
+            try (Socket socket = accepted) {
+                socket.setSoTimeout(10_000);
                 InputStream in = socket.getInputStream();
                 HttpHead.read(in);
                 OutputStream out = socket.getOutputStream();
@@ -198,7 +211,7 @@ class Http2ProxyTest {
                 out.write(new byte[1000]);
                 out.flush();
             } catch (IOException e) {
-                return;
+                // This connection failed: the next ones are still answered.
             }
         }
     }
