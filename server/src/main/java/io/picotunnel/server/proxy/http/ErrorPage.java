@@ -154,6 +154,13 @@ record ErrorPage(HttpResponseStatus status, String error, String message, Button
                         + "closed before a response. Check that the service is running on the client's side.");
     }
 
+    /** The same error as {@link #targetUnreachable}, which API callers know, with a text that says what happened. */
+    static ErrorPage invalidResponse() {
+        return new ErrorPage(HttpResponseStatus.BAD_GATEWAY, "target_unreachable",
+                "The service behind this address sent a response that is not valid HTTP, so it was not passed on. "
+                        + "Check the service's responses on the tunnel client's side.");
+    }
+
     static ErrorPage timeout(Duration timeout) {
         return new ErrorPage(HttpResponseStatus.GATEWAY_TIMEOUT, "gateway_timeout",
                 "The app behind this address did not answer within " + Durations.format(timeout)

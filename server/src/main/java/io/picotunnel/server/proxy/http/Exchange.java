@@ -845,6 +845,18 @@ final class Exchange {
     }
 
     /**
+     * The target's response head cannot be passed on: one line says why, the visitor gets 502 and the stream ends (a
+     * target that sent one invalid head is not trusted with the next request).
+     */
+    private void answerInvalidResponse(String why) {
+        ErrorPage page = ErrorPage.invalidResponse();
+        LOG.info("{} sent an invalid response to {} {}: {}; {}", service.targetAddr(), request.method(),
+                ControlCharacters.bounded(service.domain()), why, answered(page));
+        end();
+        answerLocally(page, !requestDone, requestDone);
+    }
+
+    /**
      * The target accepted the upgrade: answer 101, drop the HTTP codecs on both sides and relay raw bytes.
      * Bytes either side sent after the switch were held back and go first.
      */
@@ -874,15 +886,13 @@ final class Exchange {
 
     private void onResponseHead(HttpResponse response) {
         if (response.decoderResult().isFailure()) {
-            LOG.info("{} sent an invalid response: {}", service.targetAddr(), response.decoderResult().cause().toString());
-            onUpstreamEnded();
+            answerInvalidResponse(response.decoderResult().cause().toString());
             return;
         }
         int code = response.status().code();
         if (code == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
             // Only an upgrade we forwarded can switch (the stream side switched already); else it is invalid.
-            LOG.info("{} switched protocols without being asked to", service.targetAddr());
-            onUpstreamEnded();
+            answerInvalidResponse("it switched protocols without being asked to");
             return;
         }
         if (code < 200) {
@@ -907,11 +917,8 @@ final class Exchange {
             // As nginx ("upstream sent unknown Transfer-Encoding") and Go's ReverseProxy: a coding other than chunked
             // (gzip, chunked) stays in the body the decoder passes on, and the visitor, told nothing of it once the
             // hop-by-hop header is gone, would take the coded bytes for the body.
-            LOG.info("{} sent Transfer-Encoding '{}' in its response to {} {}: only chunked is supported",
-                    service.targetAddr(), ControlCharacters.bounded(String.join(", ",
-                            response.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING))),
-                    request.method(), ControlCharacters.bounded(service.domain()));
-            onUpstreamEnded();
+            answerInvalidResponse("Transfer-Encoding '" + ControlCharacters.bounded(String.join(", ",
+                    response.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING))) + "', where only chunked is supported");
             return;
         }
         cancelResponseTimer();

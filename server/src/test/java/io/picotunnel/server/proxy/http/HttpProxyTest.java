@@ -372,6 +372,28 @@ class HttpProxyTest {
         }
     }
 
+    /**
+     * An invalid response is told once, as such: one INFO line that names the request and the answer (it was told
+     * twice, the second time as the target ending the stream before a response), and a page that says the response
+     * was invalid (it said the connection was refused or closed).
+     */
+    @Test
+    void anInvalidResponseIsToldOnceAsSuch() throws Exception {
+        try (KeepAliveTarget odd = new KeepAliveTarget()) {
+            addService("odd.test", "/", odd.address());
+            try (LogCapture log = new LogCapture(Exchange.class, Level.INFO); RawHttp http = connect()) {
+                RawHttp.Response response = http.send("GET /status/1000 HTTP/1.1\r\nHost: odd.test\r\n"
+                        + "Accept: application/json\r\n\r\n").read();
+                assertThat(response.status()).isEqualTo(502);
+                assertThat(response.text()).contains("\"error\":\"target_unreachable\"")
+                        .contains("not valid HTTP").doesNotContain("refused");
+                assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains(odd.address()))
+                        .singleElement().asString().contains("sent an invalid response to GET odd.test")
+                        .contains("is answered 502 target_unreachable");
+            }
+        }
+    }
+
     /** The 504's line cuts a long domain as every log line does with what it did not write itself. */
     @Test
     void theLineOfA504CutsALongDomain() throws Exception {
