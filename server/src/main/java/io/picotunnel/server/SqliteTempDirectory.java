@@ -24,7 +24,8 @@ import java.util.function.Consumer;
  * picotunnel-sqlite-<pid>-<random>}: the next start in the same parent deletes it once no process has that pid (or
  * it is the starting server's own pid, a container's 1) and no process holds its {@value #LOCK} file's lock, through
  * {@link SqliteLeftovers}, which never follows a link and takes only this user's directories holding only sqlite-jdbc's
- * files and that lock. The lock is what tells a live server in another pid namespace (a container sharing the parent)
+ * files and that lock, or (once unchanged for a minute, what a kill during a deletion leaves) the lock alone or
+ * nothing. The lock is what tells a live server in another pid namespace (a container sharing the parent)
  * from a killed one: the kernel releases it when its process ends, whatever namespace it was in.
  * That clean-up runs on a daemon thread ({@value #LEFTOVERS_THREAD}) the start does not wait for: it opens other
  * users' and other servers' entries of a shared parent, where an open can block for ever (a FIFO swapped in between
