@@ -8,4 +8,8 @@ public final class StreamResetException extends IOException {
     public StreamResetException(String message) {
         super(message);
     }
+
+    public StreamResetException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

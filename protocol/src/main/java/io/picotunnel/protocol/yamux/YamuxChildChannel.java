@@ -739,7 +739,10 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         while (outbound.hasFlushed() && !reset) {
             if (outbound.headIsEmpty()) {
                 // An empty write (often a flush marker before close) completes in order, window or not.
-                OutboundQueue.Chunk empty = outbound.take(0, alloc());
+                OutboundQueue.Chunk empty = takeOrReset(0);
+                if (empty == null) {
+                    break;
+                }
                 empty.data().release();
                 empty.completes().forEach(ChannelPromise::trySuccess);
                 continue;
@@ -754,7 +757,10 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
                 }
                 break;
             }
-            OutboundQueue.Chunk chunk = outbound.take((int) Math.min(sendWindow, MAX_DATA_CHUNK), alloc());
+            OutboundQueue.Chunk chunk = takeOrReset((int) Math.min(sendWindow, MAX_DATA_CHUNK));
+            if (chunk == null) {
+                break;
+            }
             ByteBuf data = chunk.data();
             int length = data.readableBytes();
             sendWindow -= length;
@@ -780,6 +786,23 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
             session.flushSoon();
         }
         updateWritability();
+    }
+
+    /**
+     * Takes the next chunk to send, or resets this stream alone and answers null when taking it throws (a write whose
+     * buffer its writer released, an Error while merging): the write stays at the queue's head, so every later take
+     * would throw again, the close never completing and a window update's throw ending the whole session.
+     */
+    private OutboundQueue.Chunk takeOrReset(int max) {
+        try {
+            return outbound.take(max, alloc());
+        } catch (RuntimeException | Error e) {
+            dropOutbound(new StreamResetException("stream " + Integer.toUnsignedString(streamId)
+                    + " was reset: a write could not be sent", e));
+            sendReset();
+            closeChannel();
+            return null;
+        }
     }
 
     void updateWritability() {

@@ -5,12 +5,14 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.IllegalReferenceCountException;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.net.Transport;
 import org.junit.jupiter.api.AfterEach;
@@ -364,6 +366,38 @@ class YamuxSessionTest {
         } finally {
             listener.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void aWriteThatCannotBeSentResetsItsStreamAloneAndItsCloseCompletes() throws Exception {
+        pair = new SessionPair(config(), echoStreams(), null);
+        StreamRecorder other = new StreamRecorder();
+        YamuxStreamChannel otherStream = open(pair.client, other);
+        YamuxStreamChannel stream = open(pair.client, new StreamRecorder());
+        ByteBuf releasedByItsWriter = Unpooled.buffer(10).writeZero(10);
+        ByteBuf second = Unpooled.buffer(16).writeZero(16);
+        // Two small writes are merged by a copy, which throws on the first one's released buffer.
+        List<ChannelFuture> writes = stream.eventLoop().submit(() -> {
+            List<ChannelFuture> written = List.of(stream.write(releasedByItsWriter), stream.write(second));
+            releasedByItsWriter.release();
+            stream.flush();
+            return written;
+        }).get(10, TimeUnit.SECONDS);
+
+        ChannelFuture close = stream.close();
+        assertThat(stream.closeFuture().await(10, TimeUnit.SECONDS)).as("the stream's close future completed").isTrue();
+        assertThat(close.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(close.cause()).as("the close itself failed").isNull();
+        for (ChannelFuture write : writes) {
+            assertThat(write.cause()).isInstanceOf(StreamResetException.class)
+                    .hasCauseInstanceOf(IllegalReferenceCountException.class);
+        }
+        assertThat(second.refCnt()).as("the second write's buffer released").isZero();
+        byte[] more = "still carried".getBytes(StandardCharsets.US_ASCII);
+        otherStream.writeAndFlush(Unpooled.wrappedBuffer(more));
+        await().atMost(WAIT).until(() -> other.bytes().length == more.length);
+        assertThat(other.bytes()).as("another stream of the same session echoed").isEqualTo(more);
+        assertThat(pair.clientParent.isActive()).as("the session's connection still open").isTrue();
     }
 
     private static byte[] randomBytes(int n, long seed) {
