@@ -77,11 +77,13 @@ final class OutboundQueue {
             bytes -= max;
             return new Chunk(part, List.of());
         }
+        if (readable >= MERGE_BELOW) {
+            // Sent as it is, nothing merged with it: asked before merge(), which allocates its iterator and record.
+            return takeHead(head);
+        }
         Merge merge = merge(max);
         if (merge.entries() == 1) {
-            entries.poll();
-            bytes -= readable;
-            return new Chunk(buf, List.of(head.promise()));
+            return takeHead(head);
         }
         ByteBuf merged = merge.bytes() > readable ? copyOfFirst(merge, alloc) : buf;
         List<ChannelPromise> promises = new ArrayList<>(Math.min(merge.entries(), 16));
@@ -96,22 +98,26 @@ final class OutboundQueue {
         return new Chunk(merged, promises);
     }
 
+    /** The whole first entry leaves as one chunk. */
+    private Chunk takeHead(Entry head) {
+        entries.poll();
+        bytes -= head.buf().readableBytes();
+        return new Chunk(head.buf(), List.of(head.promise()));
+    }
+
     /** The first {@code entries} entries, of {@code bytes} bytes in all, leave as one chunk. */
     private record Merge(int entries, int bytes) {
     }
 
     /**
-     * The flushed entries that leave with the first one (which fits in {@code max}): those after it while each is
-     * below {@link #MERGE_BELOW} and fits in the room left, none when the first is not below it.
+     * The flushed entries that leave with the first one (which fits in {@code max} and is below
+     * {@link #MERGE_BELOW}): those after it while each is below {@link #MERGE_BELOW} and fits in the room left.
      */
     private Merge merge(int max) {
         int flushed = entries.size() - unflushed;
         Iterator<Entry> it = entries.iterator();
         int total = it.next().buf().readableBytes();
         int count = 1;
-        if (total >= MERGE_BELOW) {
-            return new Merge(count, total);
-        }
         while (count < flushed) {
             int length = it.next().buf().readableBytes();
             if (length >= MERGE_BELOW || length > max - total) {
