@@ -9,13 +9,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /**
  * What a crash of the machine can leave of one directory written through {@link #writes()}, on a POSIX file system,
  * which keeps no order among renames: those before the directory's last sync, and any subset of those after, each
  * with the content its file had (written whole and fsynced before its rename, as {@link DurableFileWrites} does).
- * Other changes (a file deleted) are not recorded: a test's steps are renames and syncs.
+ * A sync is recorded only when the directory was synced: on a file system that cannot sync one, no rename is ever
+ * sure to outlast a crash. Other changes (a file deleted) are not recorded: a test's steps are renames and syncs.
  */
 public final class CrashStates {
 
@@ -39,12 +41,26 @@ public final class CrashStates {
     }
 
     private final List<Step> steps = new ArrayList<>();
+    private final Predicate<Path> syncDirectory;
+
+    /** Steps of writes that sync with {@link DirectorySync#sync}. */
+    public CrashStates() {
+        this(DirectorySync::sync);
+    }
+
+    /** {@code syncDirectory}: {@link DirectorySync#sync} but in this class's tests. */
+    CrashStates(Predicate<Path> syncDirectory) {
+        this.syncDirectory = syncDirectory;
+    }
 
     /** Writes that do their renames and directory syncs, recorded here. */
     public DurableFileWrites writes() {
         return new DurableFileWrites(dir -> {
-            steps.add(new Sync());
-            return DirectorySync.sync(dir);
+            boolean synced = syncDirectory.test(dir);
+            if (synced) {
+                steps.add(new Sync());
+            }
+            return synced;
         }, Files::getFileStore, (from, to, options) -> {
             String content = read(from);
             Files.move(from, to, options);
