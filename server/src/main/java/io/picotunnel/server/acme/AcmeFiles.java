@@ -300,8 +300,8 @@ final class AcmeFiles {
         if (Files.exists(next(certificateFile(domain)), LinkOption.NOFOLLOW_LINKS)) {
             moveNextIntoPlace(domain);
         } else {
-            Files.deleteIfExists(next(keyFile(domain)));
-            Files.deleteIfExists(next(issuerFile(domain)));
+            files.delete(next(keyFile(domain)));
+            files.delete(next(issuerFile(domain)));
         }
     }
 
@@ -365,7 +365,7 @@ final class AcmeFiles {
 
     /** Whether there was an order noted for {@code domain}, now deleted. */
     boolean deleteOrder(String domain) throws IOException {
-        return Files.deleteIfExists(orderFile(domain));
+        return files.delete(orderFile(domain));
     }
 
     /** The domains with a {@code .order} file, whatever ACME directory it names (at most 10,000). */
@@ -430,7 +430,7 @@ final class AcmeFiles {
     }
 
     void deleteFailure(String domain) throws IOException {
-        Files.deleteIfExists(failureFile(domain));
+        files.delete(failureFile(domain));
     }
 
     /**
@@ -553,13 +553,27 @@ final class AcmeFiles {
         return PemFiles.readChain(crt).getFirst().getNotAfter().toInstant();
     }
 
-    /** Deletes the certificate stored for {@code domain}: its chain, its key and the note of its ACME directory. */
+    /**
+     * Deletes the certificate stored for {@code domain}: its chain, its key and the note of its ACME directory, and those
+     * of a save cut short beside. The chain in place first, then the one beside, the directory synced after each: a
+     * save cut short after the key's move left the new key in place beside the old chain, which only the new chain
+     * beside was to replace, so that a crash of the machine that kept the deletion of the chain beside and lost the one
+     * in place would leave the old chain with the new key; then the rest, which no chain is left to be paired with.
+     */
     synchronized void deleteCertificate(String domain) throws IOException {
-        Files.deleteIfExists(certificateFile(domain));
-        Files.deleteIfExists(keyFile(domain));
-        Files.deleteIfExists(issuerFile(domain));
-        for (Path file : List.of(certificateFile(domain), keyFile(domain), issuerFile(domain))) {
-            Files.deleteIfExists(next(file));
+        Path dir = directory.toAbsolutePath();
+        boolean deleted = false;
+        for (Path chain : List.of(certificateFile(domain), next(certificateFile(domain)))) {
+            if (files.delete(chain)) {
+                files.sync(dir);
+                deleted = true;
+            }
+        }
+        for (Path file : List.of(keyFile(domain), issuerFile(domain), next(keyFile(domain)), next(issuerFile(domain)))) {
+            deleted |= files.delete(file);
+        }
+        if (deleted) {
+            files.sync(dir);
         }
     }
 

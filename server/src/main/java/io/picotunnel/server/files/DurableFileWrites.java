@@ -36,9 +36,15 @@ public final class DurableFileWrites {
         void move(Path from, Path to, CopyOption... options) throws IOException;
     }
 
+    /** {@link Files#deleteIfExists}'s signature. */
+    interface Deleter {
+        boolean delete(Path file) throws IOException;
+    }
+
     private final Predicate<Path> syncDirectory;
     private final PosixPermissions.FileStoreLookup fileStore;
     private final Mover mover;
+    private final Deleter deleter;
     private final AtomicBoolean syncFailureLogged = new AtomicBoolean();
 
     /** {@code syncDirectory}: {@link DirectorySync#sync} but in tests; see {@link #standard()}. */
@@ -48,9 +54,16 @@ public final class DurableFileWrites {
 
     /** {@code fileStore} and {@code mover}: {@link Files#getFileStore} and {@link Files#move} but in tests. */
     DurableFileWrites(Predicate<Path> syncDirectory, PosixPermissions.FileStoreLookup fileStore, Mover mover) {
+        this(syncDirectory, fileStore, mover, Files::deleteIfExists);
+    }
+
+    /** {@code deleter}: {@link Files#deleteIfExists} but in tests. */
+    DurableFileWrites(Predicate<Path> syncDirectory, PosixPermissions.FileStoreLookup fileStore, Mover mover,
+            Deleter deleter) {
         this.syncDirectory = syncDirectory;
         this.fileStore = fileStore;
         this.mover = mover;
+        this.deleter = deleter;
     }
 
     /** The server's writes, which sync with {@link DirectorySync#sync} and say once when they cannot. */
@@ -112,6 +125,14 @@ public final class DurableFileWrites {
             move(move.from(), move.to());
         }
         return sync(moves.getLast().to().toAbsolutePath().getParent());
+    }
+
+    /**
+     * Deletes {@code file} if it is there; whether it was. Its directory is not synced: a deletion that others must
+     * follow on the disk is synced ({@link #sync}) before them.
+     */
+    public boolean delete(Path file) throws IOException {
+        return deleter.delete(file);
     }
 
     private void move(Path from, Path to) throws IOException {

@@ -28,6 +28,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Optional;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -120,15 +121,10 @@ class AcmeFilesTest {
     void aCrashAtAnyStepOfASaveOrOfItsCompletionLeavesAChainWithItsOwnKey() throws Exception {
         TestCertificates.Issued old = new TestCertificates().issue("app.test");
         TestCertificates.Issued renewed = new TestCertificates().issue("app.test");
-        Path stored = acme.resolve("stored");
-        new AcmeFiles(stored, DIRECTORY).store("app.test", old.keyPair(), chainPem(old));
-        Map<String, String> before = CrashStates.filesOf(stored);
-        CrashStates save = new CrashStates();
-        new AcmeFiles(stored, DIRECTORY, save.writes()).store("app.test", renewed.keyPair(), chainPem(renewed));
         Set<List<X509Certificate>> loaded = new HashSet<>();
         int crashes = 0;
 
-        for (var crash : save.statesAfterACrash(before).entrySet()) {
+        for (var crash : statesAfterACrashOfARenewal(old, renewed).entrySet()) {
             CrashStates completion = new CrashStates();
             Path crashed = CrashStates.write(crash.getKey(), acme.resolve("crash-" + crashes++));
             loaded.add(loadWithItsOwnKey(new AcmeFiles(crashed, DIRECTORY, completion.writes()), crash.getValue()));
@@ -141,6 +137,39 @@ class AcmeFilesTest {
 
         assertThat(loaded).as("the old or the new, as the crash came").containsExactlyInAnyOrder(old.chain(),
                 renewed.chain());
+    }
+
+    /**
+     * A certificate deleted from any state a crash cut short its save in, then a crash of the machine at any step of
+     * the deletion: the next load finds no certificate, or one with its own key, never a chain beside another's key.
+     */
+    @Test
+    void aCrashAtAnyStepOfADeletionAfterASaveCutShortLeavesNoChainBesideAnothersKey() throws Exception {
+        TestCertificates.Issued old = new TestCertificates().issue("app.test");
+        TestCertificates.Issued renewed = new TestCertificates().issue("app.test");
+        int crashes = 0;
+
+        for (var cutShort : statesAfterACrashOfARenewal(old, renewed).entrySet()) {
+            CrashStates deletion = new CrashStates();
+            Path deleted = CrashStates.write(cutShort.getKey(), acme.resolve("deleted-" + crashes++));
+            new AcmeFiles(deleted, DIRECTORY, deletion.writes()).deleteCertificate("app.test");
+            assertThat(DirectoryNames.of(deleted)).as("all deleted after a save cut short %s", cutShort.getValue())
+                    .isEmpty();
+            for (var crash : deletion.statesAfterACrash(cutShort.getKey()).entrySet()) {
+                AcmeFiles files = new AcmeFiles(CrashStates.write(crash.getKey(), acme.resolve("crash-" + crashes++)),
+                        DIRECTORY);
+                String when = "of a save " + cutShort.getValue() + ", then of its deletion " + crash.getValue();
+                Optional<ServerCertificate> loaded;
+                try {
+                    loaded = files.load("app.test");
+                } catch (IOException e) {
+                    throw new AssertionError("a crash " + when + ": " + e, e);
+                }
+                if (loaded.isPresent()) {
+                    loadWithItsOwnKey(files, when);
+                }
+            }
+        }
     }
 
     /**
@@ -164,6 +193,17 @@ class AcmeFilesTest {
 
         assertThat(loadWithItsOwnKey(new AcmeFiles(acme, DIRECTORY), "-less failure of two saves"))
                 .isEqualTo(failed.chain());
+    }
+
+    /** What a crash can leave of the save of {@code renewed} over {@code old} ({@link CrashStates#statesAfterACrash}). */
+    private Map<Map<String, String>, String> statesAfterACrashOfARenewal(TestCertificates.Issued old,
+            TestCertificates.Issued renewed) throws IOException {
+        Path stored = acme.resolve("stored");
+        new AcmeFiles(stored, DIRECTORY).store("app.test", old.keyPair(), chainPem(old));
+        Map<String, String> before = CrashStates.filesOf(stored);
+        CrashStates save = new CrashStates();
+        new AcmeFiles(stored, DIRECTORY, save.writes()).store("app.test", renewed.keyPair(), chainPem(renewed));
+        return save.statesAfterACrash(before);
     }
 
     /** The certificate {@code files} loads, whose leaf's public key must be that of the key file it was loaded with. */

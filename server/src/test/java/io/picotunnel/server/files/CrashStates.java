@@ -16,20 +16,44 @@ import java.util.stream.Stream;
  * What a crash of the machine can leave of one directory written through {@link #writes()}, on a POSIX file system,
  * which keeps no order among renames: those before the directory's last sync, and any subset of those after, each
  * with the content its file had (written whole and fsynced before its rename, as {@link DurableFileWrites} does).
- * A sync is recorded only when the directory was synced: on a file system that cannot sync one, no rename is ever
- * sure to outlast a crash. Other changes (a file deleted) are not recorded: a test's steps are renames and syncs.
+ * Deletions likewise: those before the last sync, and any subset of those after, with the renames.
+ * A sync is recorded only when the directory was synced: on a file system that cannot sync one, no rename or deletion
+ * is ever sure to outlast a crash.
  */
 public final class CrashStates {
 
-    private static final int MAX_UNSYNCED_RENAMES = 16;
+    private static final int MAX_UNSYNCED_CHANGES = 16;
 
     private sealed interface Step {
     }
 
-    private record Rename(String from, String to, String content) implements Step {
+    /** A change of the directory's names, which a crash after it keeps or loses till the next sync. */
+    private sealed interface Change extends Step {
+        void applyTo(Map<String, String> files);
+    }
+
+    private record Rename(String from, String to, String content) implements Change {
+        @Override
+        public void applyTo(Map<String, String> files) {
+            files.remove(from);
+            files.put(to, content);
+        }
+
         @Override
         public String toString() {
             return (from.startsWith(".tmp") ? "a temporary file" : from) + " -> " + to;
+        }
+    }
+
+    private record Delete(String name) implements Change {
+        @Override
+        public void applyTo(Map<String, String> files) {
+            files.remove(name);
+        }
+
+        @Override
+        public String toString() {
+            return "delete " + name;
         }
     }
 
@@ -53,7 +77,7 @@ public final class CrashStates {
         this.syncDirectory = syncDirectory;
     }
 
-    /** Writes that do their renames and directory syncs, recorded here. */
+    /** Writes that do their renames, deletions and directory syncs, recorded here. */
     public DurableFileWrites writes() {
         return new DurableFileWrites(dir -> {
             boolean synced = syncDirectory.test(dir);
@@ -65,10 +89,16 @@ public final class CrashStates {
             String content = read(from);
             Files.move(from, to, options);
             steps.add(new Rename(from.getFileName().toString(), to.getFileName().toString(), content));
+        }, file -> {
+            boolean deleted = Files.deleteIfExists(file);
+            if (deleted) {
+                steps.add(new Delete(file.getFileName().toString()));
+            }
+            return deleted;
         });
     }
 
-    /** The steps recorded, in order: {@code <from> -> <to>} or {@code sync}. */
+    /** The steps recorded, in order: {@code <from> -> <to>}, {@code delete <name>} or {@code sync}. */
     public List<String> steps() {
         return steps.stream().map(Step::toString).toList();
     }
@@ -82,24 +112,21 @@ public final class CrashStates {
         for (int crash = 0; crash <= steps.size(); crash++) {
             List<Step> done = steps.subList(0, crash);
             int lastSync = lastSync(done);
-            List<Rename> synced = renames(done.subList(0, lastSync + 1));
-            List<Rename> unsynced = renames(done.subList(lastSync + 1, crash));
-            if (unsynced.size() > MAX_UNSYNCED_RENAMES) {
-                throw new IllegalStateException(unsynced.size() + " renames between syncs: too many subsets to try");
+            List<Change> synced = changes(done.subList(0, lastSync + 1));
+            List<Change> unsynced = changes(done.subList(lastSync + 1, crash));
+            if (unsynced.size() > MAX_UNSYNCED_CHANGES) {
+                throw new IllegalStateException(unsynced.size() + " changes between syncs: too many subsets to try");
             }
             for (int kept = 0; kept < 1 << unsynced.size(); kept++) {
                 Map<String, String> state = new TreeMap<>(before);
-                List<Rename> applied = new ArrayList<>(synced);
+                List<Change> applied = new ArrayList<>(synced);
                 for (int i = 0; i < unsynced.size(); i++) {
                     if ((kept & 1 << i) != 0) {
                         applied.add(unsynced.get(i));
                     }
                 }
-                applied.forEach(rename -> {
-                    state.remove(rename.from());
-                    state.put(rename.to(), rename.content());
-                });
-                states.putIfAbsent(state, "after " + done + ", of the renames since the last sync only "
+                applied.forEach(change -> change.applyTo(state));
+                states.putIfAbsent(state, "after " + done + ", of the changes since the last sync only "
                         + applied.subList(synced.size(), applied.size()) + " kept");
             }
         }
@@ -115,8 +142,8 @@ public final class CrashStates {
         return -1;
     }
 
-    private static List<Rename> renames(List<Step> steps) {
-        return steps.stream().filter(Rename.class::isInstance).map(Rename.class::cast).toList();
+    private static List<Change> changes(List<Step> steps) {
+        return steps.stream().filter(Change.class::isInstance).map(Change.class::cast).toList();
     }
 
     /** The files of {@code dir}: name to content (bytes as ISO-8859-1 characters). */
