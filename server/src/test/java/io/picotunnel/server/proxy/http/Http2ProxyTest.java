@@ -162,58 +162,60 @@ class Http2ProxyTest {
      * unread; then closes. A POST to /vanish it closes unanswered.
      */
     private void answerByPath() {
-        while (!rawTarget.isClosed()) {
-            Socket accepted;
-            try {
-                accepted = rawTarget.accept();
-            } catch (IOException e) {
-                return; // closed after the test
+        answerEach(rawTarget, socket -> {
+            String head = HttpHead.read(socket.getInputStream());
+            if (head.startsWith("POST /vanish")) {
+                return; // closed unanswered, the upload unread
             }
-            try (Socket socket = accepted) {
-                socket.setSoTimeout(10_000);
-                String head = HttpHead.read(socket.getInputStream());
-                if (head.startsWith("POST /vanish")) {
-                    continue; // closed unanswered, the upload unread
-                }
-                String answer = head.startsWith("GET /hints")
-                        ? "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
-                                + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhints"
-                        : "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 6\r\nConnection: close\r\n\r\nrefuse";
-                OutputStream out = socket.getOutputStream();
-                out.write(answer.getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-                // As web servers close: output first, then what the client still sends is read and dropped. A
-                // close with the upload unread would reset the connection, and a reset may drop the answer
-                // before the proxy reads it.
-                socket.shutdownOutput();
-                socket.getInputStream().skip(Long.MAX_VALUE);
-            } catch (IOException e) {
-                // This connection failed (the proxy reset it, a visitor left): the next ones are still answered.
-            }
-        }
+            String answer = head.startsWith("GET /hints")
+                    ? "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+                            + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhints"
+                    : "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 6\r\nConnection: close\r\n\r\nrefuse";
+            OutputStream out = socket.getOutputStream();
+            out.write(answer.getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            // As web servers close: output first, then what the client still sends is read and dropped. A close
+            // with the upload unread would reset the connection, and a reset may drop the answer before the proxy
+            // reads it.
+            socket.shutdownOutput();
+            socket.getInputStream().skip(Long.MAX_VALUE);
+        });
     }
 
     /** Answers each request with a head announcing 100000 bytes, sends 1000 of them and closes. */
     private void answerWithACutBody() {
-        while (!cutTarget.isClosed()) {
+        answerEach(cutTarget, socket -> {
+            HttpHead.read(socket.getInputStream());
+            OutputStream out = socket.getOutputStream();
+            out.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[1000]);
+            out.flush();
+        });
+    }
+
+    /**
+     * Answers each connection {@code target} accepts, reading with a 10 s timeout, until it is closed after the test;
+     * a connection that fails (the proxy reset it, a visitor left) leaves the next ones answered.
+     */
+    private static void answerEach(ServerSocket target, SocketAnswer answer) {
+        while (!target.isClosed()) {
             Socket accepted;
             try {
-                accepted = cutTarget.accept();
+                accepted = target.accept();
             } catch (IOException e) {
                 return; // closed after the test
             }
             try (Socket socket = accepted) {
                 socket.setSoTimeout(10_000);
-                InputStream in = socket.getInputStream();
-                HttpHead.read(in);
-                OutputStream out = socket.getOutputStream();
-                out.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                out.write(new byte[1000]);
-                out.flush();
+                answer.answer(socket);
             } catch (IOException e) {
                 // This connection failed: the next ones are still answered.
             }
         }
+    }
+
+    private interface SocketAnswer {
+        void answer(Socket socket) throws IOException;
     }
 
     @AfterEach
