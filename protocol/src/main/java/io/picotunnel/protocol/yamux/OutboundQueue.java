@@ -90,7 +90,9 @@ final class OutboundQueue {
         for (int i = 0; i < merge.entries(); i++) {
             Entry taken = entries.poll();
             if (taken.buf() != merged) {
-                taken.buf().release();
+                // safeRelease: an empty buffer its writer already released (the copy skips it) must not throw here,
+                // with entries already out of the queue and their promises in no chunk.
+                ReferenceCountUtil.safeRelease(taken.buf());
             }
             promises.add(taken.promise());
         }

@@ -169,6 +169,30 @@ class OutboundQueueTest {
         assertThat(firstWritten.isDone()).isFalse();
     }
 
+    /**
+     * An empty write whose buffer its writer already released, merged with others (the copy skips what is empty), is
+     * taken with them: its release threw IllegalReferenceCountException with the entries before it already out of the
+     * queue, their promises in no chunk and the merged buffer leaked.
+     */
+    @Test
+    void anEmptyWriteReleasedByItsWriterIsTakenWithTheWritesMergedAroundIt() {
+        ChannelPromise head = add("GET / HTTP/1.1\r\n");
+        ByteBuf empty = Unpooled.buffer(4);
+        ChannelPromise emptyWritten = channel.newPromise();
+        queue.add(empty, emptyWritten);
+        empty.release();
+        ChannelPromise tail = add("\r\n");
+        queue.markFlushed();
+
+        OutboundQueue.Chunk chunk = queue.take(MAX, UnpooledByteBufAllocator.DEFAULT);
+
+        assertThat(chunk.data().toString(StandardCharsets.US_ASCII)).isEqualTo("GET / HTTP/1.1\r\n\r\n");
+        assertThat(chunk.completes()).containsExactly(head, emptyWritten, tail);
+        assertThat(queue.isEmpty()).isTrue();
+        assertThat(queue.bytes()).isZero();
+        chunk.data().release();
+    }
+
     private ChannelPromise add(String text) {
         ChannelPromise promise = channel.newPromise();
         queue.add(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII), promise);
