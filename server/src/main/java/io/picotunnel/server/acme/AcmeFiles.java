@@ -271,13 +271,19 @@ final class AcmeFiles {
 
     private void moveBesideIntoPlace(String domain) throws IOException {
         // synced after each, so that the chain's move never outlasts a crash that the key's does not; if it cannot be,
-        // the moves are as durable as the file system makes them
-        moveIntoPlace(List.of(keyFile(domain), issuerFile(domain)));
+        // the moves are as durable as the file system makes them. Synced before the chain's move even when the key and
+        // the note were in place already: a process killed before its sync leaves their moves seen, not yet on the disk
+        if (!moveIntoPlace(List.of(keyFile(domain), issuerFile(domain)))) {
+            files.sync(keyFile(domain).toAbsolutePath().getParent());
+        }
         moveIntoPlace(List.of(certificateFile(domain)));
     }
 
-    /** Moves into place those of {@code places} whose file is written whole beside, then syncs the directory. */
-    private void moveIntoPlace(List<Path> places) throws IOException {
+    /**
+     * Moves into place those of {@code places} whose file is written whole beside, then syncs the directory; false
+     * when none was beside (nothing moved, nothing synced).
+     */
+    private boolean moveIntoPlace(List<Path> places) throws IOException {
         List<DurableFileWrites.Move> moves = new ArrayList<>();
         for (Path file : places) {
             Path next = next(file);
@@ -286,9 +292,11 @@ final class AcmeFiles {
                 moves.add(new DurableFileWrites.Move(next, file));
             }
         }
-        if (!moves.isEmpty()) {
-            files.moveIntoPlace(moves);
+        if (moves.isEmpty()) {
+            return false;
         }
+        files.moveIntoPlace(moves);
+        return true;
     }
 
     /**

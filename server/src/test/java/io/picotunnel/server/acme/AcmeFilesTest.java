@@ -195,6 +195,28 @@ class AcmeFilesTest {
                 .isEqualTo(failed.chain());
     }
 
+    /**
+     * A save whose process was killed after its key's and note's moves and before the directory's sync leaves those
+     * moves seen, not yet on the disk; the load that completes it syncs the directory before it moves the chain, where
+     * it moved the chain at once (nothing of the key's left to move), so that a crash of the machine could keep the
+     * chain's move and lose the key's.
+     */
+    @Test
+    void theCompletionOfASaveWhoseKeyWasMovedAlreadySyncsBeforeItMovesTheChain() throws Exception {
+        TestCertificates.Issued old = new TestCertificates().issue("app.test");
+        TestCertificates.Issued renewed = new TestCertificates().issue("app.test");
+        new AcmeFiles(acme, DIRECTORY).store("app.test", old.keyPair(), chainPem(old));
+        AcmeFiles chainMoveFails = new AcmeFiles(acme, DIRECTORY, TestFileWrites.failingMovesTo(".crt"));
+        assertThatThrownBy(() -> chainMoveFails.store("app.test", renewed.keyPair(), chainPem(renewed)))
+                .isInstanceOf(IOException.class);
+        CrashStates recorded = new CrashStates();
+
+        assertThat(new AcmeFiles(acme, DIRECTORY, recorded.writes()).load("app.test").orElseThrow().chain())
+                .isEqualTo(renewed.chain());
+
+        assertThat(recorded.steps()).startsWith("sync", "app.test.crt.next -> app.test.crt", "sync");
+    }
+
     /** What a crash can leave of the save of {@code renewed} over {@code old} ({@link CrashStates#statesAfterACrash}). */
     private Map<Map<String, String>, String> statesAfterACrashOfARenewal(TestCertificates.Issued old,
             TestCertificates.Issued renewed) throws IOException {
