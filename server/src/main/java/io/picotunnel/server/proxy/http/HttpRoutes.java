@@ -82,8 +82,8 @@ public final class HttpRoutes implements ServiceListener {
     }
 
     /**
-     * A follower runs inside this lock and the store's write: one that throws is logged and the others are told all
-     * the same, rather than its exception ending the change half told.
+     * A follower runs inside this lock and the store's write: one that throws a RuntimeException is logged and the
+     * others are told all the same, rather than its exception ending the change half told (an Error still ends it).
      */
     private static void tell(Consumer<Service> follower, Service before, String id) {
         try {

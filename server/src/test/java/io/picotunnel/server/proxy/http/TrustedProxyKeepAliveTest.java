@@ -33,7 +33,7 @@ class TrustedProxyKeepAliveTest {
                     assertThat(response.status()).as(visitor).isEqualTo(200);
                     String heard = visitor.isEmpty() ? "127.0.0.1" : visitor;
                     assertThat(response.text()).as(visitor)
-                            .contains("h:x-forwarded-for=" + heard, "h:x-real-ip=" + heard);
+                            .contains("h:x-forwarded-for=" + heard + "\n", "h:x-real-ip=" + heard + "\n");
                 }
             }
         }

@@ -803,6 +803,7 @@ class UpstreamKeepAliveTest {
                     run.get();
                 }
             }
+            assertThat(eachAnswered.getCount()).as("visitors that had not answered once when another ended").isZero();
             for (int edit = 1; edit <= 40; edit++) {
                 String to = (edit % 2 == 1 ? other : target).address();
                 tunnel.editService(serviceId, "{\"target_addr\":\"" + to + "\"}");
