@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufOutputStream;
+import io.picotunnel.protocol.buffer.NewBuffers;
 import io.picotunnel.protocol.text.AsciiNumbers;
 import io.picotunnel.protocol.text.ControlCharacters;
 
@@ -61,14 +62,7 @@ public record StreamHeader(StreamType type, String target) {
 
     /** The wire encoding: length, JSON, newline; the buffer is released if the encoding fails. */
     public ByteBuf encode(ByteBufAllocator alloc) {
-        ByteBuf out = alloc.buffer(32 + target.length());
-        try {
-            encode(out);
-        } catch (RuntimeException | Error e) {
-            out.release();
-            throw e;
-        }
-        return out;
+        return NewBuffers.filled(alloc.buffer(32 + target.length()), this, (out, header) -> header.encode(out));
     }
 
     /** Writes the wire encoding to {@code out}. */

@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
+import io.picotunnel.protocol.buffer.NewBuffers;
 
 import java.util.List;
 
@@ -40,16 +41,15 @@ public final class MaskingWebSocketFrameEncoder extends MessageToMessageEncoder<
             throw new TooLongFrameException("invalid payload for " + frame.getClass().getSimpleName()
                     + " (payload length must be <= " + MAX_CONTROL_PAYLOAD + ")");
         }
-        ByteBuf buf = ctx.alloc().buffer(FrameHeaders.length(length, true) + length);
-        try {
-            int payloadStart = FrameHeaders.write(buf,
-                    (frame.isFinalFragment() ? 0x80 : 0) | (frame.rsv() & 0x7) << 4 | opcode, length, true);
-            Masking.maskWithFreshKey(buf, payloadStart, payload);
-        } catch (RuntimeException | Error e) {
-            buf.release();
-            throw e;
-        }
-        out.add(buf);
+        out.add(NewBuffers.filled(ctx.alloc().buffer(FrameHeaders.length(length, true) + length), frame,
+                MaskingWebSocketFrameEncoder::writeMasked));
+    }
+
+    private static void writeMasked(ByteBuf buf, WebSocketFrame frame) {
+        ByteBuf payload = frame.content();
+        int payloadStart = FrameHeaders.write(buf, (frame.isFinalFragment() ? 0x80 : 0) | (frame.rsv() & 0x7) << 4
+                | opcode(frame), payload.readableBytes(), true);
+        Masking.maskWithFreshKey(buf, payloadStart, payload);
     }
 
     private static int opcode(WebSocketFrame frame) {

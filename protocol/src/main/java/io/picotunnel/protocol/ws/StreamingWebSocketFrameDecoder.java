@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
 import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.buffer.NewBuffers;
 
 
 /**
@@ -241,18 +242,11 @@ public final class StreamingWebSocketFrameDecoder extends ChannelInboundHandlerA
      * read-only. A copy or an unmasking that fails releases the piece.
      */
     private ByteBuf unmaskedPiece(ChannelHandlerContext ctx, ByteBuf in, int length) {
-        boolean copy = in.isReadOnly();
-        ByteBuf piece = copy ? ctx.alloc().buffer(length) : in.readRetainedSlice(length);
-        try {
-            if (copy) {
-                piece.writeBytes(in, length);
-            }
-            unmask(piece);
-        } catch (RuntimeException | Error e) {
-            piece.release();
-            throw e;
-        }
-        return piece;
+        ByteBuf piece = in.isReadOnly()
+                ? NewBuffers.filled(ctx.alloc().buffer(length, length), in,
+                        (copy, from) -> copy.writeBytes(from, copy.writableBytes()))
+                : in.readRetainedSlice(length);
+        return NewBuffers.filled(piece, this, (unmasked, decoder) -> decoder.unmask(unmasked));
     }
 
     private void firePiece(ChannelHandlerContext ctx, ByteBuf piece) {

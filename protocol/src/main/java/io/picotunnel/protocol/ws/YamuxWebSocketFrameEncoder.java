@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.EncoderException;
+import io.picotunnel.protocol.buffer.NewBuffers;
 import io.picotunnel.protocol.yamux.EncodesYamuxFrames;
 import io.picotunnel.protocol.yamux.YamuxFrame;
 import io.picotunnel.protocol.yamux.YamuxFrameEncoder;
@@ -92,15 +93,11 @@ public final class YamuxWebSocketFrameEncoder extends ChannelOutboundHandlerAdap
             frame.release();
             return;
         }
-        ByteBuf headers = null;
+        ByteBuf headers;
         try {
-            headers = ctx.alloc().ioBuffer(FrameHeaders.length(length, false) + HEADER_LENGTH);
-            FrameHeaders.write(headers, FIN_BINARY, length, false);
-            YamuxFrameEncoder.writeHeader(frame, headers);
+            headers = NewBuffers.filled(ctx.alloc().ioBuffer(FrameHeaders.length(length, false) + HEADER_LENGTH),
+                    frame, YamuxWebSocketFrameEncoder::writeUnmaskedHeaders);
         } catch (RuntimeException | Error e) {
-            if (headers != null) {
-                headers.release();
-            }
             frame.release();
             throw e;
         }
@@ -122,24 +119,27 @@ public final class YamuxWebSocketFrameEncoder extends ChannelOutboundHandlerAdap
 
     /** The whole WebSocket frame in one buffer: its header, then the yamux frame, masked on the client. */
     private ByteBuf copied(ByteBufAllocator alloc, YamuxFrame frame, int length) {
-        ByteBuf out = null;
         try {
-            out = alloc.ioBuffer(FrameHeaders.length(length, masked) + length);
-            int payloadStart = FrameHeaders.write(out, FIN_BINARY, length, masked);
-            YamuxFrameEncoder.writeHeader(frame, out);
-            if (masked) {
-                Masking.maskWithFreshKey(out, payloadStart, frame.payload());
-            } else {
-                out.writeBytes(frame.payload(), frame.payload().readerIndex(), length - HEADER_LENGTH);
-            }
-            return out;
-        } catch (RuntimeException | Error e) {
-            if (out != null) {
-                out.release();
-            }
-            throw e;
+            return NewBuffers.filled(alloc.ioBuffer(FrameHeaders.length(length, masked) + length), frame,
+                    masked ? YamuxWebSocketFrameEncoder::writeMaskedFrame : YamuxWebSocketFrameEncoder::writeFrame);
         } finally {
             frame.release();
         }
+    }
+
+    private static void writeUnmaskedHeaders(ByteBuf out, YamuxFrame frame) {
+        FrameHeaders.write(out, FIN_BINARY, HEADER_LENGTH + frame.payload().readableBytes(), false);
+        YamuxFrameEncoder.writeHeader(frame, out);
+    }
+
+    private static void writeFrame(ByteBuf out, YamuxFrame frame) {
+        writeUnmaskedHeaders(out, frame);
+        out.writeBytes(frame.payload(), frame.payload().readerIndex(), frame.payload().readableBytes());
+    }
+
+    private static void writeMaskedFrame(ByteBuf out, YamuxFrame frame) {
+        int payloadStart = FrameHeaders.write(out, FIN_BINARY, HEADER_LENGTH + frame.payload().readableBytes(), true);
+        YamuxFrameEncoder.writeHeader(frame, out);
+        Masking.maskWithFreshKey(out, payloadStart, frame.payload());
     }
 }

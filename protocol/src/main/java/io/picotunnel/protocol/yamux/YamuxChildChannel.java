@@ -21,6 +21,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.DefaultAttributeMap;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.picotunnel.protocol.buffer.NewBuffers;
 
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
@@ -595,12 +596,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
 
     /** {@code copy} with {@code data}'s readable bytes written to it; released if the copy fails. */
     private static ByteBuf filled(ByteBuf copy, ByteBuf data) {
-        try {
-            return copy.writeBytes(data);
-        } catch (RuntimeException | Error e) {
-            copy.release();
-            throw e;
-        }
+        return NewBuffers.filled(copy, data, (to, from) -> to.writeBytes(from));
     }
 
     void onAcknowledged() {

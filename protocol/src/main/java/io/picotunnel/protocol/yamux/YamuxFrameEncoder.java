@@ -5,6 +5,7 @@ import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.MessageToMessageEncoder;
+import io.picotunnel.protocol.buffer.NewBuffers;
 
 import java.util.List;
 
@@ -29,43 +30,29 @@ public final class YamuxFrameEncoder extends MessageToMessageEncoder<YamuxFrame>
 
     @Override
     protected void encode(ChannelHandlerContext ctx, YamuxFrame frame, List<Object> out) {
+        if (frame.payload().readableBytes() <= COPY_THRESHOLD) {
+            out.add(NewBuffers.filled(ctx.alloc().ioBuffer(HEADER_LENGTH + frame.payload().readableBytes()), frame,
+                    YamuxFrameEncoder::writeHeaderAndPayload));
+        } else {
+            out.add(NewBuffers.filled(ctx.alloc().compositeBuffer(2), frame, YamuxFrameEncoder::addHeaderAndPayload));
+        }
+    }
+
+    private static void writeHeaderAndPayload(ByteBuf out, YamuxFrame frame) {
+        writeHeader(frame, out);
         ByteBuf payload = frame.payload();
-        int length = payload.readableBytes();
-        if (length <= COPY_THRESHOLD) {
-            ByteBuf buf = ctx.alloc().ioBuffer(HEADER_LENGTH + length);
-            try {
-                writeHeader(frame, buf);
-                buf.writeBytes(payload, payload.readerIndex(), length);
-            } catch (RuntimeException | Error e) {
-                buf.release();
-                throw e;
-            }
-            out.add(buf);
-            return;
-        }
-        ByteBuf header = ctx.alloc().ioBuffer(HEADER_LENGTH);
-        CompositeByteBuf composite = null;
-        ByteBuf retained;
-        try {
-            writeHeader(frame, header);
-            composite = ctx.alloc().compositeBuffer(2);
-            // The frame is released after encode; the composite keeps its own reference to the payload.
-            retained = payload.retain();
-        } catch (RuntimeException | Error e) {
-            header.release();
-            if (composite != null) {
-                composite.release();
-            }
-            throw e;
-        }
-        try {
-            composite.addComponents(true, header, retained);
-        } catch (RuntimeException | Error e) {
-            // addComponents released the buffers it did not take; the composite releases those it did
-            composite.release();
-            throw e;
-        }
-        out.add(composite);
+        out.writeBytes(payload, payload.readerIndex(), payload.readableBytes());
+    }
+
+    /**
+     * The header in a buffer of its own, then the payload itself. A component that cannot be added is released by
+     * {@code addComponent}; those added are released with the composite if a later step throws.
+     */
+    private static void addHeaderAndPayload(CompositeByteBuf composite, YamuxFrame frame) {
+        composite.addComponent(true, NewBuffers.filled(composite.alloc().ioBuffer(HEADER_LENGTH), frame,
+                (header, f) -> writeHeader(f, header)));
+        // The frame is released after encode; the composite keeps its own reference to the payload.
+        composite.addComponent(true, frame.payload().retain());
     }
 
     /** The frame's 12-byte header, written to {@code out}. */
