@@ -6,6 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
+import io.picotunnel.protocol.buffer.Leaks;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -52,13 +53,12 @@ class StreamHeaderTest {
     void aHeaderTooLongToEncodeReleasesItsBuffer() {
         StreamHeader header = new StreamHeader(StreamType.TCP,
                 "a".repeat(StreamHeader.DEFAULT_MAX_JSON_LENGTH) + ":80");
-        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
+        UnpooledByteBufAllocator allocator = Leaks.countingAllocator();
 
         assertThatThrownBy(() -> header.encode(allocator))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("longer than 4096 bytes");
 
-        assertThat(allocator.metric().usedDirectMemory() + allocator.metric().usedHeapMemory())
-                .as("bytes of the header's buffer not released").isZero();
+        Leaks.assertAllReleased(allocator, "the header's buffer");
     }
 
     @Test

@@ -16,7 +16,8 @@ import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
-import io.picotunnel.protocol.yamux.CopyFailingBuffer;
+import io.picotunnel.protocol.buffer.CopyFailingBuffer;
+import io.picotunnel.protocol.buffer.Leaks;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -266,7 +267,7 @@ class StreamingWebSocketFrameDecoderTest {
     @Test
     void anErrorWhileAMaskedPayloadIsCopiedOutOfAReadOnlyBufferReleasesTheCopy() {
         EmbeddedChannel channel = new EmbeddedChannel(new StreamingWebSocketFrameDecoder(config(true)));
-        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
+        UnpooledByteBufAllocator allocator = Leaks.countingAllocator();
         channel.config().setAllocator(allocator);
         byte[] bytes = wire(true, new BinaryWebSocketFrame(Unpooled.wrappedBuffer(new byte[16])));
         StackOverflowError error = new StackOverflowError("while copying");
@@ -274,8 +275,7 @@ class StreamingWebSocketFrameDecoderTest {
 
         assertThatThrownBy(() -> channel.writeInbound(in)).isSameAs(error);
 
-        assertThat(allocator.metric().usedDirectMemory() + allocator.metric().usedHeapMemory())
-                .as("bytes of the payload's copy not released").isZero();
+        Leaks.assertAllReleased(allocator, "the payload's copy");
         assertThat(in.refCnt()).as("released").isZero();
         assertThat(channel.finishAndReleaseAll()).isFalse();
     }

@@ -5,6 +5,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.picotunnel.protocol.buffer.CopyFailingBuffer;
+import io.picotunnel.protocol.buffer.Leaks;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -157,12 +159,11 @@ class OutboundQueueTest {
         ByteBuf second = CopyFailingBuffer.of(16, error);
         queue.add(second, channel.newPromise());
         queue.markFlushed();
-        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
+        UnpooledByteBufAllocator allocator = Leaks.countingAllocator();
 
         assertThatThrownBy(() -> queue.take(MAX, allocator)).isSameAs(error);
 
-        assertThat(allocator.metric().usedDirectMemory() + allocator.metric().usedHeapMemory())
-                .as("bytes of the merged buffer not released").isZero();
+        Leaks.assertAllReleased(allocator, "the merged buffer");
         assertThat(queue.bytes()).isEqualTo(26);
         assertThat(first.refCnt() + second.refCnt()).as("both writes still queued").isEqualTo(2);
         assertThat(first.readableBytes()).isEqualTo(10);

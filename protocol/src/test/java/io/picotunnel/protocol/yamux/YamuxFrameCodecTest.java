@@ -8,6 +8,8 @@ import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.EncoderException;
+import io.picotunnel.protocol.buffer.CopyFailingBuffer;
+import io.picotunnel.protocol.buffer.Leaks;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -98,14 +100,13 @@ class YamuxFrameCodecTest {
      * are not released yet: the write fails with {@code error} as its cause, nothing left in use, the payload released.
      */
     private void assertWriteFailsWithEverythingReleased(ByteBuf payload, Throwable error) {
-        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
+        UnpooledByteBufAllocator allocator = Leaks.countingAllocator();
         encoder.config().setAllocator(allocator);
 
         assertThatThrownBy(() -> encoder.writeOutbound(YamuxFrame.data(0, 3, payload)))
                 .isInstanceOf(EncoderException.class).hasCause(error);
 
-        assertThat(allocator.metric().usedDirectMemory() + allocator.metric().usedHeapMemory())
-                .as("bytes of the encoder's buffers not released").isZero();
+        Leaks.assertAllReleased(allocator, "the encoder's buffers");
         assertThat(payload.refCnt()).as("released").isZero();
     }
 

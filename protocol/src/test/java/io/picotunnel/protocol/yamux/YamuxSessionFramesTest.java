@@ -14,6 +14,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.Future;
+import io.picotunnel.protocol.buffer.CopyFailingBuffer;
+import io.picotunnel.protocol.buffer.Leaks;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -355,7 +357,7 @@ class YamuxSessionFramesTest {
      */
     @Test
     void anErrorWhileAFrameIsCopiedForItsReaderReleasesTheCopy() {
-        UnpooledByteBufAllocator allocator = new UnpooledByteBufAllocator(false);
+        UnpooledByteBufAllocator allocator = Leaks.countingAllocator();
         peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
@@ -374,8 +376,7 @@ class YamuxSessionFramesTest {
         peer.channel.writeInbound(wire);
         peer.channel.runPendingTasks();
 
-        assertThat(allocator.metric().usedDirectMemory() + allocator.metric().usedHeapMemory())
-                .as("bytes of the copy not released").isZero();
+        Leaks.assertAllReleased(allocator, "the copy");
         assertThat(wire.refCnt()).as("released").isZero();
     }
 

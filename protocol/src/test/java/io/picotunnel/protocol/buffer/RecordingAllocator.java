@@ -1,4 +1,4 @@
-package io.picotunnel.protocol.ws;
+package io.picotunnel.protocol.buffer;
 
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
@@ -10,25 +10,25 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** An allocator that records every buffer it gives out, for a test to check that each was released. */
-final class RecordingAllocator extends AbstractByteBufAllocator {
+public final class RecordingAllocator extends AbstractByteBufAllocator {
 
     /** Makes the buffers the allocator gives out. */
-    interface Buffers {
+    public interface Buffers {
         ByteBuf make(ByteBufAllocator allocator, int initialCapacity, int maxCapacity, boolean direct);
     }
 
     /** The buffers given out, in order. */
-    final List<ByteBuf> allocated = new ArrayList<>();
+    public final List<ByteBuf> allocated = new ArrayList<>();
     private final Buffers buffers;
 
     /** Unpooled heap and direct buffers. */
-    RecordingAllocator() {
+    public RecordingAllocator() {
         this((allocator, initialCapacity, maxCapacity, direct) -> direct
                 ? new UnpooledDirectByteBuf(allocator, initialCapacity, maxCapacity)
                 : new UnpooledHeapByteBuf(allocator, initialCapacity, maxCapacity));
     }
 
-    RecordingAllocator(Buffers buffers) {
+    public RecordingAllocator(Buffers buffers) {
         super(false);
         this.buffers = buffers;
     }

@@ -1,4 +1,4 @@
-package io.picotunnel.protocol.yamux;
+package io.picotunnel.protocol.buffer;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
