@@ -22,6 +22,8 @@ import io.netty.util.DefaultAttributeMap;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.picotunnel.protocol.buffer.NewBuffers;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
@@ -63,6 +65,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
     private static final AtomicIntegerFieldUpdater<YamuxChildChannel> PARENT_BLOCKED =
             AtomicIntegerFieldUpdater.newUpdater(YamuxChildChannel.class, "parentBlocked");
 
+    private static final Logger log = LoggerFactory.getLogger(YamuxChildChannel.class);
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
 
     private final YamuxSession session;
@@ -793,6 +796,10 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         try {
             return outbound.take(max, alloc());
         } catch (RuntimeException | Error e) {
+            // Said here, as a writer on voidPromise() learns nothing else. Not rate-limited: the cause is in this
+            // process (its writer released its buffer, an Error while copying), no frame of the peer's can bring it
+            // about, and the stream it resets writes no more.
+            log.warn("{}: stream {} reset: a write could not be sent", parent, Integer.toUnsignedString(streamId), e);
             dropOutbound(new StreamResetException("stream " + Integer.toUnsignedString(streamId)
                     + " was reset: a write could not be sent", e));
             sendReset();

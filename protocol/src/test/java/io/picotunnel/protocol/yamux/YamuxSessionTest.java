@@ -1,5 +1,6 @@
 package io.picotunnel.protocol.yamux;
 
+import ch.qos.logback.classic.Level;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -15,6 +16,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.IllegalReferenceCountException;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -398,6 +400,39 @@ class YamuxSessionTest {
         await().atMost(WAIT).until(() -> other.bytes().length == more.length);
         assertThat(other.bytes()).as("another stream of the same session echoed").isEqualTo(more);
         assertThat(pair.clientParent.isActive()).as("the session's connection still open").isTrue();
+    }
+
+    /**
+     * A writer on voidPromise() learns nothing of the reset its write brought about: one WARN says which stream was
+     * reset and why, with the cause. Nothing was logged.
+     */
+    @Test
+    void aWriteThatCannotBeSentIsLoggedWithItsCause() throws Exception {
+        pair = new SessionPair(config(), echoStreams(), null);
+        YamuxStreamChannel stream = open(pair.client, new StreamRecorder());
+        ByteBuf releasedByItsWriter = Unpooled.buffer(10).writeZero(10);
+        ByteBuf second = Unpooled.buffer(16).writeZero(16);
+
+        try (LogCapture log = new LogCapture(YamuxChildChannel.class, Level.WARN)) {
+            stream.eventLoop().submit(() -> {
+                stream.write(releasedByItsWriter, stream.voidPromise());
+                stream.write(second, stream.voidPromise());
+                releasedByItsWriter.release();
+                stream.flush();
+            }).get(10, TimeUnit.SECONDS);
+            assertThat(stream.closeFuture().await(10, TimeUnit.SECONDS)).as("the stream closed").isTrue();
+
+            assertThat(log.events()).singleElement().satisfies(event -> {
+                assertThat(event.getLevel()).isEqualTo(Level.WARN);
+                assertThat(event.getFormattedMessage())
+                        .contains("stream " + Integer.toUnsignedString(stream.streamId()) + " reset")
+                        .contains("a write could not be sent");
+                assertThat(event.getThrowableProxy()).as("the cause, with its trace").isNotNull();
+                assertThat(event.getThrowableProxy().getClassName())
+                        .isEqualTo(IllegalReferenceCountException.class.getName());
+            });
+        }
+        assertThat(second.refCnt()).as("the second write's buffer released").isZero();
     }
 
     private static byte[] randomBytes(int n, long seed) {
