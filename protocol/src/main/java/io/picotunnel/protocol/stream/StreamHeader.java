@@ -62,11 +62,13 @@ public record StreamHeader(StreamType type, String target) {
 
     /** The wire encoding: length, JSON, newline; the buffer is released if the encoding fails. */
     public ByteBuf encode(ByteBufAllocator alloc) {
+        refuseTargetLongerThanAnyHeader();
         return NewBuffers.filled(alloc.buffer(32 + target.length()), this, (out, header) -> header.encode(out));
     }
 
     /** Writes the wire encoding to {@code out}. */
     public void encode(ByteBuf out) {
+        refuseTargetLongerThanAnyHeader();
         int lengthIndex = out.writerIndex();
         out.writeShort(0);
         int jsonStart = out.writerIndex();
@@ -84,5 +86,16 @@ public record StreamHeader(StreamType type, String target) {
         }
         out.setShort(lengthIndex, jsonLength);
         out.writeByte('\n');
+    }
+
+    /**
+     * Every character of the target takes one byte of JSON or more: a longer target is refused before a buffer of
+     * its length is allocated or written. The record does not bound it, as the decoder's limit is the reader's.
+     */
+    private void refuseTargetLongerThanAnyHeader() {
+        if (target.length() > DEFAULT_MAX_JSON_LENGTH) {
+            throw new IllegalArgumentException("stream header longer than " + DEFAULT_MAX_JSON_LENGTH
+                    + " bytes: its target alone has " + target.length() + " characters");
+        }
     }
 }

@@ -7,6 +7,7 @@ import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
 import io.picotunnel.protocol.buffer.Leaks;
+import io.picotunnel.protocol.buffer.RecordingAllocator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -57,6 +58,33 @@ class StreamHeaderTest {
 
         assertThatThrownBy(() -> header.encode(allocator))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("longer than 4096 bytes");
+
+        Leaks.assertAllReleased(allocator, "the header's buffer");
+    }
+
+    /**
+     * A target longer than any header can hold is refused before a buffer is allocated: the buffer was allocated at
+     * the target's length (here 1 MiB) and written before the JSON's length was checked.
+     */
+    @Test
+    void aTargetLongerThanAnyHeaderIsRefusedBeforeABufferIsAllocated() {
+        StreamHeader header = new StreamHeader(StreamType.TCP, "a".repeat(1 << 20) + ":80");
+        RecordingAllocator allocator = new RecordingAllocator();
+
+        assertThatThrownBy(() -> header.encode(allocator)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("longer than 4096 bytes").hasMessageContaining((1 << 20) + 3 + " characters");
+
+        assertThat(allocator.allocated).as("buffers allocated").isEmpty();
+    }
+
+    /** A target of fewer characters whose JSON still passes the limit (two bytes a character) releases its buffer. */
+    @Test
+    void aTargetWhoseJsonPassesTheLimitReleasesItsBuffer() {
+        StreamHeader header = new StreamHeader(StreamType.TCP, "\u00e9".repeat(2100) + ":80");
+        UnpooledByteBufAllocator allocator = Leaks.countingAllocator();
+
+        assertThatThrownBy(() -> header.encode(allocator))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("stream header longer than 4096 bytes");
 
         Leaks.assertAllReleased(allocator, "the header's buffer");
     }
