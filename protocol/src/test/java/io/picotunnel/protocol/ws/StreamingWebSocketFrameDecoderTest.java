@@ -3,6 +3,7 @@ package io.picotunnel.protocol.ws;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
@@ -277,6 +278,28 @@ class StreamingWebSocketFrameDecoderTest {
 
         Leaks.assertAllReleased(allocator, "the payload's copy");
         assertThat(in.refCnt()).as("released").isZero();
+        assertThat(channel.finishAndReleaseAll()).isFalse();
+    }
+
+    /**
+     * An Error while a masked payload is unmasked in place, in a slice of the read buffer (an OutOfMemoryError, a
+     * StackOverflowError; here from that buffer), fails the read with the slice released: it kept the read buffer.
+     */
+    @Test
+    void anErrorWhileAMaskedPayloadIsUnmaskedInPlaceReleasesItsSlice() {
+        EmbeddedChannel channel = new EmbeddedChannel(new StreamingWebSocketFrameDecoder(config(true)));
+        byte[] bytes = wire(true, new BinaryWebSocketFrame(Unpooled.wrappedBuffer(new byte[16])));
+        StackOverflowError error = new StackOverflowError("while unmasking");
+        ByteBuf in = new UnpooledHeapByteBuf(UnpooledByteBufAllocator.DEFAULT, bytes.length, bytes.length) {
+            @Override
+            public int nioBufferCount() {
+                throw error;
+            }
+        }.writeBytes(bytes);
+
+        assertThatThrownBy(() -> channel.writeInbound(in)).isSameAs(error);
+
+        assertThat(in.refCnt()).as("the read buffer released, the payload's slice of it too").isZero();
         assertThat(channel.finishAndReleaseAll()).isFalse();
     }
 }

@@ -3,6 +3,7 @@ package io.picotunnel.protocol.yamux;
 import ch.qos.logback.classic.Level;
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
@@ -358,6 +359,34 @@ class YamuxSessionFramesTest {
     @Test
     void anErrorWhileAFrameIsCopiedForItsReaderReleasesTheCopy() {
         UnpooledByteBufAllocator allocator = Leaks.countingAllocator();
+
+        ByteBuf wire = sendAFrameWhoseCopyForItsReaderFails(YamuxChildChannel.COALESCE_LIMIT, allocator);
+
+        Leaks.assertAllReleased(allocator, "the copy");
+        assertThat(wire.refCnt()).as("released").isZero();
+    }
+
+    /**
+     * As above for a smaller frame, copied to the heap outside the stream's allocator (pooled copies appended to are
+     * avoided there): the copy is released, the heap bytes of unpooled buffers in use are as they were.
+     */
+    @Test
+    void anErrorWhileASmallFrameIsCopiedToTheHeapForItsReaderReleasesTheCopy() {
+        long heapInUse = UnpooledByteBufAllocator.DEFAULT.metric().usedHeapMemory();
+
+        ByteBuf wire = sendAFrameWhoseCopyForItsReaderFails(1000, Leaks.countingAllocator());
+
+        peer.channel.releaseOutbound();
+        assertThat(UnpooledByteBufAllocator.DEFAULT.metric().usedHeapMemory())
+                .as("heap bytes of unpooled buffers in use (the copy of 1000 bytes not released)").isEqualTo(heapInUse);
+        assertThat(wire.refCnt()).as("released").isZero();
+    }
+
+    /**
+     * A SERVER peer whose streams, of {@code allocator}, read only when asked, sent a new stream's data frame of
+     * {@code length} bytes whose copy out of the read buffer throws; returns that read buffer.
+     */
+    private ByteBuf sendAFrameWhoseCopyForItsReaderFails(int length, ByteBufAllocator allocator) {
         peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
@@ -365,7 +394,6 @@ class YamuxSessionFramesTest {
                 ch.config().setAllocator(allocator);
             }
         });
-        int length = YamuxChildChannel.COALESCE_LIMIT;
         StackOverflowError error = new StackOverflowError("while copying for the reader");
         ByteBuf wire = CopyFailingBuffer.of(YamuxSpec.HEADER_LENGTH + length, error).writerIndex(0);
         YamuxFrame frame = YamuxFrame.data(FLAG_SYN, 1, Unpooled.buffer(length).writeZero(length));
@@ -375,9 +403,7 @@ class YamuxSessionFramesTest {
 
         peer.channel.writeInbound(wire);
         peer.channel.runPendingTasks();
-
-        Leaks.assertAllReleased(allocator, "the copy");
-        assertThat(wire.refCnt()).as("released").isZero();
+        return wire;
     }
 
     /** A SERVER peer whose streams read only when asked, with {@code cap} bytes of direct memory between them. */
