@@ -18,6 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -330,17 +331,22 @@ class HttpProxyTest {
 
     /**
      * The longest wait interim answers stretch, {@link HttpProxy#INTERIM_WAIT_TIMEOUTS} proxy timeouts, counts from the
-     * request's end, not its start: an upload that takes most of that limit, each piece within --proxy-timeout (1 s
-     * here), whose target then says 102 Processing for {@link KeepAliveTarget#PROCESSING_AFTER_BODY} before its answer,
-     * gets that answer, though it comes more than the limit after the request began.
+     * request's end, not its start: an upload that takes most of that limit, each piece within --proxy-timeout (2 s
+     * here, for a loaded machine: each piece and each 102 has over 1 s to spare), whose target then says 102
+     * Processing for {@link KeepAliveTarget#PROCESSING_AFTER_BODY} before its answer, gets that answer, though it comes
+     * more than the limit after the request began (about 4 s more: counted from the start, a 504 comes first).
      */
     @Test
     void theWaitThatInterimAnswersStretchCountsFromTheEndOfTheUploadNotItsStart() throws Exception {
-        Duration limit = Duration.ofSeconds(1).multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
-        int length = 24; // a byte each 0.3 s: over 7 s
+        Duration proxyTimeout = Duration.ofSeconds(2);
+        tunnel.close();
+        tunnel = new TunnelFixture(Files.createDirectory(dataDir.resolve("slower")),
+                Map.of(Setting.PROXY_TIMEOUT, proxyTimeout.toSeconds() + "s"));
+        Duration limit = proxyTimeout.multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
+        int length = 16; // a byte each 0.9 s: over 14 s
         try (KeepAliveTarget working = new KeepAliveTarget()) {
             addService("slow.test", "/", working.address());
-            PacedBody.Outcome outcome = new PacedBody(new byte[] {'x'}, Duration.ofMillis(300), length, 500,
+            PacedBody.Outcome outcome = new PacedBody(new byte[] {'x'}, Duration.ofMillis(900), length, 500,
                     limit.multipliedBy(3)).sendTo(tunnel.httpPort(), "POST /processing-after-body HTTP/1.1\r\n"
                             + "Host: slow.test\r\nContent-Length: " + length + "\r\nConnection: close\r\n\r\n");
             assertThat(outcome.piecesSent()).as("the whole upload sent").isEqualTo(length);

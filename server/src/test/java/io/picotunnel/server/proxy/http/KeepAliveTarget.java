@@ -58,8 +58,8 @@ import java.util.zip.GZIPOutputStream;
  * <li>{@code /processing}: five 102 Processing 0.6 s apart, then 200 as {@code /ok}; {@code /processing-forever}:
  * 102 Processing every 0.25 s and never a final answer (for 100 s at most, or until a write fails);
  * {@code /processing-unread}: the same without reading the request's body (nor saying 100 Continue to it);
- * {@code /processing-after-body}: once the request's body was read whole, 102 Processing every 0.25 s for
- * {@link #PROCESSING_AFTER_BODY}, then 200 as {@code /ok}.</li>
+ * {@code /processing-after-body}: once the request's body was read whole, 102 Processing every
+ * {@link #PROCESSING_AFTER_BODY_PACE} for {@link #PROCESSING_AFTER_BODY}, then 200 as {@code /ok}.</li>
  * <li>{@code /status/CODE}: an answer with the status line {@code HTTP/1.1 CODE Odd}, as {@code /ok} otherwise (CODE
  * as sent: {@code 099}, {@code 0200}, {@code 1000}).</li>
  * <li>{@code /big}: 200 with a body of 64 MiB, written as fast as it is taken; the connection ends when a write
@@ -72,7 +72,9 @@ import java.util.zip.GZIPOutputStream;
 final class KeepAliveTarget implements AutoCloseable {
 
     /** How long {@code /processing-after-body} says 102 Processing once the body came, before its answer. */
-    static final Duration PROCESSING_AFTER_BODY = Duration.ofSeconds(5);
+    static final Duration PROCESSING_AFTER_BODY = Duration.ofSeconds(10);
+    /** How often {@code /processing-after-body} says 102 Processing: half the proxy timeout of 2 s its test sets. */
+    static final Duration PROCESSING_AFTER_BODY_PACE = Duration.ofSeconds(1);
 
     private final ServerSocket server;
     private final ExecutorService threads = Executors.newCachedThreadPool();
@@ -374,11 +376,11 @@ final class KeepAliveTarget implements AutoCloseable {
                     }
                     case "/processing-after-body" -> {
                         readBody(in, headers);
-                        // Its pace is the scenario, not a wait: well within the proxy's timeout of 1 s each time.
-                        for (long i = 0; i < PROCESSING_AFTER_BODY.toMillis() / 250; i++) {
+                        // Its pace is the scenario, not a wait: well within the proxy's timeout each time.
+                        for (long i = 0; i < PROCESSING_AFTER_BODY.dividedBy(PROCESSING_AFTER_BODY_PACE); i++) {
                             out.write("HTTP/1.1 102 Processing\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                             out.flush();
-                            Thread.sleep(250);
+                            Thread.sleep(PROCESSING_AFTER_BODY_PACE.toMillis());
                         }
                         send(out, "200 OK", "Content-Length: " + body.length(), body);
                     }
