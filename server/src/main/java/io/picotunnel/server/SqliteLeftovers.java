@@ -43,7 +43,8 @@ import java.util.regex.Pattern;
  * one holding its lock), then the directory. So a directory holding sqlite-jdbc's files holds the lock file too, and is
  * taken once unlocked; one holding the lock file alone, or nothing, is what a halt in a start or in the last of a
  * deletion leaves, and also what a start under way elsewhere holds between two calls (the lock file made, not yet
- * locked): taken only once unchanged for {@link #START_UNDER_WAY} (its lock too must be free). Sqlite-jdbc's files
+ * locked): taken only once unchanged for {@link #START_UNDER_WAY} (its lock too must be free; a start held longer
+ * than that before it locks finds its lock file gone and makes another directory). Sqlite-jdbc's files
  * without the lock file are an older version's: left, as whose they are cannot be told.
  * Nothing is taken where users other than this process's and root may rename the parent's entries (their directory,
  * or one they may write without the sticky bit /tmp has): a name checked there could be swapped before it is opened,
@@ -170,8 +171,8 @@ final class SqliteLeftovers {
         } catch (NoSuchFileException e) {
             log.debug("Left {}: {} (another start took it)", entry, e.toString());
         } catch (IOException | RuntimeException e) {
-            log.warn("Cannot delete {}, sqlite-jdbc's library left by a server that was killed: {}", entry,
-                    e.toString());
+            log.warn("Left {}, or part of it: the sqlite-jdbc directory (about 1 MB) of a server that was killed,"
+                    + " which this start could not delete ({}); the next start tries again", entry, e.toString());
         }
     }
 

@@ -6,10 +6,14 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -32,6 +36,9 @@ import java.util.function.Consumer;
  * its checks and its open, a hung NFS parent), and must not hold the start or its stop. It races neither this
  * directory's making (it starts once the directory is made, locked and set) nor the stop's deletion of it: it skips
  * this directory's name and takes only directories whose lock it gets, which this process's held lock never gives.
+ * A start held for over that minute between making its lock file and locking it (SIGSTOP, a paused container) may find
+ * its directory taken by another start's clean-up, the lock file it locks deleted: it checks, once locked, that its
+ * lock file is still in place, the one it made, and makes another directory where not.
  */
 final class SqliteTempDirectory {
 
@@ -46,6 +53,8 @@ final class SqliteTempDirectory {
      */
     static final int MAX_FILES = 10;
     static final String LEFTOVERS_THREAD = "picotunnel-sqlite-leftovers";
+    /** Directories one start makes at most, each taken by another start's clean-up before it was locked. */
+    static final int MAX_DIRECTORIES = 3;
     private static final Logger log = LoggerFactory.getLogger(SqliteTempDirectory.class);
 
     private final Path directory;
@@ -72,13 +81,35 @@ final class SqliteTempDirectory {
 
     /** As {@link #create()}, with {@code cleanUp} (given this directory) in place of {@link SqliteLeftovers}'. */
     static Optional<SqliteTempDirectory> create(Consumer<Path> cleanUp) {
+        return create(cleanUp, directory -> {
+        });
+    }
+
+    /**
+     * As {@link #create(Consumer)}, with {@code beforeLock} run on each directory made, between the making of its lock
+     * file and its locking (for tests: a start held there).
+     */
+    static Optional<SqliteTempDirectory> create(Consumer<Path> cleanUp, Consumer<Path> beforeLock) {
         String operators = System.getProperty(PROPERTY);
         String parent = operators != null ? operators : System.getProperty("java.io.tmpdir");
         try {
-            Path directory = Files.createTempDirectory(Path.of(parent), PREFIX + ProcessHandle.current().pid() + "-");
-            FileChannel lock = locked(directory);
-            System.setProperty(PROPERTY, directory.toString());
-            return Optional.of(new SqliteTempDirectory(directory, lock, startCleanUp(cleanUp, directory)));
+            for (int made = 1; ; made++) {
+                Path directory = Files.createTempDirectory(Path.of(parent),
+                        PREFIX + ProcessHandle.current().pid() + "-");
+                Optional<FileChannel> lock = locked(directory, beforeLock);
+                if (lock.isPresent()) {
+                    System.setProperty(PROPERTY, directory.toString());
+                    return Optional.of(new SqliteTempDirectory(directory, lock.get(),
+                            startCleanUp(cleanUp, directory)));
+                }
+                if (made == MAX_DIRECTORIES) {
+                    throw new IOException("another start's clean-up took each of the " + made + " directories made,"
+                            + " the last " + directory + ", before it was locked");
+                }
+                log.warn("Making another directory for sqlite-jdbc's native library: another start's clean-up took"
+                        + " {} before this start locked it (held for over {} since it made it)", directory,
+                        SqliteLeftovers.START_UNDER_WAY);
+            }
         } catch (IOException | RuntimeException e) {
             log.warn("Cannot make a directory for sqlite-jdbc's native library in {}: {}", parent, e.toString());
             return Optional.empty();
@@ -110,23 +141,49 @@ final class SqliteTempDirectory {
         return leftoversCleanedUp;
     }
 
-    /** Makes {@value #LOCK} in {@code directory} and locks it; deletes the directory where it cannot. */
-    private static FileChannel locked(Path directory) throws IOException {
+    /**
+     * Makes {@value #LOCK} in {@code directory} and locks it; deletes the directory where it cannot. Empty where
+     * another start's clean-up took the directory before the lock was taken (the lock file gone, or another, or locked
+     * by that clean-up): the directory is left to it.
+     */
+    private static Optional<FileChannel> locked(Path directory, Consumer<Path> beforeLock) throws IOException {
+        Path file = directory.resolve(LOCK);
         FileChannel channel = null;
         try {
-            channel = FileChannel.open(directory.resolve(LOCK), StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE);
-            FileLock held = channel.tryLock();
-            if (held == null) {
-                throw new IOException("cannot lock " + directory.resolve(LOCK));
+            channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            Optional<Object> made = fileKey(file);
+            beforeLock.accept(directory);
+            FileLock held;
+            try {
+                held = channel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                held = null; // a clean-up in this process holds it
             }
-            return channel;
+            if (held != null && made.isPresent() && made.equals(fileKey(file))) {
+                return Optional.of(channel);
+            }
+            channel.close();
+            return Optional.empty();
         } catch (IOException | RuntimeException e) {
             if (channel != null) {
                 channel.close();
             }
             deleteQuietly(directory);
             throw e;
+        }
+    }
+
+    /**
+     * What tells {@code file} from any other while it is open here (on Linux its device and inode, not given again
+     * while the file is open); empty where the file is gone.
+     */
+    private static Optional<Object> fileKey(Path file) throws IOException {
+        try {
+            BasicFileAttributes attributes = Files.readAttributes(file, BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            return Optional.of(attributes.fileKey() != null ? attributes.fileKey() : file);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
         }
     }
 

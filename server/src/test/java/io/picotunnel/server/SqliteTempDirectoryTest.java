@@ -2,6 +2,7 @@ package io.picotunnel.server;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.testkit.LogCapture;
+import org.assertj.core.api.ThrowingConsumer;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -372,6 +373,119 @@ class SqliteTempDirectoryTest {
         }
         assertThat(creating.get(30, TimeUnit.SECONDS).orElseThrow().leftoversCleanedUp())
                 .succeedsWithin(Duration.ofSeconds(30));
+    }
+
+    /**
+     * A start held for over a minute between making its lock file and locking it (SIGSTOP, a paused container) had its
+     * directory taken by another start's clean-up, which takes a lock file alone once unchanged for that long: it then
+     * locked the deleted file and pointed sqlite-jdbc at a directory gone. It makes another.
+     */
+    @Test
+    void aStartHeldBeforeItLocksWhoseDirectoryAnotherStartTookMakesAnother() throws Exception {
+        Path anotherStarts = Files.createDirectory(dir.resolve("another-start"));
+        List<Path> made = startHeldBeforeTheFirstLock(directory -> {
+            unchangedSinceAStart(directory);
+            SqliteLeftovers.deleteBeside(anotherStarts);
+        });
+
+        assertThat(made.getFirst()).as("taken by the other start").doesNotExist();
+    }
+
+    /** A lock file in its place that is not the one the start made (deleted, another made) is not its own either. */
+    @Test
+    void aStartWhoseLockFileWasReplacedBeforeItLockedMakesAnotherDirectory() throws Exception {
+        List<Path> made = startHeldBeforeTheFirstLock(directory -> {
+            Path lock = directory.resolve(SqliteTempDirectory.LOCK);
+            Files.delete(lock);
+            Files.writeString(lock, "");
+        });
+
+        assertThat(made.getFirst().resolve(SqliteTempDirectory.LOCK)).as("the other lock file, left").exists();
+    }
+
+    /**
+     * Starts in {@link #dir} with {@code took} run on its first directory before it locks; expects a second directory
+     * made, sqlite-jdbc pointed at it, and one warning. The directories made.
+     */
+    private List<Path> startHeldBeforeTheFirstLock(ThrowingConsumer<Path> took) {
+        System.setProperty(SqliteTempDirectory.PROPERTY, dir.toString());
+        List<Path> made = new ArrayList<>();
+        try (LogCapture logged = new LogCapture(SqliteTempDirectory.class, Level.WARN)) {
+            Optional<SqliteTempDirectory> started = SqliteTempDirectory.create(own -> {
+            }, directory -> {
+                made.add(directory);
+                if (made.size() == 1) {
+                    took.accept(directory);
+                }
+            });
+            assertThat(started).isPresent();
+            this.started.add(started.get());
+            Path pointedAt = Path.of(System.getProperty(SqliteTempDirectory.PROPERTY));
+            assertThat(pointedAt.resolve(SqliteTempDirectory.LOCK)).as("sqlite-jdbc's directory, with its lock file")
+                    .exists();
+            assertThat(made).as("directories made").hasSize(2);
+            assertThat(pointedAt).isEqualTo(made.get(1));
+            assertThat(logged.messages(Level.WARN)).singleElement().asString().isEqualTo("Making another directory"
+                    + " for sqlite-jdbc's native library: another start's clean-up took " + made.getFirst()
+                    + " before this start locked it (held for over PT1M since it made it)");
+        }
+        return made;
+    }
+
+    /** A start whose every directory is taken before it locks makes {@value SqliteTempDirectory#MAX_DIRECTORIES}. */
+    @Test
+    void aStartWhoseEveryDirectoryIsTakenGivesUpAfterAFewWithOneWarningMore() throws Exception {
+        System.setProperty(SqliteTempDirectory.PROPERTY, dir.toString());
+        List<Path> made = new ArrayList<>();
+        try (LogCapture logged = new LogCapture(SqliteTempDirectory.class, Level.WARN)) {
+            assertThat(SqliteTempDirectory.create(own -> {
+            }, (ThrowingConsumer<Path>) directory -> {
+                made.add(directory);
+                Files.delete(directory.resolve(SqliteTempDirectory.LOCK));
+            })).isEmpty();
+
+            assertThat(made).hasSize(SqliteTempDirectory.MAX_DIRECTORIES);
+            assertThat(logged.messages(Level.WARN)).hasSize(SqliteTempDirectory.MAX_DIRECTORIES).last().asString()
+                    .isEqualTo("Cannot make a directory for sqlite-jdbc's native library in " + dir
+                            + ": java.io.IOException: another start's clean-up took each of the "
+                            + SqliteTempDirectory.MAX_DIRECTORIES + " directories made, the last " + made.getLast()
+                            + ", before it was locked");
+        }
+        assertThat(System.getProperty(SqliteTempDirectory.PROPERTY)).isEqualTo(dir.toString());
+    }
+
+    /**
+     * A killed server's directory this start cannot delete (here a file in it immutable, which stops root too) is one
+     * WARN that says what was left and why. It said "Cannot delete ..., sqlite-jdbc's library left by ...".
+     */
+    @Test
+    void aKilledServersDirectoryThatCannotBeDeletedIsOneWarningSayingWhatWasLeftAndWhy() throws Exception {
+        Path killed = leftover(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123");
+        Path library = killed.resolve(LIBRARY);
+        assumeTrue(chattr("+i", library), "chattr +i works here");
+        try (LogCapture logged = new LogCapture(SqliteLeftovers.class, Level.WARN)) {
+            start();
+
+            assertThat(logged.events()).singleElement().satisfies(event -> {
+                assertThat(event.getLevel()).isEqualTo(Level.WARN);
+                assertThat(event.getFormattedMessage()).startsWith("Left " + killed + ", or part of it: the"
+                        + " sqlite-jdbc directory (about 1 MB) of a server that was killed, which this start could not"
+                        + " delete (java.nio.file.FileSystemException: ").contains(LIBRARY)
+                        .endsWith("Operation not permitted); the next start tries again");
+            });
+        } finally {
+            assertThat(chattr("-i", library)).as("chattr -i").isTrue();
+        }
+        assertThat(library).exists();
+    }
+
+    private static boolean chattr(String change, Path file) throws Exception {
+        Process chattr = new ProcessBuilder("chattr", change, file.toString()).redirectErrorStream(true).start();
+        try {
+            return chattr.waitFor(20, TimeUnit.SECONDS) && chattr.exitValue() == 0;
+        } finally {
+            chattr.destroyForcibly();
+        }
     }
 
     private static void awaitQuietly(CountDownLatch latch) {
