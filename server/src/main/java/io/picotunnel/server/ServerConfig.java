@@ -81,6 +81,11 @@ public record ServerConfig(
      * request (zero: never reused) and how many wait per service at most (as nginx's {@code keepalive}).
      */
     public record UpstreamKeepalive(Duration idleTimeout, int maxIdle) {
+        /** Checked by the rules and messages of --upstream-keepalive-timeout and --upstream-keepalive. */
+        public UpstreamKeepalive {
+            SettingValues.duration(Setting.UPSTREAM_KEEPALIVE_TIMEOUT, idleTimeout, true);
+            SettingValues.count(Setting.UPSTREAM_KEEPALIVE, maxIdle, 1, Integer.MAX_VALUE);
+        }
     }
 
     public static final Duration MIN_STREAM_OPEN_TIMEOUT = Duration.ofSeconds(1);
@@ -127,6 +132,12 @@ public record ServerConfig(
         }
     }
 
+    /**
+     * Checks each duration by the rule {@link #load} applies, with the same message: "Invalid --x (PICOTUNNEL_X): ...",
+     * also for configs made in code (a proxy timeout beyond ten years failed later, in the HTTP proxy's builder, in
+     * words that named no setting); those of {@link Limits}, {@link MonitorSettings} and {@link UpstreamKeepalive} are
+     * checked by their own records, but for the least check interval.
+     */
     public ServerConfig {
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(listenAddr, "listenAddr");
@@ -136,18 +147,38 @@ public record ServerConfig(
         adminToken = adminToken(adminToken);
         Objects.requireNonNull(authMode, "authMode");
         Objects.requireNonNull(acme, "acme");
-        Objects.requireNonNull(proxyTimeout, "proxyTimeout");
-        Objects.requireNonNull(keepaliveTimeout, "keepaliveTimeout");
-        Objects.requireNonNull(sendTimeout, "sendTimeout");
+        SettingValues.duration(Setting.PROXY_TIMEOUT, proxyTimeout, false);
+        SettingValues.duration(Setting.KEEPALIVE_TIMEOUT, keepaliveTimeout, false);
+        SettingValues.duration(Setting.SEND_TIMEOUT, sendTimeout, false);
         Objects.requireNonNull(upstreamKeepalive, "upstreamKeepalive");
-        Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+        SettingValues.duration(Setting.SHUTDOWN_GRACE, shutdownGrace, true);
         Objects.requireNonNull(tunnels, "tunnels");
-        Objects.requireNonNull(streamOpenTimeout, "streamOpenTimeout");
+        SettingValues.duration(Setting.STREAM_OPEN_TIMEOUT, streamOpenTimeout, false);
+        if (!streamOpenTimeoutInRange(streamOpenTimeout)) {
+            throw ConfigException.invalid(Setting.STREAM_OPEN_TIMEOUT, "it must be from 1s to 10m");
+        }
         Objects.requireNonNull(limits, "limits");
         trustedProxies = List.copyOf(trustedProxies);
         Objects.requireNonNull(monitoring, "monitoring");
+        checkInterval(monitoring.checkInterval());
         Objects.requireNonNull(publicPorts, "publicPorts");
         asciiHosts = List.copyOf(asciiHosts);
+    }
+
+    /** Below a second a client busy for a moment would lose requests; beyond ten minutes a visitor waits on. */
+    private static boolean streamOpenTimeoutInRange(Duration timeout) {
+        return timeout.compareTo(MIN_STREAM_OPEN_TIMEOUT) >= 0 && timeout.compareTo(MAX_STREAM_OPEN_TIMEOUT) <= 0;
+    }
+
+    /** Each probe may take at most the interval: below a second checks time out and the table fills fast. */
+    private static Duration checkInterval(Duration interval) {
+        SettingValues.duration(Setting.CHECK_INTERVAL, interval, false);
+        if (interval.compareTo(MonitorSettings.MIN_CHECK_INTERVAL) < 0) {
+            throw ConfigException.invalid(Setting.CHECK_INTERVAL, "it must be at least "
+                    + MonitorSettings.MIN_CHECK_INTERVAL.toSeconds() + "s: checks more often would time out and fill"
+                    + " the database");
+        }
+        return interval;
     }
 
     /**
@@ -424,20 +455,14 @@ public record ServerConfig(
                         + " is not an http(s) URL (with a port from 1 to 65535, if any)");
             }
             int alertAfter = values.count(Setting.ALERT_AFTER, 1, MonitorSettings.MAX_ALERT_AFTER);
-            Duration interval = duration(Setting.CHECK_INTERVAL);
-            if (interval.compareTo(MonitorSettings.MIN_CHECK_INTERVAL) < 0) {
-                // Each probe may take at most the interval: below a second checks time out and the table fills fast.
-                throw invalid(Setting.CHECK_INTERVAL, "it must be at least " + MonitorSettings.MIN_CHECK_INTERVAL.toSeconds()
-                        + "s: checks more often would time out and fill the database");
-            }
+            Duration interval = checkInterval(duration(Setting.CHECK_INTERVAL));
             return new MonitorSettings(interval, duration(Setting.CHECK_RETENTION), webhooks,
                     alertAfter, bool(Setting.METRICS_PUBLIC), count(Setting.MAX_EVENTS, MonitorSettings.MIN_MAX_EVENTS));
         }
 
-        /** Below a second a client busy for a moment would lose requests; beyond ten minutes a visitor waits on. */
         private Duration streamOpenTimeout() {
             Duration timeout = duration(Setting.STREAM_OPEN_TIMEOUT);
-            if (timeout.compareTo(MIN_STREAM_OPEN_TIMEOUT) < 0 || timeout.compareTo(MAX_STREAM_OPEN_TIMEOUT) > 0) {
+            if (!streamOpenTimeoutInRange(timeout)) {
                 throw invalid(Setting.STREAM_OPEN_TIMEOUT, quoted(raw(Setting.STREAM_OPEN_TIMEOUT))
                         + " is not a duration from 1s to 10m");
             }

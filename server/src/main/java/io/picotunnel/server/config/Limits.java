@@ -1,5 +1,6 @@
 package io.picotunnel.server.config;
 
+import io.picotunnel.protocol.config.SettingValues;
 import io.picotunnel.server.net.PortRanges;
 
 import java.time.Duration;
@@ -24,12 +25,10 @@ public record Limits(Duration headerTimeout, int maxConnections, int maxConnecti
     public static final Limits DEFAULTS = new Limits(Duration.ofSeconds(20), 10_000, 256, 4096, 1000, 10_000,
             PortRanges.parse("1024-65535"));
 
+    /** Checks {@code headerTimeout} by the rule and message of {@code --header-timeout}, also when made in code. */
     public Limits {
-        Objects.requireNonNull(headerTimeout, "headerTimeout");
+        SettingValues.duration(Setting.HEADER_TIMEOUT, headerTimeout, false);
         Objects.requireNonNull(tcpPorts, "tcpPorts");
-        if (headerTimeout.isNegative() || headerTimeout.isZero()) {
-            throw new IllegalArgumentException("headerTimeout must be positive");
-        }
         if (maxConnections < 1 || maxConnectionsPerAddress < 1 || maxTunnelRequests < 1 || maxTunnels < 0
                 || maxServices < 0) {
             throw new IllegalArgumentException("limits must be positive");

@@ -29,12 +29,13 @@ public record MonitorSettings(Duration checkInterval, Duration checkRetention, L
     public static final Duration MAX_CHECK_TIMEOUT = Duration.ofSeconds(5);
 
     /**
-     * Checks {@code alertAfter} and {@code maxEvents} by the rules and messages of {@code --alert-after} and
-     * {@code --max-events}, also for settings made in code.
+     * Checks {@code checkRetention}, {@code alertAfter} and {@code maxEvents} by the rules and messages of their
+     * settings, also for settings made in code, and {@code checkInterval} but for its least, 1 s, which the server's
+     * config checks (tests check more often).
      */
     public MonitorSettings {
-        Objects.requireNonNull(checkInterval, "checkInterval");
-        Objects.requireNonNull(checkRetention, "checkRetention");
+        SettingValues.duration(Setting.CHECK_INTERVAL, checkInterval, false);
+        SettingValues.duration(Setting.CHECK_RETENTION, checkRetention, false);
         webhookUrls = List.copyOf(webhookUrls);
         SettingValues.count(Setting.ALERT_AFTER, alertAfter, 1, MAX_ALERT_AFTER);
         SettingValues.count(Setting.MAX_EVENTS, maxEvents, MIN_MAX_EVENTS, Integer.MAX_VALUE);

@@ -4,6 +4,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.picotunnel.server.ServerConfig;
+import io.picotunnel.server.monitor.MonitorSettings;
 import io.picotunnel.server.net.HostPort;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -12,9 +13,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.RecordComponent;
 import java.net.URI;
 import java.nio.file.Files;
 import io.picotunnel.protocol.config.ConfigException;
+import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.yamux.SessionLimits;
 import io.picotunnel.protocol.yamux.TotalBufferBudget;
@@ -28,6 +32,7 @@ import org.slf4j.LoggerFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 class ServerConfigTest {
@@ -654,6 +659,91 @@ class ServerConfigTest {
         assertThat(withAdminToken(loaded, "a".repeat(16)).adminToken()).isEqualTo("a".repeat(16));
         assertThat(withAdminToken(loaded, "\"a-long-enough-token\"").adminToken()).isEqualTo("a-long-enough-token");
         assertThat(withAdminToken(loaded, null).adminToken()).isNull();
+    }
+
+    /**
+     * A config made in code took any duration: a proxy timeout beyond ten years failed only at the start, in the HTTP
+     * proxy's builder ("responseTimeout must be at most 3650 days"), naming no setting. Each is refused by the rule of
+     * its setting, in the words the command line gets.
+     */
+    @Test
+    void aDurationMadeInCodeIsRefusedByTheRuleAndMessageOfItsSetting() throws Throwable {
+        ServerConfig c = ServerConfig.ephemeral(dir);
+        Duration tooLong = Durations.MAX.plusDays(1);
+        Map<String, Setting> settings = Map.of("proxyTimeout", Setting.PROXY_TIMEOUT,
+                "keepaliveTimeout", Setting.KEEPALIVE_TIMEOUT, "sendTimeout", Setting.SEND_TIMEOUT,
+                "shutdownGrace", Setting.SHUTDOWN_GRACE, "streamOpenTimeout", Setting.STREAM_OPEN_TIMEOUT);
+        settings.forEach((component, setting) -> {
+            String invalid = "Invalid " + setting.flag() + " (" + setting.envVar() + "): ";
+            assertThatThrownBy(() -> with(c, component, tooLong)).as(component).isInstanceOf(ConfigException.class)
+                    .hasMessage(invalid + "it must be at most 3650d.");
+            assertThatThrownBy(() -> with(c, component, Duration.ofMillis(-1))).as(component)
+                    .isInstanceOf(ConfigException.class).hasMessage(invalid + "it must not be negative.");
+            assertThatThrownBy(() -> with(c, component, null)).as(component).isInstanceOf(NullPointerException.class)
+                    .hasMessage(setting.displayName());
+        });
+        for (Setting positive : List.of(Setting.PROXY_TIMEOUT, Setting.KEEPALIVE_TIMEOUT, Setting.SEND_TIMEOUT,
+                Setting.STREAM_OPEN_TIMEOUT)) {
+            String component = settings.entrySet().stream().filter(e -> e.getValue() == positive).findFirst()
+                    .orElseThrow().getKey();
+            String asLoaded = catchThrowable(() -> load(Map.of(positive, "0"), Map.of())).getMessage();
+            assertThat(asLoaded).as("the command line's").endsWith(": it must be greater than zero.");
+            assertThatThrownBy(() -> with(c, component, Duration.ZERO)).as(component)
+                    .isInstanceOf(ConfigException.class).hasMessage(asLoaded);
+        }
+        assertThat(with(c, "shutdownGrace", Duration.ZERO).shutdownGrace()).isZero();
+        for (Duration outside : List.of(Duration.ofMillis(999), Duration.ofSeconds(601))) {
+            assertThatThrownBy(() -> with(c, "streamOpenTimeout", outside)).isInstanceOf(ConfigException.class)
+                    .hasMessage("Invalid --stream-open-timeout (PICOTUNNEL_STREAM_OPEN_TIMEOUT): it must be from 1s to"
+                            + " 10m.");
+        }
+        assertThat(with(c, "proxyTimeout", Durations.MAX).proxyTimeout()).isEqualTo(Durations.MAX);
+
+        assertThatThrownBy(() -> new ServerConfig.UpstreamKeepalive(tooLong, 8)).isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --upstream-keepalive-timeout (PICOTUNNEL_UPSTREAM_KEEPALIVE_TIMEOUT): it must be"
+                        + " at most 3650d.");
+        assertThat(new ServerConfig.UpstreamKeepalive(Duration.ZERO, 1).idleTimeout()).isZero();
+        assertThatThrownBy(() -> new ServerConfig.UpstreamKeepalive(Duration.ZERO, 0))
+                .isInstanceOf(ConfigException.class).hasMessage(catchThrowable(() -> load(Map.of(
+                        Setting.UPSTREAM_KEEPALIVE, "0"), Map.of())).getMessage());
+        Limits l = c.limits();
+        assertThatThrownBy(() -> new Limits(tooLong, l.maxConnections(), l.maxConnectionsPerAddress(),
+                l.maxTunnelRequests(), l.maxTunnels(), l.maxServices(), l.tcpPorts()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --header-timeout (PICOTUNNEL_HEADER_TIMEOUT): it must be at most 3650d.");
+        assertThatThrownBy(() -> new Limits(Duration.ZERO, l.maxConnections(), l.maxConnectionsPerAddress(),
+                l.maxTunnelRequests(), l.maxTunnels(), l.maxServices(), l.tcpPorts()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(catchThrowable(() -> load(Map.of(Setting.HEADER_TIMEOUT, "0"), Map.of())).getMessage());
+        MonitorSettings m = c.monitoring();
+        assertThatThrownBy(() -> new MonitorSettings(m.checkInterval(), tooLong, m.webhookUrls(), m.alertAfter(),
+                m.metricsPublic(), m.maxEvents())).isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --check-retention (PICOTUNNEL_CHECK_RETENTION): it must be at most 3650d.");
+        assertThatThrownBy(() -> new MonitorSettings(tooLong, m.checkRetention(), m.webhookUrls(), m.alertAfter(),
+                m.metricsPublic(), m.maxEvents())).isInstanceOf(ConfigException.class)
+                .hasMessage("Invalid --check-interval (PICOTUNNEL_CHECK_INTERVAL): it must be at most 3650d.");
+        MonitorSettings underASecond = new MonitorSettings(Duration.ofMillis(999), m.checkRetention(),
+                m.webhookUrls(), m.alertAfter(), m.metricsPublic(), m.maxEvents());
+        assertThatThrownBy(() -> with(c, "monitoring", underASecond)).isInstanceOf(ConfigException.class)
+                .hasMessage(catchThrowable(() -> load(Map.of(Setting.CHECK_INTERVAL, "999ms"), Map.of()))
+                        .getMessage());
+    }
+
+    /** {@code c} with its record component {@code name} set to {@code value}, through the canonical constructor. */
+    private static ServerConfig with(ServerConfig c, String name, Object value) throws Throwable {
+        RecordComponent[] components = ServerConfig.class.getRecordComponents();
+        Object[] values = new Object[components.length];
+        Class<?>[] types = new Class<?>[components.length];
+        for (int i = 0; i < components.length; i++) {
+            types[i] = components[i].getType();
+            values[i] = components[i].getName().equals(name) ? value : components[i].getAccessor().invoke(c);
+        }
+        assertThat(components).as("a component named " + name).extracting(RecordComponent::getName).contains(name);
+        try {
+            return ServerConfig.class.getDeclaredConstructor(types).newInstance(values);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
     }
 
     private static ServerConfig withAdminToken(ServerConfig c, String adminToken) {
