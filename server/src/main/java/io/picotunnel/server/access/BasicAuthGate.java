@@ -42,8 +42,6 @@ final class BasicAuthGate implements AutoCloseable {
     static final long REMEMBER_NANOS = TimeUnit.MINUTES.toNanos(10);
     static final int MAX_REMEMBERED = 10_000;
     private static final int MAX_HEADER = 1024;
-    /** {@code Retry-After} (seconds) while the address's or the server's password checks are all taken. */
-    static final String BUSY_RETRY_AFTER = "1";
     /** Wrong passwords from one address: 5 free, then a wait from 1 s doubling to 5 min, forgotten after 15 min. */
     static final FailedLogins.Policy FAILURES = new FailedLogins.Policy(5, Duration.ofSeconds(1), Duration.ofMinutes(5),
             Duration.ofMinutes(15));
@@ -131,7 +129,7 @@ final class BasicAuthGate implements AutoCloseable {
                 if (checksOf.getOrDefault(block, 0) >= MAX_CHECKS_PER_ADDRESS) {
                     return new HttpVerdict.Answer(429, TunnelErrorCodes.TOO_MANY_ATTEMPTS, "Your address has passwords"
                             + " being checked already: wait for their answers, then try again.",
-                            Map.of("Retry-After", BUSY_RETRY_AFTER), List.of());
+                            RetryAfter.PASSWORD_CHECKS_BUSY_HEADERS, List.of());
                 }
                 running = new CompletableFuture<>();
                 checking.put(key, running);
@@ -180,8 +178,7 @@ final class BasicAuthGate implements AutoCloseable {
                     if (logFailed != e) { // the JVM's one shared OutOfMemoryError, else self-suppression throws
                         e.addSuppressed(logFailed);
                     }
-                    Thread thread = Thread.currentThread();
-                    thread.getUncaughtExceptionHandler().uncaughtException(thread, e);
+                    printUncaught(e);
                 } finally {
                     ended(key, block, check, null, e);
                 }
@@ -197,7 +194,7 @@ final class BasicAuthGate implements AutoCloseable {
                 backedUp.refused(true, () -> "password checks are backed up; refusing a sign-in to " + ControlCharacters.bounded(host));
                 return new HttpVerdict.Answer(503, AccessErrorCodes.BUSY,
                         "Too many sign-in attempts at once; try again in a moment.",
-                        Map.of("Retry-After", BUSY_RETRY_AFTER), List.of());
+                        RetryAfter.PASSWORD_CHECKS_BUSY_HEADERS, List.of());
             }
             return passed ? new HttpVerdict.Pass(credentials[0], null)
                     : challenge(host, "The user name or password is wrong.");
@@ -221,6 +218,20 @@ final class BasicAuthGate implements AutoCloseable {
             check.complete(passed);
         } else {
             check.completeExceptionally(failure);
+        }
+    }
+
+    /**
+     * {@code failure} printed through the thread's uncaught exception handler, whose own throw (out of memory while it
+     * prints the trace) is dropped: nothing is left to tell it with, and let out of check() it would take the place
+     * of the request's answer.
+     */
+    private static void printUncaught(Throwable failure) {
+        Thread thread = Thread.currentThread();
+        try {
+            thread.getUncaughtExceptionHandler().uncaughtException(thread, failure);
+        } catch (RuntimeException | Error printFailed) {
+            // dropped, as the JVM drops what an uncaught exception handler throws
         }
     }
 

@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * docs/access-control.md gives the waits after wrong Basic credentials as {@link BasicAuthGate#FAILURES}, and the
- * Retry-After of busy password checks as {@link BasicAuthGate#BUSY_RETRY_AFTER}, and how long credentials that passed
+ * Retry-After of busy password checks as {@link RetryAfter#PASSWORD_CHECKS_BUSY}, and how long credentials that passed
  * are remembered as {@link BasicAuthGate#REMEMBER_NANOS}, so new values cannot leave the doc saying the old ones.
  */
 class BasicAuthFailuresDocsTest {
@@ -47,9 +47,9 @@ class BasicAuthFailuresDocsTest {
     void busyChecksAnswerTheGatesRetryAfter() throws IOException {
         String doc = Files.readString(Path.of("").toAbsolutePath().getParent().resolve("docs/access-control.md"));
 
-        assertThat(doc).contains("as many other passwords being checked as it may (`Retry-After: "
-                        + BasicAuthGate.BUSY_RETRY_AFTER + "`) |")
-                .contains("as many passwords as it can at once (`Retry-After: " + BasicAuthGate.BUSY_RETRY_AFTER + "`;");
+        long busy = RetryAfter.PASSWORD_CHECKS_BUSY.toSeconds();
+        assertThat(doc).contains("as many other passwords being checked as it may (`Retry-After: " + busy + "`) |")
+                .contains("as many passwords as it can at once (`Retry-After: " + busy + "`;");
     }
 
     /** The server_stopping and check_timeout rows give the proxy's Retry-After, which both answers send. */

@@ -21,6 +21,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -59,8 +60,11 @@ class BasicAuthGateTest {
              LogCapture log = new LogCapture(BasicAuthGate.class, Level.INFO)) {
             for (int i = 0; i < 5; i++) {
                 HttpVerdict answer = pending(gate, "guess-" + i).get(5, TimeUnit.SECONDS);
-                assertThat(answer).isInstanceOfSatisfying(HttpVerdict.Answer.class,
-                        a -> assertThat(a.status()).isEqualTo(503));
+                assertThat(answer).isInstanceOfSatisfying(HttpVerdict.Answer.class, a -> {
+                    assertThat(a.status()).isEqualTo(503);
+                    assertThat(a.headers()).containsExactly(
+                            Map.entry("Retry-After", Long.toString(RetryAfter.PASSWORD_CHECKS_BUSY.toSeconds())));
+                });
             }
 
             assertThat(log.messages(Level.WARN)).singleElement(as(STRING))
@@ -255,6 +259,39 @@ class BasicAuthGateTest {
     }
 
     /**
+     * A check the pool cannot start whose log line throws, and whose thread's uncaught exception handler throws too
+     * (out of memory again while it prints the trace), is still answered as a check that failed, with nothing thrown
+     * out of check(), and frees its credentials and its place. Before, the handler's Error went out of check() in place
+     * of the request's verdict.
+     */
+    @Test
+    void aCheckThePoolCannotStartWhoseLogAndUncaughtHandlerBothThrowIsStillAnswered() throws Exception {
+        Logger logger = (Logger) LoggerFactory.getLogger(BasicAuthGate.class);
+        AppenderBase<ILoggingEvent> throwing = throwingAtWarnsOn(Thread.currentThread().getName());
+        Thread.UncaughtExceptionHandler handler = Thread.currentThread().getUncaughtExceptionHandler();
+        Queue<Throwable> printing = new ConcurrentLinkedQueue<>();
+        Thread.currentThread().setUncaughtExceptionHandler((thread, e) -> {
+            printing.add(e);
+            throw new OutOfMemoryError("the uncaught exception handler, for the test");
+        });
+        ManualClock logClock = new ManualClock(Instant.now());
+        try (BasicAuthGate gate = new BasicAuthGate(System::nanoTime, poolThatCannotStartTheFirst(
+                BasicAuthGate.MAX_CHECKS_PER_ADDRESS), new FailedLogins("test", BasicAuthGate.FAILURES),
+                logClock::nanoTime)) {
+            logger.addAppender(throwing);
+            assertChecksNotStartedAreAnsweredAsFailed(gate, () -> logClock.advance(RefusalLog.DEFAULT_INTERVAL));
+            assertThat(printing).as("the failures the handler was given").hasSize(BasicAuthGate.MAX_CHECKS_PER_ADDRESS)
+                    .allSatisfy(e -> assertThat(e).hasMessage(NO_THREAD));
+
+            assertTheChecksPlacesWereFreed(gate);
+        } finally {
+            Thread.currentThread().setUncaughtExceptionHandler(handler);
+            logger.detachAppender(throwing);
+            throwing.stop();
+        }
+    }
+
+    /**
      * {@link BasicAuthGate#MAX_CHECKS_PER_ADDRESS} checks the pool cannot start, each after {@code beforeEach}: none
      * throws out of check(), each answered as a check that failed.
      */
@@ -324,7 +361,11 @@ class BasicAuthGateTest {
             kept.get().run();
 
             assertThat(verdict(gate, "guess-2")).as("a third password while two are queued")
-                    .isInstanceOfSatisfying(HttpVerdict.Answer.class, a -> assertThat(a.status()).isEqualTo(429));
+                    .isInstanceOfSatisfying(HttpVerdict.Answer.class, a -> {
+                        assertThat(a.status()).isEqualTo(429);
+                        assertThat(a.headers()).containsExactly(
+                                Map.entry("Retry-After", Long.toString(RetryAfter.PASSWORD_CHECKS_BUSY.toSeconds())));
+                    });
             CompletableFuture<HttpVerdict> sharing = pending(gate, "guess-0");
             busy.countDown();
             for (CompletableFuture<HttpVerdict> check : List.of(again, other, sharing)) {
