@@ -886,7 +886,8 @@ final class Exchange {
 
     private void onResponseHead(HttpResponse response) {
         if (response.decoderResult().isFailure()) {
-            answerInvalidResponse(response.decoderResult().cause().toString());
+            // Netty's message may hold the target's bytes (a header name it refused)
+            answerInvalidResponse(ControlCharacters.bounded(response.decoderResult().cause().toString()));
             return;
         }
         int code = response.status().code();

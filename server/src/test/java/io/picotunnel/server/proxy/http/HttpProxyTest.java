@@ -400,6 +400,25 @@ class HttpProxyTest {
         }
     }
 
+    /**
+     * The line of a response head the decoder refused writes out the control characters and cuts the length of what
+     * the target chose that Netty's message holds (a header name it refused), as every log line does with what it did
+     * not write itself. Before, the target's escape sequence went into the log as it came, and all 400 characters.
+     */
+    @Test
+    void theLineOfAnInvalidResponseEscapesAndCutsTheTargetsText() throws Exception {
+        try (KeepAliveTarget odd = new KeepAliveTarget()) {
+            addService("odd.test", "/", odd.address());
+            try (LogCapture log = new LogCapture(Exchange.class, Level.INFO); RawHttp http = connect()) {
+                assertThat(http.get("odd.test", "/bad-header-name").status()).isEqualTo(502);
+                assertThat(log.messages(Level.INFO)).filteredOn(line -> line.contains(odd.address()))
+                        .singleElement().asString().contains("sent an invalid response to GET odd.test")
+                        .contains("\\u001b[31mxxx").doesNotContain("\u001b").contains(" chars)")
+                        .doesNotContain("x".repeat(KeepAliveTarget.BAD_HEADER_NAME_LENGTH - 5));
+            }
+        }
+    }
+
     /** The 504's line cuts a long domain as every log line does with what it did not write itself. */
     @Test
     void theLineOfA504CutsALongDomain() throws Exception {

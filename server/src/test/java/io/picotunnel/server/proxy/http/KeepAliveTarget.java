@@ -62,6 +62,8 @@ import java.util.zip.GZIPOutputStream;
  * {@link #PROCESSING_AFTER_BODY_PACE} for {@link #PROCESSING_AFTER_BODY}, then 200 as {@code /ok}.</li>
  * <li>{@code /status/CODE}: an answer with the status line {@code HTTP/1.1 CODE Odd}, as {@code /ok} otherwise (CODE
  * as sent: {@code 099}, {@code 0200}, {@code 1000}).</li>
+ * <li>{@code /bad-header-name}: 200 as {@code /ok} with a header whose name of {@link #BAD_HEADER_NAME_LENGTH}
+ * characters begins with an escape sequence ({@code ESC [31m}), which no HTTP decoder takes.</li>
  * <li>{@code /big}: 200 with a body of 64 MiB, written as fast as it is taken; the connection ends when a write
  * fails.</li>
  * <li>{@code /gate}: as {@code /ok}, once {@link #openGate} was called (requests held open together).</li>
@@ -75,6 +77,9 @@ final class KeepAliveTarget implements AutoCloseable {
     static final Duration PROCESSING_AFTER_BODY = Duration.ofSeconds(10);
     /** How often {@code /processing-after-body} says 102 Processing: half the proxy timeout of 2 s its test sets. */
     static final Duration PROCESSING_AFTER_BODY_PACE = Duration.ofSeconds(1);
+
+    /** The length of {@code /bad-header-name}'s header name. */
+    static final int BAD_HEADER_NAME_LENGTH = 400;
 
     private final ServerSocket server;
     private final ExecutorService threads = Executors.newCachedThreadPool();
@@ -394,6 +399,11 @@ final class KeepAliveTarget implements AutoCloseable {
                         }
                         readBody(in, headers);
                         send(out, "200 OK", "Content-Length: " + body.length(), body);
+                    }
+                    case "/bad-header-name" -> {
+                        readBody(in, headers);
+                        String name = "\u001b[31m" + "x".repeat(BAD_HEADER_NAME_LENGTH - 5);
+                        send(out, "200 OK", name + ": red\r\nContent-Length: " + body.length(), body);
                     }
                     default -> {
                         if (path.startsWith("/status/")) {
