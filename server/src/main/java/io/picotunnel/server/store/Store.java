@@ -446,7 +446,7 @@ public final class Store implements AutoCloseable {
                 log.debug("A service listener could not undo a change that was not stored, and logged it: {}",
                         logged.getMessage());
             } catch (ServiceConflictException | RuntimeException undoFailure) {
-                log.warn("A service listener could not undo a change that was not stored: {}", undoFailure.getMessage());
+                log.warn("A service listener could not undo a change that was not stored", undoFailure);
             }
         }
         told.clear();

@@ -270,6 +270,49 @@ class StoreTest {
                 .isInstanceOf(ServiceConflictException.class);
     }
 
+    /**
+     * A listener whose undo of a refused change throws is logged with its exception's trace, not its message only, and
+     * the change is refused all the same. Before, the WARN carried the message alone.
+     */
+    @Test
+    void aListenerThatFailsToUndoARefusedChangeIsLoggedWithItsTrace() throws Exception {
+        Tunnel tunnel = store.createTunnel("t");
+        store.addServiceListener(new ServiceListener() {
+            @Override
+            public void onServiceChange(Service before, Service after) {
+            }
+
+            @Override
+            public Staged stage(Service before, Service after) {
+                return new Staged() {
+                    @Override
+                    public void stored() {
+                    }
+
+                    @Override
+                    public void undo() {
+                        throw new IllegalStateException("undo broken");
+                    }
+                };
+            }
+        });
+        RecordingListener refusing = new RecordingListener();
+        refusing.refuse(change -> true, "busy");
+        store.addServiceListener(refusing);
+        try (LogCapture log = new LogCapture(Store.class, Level.WARN)) {
+            assertThatThrownBy(() -> tcp(tunnel.id(), ":6000")).isInstanceOf(ServiceConflictException.class)
+                    .hasMessage("busy");
+
+            assertThat(store.services()).as("not stored").isEmpty();
+            assertThat(log.events()).as("the WARN, with the listener's exception and its trace").singleElement()
+                    .satisfies(e -> {
+                        assertThat(e.getThrowableProxy()).isNotNull();
+                        assertThat(e.getThrowableProxy().getMessage()).isEqualTo("undo broken");
+                        assertThat(e.getThrowableProxy().getStackTraceElementProxyArray()).isNotEmpty();
+                    });
+        }
+    }
+
     @Test
     void aListenerThatFailsToFollowAStoredChangeIsLoggedWithItsTrace() throws Exception {
         Tunnel tunnel = store.createTunnel("t");

@@ -82,13 +82,17 @@ public final class HttpRoutes implements ServiceListener {
     }
 
     /**
-     * A follower runs inside this lock and the store's write: one that throws a RuntimeException is logged and the
-     * others are told all the same, rather than its exception ending the change half told (an Error still ends it).
+     * A follower runs inside this lock and the store's write: one that throws is logged and the others are told all
+     * the same, rather than its exception ending the change half told. An Error of its own (an AssertionError, a class
+     * that failed to load) is its bug as a RuntimeException is; a VirtualMachineError (out of memory, a stack
+     * overflow) is the JVM's and goes on, as no later follower nor the log can be counted on after it.
      */
     private static void tell(Consumer<Service> follower, Service before, String id) {
         try {
             follower.accept(before);
-        } catch (RuntimeException e) {
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Throwable e) {
             LOG.warn("A follower of the HTTP routes failed on the change of service {}", id, e);
         }
     }
