@@ -557,8 +557,11 @@ public final class HttpProxy implements HttpPipelines {
          */
         private static Duration requireAtMostMax(Duration d, String name) {
             if (d.compareTo(Durations.MAX) > 0) {
-                throw new IllegalArgumentException(name + " must be at most " + Durations.MAX.toDays() + "d, not "
-                        + Durations.format(d));
+                String max = Durations.format(Durations.MAX);
+                String given = Durations.format(d);
+                // Rounded to the second, a few milliseconds more reads as the longest itself
+                throw new IllegalArgumentException(name + " must be at most " + max + ", not "
+                        + (given.equals(max) ? max + " and " + Durations.format(d.minus(Durations.MAX)) : given));
             }
             return d;
         }
