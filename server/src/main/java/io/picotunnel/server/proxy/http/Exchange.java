@@ -572,14 +572,15 @@ final class Exchange {
     }
 
     /**
-     * Trailers of a chunked (or HTTP/2) request body may not carry what the proxy tells the target in the head: some
-     * targets merge trailers into the headers (Apache httpd before 2.4.11, or with MergeTrailers on), and would take
-     * the visitor's X-PicoTunnel-User, X-Forwarded-For or Host for the proxy's.
+     * Trailers of a chunked (or HTTP/2) request body may not carry what the proxy tells the target in the head, nor
+     * what the head may not pass on: some targets merge trailers into the headers (Apache httpd before 2.4.11, or with
+     * MergeTrailers on), and would take the visitor's X-PicoTunnel-User, X-Forwarded-For or Host for the proxy's, or
+     * its Connection, Upgrade or Keep-Alive for the hop's.
      */
     private static void stripTrailers(HttpHeaders trailers) {
         if (!trailers.isEmpty()) {
             AccessHook.stripIdentity(trailers);
-            RequestSanitizer.stripForwarding(trailers);
+            HopByHop.strip(trailers, RequestSanitizer.FORWARDING);
             trailers.remove(HttpHeaderNames.HOST);
         }
     }

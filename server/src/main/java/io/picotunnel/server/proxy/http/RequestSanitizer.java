@@ -17,7 +17,9 @@ import java.util.Locale;
  *       origin form with its authority as the Host header (RFC 9112 3.2.2);</li>
  *   <li>the path normalised ({@link PathNormalizer}) before prefix matching, and sent on so;</li>
  *   <li>forwarding headers the client sent and the proxy does not set itself are dropped
- *       ({@link #stripForwarding}), and an {@code h2c} upgrade is never passed on ({@link #upgradeToForward}).</li>
+ *       ({@link #FORWARDING}, removed with the hop-by-hop headers by
+ *       {@link HopByHop#strip(HttpHeaders, HeaderNameSet)}, from the head and from the trailers), and an {@code h2c}
+ *       upgrade is never passed on ({@link #upgradeToForward}).</li>
  * </ul>
  */
 final class RequestSanitizer {
@@ -129,11 +131,6 @@ final class RequestSanitizer {
         String authority = uri.substring(start, end);
         int at = authority.lastIndexOf('@');
         return at >= 0 ? authority.substring(at + 1) : authority;
-    }
-
-    /** Removes every forwarding header the client sent: all {@code X-Forwarded-*} and the {@link #FORWARDING} list. */
-    static void stripForwarding(HttpHeaders headers) {
-        FORWARDING.removeFrom(headers);
     }
 
     /**

@@ -123,11 +123,13 @@ final class RouteTable {
         if (match.isPresent()) {
             return match;
         }
+        return longestPrefix(wildcardRoutes(name), path);
+    }
+
+    /** The routes of the wildcard over {@code name} ({@code *.example.com} over {@code a.example.com}), or none. */
+    private List<Route> wildcardRoutes(String name) {
         int dot = name.indexOf('.');
-        if (dot <= 0 || wildcard.isEmpty()) {
-            return Optional.empty();
-        }
-        return longestPrefix(wildcard.get(name.substring(dot + 1)), path);
+        return dot <= 0 || wildcard.isEmpty() ? List.of() : wildcard.getOrDefault(name.substring(dot + 1), List.of());
     }
 
     /**
@@ -141,13 +143,7 @@ final class RouteTable {
         }
         String name = normalizeHost(host);
         Set<String> users = new HashSet<>();
-        List<List<Route>> lists = new ArrayList<>();
-        lists.add(exact.getOrDefault(name, List.of()));
-        int dot = name.indexOf('.');
-        if (dot > 0 && !wildcard.isEmpty()) {
-            lists.add(wildcard.getOrDefault(name.substring(dot + 1), List.of()));
-        }
-        for (List<Route> routes : lists) {
+        for (List<Route> routes : List.of(exact.getOrDefault(name, List.of()), wildcardRoutes(name))) {
             for (Route route : routes) {
                 if (route.service().access().auth() instanceof ServiceAuth.Basic basic) {
                     users.add(UnicodeNames.composed(basic.username()));
@@ -167,9 +163,7 @@ final class RouteTable {
     boolean readsAsAnotherService(String host, String path, Service routed) {
         String name = normalizeHost(host);
         List<Route> exactServices = exact.getOrDefault(name, List.of());
-        int dot = name.indexOf('.');
-        List<Route> wildcardServices = dot <= 0 || wildcard.isEmpty() ? List.of()
-                : wildcard.getOrDefault(name.substring(dot + 1), List.of());
+        List<Route> wildcardServices = wildcardRoutes(name);
         if (exactServices.size() + wildcardServices.size() < 2) {
             return false;
         }
