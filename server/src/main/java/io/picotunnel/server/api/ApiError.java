@@ -1,6 +1,7 @@
 package io.picotunnel.server.api;
 
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.server.net.ApiErrorCodes;
 
 /**
  * An answer other than success: HTTP status, a short machine-readable {@code error} code, a sentence for people,
@@ -21,7 +22,7 @@ public final class ApiError extends RuntimeException {
     }
 
     public static ApiError invalidField(String field, String problem) {
-        return new ApiError(400, "invalid_field", field + ": " + problem, field);
+        return new ApiError(400, ApiErrorCodes.INVALID_FIELD, field + ": " + problem, field);
     }
 
     public static ApiError badRequest(String error, String message) {
@@ -30,16 +31,17 @@ public final class ApiError extends RuntimeException {
 
     /** {@code id} as the request's path gave it, so {@link ControlCharacters#quoted written out and cut}. */
     public static ApiError notFound(String what, String id) {
-        return new ApiError(404, "not_found", "no " + what + " with id " + ControlCharacters.quoted(id), null);
+        return new ApiError(404, ApiErrorCodes.NOT_FOUND,
+                "no " + what + " with id " + ControlCharacters.quoted(id), null);
     }
 
     /** A limit of the server is reached (tunnels, services): 429, with what to do about it. */
     public static ApiError limitReached(String message) {
-        return new ApiError(429, "limit_reached", message, null);
+        return new ApiError(429, ApiErrorCodes.LIMIT_REACHED, message, null);
     }
 
     public static ApiError conflict(String message, String field) {
-        return new ApiError(409, "conflict", message, field);
+        return new ApiError(409, ApiErrorCodes.CONFLICT, message, field);
     }
 
     public int status() {

@@ -14,6 +14,7 @@ import io.picotunnel.server.Version;
 import io.picotunnel.server.access.AccessErrorCodes;
 import io.picotunnel.server.auth.ManagementAuth;
 import io.picotunnel.server.config.Limits;
+import io.picotunnel.server.net.ApiErrorCodes;
 import io.picotunnel.server.net.HostPort;
 import io.picotunnel.server.net.LimitedBody;
 import io.picotunnel.server.proxy.tcp.FreePorts;
@@ -215,7 +216,8 @@ public final class ApiServer implements AutoCloseable {
         config.routes.exception(StoreException.class, (e, ctx) -> {
             if (e.diskFull()) {
                 log.warn("{} {}: the disk of the database is full: {}", ctx.method(), ctx.path(), e.getMessage());
-                writeError(ctx, new ApiError(507, "disk_full", "the server's disk (where its database is) is full;"
+                writeError(ctx, new ApiError(507, ApiErrorCodes.DISK_FULL,
+                        "the server's disk (where its database is) is full;"
                         + " nothing was changed; free some space there and try again", null));
                 return;
             }
@@ -227,7 +229,7 @@ public final class ApiServer implements AutoCloseable {
             if (e.readConnectionsHeld()) {
                 log.warn("{} {}: the database is busy (other reads of this server held every read connection): {}",
                         ctx.method(), ctx.path(), e.getMessage());
-                writeError(ctx, new ApiError(503, "database_busy", "the database is busy (all "
+                writeError(ctx, new ApiError(503, ApiErrorCodes.DATABASE_BUSY, "the database is busy (all "
                         + Database.READ_CONNECTIONS + " of the server's read connections were held by other reads, such"
                         + " as long listings or exports, for " + Durations.format(Database.READ_WAIT) + "); nothing"
                         + " was changed; try again once they end", null));
@@ -237,7 +239,8 @@ public final class ApiServer implements AutoCloseable {
             // another program: the message names both.
             log.warn("{} {}: the database is busy (another program, or a long task of this server): {}", ctx.method(),
                     ctx.path(), e.getMessage());
-            writeError(ctx, new ApiError(503, "database_busy", "the database is busy (locked by another program such"
+            writeError(ctx, new ApiError(503, ApiErrorCodes.DATABASE_BUSY,
+                    "the database is busy (locked by another program such"
                     + " as a sqlite3 shell in a transaction, or by a long task of this server such as pruning old"
                     + " checks); nothing was changed; try again once it lets go", null));
         });
@@ -277,7 +280,8 @@ public final class ApiServer implements AutoCloseable {
         try {
             PercentEscapes.decodeForm(ctx.path());
         } catch (IllegalArgumentException e) {
-            throw ApiError.badRequest("bad_request", "the path has a '%' that is not followed by two hex digits");
+            throw ApiError.badRequest(ApiErrorCodes.BAD_REQUEST,
+                    "the path has a '%' that is not followed by two hex digits");
         }
         String query = ctx.queryString();
         if (query == null || !ctx.path().startsWith("/api/")) {
@@ -288,7 +292,8 @@ public final class ApiServer implements AutoCloseable {
                 PercentEscapes.decodeForm(parameter);
             } catch (IllegalArgumentException e) {
                 String name = parameter.split("=", 2)[0];
-                throw new ApiError(400, "invalid_parameter", "the query parameter " + ControlCharacters.quoted(name)
+                throw new ApiError(400, ApiErrorCodes.INVALID_PARAMETER,
+                        "the query parameter " + ControlCharacters.quoted(name)
                         + " has a '%' that is not followed by two hex digits", name);
             }
         }

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
 import io.picotunnel.protocol.text.ControlCharacters;
+import io.picotunnel.server.net.ApiErrorCodes;
 import io.picotunnel.server.net.LimitedBody;
 
 import java.io.IOException;
@@ -46,7 +47,7 @@ final class JsonBody {
         String encoding = ctx.header("Content-Encoding");
         if (encoding != null && !encoding.isBlank() && !encoding.strip().equalsIgnoreCase("identity")) {
             // Not inflated here: read as JSON, a gzip body was "not valid JSON", which sent the sender looking there.
-            throw new ApiError(415, "unsupported_media_type", "the request body must not be compressed"
+            throw new ApiError(415, ApiErrorCodes.UNSUPPORTED_MEDIA_TYPE, "the request body must not be compressed"
                     + " (Content-Encoding): send it as plain JSON", null);
         }
         return parse(readLimited(ctx), ctx.contentType(), writable, readOnly);
@@ -60,7 +61,8 @@ final class JsonBody {
         String contentType = contentTypeHeader == null ? "" : contentTypeHeader.toLowerCase(Locale.ROOT);
         String mediaType = contentType.split(";", 2)[0].strip();
         if (!mediaType.equals("application/json")) {
-            throw new ApiError(415, "unsupported_media_type", "the request body must be JSON with Content-Type: application/json"
+            throw new ApiError(415, ApiErrorCodes.UNSUPPORTED_MEDIA_TYPE,
+                    "the request body must be JSON with Content-Type: application/json"
                     + (mediaType.isEmpty() ? "" : " (got " + mediaType + ")"), null);
         }
         JsonNode node;
@@ -69,18 +71,21 @@ final class JsonBody {
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? ""
                     : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
-            throw ApiError.badRequest("malformed_json", "the request body is not valid JSON: " + e.getOriginalMessage() + where);
+            throw ApiError.badRequest(ApiErrorCodes.MALFORMED_JSON,
+                    "the request body is not valid JSON: " + e.getOriginalMessage() + where);
         } catch (IOException e) {
-            throw ApiError.badRequest("malformed_json", "the request body could not be read: " + e.getMessage());
+            throw ApiError.badRequest(ApiErrorCodes.MALFORMED_JSON,
+                    "the request body could not be read: " + e.getMessage());
         }
         if (node == null || !node.isObject()) {
-            throw ApiError.badRequest("malformed_json", "the request body must be a JSON object");
+            throw ApiError.badRequest(ApiErrorCodes.MALFORMED_JSON, "the request body must be a JSON object");
         }
         ObjectNode object = (ObjectNode) node;
         for (Iterator<String> names = object.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!writable.contains(name) && !readOnly.contains(name)) {
-                throw new ApiError(400, "unknown_field", "unknown field " + ControlCharacters.quoted(name) + "; known fields are "
+                throw new ApiError(400, ApiErrorCodes.UNKNOWN_FIELD,
+                        "unknown field " + ControlCharacters.quoted(name) + "; known fields are "
                         + String.join(", ", writable.stream().sorted().toList()), name);
             }
         }
@@ -94,14 +99,17 @@ final class JsonBody {
         try {
             return LimitedBody.read(ctx.req()).orElseThrow(JsonBody::tooLarge);
         } catch (LimitedBody.TooSlow e) {
-            throw new ApiError(e.answer(ctx.req(), ctx.res()), "request_timeout", e.getMessage() + "; send it without pauses", null);
+            throw new ApiError(e.answer(ctx.req(), ctx.res()), ApiErrorCodes.REQUEST_TIMEOUT,
+                    e.getMessage() + "; send it without pauses", null);
         } catch (IOException e) {
-            throw ApiError.badRequest("unreadable_body", "the request body could not be read: " + e.getMessage());
+            throw ApiError.badRequest(ApiErrorCodes.UNREADABLE_BODY,
+                    "the request body could not be read: " + e.getMessage());
         }
     }
 
     private static ApiError tooLarge() {
-        return new ApiError(413, "body_too_large", "the request body is larger than " + (MAX_BYTES / 1024) + " KiB", null);
+        return new ApiError(413, ApiErrorCodes.BODY_TOO_LARGE,
+                "the request body is larger than " + (MAX_BYTES / 1024) + " KiB", null);
     }
 
     /** The body's fields, for {@link ApiHooks}. */

@@ -8,6 +8,7 @@ import io.netty.util.NetUtil;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.server.access.TrustedProxies;
+import io.picotunnel.server.net.ApiErrorCodes;
 import io.picotunnel.server.net.ForwardedProto;
 import io.picotunnel.server.net.KeyedRefusalLog;
 import io.picotunnel.server.net.RefusalLog;
@@ -197,7 +198,7 @@ public final class ManagementAuth {
 
     private void checkHost(Context ctx) {
         if (!origin.hostAllowed(ctx)) {
-            reject(ctx, HttpStatus.MISDIRECTED_REQUEST, "host_not_allowed",
+            reject(ctx, HttpStatus.MISDIRECTED_REQUEST, ApiErrorCodes.HOST_NOT_ALLOWED,
                     "With PICOTUNNEL_AUTH=none this server answers only to localhost, an IP address, its"
                             + " domain (PICOTUNNEL_DOMAIN) or the host of its OIDC redirect URL.");
         }
@@ -224,7 +225,7 @@ public final class ManagementAuth {
         if (settings.disabled()) {
             // No credentials, but still no cross-site writes: a page the operator visits must not change anything.
             if (!SAFE_METHODS.contains(ctx.method()) && !origin.anonymousWriteAllowed(ctx, CSRF_HEADER)) {
-                reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected",
+                reject(ctx, HttpStatus.FORBIDDEN, ApiErrorCodes.CSRF_REJECTED,
                         "This change came from a web page that is not this server's UI, so it was refused.");
             }
             return;
@@ -257,7 +258,7 @@ public final class ManagementAuth {
             return;
         }
         if (!SAFE_METHODS.contains(ctx.method()) && !origin.sameOriginWrite(ctx, CSRF_HEADER)) {
-            reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected",
+            reject(ctx, HttpStatus.FORBIDDEN, ApiErrorCodes.CSRF_REJECTED,
                     "This change was not sent by the PicoTunnel UI of this server, so it was refused."
                             + withoutCsrfHeader(ctx, " Scripts send 'Authorization: Bearer <admin token>' instead of"
                             + " the session cookie."));
@@ -281,18 +282,19 @@ public final class ManagementAuth {
 
     private void signInWithToken(Context ctx) {
         if (!origin.sameOriginWrite(ctx, CSRF_HEADER)) {
-            reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected", "This sign-in was not sent by the PicoTunnel UI of this server."
+            reject(ctx, HttpStatus.FORBIDDEN, ApiErrorCodes.CSRF_REJECTED,
+                    "This sign-in was not sent by the PicoTunnel UI of this server."
                     + withoutCsrfHeader(ctx, " Scripts need no sign-in: they send 'Authorization: Bearer <admin token>'"
                     + " with each request."));
             return;
         }
         if (!isJson(ctx.contentType())) {
-            reject(ctx, HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+            reject(ctx, HttpStatus.UNSUPPORTED_MEDIA_TYPE, ApiErrorCodes.UNSUPPORTED_MEDIA_TYPE,
                     "The sign-in must be sent as JSON, with Content-Type: application/json, as the UI sends it.");
             return;
         }
         if (settings.disabled() || oidc != null || settings.adminTokenValue().isEmpty()) {
-            reject(ctx, HttpStatus.BAD_REQUEST, "token_sign_in_unavailable",
+            reject(ctx, HttpStatus.BAD_REQUEST, ApiErrorCodes.TOKEN_SIGN_IN_UNAVAILABLE,
                     oidc != null ? "This server signs in through its identity provider." : "This server needs no sign-in.");
             return;
         }
@@ -300,15 +302,17 @@ public final class ManagementAuth {
         try {
             sent = LimitedBody.read(ctx.req());
         } catch (LimitedBody.TooSlow e) {
-            reject(ctx, HttpStatus.forStatus(e.answer(ctx.req(), ctx.res())), "request_timeout",
+            reject(ctx, HttpStatus.forStatus(e.answer(ctx.req(), ctx.res())), ApiErrorCodes.REQUEST_TIMEOUT,
                     "The sign-in did not arrive in time: " + e.getMessage() + "; send it again.");
             return;
         } catch (IOException e) {
-            reject(ctx, HttpStatus.BAD_REQUEST, "unreadable_body", "The sign-in could not be read: " + e.getMessage());
+            reject(ctx, HttpStatus.BAD_REQUEST, ApiErrorCodes.UNREADABLE_BODY,
+                    "The sign-in could not be read: " + e.getMessage());
             return;
         }
         if (sent.isEmpty()) {
-            reject(ctx, HttpStatus.CONTENT_TOO_LARGE, "body_too_large", "The sign-in is larger than this server accepts.");
+            reject(ctx, HttpStatus.CONTENT_TOO_LARGE, ApiErrorCodes.BODY_TOO_LARGE,
+                    "The sign-in is larger than this server accepts.");
             return;
         }
         String token;
@@ -320,7 +324,7 @@ public final class ManagementAuth {
             token = null;
         }
         if (token == null || token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
-            reject(ctx, HttpStatus.BAD_REQUEST, "invalid_token", "Enter the admin token.");
+            reject(ctx, HttpStatus.BAD_REQUEST, ApiErrorCodes.INVALID_TOKEN, "Enter the admin token.");
             return;
         }
         if (throttled(ctx)) {
@@ -346,7 +350,8 @@ public final class ManagementAuth {
         if (FetchMode.of(ctx::header).notPageLoad()) {
             // an image or fetch of another page of the site: it cannot sign in, and would leave a cookie (FetchMode)
             ctx.header("Cache-Control", "no-store");
-            reject(ctx, HttpStatus.UNAUTHORIZED, "sign_in_required", "Open this address in the browser to sign in.");
+            reject(ctx, HttpStatus.UNAUTHORIZED, ApiErrorCodes.SIGN_IN_REQUIRED,
+                    "Open this address in the browser to sign in.");
             return;
         }
         String returnTo = safeReturnPath(ctx.queryParam("return_to"));
@@ -486,7 +491,8 @@ public final class ManagementAuth {
 
     private void logout(Context ctx) {
         if (!origin.sameOriginWrite(ctx, CSRF_HEADER)) {
-            reject(ctx, HttpStatus.FORBIDDEN, "csrf_rejected", "This sign-out was not sent by the PicoTunnel UI of this server."
+            reject(ctx, HttpStatus.FORBIDDEN, ApiErrorCodes.CSRF_REJECTED,
+                    "This sign-out was not sent by the PicoTunnel UI of this server."
                     + withoutCsrfHeader(ctx, ""));
             return;
         }

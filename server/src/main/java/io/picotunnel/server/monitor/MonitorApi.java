@@ -15,6 +15,7 @@ import io.picotunnel.server.api.HiddenCharacters;
 import io.picotunnel.server.api.StreamedJson;
 import io.picotunnel.server.events.Event;
 import io.picotunnel.server.events.EventLog;
+import io.picotunnel.server.net.ApiErrorCodes;
 import io.picotunnel.server.store.Rfc3339;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceType;
@@ -95,7 +96,7 @@ public final class MonitorApi implements ApiHooks {
         if (serviceId != null && !serviceId.isEmpty()) {
             boolean own = store.service(serviceId).map(service -> service.tunnelId().equals(tunnel.id())).orElse(false);
             if (!own) {
-                throw new ApiError(404, "not_found", "tunnel '" + tunnel.id() + "' has no service with id "
+                throw new ApiError(404, ApiErrorCodes.NOT_FOUND, "tunnel '" + tunnel.id() + "' has no service with id "
                         + ControlCharacters.quoted(serviceId), null);
             }
         } else {
@@ -227,7 +228,8 @@ public final class MonitorApi implements ApiHooks {
             limit = 0;
         }
         if (limit < 1 || limit > maxLimit) {
-            throw new ApiError(400, "invalid_parameter", "limit: must be a whole number from 1 to " + maxLimit
+            throw new ApiError(400, ApiErrorCodes.INVALID_PARAMETER,
+                    "limit: must be a whole number from 1 to " + maxLimit
                     + " (got " + ControlCharacters.quoted(text) + ")", "limit");
         }
         return limit;

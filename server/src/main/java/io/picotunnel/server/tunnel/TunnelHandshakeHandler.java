@@ -40,6 +40,7 @@ import io.picotunnel.protocol.yamux.YamuxRole;
 import io.picotunnel.protocol.yamux.YamuxSession;
 import io.picotunnel.server.auth.FailedLogins;
 import io.picotunnel.server.auth.Secrets;
+import io.picotunnel.server.net.ApiErrorCodes;
 import io.picotunnel.server.net.LingeringClose;
 import io.picotunnel.server.net.PeerFailures;
 import io.picotunnel.server.net.RefusalLog;
@@ -220,15 +221,16 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         if (request.decoderResult().isFailure()) {
             Throwable cause = request.decoderResult().cause();
             if (cause instanceof TooLongHttpContentException) {
-                respond(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body_not_allowed",
+                respond(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, ApiErrorCodes.BODY_NOT_ALLOWED,
                         "a tunnel upgrade request has no body");
             } else if (cause instanceof TooLongHttpLineException) {
-                respond(ctx, HttpResponseStatus.REQUEST_URI_TOO_LONG, "uri_too_long", "the request line is too long");
+                respond(ctx, HttpResponseStatus.REQUEST_URI_TOO_LONG, ApiErrorCodes.URI_TOO_LONG,
+                        "the request line is too long");
             } else if (cause instanceof TooLongHttpHeaderException) {
-                respond(ctx, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large",
+                respond(ctx, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, ApiErrorCodes.HEADERS_TOO_LARGE,
                         "the request headers are too large");
             } else {
-                respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", "malformed HTTP request");
+                respond(ctx, HttpResponseStatus.BAD_REQUEST, ApiErrorCodes.BAD_REQUEST, "malformed HTTP request");
             }
             return;
         }
@@ -238,17 +240,18 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             uri.path();
             uri.parameters();
         } catch (IllegalArgumentException e) {
-            respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request",
+            respond(ctx, HttpResponseStatus.BAD_REQUEST, ApiErrorCodes.BAD_REQUEST,
                     "the request's URL has a '%' not followed by two hex digits");
             return;
         }
         if (!PATH.equals(uri.path())) {
-            respond(ctx, HttpResponseStatus.NOT_FOUND, "not_found", "tunnel clients connect to GET " + PATH);
+            respond(ctx, HttpResponseStatus.NOT_FOUND, ApiErrorCodes.NOT_FOUND,
+                    "tunnel clients connect to GET " + PATH);
             return;
         }
         if (!HttpMethod.GET.equals(request.method())) {
-            FullHttpResponse response = response(HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed",
-                    "tunnel clients connect with GET " + PATH);
+            FullHttpResponse response = response(HttpResponseStatus.METHOD_NOT_ALLOWED,
+                    ApiErrorCodes.METHOD_NOT_ALLOWED, "tunnel clients connect with GET " + PATH);
             response.headers().set(HttpHeaderNames.ALLOW, HttpMethod.GET.name());
             send(ctx, response);
             return;
@@ -335,7 +338,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (!isWebSocketUpgrade(request)) {
-            respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request",
+            respond(ctx, HttpResponseStatus.BAD_REQUEST, ApiErrorCodes.BAD_REQUEST,
                     "expected a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)");
             return;
         }
@@ -376,7 +379,7 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
             written = handshaker.handshake(channel, request);
         } catch (WebSocketHandshakeException e) {
             arrival.abandon();
-            respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad_request", e.getMessage());
+            respond(ctx, HttpResponseStatus.BAD_REQUEST, ApiErrorCodes.BAD_REQUEST, e.getMessage());
             return;
         } catch (RuntimeException e) {
             arrival.abandon();

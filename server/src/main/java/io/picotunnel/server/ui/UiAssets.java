@@ -4,6 +4,7 @@ import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpStatus;
 import io.picotunnel.server.ClasspathFiles;
+import io.picotunnel.server.net.ApiErrorCodes;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -252,7 +253,7 @@ public final class UiAssets {
         String path = ctx.path();
         if (!UI_ROUTE.matcher(path).matches()) {
             Map<String, Object> body = new LinkedHashMap<>();
-            body.put("error", "not_found");
+            body.put("error", ApiErrorCodes.NOT_FOUND);
             body.put("message", "There is no " + ctx.method() + " " + path + " on this server.");
             ctx.status(HttpStatus.NOT_FOUND).json(body);
             return;
