@@ -277,23 +277,14 @@ class StoreTest {
     @Test
     void aListenerThatFailsToUndoARefusedChangeIsLoggedWithItsTrace() throws Exception {
         Tunnel tunnel = store.createTunnel("t");
-        store.addServiceListener(new ServiceListener() {
+        addListenerStaging(new ServiceListener.Staged() {
             @Override
-            public void onServiceChange(Service before, Service after) {
+            public void stored() {
             }
 
             @Override
-            public Staged stage(Service before, Service after) {
-                return new Staged() {
-                    @Override
-                    public void stored() {
-                    }
-
-                    @Override
-                    public void undo() {
-                        throw new IllegalStateException("undo broken");
-                    }
-                };
+            public void undo() {
+                throw new IllegalStateException("undo broken");
             }
         });
         RecordingListener refusing = new RecordingListener();
@@ -304,18 +295,26 @@ class StoreTest {
                     .hasMessage("busy");
 
             assertThat(store.services()).as("not stored").isEmpty();
-            assertThat(log.events()).as("the WARN, with the listener's exception and its trace").singleElement()
-                    .satisfies(e -> {
-                        assertThat(e.getThrowableProxy()).isNotNull();
-                        assertThat(e.getThrowableProxy().getMessage()).isEqualTo("undo broken");
-                        assertThat(e.getThrowableProxy().getStackTraceElementProxyArray()).isNotEmpty();
-                    });
+            assertOneWarnWithTheTraceOf(log, "undo broken");
         }
     }
 
     @Test
     void aListenerThatFailsToFollowAStoredChangeIsLoggedWithItsTrace() throws Exception {
         Tunnel tunnel = store.createTunnel("t");
+        addListenerStaging(ServiceListener.Staged.onceStored(() -> {
+            throw new IllegalStateException("listener broken");
+        }));
+        try (LogCapture log = new LogCapture(Store.class, Level.WARN)) {
+            Service created = tcp(tunnel.id(), ":6000");
+
+            assertThat(store.services()).as("stored all the same").containsExactly(created);
+            assertOneWarnWithTheTraceOf(log, "listener broken");
+        }
+    }
+
+    /** A listener that applies nothing and answers every change with {@code staged}. */
+    private void addListenerStaging(ServiceListener.Staged staged) {
         store.addServiceListener(new ServiceListener() {
             @Override
             public void onServiceChange(Service before, Service after) {
@@ -323,22 +322,20 @@ class StoreTest {
 
             @Override
             public Staged stage(Service before, Service after) {
-                return Staged.onceStored(() -> {
-                    throw new IllegalStateException("listener broken");
-                });
+                return staged;
             }
         });
-        try (LogCapture log = new LogCapture(Store.class, Level.WARN)) {
-            Service created = tcp(tunnel.id(), ":6000");
+    }
 
-            assertThat(store.services()).as("stored all the same").containsExactly(created);
-            assertThat(log.events()).as("the WARN, with the listener's exception and its trace").singleElement()
-                    .satisfies(e -> {
-                        assertThat(e.getThrowableProxy()).isNotNull();
-                        assertThat(e.getThrowableProxy().getMessage()).isEqualTo("listener broken");
-                        assertThat(e.getThrowableProxy().getStackTraceElementProxyArray()).isNotEmpty();
-                    });
-        }
+    /** {@code log} holds one event: a WARN with the listener's exception, its {@code message}, and its trace. */
+    private static void assertOneWarnWithTheTraceOf(LogCapture log, String message) {
+        assertThat(log.events()).as("the WARN, with the listener's exception and its trace").singleElement()
+                .satisfies(e -> {
+                    assertThat(e.getLevel()).isEqualTo(Level.WARN);
+                    assertThat(e.getThrowableProxy()).isNotNull();
+                    assertThat(e.getThrowableProxy().getMessage()).isEqualTo(message);
+                    assertThat(e.getThrowableProxy().getStackTraceElementProxyArray()).isNotEmpty();
+                });
     }
 
     @Test
