@@ -137,7 +137,7 @@ final class AcmeFiles {
 
     /** The certificate stored for {@code domain}, if both files are there and load (a save cut short completed). */
     synchronized Optional<ServerCertificate> load(String domain) throws IOException {
-        finishCutShortSave(domain);
+        completeOrUndoCutShortSave(domain);
         Path crt = certificateFile(domain);
         Path key = keyFile(domain);
         if (!Files.exists(crt) || !Files.exists(key)) {
@@ -235,25 +235,25 @@ final class AcmeFiles {
      * certificate ordered). The directory is synced before each step that the ones before must precede on the disk:
      * once the key and the note are beside (to a load, the chain's file beside says they are), once the chain is (the
      * key's move replaces the old chain's key), once the key and the note are moved (to a load, the chain in place
-     * says they are), and after all.
+     * says they are), and after all; then its order's note is deleted and the directory synced once more.
      */
     synchronized void store(String domain, KeyPair key, String chainPem) throws IOException {
         Path dir = keyFile(domain).toAbsolutePath().getParent();
         // another certificate's chain left beside by a save that failed (a full disk) would be paired with this key
-        completeCutShortSave(domain);
+        moveChainLeftBesideIntoPlace(domain);
         write(files::writeWhole, next(keyFile(domain)), pem(key), true);
         write(files::writeWhole, next(issuerFile(domain)), acmeDirectory + "\n", false);
         files.sync(dir);
         write(files::writeWhole, next(certificateFile(domain)), chainPem, false);
         files.sync(dir);
-        moveNextIntoPlace(domain);
+        moveBesideIntoPlaceAndDeleteOrder(domain);
     }
 
     /**
      * The files of a new certificate, written whole, that are not in place yet: the key and the note, then, the
-     * directory synced, the chain.
+     * directory synced, the chain; then the order they came from is deleted ({@link #deleteOrder}).
      */
-    private void moveNextIntoPlace(String domain) throws IOException {
+    private void moveBesideIntoPlaceAndDeleteOrder(String domain) throws IOException {
         moveBesideIntoPlace(domain);
         // its certificate saved, the order is done with: a later attempt must not download this certificate again
         deleteOrder(domain);
@@ -261,9 +261,10 @@ final class AcmeFiles {
 
     /**
      * Moves into place a certificate whose chain is beside, left by a save cut short, whose key may be in place already
-     * (so never deleted instead); its order, if any, is not this one's to delete.
+     * (so never deleted instead), before a save writes its own key beside; its order, if any, is the certificate being
+     * saved, not this one's to delete.
      */
-    private void completeCutShortSave(String domain) throws IOException {
+    private void moveChainLeftBesideIntoPlace(String domain) throws IOException {
         if (Files.exists(next(certificateFile(domain)), LinkOption.NOFOLLOW_LINKS)) {
             moveBesideIntoPlace(domain);
         }
@@ -304,9 +305,9 @@ final class AcmeFiles {
      * the three are moved into place (the key and the note may be already); without it the chain was not written yet,
      * or was moved into place after the others, and a key and a note beside are deleted.
      */
-    private void finishCutShortSave(String domain) throws IOException {
+    private void completeOrUndoCutShortSave(String domain) throws IOException {
         if (Files.exists(next(certificateFile(domain)), LinkOption.NOFOLLOW_LINKS)) {
-            moveNextIntoPlace(domain);
+            moveBesideIntoPlaceAndDeleteOrder(domain);
         } else {
             files.delete(next(keyFile(domain)));
             files.delete(next(issuerFile(domain)));
@@ -371,9 +372,9 @@ final class AcmeFiles {
         }
     }
 
-    /** Whether there was an order noted for {@code domain}, now deleted. */
+    /** Whether there was an order noted for {@code domain}, now deleted ({@link #deleteSynced}). */
     boolean deleteOrder(String domain) throws IOException {
-        return files.delete(orderFile(domain));
+        return deleteSynced(orderFile(domain));
     }
 
     /** The domains with a {@code .order} file, whatever ACME directory it names (at most 10,000). */
@@ -437,8 +438,22 @@ final class AcmeFiles {
         }
     }
 
+    /** Deletes the failed orders noted for {@code domain}, if any ({@link #deleteSynced}). */
     void deleteFailure(String domain) throws IOException {
-        files.delete(failureFile(domain));
+        deleteSynced(failureFile(domain));
+    }
+
+    /**
+     * Deletes {@code file} if it is there, then syncs the directory; whether it was. A deletion a crash of the machine
+     * undid would bring back an order whose certificate is saved (downloaded again at the next start) or the note of
+     * failures that ended (the next attempt put off).
+     */
+    private boolean deleteSynced(Path file) throws IOException {
+        if (!files.delete(file)) {
+            return false;
+        }
+        files.sync(directory.toAbsolutePath());
+        return true;
     }
 
     /**

@@ -26,6 +26,8 @@ public final class DurableFileWrites {
 
     private static final Logger log = LoggerFactory.getLogger(DurableFileWrites.class);
     private static final DurableFileWrites STANDARD = new DurableFileWrites(DirectorySync::sync);
+    /** How the name of each file written before it takes its own begins (and ends). */
+    static final String TEMPORARY_PREFIX = ".tmp";
 
     /** A file written whole, to take the name of another in the same directory. */
     public record Move(Path from, Path to) {
@@ -91,7 +93,7 @@ public final class DurableFileWrites {
     public void writeWhole(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         // a short name of its own: one after the file's (a domain's of 253 characters) could pass NAME_MAX's 255
-        Path temporary = Files.createTempFile(dir, ".tmp", ".tmp",
+        Path temporary = Files.createTempFile(dir, TEMPORARY_PREFIX, TEMPORARY_PREFIX,
                 PosixPermissions.initial(dir, permissions, fileStore));
         try {
             try (FileOutputStream out = new FileOutputStream(temporary.toFile())) {

@@ -27,7 +27,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.Set;
 
@@ -127,11 +126,12 @@ class AcmeFilesTest {
         for (var crash : statesAfterACrashOfARenewal(old, renewed).entrySet()) {
             CrashStates completion = new CrashStates();
             Path crashed = CrashStates.write(crash.getKey(), acme.resolve("crash-" + crashes++));
-            loaded.add(loadWithItsOwnKey(new AcmeFiles(crashed, DIRECTORY, completion.writes()), crash.getValue()));
+            loaded.add(loadWithItsOwnKey(new AcmeFiles(crashed, DIRECTORY, completion.writes()),
+                    "a crash " + crash.getValue()));
             for (var again : completion.statesAfterACrash(crash.getKey()).entrySet()) {
                 Path crashedAgain = CrashStates.write(again.getKey(), acme.resolve("crash-" + crashes++));
                 loaded.add(loadWithItsOwnKey(new AcmeFiles(crashedAgain, DIRECTORY),
-                        crash.getValue() + ", then in the load " + again.getValue()));
+                        "a crash " + crash.getValue() + ", then in the load " + again.getValue()));
             }
         }
 
@@ -158,16 +158,8 @@ class AcmeFilesTest {
             for (var crash : deletion.statesAfterACrash(cutShort.getKey()).entrySet()) {
                 AcmeFiles files = new AcmeFiles(CrashStates.write(crash.getKey(), acme.resolve("crash-" + crashes++)),
                         DIRECTORY);
-                String when = "of a save " + cutShort.getValue() + ", then of its deletion " + crash.getValue();
-                Optional<ServerCertificate> loaded;
-                try {
-                    loaded = files.load("app.test");
-                } catch (IOException e) {
-                    throw new AssertionError("a crash " + when + ": " + e, e);
-                }
-                if (loaded.isPresent()) {
-                    loadWithItsOwnKey(files, when);
-                }
+                loadIfAnyWithItsOwnKey(files, "a crash of a save " + cutShort.getValue() + ", then of its deletion "
+                        + crash.getValue());
             }
         }
     }
@@ -182,16 +174,13 @@ class AcmeFilesTest {
         TestCertificates.Issued old = new TestCertificates().issue("app.test");
         TestCertificates.Issued failed = new TestCertificates().issue("app.test");
         TestCertificates.Issued next = new TestCertificates().issue("app.test");
-        new AcmeFiles(acme, DIRECTORY).store("app.test", old.keyPair(), chainPem(old));
-        AcmeFiles chainMoveFails = new AcmeFiles(acme, DIRECTORY, TestFileWrites.failingMovesTo(".crt"));
-        assertThatThrownBy(() -> chainMoveFails.store("app.test", failed.keyPair(), chainPem(failed)))
-                .isInstanceOf(IOException.class);
+        storedThenChainMoveFailed(old, failed);
         AcmeFiles noteFails = new AcmeFiles(acme, DIRECTORY, TestFileWrites.failingMovesTo(".directory.next"));
 
         assertThatThrownBy(() -> noteFails.store("app.test", next.keyPair(), chainPem(next)))
                 .isInstanceOf(IOException.class);
 
-        assertThat(loadWithItsOwnKey(new AcmeFiles(acme, DIRECTORY), "-less failure of two saves"))
+        assertThat(loadWithItsOwnKey(new AcmeFiles(acme, DIRECTORY), "after two saves failed"))
                 .isEqualTo(failed.chain());
     }
 
@@ -205,16 +194,49 @@ class AcmeFilesTest {
     void theCompletionOfASaveWhoseKeyWasMovedAlreadySyncsBeforeItMovesTheChain() throws Exception {
         TestCertificates.Issued old = new TestCertificates().issue("app.test");
         TestCertificates.Issued renewed = new TestCertificates().issue("app.test");
-        new AcmeFiles(acme, DIRECTORY).store("app.test", old.keyPair(), chainPem(old));
-        AcmeFiles chainMoveFails = new AcmeFiles(acme, DIRECTORY, TestFileWrites.failingMovesTo(".crt"));
-        assertThatThrownBy(() -> chainMoveFails.store("app.test", renewed.keyPair(), chainPem(renewed)))
-                .isInstanceOf(IOException.class);
+        storedThenChainMoveFailed(old, renewed);
         CrashStates recorded = new CrashStates();
 
         assertThat(new AcmeFiles(acme, DIRECTORY, recorded.writes()).load("app.test").orElseThrow().chain())
                 .isEqualTo(renewed.chain());
 
         assertThat(recorded.steps()).startsWith("sync", "app.test.crt.next -> app.test.crt", "sync");
+    }
+
+    /**
+     * An order's note, deleted once its certificate is saved, and a failure note, deleted once an order succeeds, stay
+     * deleted after a crash of the machine once the save or the deletion is done: the directory is synced after each,
+     * where a crash could bring the order back (its certificate downloaded again) or the failures (an attempt put off).
+     */
+    @Test
+    void anOrderDeletedWithItsCertificatesSaveAndAFailureNoteDeletedStayDeletedAfterACrash() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        files.storeOrder("app.test", new PendingOrder(URI.create("https://ca.test/order/1").toURL(), issued.keyPair()));
+        files.storeFailure("app.test", new OrderFailure(2, Instant.parse("2026-12-02T14:00:00Z"), "refused"));
+        Map<String, String> beforeTheSave = CrashStates.filesOf(acme);
+        CrashStates save = new CrashStates();
+        new AcmeFiles(acme, DIRECTORY, save.writes()).store("app.test", issued.keyPair(), chainPem(issued));
+        Map<String, String> beforeTheDeletion = CrashStates.filesOf(acme);
+        CrashStates deletion = new CrashStates();
+        new AcmeFiles(acme, DIRECTORY, deletion.writes()).deleteFailure("app.test");
+
+        save.statesAfterACrashOnceDone(beforeTheSave).forEach((state, when) -> assertThat(state.keySet())
+                .as("a crash once saved, " + when).contains("app.test.crt").doesNotContain("app.test.order"));
+        deletion.statesAfterACrashOnceDone(beforeTheDeletion).forEach((state, when) -> assertThat(state.keySet())
+                .as("a crash once the failure is deleted, " + when).doesNotContain("app.test.failure"));
+    }
+
+    /**
+     * {@code old} stored, then a save of {@code failed} whose chain's move fails (a full disk): the key and the note
+     * of {@code failed} in place, its chain beside.
+     */
+    private void storedThenChainMoveFailed(TestCertificates.Issued old, TestCertificates.Issued failed)
+            throws IOException {
+        new AcmeFiles(acme, DIRECTORY).store("app.test", old.keyPair(), chainPem(old));
+        AcmeFiles chainMoveFails = new AcmeFiles(acme, DIRECTORY, TestFileWrites.failingMovesTo(".crt"));
+        assertThatThrownBy(() -> chainMoveFails.store("app.test", failed.keyPair(), chainPem(failed)))
+                .isInstanceOf(IOException.class);
     }
 
     /** What a crash can leave of the save of {@code renewed} over {@code old} ({@link CrashStates#statesAfterACrash}). */
@@ -228,19 +250,31 @@ class AcmeFilesTest {
         return save.statesAfterACrash(before);
     }
 
-    /** The certificate {@code files} loads, whose leaf's public key must be that of the key file it was loaded with. */
-    private static List<X509Certificate> loadWithItsOwnKey(AcmeFiles files, String crash) throws IOException {
-        ServerCertificate certificate;
+    /**
+     * The certificate {@code files} loads, whose leaf's public key must be that of the key file it was loaded with;
+     * {@code when}: what came before, for the failure's message.
+     */
+    private static List<X509Certificate> loadWithItsOwnKey(AcmeFiles files, String when) throws IOException {
+        return loadIfAnyWithItsOwnKey(files, when).orElseThrow(() -> new AssertionError(when + ": no certificate"));
+    }
+
+    /** As {@link #loadWithItsOwnKey}, or none when {@code files} has no certificate to load. */
+    private static Optional<List<X509Certificate>> loadIfAnyWithItsOwnKey(AcmeFiles files, String when)
+            throws IOException {
+        Optional<ServerCertificate> loaded;
         try {
-            certificate = files.load("app.test").orElseThrow();
-        } catch (IOException | NoSuchElementException e) {
-            throw new AssertionError("a crash " + crash + ": " + e, e);
+            loaded = files.load("app.test");
+        } catch (IOException e) {
+            throw new AssertionError(when + ": " + e, e);
         }
+        if (loaded.isEmpty()) {
+            return Optional.empty();
+        }
+        ServerCertificate certificate = loaded.get();
         KeyPair key = AcmeFiles.readKeyPair(files.keyFile("app.test"));
-        assertThat(certificate.leaf().getPublicKey()).as("the leaf's key, a crash %s", crash)
-                .isEqualTo(key.getPublic());
-        assertThat(certificate.key()).as("the key loaded, a crash %s", crash).isEqualTo(key.getPrivate());
-        return certificate.chain();
+        assertThat(certificate.leaf().getPublicKey()).as("the leaf's key, %s", when).isEqualTo(key.getPublic());
+        assertThat(certificate.key()).as("the key loaded, %s", when).isEqualTo(key.getPrivate());
+        return Optional.of(certificate.chain());
     }
 
     @Test

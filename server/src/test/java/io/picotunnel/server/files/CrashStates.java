@@ -18,7 +18,8 @@ import java.util.stream.Stream;
  * with the content its file had (written whole and fsynced before its rename, as {@link DurableFileWrites} does).
  * Deletions likewise: those before the last sync, and any subset of those after, with the renames.
  * A sync is recorded only when the directory was synced: on a file system that cannot sync one, no rename or deletion
- * is ever sure to outlast a crash.
+ * is ever sure to outlast a crash. A temporary file a crash leaves before its rename is in no state: nothing reads the
+ * names {@link DurableFileWrites} gives them ({@link DurableFileWrites#TEMPORARY_PREFIX}), and nothing deletes them.
  */
 public final class CrashStates {
 
@@ -41,7 +42,7 @@ public final class CrashStates {
 
         @Override
         public String toString() {
-            return (from.startsWith(".tmp") ? "a temporary file" : from) + " -> " + to;
+            return (from.startsWith(DurableFileWrites.TEMPORARY_PREFIX) ? "a temporary file" : from) + " -> " + to;
         }
     }
 
@@ -110,27 +111,41 @@ public final class CrashStates {
     public Map<Map<String, String>, String> statesAfterACrash(Map<String, String> before) {
         Map<Map<String, String>, String> states = new LinkedHashMap<>();
         for (int crash = 0; crash <= steps.size(); crash++) {
-            List<Step> done = steps.subList(0, crash);
-            int lastSync = lastSync(done);
-            List<Change> synced = changes(done.subList(0, lastSync + 1));
-            List<Change> unsynced = changes(done.subList(lastSync + 1, crash));
-            if (unsynced.size() > MAX_UNSYNCED_CHANGES) {
-                throw new IllegalStateException(unsynced.size() + " changes between syncs: too many subsets to try");
-            }
-            for (int kept = 0; kept < 1 << unsynced.size(); kept++) {
-                Map<String, String> state = new TreeMap<>(before);
-                List<Change> applied = new ArrayList<>(synced);
-                for (int i = 0; i < unsynced.size(); i++) {
-                    if ((kept & 1 << i) != 0) {
-                        applied.add(unsynced.get(i));
-                    }
-                }
-                applied.forEach(change -> change.applyTo(state));
-                states.putIfAbsent(state, "after " + done + ", of the changes since the last sync only "
-                        + applied.subList(synced.size(), applied.size()) + " kept");
-            }
+            addStatesAfterACrash(steps.subList(0, crash), before, states);
         }
         return states;
+    }
+
+    /**
+     * Every state a crash once all the steps recorded are done could leave, as {@link #statesAfterACrash}: one, the
+     * directory as it is, when they end with a sync.
+     */
+    public Map<Map<String, String>, String> statesAfterACrashOnceDone(Map<String, String> before) {
+        Map<Map<String, String>, String> states = new LinkedHashMap<>();
+        addStatesAfterACrash(steps, before, states);
+        return states;
+    }
+
+    private static void addStatesAfterACrash(List<Step> done, Map<String, String> before,
+            Map<Map<String, String>, String> states) {
+        int lastSync = lastSync(done);
+        List<Change> synced = changes(done.subList(0, lastSync + 1));
+        List<Change> unsynced = changes(done.subList(lastSync + 1, done.size()));
+        if (unsynced.size() > MAX_UNSYNCED_CHANGES) {
+            throw new IllegalStateException(unsynced.size() + " changes between syncs: too many subsets to try");
+        }
+        for (int kept = 0; kept < 1 << unsynced.size(); kept++) {
+            Map<String, String> state = new TreeMap<>(before);
+            List<Change> applied = new ArrayList<>(synced);
+            for (int i = 0; i < unsynced.size(); i++) {
+                if ((kept & 1 << i) != 0) {
+                    applied.add(unsynced.get(i));
+                }
+            }
+            applied.forEach(change -> change.applyTo(state));
+            states.putIfAbsent(state, "after " + done + ", of the changes since the last sync only "
+                    + applied.subList(synced.size(), applied.size()) + " kept");
+        }
     }
 
     private static int lastSync(List<Step> done) {

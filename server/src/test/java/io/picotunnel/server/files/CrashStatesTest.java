@@ -42,6 +42,21 @@ class CrashStatesTest {
                 Map.of("a", "old a"), Map.of("a", "new a"));
     }
 
+    @Test
+    void aCrashOnceDoneCanUndoTheChangesAfterTheLastSyncOnly() throws IOException {
+        CrashStates recorded = new CrashStates(DirectorySync::sync);
+        DurableFileWrites writes = recorded.writes();
+
+        writes.replace(dir.resolve("a"), bytes("new a"), PosixFilePermissions.fromString("rw-r--r--"));
+        writes.delete(dir.resolve("a"));
+
+        assertThat(recorded.steps()).containsExactly("a temporary file -> a", "sync", "delete a");
+        assertThat(recorded.statesAfterACrashOnceDone(Map.of()).keySet()).containsExactlyInAnyOrder(
+                Map.of("a", "new a"), Map.of());
+        writes.sync(dir);
+        assertThat(recorded.statesAfterACrashOnceDone(Map.of()).keySet()).containsExactly(Map.of());
+    }
+
     private static byte[] bytes(String text) {
         return text.getBytes(StandardCharsets.US_ASCII);
     }
