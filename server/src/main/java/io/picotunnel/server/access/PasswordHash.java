@@ -30,13 +30,18 @@ public final class PasswordHash {
 
     /** The hash of {@code password} in its composed form ({@link UnicodeNames}). */
     public static String hash(String password) {
+        return hash(password, COST);
+    }
+
+    /** {@link #hash(String)} at {@code cost}: {@link #COST} but in tests, which need not wait for bcrypt's rounds. */
+    static String hash(String password, int cost) {
         password = UnicodeNames.composed(password);
         if (password.getBytes(StandardCharsets.UTF_8).length > MAX_PASSWORD_BYTES) {
             throw new IllegalArgumentException("is longer than " + MAX_PASSWORD_BYTES + " bytes, the most bcrypt can use");
         }
         byte[] salt = new byte[16];
         RANDOM.nextBytes(salt);
-        return OpenBSDBCrypt.generate("2y", password.toCharArray(), salt, COST);
+        return OpenBSDBCrypt.generate("2y", password.toCharArray(), salt, cost);
     }
 
     /**
