@@ -58,7 +58,9 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -83,6 +85,8 @@ class Http2ProxyTest {
     private KeepAliveTarget processingTarget;
     private Channel server;
     private final List<Channel> listeners = new ArrayList<>();
+    /** What the raw targets' answers threw besides an I/O failure (a mistake of the test's): the test fails on it. */
+    private final Queue<Throwable> targetFailures = new ConcurrentLinkedQueue<>();
     private HttpRoutes routes;
     private SslContext ssl;
 
@@ -195,9 +199,10 @@ class Http2ProxyTest {
 
     /**
      * Answers each connection {@code target} accepts, reading with a 10 s timeout, until it is closed after the test;
-     * a connection that fails (the proxy reset it, a visitor left) leaves the next ones answered.
+     * a connection that fails (the proxy reset it, a visitor left) leaves the next ones answered. What an answer throws
+     * besides, kept, fails the test after it ({@link #stop}).
      */
-    private static void answerEach(ServerSocket target, SocketAnswer answer) {
+    private void answerEach(ServerSocket target, SocketAnswer answer) {
         while (!target.isClosed()) {
             Socket accepted;
             try {
@@ -210,6 +215,8 @@ class Http2ProxyTest {
                 answer.answer(socket);
             } catch (IOException e) {
                 // This connection failed: the next ones are still answered.
+            } catch (RuntimeException | Error e) {
+                targetFailures.add(e);
             }
         }
     }
@@ -229,6 +236,11 @@ class Http2ProxyTest {
         }
         target.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        if (!targetFailures.isEmpty()) {
+            AssertionError failure = new AssertionError("a raw target's answer failed", targetFailures.poll());
+            targetFailures.forEach(failure::addSuppressed);
+            throw failure;
+        }
     }
 
     /** A client of the listeners here, over TLS; shut down by the test. */

@@ -13,6 +13,7 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.access.AccessControl;
@@ -42,10 +43,10 @@ import static org.awaitility.Awaitility.await;
 /**
  * What the proxy does with a request while its access check runs (a password check, held here until the test lets it
  * run), and once it ended: an HTTP/2 upload the budget ends meanwhile is answered 503, counted as one of the service's
- * requests, with its response, as the proxy's other answers are, the check's verdict then ignored; the check's own answer
- * when the password checks are backed up is counted so too; a check that does not end is answered 503 check_timeout
- * once the proxy's bound passed, its verdict ignored when it comes; and the request's head is let go once
- * the check ended, not kept for as long as the connection (or HTTP/2 stream) lives. The proxy itself on loopback,
+ * requests, with its response, as the proxy's other answers are, the check's verdict then ignored; the check's own
+ * answer when the password checks are backed up is counted so too; a check that does not end is answered 503
+ * check_timeout once the proxy's bound passed, its verdict ignored when it comes; and the request's head is let go
+ * once the check ended, not kept for as long as the connection (or HTTP/2 stream) lives. The proxy itself on loopback,
  * socket targets, real HTTP/2 and HTTP/1.1 visitors.
  */
 class ProxyHandlerAccessCheckTest {
@@ -62,9 +63,15 @@ class ProxyHandlerAccessCheckTest {
 
     @AfterEach
     void stop() throws InterruptedException {
-        Http2UploadBudgetPeers.synced(visitors.shutdownGracefully(0, 1, TimeUnit.SECONDS), "the visitors' loop's end");
-        Http2UploadBudgetPeers.synced(group.shutdownGracefully(0, 1, TimeUnit.SECONDS), "the proxy's loop's end");
-        checks.close();
+        // each asked to end before any is waited for: a wait that throws leaves none running
+        Future<?> visitorsEnd = visitors.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        Future<?> proxysEnd = group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        try {
+            Http2UploadBudgetPeers.synced(visitorsEnd, "the visitors' loop's end");
+            Http2UploadBudgetPeers.synced(proxysEnd, "the proxy's loop's end");
+        } finally {
+            checks.close();
+        }
     }
 
     @Test
@@ -76,8 +83,9 @@ class ProxyHandlerAccessCheckTest {
                     proxy -> proxy.http2UploadBudget(BUDGET));
 
             Http2UploadBudgetPeers.Answer answer = new Http2UploadBudgetPeers.Answer();
-            Http2StreamChannel upload = Http2UploadBudgetPeers.upload(Http2UploadBudgetPeers.connect(visitors, listener),
-                    answer, Http2UploadBudgetPeers.postHead().add("authorization", HeldPasswordChecks.authorization()));
+            Http2StreamChannel upload = Http2UploadBudgetPeers.upload(
+                    Http2UploadBudgetPeers.connect(visitors, listener), answer,
+                    Http2UploadBudgetPeers.postHead().add("authorization", HeldPasswordChecks.authorization()));
             Http2UploadBudgetPeers.send(upload, FRAME, false);
             Http2UploadBudgetPeers.send(upload, FRAME, false);
 
@@ -97,16 +105,17 @@ class ProxyHandlerAccessCheckTest {
     }
 
     /**
-     * Password checks backed up (their pool refuses more, as a full queue does): the 503 "busy" the check answers counts
-     * as one of the service's requests with its response, over HTTP/1.1 and over HTTP/2, in its counters and in the
-     * metrics /metrics shows; before, neither request nor response was counted.
+     * Password checks backed up (their pool refuses more, as a full queue does): the 503 "busy" the check answers
+     * counts as one of the service's requests with its response, over HTTP/1.1 and over HTTP/2, in its counters and in
+     * the metrics /metrics shows; before, neither request nor response was counted.
      */
     @Test
     void theBusy503OfBackedUpPasswordChecksCountsOnceAsOneOfTheServicesRequestsOverHttp1AndHttp2() throws Exception {
         ExecutorService refusing = Executors.newSingleThreadExecutor();
         refusing.shutdown();
         try (AccessControl access = PasswordChecksOn.executor(refusing)) {
-            RawHttp.Response answer = assertAnsweredOnceEachOverHttp1AndHttp2(access, HeldPasswordChecks.authorization(),
+            RawHttp.Response answer = assertAnsweredOnceEachOverHttp1AndHttp2(access,
+                    HeldPasswordChecks.authorization(),
                     503);
             assertThat(answer.text()).contains("Too many sign-in attempts");
         }
@@ -138,7 +147,8 @@ class ProxyHandlerAccessCheckTest {
             return System.nanoTime();
         };
         try (AccessControl access = PasswordChecksOn.executor(pool, clockBrokenOnTheCheckThread)) {
-            RawHttp.Response answer = assertAnsweredOnceEachOverHttp1AndHttp2(access, HeldPasswordChecks.authorization(),
+            RawHttp.Response answer = assertAnsweredOnceEachOverHttp1AndHttp2(access,
+                    HeldPasswordChecks.authorization(),
                     500);
             assertThat(answer.text()).contains("The access check failed");
         }
@@ -216,9 +226,10 @@ class ProxyHandlerAccessCheckTest {
         TrafficCounters counters = StandaloneTrafficCounters.create();
         try (TargetServer target = new TargetServer("cancelled")) {
             Channel listener = startHttp2Proxy(lockedService("locked.test", target), counters, proxy -> proxy);
-            Http2StreamChannel stream = Http2UploadBudgetPeers.request(Http2UploadBudgetPeers.connect(visitors, listener),
-                    new Http2UploadBudgetPeers.Answer(), new DefaultHttp2Headers().method("GET").scheme("https")
-                            .authority("locked.test").path("/").add("authorization", HeldPasswordChecks.authorization()));
+            Http2StreamChannel stream = Http2UploadBudgetPeers.request(
+                    Http2UploadBudgetPeers.connect(visitors, listener), new Http2UploadBudgetPeers.Answer(),
+                    new DefaultHttp2Headers().method("GET").scheme("https").authority("locked.test").path("/")
+                            .add("authorization", HeldPasswordChecks.authorization()));
             Http2UploadBudgetPeers.synced(stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)),
                     "the write of the RST_STREAM");
             await().atMost(10, TimeUnit.SECONDS).alias("the request counted once the visitor left")
@@ -272,8 +283,8 @@ class ProxyHandlerAccessCheckTest {
     }
 
     /**
-     * Sends {@code request} on {@code visitor}, the connection accepted after {@code previous}, waits for it to be in its
-     * check, ends the visitor's side and waits for the proxy to have read that; the proxy's side of the connection.
+     * Sends {@code request} on {@code visitor}, the connection accepted after {@code previous}, waits for it to be in
+     * its check, ends the visitor's side and waits for the proxy to have read that; the proxy's side of the connection.
      */
     private static Channel halfCloseWhileChecked(DirectProxyFixture fixture, Channel previous, RawHttp visitor,
             String request) throws Exception {
@@ -403,7 +414,8 @@ class ProxyHandlerAccessCheckTest {
             Http2UploadBudgetPeers.Answer answer = new Http2UploadBudgetPeers.Answer();
             Http2UploadBudgetPeers.request(Http2UploadBudgetPeers.connect(visitors, listener), answer,
                     new DefaultHttp2Headers().method("GET").scheme("https").authority("locked.test").path("/")
-                            .add("accept", "application/json").add("authorization", HeldPasswordChecks.authorization()));
+                            .add("accept", "application/json")
+                            .add("authorization", HeldPasswordChecks.authorization()));
             assertThat(answer.status.get(20, TimeUnit.SECONDS)).as("the answer once the check took too long")
                     .isEqualTo("503");
             assertThat(answer.body.get(10, TimeUnit.SECONDS)).as("its JSON").contains("check_timeout");

@@ -311,8 +311,13 @@ class UpstreamPoolTest {
 
     /** {@code service} with another target, as the API's edit makes it. */
     private static Service withTarget(Service service, String target) {
-        return new Service(service.id(), service.tunnelId(), service.type(), service.domain(), service.pathPrefix(),
-                service.tlsMode(), service.listenAddr(), target, service.enabled(), service.createdAt());
+        return edited(service, service.domain(), service.pathPrefix(), target, service.enabled());
+    }
+
+    /** {@code service} with the domain, path prefix, target and state given, as the API's edit makes it. */
+    private static Service edited(Service service, String domain, String pathPrefix, String target, boolean enabled) {
+        return new Service(service.id(), service.tunnelId(), service.type(), domain, pathPrefix, service.tlsMode(),
+                service.listenAddr(), target, enabled, service.createdAt());
     }
 
     @Test
@@ -333,8 +338,7 @@ class UpstreamPoolTest {
     @Test
     void anEditThatKeepsTheTargetKeepsTheIdleStream() {
         EmbeddedChannel stream = idleStreamOf(SERVICE);
-        Service renamed = new Service(SERVICE.id(), SERVICE.tunnelId(), SERVICE.type(), "b.test", "/api",
-                SERVICE.tlsMode(), null, SERVICE.targetAddr(), true, SERVICE.createdAt());
+        Service renamed = edited(SERVICE, "b.test", "/api", SERVICE.targetAddr(), SERVICE.enabled());
         routes.onServiceChange(SERVICE, renamed);
 
         assertThat(stream.isOpen()).isTrue();
@@ -344,8 +348,8 @@ class UpstreamPoolTest {
     @Test
     void aDisabledServiceHasItsIdleStreamClosedAtOnce() {
         EmbeddedChannel stream = idleStreamOf(SERVICE);
-        routes.onServiceChange(SERVICE, new Service(SERVICE.id(), SERVICE.tunnelId(), SERVICE.type(), SERVICE.domain(),
-                SERVICE.pathPrefix(), SERVICE.tlsMode(), null, SERVICE.targetAddr(), false, SERVICE.createdAt()));
+        routes.onServiceChange(SERVICE, edited(SERVICE, SERVICE.domain(), SERVICE.pathPrefix(), SERVICE.targetAddr(),
+                false));
 
         assertThat(stream.isOpen()).isFalse();
         assertThat(pool.keyCount()).isZero();
