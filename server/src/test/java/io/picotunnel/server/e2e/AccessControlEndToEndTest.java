@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -655,14 +656,15 @@ class AccessControlEndToEndTest {
         try (RawHttp2Visitor visitor = RawHttp2Visitor.connectBehind(denied, httpsPort, HOST, ca.clientContext())) {
             visitor.get(1, "/");
             visitor.get(3, "/", "x-forwarded-for", "198.51.100.4");
-            await().atMost(10, TimeUnit.SECONDS).until(() -> visitor.status(3) != null && visitor.status(1) != null);
+            visitor.awaitRead("both answers", Duration.ofSeconds(10),
+                    () -> visitor.status(3) != null && visitor.status(1) != null);
             assertThat(visitor.status(1)).isEqualTo("403");
             assertThat(visitor.status(3)).isEqualTo("403");
         }
         assertThat(web.requestCount()).isZero();
         try (RawHttp2Visitor visitor = RawHttp2Visitor.connectBehind(served, httpsPort, HOST, ca.clientContext())) {
             visitor.get(1, "/");
-            await().atMost(10, TimeUnit.SECONDS).until(() -> visitor.status(1) != null);
+            visitor.awaitRead("the answer", Duration.ofSeconds(10), () -> visitor.status(1) != null);
             assertThat(visitor.status(1)).isEqualTo("200");
         }
         assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("198.51.100.4");

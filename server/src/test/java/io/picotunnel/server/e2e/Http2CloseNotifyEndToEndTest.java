@@ -57,7 +57,8 @@ class Http2CloseNotifyEndToEndTest {
     void closeNotifyWhileAnAnswerStreamsEndsTheConnectionTheExchangeAndItsTunnelStream() throws Exception {
         try (RawHttp2Visitor visitor = tunnel.visitor()) {
             visitor.get(1, "/stream");
-            await().atMost(10, TimeUnit.SECONDS).until(() -> visitor.body(1).length() >= StreamingTarget.FIRST_PART);
+            visitor.awaitRead("the stream's first part", Duration.ofSeconds(10),
+                    () -> visitor.body(1).length() >= StreamingTarget.FIRST_PART);
             assertThat(visitor.status(1)).isEqualTo("200");
             YamuxSession session = tunnel.server().registry().connections(tunnel.id).getFirst().session();
             assertThat(session.activeStreams()).isEqualTo(1);

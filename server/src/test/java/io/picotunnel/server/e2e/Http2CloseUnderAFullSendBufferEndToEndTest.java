@@ -115,7 +115,7 @@ class Http2CloseUnderAFullSendBufferEndToEndTest {
         RawHttp2Visitor visitor = RawHttp2Visitor.connect(httpsPort, HOST, ca.clientContext());
         visitor.openWindows();
         visitor.get(1, "/endless");
-        await().atMost(10, TimeUnit.SECONDS).until(() -> "200".equals(visitor.status(1)));
+        visitor.awaitRead("the 200 of /endless", Duration.ofSeconds(10), () -> "200".equals(visitor.status(1)));
         visitor.holdReading();
         Uploads.awaitWritesStopped(target.written);
         assertThat(target.written.get()).as("the answer is longer than the buffers on the way").isGreaterThan(MiB);

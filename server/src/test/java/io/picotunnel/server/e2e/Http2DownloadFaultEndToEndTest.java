@@ -97,12 +97,12 @@ class Http2DownloadFaultEndToEndTest {
             visitor.get(1, "/" + kind + "/" + BEFORE_FAULT);
             await("the target wrote all it sends before its reset").atMost(Duration.ofSeconds(20))
                     .until(() -> target.written() == BEFORE_FAULT);
-            await("the visitor's window filled, the rest of the body held on the way").atMost(Duration.ofSeconds(20))
-                    .until(() -> visitor.body(1).length() == INITIAL_WINDOW);
+            visitor.awaitRead("the visitor's window filled, the rest of the body held on the way",
+                    Duration.ofSeconds(20), () -> visitor.body(1).length() == INITIAL_WINDOW);
 
             target.resume();
 
-            await("RST_STREAM").atMost(Duration.ofSeconds(20)).until(() -> visitor.resetCode(1) != null);
+            visitor.awaitRead("RST_STREAM", Duration.ofSeconds(20), () -> visitor.resetCode(1) != null);
             assertThat(visitor.resetCode(1)).isEqualTo(INTERNAL_ERROR);
             visitor.openWindows();
             visitor.get(3, "/length/1000");

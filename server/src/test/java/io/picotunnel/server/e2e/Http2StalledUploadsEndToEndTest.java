@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -80,9 +81,8 @@ class Http2StalledUploadsEndToEndTest {
             int fast = 1 + 2 * STALLED_STREAMS;
             visitor.post(fast, "/fast", FAST_BODY);
             StalledSending.inTheBackground(() -> visitor.sendBody(fast, FAST_BODY, new AtomicLong()));
-            await().atMost(30, TimeUnit.SECONDS)
-                    .alias("the answer to a stream beside the stalled ones, its body sent whole")
-                    .until(() -> visitor.endOfStream(fast));
+            visitor.awaitRead("the answer to a stream beside the stalled ones, its body sent whole",
+                    Duration.ofSeconds(30), () -> visitor.endOfStream(fast));
             assertThat(visitor.status(fast)).isEqualTo("200");
             assertThat(visitor.body(fast)).isEqualTo(Long.toString(FAST_BODY));
         }

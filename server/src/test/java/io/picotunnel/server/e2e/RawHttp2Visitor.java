@@ -34,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
 import java.util.function.LongToIntFunction;
 
@@ -408,6 +409,26 @@ final class RawHttp2Visitor implements AutoCloseable {
     /** What ended the visitor's reading (the server's end as the reader saw it, its own bound or failure), or null. */
     Throwable endCause() {
         return endCause;
+    }
+
+    /**
+     * Waits up to {@code atMost} until {@code read} holds of what the reader read ({@link #status}, {@link #body}, ...),
+     * {@code what} naming it in a failure. Fails at once, with what ended the reading as its cause, when the reading
+     * ended before it held: nothing read after makes it hold, and the cause (a frame the reader could not read, a
+     * watch's assertion, the server's end) says why, where a wait on {@code read} alone ran to its bound saying nothing.
+     */
+    void awaitRead(String what, Duration atMost, BooleanSupplier read) {
+        await(what).atMost(atMost).until(() -> {
+            // read first: all the reader read is in before it ends
+            boolean endedBefore = ended;
+            if (read.getAsBoolean()) {
+                return true;
+            }
+            if (endedBefore) {
+                throw new AssertionError(what + ": the visitor's reading ended before, by " + endCause, endCause);
+            }
+            return false;
+        });
     }
 
     /**

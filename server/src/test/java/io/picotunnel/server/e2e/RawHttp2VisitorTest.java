@@ -143,6 +143,28 @@ class RawHttp2VisitorTest {
     }
 
     /**
+     * A wait for what the visitor reads fails at once, with what ended the reading as its cause, once the reader failed
+     * (here on a DATA frame too short for its padding); before, it ran to its bound and said nothing of that.
+     */
+    @Test
+    void aWaitForWhatTheVisitorReadsFailsWithWhatEndedTheReading() throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Void> released = new CompletableFuture<>();
+            CompletableFuture<Void> peer = peer(listener, (raw, tls) -> send(tls, frame(0x0, 0x8, 1, new byte[0])),
+                    new CompletableFuture<>(), released);
+            try (RawHttp2Visitor visitor = RawHttp2Visitor.connect(listener.getLocalPort(), HOST, ca.clientContext())) {
+                assertThatThrownBy(() -> visitor.awaitRead("the status of stream 1", Duration.ofSeconds(60),
+                        () -> visitor.status(1) != null)).isInstanceOf(AssertionError.class)
+                        .hasMessageStartingWith("the status of stream 1: the visitor's reading ended before")
+                        .hasCauseInstanceOf(ArrayIndexOutOfBoundsException.class);
+            } finally {
+                released.complete(null);
+            }
+            peer.get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
      * Before: the reader's acknowledgement of the SETTINGS failed on the output the visitor had ended ("Socket output is
      * shutdown", a SocketException), and that was taken for the server's end while the server kept the connection;
      * then for the reader's failure, which a reader slow to read the server's first SETTINGS met under load. Now the

@@ -21,6 +21,7 @@ import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -112,7 +113,7 @@ class VisitorAbortEndToEndTest {
             throws Exception {
         try (RawHttp2Visitor visitor = bed.connectHttp2()) {
             visitor.get(1, "/events");
-            await().atMost(20, TimeUnit.SECONDS).until(() -> visitor.body(1).equals(FIRST_EVENT));
+            visitor.awaitRead("the first event", Duration.ofSeconds(20), () -> visitor.body(1).equals(FIRST_EVENT));
 
             visitor.cancel(1);
 
@@ -128,7 +129,7 @@ class VisitorAbortEndToEndTest {
         RawHttp2Visitor visitor = bed.connectHttp2();
         try {
             visitor.get(1, "/events");
-            await().atMost(20, TimeUnit.SECONDS).until(() -> visitor.body(1).equals(FIRST_EVENT));
+            visitor.awaitRead("the first event", Duration.ofSeconds(20), () -> visitor.body(1).equals(FIRST_EVENT));
 
             visitor.close();
 
