@@ -1059,7 +1059,7 @@ final class Exchange {
         }
         HttpResponse result = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers);
         if (!http2) {
-            HttpUtil.setKeepAlive(result, keepAlive);
+            HopByHop.tellKeepAlive(result, request.protocolVersion(), keepAlive);
         }
         return result;
     }

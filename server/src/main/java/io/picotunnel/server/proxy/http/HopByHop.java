@@ -3,6 +3,8 @@ package io.picotunnel.server.proxy.http;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 
 import java.util.Iterator;
@@ -40,6 +42,23 @@ final class HopByHop {
             HttpHeaderValues.UPGRADE, HttpHeaderNames.CONNECTION, HttpHeaderNames.HOST, HttpHeaderNames.CONTENT_LENGTH};
 
     private HopByHop() {
+    }
+
+    /**
+     * Tells an HTTP/1.x visitor, in an answer whose status line says HTTP/1.1, whether its connection stays open:
+     * {@code Connection: close} when not; {@code Connection: keep-alive} when it does and the request was HTTP/1.0,
+     * whose client takes an answer without it for the connection's last (as nginx answers; Netty's
+     * {@code HttpUtil.setKeepAlive} adds nothing to an HTTP/1.1 message); nothing for an HTTP/1.1 request.
+     */
+    static void tellKeepAlive(HttpResponse response, HttpVersion requestVersion, boolean keepAlive) {
+        HttpHeaders headers = response.headers();
+        if (!keepAlive) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (requestVersion.equals(HttpVersion.HTTP_1_0)) {
+            headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        } else {
+            headers.remove(HttpHeaderNames.CONNECTION);
+        }
     }
 
     /** True when the message asks to switch protocols: an Upgrade header named in Connection. */

@@ -869,7 +869,7 @@ final class ProxyHandler extends ChannelDuplexHandler
         boolean bodyLeft = !requestFinished && mayHaveBody(request);
         boolean keepAlive = !close && !bodyLeft && !proxy.isDraining();
         if (!http2) {
-            HttpUtil.setKeepAlive(response, keepAlive);
+            HopByHop.tellKeepAlive(response, request.protocolVersion(), keepAlive);
         }
         ChannelFuture written = ctx.writeAndFlush(response);
         lastAnswer = written;

@@ -17,20 +17,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** ACME HTTP-01 is answered by the proxy itself on plain HTTP, before routing and before any redirect. */
 class AcmeChallengeAnswerTest {
 
-    @Test
-    void challengeIsAnsweredEvenForARedirectingServiceAndUnknownTokensAreRouted() throws Exception {
-        EventLoopGroup group = Transport.newEventLoopGroup(1, "acme-test");
+    /**
+     * A proxy that answers the challenge {@code tok123} ({@code tok123.keyauth}) and redirects {@code secure.test} to
+     * https on 8443; no request of it goes upstream.
+     */
+    static HttpProxy proxy() {
         HttpRoutes routes = new HttpRoutes();
         routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "secure.test", "/", TlsMode.TERMINATE,
                 null, "127.0.0.1:9", true, Instant.now(), true));
-        HttpProxy proxy = HttpProxy.builder().routes(routes)
+        return HttpProxy.builder().routes(routes)
                 .opener((service, handler) -> {
                     throw new AssertionError("no request here goes upstream");
                 })
                 .httpsPort(8443)
                 .acmeChallenges(token -> token.equals("tok123") ? Optional.of("tok123.keyauth") : Optional.empty())
                 .build();
-        try (HttpListener listener = HttpListener.bind(new InetSocketAddress("127.0.0.1", 0), group, proxy);
+    }
+
+    @Test
+    void challengeIsAnsweredEvenForARedirectingServiceAndUnknownTokensAreRouted() throws Exception {
+        EventLoopGroup group = Transport.newEventLoopGroup(1, "acme-test");
+        try (HttpListener listener = HttpListener.bind(new InetSocketAddress("127.0.0.1", 0), group, proxy());
              RawHttp http = new RawHttp(listener.port())) {
             RawHttp.Response challenge = http.get("secure.test", "/.well-known/acme-challenge/tok123");
             assertThat(challenge.status()).isEqualTo(200);

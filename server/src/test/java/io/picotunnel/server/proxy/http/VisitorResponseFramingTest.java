@@ -1,0 +1,168 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.channel.EventLoopGroup;
+import io.picotunnel.protocol.net.Transport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * What an HTTP/1.x visitor reads on its connection, byte for byte where the framing is at stake: the status line and
+ * Connection header an HTTP/1.0 visitor is told, which side decides whether the connection stays open, a target's
+ * answer that must carry no content (205), and answers to pipelined requests behind an interim answer. Raw sockets on
+ * the visitor's side, {@link KeepAliveTarget} behind the tunnel.
+ */
+class VisitorResponseFramingTest {
+
+    private static final String HOST = "frame.test";
+
+    @TempDir
+    Path dataDir;
+    private TunnelFixture tunnel;
+    private KeepAliveTarget target;
+
+    @BeforeEach
+    void start() throws Exception {
+        tunnel = new TunnelFixture(dataDir, Map.of());
+        target = new KeepAliveTarget();
+        tunnel.addService(HOST, "/", target.address(), false);
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        tunnel.close();
+        target.close();
+    }
+
+    /** A response's status line, its headers (names in lower case, the first value of each) and its body. */
+    private record Answer(String statusLine, Map<String, String> headers, String body) {
+        String header(String name) {
+            return headers.get(name.toLowerCase(Locale.ROOT));
+        }
+    }
+
+    /** Reads one answer's head, and a body of its Content-Length unless {@code head} (none when it has no length). */
+    private static Answer read(RawHttp http, boolean head) throws IOException {
+        String statusLine = http.line();
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String line = http.line(); !line.isEmpty(); line = http.line()) {
+            int colon = line.indexOf(':');
+            headers.putIfAbsent(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+        }
+        String length = headers.get("content-length");
+        if (head || length == null) {
+            return new Answer(statusLine, headers, "");
+        }
+        byte[] body = http.in().readNBytes(Integer.parseInt(length));
+        if (body.length < Integer.parseInt(length)) {
+            throw new EOFException("body ended after " + body.length + " of " + length + " bytes");
+        }
+        return new Answer(statusLine, headers, new String(body, StandardCharsets.ISO_8859_1));
+    }
+
+    private static String request(String method, String path, String version, String host, String extra) {
+        return method + " " + path + " " + version + "\r\nHost: " + host + "\r\n" + extra + "\r\n";
+    }
+
+    /**
+     * As nginx answers an HTTP/1.0 visitor that asks for keep-alive: an HTTP/1.1 status line and
+     * {@code Connection: keep-alive}, without which an HTTP/1.0 client (ApacheBench {@code -k}) takes the connection
+     * for closed after each answer; and the next request on the connection is answered.
+     */
+    @Test
+    void anHttp10VisitorAskingForKeepAliveIsToldSoAndItsNextRequestIsAnsweredOnTheConnection() throws Exception {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            for (int i = 0; i < 2; i++) {
+                Answer answer = read(http.send(request("GET", "/ok", "HTTP/1.0", HOST, "Connection: keep-alive\r\n")),
+                        false);
+                assertThat(answer.statusLine()).isEqualTo("HTTP/1.1 200 OK");
+                assertThat(answer.header("Connection")).as("request %d", i + 1).isEqualToIgnoringCase("keep-alive");
+                assertThat(answer.body()).isEqualTo("conn=1");
+            }
+        }
+    }
+
+    /** An HTTP/1.0 visitor that does not ask for keep-alive gets its answer, not told keep-alive, and the close. */
+    @Test
+    void anHttp10VisitorNotAskingForKeepAliveGetsItsAnswerAndTheClose() throws Exception {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            Answer answer = read(http.send(request("GET", "/ok", "HTTP/1.0", HOST, "")), false);
+            assertThat(answer.statusLine()).isEqualTo("HTTP/1.1 200 OK");
+            assertThat(answer.header("Connection")).isEqualToIgnoringCase("close");
+            assertThat(answer.body()).isEqualTo("conn=1");
+            assertThat(http.closedWithin15s()).isTrue();
+        }
+    }
+
+    /** The proxy's own answers (an error page, a redirect) tell an HTTP/1.0 visitor keep-alive as the target's do. */
+    @Test
+    void localAnswersToAnHttp10VisitorAskingForKeepAliveSaySoAndTheConnectionGoesOn() throws Exception {
+        tunnel.addService("redirect.test", "/", target.address(), true);
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            Answer unknown = read(http.send(request("GET", "/", "HTTP/1.0", "unknown.test", "Connection: keep-alive\r\n")),
+                    false);
+            assertThat(unknown.statusLine()).startsWith("HTTP/1.1 404 ");
+            assertThat(unknown.header("Connection")).isEqualToIgnoringCase("keep-alive");
+            Answer redirect = read(http.send(request("GET", "/x", "HTTP/1.0", "redirect.test",
+                    "Connection: keep-alive\r\n")), false);
+            assertThat(redirect.statusLine()).startsWith("HTTP/1.1 308 ");
+            assertThat(redirect.header("Connection")).isEqualToIgnoringCase("keep-alive");
+            Answer last = read(http.send(request("GET", "/ok", "HTTP/1.0", HOST, "")), false);
+            assertThat(last.body()).isEqualTo("conn=1");
+            assertThat(last.header("Connection")).isEqualToIgnoringCase("close");
+            assertThat(http.closedWithin15s()).isTrue();
+        }
+    }
+
+    /** The ACME HTTP-01 answer too (on a proxy of its own: the tunnel's server has no challenge to answer). */
+    @Test
+    void theAcmeAnswerToAnHttp10VisitorAskingForKeepAliveSaysSo() throws Exception {
+        EventLoopGroup group = Transport.newEventLoopGroup(1, "acme-http10");
+        try (HttpListener listener = HttpListener.bind(new InetSocketAddress("127.0.0.1", 0), group,
+                AcmeChallengeAnswerTest.proxy());
+             RawHttp http = new RawHttp(listener.port())) {
+            for (int i = 0; i < 2; i++) {
+                Answer answer = read(http.send(request("GET", "/.well-known/acme-challenge/tok123", "HTTP/1.0",
+                        "secure.test", "Connection: keep-alive\r\n")), false);
+                assertThat(answer.statusLine()).isEqualTo("HTTP/1.1 200 OK");
+                assertThat(answer.header("Connection")).isEqualToIgnoringCase("keep-alive");
+                assertThat(answer.body()).isEqualTo("tok123.keyauth");
+            }
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /**
+     * Whether the visitor's connection stays open is decided on the public side alone: a target's answer that keeps
+     * no connection ({@code Connection: close}, HTTP/1.0) ends the stream, not the visitor's connection, whose next
+     * request goes on a new stream.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"/close", "/http10"})
+    void aTargetsAnswerThatKeepsNoConnectionLeavesTheVisitorsConnectionOpen(String path) throws Exception {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            Answer closing = read(http.send(request("GET", path, "HTTP/1.1", HOST, "")), false);
+            assertThat(closing.statusLine()).isEqualTo("HTTP/1.1 200 OK");
+            assertThat(closing.header("Connection")).isNull();
+            assertThat(closing.body()).isEqualTo("conn=1");
+            Answer next = read(http.send(request("GET", "/ok", "HTTP/1.1", HOST, "")), false);
+            assertThat(next.body()).as("on a new stream and target connection").isEqualTo("conn=2");
+        }
+    }
+}
