@@ -64,6 +64,8 @@ import java.util.zip.GZIPOutputStream;
  * as sent: {@code 099}, {@code 0200}, {@code 1000}).</li>
  * <li>{@code /bad-header-name}: 200 as {@code /ok} with a header whose name of {@link #BAD_HEADER_NAME_LENGTH}
  * characters begins with an escape sequence ({@code ESC [31m}), which no HTTP decoder takes.</li>
+ * <li>{@code /reset-content}: a 205 that announces and sends a body of 5 bytes ({@code reset}), keep-alive.</li>
+ * <li>{@code /early-hints}: 103 Early Hints with a {@code Link} header, then 200 as {@code /ok}.</li>
  * <li>{@code /big}: 200 with a body of 64 MiB, written as fast as it is taken; the connection ends when a write
  * fails.</li>
  * <li>{@code /gate}: as {@code /ok}, once {@link #openGate} was called (requests held open together).</li>
@@ -392,6 +394,16 @@ final class KeepAliveTarget implements AutoCloseable {
                     case "/processing-unread" -> {
                         sayProcessingForEver(out);
                         return;
+                    }
+                    case "/reset-content" -> {
+                        // A target bug: a 205 carries no content (RFC 9110 15.3.6), this one announces and sends some.
+                        readBody(in, headers);
+                        send(out, "205 Reset Content", "Content-Length: 5", "reset");
+                    }
+                    case "/early-hints" -> {
+                        readBody(in, headers);
+                        send(out, "103 Early Hints", "Link: </style.css>; rel=preload", "");
+                        send(out, "200 OK", "Content-Length: " + body.length(), body);
                     }
                     case "/flaky" -> {
                         if (request > 1) {

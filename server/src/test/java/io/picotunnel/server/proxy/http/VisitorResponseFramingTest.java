@@ -165,4 +165,48 @@ class VisitorResponseFramingTest {
             assertThat(next.body()).as("on a new stream and target connection").isEqualTo("conn=2");
         }
     }
+
+    /**
+     * A 205 carries no content (RFC 9110 15.3.6): the body a target sent with one is not passed on, the visitor is
+     * told no length but 0, and the answer after it on the connection is read as sent.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"HTTP/1.1", "HTTP/1.0"})
+    void aResetContentReachesTheVisitorWithoutContentAndTheNextAnswerIsIntact(String version) throws Exception {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            Answer reset = read(http.send(request("GET", "/reset-content", version, HOST, "Connection: keep-alive\r\n")),
+                    true);
+            assertThat(reset.statusLine()).isEqualTo("HTTP/1.1 205 Reset Content");
+            assertThat(reset.header("Content-Length")).isIn(null, "0");
+            assertThat(reset.header("Transfer-Encoding")).isNull();
+            Answer next = read(http.send(request("GET", "/ok", version, HOST, "Connection: keep-alive\r\n")), false);
+            assertThat(next.statusLine()).isEqualTo("HTTP/1.1 200 OK");
+            assertThat(next.body()).isEqualTo("conn=1");
+        }
+    }
+
+    /**
+     * Requests pipelined behind one whose answer starts with 103 Early Hints: the interim answer pairs with no
+     * request, so the GET's answer keeps its body and the HEAD's is framed as an answer to HEAD (no body).
+     */
+    @Test
+    void answersToPipelinedRequestsBehindEarlyHintsAreFramedForTheirOwnRequests() throws Exception {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            http.send(request("GET", "/early-hints", "HTTP/1.1", HOST, "") + request("HEAD", "/ok", "HTTP/1.1", HOST, "")
+                    + request("GET", "/ok", "HTTP/1.1", HOST, ""));
+            Answer hints = read(http, true);
+            assertThat(hints.statusLine()).isEqualTo("HTTP/1.1 103 Early Hints");
+            assertThat(hints.header("Link")).isEqualTo("</style.css>; rel=preload");
+            Answer get = read(http, false);
+            assertThat(get.statusLine()).isEqualTo("HTTP/1.1 200 OK");
+            assertThat(get.body()).isEqualTo("conn=1");
+            Answer head = read(http, true);
+            assertThat(head.statusLine()).isEqualTo("HTTP/1.1 200 OK");
+            assertThat(head.header("Content-Length")).isEqualTo("6");
+            // On a new stream: one whose answer to HEAD announces a body is not reused (Exchange.headLetsStreamGoOn).
+            Answer last = read(http, false);
+            assertThat(last.statusLine()).as("the answer after the HEAD's").isEqualTo("HTTP/1.1 200 OK");
+            assertThat(last.body()).isEqualTo("conn=2");
+        }
+    }
 }
