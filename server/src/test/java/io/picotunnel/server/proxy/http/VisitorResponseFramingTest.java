@@ -62,7 +62,8 @@ class VisitorResponseFramingTest {
         Map<String, String> headers = new LinkedHashMap<>();
         for (String line = http.line(); !line.isEmpty(); line = http.line()) {
             int colon = line.indexOf(':');
-            headers.putIfAbsent(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+            String name = line.substring(0, colon).trim().toLowerCase(Locale.ROOT);
+            headers.putIfAbsent(name, line.substring(colon + 1).trim());
         }
         String length = headers.get("content-length");
         if (head || length == null) {
@@ -114,8 +115,8 @@ class VisitorResponseFramingTest {
     void localAnswersToAnHttp10VisitorAskingForKeepAliveSaySoAndTheConnectionGoesOn() throws Exception {
         tunnel.addService("redirect.test", "/", target.address(), true);
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
-            Answer unknown = read(http.send(request("GET", "/", "HTTP/1.0", "unknown.test", "Connection: keep-alive\r\n")),
-                    false);
+            Answer unknown = read(http.send(request("GET", "/", "HTTP/1.0", "unknown.test",
+                    "Connection: keep-alive\r\n")), false);
             assertThat(unknown.statusLine()).startsWith("HTTP/1.1 404 ");
             assertThat(unknown.header("Connection")).isEqualToIgnoringCase("keep-alive");
             Answer redirect = read(http.send(request("GET", "/x", "HTTP/1.0", "redirect.test",
@@ -174,8 +175,8 @@ class VisitorResponseFramingTest {
     @ValueSource(strings = {"HTTP/1.1", "HTTP/1.0"})
     void aResetContentReachesTheVisitorWithoutContentAndTheNextAnswerIsIntact(String version) throws Exception {
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
-            Answer reset = read(http.send(request("GET", "/reset-content", version, HOST, "Connection: keep-alive\r\n")),
-                    true);
+            Answer reset = read(http.send(request("GET", "/reset-content", version, HOST,
+                    "Connection: keep-alive\r\n")), true);
             assertThat(reset.statusLine()).isEqualTo("HTTP/1.1 205 Reset Content");
             assertThat(reset.header("Content-Length")).isIn(null, "0");
             assertThat(reset.header("Transfer-Encoding")).isNull();
@@ -192,8 +193,8 @@ class VisitorResponseFramingTest {
     @Test
     void answersToPipelinedRequestsBehindEarlyHintsAreFramedForTheirOwnRequests() throws Exception {
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
-            http.send(request("GET", "/early-hints", "HTTP/1.1", HOST, "") + request("HEAD", "/ok", "HTTP/1.1", HOST, "")
-                    + request("GET", "/ok", "HTTP/1.1", HOST, ""));
+            http.send(request("GET", "/early-hints", "HTTP/1.1", HOST, "")
+                    + request("HEAD", "/ok", "HTTP/1.1", HOST, "") + request("GET", "/ok", "HTTP/1.1", HOST, ""));
             Answer hints = read(http, true);
             assertThat(hints.statusLine()).isEqualTo("HTTP/1.1 103 Early Hints");
             assertThat(hints.header("Link")).isEqualTo("</style.css>; rel=preload");
