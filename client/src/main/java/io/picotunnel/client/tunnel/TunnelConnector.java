@@ -13,12 +13,16 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakeException;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolConfig;
@@ -326,7 +330,7 @@ final class TunnelConnector {
                         }
                         ch.pipeline().addLast(
                                 new HttpClientCodec(),
-                                new HttpObjectAggregator(MAX_HANDSHAKE_RESPONSE),
+                                new HeadOfABigRefusal(),
                                 new RefusalErrorCode(),
                                 new WebSocketClientProtocolHandler(wsConfig),
                                 new UpgradeOutcome(ready, decoderConfig));
@@ -522,6 +526,28 @@ final class TunnelConnector {
                     ctx.fireChannelActive();
                 }
                 ctx.pipeline().remove(this);
+            }
+        }
+    }
+
+    /**
+     * Aggregates the answer to the upgrade; one whose body is over {@link #MAX_HANDSHAKE_RESPONSE} (a front proxy's
+     * error page) goes on as its status and headers with no body, the rest of the body dropped, so that the refusal is
+     * still told by its status and its Retry-After waited out, where Netty's aggregator failed the attempt with "Response
+     * entity too large" and the client redialled after its own backoff.
+     */
+    static final class HeadOfABigRefusal extends HttpObjectAggregator {
+        HeadOfABigRefusal() {
+            super(MAX_HANDSHAKE_RESPONSE);
+        }
+
+        @Override
+        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) throws Exception {
+            if (oversized instanceof HttpResponse answer) {
+                ctx.fireChannelRead(new DefaultFullHttpResponse(answer.protocolVersion(), answer.status(),
+                        Unpooled.EMPTY_BUFFER, answer.headers().copy(), new DefaultHttpHeaders()));
+            } else {
+                super.handleOversizedMessage(ctx, oversized);
             }
         }
     }

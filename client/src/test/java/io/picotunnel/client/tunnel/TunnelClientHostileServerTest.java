@@ -261,6 +261,58 @@ class TunnelClientHostileServerTest extends AgainstAScriptedServer {
                         .contains("asked to wait 3 s (Retry-After): retrying in 3 s."));
     }
 
+    /** A front proxy's refusal: {@code status} with Retry-After: 3 and an HTML page of {@code pageBytes}. */
+    private static ScriptedTunnelServer.Script frontProxyPage(String status, int pageBytes, boolean contentLength) {
+        return (socket, key, connection) -> {
+            String page = "<html><body><h1>" + status + "</h1>" + "<p>".repeat((pageBytes - 40) / 3)
+                    + "</body></html>";
+            write(socket, ("HTTP/1.1 " + status + "\r\nRetry-After: 3\r\nContent-Type: text/html\r\n"
+                    + (contentLength ? "Content-Length: " + page.length() + "\r\n" : "")
+                    + "Connection: close\r\n\r\n" + page).getBytes(StandardCharsets.US_ASCII));
+            socket.close();
+        };
+    }
+
+    private List<String> loggedWhileTwoConnectionsCome(ScriptedTunnelServer.Script script) {
+        Logger logger = (Logger) LoggerFactory.getLogger(TunnelClient.class);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            start(script, new Backoff(() -> 0.0));
+            await().atMost(Duration.ofSeconds(30)).until(() -> server.connections() >= 2);
+        } finally {
+            logger.detachAppender(logged);
+        }
+        return logged.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    }
+
+    @Test
+    void aFrontProxysBigErrorPageStillTellsItsStatusAndItsRetryAfterIsWaitedOut() {
+        List<String> lines = loggedWhileTwoConnectionsCome(frontProxyPage("503 Service Unavailable", 200_000, true));
+
+        assertThat(ScriptedTunnelServer.gapsMillis(server.connectionsNanos).getFirst()).isGreaterThanOrEqualTo(3000);
+        assertThat(lines).anySatisfy(line -> assertThat(line).contains("HTTP 503 Service Unavailable")
+                .contains("asked to wait 3 s (Retry-After): retrying in 3 s."));
+    }
+
+    @Test
+    void aFrontProxysErrorPageEndedByTheConnectionsCloseTellsItsStatusAndItsRetryAfterIsWaitedOut() {
+        List<String> lines = loggedWhileTwoConnectionsCome(frontProxyPage("429 Too Many Requests", 2_000, false));
+
+        assertThat(ScriptedTunnelServer.gapsMillis(server.connectionsNanos).getFirst()).isGreaterThanOrEqualTo(3000);
+        assertThat(lines).anySatisfy(line -> assertThat(line).contains("HTTP 429 Too Many Requests")
+                .contains("asked to wait 3 s (Retry-After): retrying in 3 s."));
+    }
+
+    @Test
+    void aFrontProxysForbiddenIsLoggedAsSuchAndRetriedNotTakenForARejectedToken() {
+        List<String> lines = loggedWhileTwoConnectionsCome(frontProxyPage("403 Forbidden", 2_000, true));
+
+        assertThat(client.state()).isNotEqualTo(TunnelClient.State.STOPPED);
+        assertThat(lines).anySatisfy(line -> assertThat(line).contains("HTTP 403 Forbidden"));
+    }
+
     @Test
     void aRefusalWithRetryAfterAsAnHttpDateIsNotRedialledBeforeThatDate() {
         // Whole seconds only: at least 4 s after the connection came, so the wait is more than 3 s.
