@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -204,6 +205,34 @@ class ConnectFailuresTest {
                     .isEqualTo(server.address() + " took the connection but did not answer the tunnel's WebSocket"
                             + " upgrade within 10 s: check that --server names the server's tunnel port (its"
                             + " --tunnel-addr, 8443 by default) and that the server is not overloaded.");
+        }
+    }
+
+    @Test
+    void aServerThatTricklesItsAnswerAByteAtATimeIsGivenUpOnAtTheHandshakeTimeoutNotKeptByEachByte() throws Exception {
+        AtomicBoolean cutOff = new AtomicBoolean();
+        byte[] answer = ("HTTP/1.1 101 Switching Protocols\r\n" + "X-Padding: slow\r\n".repeat(1000))
+                .getBytes(StandardCharsets.US_ASCII);
+        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key, connection) -> {
+            try {
+                for (byte b : answer) {
+                    socket.getOutputStream().write(b);
+                    socket.getOutputStream().flush();
+                    Thread.sleep(100); // the server's pace, not a wait for the client
+                }
+            } catch (java.io.IOException closedByTheClient) {
+                cutOff.set(true);
+            }
+        })) {
+            ServerAddress address = ServerAddress.parse("ws://" + server.address());
+            TunnelConnector connector = connector(address, null).withHandshakeTimeout(Duration.ofSeconds(2));
+            long start = System.nanoTime();
+            Future<Channel> attempt = attempt(connector);
+
+            assertThat(attempt.await(15_000)).isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(8));
+            assertThat(attempt.cause()).isInstanceOf(ConnectFailures.UpgradeTimeoutException.class);
+            await().atMost(Duration.ofSeconds(10)).untilTrue(cutOff);
         }
     }
 

@@ -261,6 +261,22 @@ class TunnelClientHostileServerTest extends AgainstAScriptedServer {
                         .contains("asked to wait 3 s (Retry-After): retrying in 3 s."));
     }
 
+    @Test
+    void aStopDuringAnUnansweredUpgradeEndsAtOnceAndClosesTheAttemptsConnection() {
+        java.util.concurrent.atomic.AtomicBoolean closedByTheClient = new java.util.concurrent.atomic.AtomicBoolean();
+        start((socket, key, connection) -> closedByTheClient.set(drainUntilEof(socket)));
+        await().atMost(Duration.ofSeconds(20)).until(() -> server.connections() >= 1);
+        long start = System.nanoTime();
+
+        client.stop(Duration.ofSeconds(60)).orTimeout(20, TimeUnit.SECONDS).join();
+
+        // Neither the grace (no stream is open) nor the upgrade's 10 s timeout is waited out.
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        assertThat(client.state()).isEqualTo(TunnelClient.State.STOPPED);
+        await().atMost(Duration.ofSeconds(10)).untilTrue(closedByTheClient);
+        assertThat(server.connections()).isEqualTo(1);
+    }
+
     /** A front proxy's refusal: {@code status} with Retry-After: 3 and an HTML page of {@code pageBytes}. */
     private static ScriptedTunnelServer.Script frontProxyPage(String status, int pageBytes, boolean contentLength) {
         return (socket, key, connection) -> {

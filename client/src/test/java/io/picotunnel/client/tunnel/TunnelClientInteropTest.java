@@ -124,6 +124,28 @@ class TunnelClientInteropTest {
         assertThat(stalled.receivedBytes()).isEqualTo(upload);
     }
 
+    /** The stalled stream's window holds its upload back; another stream of the same connection goes on meanwhile. */
+    @Test
+    void anotherStreamGoesOnWhileAStalledTargetsWindowHoldsItsUploadBack() throws Exception {
+        StallingServer stalled = new StallingServer();
+        cleanup.add(stalled);
+        TcpTarget echo = target(TcpTarget.echo());
+        connect(startServer(), AllowList.ANY);
+
+        server.send("OPEN up " + 256L * MIB + " " + stalled.address() + " send");
+        await("the target connected").atMost(Duration.ofSeconds(30)).until(stalled::connected);
+        await("hashicorp's writer held back").pollDelay(Duration.ofSeconds(1)).during(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(sentByHashicorp("up")).isPositive().isLessThan(IN_FLIGHT_BOUND));
+
+        GoPeer.StreamResult other = server.open("other", 4 * MIB, echo.address(), "echo");
+
+        assertThat(other.echoedExactly()).as(other.toString()).isTrue();
+        assertThat(sentByHashicorp("up")).as("still held back").isLessThan(IN_FLIGHT_BOUND);
+        assertThat(stalled.receivedBytes()).isZero();
+        assertThat(client.state()).isEqualTo(TunnelClient.State.CONNECTED);
+    }
+
     private long sentByHashicorp(String id) {
         server.send("SENT " + id);
         return Long.parseLong(server.awaitLine("SENT " + id + " ").split(" ")[2]);
