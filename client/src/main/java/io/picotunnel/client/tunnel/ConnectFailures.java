@@ -159,6 +159,16 @@ final class ConnectFailures {
                         + " WebSocket upgrade: the server (or a proxy in front of it) is unavailable for now, shutting"
                         + " down, restarting or overloaded.";
             }
+            if (cause instanceof UpgradeRefusedException refused && refused.location() != null
+                    && refused.status() >= 300 && refused.status() < 400) {
+                // Most often a front proxy sending plain HTTP to HTTPS, or to a sign-in page the client cannot use.
+                String to = refused.location();
+                return where + " answered " + refused.answer() + " to the tunnel's WebSocket upgrade, redirecting to "
+                        + to + ", and the client follows no redirect: "
+                        + (!server.tls() && toTlsOnTheSameHost(to, server)
+                        ? "the server (or a proxy in front of it) wants TLS, use --server " + tls + "."
+                        : "give --server the address of the server's tunnel endpoint itself (its --tunnel-addr).");
+            }
             if (cause instanceof UpgradeRefusedException refused) {
                 return where + " answered " + refused.answer() + " to the tunnel's"
                         + " WebSocket upgrade at " + ServerAddress.TUNNEL_PATH + ": it is not a PicoTunnel tunnel endpoint;"
@@ -183,6 +193,20 @@ final class ConnectFailures {
                     + "): check the address and the scheme in --server.";
         }
         return shortMessage(failure) + ".";
+    }
+
+    /** Whether {@code location} is an https or wss address on the server's host (any port). */
+    private static boolean toTlsOnTheSameHost(String location, ServerAddress server) {
+        String host = server.hostPort().toString();
+        host = host.substring(0, host.lastIndexOf(':'));
+        for (String scheme : new String[] {"https://", "wss://"}) {
+            String prefix = scheme + host;
+            if (location.regionMatches(true, 0, prefix, 0, prefix.length()) && (location.length() == prefix.length()
+                    || ":/?#".indexOf(location.charAt(prefix.length())) >= 0)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -250,6 +274,7 @@ final class ConnectFailures {
         private final String reason;
         private final transient Duration retryAfter;
         private final String error;
+        private final String location;
 
         UpgradeRefusedException(int status, String reason) {
             this(status, reason, null);
@@ -261,11 +286,22 @@ final class ConnectFailures {
 
         /** {@code error}: the {@code error} of the answer's JSON body (a PicoTunnel server's); null when it has none. */
         UpgradeRefusedException(int status, String reason, Duration retryAfter, String error) {
+            this(status, reason, retryAfter, error, null);
+        }
+
+        /** {@code location}: the answer's {@code Location} header (a redirect's); null when it has none. */
+        UpgradeRefusedException(int status, String reason, Duration retryAfter, String error, String location) {
             super("the server answered the WebSocket upgrade with HTTP " + status + " " + ControlCharacters.bounded(reason));
             this.status = status;
             this.reason = reason;
             this.retryAfter = retryAfter;
             this.error = error;
+            this.location = location;
+        }
+
+        /** Where the answer redirects to, {@link ControlCharacters#bounded written out and cut}; null for nowhere. */
+        String location() {
+            return location == null || location.isBlank() ? null : ControlCharacters.bounded(location.strip());
         }
 
         /** Whether the server said it refused the upgrade because it is shutting down. */

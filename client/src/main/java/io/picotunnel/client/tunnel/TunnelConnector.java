@@ -533,8 +533,8 @@ final class TunnelConnector {
     /**
      * Aggregates the answer to the upgrade; one whose body is over {@link #MAX_HANDSHAKE_RESPONSE} (a front proxy's
      * error page) goes on as its status and headers with no body, the rest of the body dropped, so that the refusal is
-     * still told by its status and its Retry-After waited out, where Netty's aggregator failed the attempt with "Response
-     * entity too large" and the client redialled after its own backoff.
+     * still told by its status and its Retry-After waited out, where Netty's aggregator failed the attempt with
+     * "Response entity too large" and the client redialled after its own backoff.
      */
     static final class HeadOfABigRefusal extends HttpObjectAggregator {
         HeadOfABigRefusal() {
@@ -637,7 +637,8 @@ final class TunnelConnector {
                     RefusalErrorCode answer = ctx.pipeline().get(RefusalErrorCode.class);
                     fail(ctx, new ConnectFailures.UpgradeRefusedException(status.code(), status.reasonPhrase(),
                             RetryAfter.parse(e.response().headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()),
-                            answer == null ? null : answer.error));
+                            answer == null ? null : answer.error,
+                            e.response().headers().get(HttpHeaderNames.LOCATION)));
                 }
             } else {
                 fail(ctx, cause);

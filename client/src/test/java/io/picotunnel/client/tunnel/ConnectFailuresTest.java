@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -331,6 +332,38 @@ class ConnectFailuresTest {
         for (String why : List.of(refused, tls, other)) {
             assertThat(why).contains("went away\\u0085\\u001b[2K\\u202e" + "m".repeat(180))
                     .doesNotContain("\u0085", "\u001b", "\u202e", "m".repeat(201));
+        }
+    }
+
+    /** A server answering every upgrade {@code status} with a {@code Location: location} (a front proxy's redirect). */
+    private static ScriptedTunnelServer redirecting(String status, UnaryOperator<String> location) {
+        return new ScriptedTunnelServer((socket, key, connection) -> ScriptedTunnelServer.write(socket,
+                ("HTTP/1.1 " + status + "\r\nLocation: " + location.apply("127.0.0.1")
+                        + "\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    @Test
+    void aRedirectToHttpsOnTheSameHostSaysToUseWss() throws Exception {
+        try (ScriptedTunnelServer server = redirecting("301 Moved Permanently", host -> "https://" + host + "/tunnel");
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            assertThat(firstWarning("ws://" + server.address(), log)).contains(server.address()
+                    + " answered HTTP 301 Moved Permanently to the tunnel's WebSocket upgrade, redirecting to"
+                    + " https://127.0.0.1/tunnel, and the client follows no redirect: the server (or a proxy in front"
+                    + " of it) wants TLS, use --server wss://" + server.address() + ".")
+                    .doesNotContain("not a PicoTunnel tunnel endpoint");
+        }
+    }
+
+    @Test
+    void aRedirectElsewhereIsNamedWrittenOutAndNotTakenForAWishForTls() throws Exception {
+        try (ScriptedTunnelServer server = redirecting("302 Found",
+                host -> "https://login.example/start?next=" + "x".repeat(300));
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            assertThat(firstWarning("ws://" + server.address(), log))
+                    .contains("answered HTTP 302 Found to the tunnel's WebSocket upgrade, redirecting to"
+                            + " https://login.example/start?next=xxx", "and the client follows no redirect:"
+                            + " give --server the address of the server's tunnel endpoint itself (its --tunnel-addr).")
+                    .doesNotContain("x".repeat(300), "wants TLS");
         }
     }
 
