@@ -303,22 +303,23 @@ class TunnelClientHostileServerTest extends AgainstAScriptedServer {
         return logged.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     }
 
-    @Test
-    void aFrontProxysBigErrorPageStillTellsItsStatusAndItsRetryAfterIsWaitedOut() {
-        List<String> lines = loggedWhileTwoConnectionsCome(frontProxyPage("503 Service Unavailable", 200_000, true));
+    /** The front proxy's page ({@link #frontProxyPage}) is told by its status and its Retry-After is waited out. */
+    private void assertToldAndItsRetryAfterWaitedOut(String status, int pageBytes, boolean contentLength) {
+        List<String> lines = loggedWhileTwoConnectionsCome(frontProxyPage(status, pageBytes, contentLength));
 
         assertThat(ScriptedTunnelServer.gapsMillis(server.connectionsNanos).getFirst()).isGreaterThanOrEqualTo(3000);
-        assertThat(lines).anySatisfy(line -> assertThat(line).contains("HTTP 503 Service Unavailable")
+        assertThat(lines).anySatisfy(line -> assertThat(line).contains("HTTP " + status)
                 .contains("asked to wait 3 s (Retry-After): retrying in 3 s."));
     }
 
     @Test
-    void aFrontProxysErrorPageEndedByTheConnectionsCloseTellsItsStatusAndItsRetryAfterIsWaitedOut() {
-        List<String> lines = loggedWhileTwoConnectionsCome(frontProxyPage("429 Too Many Requests", 2_000, false));
+    void aFrontProxysBigErrorPageStillTellsItsStatusAndItsRetryAfterIsWaitedOut() {
+        assertToldAndItsRetryAfterWaitedOut("503 Service Unavailable", 200_000, true);
+    }
 
-        assertThat(ScriptedTunnelServer.gapsMillis(server.connectionsNanos).getFirst()).isGreaterThanOrEqualTo(3000);
-        assertThat(lines).anySatisfy(line -> assertThat(line).contains("HTTP 429 Too Many Requests")
-                .contains("asked to wait 3 s (Retry-After): retrying in 3 s."));
+    @Test
+    void aFrontProxysErrorPageEndedByTheConnectionsCloseTellsItsStatusAndItsRetryAfterIsWaitedOut() {
+        assertToldAndItsRetryAfterWaitedOut("429 Too Many Requests", 2_000, false);
     }
 
     @Test
