@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
@@ -22,6 +23,8 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -74,10 +77,17 @@ public final class UpstreamPool implements AutoCloseable {
      * out of the map (emptied by drops, or its key no longer served): nothing is filed in it again, a release that
      * finds it so files its stream in the key's next set. Locks are taken set first, then the map's (its remove),
      * never the other way.
+     *
+     * <p>One timer for all its streams, rather than one per park cancelled at the next hand-out (a schedule and a
+     * cancel per request): each parked stream keeps its own deadline, and the timer, armed by a park that finds none,
+     * fires at the earliest, closes what is past its deadline and is armed again for the next. A hand-out leaves it
+     * alone: it finds nothing to close when it fires, and is not armed again once no parked stream waits. Cancelled
+     * when the set is retired.
      */
     private static final class IdleSet {
         private final ArrayDeque<IdleStream> streams = new ArrayDeque<>();
         private boolean retired;
+        private ScheduledFuture<?> timer;
     }
 
     /**
@@ -211,7 +221,6 @@ public final class UpstreamPool implements AutoCloseable {
     private void handOut(IdleStream taken, Service service, ChannelInboundHandler handler, Set<YamuxSession> passOver,
             Promise<Lease> promise) {
         Channel channel = taken.channel;
-        taken.cancelTimer();
         if (taken.spoiled || !usable(channel) || holdsBytes(channel) || !handTo(channel, handler)) {
             channel.close();
             takeIdle(taken.key, service, handler, passOver, promise);
@@ -329,11 +338,15 @@ public final class UpstreamPool implements AutoCloseable {
         setsRetired.refused(true, () -> what.get() + ": its key's set was retired " + SET_TRIES + " times in a row");
     }
 
-    /** Under {@code set}'s monitor: takes an emptied set out of the map, for good. */
+    /** Under {@code set}'s monitor: takes an emptied set out of the map, for good, and cancels its timer. */
     private void retireIfEmpty(Key key, IdleSet set) {
         if (set.streams.isEmpty() && !set.retired) {
             set.retired = true;
             idle.remove(key, set);
+            if (set.timer != null) {
+                set.timer.cancel(false);
+                set.timer = null;
+            }
         }
     }
 
@@ -372,14 +385,77 @@ public final class UpstreamPool implements AutoCloseable {
             return;
         }
         watchSession(channel);
-        stream.timer = channel.eventLoop().schedule(stream::drop, idleTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        // Closed meanwhile by a route change (on the API's thread), whose cancel came before there was a timer.
-        if (stream.isClaimed()) {
-            stream.cancelTimer();
+        if (!startIdleClock(stream)) {
             return;
         }
         // A read outstanding while idle shows the far end's close (or anything it should not send) at once.
         channel.read();
+    }
+
+    /**
+     * On the stream's loop, as it parks: its idle timeout starts now, and its set's timer is armed when none is
+     * pending (one pending fires before this deadline: every deadline is a park's time plus the same timeout). False
+     * when a route change took it out (on the API's thread) meanwhile: it gets no deadline and arms no timer.
+     */
+    private boolean startIdleClock(IdleStream stream) {
+        IdleSet set = stream.set;
+        EventLoop loop = stream.channel.eventLoop();
+        synchronized (set) {
+            if (stream.isClaimed() || set.retired) {
+                return false;
+            }
+            stream.idleDeadline = loop.ticker().nanoTime() + idleTimeout.toNanos();
+            stream.parked = true;
+            if (set.timer == null) {
+                set.timer = loop.schedule(() -> closeExpired(stream.key, set, loop), idleTimeout.toNanos(),
+                        TimeUnit.NANOSECONDS);
+            }
+            return true;
+        }
+    }
+
+    /**
+     * The set's timer, on {@code loop}: closes the parked streams past their deadline (the set retired when that
+     * empties it, as a drop does) and arms the timer again for the earliest deadline left, if any.
+     */
+    private void closeExpired(Key key, IdleSet set, EventLoop loop) {
+        List<IdleStream> expired = null;
+        synchronized (set) {
+            set.timer = null;
+            if (set.retired) {
+                return;
+            }
+            long now = loop.ticker().nanoTime();
+            boolean waiting = false;
+            long next = 0;
+            for (Iterator<IdleStream> it = set.streams.iterator(); it.hasNext(); ) {
+                IdleStream stream = it.next();
+                if (!stream.parked) {
+                    continue; // its park, still to come, arms the timer if need be
+                }
+                if (stream.idleDeadline - now <= 0) {
+                    it.remove();
+                    if (expired == null) {
+                        expired = new ArrayList<>();
+                    }
+                    expired.add(stream);
+                } else if (!waiting || stream.idleDeadline - next < 0) {
+                    waiting = true;
+                    next = stream.idleDeadline;
+                }
+            }
+            if (expired != null) {
+                retireIfEmpty(key, set);
+            }
+            if (waiting) {
+                set.timer = loop.schedule(() -> closeExpired(key, set, loop), next - now, TimeUnit.NANOSECONDS);
+            }
+        }
+        if (expired != null) {
+            for (IdleStream stream : expired) {
+                stream.close();
+            }
+        }
     }
 
     /** The target sent more than its last response: those bytes would be read as the next response's. */
@@ -480,7 +556,10 @@ public final class UpstreamPool implements AutoCloseable {
         private final AtomicBoolean claimed = new AtomicBoolean();
         /** The set it is filed in; null until filed. */
         private volatile IdleSet set;
-        private volatile ScheduledFuture<?> timer;
+        /** Its park ran and started its idle timeout, which ends at {@link #idleDeadline}; under its set's monitor. */
+        private boolean parked;
+        /** In its loop's {@link EventLoop#ticker()} nanoseconds. */
+        private long idleDeadline;
         /** Something happened while idle (data, EOF, error): never hand it out. On the stream's loop. */
         private boolean spoiled;
 
@@ -498,13 +577,6 @@ public final class UpstreamPool implements AutoCloseable {
             return claimed.get();
         }
 
-        void cancelTimer() {
-            ScheduledFuture<?> t = timer;
-            if (t != null) {
-                t.cancel(false);
-            }
-        }
-
         /** Takes the stream out of the pool and closes it, unless an exchange took it first. */
         void drop() {
             if (!claim()) {
@@ -517,7 +589,6 @@ public final class UpstreamPool implements AutoCloseable {
                     retireIfEmpty(key, home);
                 }
             }
-            cancelTimer();
             channel.close();
         }
 
@@ -527,7 +598,6 @@ public final class UpstreamPool implements AutoCloseable {
          */
         void close() {
             if (claim()) {
-                cancelTimer();
                 channel.close();
             }
         }

@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,6 +41,7 @@ class UpstreamPoolTest {
     private static final Service SERVICE = new Service("s1", "t1", ServiceType.HTTP, "a.test", "/", TlsMode.TERMINATE,
             null, "127.0.0.1:1", true, Instant.now());
     private static final String RESPONSE = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    private static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
 
     @TempDir
     Path dataDir;
@@ -51,7 +53,7 @@ class UpstreamPoolTest {
         EmbeddedChannel stream = new EmbeddedChannel(initializer);
         streams.add(stream);
         return stream.eventLoop().newSucceededFuture(stream);
-    }, routes, Duration.ofSeconds(30), 4, () -> now.get());
+    }, routes, IDLE_TIMEOUT, 4, () -> now.get());
 
     private static HttpRoutes routing(Service service) {
         HttpRoutes routes = new HttpRoutes();
@@ -179,6 +181,43 @@ class UpstreamPoolTest {
         assertThat(second.read).containsExactly(200, "DefaultLastHttpContent");
         assertThat(first.read).isEmpty();
         assertThat(pool.idleCount()).isZero();
+    }
+
+    /**
+     * Each park starts the idle timeout again, though the pool's one timer per set was armed by the first: parked,
+     * taken back two thirds of a timeout later, over and over (long past a timeout from the first park), the stream
+     * stays open, and once left idle it is closed one timeout after its last park, its key dropped, no timer left.
+     * Ten parks: the last comes while a timer an earlier park armed is pending, so only a timer armed again on
+     * firing closes it.
+     */
+    @Test
+    void aStreamReusedManyTimesIsClosedOneIdleTimeoutAfterItsLastParkNotItsFirst() {
+        UpstreamPool.Lease lease = newLease(new Recorder());
+        EmbeddedChannel stream = stream(lease);
+        stream.freezeTime();
+        long twoThirds = IDLE_TIMEOUT.toMillis() * 2 / 3;
+        for (int park = 1; park <= 9; park++) {
+            exchange(stream);
+            parked(lease);
+            stream.advanceTimeBy(twoThirds, TimeUnit.MILLISECONDS);
+            stream.runPendingTasks();
+            assertThat(stream.isOpen()).as("open %d ms after park %d", twoThirds, park).isTrue();
+            lease = takenAgain(new Recorder());
+            assertThat(lease.channel()).isSameAs(stream);
+        }
+        exchange(stream);
+        parked(lease);
+
+        stream.advanceTimeBy(IDLE_TIMEOUT.toMillis() - 1, TimeUnit.MILLISECONDS);
+        stream.runPendingTasks();
+        assertThat(stream.isOpen()).as("open 1 ms before a timeout from its last park").isTrue();
+        assertThat(pool.idleCount()).isEqualTo(1);
+        stream.advanceTimeBy(1, TimeUnit.MILLISECONDS);
+        stream.runPendingTasks();
+        assertThat(stream.isOpen()).as("open a timeout after its last park").isFalse();
+        assertThat(pool.idleCount()).isZero();
+        assertThat(pool.keyCount()).isZero();
+        assertThat(stream.runScheduledPendingTasks()).as("nanoseconds to a timer left (-1: none)").isEqualTo(-1);
     }
 
     @Test
