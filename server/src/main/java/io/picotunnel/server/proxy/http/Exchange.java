@@ -206,6 +206,8 @@ final class Exchange {
      * passed on from the connection) does not restart it, so a silent target is not hidden by a busy connection.
      */
     private boolean readWithheld;
+    /** Within this exchange's read() of its stream ({@link #readUpstream}). */
+    private boolean readingUpstream;
     private Phase phase = Phase.OPENING;
     /** The whole request (its last content) has been written to the stream. */
     private boolean requestDone;
@@ -317,7 +319,7 @@ final class Exchange {
             startResponseTimer();
         }
         phase = Phase.AWAITING_RESPONSE;
-        upstream.read();
+        readUpstream();
         if (upstreamEndedEarly) {
             flushUpstream();
             onUpstreamEnded();
@@ -760,7 +762,20 @@ final class Exchange {
             targetWaitFrom = System.nanoTime(); // the wait on the target starts again now
         }
         readWithheld = false;
-        upstream.read();
+        readUpstream();
+    }
+
+    /**
+     * A read of the stream, which may deliver what it holds at once: on one loop, {@link Upstream} hands that over
+     * through a task rather than into the middle of this exchange's own work.
+     */
+    private void readUpstream() {
+        readingUpstream = true;
+        try {
+            upstream.read();
+        } finally {
+            readingUpstream = false;
+        }
     }
 
     /** The request went whole: the wait for the final response head begins. */
@@ -1378,12 +1393,24 @@ final class Exchange {
         }
     }
 
-    /** The handler on the upstream stream: hands everything over to the public channel's event loop. */
+    /**
+     * The handler on the upstream stream: hands everything over to the public channel's event loop. When that is the
+     * stream's loop too (one client's streams and its visitors share it), a read's messages go to the exchange at once,
+     * without a task or a list per read; through a task still while one of ours waits to run (so that nothing overtakes
+     * it), while the exchange itself is reading the stream, or while such a hand-over is under way.
+     */
     static final class Upstream extends ChannelInboundHandlerAdapter {
         private final Exchange exchange;
         private final EventExecutor publicLoop;
-        /** Messages of the current read, handed over together at its end (one task, one flush on the public side). */
+        /**
+         * Messages of the current read, handed over together at its end (one task, one flush on the public side). Null
+         * while a hand-over on one loop delivers them, after which the list is used again.
+         */
         private List<Object> batch = new ArrayList<>(4);
+        /** On one loop: a hand-over delivers a batch to the exchange now; one from within it queues a task. */
+        private boolean handingOver;
+        /** On one loop: tasks of this handler queued on it and not run yet. */
+        private int tasksQueued;
 
         Upstream(Exchange exchange, EventExecutor publicLoop) {
             this.exchange = exchange;
@@ -1397,23 +1424,59 @@ final class Exchange {
 
         /** Hands the messages read so far over to the public loop, before any later event. */
         private void handOver() {
-            if (batch.isEmpty()) {
+            if (batch == null || batch.isEmpty()) {
+                return;
+            }
+            boolean oneLoop = publicLoop.inEventLoop();
+            if (oneLoop && tasksQueued == 0 && !handingOver && !exchange.readingUpstream) {
+                handOverNow();
                 return;
             }
             List<Object> messages = batch;
             batch = new ArrayList<>(4);
-            publicLoop.execute(() -> {
-                if (current()) {
-                    exchange.onUpstreamMessages(messages);
-                } else {
-                    messages.forEach(ReferenceCountUtil::release);
+            queue(oneLoop, () -> deliver(messages));
+        }
+
+        /** On one loop, nothing of ours queued: the batch goes to the exchange now. */
+        private void handOverNow() {
+            List<Object> messages = batch;
+            batch = null;
+            handingOver = true;
+            try {
+                deliver(messages);
+            } finally {
+                handingOver = false;
+                if (batch == null) {
+                    messages.clear();
+                    batch = messages;
                 }
+            }
+        }
+
+        private void deliver(List<Object> messages) {
+            if (current()) {
+                exchange.onUpstreamMessages(messages);
+            } else {
+                messages.forEach(ReferenceCountUtil::release);
+            }
+        }
+
+        /** Runs {@code task} on the public loop; {@code oneLoop}: that is this thread's, where the count is kept. */
+        private void queue(boolean oneLoop, Runnable task) {
+            if (!oneLoop) {
+                publicLoop.execute(task);
+                return;
+            }
+            tasksQueued++;
+            publicLoop.execute(() -> {
+                tasksQueued--;
+                task.run();
             });
         }
 
         private void onPublicLoop(Runnable action) {
             handOver();
-            publicLoop.execute(() -> {
+            queue(publicLoop.inEventLoop(), () -> {
                 if (current()) {
                     action.run();
                 }
@@ -1447,6 +1510,9 @@ final class Exchange {
                 ReferenceCountUtil.release(msg);
                 onPublicLoop(exchange::onUpstreamEnded);
                 return;
+            }
+            if (batch == null) {
+                batch = new ArrayList<>(4);
             }
             batch.add(msg);
         }

@@ -31,6 +31,8 @@ import static org.awaitility.Awaitility.await;
 final class DirectProxyFixture implements AutoCloseable {
 
     private final EventLoopGroup group;
+    /** Where the streams to the target are opened: {@link #group}, or a loop of their own. */
+    private final EventLoopGroup streamGroup;
     private final TargetServer target;
     private final HttpRoutes routes = new HttpRoutes();
     private final HttpProxy proxy;
@@ -39,11 +41,27 @@ final class DirectProxyFixture implements AutoCloseable {
 
     /** The proxy as {@code settings} build it (its timeouts), serving {@code host}; call a {@code listen} next. */
     DirectProxyFixture(String host, UnaryOperator<HttpProxy.Builder> settings) throws IOException {
-        group = Transport.newEventLoopGroup(2, "direct-proxy-" + host);
+        this(host, settings, Transport.newEventLoopGroup(2, "direct-proxy-" + host), null);
+    }
+
+    /**
+     * As above, on one loop: each visitor and its streams on it ({@code streamsOnVisitorsLoop}, as one client's
+     * streams and its visitors share a loop in the server) or the streams on a second loop, never the visitor's.
+     */
+    DirectProxyFixture(String host, UnaryOperator<HttpProxy.Builder> settings, boolean streamsOnVisitorsLoop)
+            throws IOException {
+        this(host, settings, Transport.newEventLoopGroup(1, "direct-proxy-" + host),
+                streamsOnVisitorsLoop ? null : Transport.newEventLoopGroup(1, "direct-proxy-streams-" + host));
+    }
+
+    private DirectProxyFixture(String host, UnaryOperator<HttpProxy.Builder> settings, EventLoopGroup group,
+            EventLoopGroup streamGroup) throws IOException {
+        this.group = group;
+        this.streamGroup = streamGroup == null ? group : streamGroup;
         target = new TargetServer(host);
         routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, host, "/", TlsMode.TERMINATE,
                 null, target.address(), true, Instant.now()));
-        proxy = settings.apply(HttpProxy.builder().routes(routes).opener(new DirectOpener(group))).build();
+        proxy = settings.apply(HttpProxy.builder().routes(routes).opener(new DirectOpener(this.streamGroup))).build();
     }
 
     /** Opens the listener (closing the one before); its connections get a send buffer of {@code sendBuffer} bytes. */
@@ -115,5 +133,8 @@ final class DirectProxyFixture implements AutoCloseable {
         }
         target.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        if (streamGroup != group) {
+            streamGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
     }
 }

@@ -1,0 +1,85 @@
+package io.picotunnel.server.proxy.http;
+
+import io.netty.channel.Channel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.time.Duration;
+
+import static io.picotunnel.server.proxy.http.DirectProxyFixture.onLoop;
+import static io.picotunnel.server.proxy.http.DirectProxyFixture.unwritten;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * What the stream reads goes to the visitor in order and only as fast as the visitor takes it, whether the stream and
+ * the visitor share an event loop (the messages handed over at once) or not (through a task per read).
+ */
+class UpstreamHandOverTest {
+
+    /** Far more than one read of the stream, and than the buffers between the proxy and the visitor hold. */
+    private static final int LARGE = 32 * 1024 * 1024;
+    /** What the proxy may hold for a visitor that reads nothing: a few reads of the stream, not the body. */
+    private static final int HELD_AT_MOST = 4 * 1024 * 1024;
+
+    private DirectProxyFixture proxy;
+
+    private void start(boolean oneLoop) throws Exception {
+        proxy = new DirectProxyFixture("handover.test", settings -> settings, oneLoop);
+        proxy.listen(4 * 1024);
+    }
+
+    @AfterEach
+    void stop() {
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+
+    private static void assertPattern(byte[] body, int length) {
+        assertThat(body).hasSize(length);
+        for (int i = 0; i < length; i++) {
+            if (body[i] != TargetServer.patternByte(i)) {
+                assertThat(body[i]).as("byte %d of %d", i, length).isEqualTo(TargetServer.patternByte(i));
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "stream on the visitor's loop: {0}")
+    @ValueSource(booleans = {true, false})
+    void pipelinedResponsesOfManyReadsEachArriveWholeAndInOrder(boolean oneLoop) throws Exception {
+        start(oneLoop);
+        int[] sizes = {1, 300_000, 17, 1_000_000, 4096, 65_537, 0, 2_000_000};
+        try (RawHttp http = new RawHttp(proxy.port())) {
+            StringBuilder requests = new StringBuilder();
+            for (int size : sizes) {
+                requests.append("GET /download?").append(size).append(" HTTP/1.1\r\nHost: handover.test\r\n\r\n");
+            }
+            http.send(requests.toString());
+            for (int size : sizes) {
+                RawHttp.Response response = http.read();
+                assertThat(response.status()).as("status of the %d bytes", size).isEqualTo(200);
+                assertPattern(response.body(), size);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "stream on the visitor's loop: {0}")
+    @ValueSource(booleans = {true, false})
+    void aVisitorThatReadsNothingHoldsTheStreamBackAndThenGetsTheWholeBody(boolean oneLoop) throws Exception {
+        start(oneLoop);
+        try (RawHttp http = new RawHttp(proxy.port(), null, 4 * 1024)) {
+            http.send("GET /download?" + LARGE + " HTTP/1.1\r\nHost: handover.test\r\n\r\n");
+            Channel channel = proxy.visitor();
+            await().atMost(Duration.ofSeconds(20)).until(() -> onLoop(channel, () -> unwritten(channel)) > 0);
+            // A hold, not a wait: the proxy must not take the body from the target while the visitor takes nothing.
+            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(10))
+                    .until(() -> onLoop(channel, () -> unwritten(channel)) < HELD_AT_MOST);
+
+            RawHttp.Response response = http.read();
+            assertThat(response.status()).isEqualTo(200);
+            assertPattern(response.body(), LARGE);
+        }
+    }
+}
