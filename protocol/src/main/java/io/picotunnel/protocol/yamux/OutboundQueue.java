@@ -77,8 +77,9 @@ final class OutboundQueue {
             bytes -= max;
             return new Chunk(part, List.of());
         }
-        if (readable >= MERGE_BELOW) {
-            // Sent as it is, nothing merged with it: asked before merge(), which allocates its iterator and record.
+        if (readable >= MERGE_BELOW || entries.size() - unflushed == 1) {
+            // Sent as it is, nothing merged with it (too large to merge, or the only write flushed): asked before
+            // merge(), which allocates its iterator and record.
             return takeHead(head);
         }
         Merge merge = merge(max);

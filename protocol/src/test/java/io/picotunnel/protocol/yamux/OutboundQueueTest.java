@@ -66,6 +66,21 @@ class OutboundQueueTest {
     }
 
     @Test
+    void aLoneSmallFlushedWriteIsTakenAsItIsAndTheUnflushedOnesStay() {
+        ChannelPromise headWritten = add("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        queue.markFlushed();
+        add("not yet");
+
+        OutboundQueue.Chunk chunk = queue.take(MAX, UnpooledByteBufAllocator.DEFAULT);
+
+        assertThat(chunk.data().toString(StandardCharsets.US_ASCII)).isEqualTo("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertThat(chunk.completes()).containsExactly(headWritten);
+        assertThat(queue.bytes()).isEqualTo("not yet".length());
+        assertThat(queue.hasFlushed()).isFalse();
+        chunk.data().release();
+    }
+
+    @Test
     void mergingStopsAtTheRoomLeftAndAtALargeWrite() {
         add("a".repeat(100));
         add("b".repeat(50));
