@@ -3,6 +3,7 @@ package io.picotunnel.protocol.ws;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
@@ -208,6 +209,28 @@ class YamuxWebSocketFrameEncoderTest {
         assertThat(out.finishAndReleaseAll()).isFalse();
     }
 
+    /**
+     * An Error while a whole frame is copied into its one buffer (a small payload, or any on the client, which masks
+     * as it copies; here from the payload) fails the frame's write with that buffer and the payload released.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void anErrorWhileAWholeFrameIsCopiedReleasesItsBufferAndThePayload(boolean masked) {
+        StackOverflowError error = new StackOverflowError("while copying the frame");
+        RecordingAllocator allocator = new RecordingAllocator();
+        EmbeddedChannel out = encoder(masked);
+        out.config().setAllocator(allocator);
+        ByteBuf payload = uncopyable(16, error);
+
+        ChannelFuture written = out.writeAndFlush(YamuxFrame.data(0, 1, payload));
+
+        assertThat(written.cause()).isSameAs(error);
+        assertThat(allocator.allocated).as("the frame's buffer").singleElement()
+                .satisfies(buf -> assertThat(buf.refCnt()).as("released").isZero());
+        assertThat(payload.refCnt()).as("released").isZero();
+        assertThat(out.finishAndReleaseAll()).isFalse();
+    }
+
     /** As another thread may cancel it: once the headers are out, the payload must follow them. */
     @Test
     void aWriteCancelledWhileItsHeadersAreWrittenStillWritesItsPayload() {
@@ -364,6 +387,31 @@ class YamuxWebSocketFrameEncoderTest {
             }
             ctx.write(msg, promise);
         }
+    }
+
+    /** {@code length} readable bytes whose every copy or view throws {@code error}. */
+    private static ByteBuf uncopyable(int length, Error error) {
+        return new UnpooledHeapByteBuf(UnpooledByteBufAllocator.DEFAULT, length, length) {
+            @Override
+            public boolean hasArray() {
+                return false;
+            }
+
+            @Override
+            public int nioBufferCount() {
+                throw error;
+            }
+
+            @Override
+            public ByteBuf getBytes(int index, ByteBuf dst, int dstIndex, int length) {
+                throw error;
+            }
+
+            @Override
+            public ByteBuf getBytes(int index, byte[] dst, int dstIndex, int length) {
+                throw error;
+            }
+        }.writeZero(length);
     }
 
     private static byte[] randomBytes(int length) {

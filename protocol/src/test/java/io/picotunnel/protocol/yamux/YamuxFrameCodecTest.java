@@ -10,6 +10,7 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.EncoderException;
 import io.picotunnel.protocol.buffer.CopyFailingBuffer;
 import io.picotunnel.protocol.buffer.Leaks;
+import io.picotunnel.protocol.buffer.RecordingAllocator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -93,6 +94,31 @@ class YamuxFrameCodecTest {
         }.writeZero(2048);
 
         assertWriteFailsWithEverythingReleased(payload, error);
+    }
+
+    /**
+     * An Error while a large payload's header is written into its own buffer (here from that buffer) fails the write,
+     * that buffer released before it joins the composite, which is allocated first.
+     */
+    @Test
+    void anErrorWhileALargePayloadsHeaderIsWrittenReleasesIt() {
+        StackOverflowError error = new StackOverflowError("while writing the header");
+        RecordingAllocator allocator = new RecordingAllocator((alloc, initialCapacity, maxCapacity, direct) ->
+                new UnpooledHeapByteBuf(alloc, initialCapacity, maxCapacity) {
+                    @Override
+                    public ByteBuf writeByte(int value) {
+                        throw error;
+                    }
+                });
+        encoder.config().setAllocator(allocator);
+        ByteBuf payload = Unpooled.buffer(2048).writeZero(2048);
+
+        assertThatThrownBy(() -> encoder.writeOutbound(YamuxFrame.data(0, 3, payload)))
+                .isInstanceOf(EncoderException.class).hasCause(error);
+
+        assertThat(allocator.allocated).as("the header's buffer").singleElement()
+                .satisfies(buf -> assertThat(buf.refCnt()).as("released").isZero());
+        assertThat(payload.refCnt()).as("released").isZero();
     }
 
     /**
