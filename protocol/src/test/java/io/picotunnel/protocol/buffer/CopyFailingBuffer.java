@@ -12,10 +12,27 @@ public final class CopyFailingBuffer {
 
     /** {@code length} zero bytes, readable; a copy of any of them throws {@code error}. */
     public static ByteBuf of(int length, Error error) {
+        return of(length, error, false);
+    }
+
+    /** As {@link #of(int, Error)}, and asking for its NIO views throws too: no copy gets round it through them. */
+    public static ByteBuf withoutViews(int length, Error error) {
+        return of(length, error, true);
+    }
+
+    private static ByteBuf of(int length, Error error, boolean viewsThrow) {
         return new UnpooledHeapByteBuf(UnpooledByteBufAllocator.DEFAULT, length, length) {
             @Override
             public boolean hasArray() {
                 return false;
+            }
+
+            @Override
+            public int nioBufferCount() {
+                if (viewsThrow) {
+                    throw error;
+                }
+                return super.nioBufferCount();
             }
 
             @Override

@@ -28,6 +28,17 @@ public final class RecordingAllocator extends AbstractByteBufAllocator {
                 : new UnpooledHeapByteBuf(allocator, initialCapacity, maxCapacity));
     }
 
+    /** Heap buffers whose {@code writeByte} throws {@code error}: a header written into one fails at its first byte. */
+    public static RecordingAllocator failingOnWriteByte(Error error) {
+        return new RecordingAllocator((allocator, initialCapacity, maxCapacity, direct) ->
+                new UnpooledHeapByteBuf(allocator, initialCapacity, maxCapacity) {
+                    @Override
+                    public ByteBuf writeByte(int value) {
+                        throw error;
+                    }
+                });
+    }
+
     public RecordingAllocator(Buffers buffers) {
         super(false);
         this.buffers = buffers;

@@ -3,8 +3,6 @@ package io.picotunnel.protocol.ws;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.buffer.UnpooledByteBufAllocator;
-import io.netty.buffer.UnpooledHeapByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -18,6 +16,7 @@ import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.buffer.CopyFailingBuffer;
 import io.picotunnel.protocol.buffer.RecordingAllocator;
 import io.picotunnel.protocol.yamux.GoAwayCode;
 import io.picotunnel.protocol.yamux.YamuxConfig;
@@ -189,13 +188,7 @@ class YamuxWebSocketFrameEncoderTest {
     @Test
     void anErrorWhileTheHeadersAreWrittenReleasesThemAndThePayload() {
         StackOverflowError error = new StackOverflowError("while writing the headers");
-        RecordingAllocator allocator = new RecordingAllocator((alloc, initialCapacity, maxCapacity, direct) ->
-                new UnpooledHeapByteBuf(alloc, initialCapacity, maxCapacity) {
-                    @Override
-                    public ByteBuf writeByte(int value) {
-                        throw error;
-                    }
-                });
+        RecordingAllocator allocator = RecordingAllocator.failingOnWriteByte(error);
         EmbeddedChannel out = encoder(false);
         out.config().setAllocator(allocator);
         ByteBuf payload = Unpooled.directBuffer().writeBytes(randomBytes(YamuxWebSocketFrameEncoder.COPY_THRESHOLD + 1));
@@ -220,7 +213,7 @@ class YamuxWebSocketFrameEncoderTest {
         RecordingAllocator allocator = new RecordingAllocator();
         EmbeddedChannel out = encoder(masked);
         out.config().setAllocator(allocator);
-        ByteBuf payload = uncopyable(16, error);
+        ByteBuf payload = CopyFailingBuffer.withoutViews(16, error);
 
         ChannelFuture written = out.writeAndFlush(YamuxFrame.data(0, 1, payload));
 
@@ -387,31 +380,6 @@ class YamuxWebSocketFrameEncoderTest {
             }
             ctx.write(msg, promise);
         }
-    }
-
-    /** {@code length} readable bytes whose every copy or view throws {@code error}. */
-    private static ByteBuf uncopyable(int length, Error error) {
-        return new UnpooledHeapByteBuf(UnpooledByteBufAllocator.DEFAULT, length, length) {
-            @Override
-            public boolean hasArray() {
-                return false;
-            }
-
-            @Override
-            public int nioBufferCount() {
-                throw error;
-            }
-
-            @Override
-            public ByteBuf getBytes(int index, ByteBuf dst, int dstIndex, int length) {
-                throw error;
-            }
-
-            @Override
-            public ByteBuf getBytes(int index, byte[] dst, int dstIndex, int length) {
-                throw error;
-            }
-        }.writeZero(length);
     }
 
     private static byte[] randomBytes(int length) {

@@ -103,13 +103,7 @@ class YamuxFrameCodecTest {
     @Test
     void anErrorWhileALargePayloadsHeaderIsWrittenReleasesIt() {
         StackOverflowError error = new StackOverflowError("while writing the header");
-        RecordingAllocator allocator = new RecordingAllocator((alloc, initialCapacity, maxCapacity, direct) ->
-                new UnpooledHeapByteBuf(alloc, initialCapacity, maxCapacity) {
-                    @Override
-                    public ByteBuf writeByte(int value) {
-                        throw error;
-                    }
-                });
+        RecordingAllocator allocator = RecordingAllocator.failingOnWriteByte(error);
         encoder.config().setAllocator(allocator);
         ByteBuf payload = Unpooled.buffer(2048).writeZero(2048);
 
