@@ -425,19 +425,25 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    /** Tells the changes in {@code told} that they are stored, oldest first, and empties it. */
+    /**
+     * Tells the changes in {@code told} that they are stored, oldest first, and empties it. A listener that throws,
+     * an Error of its own as a RuntimeException, is logged and the later ones are told all the same (as
+     * {@code HttpRoutes} tells its followers); a VirtualMachineError is the JVM's and goes on.
+     */
     private static void stored(List<ServiceListener.Staged> told) {
         for (ServiceListener.Staged change : told) {
             try {
                 change.stored();
-            } catch (RuntimeException failure) {
+            } catch (VirtualMachineError e) {
+                throw e;
+            } catch (Throwable failure) {
                 log.warn("A service listener failed to follow a stored change", failure);
             }
         }
         told.clear();
     }
 
-    /** Undoes the changes in {@code told}, newest first, and empties it. */
+    /** Undoes the changes in {@code told}, newest first, and empties it; a throw is taken as {@link #stored}'s. */
     private static void undo(List<ServiceListener.Staged> told) {
         for (ServiceListener.Staged change : told.reversed()) {
             try {
@@ -445,7 +451,9 @@ public final class Store implements AutoCloseable {
             } catch (UndoFailedException logged) {
                 log.debug("A service listener could not undo a change that was not stored, and logged it: {}",
                         logged.getMessage());
-            } catch (ServiceConflictException | RuntimeException undoFailure) {
+            } catch (VirtualMachineError e) {
+                throw e;
+            } catch (Throwable undoFailure) {
                 log.warn("A service listener could not undo a change that was not stored", undoFailure);
             }
         }

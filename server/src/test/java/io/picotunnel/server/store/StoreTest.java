@@ -313,6 +313,57 @@ class StoreTest {
         }
     }
 
+    /**
+     * A listener whose stored() or undo() throws an Error of its own (an AssertionError, a class that failed to load) is
+     * logged as one that throws a RuntimeException, and the later listeners are told all the same. Before, the Error
+     * went out of the store's write, a stored change's later listeners not told, a refused one's not undone.
+     */
+    @Test
+    void aListenerThatThrowsAnErrorIsLoggedAndTheOthersAreToldAllTheSame() throws Exception {
+        Tunnel tunnel = store.createTunnel("t");
+        List<String> toldAfter = new ArrayList<>();
+        addListenerStaging(new ServiceListener.Staged() {
+            @Override
+            public void stored() {
+                throw new AssertionError("stored broken");
+            }
+
+            @Override
+            public void undo() {
+                throw new AssertionError("undo broken");
+            }
+        });
+        addListenerStaging(new ServiceListener.Staged() {
+            @Override
+            public void stored() {
+                toldAfter.add("stored");
+            }
+
+            @Override
+            public void undo() {
+                toldAfter.add("undone");
+            }
+        });
+        try (LogCapture log = new LogCapture(Store.class, Level.WARN)) {
+            Service created = tcp(tunnel.id(), ":6000");
+
+            assertThat(store.services()).as("stored all the same").containsExactly(created);
+            assertThat(toldAfter).as("the later listener").containsExactly("stored");
+            assertOneWarnWithTheTraceOf(log, "stored broken");
+        }
+        RecordingListener refusing = new RecordingListener();
+        refusing.refuse(change -> true, "busy");
+        store.addServiceListener(refusing);
+        toldAfter.clear();
+        try (LogCapture log = new LogCapture(Store.class, Level.WARN)) {
+            assertThatThrownBy(() -> tcp(tunnel.id(), ":6001")).isInstanceOf(ServiceConflictException.class)
+                    .hasMessage("busy");
+
+            assertThat(toldAfter).as("the later listener, undone first").containsExactly("undone");
+            assertOneWarnWithTheTraceOf(log, "undo broken");
+        }
+    }
+
     /** A listener that applies nothing and answers every change with {@code staged}. */
     private void addListenerStaging(ServiceListener.Staged staged) {
         store.addServiceListener(new ServiceListener() {
