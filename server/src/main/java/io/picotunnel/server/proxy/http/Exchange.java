@@ -135,6 +135,8 @@ final class Exchange {
     private final boolean chunked;
     /** The request has a body (Content-Length above 0, or chunked, even if empty): the target may leave it unread. */
     private final boolean hasBody;
+    /** The Connection values of a chunked request's head, whose options name trailers too (RFC 9110 7.6.1); or none. */
+    private final List<String> headConnection;
     private Channel upstream;
     /** The pool's lease of {@link #upstream}, which gives it back. */
     private UpstreamPool.Lease upstreamLease;
@@ -243,6 +245,8 @@ final class Exchange {
         HttpMethod method = request.method();
         this.chunked = HttpUtil.isTransferEncodingChunked(request);
         this.hasBody = ProxyHandler.mayHaveBody(request, chunked);
+        this.headConnection = chunked && request.headers().contains(HttpHeaderNames.CONNECTION)
+                ? request.headers().getAll(HttpHeaderNames.CONNECTION) : List.of();
         this.retryable = (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)
                 || method.equals(HttpMethod.OPTIONS)) && !hasBody;
     }
@@ -577,10 +581,14 @@ final class Exchange {
      * Trailers of a chunked (or HTTP/2) request body may not carry what the proxy tells the target in the head, nor
      * what the head may not pass on: some targets merge trailers into the headers (Apache httpd before 2.4.11, or with
      * MergeTrailers on), and would take the visitor's X-PicoTunnel-User, X-Forwarded-For or Host for the proxy's, or
-     * its Connection, Upgrade or Keep-Alive for the hop's.
+     * its Connection, Upgrade or Keep-Alive for the hop's. The head's Connection options name trailer fields as well
+     * as header fields (RFC 9110 7.6.1): those go too.
      */
-    private static void stripTrailers(HttpHeaders trailers) {
+    private void stripTrailers(HttpHeaders trailers) {
         if (!trailers.isEmpty()) {
+            for (String options : headConnection) {
+                trailers.add(HttpHeaderNames.CONNECTION, options);
+            }
             AccessHook.stripIdentity(trailers);
             HopByHop.strip(trailers, RequestSanitizer.FORWARDING);
             trailers.remove(HttpHeaderNames.HOST);
