@@ -50,6 +50,8 @@ public final class ApiErrorCodes {
     public static final String INVALID_TOKEN = "invalid_token";
     /** A request to the UI's sign-in that is no page load (an image, a fetch), which cannot sign in: its 401. */
     public static final String SIGN_IN_REQUIRED = "sign_in_required";
+    /** An upgrade request for another WebSocket version than 13: the tunnel endpoint's 426. */
+    public static final String UNSUPPORTED_WEBSOCKET_VERSION = "unsupported_websocket_version";
     /** An upgrade request with a body: the tunnel endpoint's 413. */
     public static final String BODY_NOT_ALLOWED = "body_not_allowed";
     /** An upgrade request's line over the tunnel endpoint's limit: its 414. */

@@ -21,7 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Every {@code error} code of docs/api.md's table of errors is one the code names: in {@link ApiErrorCodes}, or in
  * the classes of codes it shares ({@link TunnelErrorCodes}, {@link AccessErrorCodes}); so a code the docs give cannot
- * be one the server spells another way, nor a constant renamed leave the docs giving its old value.
+ * be one the server spells another way, nor a constant renamed leave the docs giving its old value; and every code of
+ * {@link ApiErrorCodes} is given in the docs of what answers with it.
  */
 class ApiErrorCodesDocTest {
 
@@ -44,6 +45,23 @@ class ApiErrorCodesDocTest {
         assertThat(documented).as("the codes of docs/api.md's table of errors").hasSizeGreaterThanOrEqualTo(18)
                 .allSatisfy(code -> assertThat(named).as("the named codes").contains(code));
         assertThat(constants(ApiErrorCodes.class)).as("ApiErrorCodes' values, each once").doesNotHaveDuplicates();
+    }
+
+    /**
+     * The other way: every code of {@link ApiErrorCodes} is given in the docs of what answers with it, the API's
+     * table, the sign-in's (web-ui.md) or the tunnel endpoint's (protocol.md); so no answer's code is one a client
+     * reading the docs never heard of.
+     */
+    @Test
+    void everyApiErrorCodeIsGivenInTheDocs() throws IOException {
+        StringBuilder docs = new StringBuilder();
+        for (String page : List.of("docs/api.md", "docs/web-ui.md", "docs/protocol.md")) {
+            docs.append(Files.readString(ROOT.resolve(page)));
+        }
+
+        assertThat(constants(ApiErrorCodes.class)).isNotEmpty()
+                .filteredOn(code -> docs.indexOf("`" + code + "`") < 0)
+                .as("ApiErrorCodes' values not in docs/api.md, web-ui.md or protocol.md").isEmpty();
     }
 
     /** The values of the public String constants of {@code codes}. */
