@@ -22,7 +22,7 @@ public final class ApiErrorCodes {
     public static final String UNREADABLE_BODY = "unreadable_body";
     /** A request the server cannot read (a path's invalid percent-encoding, a malformed upgrade request): 400. */
     public static final String BAD_REQUEST = "bad_request";
-    /** An unknown tunnel, service or path of the API or the UI, or an upgrade to another path than the tunnel's: 404. */
+    /** An unknown tunnel, service or path of the API or the UI, or an upgrade to another path than the tunnel's. */
     public static final String NOT_FOUND = "not_found";
     /** A known path, another method (the tunnel endpoint's upgrade is a GET): 405, {@code Allow} naming the methods. */
     public static final String METHOD_NOT_ALLOWED = "method_not_allowed";

@@ -352,7 +352,8 @@ final class TunnelHandshakeHandler extends ChannelInboundHandlerAdapter {
         WebSocketServerHandshaker handshaker =
                 new WebSocketServerHandshakerFactory(location, SUBPROTOCOL, decoderConfig).newHandshaker(request);
         if (handshaker == null) {
-            FullHttpResponse response = response(HttpResponseStatus.UPGRADE_REQUIRED, ApiErrorCodes.UNSUPPORTED_WEBSOCKET_VERSION,
+            FullHttpResponse response = response(HttpResponseStatus.UPGRADE_REQUIRED,
+                    ApiErrorCodes.UNSUPPORTED_WEBSOCKET_VERSION,
                     "the tunnel endpoint speaks WebSocket version 13");
             response.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, WebSocketVersion.V13.toHttpHeaderValue());
             send(ctx, response);

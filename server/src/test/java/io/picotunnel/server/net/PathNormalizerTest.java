@@ -53,9 +53,9 @@ class PathNormalizerTest {
 
     /**
      * Characters that decide the rules of {@link PathNormalizer#normalize} and
-     * {@link PathNormalizer#encodeQueryOctets}: separators, dots, percent-encodings (valid, invalid, of unreserved and reserved octets, in both cases), what
-     * browsers encode, the last ASCII character and DEL, octets above ASCII, a character above U+00FF and a surrogate
-     * pair, controls, and plain letters.
+     * {@link PathNormalizer#encodeQueryOctets}: separators, dots, percent-encodings (valid, invalid, of unreserved and
+     * reserved octets, in both cases), what browsers encode, the last ASCII character and DEL, octets above ASCII, a
+     * character above U+00FF and a surrogate pair, controls, and plain letters.
      */
     private static final String[] PIECES = {"/", "/", "/", ".", ".", "..", "%", "%2", "%2F", "%2f", "%61", "%7E", "%7e",
         "%GG", "%00", "%25", "a", "A", "z", "0", "-", "_", "~", ":", "@", "!", "$", "&", "'", "(", "*", "+", ",", ";",

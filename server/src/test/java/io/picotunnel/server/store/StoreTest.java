@@ -314,9 +314,9 @@ class StoreTest {
     }
 
     /**
-     * A listener whose stored() or undo() throws an Error of its own (an AssertionError, a class that failed to load) is
-     * logged as one that throws a RuntimeException, and the later listeners are told all the same. Before, the Error
-     * went out of the store's write, a stored change's later listeners not told, a refused one's not undone.
+     * A listener whose stored() or undo() throws an Error of its own (an AssertionError, a class that failed to load)
+     * is logged as one that throws a RuntimeException, and the later listeners are told all the same. Before, the
+     * Error went out of the store's write, a stored change's later listeners not told, a refused one's not undone.
      */
     @Test
     void aListenerThatThrowsAnErrorIsLoggedAndTheOthersAreToldAllTheSame() throws Exception {
