@@ -1,6 +1,8 @@
 package io.picotunnel.protocol.yamux;
 
 import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.ThrowableProxy;
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -17,6 +19,7 @@ import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.Future;
 import io.picotunnel.protocol.buffer.CopyFailingBuffer;
 import io.picotunnel.protocol.buffer.Leaks;
+import io.picotunnel.protocol.buffer.RecordingAllocator;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -354,16 +357,28 @@ class YamuxSessionFramesTest {
 
     /**
      * An Error while a frame that waits for its reader is copied out of the parent's read buffer (an OutOfMemoryError,
-     * a StackOverflowError; here from that buffer) releases the copy: it leaked, as the encoders' buffers did.
+     * a StackOverflowError; here from that buffer) releases the copy: it leaked, as the encoders' buffers did. The
+     * copy was made, by the stream's allocator (direct, of the frame's length), and the Error, the very one, ends the
+     * session as an internal error.
      */
     @Test
     void anErrorWhileAFrameIsCopiedForItsReaderReleasesTheCopy() {
-        UnpooledByteBufAllocator allocator = Leaks.countingAllocator();
+        int length = YamuxChildChannel.COALESCE_LIMIT;
+        // Its unsafe direct buffers copy through the source's getBytes, which throws (UnpooledDirectByteBuf's
+        // would read the source's NIO buffers instead).
+        UnpooledByteBufAllocator counting = Leaks.countingAllocator();
+        RecordingAllocator allocator = new RecordingAllocator((alloc, initialCapacity, maxCapacity, direct) -> direct
+                ? counting.directBuffer(initialCapacity, maxCapacity)
+                : counting.heapBuffer(initialCapacity, maxCapacity));
 
-        ByteBuf wire = sendAFrameWhoseCopyForItsReaderFails(YamuxChildChannel.COALESCE_LIMIT, allocator);
+        FailedCopy failed = sendAFrameWhoseCopyForItsReaderFails(length, allocator);
 
-        Leaks.assertAllReleased(allocator, "the copy");
-        assertThat(wire.refCnt()).as("released").isZero();
+        assertThat(allocator.allocated).as("the copy made, of the frame's length").singleElement()
+                .satisfies(copy -> assertThat(copy.isDirect()).as("direct").isTrue())
+                .satisfies(copy -> assertThat(copy.capacity()).as("capacity").isEqualTo(length));
+        assertTheErrorEndedTheSessionAsAnInternalError(failed);
+        Leaks.assertAllReleased(counting, "the copy");
+        assertThat(failed.wire().refCnt()).as("released").isZero();
     }
 
     /**
@@ -373,20 +388,26 @@ class YamuxSessionFramesTest {
     @Test
     void anErrorWhileASmallFrameIsCopiedToTheHeapForItsReaderReleasesTheCopy() {
         long heapInUse = UnpooledByteBufAllocator.DEFAULT.metric().usedHeapMemory();
+        UnpooledByteBufAllocator streamsAllocator = Leaks.countingAllocator();
 
-        ByteBuf wire = sendAFrameWhoseCopyForItsReaderFails(1000, Leaks.countingAllocator());
+        FailedCopy failed = sendAFrameWhoseCopyForItsReaderFails(1000, streamsAllocator);
 
-        peer.channel.releaseOutbound();
+        assertTheErrorEndedTheSessionAsAnInternalError(failed);
         assertThat(UnpooledByteBufAllocator.DEFAULT.metric().usedHeapMemory())
                 .as("heap bytes of unpooled buffers in use (the copy of 1000 bytes not released)").isEqualTo(heapInUse);
-        assertThat(wire.refCnt()).as("released").isZero();
+        Leaks.assertAllReleased(streamsAllocator, "the stream's allocator's buffers");
+        assertThat(failed.wire().refCnt()).as("released").isZero();
+    }
+
+    /** A frame whose copy for its reader failed: the read buffer it came in, the Error, the session's ERROR lines. */
+    private record FailedCopy(ByteBuf wire, StackOverflowError error, List<ILoggingEvent> sessionErrors) {
     }
 
     /**
      * A SERVER peer whose streams, of {@code allocator}, read only when asked, sent a new stream's data frame of
-     * {@code length} bytes whose copy out of the read buffer throws; returns that read buffer.
+     * {@code length} bytes whose copy out of the read buffer throws.
      */
-    private ByteBuf sendAFrameWhoseCopyForItsReaderFails(int length, ByteBufAllocator allocator) {
+    private FailedCopy sendAFrameWhoseCopyForItsReaderFails(int length, ByteBufAllocator allocator) {
         peer = new RawPeer(YamuxRole.SERVER, noKeepAlive(), new ChannelInitializer<>() {
             @Override
             protected void initChannel(Channel ch) {
@@ -401,9 +422,28 @@ class YamuxSessionFramesTest {
         frame.release();
         wire.writerIndex(YamuxSpec.HEADER_LENGTH + length);
 
-        peer.channel.writeInbound(wire);
-        peer.channel.runPendingTasks();
-        return wire;
+        try (LogCapture log = new LogCapture(YamuxSession.class, Level.ERROR)) {
+            peer.channel.writeInbound(wire);
+            peer.channel.runPendingTasks();
+            return new FailedCopy(wire, error, log.events());
+        }
+    }
+
+    /** The copy's Error, the very one, logged as the session's internal error; a GoAway saying so, and the close. */
+    private void assertTheErrorEndedTheSessionAsAnInternalError(FailedCopy failed) {
+        assertThat(failed.sessionErrors()).as("the Error, as an internal error of the session").singleElement()
+                .satisfies(event -> assertThat(event.getFormattedMessage())
+                        .contains("internal error in the yamux session"))
+                .extracting(event -> ((ThrowableProxy) event.getThrowableProxy()).getThrowable())
+                .isSameAs(failed.error());
+        List<YamuxFrame> frames = peer.written();
+        try {
+            assertThat(frames).as("a GoAway saying so, last").last()
+                    .satisfies(f -> assertFrame(f, TYPE_GO_AWAY, 0, 0, GoAwayCode.INTERNAL_ERROR.code()));
+        } finally {
+            frames.forEach(YamuxFrame::release);
+        }
+        assertThat(peer.channel.isOpen()).as("the session's connection open").isFalse();
     }
 
     /** A SERVER peer whose streams read only when asked, with {@code cap} bytes of direct memory between them. */
