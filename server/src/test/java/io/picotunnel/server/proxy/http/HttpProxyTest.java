@@ -34,6 +34,9 @@ import static org.awaitility.Awaitility.await;
 /** Requests through the whole path: HTTP listener, tunnel stream, our tunnel client, a local target. */
 class HttpProxyTest {
 
+    /** The proxy timeout of the tests of interim answers paced within it (the class's is 1 s). */
+    private static final Duration PACED_PROXY_TIMEOUT = Duration.ofSeconds(2);
+
     @TempDir
     Path dataDir;
     private EventLoopGroup group;
@@ -55,6 +58,16 @@ class HttpProxyTest {
         alpha.close();
         beta.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /**
+     * The class's tunnel replaced by one whose --proxy-timeout is {@link #PACED_PROXY_TIMEOUT}: for the tests whose
+     * target says 102 Processing at a pace within it, so that each gap has over 1 s to spare on a loaded machine.
+     */
+    private void useThePacedProxyTimeout() throws Exception {
+        tunnel.close();
+        tunnel = new TunnelFixture(Files.createDirectory(dataDir.resolve("paced")),
+                Map.of(Setting.PROXY_TIMEOUT, PACED_PROXY_TIMEOUT.toSeconds() + "s"));
     }
 
     private void addService(String domain, String prefix, String target) {
@@ -273,10 +286,12 @@ class HttpProxyTest {
     @ParameterizedTest
     @ValueSource(strings = {"HTTP/1.0", "HTTP/1.1"})
     void aTargetThatKeepsSayingItIsProcessingIsNotCutOffByTheResponseTimeout(String version) throws Exception {
+        useThePacedProxyTimeout();
         try (KeepAliveTarget working = new KeepAliveTarget()) {
             addService("slow.test", "/", working.address());
             try (RawHttp http = connect()) {
-                // --proxy-timeout is 1 s here; the target sends 102 every 0.6 s and its answer after 3.6 s.
+                // --proxy-timeout is 2 s here; the target sends 102 every 0.6 s (1.4 s to spare each time) and its
+                // answer after 3.6 s, 1.6 s past the timeout counted from the request.
                 RawHttp.Response response = http.send("GET /processing " + version + "\r\nHost: slow.test\r\n\r\n")
                         .read();
                 int processing = 0;
@@ -292,22 +307,26 @@ class HttpProxyTest {
     }
 
     /**
-     * A target that says 102 Processing for ever, each time within --proxy-timeout (1 s here): each 102 starts the
-     * wait over, for {@link HttpProxy#INTERIM_WAIT_TIMEOUTS} proxy timeouts at most after the request; then the visitor
-     * gets 504, and the stream and the target's connection end (an HTTP/1.1 visitor's next request goes on a new one).
+     * A target that says 102 Processing for ever, each time within --proxy-timeout (2 s here, 0.25 s apart: 1.75 s to
+     * spare on a loaded machine): each 102 starts the wait over, for {@link HttpProxy#INTERIM_WAIT_TIMEOUTS} proxy
+     * timeouts at most after the request; then the visitor gets 504, and the stream and the target's connection end
+     * (an HTTP/1.1 visitor's next request goes on a new one).
      * An HTTP/1.0 visitor is sent no 1xx, an HTTP/1.1 one each.
      */
     @ParameterizedTest
     @ValueSource(strings = {"HTTP/1.0", "HTTP/1.1"})
     void aTargetThatSaysItIsProcessingForEverGets504AfterTenProxyTimeouts(String version) throws Exception {
-        Duration limit = Duration.ofSeconds(1).multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
+        useThePacedProxyTimeout();
+        Duration limit = PACED_PROXY_TIMEOUT.multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
         boolean http10 = version.equals("HTTP/1.0");
         try (KeepAliveTarget working = new KeepAliveTarget()) {
             addService("slow.test", "/", working.address());
             try (RawHttp http = connect()) {
+                // An HTTP/1.0 visitor reads nothing before the 504, at the limit: its read waits longer.
+                http.readTimeout(limit.plusSeconds(20));
                 long start = System.nanoTime();
                 RawHttp.Response response = http.send("GET /processing-forever " + version + "\r\nHost: slow.test\r\n\r\n")
-                        .read(); // the visitor's read timeout is 20 s
+                        .read();
                 int processing = 0;
                 while (response.status() == 102 && System.nanoTime() - start < limit.plusSeconds(10).toNanos()) {
                     processing++;
@@ -338,11 +357,8 @@ class HttpProxyTest {
      */
     @Test
     void theWaitThatInterimAnswersStretchCountsFromTheEndOfTheUploadNotItsStart() throws Exception {
-        Duration proxyTimeout = Duration.ofSeconds(2);
-        tunnel.close();
-        tunnel = new TunnelFixture(Files.createDirectory(dataDir.resolve("slower")),
-                Map.of(Setting.PROXY_TIMEOUT, proxyTimeout.toSeconds() + "s"));
-        Duration limit = proxyTimeout.multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
+        useThePacedProxyTimeout();
+        Duration limit = PACED_PROXY_TIMEOUT.multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
         int length = 16; // a byte each 0.9 s: over 14 s
         try (KeepAliveTarget working = new KeepAliveTarget()) {
             addService("slow.test", "/", working.address());

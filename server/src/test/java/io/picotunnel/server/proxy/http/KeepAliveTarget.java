@@ -366,7 +366,7 @@ final class KeepAliveTarget implements AutoCloseable {
                     }
                     case "/processing" -> {
                         // A target at work on a long request that says so (102 Processing) more often than the
-                        // proxy's timeout of 1 s, for 3 s in all: its pace is the scenario, not a wait.
+                        // proxy's timeout of 2 s its test sets, for 3.6 s in all: its pace is the scenario, not a wait.
                         readBody(in, headers);
                         for (int i = 0; i < 5; i++) {
                             Thread.sleep(600);

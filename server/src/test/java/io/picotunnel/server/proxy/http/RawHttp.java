@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,6 +62,12 @@ final class RawHttp implements AutoCloseable {
             socket.close();
             throw e;
         }
+    }
+
+    /** Each read waits at most {@code timeout} for the server (20 s unless set). */
+    RawHttp readTimeout(Duration timeout) throws IOException {
+        socket.setSoTimeout(Math.toIntExact(timeout.toMillis()));
+        return this;
     }
 
     RawHttp send(String text) throws IOException {
