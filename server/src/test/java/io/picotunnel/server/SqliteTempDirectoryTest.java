@@ -9,8 +9,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
@@ -401,6 +403,30 @@ class SqliteTempDirectoryTest {
         });
 
         assertThat(made.getFirst().resolve(SqliteTempDirectory.LOCK)).as("the other lock file, left").exists();
+    }
+
+    /**
+     * A lock file locked when the start comes to lock it is held by another start's clean-up, here one in this process
+     * (tryLock throws there, where another process's lock makes it return null): the directory is that clean-up's, and
+     * the start makes another, where it failed its directory.
+     */
+    @Test
+    void aStartWhoseLockFileAnotherStartsCleanUpHoldsInThisProcessMakesAnotherDirectory() throws Exception {
+        List<FileChannel> cleanUpsLock = new ArrayList<>();
+        try {
+            List<Path> made = startHeldBeforeTheFirstLock(directory -> {
+                FileChannel channel = FileChannel.open(directory.resolve(SqliteTempDirectory.LOCK),
+                        StandardOpenOption.WRITE);
+                cleanUpsLock.add(channel);
+                assertThat(channel.tryLock()).as("the clean-up's lock").isNotNull();
+            });
+
+            assertThat(made.getFirst().resolve(SqliteTempDirectory.LOCK)).as("left to the clean-up").exists();
+        } finally {
+            for (FileChannel channel : cleanUpsLock) {
+                channel.close();
+            }
+        }
     }
 
     /**
