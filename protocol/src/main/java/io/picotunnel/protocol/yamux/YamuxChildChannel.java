@@ -796,10 +796,17 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         try {
             return outbound.take(max, alloc());
         } catch (RuntimeException | Error e) {
-            // Said here, as a writer on voidPromise() learns nothing else. Not rate-limited: the cause is in this
-            // process (its writer released its buffer, an Error while copying), no frame of the peer's can bring it
-            // about, and the stream it resets writes no more.
-            log.warn("{}: stream {} reset: a write could not be sent", parent, Integer.toUnsignedString(streamId), e);
+            // Said here, as a writer on voidPromise() learns nothing else. Out of memory (Netty's
+            // OutOfDirectMemoryError is one), every stream writing at that moment fails alike: one line per interval
+            // for the process. Any other cause is a fault of this stream's own (its writer released its buffer, a
+            // StackOverflowError while copying) that no frame of the peer's brings about, and the stream it resets
+            // writes no more: one line for it.
+            if (e instanceof OutOfMemoryError noMemory) {
+                session.logNoMemoryToSend(this, noMemory);
+            } else {
+                log.warn("{}: stream {} reset: a write could not be sent", parent, Integer.toUnsignedString(streamId),
+                        e);
+            }
             dropOutbound(new StreamResetException("stream " + Integer.toUnsignedString(streamId)
                     + " was reset: a write could not be sent", e));
             sendReset();

@@ -1264,7 +1264,16 @@ public final class YamuxSession extends ChannelDuplexHandler {
         });
     }
 
-    /** For tests: the limit on the no-memory WARN, with its own clock, instead of the process's. */
+    /**
+     * At WARN with its trace, at most once per {@link #BUFFER_LIMIT_LOG_INTERVAL} for the whole process
+     * ({@link NoMemoryLog}): when direct memory runs out, the merge buffer of every stream writing then fails.
+     */
+    void logNoMemoryToSend(YamuxChildChannel child, OutOfMemoryError cause) {
+        noMemoryLog.writeFoundNoMemory(() -> ctx.channel() + ": stream " + Integer.toUnsignedLong(child.streamId())
+                + " reset: no memory to send a write (" + cause + "); the session goes on; " + memoryReport(), cause);
+    }
+
+    /** For tests: the limit on the no-memory WARNs, with its own clock, instead of the process's. */
     void noMemoryLog(NoMemoryLog log) {
         noMemoryLog = log;
     }

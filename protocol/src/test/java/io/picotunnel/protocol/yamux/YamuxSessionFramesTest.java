@@ -734,6 +734,73 @@ class YamuxSessionFramesTest {
         }
     }
 
+    @Test
+    void writesThatFindNoMemoryAreLoggedOnceAnIntervalForAllStreamsAndAnotherCauseOncePerStream() {
+        // Direct memory runs out for every stream writing at that moment: each merge buffer fails, and the streams
+        // it resets make one WARN, where each made one with its trace; the next line says how many were not logged.
+        // A write that fails for another cause (its writer released its buffer) still makes its stream's line.
+        int streams = 20;
+        try (NoMemoryCase c = new NoMemoryCase(); RawPeer noMemory = c.server(0); RawPeer enough = c.server(1 << 20);
+                LogCapture perStream = new LogCapture(YamuxChildChannel.class, Level.WARN)) {
+            for (int i = 0; i < streams; i++) {
+                noMemory.send(YamuxFrame.data(FLAG_SYN, 1 + 2 * i, text("x")));
+            }
+            List<ChannelFuture> writes = new ArrayList<>();
+            for (Channel stream : List.copyOf(c.streams)) {
+                writes.addAll(writeTwoSmall(stream, text("a"), text("b")));
+            }
+            noMemory.channel.runPendingTasks();
+
+            assertThat(writes).as("every write failed for want of memory").allSatisfy(w ->
+                    assertThat(w.cause()).isInstanceOf(StreamResetException.class)
+                            .hasCauseInstanceOf(OutOfMemoryError.class));
+            assertThat(resetCount(noMemory)).isEqualTo(streams);
+            assertThat(c.log.events()).as("one line for the " + streams + " streams").singleElement()
+                    .satisfies(event -> {
+                        assertThat(event.getFormattedMessage())
+                                .contains("stream 1 reset: no memory to send a write")
+                                .endsWith("logged at most once per 1 min for the process");
+                        assertThat(event.getThrowableProxy().getClassName())
+                                .isEqualTo(OutOfMemoryError.class.getName());
+                    });
+            assertThat(perStream.events()).as("no line per stream").isEmpty();
+
+            c.clock.addAndGet(YamuxSession.BUFFER_LIMIT_LOG_INTERVAL.toNanos());
+            noMemory.send(YamuxFrame.data(FLAG_SYN, 1 + 2 * streams, text("x")));
+            writeTwoSmall(c.streams.getLast(), text("a"), text("b"));
+            noMemory.channel.runPendingTasks();
+            assertThat(c.log.messages(Level.WARN)).hasSize(2);
+            assertThat(c.log.messages(Level.WARN).get(1))
+                    .contains("stream " + (1 + 2 * streams) + " reset: no memory to send a write")
+                    .contains("(" + (streams - 1) + " more streams were reset in this process for the same since the"
+                            + " last such line)");
+
+            enough.send(YamuxFrame.data(FLAG_SYN, 1, text("x")));
+            Channel stream = c.streams.getLast();
+            ByteBuf releasedByItsWriter = Unpooled.buffer(10).writeZero(10);
+            ChannelFuture failed = stream.write(releasedByItsWriter);
+            stream.write(text("b"));
+            releasedByItsWriter.release();
+            stream.flush();
+            enough.channel.runPendingTasks();
+            // Copied to a direct buffer, a released heap buffer fails as IndexOutOfBoundsException.
+            Throwable cause = failed.cause().getCause();
+            assertThat(cause).isNotNull().isNotInstanceOf(OutOfMemoryError.class);
+            assertThat(perStream.events()).as("the other cause's line").singleElement().satisfies(event -> {
+                assertThat(event.getFormattedMessage()).contains("stream 1 reset: a write could not be sent");
+                assertThat(event.getThrowableProxy().getClassName()).isEqualTo(cause.getClass().getName());
+            });
+            assertThat(c.log.events()).hasSize(2);
+        }
+    }
+
+    /** Two small writes on {@code stream}, flushed together: they are merged into one buffer. */
+    private static List<ChannelFuture> writeTwoSmall(Channel stream, ByteBuf first, ByteBuf second) {
+        List<ChannelFuture> writes = List.of(stream.write(first), stream.write(second));
+        stream.flush();
+        return writes;
+    }
+
     /** Direct memory of {@code cap} bytes, as -XX:MaxDirectMemorySize makes it: an allocation past it fails. */
     private static final class DirectMemoryCap extends AbstractByteBufAllocator {
         private final long cap;
