@@ -1,7 +1,6 @@
 package io.picotunnel.protocol.yamux;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelFuture;
@@ -593,7 +592,7 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         // Heap copies outside the pool, as they are appended to: in a stress test (CrossLoopBackpressureTest)
         // pooled copies that later frames were appended to showed duplicated bytes at the far end; the cause is
         // not understood yet.
-        inbound.add(filled(Unpooled.buffer(Math.max(length, 256), COALESCE_LIMIT), data));
+        inbound.add(filled(session.heapCopyAllocator().heapBuffer(Math.max(length, 256), COALESCE_LIMIT), data));
         inboundTailOwned = true;
     }
 

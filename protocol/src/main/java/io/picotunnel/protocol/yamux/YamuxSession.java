@@ -1,7 +1,9 @@
 package io.picotunnel.protocol.yamux;
 
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
@@ -126,6 +128,8 @@ public final class YamuxSession extends ChannelDuplexHandler {
     /** This session's loop refused a reset for {@link #totalBudget} (shutting down): it is chosen no more. */
     private volatile boolean loopRefusedReset;
     private NoMemoryLog noMemoryLog = NoMemoryLog.PROCESS;
+    /** Of the heap copies small frames wait in for their readers (YamuxChildChannel.queueForReader). */
+    private ByteBufAllocator heapCopyAllocator = UnpooledByteBufAllocator.DEFAULT;
     private volatile boolean localGoAway;
     private volatile boolean remoteGoAway;
     private volatile boolean peerTakesNoStreamAfterItsGoAway;
@@ -1271,6 +1275,15 @@ public final class YamuxSession extends ChannelDuplexHandler {
     void logNoMemoryToSend(YamuxChildChannel child, OutOfMemoryError cause) {
         noMemoryLog.writeFoundNoMemory(() -> ctx.channel() + ": stream " + Integer.toUnsignedLong(child.streamId())
                 + " reset: no memory to send a write (" + cause + "); the session goes on; " + memoryReport(), cause);
+    }
+
+    ByteBufAllocator heapCopyAllocator() {
+        return heapCopyAllocator;
+    }
+
+    /** For tests: heap copies counted on their own, not with every other unpooled buffer in the process. */
+    void heapCopyAllocator(ByteBufAllocator allocator) {
+        heapCopyAllocator = allocator;
     }
 
     /** For tests: the limit on the no-memory WARNs, with its own clock, instead of the process's. */
