@@ -119,7 +119,7 @@ final class AcmeFiles {
     }
 
     /** The account key pair, created on first use. */
-    KeyPair accountKey() throws IOException {
+    synchronized KeyPair accountKey() throws IOException {
         Path file = directory.resolve("account.key");
         if (Files.exists(file)) {
             requireRegularFile(file);
@@ -324,7 +324,7 @@ final class AcmeFiles {
      * leaves the CA's order, which the next start takes up instead of placing another (a CA limits the certificates
      * for one set of names: Let's Encrypt, 5 a week). Mode 0600: the key is the certificate's.
      */
-    void storeOrder(String domain, PendingOrder order) throws IOException {
+    synchronized void storeOrder(String domain, PendingOrder order) throws IOException {
         Properties properties = new Properties();
         properties.setProperty("directory", acmeDirectory);
         properties.setProperty("location", order.location().toString());
@@ -387,7 +387,7 @@ final class AcmeFiles {
     }
 
     /** Notes that orders for {@code domain} failed, through the configured ACME directory. */
-    void storeFailure(String domain, OrderFailure failure) throws IOException {
+    synchronized void storeFailure(String domain, OrderFailure failure) throws IOException {
         Properties properties = new Properties();
         properties.setProperty("directory", acmeDirectory);
         properties.setProperty("domain", domain);
@@ -474,6 +474,15 @@ final class AcmeFiles {
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": not a regular file");
         }
+    }
+
+    /**
+     * Deletes the temporary files a crash of the machine or a {@code kill -9} left during a write here (a key, a
+     * chain, a note, before its rename); how many. Synchronized, as every write here is: a write's own temporary file
+     * is never deleted under it.
+     */
+    synchronized int deleteLeftTemporaryFiles() throws IOException {
+        return files.deleteLeftTemporaryFiles(directory);
     }
 
     /** The domains with a {@code .failure} file, whatever ACME directory it names (at most 10,000). */

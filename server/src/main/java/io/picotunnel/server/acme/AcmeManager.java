@@ -201,6 +201,11 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         synchronized (wantedLock) {
             Set<String> wanted = wanted();
             try {
+                int temporary = files.deleteLeftTemporaryFiles();
+                if (temporary > 0) {
+                    log.info("ACME: deleted {} temporary files left in {} by writes a crash cut short", temporary,
+                            files.directory());
+                }
                 for (String domain : files.failureDomains()) {
                     if (!wanted.contains(domain)) {
                         log.info("ACME: deleting the retry delay of {}, which no service needs a certificate for",

@@ -7,7 +7,11 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.CopyOption;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
@@ -28,6 +32,8 @@ public final class DurableFileWrites {
     private static final DurableFileWrites STANDARD = new DurableFileWrites(DirectorySync::sync);
     /** How the name of each file written before it takes its own begins (and ends). */
     static final String TEMPORARY_PREFIX = ".tmp";
+    /** How many of the entries a crash left {@link #deleteLeftTemporaryFiles} deletes at most in one call. */
+    private static final int MAX_LEFT_TEMPORARY_FILES = 10_000;
 
     /** A file written whole, to take the name of another in the same directory. */
     public record Move(Path from, Path to) {
@@ -109,6 +115,31 @@ public final class DurableFileWrites {
             }
             throw e;
         }
+    }
+
+    /**
+     * Deletes the temporary files of {@link #writeWhole} a crash left in {@code dir} (at most 10,000), before their
+     * renames: nothing reads them, and one may hold a secret replaced since (a key). Only while no write in {@code dir}
+     * is under way: it would delete that write's file too. Listed through {@code dir/.} (a FIFO in its place fails at
+     * once); a directory that is not there has none. How many were deleted.
+     */
+    public int deleteLeftTemporaryFiles(Path dir) throws IOException {
+        int deleted = 0;
+        String glob = TEMPORARY_PREFIX + "*" + TEMPORARY_PREFIX;
+        try (DirectoryStream<Path> left = Files.newDirectoryStream(dir.resolve("."), glob)) {
+            for (Path file : left) {
+                if (deleted == MAX_LEFT_TEMPORARY_FILES) {
+                    break;
+                }
+                Path named = dir.resolve(file.getFileName());
+                if (Files.isRegularFile(named, LinkOption.NOFOLLOW_LINKS) && deleter.delete(named)) {
+                    deleted++;
+                }
+            }
+        } catch (NoSuchFileException | NotDirectoryException e) {
+            // no directory: no files left in it
+        }
+        return deleted;
     }
 
     /** As {@link #moveIntoPlace(List)}, one file. */

@@ -983,6 +983,29 @@ class AcmeManagerTest {
         assertThat(files.orderFile("app.test")).exists();
     }
 
+    /**
+     * The temporary files a crash left between their write and their rename (a key among them) are deleted at start,
+     * and no other file: nothing else reads or deletes them, so each crash left one more for good.
+     */
+    @Test
+    void temporaryFilesACrashLeftInTheAcmeDirectoryAreDeletedAtStart() throws Exception {
+        AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofHours(1), AcmeSettings.HTTP_01);
+        Path acmeFiles = Files.createDirectories(data.resolve("certs/acme"));
+        Path leftKey = Files.writeString(acmeFiles.resolve(".tmp4097612388455061231.tmp"), "a key cut short");
+        Path leftNote = Files.writeString(acmeFiles.resolve(".tmp7.tmp"), "a note");
+        List<Path> kept = List.of(Files.writeString(acmeFiles.resolve("app.test.tmp"), "not a temporary file's name"),
+                Files.writeString(acmeFiles.resolve(".tmp-notes"), "nor this"),
+                Files.createDirectory(acmeFiles.resolve(".tmp1.tmp.d.tmp")));
+        startManagerWithoutServerDomain(unused);
+
+        acme.servicesLoaded();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(leftKey) && !Files.exists(leftNote));
+        // the clean-up holds the lock a service change takes: once this change returns, it has ended
+        acme.onServiceChange(null, service("s1", "off.test", TlsMode.TERMINATE, false));
+        assertThat(kept).allSatisfy(file -> assertThat(file).exists());
+    }
+
     @Test
     void theOrderNoteOfADomainWhoseServiceIsDeletedWhileTheServerRunsIsDeletedAtTheNextCheck() throws Exception {
         AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofMillis(200), AcmeSettings.HTTP_01);
