@@ -87,6 +87,8 @@ class Http2ProxyTest {
     private final List<Channel> listeners = new ArrayList<>();
     /** What the raw targets' answers threw besides an I/O failure (a mistake of the test's): the test fails on it. */
     private final Queue<Throwable> targetFailures = new ConcurrentLinkedQueue<>();
+    /** The raw targets' accept loops, waited for after the test so that what their last answers throw is kept. */
+    private final List<Thread> targetThreads = new ArrayList<>();
     private HttpRoutes routes;
     private SslContext ssl;
 
@@ -98,11 +100,11 @@ class Http2ProxyTest {
         routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, "localhost", "/", TlsMode.TERMINATE,
                 null, target.address(), true, Instant.now()));
         cutTarget = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().name("cut-target").start(this::answerWithACutBody);
+        targetThreads.add(Thread.ofVirtual().name("cut-target").start(this::answerWithACutBody));
         routes.onServiceChange(null, new Service("s2", "t1", ServiceType.HTTP, "localhost", "/cut", TlsMode.TERMINATE,
                 null, "127.0.0.1:" + cutTarget.getLocalPort(), true, Instant.now()));
         rawTarget = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().name("raw-target").start(this::answerByPath);
+        targetThreads.add(Thread.ofVirtual().name("raw-target").start(this::answerByPath));
         routes.onServiceChange(null, new Service("s3", "t1", ServiceType.HTTP, "localhost", "/hints",
                 TlsMode.TERMINATE, null, "127.0.0.1:" + rawTarget.getLocalPort(), true, Instant.now()));
         routes.onServiceChange(null, new Service("s4", "t1", ServiceType.HTTP, "localhost", "/refuse",
@@ -226,7 +228,7 @@ class Http2ProxyTest {
     }
 
     @AfterEach
-    void stop() throws IOException {
+    void stop() throws IOException, InterruptedException {
         target.sseEvents.add("END"); // ends an event stream that a test left open
         cutTarget.close();
         rawTarget.close();
@@ -236,6 +238,12 @@ class Http2ProxyTest {
         }
         target.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        // an answer still under way (reading what the proxy sends until it closes) could throw after the check below
+        for (Thread thread : targetThreads) {
+            if (!thread.join(Duration.ofSeconds(20))) {
+                targetFailures.add(new AssertionError(thread.getName() + " still answering 20 s after the test"));
+            }
+        }
         if (!targetFailures.isEmpty()) {
             AssertionError failure = new AssertionError("a raw target's answer failed", targetFailures.poll());
             targetFailures.forEach(failure::addSuppressed);
