@@ -419,7 +419,7 @@ final class RawHttp2Visitor implements AutoCloseable {
      */
     void awaitRead(String what, Duration atMost, BooleanSupplier read) {
         await(what).atMost(atMost).until(() -> {
-            // read first: all the reader read is in before it ends
+            // the end looked at before what was read: once it is set, all the reader read is in
             boolean endedBefore = ended;
             if (read.getAsBoolean()) {
                 return true;
