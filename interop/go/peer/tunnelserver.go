@@ -38,7 +38,11 @@ func runTunnelServer(args []string) {
 		}
 		if subtle.ConstantTimeCompare([]byte(presented), []byte(*token)) != 1 {
 			emit("UNAUTHORIZED")
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			// As the PicoTunnel server answers: the client stops for good only on its JSON error "unauthorized".
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="picotunnel"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"unauthorized","message":"missing or invalid tunnel token"}`)
 			return
 		}
 		ws, err := upgrader.Upgrade(w, r, nil)

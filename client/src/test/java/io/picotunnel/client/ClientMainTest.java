@@ -358,7 +358,9 @@ class ClientMainTest {
     void aQuotedTokenIsWarnedAboutNamingDockerRunEnvFileNotCompose() throws Exception {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", exchange -> {
-            exchange.sendResponseHeaders(401, -1);
+            byte[] body = "{\"error\":\"unauthorized\"}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(401, body.length);
+            exchange.getResponseBody().write(body);
             exchange.close();
         });
         server.start();

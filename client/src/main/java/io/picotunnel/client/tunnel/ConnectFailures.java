@@ -169,6 +169,13 @@ final class ConnectFailures {
                         ? "the server (or a proxy in front of it) wants TLS, use --server " + tls + "."
                         : "give --server the address of the server's tunnel endpoint itself (its --tunnel-addr).");
             }
+            if (cause instanceof UpgradeRefusedException refused && refused.status() == 401) {
+                // The server's own 401 (its JSON error "unauthorized") stops the client as a rejected token.
+                return where + " answered " + refused.answer() + " to the tunnel's WebSocket upgrade without the"
+                        + " PicoTunnel server's refusal of the token (its JSON error): a proxy or access gateway in"
+                        + " front of the server asks for credentials of its own, which the client does not send; let"
+                        + " the path " + ServerAddress.TUNNEL_PATH + " through it without them.";
+            }
             if (cause instanceof UpgradeRefusedException refused) {
                 return where + " answered " + refused.answer() + " to the tunnel's"
                         + " WebSocket upgrade at " + ServerAddress.TUNNEL_PATH + ": it is not a PicoTunnel tunnel endpoint;"
@@ -265,7 +272,7 @@ final class ConnectFailures {
     }
 
     /**
-     * The server answered the WebSocket upgrade with an HTTP status other than 101 and 401, perhaps with a
+     * The server answered the WebSocket upgrade with an HTTP status other than 101 and its own 401, perhaps with a
      * {@code Retry-After} ({@code retryAfter}, null without).
      */
     static final class UpgradeRefusedException extends java.io.IOException {

@@ -53,6 +53,7 @@ import io.picotunnel.protocol.net.OnLoop;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.protocol.ws.MaskingWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.StreamingWebSocketFrameDecoder;
+import io.picotunnel.protocol.ws.TunnelErrorCodes;
 import io.picotunnel.protocol.ws.WebSocketByteStreamCodec;
 import io.picotunnel.protocol.ws.YamuxWebSocketFrameEncoder;
 import io.picotunnel.protocol.ws.WebSocketPings;
@@ -631,14 +632,16 @@ final class TunnelConnector {
                 fail(ctx, new ConnectFailures.TlsTimeoutException(handshakeTimeout, cause));
             } else if (cause instanceof WebSocketClientHandshakeException e && e.response() != null) {
                 HttpResponseStatus status = e.response().status();
-                if (status.code() == HttpResponseStatus.UNAUTHORIZED.code()) {
+                RefusalErrorCode answer = ctx.pipeline().get(RefusalErrorCode.class);
+                String error = answer == null ? null : answer.error;
+                if (status.code() == HttpResponseStatus.UNAUTHORIZED.code()
+                        && TunnelErrorCodes.UNAUTHORIZED.equals(error)) {
+                    // Only the server's own 401, with its JSON body: a front proxy's or gateway's is retried.
                     fail(ctx, new TokenRejectedException());
                 } else {
-                    RefusalErrorCode answer = ctx.pipeline().get(RefusalErrorCode.class);
                     fail(ctx, new ConnectFailures.UpgradeRefusedException(status.code(), status.reasonPhrase(),
                             RetryAfter.parse(e.response().headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()),
-                            answer == null ? null : answer.error,
-                            e.response().headers().get(HttpHeaderNames.LOCATION)));
+                            error, e.response().headers().get(HttpHeaderNames.LOCATION)));
                 }
             } else {
                 fail(ctx, cause);

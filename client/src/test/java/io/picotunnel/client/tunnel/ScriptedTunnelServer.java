@@ -33,6 +33,11 @@ final class ScriptedTunnelServer implements AutoCloseable {
 
     /** The server's GoAway (normal), as the WebSocket message that carries it. */
     static final byte[] GO_AWAY = wsFrame(0x2, true, false, yamux(3, 0, 0, 0, null));
+    /** The server's refusal of the token: a 401 with its JSON error, which alone stops the client for good. */
+    static final byte[] TOKEN_REFUSAL = ("HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+            + "WWW-Authenticate: Bearer realm=\"picotunnel\"\r\nContent-Length: 68\r\nConnection: close\r\n\r\n"
+            + "{\"error\":\"unauthorized\",\"message\":\"missing or invalid tunnel token\"}")
+            .getBytes(StandardCharsets.US_ASCII);
     private static final String GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     private volatile ServerSocket server;
     private final int port;

@@ -135,8 +135,7 @@ class TunnelClientGoAwayRedialTest extends AgainstAScriptedServer {
         try (LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
             start((socket, key, connection) -> {
                 if (connection > 1) {
-                    write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
-                            .getBytes(StandardCharsets.US_ASCII));
+                    write(socket, ScriptedTunnelServer.TOKEN_REFUSAL);
                     drainUntilEof(socket);
                     return;
                 }

@@ -137,8 +137,7 @@ class TunnelClientHostileServerTest extends AgainstAScriptedServer {
             String targetAddress = "127.0.0.1:" + target.getLocalPort();
             start((socket, key, connection) -> {
                 if (connection > 1) {
-                    write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
-                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    write(socket, ScriptedTunnelServer.TOKEN_REFUSAL);
                     drainUntilEof(socket);
                     return;
                 }
@@ -328,6 +327,22 @@ class TunnelClientHostileServerTest extends AgainstAScriptedServer {
 
         assertThat(client.state()).isNotEqualTo(TunnelClient.State.STOPPED);
         assertThat(lines).anySatisfy(line -> assertThat(line).contains("HTTP 403 Forbidden"));
+    }
+
+    @Test
+    void aFrontProxysBasicAuth401IsLoggedAsSuchAndRetriedNotTakenForARejectedToken() {
+        List<String> lines = loggedWhileTwoConnectionsCome((socket, key, connection) -> {
+            write(socket, ("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"intranet\"\r\n"
+                    + "Content-Type: text/html\r\nContent-Length: 25\r\n\r\n<h1>401 Unauthorized</h1>")
+                    .getBytes(StandardCharsets.US_ASCII));
+            socket.close();
+        });
+
+        assertThat(client.state()).isNotIn(TunnelClient.State.TOKEN_REJECTED, TunnelClient.State.STOPPED);
+        assertThat(lines).anySatisfy(line -> assertThat(line).contains("HTTP 401 Unauthorized")
+                .contains("without the PicoTunnel server's refusal of the token")
+                .contains("a proxy or access gateway in front of the server asks for credentials of its own"));
+        assertThat(lines).noneSatisfy(line -> assertThat(line).contains("rejected the token"));
     }
 
     @Test

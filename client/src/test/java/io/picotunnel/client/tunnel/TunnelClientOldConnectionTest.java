@@ -320,7 +320,7 @@ class TunnelClientOldConnectionTest extends AgainstAScriptedServer {
 
     /** Answers the upgrade 401, as a server that rejects the token, and reads until EOF. */
     private static void refuseWith401(Socket socket) throws IOException {
-        write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        write(socket, ScriptedTunnelServer.TOKEN_REFUSAL);
         drainUntilEof(socket);
     }
 

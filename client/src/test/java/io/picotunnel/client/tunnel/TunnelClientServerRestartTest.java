@@ -70,8 +70,7 @@ class TunnelClientServerRestartTest extends AgainstAScriptedServer {
                 return;
             }
             if (rejecting) {
-                write(socket, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"
-                        .getBytes(StandardCharsets.US_ASCII));
+                write(socket, ScriptedTunnelServer.TOKEN_REFUSAL);
                 drainUntilEof(socket);
                 return;
             }

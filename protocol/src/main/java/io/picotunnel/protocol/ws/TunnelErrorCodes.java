@@ -4,9 +4,9 @@ package io.picotunnel.protocol.ws;
  * The error codes of the tunnel endpoint's JSON answers ({@code {"error": code, "message": ...}}) to a client's
  * upgrade that the request itself did not cause (docs/protocol.md, the handshake's refusals): spelled here for the
  * server and for the client, which tells some of them apart by code (server_stopping, too_many_attempts,
- * too_many_connections) and a 401 by its status. The server's management API and its HTTP proxy answer some of them
- * too (docs/api.md, docs/http-proxy.md, docs/access-control.md). The codes only the proxy answers with are the
- * server's.
+ * too_many_connections, and unauthorized: a 401 without it is a front proxy's, not the server's refusal of the
+ * token). The server's management API and its HTTP proxy answer some of them too (docs/api.md, docs/http-proxy.md,
+ * docs/access-control.md). The codes only the proxy answers with are the server's.
  */
 public final class TunnelErrorCodes {
 
@@ -35,7 +35,7 @@ public final class TunnelErrorCodes {
      */
     public static final String OVERLOADED = "overloaded";
     /**
-     * The server's 401s: a missing or unknown tunnel token at the upgrade (the client tells it by its status), a wrong
+     * The server's 401s: a missing or unknown tunnel token at the upgrade (the client stops for good on it), a wrong
      * admin token at the management API, missing or wrong credentials at the HTTP proxy's password gate.
      */
     public static final String UNAUTHORIZED = "unauthorized";
