@@ -3,6 +3,8 @@ package io.picotunnel.client.tunnel;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.handler.proxy.ProxyConnectException;
 import io.netty.handler.ssl.NotSslRecordException;
@@ -176,6 +178,18 @@ final class ConnectFailures {
                         + " front of the server asks for credentials of its own, which the client does not send; let"
                         + " the path " + ServerAddress.TUNNEL_PATH + " through it without them.";
             }
+            if (cause instanceof UpgradeRefusedException refused && refused.status() == 403
+                    && !refused.hasErrorCode()) {
+                // The tunnel endpoint never answers 403, and the server's other ports answer theirs with a JSON error.
+                return where + " answered " + refused.answer() + " to the tunnel's WebSocket upgrade, which the"
+                        + " PicoTunnel server never answers it with: a proxy, firewall or access gateway in front of"
+                        + " the server refuses it; check its rules for the client's address and the path "
+                        + ServerAddress.TUNNEL_PATH + ".";
+            }
+            if (cause instanceof FlawedUpgradeAnswerException flawed) {
+                return where + " answered the tunnel's WebSocket upgrade with HTTP 101 Switching Protocols, "
+                        + flawed.flawText() + ".";
+            }
             if (cause instanceof UpgradeRefusedException refused) {
                 return where + " answered " + refused.answer() + " to the tunnel's"
                         + " WebSocket upgrade at " + ServerAddress.TUNNEL_PATH + ": it is not a PicoTunnel tunnel endpoint;"
@@ -272,6 +286,58 @@ final class ConnectFailures {
     }
 
     /**
+     * The server answered the WebSocket upgrade with 101, but the answer does not complete the tunnel's upgrade:
+     * {@code flaw} says how; {@code subprotocol} is the answer's Sec-WebSocket-Protocol, null without.
+     */
+    static final class FlawedUpgradeAnswerException extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+
+        enum Flaw { NOT_A_WEBSOCKET_UPGRADE, WRONG_ACCEPT_KEY, NOT_THE_TUNNEL_SUBPROTOCOL }
+
+        private final Flaw flaw;
+        private final String subprotocol;
+
+        FlawedUpgradeAnswerException(Flaw flaw, String subprotocol) {
+            super("the server answered the WebSocket upgrade with HTTP 101 but " + flaw.name().toLowerCase(Locale.ROOT)
+                    .replace('_', ' '));
+            this.flaw = flaw;
+            this.subprotocol = subprotocol;
+        }
+
+        /**
+         * What is wrong with a 101 that the handshaker refused (it checks Upgrade, Connection and the accept key, then
+         * the subprotocol): the accept key when the headers are those of a WebSocket upgrade for {@code subprotocol}.
+         */
+        static Flaw flawOf(HttpHeaders headers, String subprotocol) {
+            if (!headers.contains(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)
+                    || !headers.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
+                return Flaw.NOT_A_WEBSOCKET_UPGRADE;
+            }
+            return subprotocol.equals(headers.get(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL))
+                    ? Flaw.WRONG_ACCEPT_KEY : Flaw.NOT_THE_TUNNEL_SUBPROTOCOL;
+        }
+
+        String flawText() {
+            return switch (flaw) {
+                case NOT_A_WEBSOCKET_UPGRADE -> "but not to WebSocket (no Upgrade: websocket and Connection: upgrade):"
+                        + " it switched to another protocol; check the address and the port in --server (the server's"
+                        + " --tunnel-addr, 8443 by default)";
+                case WRONG_ACCEPT_KEY -> "but with a Sec-WebSocket-Accept that does not match the key the client sent:"
+                        + " something between the client and the server (a proxy or a filtering firewall) altered the"
+                        + " handshake, or the server is not a conforming WebSocket server; wss:// keeps the handshake"
+                        + " from being altered on the way";
+                case NOT_THE_TUNNEL_SUBPROTOCOL -> "but " + (subprotocol == null || subprotocol.isBlank()
+                        ? "without a subprotocol"
+                        : "with the subprotocol " + ControlCharacters.bounded(subprotocol.strip()))
+                        + " where a PicoTunnel server answers with \"" + TunnelConnector.SUBPROTOCOL + "\": it is a"
+                        + " WebSocket endpoint other than PicoTunnel's tunnel endpoint, or a proxy in front of it"
+                        + " dropped the header; check the address and the port in --server (the server's"
+                        + " --tunnel-addr)";
+            };
+        }
+    }
+
+    /**
      * The server answered the WebSocket upgrade with an HTTP status other than 101 and its own 401, perhaps with a
      * {@code Retry-After} ({@code retryAfter}, null without).
      */
@@ -309,6 +375,11 @@ final class ConnectFailures {
         /** Where the answer redirects to, {@link ControlCharacters#bounded written out and cut}; null for nowhere. */
         String location() {
             return location == null || location.isBlank() ? null : ControlCharacters.bounded(location.strip());
+        }
+
+        /** Whether the body is a JSON object with an {@code error}, as every refusal of a PicoTunnel server's is. */
+        boolean hasErrorCode() {
+            return error != null;
         }
 
         /** Whether the server said it refused the upgrade because it is shutting down. */

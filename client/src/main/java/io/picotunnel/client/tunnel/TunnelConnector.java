@@ -638,6 +638,10 @@ final class TunnelConnector {
                         && TunnelErrorCodes.UNAUTHORIZED.equals(error)) {
                     // Only the server's own 401, with its JSON body: a front proxy's or gateway's is retried.
                     fail(ctx, new TokenRejectedException());
+                } else if (status.code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()) {
+                    fail(ctx, new ConnectFailures.FlawedUpgradeAnswerException(
+                            ConnectFailures.FlawedUpgradeAnswerException.flawOf(e.response().headers(), SUBPROTOCOL),
+                            e.response().headers().get(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL)));
                 } else {
                     fail(ctx, new ConnectFailures.UpgradeRefusedException(status.code(), status.reasonPhrase(),
                             RetryAfter.parse(e.response().headers().get(HttpHeaderNames.RETRY_AFTER), Instant.now()),

@@ -374,4 +374,75 @@ class ConnectFailuresTest {
 
         assertThat(why).contains("not a PicoTunnel tunnel endpoint", "--tunnel-addr");
     }
+    @Test
+    void aFrontProxysForbiddenIsNamedAsARefusalInFrontOfTheServerNotAWrongEndpoint() throws Exception {
+        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key, connection) ->
+                ScriptedTunnelServer.write(socket, ("HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\n"
+                        + "Content-Length: 22\r\n\r\n<h1>403 Forbidden</h1>").getBytes(StandardCharsets.US_ASCII)));
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            assertThat(firstWarning("ws://" + server.address(), log)).contains(server.address()
+                    + " answered HTTP 403 Forbidden to the tunnel's WebSocket upgrade, which the PicoTunnel server"
+                    + " never answers it with: a proxy, firewall or access gateway in front of the server refuses it")
+                    .doesNotContain("not a PicoTunnel tunnel endpoint");
+        }
+    }
+
+    @Test
+    void aForbiddenWithAPicoTunnelJsonErrorStillPointsAtTheTunnelPort() {
+        // The server's HTTP proxy port answers a service's access rule with its JSON 403.
+        String why = ConnectFailures.explain(SERVER, new ConnectFailures.UpgradeRefusedException(403, "Forbidden",
+                null, "forbidden"), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+
+        assertThat(why).contains("not a PicoTunnel tunnel endpoint", "--tunnel-addr").doesNotContain("in front of");
+    }
+
+    /** A server answering every upgrade 101 with the headers {@code head} makes of the client's key. */
+    private static ScriptedTunnelServer switching(UnaryOperator<String> head) {
+        return new ScriptedTunnelServer((socket, key, connection) -> ScriptedTunnelServer.write(socket,
+                ("HTTP/1.1 101 Switching Protocols\r\n" + head.apply(key) + "\r\n")
+                        .getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    @Test
+    void aSwitchWithoutTheTunnelSubprotocolIsNamedSo() throws Exception {
+        try (ScriptedTunnelServer server = switching(key -> "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: " + ScriptedTunnelServer.accept(key) + "\r\n");
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            assertThat(firstWarning("ws://" + server.address(), log)).contains(server.address()
+                    + " answered the tunnel's WebSocket upgrade with HTTP 101 Switching Protocols, but without a"
+                    + " subprotocol where a PicoTunnel server answers with \"tunnel\"", "dropped the header");
+        }
+    }
+
+    @Test
+    void aSwitchToAnotherSubprotocolNamesIt() throws Exception {
+        try (ScriptedTunnelServer server = switching(key -> "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: " + ScriptedTunnelServer.accept(key) + "\r\nSec-WebSocket-Protocol: mqtt\r\n");
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            assertThat(firstWarning("ws://" + server.address(), log))
+                    .contains("101 Switching Protocols, but with the subprotocol mqtt where a PicoTunnel server");
+        }
+    }
+
+    @Test
+    void aSwitchWithAWrongAcceptKeyIsNamedAnAlteredHandshake() throws Exception {
+        try (ScriptedTunnelServer server = switching(key -> "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: " + ScriptedTunnelServer.accept("not" + key)
+                + "\r\nSec-WebSocket-Protocol: tunnel\r\n");
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            assertThat(firstWarning("ws://" + server.address(), log)).contains(server.address()
+                    + " answered the tunnel's WebSocket upgrade with HTTP 101 Switching Protocols, but with a"
+                    + " Sec-WebSocket-Accept that does not match the key the client sent")
+                    .doesNotContain("not a PicoTunnel tunnel endpoint");
+        }
+    }
+
+    @Test
+    void aSwitchToAnotherProtocolThanWebSocketIsNamedSo() throws Exception {
+        try (ScriptedTunnelServer server = switching(key -> "Upgrade: h2c\r\nConnection: Upgrade\r\n");
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            assertThat(firstWarning("ws://" + server.address(), log))
+                    .contains("101 Switching Protocols, but not to WebSocket");
+        }
+    }
 }
