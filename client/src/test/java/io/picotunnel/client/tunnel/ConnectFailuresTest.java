@@ -445,4 +445,27 @@ class ConnectFailuresTest {
                     .contains("101 Switching Protocols, but not to WebSocket");
         }
     }
+    @Test
+    void aSwitchThatAnnouncesABigBodyStillUpgradesSinceA101HasNone() throws Exception {
+        // A 1xx answer has no content whatever its headers say (RFC 9110, 8.6): what follows is the tunnel's.
+        AtomicBoolean pingAnswered = new AtomicBoolean();
+        try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key, connection) -> {
+            ScriptedTunnelServer.write(socket, ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    + "Connection: Upgrade\r\nSec-WebSocket-Accept: " + ScriptedTunnelServer.accept(key)
+                    + "\r\nSec-WebSocket-Protocol: tunnel\r\nContent-Length: 200000\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            ScriptedTunnelServer.write(socket, ScriptedTunnelServer.wsFrame(0x2, true, false,
+                    ScriptedTunnelServer.yamux(2, 1, 0, 77, null)));
+            new ScriptedTunnelServer.ClientFrames(socket).awaitFrame(2, 2, 0);
+            pingAnswered.set(true);
+            ScriptedTunnelServer.drainUntilEof(socket);
+        })) {
+            Future<Channel> attempt = attempt(connector(ServerAddress.parse("ws://" + server.address()), null));
+
+            assertThat(attempt.await(15_000)).isTrue();
+            assertThat(attempt.isSuccess()).as("%s", attempt.cause()).isTrue();
+            await().atMost(Duration.ofSeconds(10)).untilTrue(pingAnswered);
+            attempt.getNow().close();
+        }
+    }
 }
