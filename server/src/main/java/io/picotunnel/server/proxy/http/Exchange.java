@@ -1068,7 +1068,8 @@ final class Exchange {
         HopByHop.strip(headers);
         AccessHook.stripOurSetCookies(headers);
         int code = response.status().code();
-        boolean bodyless = !expectsResponseBody || code == 204 || code == 304;
+        // The encoder drops a 205's body, if its target sent one, and says Content-Length: 0 (RFC 9110 15.3.6).
+        boolean bodyless = !expectsResponseBody || code == 204 || code == 205 || code == 304;
         keepAlive = keepAliveRequested && requestDone && !proxy.isDraining();
         if (!http2 && !headers.contains(HttpHeaderNames.CONTENT_LENGTH) && !bodyless) {
             if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {

@@ -32,6 +32,8 @@ import java.util.zip.GZIPOutputStream;
  * same chunked with the trailer {@code X-Checksum: 4711}.</li>
  * <li>{@code /close}: 200 with {@code Connection: close}, but the socket stays open (reads on), so only the proxy
  * can end it.</li>
+ * <li>{@code /close-delimited}: 200 with {@code Connection: close} and neither length nor chunked, its body ended by
+ * the close.</li>
  * <li>{@code /http10}: an HTTP/1.0 answer without keep-alive; the socket stays open as for {@code /close}.</li>
  * <li>{@code /connection-named}: 200 with Content-Length, keep-alive, whose {@code Connection} names
  * {@code X-Hop} (sent too, with {@code Keep-Alive}); {@code X-Kept} is an end-to-end header beside them.</li>
@@ -64,7 +66,9 @@ import java.util.zip.GZIPOutputStream;
  * as sent: {@code 099}, {@code 0200}, {@code 1000}).</li>
  * <li>{@code /bad-header-name}: 200 as {@code /ok} with a header whose name of {@link #BAD_HEADER_NAME_LENGTH}
  * characters begins with an escape sequence ({@code ESC [31m}), which no HTTP decoder takes.</li>
- * <li>{@code /reset-content}: a 205 that announces and sends a body of 5 bytes ({@code reset}), keep-alive.</li>
+ * <li>{@code /reset-content}: a 205 that announces and sends a body of 5 bytes ({@code reset}), keep-alive;
+ * {@code /reset-content-chunked} the same chunked; {@code /reset-content-unframed} a 205 with neither length nor
+ * chunked, then the close (the third way RFC 9110 15.3.6 gives a 205 to say it has no content).</li>
  * <li>{@code /early-hints}: 103 Early Hints with a {@code Link} header, then 200 as {@code /ok}.</li>
  * <li>{@code /big}: 200 with a body of 64 MiB, written as fast as it is taken; the connection ends when a write
  * fails.</li>
@@ -270,6 +274,11 @@ final class KeepAliveTarget implements AutoCloseable {
                         drainUntilEof(in);
                         return;
                     }
+                    case "/close-delimited" -> {
+                        readBody(in, headers);
+                        send(out, "200 OK", "Connection: close", body);
+                        return;
+                    }
                     case "/http10" -> {
                         readBody(in, headers);
                         out.write(("HTTP/1.0 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
@@ -399,6 +408,15 @@ final class KeepAliveTarget implements AutoCloseable {
                         // A target bug: a 205 carries no content (RFC 9110 15.3.6), this one announces and sends some.
                         readBody(in, headers);
                         send(out, "205 Reset Content", "Content-Length: 5", "reset");
+                    }
+                    case "/reset-content-chunked" -> {
+                        readBody(in, headers);
+                        send(out, "205 Reset Content", "Transfer-Encoding: chunked", "5\r\nreset\r\n0\r\n\r\n");
+                    }
+                    case "/reset-content-unframed" -> {
+                        readBody(in, headers);
+                        send(out, "205 Reset Content", "X-Reset: yes", "");
+                        return;
                     }
                     case "/early-hints" -> {
                         readBody(in, headers);

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.EOFException;
@@ -183,6 +184,47 @@ class VisitorResponseFramingTest {
             Answer next = read(http.send(request("GET", "/ok", version, HOST, "Connection: keep-alive\r\n")), false);
             assertThat(next.statusLine()).isEqualTo("HTTP/1.1 200 OK");
             assertThat(next.body()).isEqualTo("conn=1");
+        }
+    }
+
+    /**
+     * A 205 its target frames by chunks, or by nothing (then closes), has no content for the visitor either: an
+     * HTTP/1.0 visitor that asked for keep-alive is told so, its connection stays open and its next request is
+     * answered (on a new stream after the target's close).
+     */
+    @ParameterizedTest
+    @CsvSource({"/reset-content-chunked, conn=1", "/reset-content-unframed, conn=2"})
+    void aResetContentWithoutLengthKeepsAnHttp10VisitorsConnectionOpen(String path, String nextBody) throws Exception {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            Answer reset = read(http.send(request("GET", path, "HTTP/1.0", HOST, "Connection: keep-alive\r\n")),
+                    true);
+            assertThat(reset.statusLine()).isEqualTo("HTTP/1.1 205 Reset Content");
+            assertThat(reset.header("Connection")).isEqualToIgnoringCase("keep-alive");
+            assertThat(reset.header("Content-Length")).isEqualTo("0");
+            assertThat(reset.header("Transfer-Encoding")).isNull();
+            Answer next = read(http.send(request("GET", "/ok", "HTTP/1.0", HOST, "Connection: keep-alive\r\n")),
+                    false);
+            assertThat(next.statusLine()).as("the answer after the 205's").isEqualTo("HTTP/1.1 200 OK");
+            assertThat(next.body()).isEqualTo(nextBody);
+        }
+    }
+
+    /**
+     * An HTTP/1.0 visitor that asked for keep-alive, answered with a body whose length the head does not say (the
+     * target's chunks, or its close): the body ends with the close, so it is told {@code Connection: close}, not
+     * keep-alive, and gets the body whole, then the close.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"/chunked", "/close-delimited"})
+    void anHttp10VisitorAskingForKeepAliveGetsACloseDelimitedBodyAndTheClose(String path) throws Exception {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            Answer answer = read(http.send(request("GET", path, "HTTP/1.0", HOST, "Connection: keep-alive\r\n")),
+                    true);
+            assertThat(answer.statusLine()).isEqualTo("HTTP/1.1 200 OK");
+            assertThat(answer.header("Connection")).isEqualToIgnoringCase("close");
+            assertThat(answer.header("Content-Length")).isNull();
+            assertThat(answer.header("Transfer-Encoding")).isNull();
+            assertThat(new String(http.in().readAllBytes(), StandardCharsets.ISO_8859_1)).isEqualTo("conn=1");
         }
     }
 
