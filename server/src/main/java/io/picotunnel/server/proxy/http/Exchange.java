@@ -215,6 +215,8 @@ final class Exchange {
     private boolean requestDone;
     /** The public connection may take another request after this response. */
     private boolean keepAlive;
+    /** The final answer is a 205, whose content, if its target sent any, the visitor is not sent (RFC 9110 15.3.6). */
+    private boolean contentDropped;
     private final TrafficCounters traffic;
     /** Counted as ended in {@link #traffic} (once, however the exchange ends). */
     private boolean trafficClosed;
@@ -1068,9 +1070,14 @@ final class Exchange {
         HopByHop.strip(headers);
         AccessHook.stripOurSetCookies(headers);
         int code = response.status().code();
-        // The encoder drops a 205's body, if its target sent one, and says Content-Length: 0 (RFC 9110 15.3.6).
+        // A 205 is sent without content (contentDropped); HTTP/1's encoder says Content-Length: 0 for it.
         boolean bodyless = !expectsResponseBody || code == 204 || code == 205 || code == 304;
         keepAlive = keepAliveRequested && requestDone && !proxy.isDraining();
+        contentDropped = code == 205;
+        if (http2 && contentDropped) {
+            // HTTP/1's encoder says so itself; HTTP/2's codec would pass the target's length and content on.
+            headers.setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+        }
         if (!http2 && !headers.contains(HttpHeaderNames.CONTENT_LENGTH) && !bodyless) {
             if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                 // Delimited by the close: should the process die before the end, the kernel's FIN would make the cut
@@ -1115,8 +1122,16 @@ final class Exchange {
             onUpstreamEnded();
             return;
         }
-        traffic.sent(content.content().readableBytes());
         targetWaitFrom = System.nanoTime();
+        if (contentDropped && content.content().isReadable()) {
+            content.release();
+            if (!last) {
+                readUpstreamIfReady();
+                return;
+            }
+            content = LastHttpContent.EMPTY_LAST_CONTENT;
+        }
+        traffic.sent(content.content().readableBytes());
         writePublic(content);
         if (last) {
             if (requestDone) {

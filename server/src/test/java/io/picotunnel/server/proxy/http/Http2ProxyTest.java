@@ -114,6 +114,8 @@ class Http2ProxyTest {
         processingTarget = new KeepAliveTarget();
         routes.onServiceChange(null, new Service("s6", "t1", ServiceType.HTTP, "localhost", "/processing-forever",
                 TlsMode.TERMINATE, null, processingTarget.address(), true, Instant.now()));
+        routes.onServiceChange(null, new Service("s7", "t1", ServiceType.HTTP, "localhost", "/reset-content",
+                TlsMode.TERMINATE, null, processingTarget.address(), true, Instant.now()));
         TestCertificates.Issued issued = certificates.issue("localhost");
         ssl = SslContextBuilder.forServer(issued.keyPair().getPrivate(), issued.chain())
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
@@ -310,6 +312,22 @@ class Http2ProxyTest {
             assertThat(get.version()).isEqualTo(HttpClient.Version.HTTP_2);
             assertThat(get.statusCode()).isEqualTo(200);
             assertThat(get.body()).isEqualTo("hints");
+        } finally {
+            client.shutdownNow();
+        }
+    }
+
+    /** A target's 205 with content reaches an HTTP/2 visitor as it reaches an HTTP/1 one: with a length of 0, empty. */
+    @Test
+    void aResetContentReachesAnHttp2VisitorWithoutTheContentItsTargetSent() throws Exception {
+        HttpClient client = client(HttpClient.Version.HTTP_2);
+        try {
+            HttpResponse<String> reset = client.send(request("/reset-content").build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(reset.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(reset.statusCode()).isEqualTo(205);
+            assertThat(reset.headers().firstValue("content-length")).hasValue("0");
+            assertThat(reset.body()).isEmpty();
         } finally {
             client.shutdownNow();
         }
