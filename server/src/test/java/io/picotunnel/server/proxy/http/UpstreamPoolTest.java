@@ -183,6 +183,16 @@ class UpstreamPoolTest {
         assertThat(pool.idleCount()).isZero();
     }
 
+    /** {@code stream}, its clock frozen, is open 1 ms before an idle timeout from now, and closed at it. */
+    private static void closedOneTimeoutLater(EmbeddedChannel stream, String after) {
+        stream.advanceTimeBy(IDLE_TIMEOUT.toMillis() - 1, TimeUnit.MILLISECONDS);
+        stream.runPendingTasks();
+        assertThat(stream.isOpen()).as("open 1 ms before a timeout after %s", after).isTrue();
+        stream.advanceTimeBy(1, TimeUnit.MILLISECONDS);
+        stream.runPendingTasks();
+        assertThat(stream.isOpen()).as("open a timeout after %s", after).isFalse();
+    }
+
     /**
      * Each park starts the idle timeout again, though the pool's one timer per set was armed by the first: parked,
      * taken back two thirds of a timeout later, over and over (long past a timeout from the first park), the stream
@@ -208,16 +218,61 @@ class UpstreamPoolTest {
         exchange(stream);
         parked(lease);
 
-        stream.advanceTimeBy(IDLE_TIMEOUT.toMillis() - 1, TimeUnit.MILLISECONDS);
-        stream.runPendingTasks();
-        assertThat(stream.isOpen()).as("open 1 ms before a timeout from its last park").isTrue();
         assertThat(pool.idleCount()).isEqualTo(1);
-        stream.advanceTimeBy(1, TimeUnit.MILLISECONDS);
-        stream.runPendingTasks();
-        assertThat(stream.isOpen()).as("open a timeout after its last park").isFalse();
+        closedOneTimeoutLater(stream, "its last park");
         assertThat(pool.idleCount()).isZero();
         assertThat(pool.keyCount()).isZero();
         assertThat(stream.runScheduledPendingTasks()).as("nanoseconds to a timer left (-1: none)").isEqualTo(-1);
+    }
+
+    /** A stream parked once, which armed its set's timer on its loop (clock frozen), and taken again: its lease. */
+    private UpstreamPool.Lease takenAgainWithTimerPending() {
+        UpstreamPool.Lease lease = newLease(new Recorder());
+        stream(lease).freezeTime();
+        exchange(stream(lease));
+        parked(lease);
+        return takenAgain(new Recorder());
+    }
+
+    /**
+     * The set's timer fires while a stream given back is filed and its park has not run yet: the stream has no idle
+     * timeout running, so the timer leaves it to its park, which arms the timer again, and it is closed one timeout
+     * after that park.
+     */
+    @Test
+    void aStreamFiledButNotParkedYetWhenTheTimerFiresIsClosedOneTimeoutAfterItsPark() {
+        UpstreamPool.Lease lease = takenAgainWithTimerPending();
+        EmbeddedChannel stream = stream(lease);
+        exchange(stream);
+        pool.release(lease); // filed; its park waits on the stream's loop
+
+        stream.advanceTimeBy(IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        stream.runScheduledPendingTasks(); // the timer, before the park
+        assertThat(stream.isOpen()).as("open when the timer fired before its park").isTrue();
+        assertThat(pool.idleCount()).isEqualTo(1);
+
+        stream.runPendingTasks(); // the park
+        closedOneTimeoutLater(stream, "its park");
+        assertThat(pool.keyCount()).isZero();
+    }
+
+    /**
+     * A route change that retires a set (its last stream handed to an exchange, the set empty) cancels the set's
+     * timer: nothing of the gone key waits on the loop that armed it.
+     */
+    @Test
+    void aRouteChangeRetiringASetWhoseStreamIsInUseCancelsItsTimer() {
+        UpstreamPool.Lease inUse = takenAgainWithTimerPending();
+        EmbeddedChannel stream = stream(inUse);
+
+        routes.onServiceChange(SERVICE, withTarget(SERVICE, "127.0.0.1:2"));
+        assertThat(pool.keyCount()).isZero();
+        assertThat(stream.isOpen()).as("the stream of the exchange under way").isTrue();
+        assertThat(stream.runScheduledPendingTasks()).as("nanoseconds to a timer left (-1: none)").isEqualTo(-1);
+
+        exchange(stream);
+        parked(inUse);
+        assertThat(stream.isOpen()).as("given back under a key no longer served").isFalse();
     }
 
     @Test
