@@ -34,9 +34,6 @@ import static org.awaitility.Awaitility.await;
 /** Requests through the whole path: HTTP listener, tunnel stream, our tunnel client, a local target. */
 class HttpProxyTest {
 
-    /** The proxy timeout of the tests of interim answers paced within it (the class's is 1 s). */
-    private static final Duration PACED_PROXY_TIMEOUT = Duration.ofSeconds(2);
-
     @TempDir
     Path dataDir;
     private EventLoopGroup group;
@@ -61,13 +58,14 @@ class HttpProxyTest {
     }
 
     /**
-     * The class's tunnel replaced by one whose --proxy-timeout is {@link #PACED_PROXY_TIMEOUT}: for the tests whose
-     * target says 102 Processing at a pace within it, so that each gap has over 1 s to spare on a loaded machine.
+     * The class's tunnel replaced by one whose --proxy-timeout is {@link KeepAliveTarget#PACED_PROXY_TIMEOUT} (the
+     * class's is 1 s): for the tests whose target says 102 Processing at a pace within it, so that each gap has over
+     * 1 s to spare on a loaded machine.
      */
     private void useThePacedProxyTimeout() throws Exception {
         tunnel.close();
         tunnel = new TunnelFixture(Files.createDirectory(dataDir.resolve("paced")),
-                Map.of(Setting.PROXY_TIMEOUT, PACED_PROXY_TIMEOUT.toSeconds() + "s"));
+                Map.of(Setting.PROXY_TIMEOUT, KeepAliveTarget.PACED_PROXY_TIMEOUT.toSeconds() + "s"));
     }
 
     private void addService(String domain, String prefix, String target) {
@@ -317,7 +315,7 @@ class HttpProxyTest {
     @ValueSource(strings = {"HTTP/1.0", "HTTP/1.1"})
     void aTargetThatSaysItIsProcessingForEverGets504AfterTenProxyTimeouts(String version) throws Exception {
         useThePacedProxyTimeout();
-        Duration limit = PACED_PROXY_TIMEOUT.multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
+        Duration limit = KeepAliveTarget.PACED_PROXY_TIMEOUT.multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
         boolean http10 = version.equals("HTTP/1.0");
         try (KeepAliveTarget working = new KeepAliveTarget()) {
             addService("slow.test", "/", working.address());
@@ -358,7 +356,7 @@ class HttpProxyTest {
     @Test
     void theWaitThatInterimAnswersStretchCountsFromTheEndOfTheUploadNotItsStart() throws Exception {
         useThePacedProxyTimeout();
-        Duration limit = PACED_PROXY_TIMEOUT.multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
+        Duration limit = KeepAliveTarget.PACED_PROXY_TIMEOUT.multipliedBy(HttpProxy.INTERIM_WAIT_TIMEOUTS);
         int length = 16; // a byte each 0.9 s: over 14 s
         try (KeepAliveTarget working = new KeepAliveTarget()) {
             addService("slow.test", "/", working.address());
