@@ -36,9 +36,10 @@ import java.util.function.Consumer;
  * its checks and its open, a hung NFS parent), and must not hold the start or its stop. It races neither this
  * directory's making (it starts once the directory is made, locked and set) nor the stop's deletion of it: it skips
  * this directory's name and takes only directories whose lock it gets, which this process's held lock never gives.
- * A start held for over that minute between making its lock file and locking it (SIGSTOP, a paused container) may find
- * its directory taken by another start's clean-up, the lock file it locks deleted: it checks, once locked, that its
- * lock file is still in place, the one it made, and makes another directory where not.
+ * A start held for over that minute between making its directory and locking its lock file (SIGSTOP, a paused
+ * container) may find its directory taken by another start's clean-up, the directory gone before it makes its lock
+ * file or the lock file it locks deleted: it checks, once locked, that its lock file is still in place, the one it
+ * made, and makes another directory where not.
  */
 final class SqliteTempDirectory {
 
@@ -90,12 +91,20 @@ final class SqliteTempDirectory {
      * file and its locking (for tests: a start held there).
      */
     static Optional<SqliteTempDirectory> create(Consumer<Path> cleanUp, Consumer<Path> beforeLock) {
+        return create(cleanUp, directory -> {
+        }, beforeLock);
+    }
+
+    /** As {@link #create(Consumer, Consumer)}, with {@code beforeLockFile} run on each directory made, first. */
+    static Optional<SqliteTempDirectory> create(Consumer<Path> cleanUp, Consumer<Path> beforeLockFile,
+                                                Consumer<Path> beforeLock) {
         String operators = System.getProperty(PROPERTY);
         String parent = operators != null ? operators : System.getProperty("java.io.tmpdir");
         try {
             for (int made = 1; ; made++) {
                 Path directory = Files.createTempDirectory(Path.of(parent),
                         PREFIX + ProcessHandle.current().pid() + "-");
+                beforeLockFile.accept(directory);
                 Optional<FileChannel> lock = locked(directory, beforeLock);
                 if (lock.isPresent()) {
                     System.setProperty(PROPERTY, directory.toString());
@@ -143,14 +152,18 @@ final class SqliteTempDirectory {
 
     /**
      * Makes {@value #LOCK} in {@code directory} and locks it; deletes the directory where it cannot. Empty where
-     * another start's clean-up took the directory before the lock was taken (the lock file gone, or another, or locked
-     * by that clean-up): the directory is left to it.
+     * another start's clean-up took the directory before the lock was taken (the directory gone, empty, before the lock
+     * file was made; the lock file gone, or another, or locked by that clean-up): the directory is left to it.
      */
     private static Optional<FileChannel> locked(Path directory, Consumer<Path> beforeLock) throws IOException {
         Path file = directory.resolve(LOCK);
         FileChannel channel = null;
         try {
-            channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            try {
+                channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            } catch (NoSuchFileException e) {
+                return Optional.empty(); // the directory is gone: another start's clean-up took it, empty
+            }
             Optional<Object> made = fileKey(file);
             beforeLock.accept(directory);
             FileLock held;

@@ -22,6 +22,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -384,13 +386,33 @@ class SqliteTempDirectoryTest {
      */
     @Test
     void aStartHeldBeforeItLocksWhoseDirectoryAnotherStartTookMakesAnother() throws Exception {
-        Path anotherStarts = Files.createDirectory(dir.resolve("another-start"));
-        List<Path> made = startHeldBeforeTheFirstLock(directory -> {
-            unchangedSinceAStart(directory);
-            SqliteLeftovers.deleteBeside(anotherStarts);
-        });
+        List<Path> made = startHeldBeforeTheFirstLock(anotherStartsCleanUpOnceUnchangedForAMinute());
 
         assertThat(made.getFirst()).as("taken by the other start").doesNotExist();
+    }
+
+    /**
+     * A start held for over a minute between making its directory and making its lock file had the directory, empty,
+     * taken by another start's clean-up (which takes an empty one once unchanged for that long): making the lock file
+     * threw NoSuchFileException, and the start gave up. It makes another.
+     */
+    @Test
+    void aStartHeldBeforeItMakesItsLockFileWhoseDirectoryAnotherStartTookMakesAnother() throws Exception {
+        List<Path> made = startHeldOnItsFirstDirectory(anotherStartsCleanUpOnceUnchangedForAMinute(),
+                held -> SqliteTempDirectory.create(own -> {
+                }, held, directory -> {
+                }));
+
+        assertThat(made.getFirst()).as("taken by the other start").doesNotExist();
+    }
+
+    /** Another start's clean-up in {@link #dir}, run once the directory it is given was left unchanged for long. */
+    private ThrowingConsumer<Path> anotherStartsCleanUpOnceUnchangedForAMinute() throws Exception {
+        Path anotherStarts = Files.createDirectory(dir.resolve("another-start"));
+        return directory -> {
+            unchangedSinceAStart(directory);
+            SqliteLeftovers.deleteBeside(anotherStarts);
+        };
     }
 
     /** A lock file in its place that is not the one the start made (deleted, another made) is not its own either. */
@@ -429,16 +451,23 @@ class SqliteTempDirectoryTest {
         }
     }
 
-    /**
-     * Starts in {@link #dir} with {@code took} run on its first directory before it locks; expects a second directory
-     * made, sqlite-jdbc pointed at it, and one warning. The directories made.
-     */
+    /** {@link #startHeldOnItsFirstDirectory} held between the making of the lock file and its locking. */
     private List<Path> startHeldBeforeTheFirstLock(ThrowingConsumer<Path> took) {
+        return startHeldOnItsFirstDirectory(took, held -> SqliteTempDirectory.create(own -> {
+        }, held));
+    }
+
+    /**
+     * Starts in {@link #dir} through {@code start}, given the seam where the start is held, with {@code took} run
+     * there on its first directory; expects a second directory made, sqlite-jdbc pointed at it, and one warning. The
+     * directories made.
+     */
+    private List<Path> startHeldOnItsFirstDirectory(ThrowingConsumer<Path> took,
+                                                    Function<Consumer<Path>, Optional<SqliteTempDirectory>> start) {
         System.setProperty(SqliteTempDirectory.PROPERTY, dir.toString());
         List<Path> made = new ArrayList<>();
         try (LogCapture logged = new LogCapture(SqliteTempDirectory.class, Level.WARN)) {
-            Optional<SqliteTempDirectory> started = SqliteTempDirectory.create(own -> {
-            }, directory -> {
+            Optional<SqliteTempDirectory> started = start.apply(directory -> {
                 made.add(directory);
                 if (made.size() == 1) {
                     took.accept(directory);
