@@ -584,7 +584,8 @@ final class Exchange {
      * what the head may not pass on: some targets merge trailers into the headers (Apache httpd before 2.4.11, or with
      * MergeTrailers on), and would take the visitor's X-PicoTunnel-User, X-Forwarded-For or Host for the proxy's, or
      * its Connection, Upgrade or Keep-Alive for the hop's. The head's Connection options name trailer fields as well
-     * as header fields (RFC 9110 7.6.1): those go too.
+     * as header fields (RFC 9110 7.6.1): those go too, and the fields trailers may not carry at all
+     * ({@link RequestSanitizer#NOT_IN_TRAILERS}: Content-Length, Authorization, Cookie and the like).
      */
     private void stripTrailers(HttpHeaders trailers) {
         if (!trailers.isEmpty()) {
@@ -593,7 +594,7 @@ final class Exchange {
             }
             AccessHook.stripIdentity(trailers);
             HopByHop.strip(trailers, RequestSanitizer.FORWARDING);
-            trailers.remove(HttpHeaderNames.HOST);
+            RequestSanitizer.NOT_IN_TRAILERS.removeFrom(trailers);
         }
     }
 

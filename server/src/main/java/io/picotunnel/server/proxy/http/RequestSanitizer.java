@@ -37,6 +37,27 @@ final class RequestSanitizer {
             // HTTP/2 settings of an h2c upgrade, never passed on
             "http2-settings"), "x-forwarded-");
 
+    /**
+     * Fields a request's trailers may not carry (RFC 9110 6.5.1): how the message is framed, where it goes, who sends
+     * it, how it is to be answered and what its content is; and Origin and Sec-Fetch-*, which the gate checks in the
+     * head. A target that merges trailers into the headers would take them after the proxy's checks. Not Content-Digest
+     * or Repr-Digest, made to go in trailers (RFC 9530).
+     */
+    static final HeaderNameSet NOT_IN_TRAILERS = HeaderNameSet.of(List.of(
+            // framing and routing
+            "content-length", "transfer-encoding", "trailer", "host", "max-forwards", "expect", "te",
+            // authentication and cookies
+            "authorization", "proxy-authorization", "cookie", "set-cookie", "www-authenticate", "proxy-authenticate",
+            // request modifiers: controls and conditionals
+            "cache-control", "pragma", "range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
+            "if-range",
+            // response control data
+            "age", "date", "expires", "location", "retry-after", "vary",
+            // the content's format
+            "content-type", "content-encoding", "content-range", "content-language", "content-location",
+            // what the gate reads from the head
+            "origin", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user"));
+
     private RequestSanitizer() {
     }
 
