@@ -57,13 +57,16 @@ public final class Durations {
      */
     public static String format(Duration duration) {
         if (duration.isNegative()) {
-            return "-" + format(duration.negated());
+            // The least Duration has no negation; a nanosecond less reads the same
+            return "-" + format((duration.getSeconds() == Long.MIN_VALUE ? duration.plusNanos(1) : duration).negated());
         }
         if (duration.compareTo(Duration.ofSeconds(1)) < 0) {
             return duration.isZero() ? "0 s" : duration.toMillis() == 0 ? "<1 ms" : duration.toMillis() + " ms";
         }
         if (duration.compareTo(Duration.ofMinutes(1)) >= 0) {
-            duration = duration.plusMillis(500).truncatedTo(ChronoUnit.SECONDS);
+            // Rounded to the nearest second, but down in the last second a Duration holds, where up overflows
+            duration = (duration.getSeconds() == Long.MAX_VALUE ? duration : duration.plusMillis(500))
+                    .truncatedTo(ChronoUnit.SECONDS);
         }
         StringBuilder text = new StringBuilder();
         append(text, duration.toDays(), "d");

@@ -68,6 +68,19 @@ class DurationsTest {
         assertThat(Durations.format(Duration.ofSeconds(-90))).isEqualTo("-1 min 30 s");
     }
 
+    /** The rounding to the second, and the sign, work up to the longest and the least duration there is. */
+    @Test
+    void formatsTheLongestAndTheLeastDurationWithoutOverflowing() {
+        long days = Long.MAX_VALUE / 86_400;
+        String longest = days + " d 15 h 30 min 7 s";
+        assertThat(Durations.format(Duration.ofSeconds(Long.MAX_VALUE, 999_999_999))).isEqualTo(longest);
+        assertThat(Durations.format(Duration.ofSeconds(Long.MAX_VALUE, 500_000_000))).isEqualTo(longest);
+        assertThat(Durations.format(Duration.ofSeconds(Long.MAX_VALUE - 1, 500_000_000))).isEqualTo(longest);
+        assertThat(Durations.format(Duration.ofSeconds(Long.MAX_VALUE))).isEqualTo(longest);
+        assertThat(Durations.format(Duration.ofSeconds(Long.MIN_VALUE))).isEqualTo("-" + longest);
+        assertThat(Durations.format(Duration.ofSeconds(Long.MIN_VALUE, 1))).isEqualTo("-" + longest);
+    }
+
     @Test
     void formatsWhatItParsesBackAsTheSameDuration() {
         for (String text : new String[] {"500ms", "30s", "2m", "1h", "7d", "3650d"}) {

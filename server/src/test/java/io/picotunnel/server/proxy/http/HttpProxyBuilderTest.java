@@ -50,5 +50,8 @@ class HttpProxyBuilderTest {
                 .hasMessage("upstreamIdleTimeout must be at most 3650 d, not 3651 d");
         assertThatThrownBy(() -> HttpProxy.builder().idleTimeout(Duration.ofSeconds(Long.MAX_VALUE)))
                 .hasMessageStartingWith("idleTimeout must be at most 3650 d, not ");
+        assertThatThrownBy(() -> HttpProxy.builder().idleTimeout(Duration.ofSeconds(Long.MAX_VALUE, 999_999_999)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("idleTimeout must be at most 3650 d, not 106751991167300 d 15 h 30 min 7 s");
     }
 }
