@@ -4,6 +4,8 @@ import io.picotunnel.protocol.config.PrintableToken;
 import io.picotunnel.server.files.BoundedFileReads;
 import io.picotunnel.server.files.DurableFileWrites;
 import io.picotunnel.server.files.PosixPermissions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +22,8 @@ import java.util.Set;
  * {@code <data>/admin-token}, or else a new one generated into that file (mode 0600).
  */
 public final class AdminToken {
+
+    private static final Logger log = LoggerFactory.getLogger(AdminToken.class);
 
     public static final String FILE_NAME = "admin-token";
     /**
@@ -57,6 +61,7 @@ public final class AdminToken {
     /** {@link #resolve(String, Path)}, running {@code afterLook} between the look at the stored file and its read. */
     static Resolved resolve(String configured, Path dataDir, Runnable afterLook) throws IOException {
         Path file = dataDir.resolve(FILE_NAME);
+        deleteLeftTemporaryFiles(dataDir);
         if (configured != null) {
             return new Resolved(configured, false, null);
         }
@@ -149,6 +154,19 @@ public final class AdminToken {
      */
     static boolean write(Path file, String content) throws IOException {
         return DurableFileWrites.standard().replace(file, content.getBytes(StandardCharsets.UTF_8), OWNER_ONLY);
+    }
+
+    /**
+     * Deletes the temporary files ({@code .tmp<digits>.tmp}) that a crash or a {@code kill -9} left in the data
+     * directory during the token's write, before its rename: each may hold a token, and nothing else deletes them.
+     * The token's is the only write of that kind there, and this runs before it, under the data directory's lock.
+     */
+    private static void deleteLeftTemporaryFiles(Path dataDir) throws IOException {
+        int deleted = DurableFileWrites.standard().deleteLeftTemporaryFiles(dataDir);
+        if (deleted > 0) {
+            log.info("Deleted {} temporary files left in {} by writes of the admin token a crash cut short", deleted,
+                    dataDir);
+        }
     }
 
     private static void restrict(Path file) throws IOException {

@@ -127,6 +127,41 @@ class AdminTokenTest {
         assertThat(second.token()).isEqualTo(first.token());
     }
 
+    /**
+     * The temporary files of the token's write that a crash left (before their renames, each with a token in it) are
+     * deleted at the next start, whether the token is then the file's or the variable's; the database's files, a
+     * backup's and a restore's partial copies, the data directory's write check and the like stay.
+     */
+    @Test
+    void temporaryFilesACrashLeftDuringTheTokensWriteAreDeletedAtTheNextStart() throws Exception {
+        List<String> left = List.of(".tmp4711.tmp", ".tmp18446744073709551615.tmp");
+        List<String> kept = List.of("picotunnel.db", "picotunnel.db-wal", "picotunnel.db-shm", "picotunnel.db-journal",
+                ".backup.db.partial", ".backup.db.partial-journal", ".picotunnel.db.restoring", ".write-check1.tmp",
+                "admin-token.tmp", ".tmp-notes", "notes.tmp");
+        for (String name : left) {
+            Files.writeString(dir.resolve(name), "a-token-of-a-write-cut-short-0123456789\n");
+        }
+        for (String name : kept) {
+            Files.writeString(dir.resolve(name), "kept");
+        }
+        Files.createDirectory(dir.resolve(".tmp1.tmp.d.tmp"));
+
+        AdminToken.Resolved generated = AdminToken.resolve(null, dir);
+        assertThat(generated.generated()).isTrue();
+        for (String name : left) {
+            assertThat(dir.resolve(name)).as(name).doesNotExist();
+        }
+        for (String name : kept) {
+            assertThat(dir.resolve(name)).as(name).hasContent("kept");
+        }
+        assertThat(dir.resolve(".tmp1.tmp.d.tmp")).isDirectory();
+
+        Files.writeString(dir.resolve(".tmp99.tmp"), "another-token-of-a-write-cut-short\n");
+        AdminToken.resolve("a-configured-token-0123456789", dir);
+        assertThat(dir.resolve(".tmp99.tmp")).doesNotExist();
+        assertThat(Files.readString(dir.resolve(AdminToken.FILE_NAME))).isEqualTo(generated.token() + "\n");
+    }
+
     /** A FIFO in the token file's place is refused at once with a sentence, where its open waited for good. */
     @Test
     void aFifoInTheTokenFilesPlaceIsRefusedAtOnce() throws Exception {
