@@ -241,7 +241,7 @@ final class Exchange {
         this.keepAliveRequested = HttpUtil.isKeepAlive(request);
         this.accept = request.headers().get(HttpHeaderNames.ACCEPT);
         this.continueExpected = HttpUtil.is100ContinueExpected(request);
-        this.upgradeProtocols = http2 ? null : RequestSanitizer.upgradeToForward(request.headers());
+        this.upgradeProtocols = http2 ? null : RequestSanitizer.upgradeToForward(request);
         this.upgradeRequested = upgradeProtocols != null;
         this.expectsResponseBody = !request.method().equals(HttpMethod.HEAD);
         HttpMethod method = request.method();

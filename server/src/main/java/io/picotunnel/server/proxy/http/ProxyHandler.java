@@ -207,7 +207,7 @@ final class ProxyHandler extends ChannelDuplexHandler
         headInThisRead |= msg instanceof HttpRequest;
         if (!http2) {
             if (msg instanceof HttpRequest request) {
-                upgradeInDecode = RequestSanitizer.upgradeToForward(request.headers()) != null;
+                upgradeInDecode = RequestSanitizer.upgradeToForward(request) != null;
                 bodyInDecode = true;
                 bodyBytesLeft = request.decoderResult().isSuccess() && !HttpUtil.isTransferEncodingChunked(request)
                         ? HttpUtil.getContentLength(request, -1L) : -1L;

@@ -3,6 +3,7 @@ package io.picotunnel.server.proxy.http;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
 import io.picotunnel.server.net.PathNormalizer;
 
 import java.util.ArrayList;
@@ -156,10 +157,12 @@ final class RequestSanitizer {
 
     /**
      * The protocols of an HTTP/1.1 upgrade request to pass on to the target, or null when there is none: the
-     * {@code Upgrade} tokens without {@code h2c}, which the target would speak to the proxy's client codec.
+     * {@code Upgrade} tokens without {@code h2c}, which the target would speak to the proxy's client codec. An HTTP/1.0
+     * request has none: a server must ignore its {@code Upgrade} (RFC 9110 7.8), so it goes on without one.
      */
-    static String upgradeToForward(HttpHeaders headers) {
-        if (!HopByHop.isUpgrade(headers)) {
+    static String upgradeToForward(HttpRequest request) {
+        HttpHeaders headers = request.headers();
+        if (request.protocolVersion().equals(HttpVersion.HTTP_1_0) || !HopByHop.isUpgrade(headers)) {
             return null;
         }
         List<String> kept = new ArrayList<>();

@@ -512,6 +512,21 @@ class ProxyHardeningTest {
         }
     }
 
+    /** RFC 9110 7.8: a server must ignore an Upgrade received in an HTTP/1.0 request; it went on to the target. */
+    @Test
+    void anHttp10RequestsUpgradeIsIgnoredAndNotPassedOn() throws Exception {
+        start(Map.of());
+        try (RawHttp http = connect()) {
+            http.send("GET /h10 HTTP/1.0\r\nHost: alpha.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "X-Kept: yes\r\n\r\n");
+            RawHttp.Response response = http.read();
+            assertThat(response.status()).isEqualTo(200);
+            String seen = response.text().toLowerCase(Locale.ROOT);
+            assertThat(seen).contains("uri=/h10", "h:x-kept=yes").doesNotContain("h:upgrade", "h:connection=upgrade");
+        }
+    }
+
     // 9. Error pages and odd framing.
 
     @Test
