@@ -176,7 +176,9 @@ final class ConnectFailures {
                 return where + " answered " + refused.answer() + " to the tunnel's WebSocket upgrade without the"
                         + " PicoTunnel server's refusal of the token (its JSON error): a proxy or access gateway in"
                         + " front of the server asks for credentials of its own, which the client does not send; let"
-                        + " the path " + ServerAddress.TUNNEL_PATH + " through it without them.";
+                        + " the path " + ServerAddress.TUNNEL_PATH + " through it without them. If it is the server's"
+                        + " HTTP proxy port and a service there asks for a password, use the port of the server's"
+                        + " --tunnel-addr instead.";
             }
             if (cause instanceof UpgradeRefusedException refused && refused.status() == 403
                     && !refused.hasErrorCode()) {
