@@ -21,8 +21,9 @@ import static org.awaitility.Awaitility.await;
 /**
  * What the client advises when given the server's management or HTTP proxy port instead of its tunnel port, with the
  * tunnel's right token: to use the tunnel port, going on retrying, never stopping as if the token were rejected (the
- * management API's and the password gate's 401s carry the same JSON error as the tunnel endpoint's); and when given
- * wss:// for one of a plain server's ports. Real server and client.
+ * management port answers the tunnel's path 404, and a password-gated service on the HTTP proxy port answers the
+ * upgrade with an HTML 401, not the tunnel endpoint's JSON refusal); and when given wss:// for one of a plain server's
+ * ports. Real server and client.
  */
 class WrongPortAdviceTest {
 

@@ -19,7 +19,8 @@ import java.util.stream.Stream;
  * Deletions likewise: those before the last sync, and any subset of those after, with the renames.
  * A sync is recorded only when the directory was synced: on a file system that cannot sync one, no rename or deletion
  * is ever sure to outlast a crash. A temporary file a crash leaves before its rename is in no state: nothing reads the
- * names {@link DurableFileWrites} gives them ({@link DurableFileWrites#TEMPORARY_PREFIX}), and nothing deletes them.
+ * names {@link DurableFileWrites} gives them ({@link DurableFileWrites#TEMPORARY_PREFIX}); the next start deletes them
+ * ({@link DurableFileWrites#deleteLeftTemporaryFiles}).
  */
 public final class CrashStates {
 

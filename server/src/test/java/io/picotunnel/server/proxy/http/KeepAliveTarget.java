@@ -81,14 +81,13 @@ final class KeepAliveTarget implements AutoCloseable {
 
     /** How long {@code /processing-after-body} says 102 Processing once the body came, before its answer. */
     static final Duration PROCESSING_AFTER_BODY = Duration.ofSeconds(10);
-    /** How often {@code /processing-after-body} says 102 Processing: half the proxy timeout of 2 s its test sets. */
-    static final Duration PROCESSING_AFTER_BODY_PACE = Duration.ofSeconds(1);
-
     /**
      * A proxy timeout that the 102 Processing of {@code /processing} (0.6 s apart) and {@code /processing-forever}
      * (0.25 s apart) keep within by over 1 s each time, on a loaded machine too: for their tests.
      */
     static final Duration PACED_PROXY_TIMEOUT = Duration.ofSeconds(2);
+    /** How often {@code /processing-after-body} says 102 Processing: half the proxy timeout its test sets. */
+    static final Duration PROCESSING_AFTER_BODY_PACE = PACED_PROXY_TIMEOUT.dividedBy(2);
 
     /** The length of {@code /bad-header-name}'s header name. */
     static final int BAD_HEADER_NAME_LENGTH = 400;
