@@ -18,6 +18,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -89,6 +90,7 @@ class ResponseHeadGoldenTest {
     /** Answers every request on the connection from {@link #ANSWERS}, until one is close-delimited. */
     private static void answerEach(Socket socket) {
         try (socket) {
+            socket.setSoTimeout(30_000);
             InputStream in = socket.getInputStream();
             OutputStream out = socket.getOutputStream();
             while (true) {
@@ -96,7 +98,7 @@ class ResponseHeadGoldenTest {
                 if (requestLine == null) {
                     return;
                 }
-                while (!headLine(in).isEmpty()) {
+                for (String header = headLine(in); header != null && !header.isEmpty(); header = headLine(in)) {
                     // The request's headers: none of the table's requests has a body.
                 }
                 String answer = ANSWERS.getOrDefault(requestLine.split(" ")[1],
@@ -159,6 +161,12 @@ class ResponseHeadGoldenTest {
             assertThat(new String(received, StandardCharsets.ISO_8859_1)).isEqualTo(expected);
             if (version.equals("HTTP/1.0")) {
                 assertThat(http.closedWithin15s()).as("nothing after the answer but the close").isTrue();
+            } else if (!expected.toLowerCase(Locale.ROOT).contains("connection: close")) {
+                // A body after a HEAD, 204 or 304 answer would come before the next answer's status line.
+                http.send("GET /no-content HTTP/1.1\r\nHost: " + HOST + "\r\n\r\n");
+                String next = "HTTP/1.1 204 No Content\r\n";
+                assertThat(new String(http.in().readNBytes(next.length()), StandardCharsets.ISO_8859_1))
+                        .as("the next answer, right after this one").isEqualTo(next);
             }
         }
     }
