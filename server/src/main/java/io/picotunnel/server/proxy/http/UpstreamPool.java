@@ -407,7 +407,9 @@ public final class UpstreamPool implements AutoCloseable {
             stream.idleDeadline = loop.ticker().nanoTime() + idleTimeout.toNanos();
             stream.parked = true;
             if (set.timer == null) {
-                set.timer = loop.schedule(() -> closeExpired(stream.key, set, loop), idleTimeout.toNanos(),
+                // The key, not the stream: the timer outlives the stream's hand-out and must not keep it reachable.
+                Key key = stream.key;
+                set.timer = loop.schedule(() -> closeExpired(key, set, loop), idleTimeout.toNanos(),
                         TimeUnit.NANOSECONDS);
             }
             return true;

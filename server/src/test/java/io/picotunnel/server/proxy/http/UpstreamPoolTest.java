@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
@@ -20,6 +21,7 @@ import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.lang.ref.WeakReference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The pool's hand-over of a stream between exchanges and its idle watcher, on Netty's embedded channel, whose loop
@@ -148,6 +151,29 @@ class UpstreamPoolTest {
         assertThat(stream.isOpen()).isTrue();
         assertThat(pool.idleCount()).isZero();
         assertThat(streams).as("streams opened").containsExactly(stream);
+    }
+
+    @Test
+    void theIdleTimerPendingAfterAHandOutDoesNotKeepTheStreamHandedOutReachable() {
+        EmbeddedChannel stream = parked(newLease(new Recorder()));
+        // A real loop is reachable from its thread for as long as it runs, and so is what it has scheduled.
+        EventLoop loop = stream.eventLoop();
+        WeakReference<Channel> handedOut = handOutAndForget(stream);
+        stream = null;
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            System.gc();
+            return handedOut.get() == null;
+        });
+        assertThat(loop.isShuttingDown()).isFalse();
+    }
+
+    /** Takes {@code stream} out of the pool for an exchange that then lets go of it, as the test does. */
+    private WeakReference<Channel> handOutAndForget(EmbeddedChannel stream) {
+        UpstreamPool.Lease lease = takenAgain(new Recorder());
+        assertThat(lease.channel()).isSameAs(stream);
+        streams.remove(stream);
+        return new WeakReference<>(lease.channel());
     }
 
     @Test
