@@ -1453,6 +1453,12 @@ final class Exchange {
                 return;
             }
             boolean oneLoop = publicLoop.inEventLoop();
+            // No test fails without these three guards, on TCP or on yamux streams, and no order was found to need
+            // them there: a yamux stream's read() from within a delivery only asks, its delivery loop (not reentrant)
+            // handing the next read over once this one returns; a session's read leaves nothing in a stream that
+            // asked (it delivered all it read), so a read() from that hand-over delivers nothing at once; and the
+            // stream's end is queued only after its last batch. They keep the order should a stream's read() deliver
+            // into the middle of its caller's work, which the exchange is not written to take.
             if (oneLoop && tasksQueued == 0 && !handingOver && !exchange.readingUpstream) {
                 handOverNow();
                 return;
