@@ -10,9 +10,11 @@ import io.netty.handler.proxy.ProxyConnectException;
 import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.NetUtil;
+import io.picotunnel.client.config.HostPort;
 import io.picotunnel.client.config.ProxyUrl;
 import io.picotunnel.client.config.ServerAddress;
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.protocol.text.AsciiNumbers;
 import io.picotunnel.protocol.text.ControlCharacters;
 import io.picotunnel.protocol.ws.TunnelErrorCodes;
 
@@ -34,6 +36,8 @@ import java.util.Locale;
  * that does not resolve. Never a stack trace or a hex dump.
  */
 final class ConnectFailures {
+
+    private static final int HTTPS_PORT = 443;
 
     private ConnectFailures() {
     }
@@ -165,10 +169,12 @@ final class ConnectFailures {
                     && refused.status() >= 300 && refused.status() < 400) {
                 // Most often a front proxy sending plain HTTP to HTTPS, or to a sign-in page the client cannot use.
                 String to = refused.location();
+                int tlsPort = server.tls() ? -1 : tlsPortOnTheSameHost(to, server);
                 return where + " answered " + refused.answer() + " to the tunnel's WebSocket upgrade, redirecting to "
                         + to + ", and the client follows no redirect: "
-                        + (!server.tls() && toTlsOnTheSameHost(to, server)
-                        ? "the server (or a proxy in front of it) wants TLS, use --server " + tls + "."
+                        + (tlsPort > 0
+                        ? "the server (or a proxy in front of it) wants TLS, use --server wss://"
+                        + new HostPort(server.host(), tlsPort) + "."
                         : "give --server the address of the server's tunnel endpoint itself (its --tunnel-addr).");
             }
             if (cause instanceof UpgradeRefusedException refused && refused.status() == 401) {
@@ -218,18 +224,31 @@ final class ConnectFailures {
         return shortMessage(failure) + ".";
     }
 
-    /** Whether {@code location} is an https or wss address on the server's host (any port). */
-    private static boolean toTlsOnTheSameHost(String location, ServerAddress server) {
-        String host = server.hostPort().toString();
-        host = host.substring(0, host.lastIndexOf(':'));
+    /**
+     * The port of {@code location} when it is an https or wss address on the server's host: the one it names, else
+     * 443, the scheme's (TLS on the port that answered plain HTTP would be told to use ws:// again); -1 otherwise.
+     */
+    private static int tlsPortOnTheSameHost(String location, ServerAddress server) {
+        String host = server.host().indexOf(':') >= 0 ? "[" + server.host() + "]" : server.host();
         for (String scheme : new String[] {"https://", "wss://"}) {
             String prefix = scheme + host;
-            if (location.regionMatches(true, 0, prefix, 0, prefix.length()) && (location.length() == prefix.length()
-                    || ":/?#".indexOf(location.charAt(prefix.length())) >= 0)) {
-                return true;
+            if (!location.regionMatches(true, 0, prefix, 0, prefix.length())) {
+                continue;
             }
+            int end = prefix.length();
+            while (end < location.length() && "/?#".indexOf(location.charAt(end)) < 0) {
+                end++;
+            }
+            String rest = location.substring(prefix.length(), end);
+            if (rest.isEmpty() || rest.equals(":")) {
+                return HTTPS_PORT;
+            }
+            String digits = rest.substring(1);
+            int port = rest.charAt(0) == ':' && digits.length() <= 5 && AsciiNumbers.isDigits(digits)
+                    ? Integer.parseInt(digits) : -1;
+            return port >= HostPort.MIN_PORT && port <= HostPort.MAX_PORT ? port : -1;
         }
-        return false;
+        return -1;
     }
 
     /**

@@ -343,15 +343,44 @@ class ConnectFailuresTest {
     }
 
     @Test
-    void aRedirectToHttpsOnTheSameHostSaysToUseWss() throws Exception {
+    void aRedirectToHttpsOnTheSameHostSaysToUseWssOnHttpsPort() throws Exception {
+        // Not wss:// on the port that answered plain HTTP: that attempt would be told to use ws:// there again.
         try (ScriptedTunnelServer server = redirecting("301 Moved Permanently", host -> "https://" + host + "/tunnel");
              LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
             assertThat(firstWarning("ws://" + server.address(), log)).contains(server.address()
                     + " answered HTTP 301 Moved Permanently to the tunnel's WebSocket upgrade, redirecting to"
                     + " https://127.0.0.1/tunnel, and the client follows no redirect: the server (or a proxy in front"
-                    + " of it) wants TLS, use --server wss://" + server.address() + ".")
+                    + " of it) wants TLS, use --server wss://127.0.0.1:443.")
                     .doesNotContain("not a PicoTunnel tunnel endpoint");
         }
+    }
+
+    @Test
+    void aRedirectToHttpsOnTheSameHostWithAPortSaysToUseWssOnThatPort() throws Exception {
+        try (ScriptedTunnelServer server = redirecting("308 Permanent Redirect",
+                host -> "https://" + host + ":8443/tunnel");
+             LogCapture log = new LogCapture(TunnelClient.class, Level.INFO)) {
+            assertThat(firstWarning("ws://" + server.address(), log)).contains("redirecting to"
+                    + " https://127.0.0.1:8443/tunnel, and the client follows no redirect: the server (or a proxy in"
+                    + " front of it) wants TLS, use --server wss://127.0.0.1:8443.");
+        }
+    }
+
+    @Test
+    void aRedirectToHttpsOnAnIpv6ServerNamesItsAddressInBrackets() {
+        ServerAddress ipv6 = ServerAddress.parse("ws://[::1]:80");
+        String sameHost = ConnectFailures.explain(ipv6, new ConnectFailures.UpgradeRefusedException(301,
+                "Moved Permanently", null, null, "https://[::1]:8443/tunnel"), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+        String withoutPort = ConnectFailures.explain(ipv6, new ConnectFailures.UpgradeRefusedException(301,
+                "Moved Permanently", null, null, "wss://[::1]?from=plain"), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+        String otherHost = ConnectFailures.explain(ipv6, new ConnectFailures.UpgradeRefusedException(301,
+                "Moved Permanently", null, null, "https://[::1:2]/tunnel"), ClientConfig.DEFAULT_CONNECT_TIMEOUT);
+
+        assertThat(sameHost).startsWith("[::1]:80 answered HTTP 301 Moved Permanently")
+                .endsWith("wants TLS, use --server wss://[::1]:8443.");
+        assertThat(withoutPort).endsWith("wants TLS, use --server wss://[::1]:443.");
+        assertThat(otherHost).endsWith("give --server the address of the server's tunnel endpoint itself (its"
+                + " --tunnel-addr).");
     }
 
     @Test
