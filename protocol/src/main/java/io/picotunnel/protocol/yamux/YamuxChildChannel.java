@@ -795,22 +795,33 @@ final class YamuxChildChannel extends DefaultAttributeMap implements YamuxStream
         try {
             return outbound.take(max, alloc());
         } catch (RuntimeException | Error e) {
-            // Said here, as a writer on voidPromise() learns nothing else. Out of memory (Netty's
-            // OutOfDirectMemoryError is one), every stream writing at that moment fails alike: one line per interval
-            // for the process. Any other cause is a fault of this stream's own (its writer released its buffer, a
-            // StackOverflowError while copying) that no frame of the peer's brings about, and the stream it resets
-            // writes no more: one line for it.
-            if (e instanceof OutOfMemoryError noMemory) {
-                session.logNoMemoryToSend(this, noMemory);
-            } else {
-                log.warn("{}: stream {} reset: a write could not be sent", parent, Integer.toUnsignedString(streamId),
-                        e);
-            }
             dropOutbound(new StreamResetException("stream " + Integer.toUnsignedString(streamId)
                     + " was reset: a write could not be sent", e));
             sendReset();
             closeChannel();
+            logNotSent(e);
             return null;
+        }
+    }
+
+    /**
+     * Says why a write could not be sent, as a writer on voidPromise() learns nothing else; after the reset, and a
+     * throw of its own swallowed: short of heap, building the line can throw too, and the reset must happen anyway.
+     * Out of memory (Netty's OutOfDirectMemoryError is one), every stream writing at that moment fails alike: one
+     * line per interval for the process. Any other cause is a fault of this stream's own (its writer released its
+     * buffer, a StackOverflowError while copying) that no frame of the peer's brings about, and the stream it resets
+     * writes no more: one line for it.
+     */
+    private void logNotSent(Throwable cause) {
+        try {
+            if (cause instanceof OutOfMemoryError noMemory) {
+                session.logNoMemoryToSend(this, noMemory);
+            } else {
+                log.warn("{}: stream {} reset: a write could not be sent", parent, Integer.toUnsignedString(streamId),
+                        cause);
+            }
+        } catch (RuntimeException | Error unlogged) {
+            // Nothing left to tell it with; the stream is reset and closed, and the session goes on.
         }
     }
 

@@ -1,8 +1,10 @@
 package io.picotunnel.protocol.yamux;
 
 import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.ThrowableProxy;
+import ch.qos.logback.core.AppenderBase;
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -797,6 +799,63 @@ class YamuxSessionFramesTest {
                 assertThat(event.getThrowableProxy().getClassName()).isEqualTo(cause.getClass().getName());
             });
             assertThat(c.log.events()).hasSize(2);
+        }
+    }
+
+    /**
+     * Short of heap, building the WARN of a write that cannot be sent can throw too (here the no-memory line's clock,
+     * and an appender of the stream's logger): the stream is reset and closed all the same, and the session goes on.
+     */
+    @Test
+    void aWriteThatCannotBeSentResetsItsStreamEvenWhenItsLineCannotBeLogged() {
+        OutOfMemoryError noHeap = new OutOfMemoryError("test: no heap to log");
+        NoMemoryLog noHeapToLog = new NoMemoryLog(LoggerFactory.getLogger(NO_MEMORY_LOG),
+                YamuxSession.BUFFER_LIMIT_LOG_INTERVAL, () -> {
+                    throw noHeap;
+                });
+        AppenderBase<ILoggingEvent> noHeapToAppend = new AppenderBase<>() {
+            @Override
+            protected void append(ILoggingEvent event) {
+                throw noHeap;
+            }
+        };
+        Logger streamLog = (Logger) LoggerFactory.getLogger(YamuxChildChannel.class);
+        Level levelBefore = streamLog.getLevel();
+        streamLog.setLevel(Level.WARN);
+        noHeapToAppend.start();
+        streamLog.addAppender(noHeapToAppend);
+        List<Channel> streams = new ArrayList<>();
+        List<ByteBuf> seen = new ArrayList<>();
+        try (RawPeer noMemory = serverWithDirectMemory(0, streams, seen, noHeapToLog);
+             RawPeer enough = serverWithDirectMemory(1 << 20, streams, seen, noHeapToLog)) {
+            noMemory.send(YamuxFrame.data(FLAG_SYN, 1, text("x")));
+            List<ChannelFuture> writes = new ArrayList<>(writeTwoSmall(streams.get(0), text("a"), text("b")));
+            noMemory.channel.runPendingTasks();
+            enough.send(YamuxFrame.data(FLAG_SYN, 1, text("x")));
+            ByteBuf releasedByItsWriter = Unpooled.buffer(10).writeZero(10);
+            writes.add(streams.get(1).write(releasedByItsWriter));
+            writes.add(streams.get(1).write(text("b")));
+            releasedByItsWriter.release();
+            streams.get(1).flush();
+            enough.channel.runPendingTasks();
+
+            assertThat(writes).allSatisfy(w -> assertThat(w.cause()).isInstanceOf(StreamResetException.class));
+            assertThat(streams).allSatisfy(stream -> {
+                assertThat(((YamuxStreamChannel) stream).isReset()).as("reset").isTrue();
+                assertThat(stream.closeFuture().isDone()).as("closed").isTrue();
+            });
+            for (RawPeer p : List.of(noMemory, enough)) {
+                List<YamuxFrame> written = p.written();
+                assertThat(resets(written)).singleElement().extracting(YamuxFrame::streamId).isEqualTo(1);
+                assertThat(written).extracting(YamuxFrame::type).doesNotContain(TYPE_GO_AWAY);
+                written.forEach(YamuxFrame::release);
+                assertThat(p.channel.isActive()).as("the session's connection still open").isTrue();
+            }
+        } finally {
+            streamLog.detachAppender(noHeapToAppend);
+            noHeapToAppend.stop();
+            streamLog.setLevel(levelBefore);
+            seen.forEach(ByteBuf::release);
         }
     }
 
