@@ -1,10 +1,12 @@
 package io.picotunnel.server.auth;
 
+import ch.qos.logback.classic.Level;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.files.BoundedFileReads;
 import io.picotunnel.server.files.Fifo;
 import io.picotunnel.testkit.DirectoryNames;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -160,6 +162,38 @@ class AdminTokenTest {
         AdminToken.resolve("a-configured-token-0123456789", dir);
         assertThat(dir.resolve(".tmp99.tmp")).doesNotExist();
         assertThat(Files.readString(dir.resolve(AdminToken.FILE_NAME))).isEqualTo(generated.token() + "\n");
+    }
+
+    /**
+     * A temporary file the start cannot delete (immutable here: chattr +i, which even root cannot unlink) is a WARN
+     * naming it and the cause, and the start goes on: it stopped with "Cannot read or create the admin token", which
+     * the operator's PICOTUNNEL_ADMIN_TOKEN did not help.
+     */
+    @Test
+    void aTemporaryFileThatCannotBeDeletedIsAWarningNamingItAndTheStartGoesOn() throws Exception {
+        Path stuck = Files.writeString(dir.resolve(".tmp4711.tmp"), "a-token-of-a-write-cut-short-0123456789\n");
+        assumeTrue(run("chattr", "+i", stuck.toString()), "chattr +i works here");
+        AdminToken.Resolved configured;
+        AdminToken.Resolved generated;
+        List<String> warnings;
+        try (LogCapture log = new LogCapture(AdminToken.class, Level.INFO)) {
+            configured = AdminToken.resolve("a-configured-token-0123456789", dir);
+            generated = AdminToken.resolve(null, dir);
+            warnings = log.messages(Level.WARN);
+        } finally {
+            run("chattr", "-i", stuck.toString());
+        }
+
+        assertThat(configured.token()).isEqualTo("a-configured-token-0123456789");
+        assertThat(generated.generated()).isTrue();
+        assertThat(Files.readString(dir.resolve(AdminToken.FILE_NAME))).isEqualTo(generated.token() + "\n");
+        assertThat(warnings).hasSize(2).allSatisfy(warning -> assertThat(warning).isEqualTo("Cannot delete the"
+                + " temporary files left in " + dir + " by writes of the admin token a crash cut short (" + stuck
+                + ": Operation not permitted); each may hold a token: delete them (" + dir.resolve(".tmp*.tmp")
+                + ") by hand, the next start tries again"));
+        assertThat(stuck).exists();
+        AdminToken.resolve(null, dir);
+        assertThat(stuck).as("deleted by the next start that can").doesNotExist();
     }
 
     /** A FIFO in the token file's place is refused at once with a sentence, where its open waited for good. */
