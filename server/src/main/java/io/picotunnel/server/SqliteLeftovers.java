@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.config.Durations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -158,7 +159,7 @@ final class SqliteLeftovers {
                 }
                 if (!sqliteJdbcWroteThere && changedWithin(opened, START_UNDER_WAY)) {
                     log.debug("Left {}: only a server's lock or nothing, changed in the last {} (a start under way?)",
-                            entry, START_UNDER_WAY);
+                            entry, Durations.format(START_UNDER_WAY));
                     return;
                 }
                 if (!held.isEmpty() && !deletedUnlocked(directory, held)) {

@@ -1,5 +1,6 @@
 package io.picotunnel.server;
 
+import io.picotunnel.protocol.config.Durations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -117,7 +118,7 @@ final class SqliteTempDirectory {
                 }
                 log.warn("Making another directory for sqlite-jdbc's native library: another start's clean-up took"
                         + " {} before this start locked it (held for over {} since it made it)", directory,
-                        SqliteLeftovers.START_UNDER_WAY);
+                        Durations.format(SqliteLeftovers.START_UNDER_WAY));
             }
         } catch (IOException | RuntimeException e) {
             log.warn("Cannot make a directory for sqlite-jdbc's native library in {}: {}", parent, e.toString());

@@ -482,7 +482,7 @@ class SqliteTempDirectoryTest {
             assertThat(pointedAt).isEqualTo(made.get(1));
             assertThat(logged.messages(Level.WARN)).singleElement().asString().isEqualTo("Making another directory"
                     + " for sqlite-jdbc's native library: another start's clean-up took " + made.getFirst()
-                    + " before this start locked it (held for over PT1M since it made it)");
+                    + " before this start locked it (held for over 1 min since it made it)");
         }
         return made;
     }

@@ -175,10 +175,11 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     }
 
     /**
-     * Called once every stored service has been told of at start-up: deletes what ACME keeps of domains no longer
-     * wanted, whose services were deleted or disabled (maybe while the server was down): their {@code .failure} and
-     * {@code .order} files, and their certificates once expired (a valid one stays, so that a service that comes back
-     * needs no new order).
+     * Called once every stored service has been told of at start-up: deletes the temporary files ({@code .tmp*.tmp},
+     * a key among them) a crash left in ACME's directory during a write, before their renames, and what ACME keeps of
+     * domains no longer wanted, whose services were deleted or disabled (maybe while the server was down): their
+     * {@code .failure} and {@code .order} files, and their certificates once expired (a valid one stays, so that a
+     * service that comes back needs no new order).
      */
     public void servicesLoaded() {
         runOnAcmeThread(this::deleteLeftoversOfUnwantedDomains);
