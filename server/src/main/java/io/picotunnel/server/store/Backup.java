@@ -3,8 +3,10 @@ package io.picotunnel.server.store;
 import io.picotunnel.server.files.DurableFileWrites;
 import io.picotunnel.server.files.PosixPermissions;
 import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteConnection;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
+import org.sqlite.core.DB;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,20 +16,38 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * A consistent copy of the database while the server runs, made with SQLite's online backup ({@code backup to}):
+ * A consistent copy of the database while the server runs, made with SQLite's online backup (in one step):
  * it reads pages under SQLite's own locking, so writes of the running server are either in the copy or not, never
  * half. The copy is written next to the target under a temporary name and moved into place, mode 0600 (it holds
  * the tunnels' tokens).
  */
 public final class Backup {
 
+    /** sqlite3_backup_step's page count for "all that remain". */
+    private static final int ALL_PAGES = -1;
+    /** While the database is locked (a checkpoint): 100 waits of 100 ms, as the busy timeout's 10 s. */
+    private static final int BUSY_SLEEP_MILLIS = 100;
+    private static final int BUSY_RETRIES = 100;
+
     private Backup() {
+    }
+
+    /**
+     * SQLite's online backup of every page in one step, under one read transaction (WAL lets the server write on
+     * meanwhile). In steps of some pages, as {@code backup to} takes them, a commit of the running server between two
+     * steps starts the copy over: under steady writes a big database's copy could never end.
+     */
+    private static void copyAllPagesInOneStep(Connection connection, Path partial) throws SQLException {
+        int result = connection.unwrap(SQLiteConnection.class).getDatabase()
+                .backup("main", partial.toString(), null, BUSY_SLEEP_MILLIS, BUSY_RETRIES, ALL_PAGES);
+        if (result != SQLiteErrorCode.SQLITE_OK.code) {
+            throw DB.newSQLException(result, "Backup failed");
+        }
     }
 
     /**
@@ -99,10 +119,9 @@ public final class Backup {
             Files.createFile(partial, PosixPermissions.initial(parent, PosixFilePermissions.fromString("rw-------")));
             SQLiteConfig config = new SQLiteConfig();
             config.setBusyTimeout(10_000);
-            try (Connection connection = config.createConnection(Database.url(database));
-                 Statement statement = connection.createStatement()) {
+            try (Connection connection = config.createConnection(Database.url(database))) {
                 refuseDamaged(connection, database, absoluteTarget);
-                statement.executeUpdate("backup to \"" + partial + "\"");
+                copyAllPagesInOneStep(connection, partial);
                 whileOpen.run();
             }
             // The rename is an entry of the directory: synced, or a crash of the machine soon after could leave the
