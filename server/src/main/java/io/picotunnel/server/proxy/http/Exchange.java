@@ -831,17 +831,37 @@ final class Exchange {
      */
     void onUpstreamMessages(List<Object> messages) {
         batchingPublicWrites = true;
+        int i = 0;
         try {
-            for (int i = 0; i < messages.size(); i++) {
+            for (; i < messages.size(); i++) {
                 upstreamMessagesAfter = messages.size() - 1 - i;
                 onUpstreamMessage(messages.get(i));
             }
+        } catch (RuntimeException e) {
+            for (int after = i + 1; after < messages.size(); after++) {
+                ReferenceCountUtil.release(messages.get(after));
+            }
+            onHandlingFailed(e);
         } finally {
             upstreamMessagesAfter = 0;
             batchingPublicWrites = false;
             flushPublic();
             watchPendingWrite();
         }
+    }
+
+    /**
+     * Passing the target's answer on threw: a bug of the proxy, not the target's doing, so one WARN with the trace; the
+     * stream is reset and the visitor's connection (or HTTP/2 stream) aborted, since what reached it is not known to be
+     * whole. The same whether the stream's read came here at once (its loop the visitor's) or through a task, where
+     * the event loop would log it and leave the exchange to its timers, or the stream's exceptionCaught at DEBUG.
+     */
+    private void onHandlingFailed(RuntimeException e) {
+        LOG.warn("passing on the response of {} to {} {} from {} failed: resetting the stream and the visitor's"
+                        + " connection", service.targetAddr(), request.method(),
+                ControlCharacters.bounded(service.domain()), clientIp, e);
+        abort();
+        owner.abort();
     }
 
     private void flushPublic() {

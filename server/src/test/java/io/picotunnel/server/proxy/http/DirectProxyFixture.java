@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
 import io.picotunnel.server.store.Service;
@@ -18,6 +19,7 @@ import java.time.Instant;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
 import static org.awaitility.Awaitility.await;
@@ -41,7 +43,7 @@ final class DirectProxyFixture implements AutoCloseable {
 
     /** The proxy as {@code settings} build it (its timeouts), serving {@code host}; call a {@code listen} next. */
     DirectProxyFixture(String host, UnaryOperator<HttpProxy.Builder> settings) throws IOException {
-        this(host, settings, Transport.newEventLoopGroup(2, "direct-proxy-" + host), null);
+        this(host, settings, Transport.newEventLoopGroup(2, "direct-proxy-" + host), null, null);
     }
 
     /**
@@ -50,18 +52,24 @@ final class DirectProxyFixture implements AutoCloseable {
      */
     DirectProxyFixture(String host, UnaryOperator<HttpProxy.Builder> settings, boolean streamsOnVisitorsLoop)
             throws IOException {
+        this(host, settings, streamsOnVisitorsLoop, null);
+    }
+
+    /** As above; {@code onStream} is given each stream's pipeline once the proxy's handlers are in it. */
+    DirectProxyFixture(String host, UnaryOperator<HttpProxy.Builder> settings, boolean streamsOnVisitorsLoop,
+            Consumer<ChannelPipeline> onStream) throws IOException {
         this(host, settings, Transport.newEventLoopGroup(1, "direct-proxy-" + host),
-                streamsOnVisitorsLoop ? null : Transport.newEventLoopGroup(1, "direct-proxy-streams-" + host));
+                streamsOnVisitorsLoop ? null : Transport.newEventLoopGroup(1, "direct-proxy-streams-" + host), onStream);
     }
 
     private DirectProxyFixture(String host, UnaryOperator<HttpProxy.Builder> settings, EventLoopGroup group,
-            EventLoopGroup streamGroup) throws IOException {
+            EventLoopGroup streamGroup, Consumer<ChannelPipeline> onStream) throws IOException {
         this.group = group;
         this.streamGroup = streamGroup == null ? group : streamGroup;
         target = new TargetServer(host);
         routes.onServiceChange(null, new Service("s1", "t1", ServiceType.HTTP, host, "/", TlsMode.TERMINATE,
                 null, target.address(), true, Instant.now()));
-        proxy = settings.apply(HttpProxy.builder().routes(routes).opener(new DirectOpener(this.streamGroup))).build();
+        proxy = settings.apply(HttpProxy.builder().routes(routes).opener(new DirectOpener(this.streamGroup, onStream))).build();
     }
 
     /** Opens the listener (closing the one before); its connections get a send buffer of {@code sendBuffer} bytes. */

@@ -1,11 +1,27 @@
 package io.picotunnel.server.proxy.http;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.ReadOnlyHttpHeaders;
+import io.netty.util.concurrent.AbstractEventExecutor;
+import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.InputStream;
+import java.net.SocketException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static io.picotunnel.server.proxy.http.DirectProxyFixture.onLoop;
 import static io.picotunnel.server.proxy.http.DirectProxyFixture.unwritten;
@@ -28,6 +44,26 @@ class UpstreamHandOverTest {
     private void start(boolean oneLoop) throws Exception {
         proxy = new DirectProxyFixture("handover.test", settings -> settings, oneLoop);
         proxy.listen(4 * 1024);
+    }
+
+    /**
+     * Stands in for a bug in the exchange's handling of an answer: the head it passes on has read-only headers, so the
+     * exchange's removal of the hop-by-hop ones (Keep-Alive) throws, as any exception of its own would.
+     */
+    private static final class ReadOnlyHeads extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof HttpResponse response && !(msg instanceof HttpContent)) {
+                List<CharSequence> pairs = new ArrayList<>(List.of("Keep-Alive", "timeout=5"));
+                for (Map.Entry<String, String> header : response.headers()) {
+                    pairs.add(header.getKey());
+                    pairs.add(header.getValue());
+                }
+                msg = new DefaultHttpResponse(response.protocolVersion(), response.status(),
+                        new ReadOnlyHttpHeaders(false, pairs.toArray(CharSequence[]::new)));
+            }
+            ctx.fireChannelRead(msg);
+        }
     }
 
     @AfterEach
@@ -80,6 +116,43 @@ class UpstreamHandOverTest {
             RawHttp.Response response = http.read();
             assertThat(response.status()).isEqualTo(200);
             assertPattern(response.body(), LARGE);
+        }
+    }
+
+    @ParameterizedTest(name = "stream on the visitor's loop: {0}")
+    @ValueSource(booleans = {true, false})
+    void anExceptionPassingTheAnswerOnIsLoggedOnceAtWarnAndEndsTheVisitorAndTheStream(boolean oneLoop)
+            throws Exception {
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        proxy = new DirectProxyFixture("handover.test", settings -> settings.responseTimeout(Duration.ofMinutes(2)),
+                oneLoop, pipeline -> {
+                    streams.add(pipeline.channel());
+                    pipeline.addBefore(UpstreamPool.HANDLER, "read-only-heads", new ReadOnlyHeads());
+                });
+        proxy.listen(64 * 1024);
+        try (LogCapture exchange = new LogCapture(Exchange.class, Level.WARN);
+                LogCapture loops = new LogCapture(AbstractEventExecutor.class, Level.WARN);
+                RawHttp http = new RawHttp(proxy.port())) {
+            http.readTimeout(Duration.ofSeconds(20));
+            http.send("GET /download?5000 HTTP/1.1\r\nHost: handover.test\r\n\r\n");
+
+            // Long before the proxy timeout: nothing of the answer, the connection ended (a reset or an end).
+            InputStream in = http.in();
+            try {
+                assertThat(in.read()).isEqualTo(-1);
+            } catch (SocketException reset) {
+                assertThat(reset.getMessage()).containsIgnoringCase("reset");
+            }
+            assertThat(streams).hasSize(1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !streams.get(0).isOpen());
+            List<ILoggingEvent> warnings = exchange.events();
+            assertThat(warnings).hasSize(1);
+            assertThat(warnings.get(0).getLevel()).isEqualTo(Level.WARN);
+            assertThat(warnings.get(0).getFormattedMessage()).contains("passing on the response of")
+                    .contains("GET handover.test");
+            assertThat(warnings.get(0).getThrowableProxy().getClassName())
+                    .isEqualTo(UnsupportedOperationException.class.getName());
+            assertThat(loops.events()).isEmpty();
         }
     }
 }
