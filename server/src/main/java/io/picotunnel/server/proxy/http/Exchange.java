@@ -557,7 +557,7 @@ final class Exchange {
         }
         boolean last = content instanceof LastHttpContent;
         if (last) {
-            stripTrailers(((LastHttpContent) content).trailingHeaders());
+            RequestSanitizer.stripTrailers(((LastHttpContent) content).trailingHeaders(), headConnection);
         }
         bodySent |= content.content().isReadable();
         traffic.received(content.content().readableBytes());
@@ -576,25 +576,6 @@ final class Exchange {
         } else {
             bodyProgressAt = System.nanoTime();
             targetWaitFrom = bodyProgressAt;
-        }
-    }
-
-    /**
-     * Trailers of a chunked (or HTTP/2) request body may not carry what the proxy tells the target in the head, nor
-     * what the head may not pass on: some targets merge trailers into the headers (Apache httpd before 2.4.11, or with
-     * MergeTrailers on), and would take the visitor's X-PicoTunnel-User, X-Forwarded-For or Host for the proxy's, or
-     * its Connection, Upgrade or Keep-Alive for the hop's. The head's Connection options name trailer fields as well
-     * as header fields (RFC 9110 7.6.1): those go too, and the fields trailers may not carry at all
-     * ({@link RequestSanitizer#NOT_IN_TRAILERS}: Content-Length, Authorization, Cookie and the like).
-     */
-    private void stripTrailers(HttpHeaders trailers) {
-        if (!trailers.isEmpty()) {
-            for (String options : headConnection) {
-                trailers.add(HttpHeaderNames.CONNECTION, options);
-            }
-            AccessHook.stripIdentity(trailers);
-            HopByHop.strip(trailers, RequestSanitizer.FORWARDING);
-            RequestSanitizer.NOT_IN_TRAILERS.removeFrom(trailers);
         }
     }
 

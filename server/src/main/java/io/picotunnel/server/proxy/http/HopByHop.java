@@ -74,20 +74,31 @@ final class HopByHop {
 
     /** {@link #strip(HttpHeaders)}, and the headers named in {@code also} (when not null) in the same pass. */
     static void strip(HttpHeaders headers, HeaderNameSet also) {
+        strip(headers, also, List.of());
+    }
+
+    /**
+     * {@link #strip(HttpHeaders, HeaderNameSet)}, and the headers named by {@code connection} too: the Connection
+     * values of the head, for its trailers.
+     */
+    static void strip(HttpHeaders headers, HeaderNameSet also, List<String> connection) {
+        if (!connection.isEmpty()) {
+            removeNamedIn(headers, connection.iterator());
+        }
         if (headers.contains(HttpHeaderNames.CONNECTION)) {
-            removeNamedInConnection(headers);
+            removeNamedIn(headers, headers.valueCharSequenceIterator(HttpHeaderNames.CONNECTION));
         }
         ALWAYS.removeFrom(headers, also);
     }
 
     /**
-     * Removes each header a Connection header names as its tokens are read, in place: a name is made a string only to
-     * remove a header that only Connection makes hop-by-hop, which keep-alive, close and upgrade are not.
+     * Removes each header the Connection values {@code connection} name as their tokens are read, in place: a name is
+     * made a string only to remove a header that only Connection makes hop-by-hop, which keep-alive, close and upgrade
+     * are not.
      */
-    private static void removeNamedInConnection(HttpHeaders headers) {
-        for (Iterator<? extends CharSequence> it = headers.valueCharSequenceIterator(HttpHeaderNames.CONNECTION);
-                it.hasNext(); ) {
-            CharSequence value = it.next();
+    private static void removeNamedIn(HttpHeaders headers, Iterator<? extends CharSequence> connection) {
+        while (connection.hasNext()) {
+            CharSequence value = connection.next();
             int start = 0;
             for (int i = 0; i <= value.length(); i++) {
                 if (i == value.length() || value.charAt(i) == ',') {

@@ -4,12 +4,14 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
+import io.picotunnel.server.access.AccessControl;
 import io.picotunnel.server.net.PathNormalizer;
 
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * What the proxy makes of a request before routing it, so that what is routed is what the target receives:
@@ -19,32 +21,42 @@ import java.util.Locale;
  *   <li>the path normalised ({@link PathNormalizer}) before prefix matching, and sent on so;</li>
  *   <li>forwarding headers the client sent and the proxy does not set itself are dropped
  *       ({@link #FORWARDING}, removed with the hop-by-hop headers by
- *       {@link HopByHop#strip(HttpHeaders, HeaderNameSet)}, from the head and from the trailers), and an {@code h2c}
- *       upgrade is never passed on ({@link #upgradeToForward}).</li>
+ *       {@link HopByHop#strip(HttpHeaders, HeaderNameSet)}), and an {@code h2c} upgrade is never passed on
+ *       ({@link #upgradeToForward});</li>
+ *   <li>its trailers lose every field the proxy controls in the head ({@link #stripTrailers}).</li>
  * </ul>
  */
 final class RequestSanitizer {
+
+    /** {@link #FORWARDING} without its prefix: the names it holds whole. */
+    private static final List<String> FORWARDING_NAMES = List.of(
+            "forwarded", "x-real-ip", "x-original-url", "x-rewrite-url", "x-original-uri", "x-original-host",
+            "x-original-forwarded-for", "x-host", "true-client-ip", "x-client-ip", "client-ip", "cf-connecting-ip",
+            "cf-connecting-ipv6", "fastly-client-ip", "x-cluster-client-ip", "x-proxyuser-ip", "x-envoy-external-address",
+            "x-envoy-original-path", "x-appengine-user-ip", "akamai-origin-hop", "via-client-ip",
+            // HTTP/2 settings of an h2c upgrade, never passed on
+            "http2-settings");
+    private static final String FORWARDING_PREFIX = "x-forwarded-";
 
     /**
      * Headers by which a proxy in front tells a target who the client is or what it asked for. Whatever the client
      * put there would be believed by some target; the proxy sets X-Forwarded-For, -Host, -Proto and X-Real-IP
      * itself and drops all others.
      */
-    static final HeaderNameSet FORWARDING = HeaderNameSet.of(List.of(
-            "forwarded", "x-real-ip", "x-original-url", "x-rewrite-url", "x-original-uri", "x-original-host",
-            "x-original-forwarded-for", "x-host", "true-client-ip", "x-client-ip", "client-ip", "cf-connecting-ip",
-            "cf-connecting-ipv6", "fastly-client-ip", "x-cluster-client-ip", "x-proxyuser-ip", "x-envoy-external-address",
-            "x-envoy-original-path", "x-appengine-user-ip", "akamai-origin-hop", "via-client-ip",
-            // HTTP/2 settings of an h2c upgrade, never passed on
-            "http2-settings"), "x-forwarded-");
+    static final HeaderNameSet FORWARDING = HeaderNameSet.of(FORWARDING_NAMES, FORWARDING_PREFIX);
 
     /**
-     * Fields a request's trailers may not carry (RFC 9110 6.5.1): how the message is framed, where it goes, who sends
-     * it, how it is to be answered and what its content is; and Origin and Sec-Fetch-*, which the gate checks in the
-     * head. A target that merges trailers into the headers would take them after the proxy's checks. Not Content-Digest
-     * or Repr-Digest, made to go in trailers (RFC 9530).
+     * Every field the proxy takes out of a request's trailers besides the hop-by-hop ones ({@link HopByHop}, with those
+     * a Connection names): one list, so that no field the proxy controls in the head can come back in a trailer to a
+     * target that merges trailers into the headers (Apache httpd's MergeTrailers) after the proxy's checks. The
+     * forwarding ({@link #FORWARDING}) and identity headers ({@link AccessControl#IDENTITY_HEADERS}), which only the
+     * proxy sets; the fields RFC 9110 6.5.1 keeps out of trailers: how the message is framed, where it goes, who sends
+     * it, how it is to be answered and what its content is; Origin and Sec-Fetch-*, which the gate checks in the head;
+     * and the method overrides, which frameworks take for the request's method. Not Content-Digest or Repr-Digest,
+     * made to go in trailers (RFC 9530).
      */
-    static final HeaderNameSet NOT_IN_TRAILERS = HeaderNameSet.of(List.of(
+    static final HeaderNameSet NOT_IN_TRAILERS = HeaderNameSet.of(Stream.of(FORWARDING_NAMES,
+            AccessControl.IDENTITY_HEADERS, List.of(
             // framing and routing
             "content-length", "transfer-encoding", "trailer", "host", "max-forwards", "expect", "te",
             // authentication and cookies
@@ -57,7 +69,22 @@ final class RequestSanitizer {
             // the content's format
             "content-type", "content-encoding", "content-range", "content-language", "content-location",
             // what the gate reads from the head
-            "origin", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user"));
+            "origin", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user",
+            // the method, as frameworks that honour an override read it (Rack, Symfony, ASP.NET Core, ...)
+            "x-http-method-override", "x-http-method", "x-method-override")).flatMap(List::stream).toList(),
+            FORWARDING_PREFIX);
+
+    /**
+     * Takes out of a request's trailers every field {@link #NOT_IN_TRAILERS} and {@link HopByHop} name, those the
+     * trailers' Connection names and those {@code headConnection}, the head's Connection values, names: they name
+     * trailer fields as well as header fields (RFC 9110 7.6.1). HTTP/1.1's chunked trailers and HTTP/2's trailing
+     * HEADERS both come here, as the request's last content.
+     */
+    static void stripTrailers(HttpHeaders trailers, List<String> headConnection) {
+        if (!trailers.isEmpty()) {
+            HopByHop.strip(trailers, NOT_IN_TRAILERS, headConnection);
+        }
+    }
 
     private RequestSanitizer() {
     }

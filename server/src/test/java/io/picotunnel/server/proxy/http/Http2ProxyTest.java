@@ -57,6 +57,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Queue;
 import java.util.Set;
@@ -81,6 +82,8 @@ class Http2ProxyTest {
     private TargetServer target;
     private ServerSocket cutTarget;
     private ServerSocket rawTarget;
+    /** The target of {@link #echoService}, when a test made one. */
+    private ServerSocket echoTarget;
     /** The target of /processing-forever, which counts its connections that ended. */
     private KeepAliveTarget processingTarget;
     private Channel server;
@@ -234,6 +237,9 @@ class Http2ProxyTest {
         target.sseEvents.add("END"); // ends an event stream that a test left open
         cutTarget.close();
         rawTarget.close();
+        if (echoTarget != null) {
+            echoTarget.close();
+        }
         processingTarget.close();
         for (Channel listener : listeners) {
             listener.close().syncUninterruptibly();
@@ -1262,22 +1268,109 @@ class Http2ProxyTest {
     /** Over HTTP/2 as over HTTP/1.1, who signed in is the proxy's to say: not in the head, not in trailers. */
     @Test
     void identityHeadersOfAnHttp2VisitorReachTheTargetNeitherInTheHeadNorInTrailers() throws Exception {
-        try (ServerSocket echo = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
-            Thread.ofVirtual().name("echo-target").start(() -> echoRequest(echo));
-            routes.onServiceChange(null, new Service("s5", "t1", ServiceType.HTTP, "localhost", "/echo",
-                    TlsMode.TERMINATE, null, "127.0.0.1:" + echo.getLocalPort(), true, Instant.now()));
-            try (RawH2 h2 = RawH2.connect(port(server), certificates.clientContext())) {
-                h2.write(frame(0x1, 0x4, 1, headers(":method", "POST", ":scheme", "https", ":path", "/echo/x",
-                        ":authority", "localhost", "x-picotunnel-user", "admin", "x-picotunnel-user", "root",
-                        "x_picotunnel_email", "admin@example.com", "x-kept", "head")));
-                h2.write(frame(0x0, 0, 1, "hi".getBytes(StandardCharsets.US_ASCII)));
-                h2.write(frame(0x1, 0x5, 1, headers("x-picotunnel-user", "mallory", "x-picotunnel-email",
-                        "mallory@example.com", "x-forwarded-for", "6.6.6.6", "x-kept", "trailer")));
-                String received = h2.readUntilEndOfStream(1);
-                // Before the trailers were stripped: 'x-picotunnel-user: mallory' and the rest after the last chunk.
-                assertThat(received).contains("POST /echo/x", "x-kept: head", "x-kept: trailer");
-                assertThat(received).doesNotContain("picotunnel", "admin", "root", "mallory", "6.6.6.6");
-            }
+        echoService("/echo");
+        try (RawH2 h2 = RawH2.connect(port(server), certificates.clientContext())) {
+            h2.write(frame(0x1, 0x4, 1, headers(":method", "POST", ":scheme", "https", ":path", "/echo/x",
+                    ":authority", "localhost", "x-picotunnel-user", "admin", "x-picotunnel-user", "root",
+                    "x_picotunnel_email", "admin@example.com", "x-kept", "head")));
+            h2.write(frame(0x0, 0, 1, "hi".getBytes(StandardCharsets.US_ASCII)));
+            h2.write(frame(0x1, 0x5, 1, headers("x-picotunnel-user", "mallory", "x-picotunnel-email",
+                    "mallory@example.com", "x-forwarded-for", "6.6.6.6", "x-kept", "trailer")));
+            String received = h2.readUntilEndOfStream(1);
+            // Before the trailers were stripped: 'x-picotunnel-user: mallory' and the rest after the last chunk.
+            assertThat(received).contains("POST /echo/x", "x-kept: head", "x-kept: trailer");
+            assertThat(received).doesNotContain("picotunnel", "admin", "root", "mallory", "6.6.6.6");
+        }
+    }
+
+    /**
+     * Trailer fields, with a value each, that must not reach a target (a target that merges trailers into the head
+     * would take them after the proxy's checks), as HTTP/2 can carry them (it forbids the connection-specific ones,
+     * and its trailers factory rejects Content-Length): the method overrides, the forwarding and identity headers the
+     * proxy sets, the gate's inputs and fields RFC 9110 6.5.1 keeps out of trailers. Their names and values go in
+     * lower case (HTTP/2's names must be), so that none can be found in what the target gets.
+     */
+    private static final List<String> FORBIDDEN_TRAILERS = List.of(
+            "x-http-method-override", "delete", "x-http-method", "put", "x-method-override", "patch",
+            "x_http_method_override", "options",
+            "x-forwarded-for", "6.6.6.6", "x-forwarded-host", "evil.test", "x-forwarded-proto", "gopher",
+            "x-forwarded-port", "6666", "x-real-ip", "6.6.6.7", "forwarded", "for=6.6.6.8", "true-client-ip", "6.6.6.9",
+            "x-picotunnel-user", "mallory", "x-picotunnel-email", "mallory@example.com",
+            "host", "evil-host.test", "authorization", "bearer stolen-token", "cookie", "session=stolen-cookie",
+            "set-cookie", "planted=1", "origin", "https://evil-origin.test", "sec-fetch-site", "same-origin",
+            "sec-fetch-mode", "navigate", "sec-fetch-dest", "document", "sec-fetch-user", "?1",
+            "content-type", "text/evil", "content-encoding", "gzip", "range", "bytes=0-1", "if-none-match", "\"etag\"",
+            "cache-control", "no-transform", "max-forwards", "0", "expect", "100-continue");
+    /** The one trailer field besides that the target must get. */
+    private static final String ALLOWED_TRAILER = "x-allowed";
+
+    /**
+     * The HTTP/2 visitor's trailing HEADERS lose each field of {@link #FORBIDDEN_TRAILERS}, as an HTTP/1.1 visitor's
+     * trailers do (below): they come to the exchange as the request's last content, and are stripped there.
+     */
+    @Test
+    void fieldsTheProxyControlsInTheHeadDoNotReachTheTargetInAnHttp2VisitorsTrailers() throws Exception {
+        echoService("/echo");
+        try (RawH2 h2 = RawH2.connect(port(server), certificates.clientContext())) {
+            h2.write(frame(0x1, 0x4, 1, headers(":method", "POST", ":scheme", "https", ":path", "/echo/x",
+                    ":authority", "localhost")));
+            h2.write(frame(0x0, 0, 1, "hi".getBytes(StandardCharsets.US_ASCII)));
+            List<String> trailers = new ArrayList<>(FORBIDDEN_TRAILERS);
+            trailers.addAll(List.of(ALLOWED_TRAILER, "kept"));
+            h2.write(frame(0x1, 0x5, 1, headers(trailers.toArray(String[]::new))));
+            assertOnlyTheAllowedTrailerReachedTheTarget(h2.readUntilEndOfStream(1));
+        }
+    }
+
+    /**
+     * An HTTP/1.1 visitor's chunked trailers lose each field of {@link #FORBIDDEN_TRAILERS} and the hop-by-hop
+     * ones HTTP/2 cannot carry: those the trailers' Connection and the head's name too.
+     */
+    @Test
+    void fieldsTheProxyControlsInTheHeadDoNotReachTheTargetInAnHttp1VisitorsChunkedTrailers() throws Exception {
+        List<String> fields = new ArrayList<>(FORBIDDEN_TRAILERS);
+        fields.addAll(List.of("connection", "x-trailer-named", "x-trailer-named", "hop", "x-head-named", "head-hop",
+                "keep-alive", "timeout=666", "upgrade", "websocket", "proxy-authorization", "basic ed8y",
+                "te", "deflate", "content-length", "99", "content_length", "98", ALLOWED_TRAILER, "kept"));
+        StringBuilder trailers = new StringBuilder();
+        for (int i = 0; i < fields.size(); i += 2) {
+            trailers.append(fields.get(i)).append(": ").append(fields.get(i + 1)).append("\r\n");
+        }
+        echoService("/echo");
+        try (SSLSocket socket = (SSLSocket) certificates.clientContext().getSocketFactory()
+                     .createSocket(InetAddress.getLoopbackAddress(), port(server))) {
+            socket.setSoTimeout(15_000);
+            socket.getOutputStream().write(("POST /echo/x HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Connection: close, X-Head-Named\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n"
+                    + trailers + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(response).startsWith("HTTP/1.1 200");
+            assertOnlyTheAllowedTrailerReachedTheTarget(response.substring(response.indexOf("\r\n\r\n") + 4));
+        }
+    }
+
+    /**
+     * A service at {@code path} whose target answers one request with its bytes ({@link #echoRequest}); closed after
+     * the test.
+     */
+    private void echoService(String path) throws IOException {
+        ServerSocket echo = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
+        echoTarget = echo;
+        targetThreads.add(Thread.ofVirtual().name("echo-target").start(() -> echoRequest(echo)));
+        routes.onServiceChange(null, new Service("s-echo", "t1", ServiceType.HTTP, "localhost", path,
+                TlsMode.TERMINATE, null, "127.0.0.1:" + echo.getLocalPort(), true, Instant.now()));
+    }
+
+    /** {@code received}, a chunked request as its target got it, has the allowed trailer and no other. */
+    private static void assertOnlyTheAllowedTrailerReachedTheTarget(String received) {
+        assertThat(received).startsWith("POST /echo/x HTTP/1.1");
+        String trailers = received.substring(received.indexOf("\r\n0\r\n") + 5);
+        List<String> names = trailers.lines().filter(line -> !line.isEmpty())
+                .map(line -> line.substring(0, Math.max(0, line.indexOf(':'))).toLowerCase(Locale.ROOT)).toList();
+        assertThat(names).as(trailers).containsExactly(ALLOWED_TRAILER);
+        for (int i = 1; i < FORBIDDEN_TRAILERS.size(); i += 2) {
+            assertThat(trailers).as(FORBIDDEN_TRAILERS.get(i - 1)).doesNotContain(FORBIDDEN_TRAILERS.get(i));
         }
     }
 
