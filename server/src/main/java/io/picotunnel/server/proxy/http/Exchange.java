@@ -112,6 +112,8 @@ final class Exchange {
     }
 
     private final PublicSide owner;
+    /** {@link #readPublicIfCurrent} as a task of the hand-over, queued after a write to the stream: made once. */
+    private final Runnable readPublicHandedOver = () -> runHandedOver(this::readPublicIfCurrent);
     private final ChannelHandlerContext ctx;
     private final HttpProxy proxy;
     /** Whether the visitor used https (this connection's TLS, or a trusted proxy's): the target's X-Forwarded-Proto. */
@@ -718,7 +720,7 @@ final class Exchange {
             EventExecutor loop = ctx.executor();
             // requestDone only ever turns true, and is read here only on its own loop.
             if (!loop.inEventLoop() || !requestDone) {
-                loop.execute(this::readPublicIfCurrent);
+                loop.execute(readPublicHandedOver);
             }
         });
     }
@@ -818,11 +820,11 @@ final class Exchange {
                 upstreamMessagesAfter = messages.size() - 1 - i;
                 onUpstreamMessage(messages.get(i));
             }
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             for (int after = i + 1; after < messages.size(); after++) {
                 ReferenceCountUtil.release(messages.get(after));
             }
-            onHandlingFailed(e);
+            onHandOverFailed(e);
         } finally {
             upstreamMessagesAfter = 0;
             batchingPublicWrites = false;
@@ -832,16 +834,38 @@ final class Exchange {
     }
 
     /**
-     * Passing the target's answer on threw: a bug of the proxy, not the target's doing, so one WARN with the trace; the
-     * stream is reset and the visitor's connection (or HTTP/2 stream) aborted, since what reached it is not known to be
-     * whole. The same whether the stream's read came here at once (its loop the visitor's) or through a task, where
-     * the event loop would log it and leave the exchange to its timers, or the stream's exceptionCaught at DEBUG.
+     * Runs a task of the stream's hand-over on this exchange's loop (the stream's end, acknowledgement or writability,
+     * a switch of protocols, the public side's read after a write to the stream): one that throws ends the exchange
+     * ({@link #onHandOverFailed}), where the event loop would only log it and leave the visitor waiting.
      */
-    private void onHandlingFailed(RuntimeException e) {
-        LOG.warn("passing on the response of {} to {} {} from {} failed: resetting the stream and the visitor's"
-                        + " connection", service.targetAddr(), request.method(),
-                ControlCharacters.bounded(service.domain()), clientIp, e);
+    void runHandedOver(Runnable task) {
+        try {
+            task.run();
+        } catch (Throwable e) {
+            onHandOverFailed(e);
+        }
+    }
+
+    /**
+     * Passing the target's answer on, or a task of the hand-over, threw: a bug of the proxy, not the target's doing,
+     * so one WARN with the trace; the stream is reset and the visitor's connection (or HTTP/2 stream) aborted, since
+     * what reached it is not known to be whole. The same whether the stream's read came here at once (its loop the
+     * visitor's) or through a task, where the event loop would log it and leave the exchange to its timers (or to none
+     * after a switch of protocols), or the stream's exceptionCaught at DEBUG. An Error of the proxy's own (an
+     * AssertionError, a class that failed to load) is its bug as a RuntimeException is; a VirtualMachineError (out of
+     * memory, a stack overflow) is the JVM's and goes on to the loop, as neither this exchange's end nor the log can be
+     * counted on after it (as HttpRoutes.tell).
+     */
+    private void onHandOverFailed(Throwable e) {
+        if (e instanceof VirtualMachineError jvm) {
+            throw jvm;
+        }
+        LOG.warn("relaying between {} and {} {} from {} failed: resetting the stream and the visitor's connection",
+                service.targetAddr(), request.method(), ControlCharacters.bounded(service.domain()), clientIp, e);
         abort();
+        if (phase == Phase.UPGRADED && upstream != null) {
+            Relay.abortChannel(upstream); // a switch of protocols cut short: no relay may have the stream
+        }
         owner.abort();
     }
 
@@ -1493,16 +1517,19 @@ final class Exchange {
             }
         }
 
-        /** Runs {@code task} on the public loop; {@code oneLoop}: that is this thread's, where the count is kept. */
+        /**
+         * Runs {@code task} on the public loop, a throw ending the exchange; {@code oneLoop}: that is this thread's,
+         * where the count is kept.
+         */
         private void queue(boolean oneLoop, Runnable task) {
-            if (!oneLoop) {
-                publicLoop.execute(task);
-                return;
+            if (oneLoop) {
+                tasksQueued++;
             }
-            tasksQueued++;
             publicLoop.execute(() -> {
-                tasksQueued--;
-                task.run();
+                if (oneLoop) {
+                    tasksQueued--;
+                }
+                exchange.runHandedOver(task);
             });
         }
 
@@ -1526,14 +1553,14 @@ final class Exchange {
                 // ctx is the stream's UpstreamSlot's: the slot goes, and this handler with it.
                 ctx.pipeline().replace(ctx.handler(), Hold.HANDLER_NAME, held);
                 ctx.pipeline().remove(UpstreamCodec.class);
-                publicLoop.execute(() -> {
+                publicLoop.execute(() -> exchange.runHandedOver(() -> {
                     if (current()) {
                         exchange.onSwitchingProtocols(response, held);
                     } else {
                         held.discard();
                         ctx.close();
                     }
-                });
+                }));
                 return;
             }
             if (msg instanceof LastHttpContent && ctx.channel() instanceof YamuxStreamChannel stream && stream.isReset()) {

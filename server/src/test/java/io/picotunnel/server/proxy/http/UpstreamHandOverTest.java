@@ -3,16 +3,21 @@ package io.picotunnel.server.proxy.http;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.ReadOnlyHttpHeaders;
 import io.netty.util.concurrent.AbstractEventExecutor;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.InputStream;
@@ -47,23 +52,80 @@ class UpstreamHandOverTest {
     }
 
     /**
-     * Stands in for a bug in the exchange's handling of an answer: the head it passes on has read-only headers, so the
-     * exchange's removal of the hop-by-hop ones (Keep-Alive) throws, as any exception of its own would.
+     * Stands in for a bug in the exchange's handling of an answer: the head it passes on has headers that throw when
+     * the exchange removes the hop-by-hop ones (Keep-Alive): read-only ones throw UnsupportedOperationException, as any
+     * exception of its own would, and {@link ThrowingHeaders} an Error. With {@code switching} the head says 101, which
+     * the exchange handles in a task of its own (the switch of protocols), not with the rest of the read.
      */
-    private static final class ReadOnlyHeads extends ChannelInboundHandlerAdapter {
+    private static final class BrokenHeads extends ChannelInboundHandlerAdapter {
+        private final Runnable fault;
+        private final boolean switching;
+
+        /** {@code fault} null: read-only headers; else headers whose removal runs it. */
+        BrokenHeads(Runnable fault, boolean switching) {
+            this.fault = fault;
+            this.switching = switching;
+        }
+
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof HttpResponse response && !(msg instanceof HttpContent)) {
-                List<CharSequence> pairs = new ArrayList<>(List.of("Keep-Alive", "timeout=5"));
-                for (Map.Entry<String, String> header : response.headers()) {
-                    pairs.add(header.getKey());
-                    pairs.add(header.getValue());
+                HttpResponseStatus status = switching ? HttpResponseStatus.SWITCHING_PROTOCOLS : response.status();
+                HttpHeaders headers;
+                if (fault == null) {
+                    List<CharSequence> pairs = new ArrayList<>(List.of("Keep-Alive", "timeout=5"));
+                    for (Map.Entry<String, String> header : response.headers()) {
+                        pairs.add(header.getKey());
+                        pairs.add(header.getValue());
+                    }
+                    headers = new ReadOnlyHttpHeaders(false, pairs.toArray(CharSequence[]::new));
+                } else {
+                    headers = new ThrowingHeaders(response.headers().add("Keep-Alive", "timeout=5"), fault);
                 }
-                msg = new DefaultHttpResponse(response.protocolVersion(), response.status(),
-                        new ReadOnlyHttpHeaders(false, pairs.toArray(CharSequence[]::new)));
+                msg = new DefaultHttpResponse(response.protocolVersion(), status, headers);
             }
             ctx.fireChannelRead(msg);
         }
+    }
+
+    /** Headers whose removal of one runs {@code fault}, which throws (a bug's Error stands in this way). */
+    private static final class ThrowingHeaders extends DefaultHttpHeaders {
+        private final Runnable fault;
+
+        ThrowingHeaders(HttpHeaders from, Runnable fault) {
+            add(from);
+            this.fault = fault;
+        }
+
+        @Override
+        public HttpHeaders remove(String name) {
+            fault.run();
+            return super.remove(name);
+        }
+
+        @Override
+        public HttpHeaders remove(CharSequence name) {
+            fault.run();
+            return super.remove(name);
+        }
+    }
+
+    private static final Runnable ASSERTION = () -> {
+        throw new AssertionError("a bug of the proxy's own");
+    };
+
+    private static final Runnable STACK_OVERFLOW = () -> {
+        throw new StackOverflowError("the JVM's");
+    };
+
+    /** The fixture, {@code broken} before the exchange's handler on each stream, which goes to {@code streams}. */
+    private void start(boolean oneLoop, ChannelHandler broken, List<Channel> streams) throws Exception {
+        proxy = new DirectProxyFixture("handover.test", settings -> settings.responseTimeout(Duration.ofMinutes(2)),
+                oneLoop, pipeline -> {
+                    streams.add(pipeline.channel());
+                    pipeline.addBefore(UpstreamPool.HANDLER, "broken-heads", broken);
+                });
+        proxy.listen(64 * 1024);
     }
 
     @AfterEach
@@ -119,40 +181,67 @@ class UpstreamHandOverTest {
         }
     }
 
-    @ParameterizedTest(name = "stream on the visitor's loop: {0}")
-    @ValueSource(booleans = {true, false})
-    void anExceptionPassingTheAnswerOnIsLoggedOnceAtWarnAndEndsTheVisitorAndTheStream(boolean oneLoop)
-            throws Exception {
+    /**
+     * A throw in the exchange's hand-over, a bug of the proxy: in the read's messages (the answer's head) or in a task
+     * (a switch of protocols), an exception or an Error of its own; on one loop and on two.
+     */
+    @ParameterizedTest(name = "stream on the visitor's loop: {0}, switching protocols: {1}, an Error: {2}")
+    @CsvSource({"true, false, false", "false, false, false", "true, true, false", "false, true, false",
+            "true, false, true", "false, false, true", "true, true, true", "false, true, true"})
+    void aThrowHandingTheStreamOverIsLoggedOnceAtWarnAndEndsTheVisitorAndTheStream(boolean oneLoop,
+            boolean switching, boolean error) throws Exception {
         List<Channel> streams = new CopyOnWriteArrayList<>();
-        proxy = new DirectProxyFixture("handover.test", settings -> settings.responseTimeout(Duration.ofMinutes(2)),
-                oneLoop, pipeline -> {
-                    streams.add(pipeline.channel());
-                    pipeline.addBefore(UpstreamPool.HANDLER, "read-only-heads", new ReadOnlyHeads());
-                });
-        proxy.listen(64 * 1024);
+        start(oneLoop, new BrokenHeads(error ? ASSERTION : null, switching), streams);
         try (LogCapture exchange = new LogCapture(Exchange.class, Level.WARN);
                 LogCapture loops = new LogCapture(AbstractEventExecutor.class, Level.WARN);
                 RawHttp http = new RawHttp(proxy.port())) {
             http.readTimeout(Duration.ofSeconds(20));
-            http.send("GET /download?5000 HTTP/1.1\r\nHost: handover.test\r\n\r\n");
+            http.send("GET /download?5000 HTTP/1.1\r\nHost: handover.test\r\n"
+                    + (switching ? "Connection: Upgrade\r\nUpgrade: websocket\r\n" : "") + "\r\n");
 
             // Long before the proxy timeout: nothing of the answer, the connection ended (a reset or an end).
-            InputStream in = http.in();
-            try {
-                assertThat(in.read()).isEqualTo(-1);
-            } catch (SocketException reset) {
-                assertThat(reset.getMessage()).containsIgnoringCase("reset");
-            }
+            assertEndedWithNothing(http.in());
             assertThat(streams).hasSize(1);
             await().atMost(Duration.ofSeconds(10)).until(() -> !streams.get(0).isOpen());
             List<ILoggingEvent> warnings = exchange.events();
             assertThat(warnings).hasSize(1);
             assertThat(warnings.get(0).getLevel()).isEqualTo(Level.WARN);
-            assertThat(warnings.get(0).getFormattedMessage()).contains("passing on the response of")
+            assertThat(warnings.get(0).getFormattedMessage()).contains("relaying between")
                     .contains("GET handover.test");
-            assertThat(warnings.get(0).getThrowableProxy().getClassName())
-                    .isEqualTo(UnsupportedOperationException.class.getName());
+            assertThat(warnings.get(0).getThrowableProxy().getClassName()).isEqualTo(error
+                    ? AssertionError.class.getName() : UnsupportedOperationException.class.getName());
             assertThat(loops.events()).isEmpty();
+        }
+    }
+
+    /**
+     * Out of memory or a stack overflow is the JVM's, not the exchange's: it goes on to the event loop (which logs a
+     * failed task), the exchange logs nothing of it.
+     */
+    @ParameterizedTest(name = "stream on the visitor's loop: {0}")
+    @ValueSource(booleans = {true, false})
+    void aVirtualMachineErrorInATaskOfTheHandOverGoesOnToTheEventLoop(boolean oneLoop) throws Exception {
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        start(oneLoop, new BrokenHeads(STACK_OVERFLOW, true), streams);
+        try (LogCapture exchange = new LogCapture(Exchange.class, Level.WARN);
+                LogCapture loops = new LogCapture(AbstractEventExecutor.class, Level.WARN);
+                RawHttp http = new RawHttp(proxy.port())) {
+            http.send("GET /download?5000 HTTP/1.1\r\nHost: handover.test\r\nConnection: Upgrade\r\n"
+                    + "Upgrade: websocket\r\n\r\n");
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> !loops.events().isEmpty());
+            assertThat(loops.events()).hasSize(1);
+            assertThat(loops.events().get(0).getThrowableProxy().getClassName())
+                    .isEqualTo(StackOverflowError.class.getName());
+            assertThat(exchange.events()).isEmpty();
+        }
+    }
+
+    private static void assertEndedWithNothing(InputStream in) throws Exception {
+        try {
+            assertThat(in.read()).isEqualTo(-1);
+        } catch (SocketException reset) {
+            assertThat(reset.getMessage()).containsIgnoringCase("reset");
         }
     }
 }
