@@ -217,7 +217,10 @@ final class Exchange {
     private boolean requestDone;
     /** The public connection may take another request after this response. */
     private boolean keepAlive;
-    /** The final answer is a 205, whose content, if its target sent any, the visitor is not sent (RFC 9110 15.3.6). */
+    /**
+     * The final answer is a 205, whose content and trailers, if its target sent any, the visitor is not sent (RFC 9110
+     * 15.3.6), over HTTP/1 and HTTP/2 alike.
+     */
     private boolean contentDropped;
     private final TrafficCounters traffic;
     /** Counted as ended in {@link #traffic} (once, however the exchange ends). */
@@ -1096,12 +1099,12 @@ final class Exchange {
         HopByHop.strip(headers);
         AccessHook.stripOurSetCookies(headers);
         int code = response.status().code();
-        // A 205 is sent without content (contentDropped); HTTP/1's encoder says Content-Length: 0 for it.
+        // A 205 is sent without content and trailers (contentDropped), and says so: Content-Length: 0 (RFC 9110
+        // 15.3.6). HTTP/1's encoder would do both itself; HTTP/2's codec would pass the target's on.
         boolean bodyless = !expectsResponseBody || code == 204 || code == 205 || code == 304;
         keepAlive = keepAliveRequested && requestDone && !proxy.isDraining();
         contentDropped = code == 205;
-        if (http2 && contentDropped) {
-            // HTTP/1's encoder says so itself; HTTP/2's codec would pass the target's length and content on.
+        if (contentDropped) {
             headers.setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
         }
         if (!http2 && !headers.contains(HttpHeaderNames.CONTENT_LENGTH) && !bodyless) {
@@ -1149,7 +1152,8 @@ final class Exchange {
             return;
         }
         targetWaitFrom = System.nanoTime();
-        if (contentDropped && content.content().isReadable()) {
+        if (contentDropped) {
+            // Its trailers too: they belong to a chunked body, which a bodyless answer has not.
             content.release();
             if (!last) {
                 readUpstreamIfReady();

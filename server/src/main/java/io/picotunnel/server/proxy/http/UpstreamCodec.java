@@ -4,12 +4,14 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
@@ -136,10 +138,23 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Res
             return known != null ? known : super.splitThirdWordInitialLine(sb, start, length);
         }
 
+        /**
+         * Netty's decoder takes a 204 and a 304 for bodyless, and a 205 without Content-Length or Transfer-Encoding for
+         * a body to the connection's close (RFC 9112 6.3, rule 7): a target that keeps its connection open after a bare
+         * 205 head would hold the exchange until the proxy timeout. A 205 has no content (RFC 9110 15.3.6), so one
+         * without framing ends at its head; its stream is not reused ({@code Exchange.headLetsStreamGoOn}), as bytes
+         * may follow that nothing frames. A 205 with a length or chunks is read as framed, and its content dropped.
+         */
         @Override
         protected boolean isContentAlwaysEmpty(HttpMessage msg) {
             if (msg instanceof HttpResponse response && response.status().codeClass() != HttpStatusClass.INFORMATIONAL
                     && HttpMethod.HEAD.equals(methods.poll())) {
+                return true;
+            }
+            if (msg instanceof HttpResponse response
+                    && response.status().code() == HttpResponseStatus.RESET_CONTENT.code()
+                    && !response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+                    && !response.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
                 return true;
             }
             return super.isContentAlwaysEmpty(msg);

@@ -68,7 +68,12 @@ import java.util.zip.GZIPOutputStream;
  * characters begins with an escape sequence ({@code ESC [31m}), which no HTTP decoder takes.</li>
  * <li>{@code /reset-content}: a 205 that announces and sends a body of 5 bytes ({@code reset}), keep-alive;
  * {@code /reset-content-chunked} the same chunked; {@code /reset-content-unframed} a 205 with neither length nor
- * chunked, then the close (the third way RFC 9110 15.3.6 gives a 205 to say it has no content).</li>
+ * chunked, then the close (the third way RFC 9110 15.3.6 gives a 205 to say it has no content);
+ * {@code /reset-content-unframed-open} the same head, the connection kept open (reads on), which breaks RFC 9110
+ * 15.3.6 (a 205 with content) but is what a framework writing a bare 205 head does;
+ * {@code /reset-content-trailers} a chunked 205 whose last chunk carries the trailer {@code X-Checksum: 4711}, in
+ * one write with its data, keep-alive; {@code /reset-content-trailers-split} the same with the trailers in a write of
+ * their own, {@link #SPLIT_PAUSE} after the rest.</li>
  * <li>{@code /early-hints}: 103 Early Hints with a {@code Link} header, then 200 as {@code /ok}.</li>
  * <li>{@code /big}: 200 with a body of 64 MiB, written as fast as it is taken; the connection ends when a write
  * fails.</li>
@@ -88,6 +93,9 @@ final class KeepAliveTarget implements AutoCloseable {
     static final Duration PACED_PROXY_TIMEOUT = Duration.ofSeconds(2);
     /** How often {@code /processing-after-body} says 102 Processing: half the proxy timeout its test sets. */
     static final Duration PROCESSING_AFTER_BODY_PACE = PACED_PROXY_TIMEOUT.dividedBy(2);
+
+    /** How long {@code /reset-content-trailers-split} waits between its two writes, so that they come in two reads. */
+    static final Duration SPLIT_PAUSE = Duration.ofMillis(300);
 
     /** The length of {@code /bad-header-name}'s header name. */
     static final int BAD_HEADER_NAME_LENGTH = 400;
@@ -422,6 +430,25 @@ final class KeepAliveTarget implements AutoCloseable {
                         readBody(in, headers);
                         send(out, "205 Reset Content", "X-Reset: yes", "");
                         return;
+                    }
+                    case "/reset-content-unframed-open" -> {
+                        readBody(in, headers);
+                        send(out, "205 Reset Content", "X-Reset: yes", "");
+                        drainUntilEof(in);
+                        return;
+                    }
+                    case "/reset-content-trailers", "/reset-content-trailers-split" -> {
+                        readBody(in, headers);
+                        String trailers = "X-Checksum: 4711\r\n\r\n";
+                        boolean split = path.endsWith("-split");
+                        send(out, "205 Reset Content", "Transfer-Encoding: chunked",
+                                "5\r\nreset\r\n0\r\n" + (split ? "" : trailers));
+                        if (split) {
+                            // Its pace is the scenario, not a wait: the trailers in a read of their own.
+                            Thread.sleep(SPLIT_PAUSE.toMillis());
+                            out.write(trailers.getBytes(StandardCharsets.US_ASCII));
+                            out.flush();
+                        }
                     }
                     case "/early-hints" -> {
                         readBody(in, headers);

@@ -2,6 +2,7 @@ package io.picotunnel.server.proxy.http;
 
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
+import io.picotunnel.server.config.Setting;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -14,13 +15,16 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * What an HTTP/1.x visitor reads on its connection, byte for byte where the framing is at stake: the status line and
@@ -206,6 +210,52 @@ class VisitorResponseFramingTest {
                     false);
             assertThat(next.statusLine()).as("the answer after the 205's").isEqualTo("HTTP/1.1 200 OK");
             assertThat(next.body()).isEqualTo(nextBody);
+        }
+    }
+
+    /**
+     * A 205 with neither length nor chunks from a target that keeps its connection open (a bare 205 head, which
+     * RFC 9110 15.3.6 forbids content for) ends at its head: the visitor's connection goes on and its next request is
+     * answered at once, on a new stream and target connection, the 205's stream closed (bytes may follow it that no
+     * framing says the end of). Before, the stream's decoder read the 205's content to the close: the next request
+     * waited the proxy timeout (5 min here) and then the visitor's connection was reset.
+     */
+    @Test
+    void aResetContentWithoutFramingFromATargetKeepingItsConnectionEndsAtItsHead() throws Exception {
+        tunnel.close();
+        tunnel = new TunnelFixture(Files.createDirectory(dataDir.resolve("patient")),
+                Map.of(Setting.PROXY_TIMEOUT, "5m"));
+        tunnel.addService(HOST, "/", target.address(), false);
+        try (RawHttp http = new RawHttp(tunnel.httpPort()).readTimeout(Duration.ofSeconds(10))) {
+            Answer reset = read(http.send(request("GET", "/reset-content-unframed-open", "HTTP/1.1", HOST, "")), true);
+            assertThat(reset.statusLine()).isEqualTo("HTTP/1.1 205 Reset Content");
+            assertThat(reset.header("Content-Length")).isEqualTo("0");
+            assertThat(reset.header("X-Reset")).isEqualTo("yes");
+            Answer next = read(http.send(request("GET", "/ok", "HTTP/1.1", HOST, "")), false);
+            assertThat(next.statusLine()).as("the answer after the 205's").isEqualTo("HTTP/1.1 200 OK");
+            assertThat(next.body()).as("on a new stream and target connection").isEqualTo("conn=2");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> target.ended() == 1);
+        assertThat(target.accepted()).isEqualTo(2);
+    }
+
+    /**
+     * A chunked 205 whose last chunk carries trailers reaches the visitor without content and without them (trailers
+     * need a chunked body), whether they came in the read of the rest of the body or in one of their own; the stream
+     * goes on, its framing whole.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"/reset-content-trailers", "/reset-content-trailers-split"})
+    void aResetContentsTrailersDoNotReachTheVisitorHoweverTheyCame(String path) throws Exception {
+        try (RawHttp http = new RawHttp(tunnel.httpPort())) {
+            Answer reset = read(http.send(request("GET", path, "HTTP/1.1", HOST, "")), true);
+            assertThat(reset.statusLine()).isEqualTo("HTTP/1.1 205 Reset Content");
+            assertThat(reset.header("Content-Length")).isEqualTo("0");
+            assertThat(reset.header("Transfer-Encoding")).isNull();
+            Answer next = read(http.send(request("GET", "/ok", "HTTP/1.1", HOST, "")), false);
+            assertThat(next.statusLine()).as("the answer after the 205's").isEqualTo("HTTP/1.1 200 OK");
+            assertThat(next.headers()).doesNotContainKey("x-checksum");
+            assertThat(next.body()).as("on the same stream").isEqualTo("conn=1");
         }
     }
 
