@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.picotunnel.protocol.config.LogSettings;
 import io.picotunnel.server.api.ApiClient;
+import io.picotunnel.testkit.ImmutableFile;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.server.store.DamagedDatabases;
 import io.picotunnel.server.store.Store;
@@ -521,27 +522,15 @@ class ServerMainTest {
         Path data = Files.createDirectories(dir.resolve("data"));
         Store.open(data).close();
         Path database = data.resolve(Store.DATABASE_FILE);
-        org.junit.jupiter.api.Assumptions.assumeTrue(chattr("+i", database), "chattr +i works here");
-        try {
+        try (ImmutableFile immutable = ImmutableFile.make(database)) {
             Run run = run(loopback("--data", data.toString()).toArray(String[]::new));
 
             assertThat(run.exitCode()).as(run.err()).isEqualTo(ServerMain.EXIT_STARTUP_FAILED);
-            assertThat(run.err()).startsWith("The database " + database + " cannot be opened for writing (Attempt to"
-                    + " write a readonly database): the server's user must be able to write it, the files beside it"
+            assertThat(run.err()).startsWith("The database " + immutable.path() + " cannot be opened for writing"
+                    + " (Attempt to write a readonly database): the server's user must be able to write it, the files"
+                    + " beside it"
                     + " (picotunnel.db-wal and -shm, which SQLite creates) and the data directory");
             assertOneSentence(run.err());
-        } finally {
-            assertThat(chattr("-i", database)).as("the file made changeable again").isTrue();
-        }
-    }
-
-    private static boolean chattr(String change, Path file) throws Exception {
-        try {
-            Process chattr = new ProcessBuilder("chattr", change, file.toString()).redirectErrorStream(true).start();
-            chattr.getInputStream().readAllBytes();
-            return chattr.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) && chattr.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
         }
     }
 

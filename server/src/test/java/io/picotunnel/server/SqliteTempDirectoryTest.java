@@ -1,6 +1,7 @@
 package io.picotunnel.server;
 
 import ch.qos.logback.classic.Level;
+import io.picotunnel.testkit.ImmutableFile;
 import io.picotunnel.testkit.LogCapture;
 import org.assertj.core.api.ThrowingConsumer;
 import org.awaitility.Awaitility;
@@ -517,8 +518,8 @@ class SqliteTempDirectoryTest {
     void aKilledServersDirectoryThatCannotBeDeletedIsOneWarningSayingWhatWasLeftAndWhy() throws Exception {
         Path killed = leftover(SqliteTempDirectory.PREFIX + goneProcessPid() + "-123");
         Path library = killed.resolve(LIBRARY);
-        assumeTrue(chattr("+i", library), "chattr +i works here");
-        try (LogCapture logged = new LogCapture(SqliteLeftovers.class, Level.WARN)) {
+        try (ImmutableFile stuck = ImmutableFile.make(library);
+             LogCapture logged = new LogCapture(SqliteLeftovers.class, Level.WARN)) {
             start();
 
             assertThat(logged.events()).singleElement().satisfies(event -> {
@@ -528,18 +529,7 @@ class SqliteTempDirectoryTest {
                         + " delete (java.nio.file.FileSystemException: ").contains(LIBRARY)
                         .endsWith("Operation not permitted); the next start tries again");
             });
-        } finally {
-            assertThat(chattr("-i", library)).as("chattr -i").isTrue();
-        }
-        assertThat(library).exists();
-    }
-
-    private static boolean chattr(String change, Path file) throws Exception {
-        Process chattr = new ProcessBuilder("chattr", change, file.toString()).redirectErrorStream(true).start();
-        try {
-            return chattr.waitFor(20, TimeUnit.SECONDS) && chattr.exitValue() == 0;
-        } finally {
-            chattr.destroyForcibly();
+            assertThat(stuck.path()).exists();
         }
     }
 
