@@ -34,6 +34,7 @@ import java.net.URISyntaxException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
@@ -478,10 +479,10 @@ final class AcmeFiles {
 
     /**
      * Deletes the temporary files a crash of the machine or a {@code kill -9} left during a write here (a key, a
-     * chain, a note, before its rename); how many. Synchronized, as every write here is: a write's own temporary file
-     * is never deleted under it.
+     * chain, a note, before its rename): how many, and those it could not delete. Synchronized, as every write here
+     * is: a write's own temporary file is never deleted under it.
      */
-    synchronized int deleteLeftTemporaryFiles() throws IOException {
+    synchronized DurableFileWrites.LeftTemporaryFiles deleteLeftTemporaryFiles() {
         return files.deleteLeftTemporaryFiles(directory);
     }
 
@@ -514,6 +515,8 @@ final class AcmeFiles {
             }
         } catch (NoSuchFileException | NotDirectoryException e) {
             // no directory, or something else in its place: no files of ACME
+        } catch (DirectoryIteratorException e) {
+            throw e.getCause();
         }
         return domains;
     }

@@ -1,6 +1,8 @@
 package io.picotunnel.server.acme;
 
 import io.picotunnel.protocol.config.Durations;
+import io.picotunnel.server.files.DurableFileWrites;
+import io.picotunnel.server.store.FileErrors;
 import io.picotunnel.server.store.Service;
 import io.picotunnel.server.store.ServiceListener;
 import io.picotunnel.server.store.ServiceType;
@@ -175,11 +177,12 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
     }
 
     /**
-     * Called once every stored service has been told of at start-up: deletes the temporary files ({@code .tmp*.tmp},
-     * a key among them) a crash left in ACME's directory during a write, before their renames, and what ACME keeps of
-     * domains no longer wanted, whose services were deleted or disabled (maybe while the server was down): their
-     * {@code .failure} and {@code .order} files, and their certificates once expired (a valid one stays, so that a
-     * service that comes back needs no new order).
+     * Called once every stored service has been told of at start-up: deletes the temporary files
+     * ({@code .tmp<digits>.tmp}, a key among them) a crash left in ACME's directory during a write, before their
+     * renames, and what ACME keeps of domains no longer wanted, whose services were deleted or disabled (maybe while the
+     * server was down): their {@code .failure} and {@code .order} files, and their certificates once expired (a valid
+     * one stays, so that a service that comes back needs no new order). What cannot be deleted is a WARN, and the rest
+     * is deleted still.
      */
     public void servicesLoaded() {
         runOnAcmeThread(this::deleteLeftoversOfUnwantedDomains);
@@ -198,51 +201,76 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         }
     }
 
+    /**
+     * Each step on its own: a temporary file that cannot be deleted, a listing that fails or a file of one domain
+     * that stays is a WARN saying which and why, and the rest is done still.
+     */
     private void deleteLeftoversOfUnwantedDomains() {
         synchronized (wantedLock) {
             Set<String> wanted = wanted();
-            try {
-                int temporary = files.deleteLeftTemporaryFiles();
-                if (temporary > 0) {
-                    log.info("ACME: deleted {} temporary files left in {} by writes a crash cut short", temporary,
-                            files.directory());
-                }
-                for (String domain : files.failureDomains()) {
-                    if (!wanted.contains(domain)) {
-                        log.info("ACME: deleting the retry delay of {}, which no service needs a certificate for",
-                                domain);
-                        deleteFailure(domain);
-                    }
-                }
-                for (String domain : files.certificateDomains()) {
-                    if (!wanted.contains(domain)) {
-                        deleteIfExpired(domain);
-                    }
-                }
-                for (String domain : files.orderDomains()) {
-                    if (!wanted.contains(domain)) {
-                        log.info("ACME: deleting the order noted for {}, which no service needs a certificate for",
-                                domain);
-                        deleteOrder(domain);
-                    }
-                }
-            } catch (IOException e) {
-                log.warn("cannot list {}: {}", files.directory(), e.getMessage());
+            deleteLeftTemporaryFiles();
+            for (String domain : unwanted(files::failureDomains, "retry delays (.failure)", wanted)) {
+                log.info("ACME: deleting the retry delay of {}, which no service needs a certificate for", domain);
+                deleteFailure(domain);
+            }
+            for (String domain : unwanted(files::certificateDomains, "certificates (.crt)", wanted)) {
+                deleteIfExpired(domain);
+            }
+            for (String domain : unwanted(files::orderDomains, "order notes (.order)", wanted)) {
+                log.info("ACME: deleting the order noted for {}, which no service needs a certificate for", domain);
+                deleteOrder(domain);
             }
         }
     }
 
-    private void deleteIfExpired(String domain) {
+    private void deleteLeftTemporaryFiles() {
+        DurableFileWrites.LeftTemporaryFiles left = files.deleteLeftTemporaryFiles();
+        if (left.deleted() > 0) {
+            log.info("ACME: deleted {} temporary files left in {} by writes a crash cut short", left.deleted(),
+                    files.directory());
+        }
+        if (left.failed() > 0) {
+            log.warn("ACME: cannot delete the temporary files left in {} by writes a crash cut short ({}); a key may"
+                    + " be among them: delete them ({}) by hand, the next start tries again", files.directory(),
+                    FileErrors.describe(left.firstFailures(), left.failed()),
+                    files.directory().resolve(".tmp<digits>.tmp"));
+        }
+    }
+
+    /** {@link AcmeFiles#failureDomains}' signature, and its kin's. */
+    private interface DomainListing {
+        List<String> domains() throws IOException;
+    }
+
+    /** The domains {@code listing} finds that are not {@code wanted}; none, with a WARN, when it cannot list them. */
+    private List<String> unwanted(DomainListing listing, String what, Set<String> wanted) {
         try {
-            Instant notAfter = files.certificateNotAfter(domain);
-            if (notAfter.isBefore(clock.instant())) {
-                log.info("ACME: deleting the certificate of {}, which expired at {} and no service needs", domain,
-                        notAfter);
-                files.deleteCertificate(domain);
-            }
+            return listing.domains().stream().filter(domain -> !wanted.contains(domain)).toList();
+        } catch (IOException e) {
+            log.warn("ACME: cannot list the {} in {}, so those of domains no service needs stay until a start that"
+                    + " can: {}", what, files.directory(), FileErrors.describe(e));
+            return List.of();
+        }
+    }
+
+    private void deleteIfExpired(String domain) {
+        Instant notAfter;
+        try {
+            notAfter = files.certificateNotAfter(domain);
         } catch (IOException e) {
             // not ours to judge: an operator's copy, say; it stays, as it would while the domain is wanted
             log.warn("ACME: cannot read the certificate of {}, which no service needs: {}", domain, e.getMessage());
+            return;
+        }
+        if (!notAfter.isBefore(clock.instant())) {
+            return;
+        }
+        log.info("ACME: deleting the certificate of {}, which expired at {} and no service needs", domain, notAfter);
+        try {
+            files.deleteCertificate(domain);
+        } catch (IOException e) {
+            log.warn("ACME: cannot delete the certificate of {}, which expired at {} and no service needs ({})", domain,
+                    notAfter, FileErrors.describe(e));
         }
     }
 
@@ -495,7 +523,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         try {
             return files.deleteOrder(domain);
         } catch (IOException e) {
-            log.warn("cannot delete {}: {}", files.orderFile(domain), e.getMessage());
+            log.warn("ACME: cannot delete the order noted for {} ({})", domain, FileErrors.describe(e));
             return false;
         }
     }
@@ -504,7 +532,7 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         try {
             files.deleteFailure(domain);
         } catch (IOException e) {
-            log.warn("cannot delete {}: {}", files.failureFile(domain), e.getMessage());
+            log.warn("ACME: cannot delete the retry delay of {} ({})", domain, FileErrors.describe(e));
         }
     }
 

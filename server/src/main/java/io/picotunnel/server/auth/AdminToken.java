@@ -10,7 +10,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryIteratorException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -159,24 +158,23 @@ public final class AdminToken {
     }
 
     /**
-     * Deletes the temporary files ({@code .tmp*.tmp}) that a crash or a {@code kill -9} left in the data directory
-     * during the token's write, before its rename: each may hold a token, and nothing else deletes them. The token's
-     * is the only write of that kind there, and this runs before it, under the data directory's lock. One that cannot
-     * be deleted (or a directory that cannot be listed) is a WARN naming it, and the start goes on, as ACME's clean-up
-     * does: it stopped the start with "Cannot read or create the admin token", where the token is no part of it.
+     * Deletes the temporary files ({@code .tmp<digits>.tmp}, {@link DurableFileWrites#deleteLeftTemporaryFiles}) that a
+     * crash or a {@code kill -9} left in the data directory during the token's write, before its rename: each may hold
+     * a token, and nothing else deletes them. The token's is the only write of that kind there, and this runs before
+     * it, under the data directory's lock. One that cannot be deleted (or a directory that cannot be listed) is one
+     * WARN naming it and the cause, the others deleted still, and the start goes on, as ACME's clean-up does: it
+     * stopped the start with "Cannot read or create the admin token", where the token is no part of it.
      */
     private static void deleteLeftTemporaryFiles(Path dataDir) {
-        try {
-            int deleted = DurableFileWrites.standard().deleteLeftTemporaryFiles(dataDir);
-            if (deleted > 0) {
-                log.info("Deleted {} temporary files left in {} by writes of the admin token a crash cut short",
-                        deleted, dataDir);
-            }
-        } catch (IOException | DirectoryIteratorException e) {
-            IOException cause = e instanceof DirectoryIteratorException listing ? listing.getCause() : (IOException) e;
+        DurableFileWrites.LeftTemporaryFiles left = DurableFileWrites.standard().deleteLeftTemporaryFiles(dataDir);
+        if (left.deleted() > 0) {
+            log.info("Deleted {} temporary files left in {} by writes of the admin token a crash cut short",
+                    left.deleted(), dataDir);
+        }
+        if (left.failed() > 0) {
             log.warn("Cannot delete the temporary files left in {} by writes of the admin token a crash cut short ({});"
                     + " each may hold a token: delete them ({}) by hand, the next start tries again", dataDir,
-                    FileErrors.describe(cause), dataDir.resolve(".tmp*.tmp"));
+                    FileErrors.describe(left.firstFailures(), left.failed()), dataDir.resolve(".tmp<digits>.tmp"));
         }
     }
 

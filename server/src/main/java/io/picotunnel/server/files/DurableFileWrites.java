@@ -7,14 +7,19 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.CopyOption;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
+import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -32,11 +37,24 @@ public final class DurableFileWrites {
     private static final DurableFileWrites STANDARD = new DurableFileWrites(DirectorySync::sync);
     /** How the name of each file written before it takes its own begins (and ends). */
     static final String TEMPORARY_PREFIX = ".tmp";
-    /** How many of the entries a crash left {@link #deleteLeftTemporaryFiles} deletes at most in one call. */
+    /** How many of the entries a crash left {@link #deleteLeftTemporaryFiles} tries to delete at most in one call. */
     private static final int MAX_LEFT_TEMPORARY_FILES = 10_000;
+    /** How many of the failures of {@link #deleteLeftTemporaryFiles} its result keeps, to be named in a warning. */
+    private static final int MAX_FAILURES_KEPT = 3;
+    /** How many names {@link #createTemporaryFile} tries before it gives up: another file has each of them. */
+    private static final int MAX_TEMPORARY_NAMES_TRIED = 100;
+    private static final SecureRandom random = new SecureRandom();
 
     /** A file written whole, to take the name of another in the same directory. */
     public record Move(Path from, Path to) {
+    }
+
+    /**
+     * What {@link #deleteLeftTemporaryFiles} did: how many files it deleted, how many failures it met (a file it could
+     * not delete, the directory it could not list) and the first {@value #MAX_FAILURES_KEPT} of them, each naming its
+     * file or the directory.
+     */
+    public record LeftTemporaryFiles(int deleted, int failed, List<IOException> firstFailures) {
     }
 
     /** {@link Files#move}'s signature. */
@@ -98,9 +116,7 @@ public final class DurableFileWrites {
      */
     public void writeWhole(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
-        // a short name of its own: one after the file's (a domain's of 253 characters) could pass NAME_MAX's 255
-        Path temporary = Files.createTempFile(dir, TEMPORARY_PREFIX, TEMPORARY_PREFIX,
-                PosixPermissions.initial(dir, permissions, fileStore));
+        Path temporary = createTemporaryFile(dir, PosixPermissions.initial(dir, permissions, fileStore));
         try {
             try (FileOutputStream out = new FileOutputStream(temporary.toFile())) {
                 out.write(content);
@@ -118,28 +134,91 @@ public final class DurableFileWrites {
     }
 
     /**
-     * Deletes the temporary files of {@link #writeWhole} a crash left in {@code dir} (at most 10,000), before their
-     * renames: nothing reads them, and one may hold a secret replaced since (a key). Only while no write in {@code dir}
-     * is under way: it would delete that write's file too. Listed through {@code dir/.} (a FIFO in its place fails at
-     * once); a directory that is not there has none. How many were deleted.
+     * A new empty file in {@code dir} with a name {@link #isTemporaryName} tells from any other: {@code .tmp}, a random
+     * unsigned 64-bit number, {@code .tmp}. Short, where one after the file's (a domain's of 253 characters) could pass
+     * NAME_MAX's 255; made here rather than by {@link Files#createTempFile}, whose names the JDK may change.
      */
-    public int deleteLeftTemporaryFiles(Path dir) throws IOException {
+    private static Path createTemporaryFile(Path dir, FileAttribute<?>[] attributes) throws IOException {
+        for (int tried = 1; ; tried++) {
+            String number = Long.toUnsignedString(random.nextLong());
+            Path temporary = dir.resolve(TEMPORARY_PREFIX + number + TEMPORARY_PREFIX);
+            try {
+                return Files.createFile(temporary, attributes);
+            } catch (FileAlreadyExistsException e) {
+                if (tried == MAX_TEMPORARY_NAMES_TRIED) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /**
+     * Whether {@code name} is one {@link #createTemporaryFile} gives, and so the clean-up's: {@code .tmp}, a number
+     * from 0 to 2^64-1 written as {@link Long#toUnsignedString} writes it (no sign, no leading zero), {@code .tmp}.
+     * An operator's {@code .tmp.admin-token.tmp} or {@code .tmp-backup.tmp} is not one.
+     */
+    static boolean isTemporaryName(String name) {
+        int end = name.length() - TEMPORARY_PREFIX.length();
+        if (end <= TEMPORARY_PREFIX.length() || !name.startsWith(TEMPORARY_PREFIX)
+                || !name.endsWith(TEMPORARY_PREFIX)) {
+            return false;
+        }
+        String number = name.substring(TEMPORARY_PREFIX.length(), end);
+        try {
+            return Long.toUnsignedString(Long.parseUnsignedLong(number)).equals(number);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Deletes the temporary files of {@link #writeWhole} a crash left in {@code dir} (regular files named as
+     * {@link #isTemporaryName} says; at most 10,000 tried), before their renames: nothing reads them, and one may hold
+     * a secret replaced since (a key). One that cannot be deleted (immutable, say) is counted and the others are
+     * deleted still; a directory that cannot be listed is a failure too, and each caller warns once of them. Only
+     * while no write in {@code dir} is under way: it would delete that write's file too. Listed through {@code dir/.}
+     * (a FIFO in its place fails at once); a directory that is not there has none.
+     */
+    public LeftTemporaryFiles deleteLeftTemporaryFiles(Path dir) {
         int deleted = 0;
+        int tried = 0;
+        int failed = 0;
+        List<IOException> failures = new ArrayList<>();
         String glob = TEMPORARY_PREFIX + "*" + TEMPORARY_PREFIX;
         try (DirectoryStream<Path> left = Files.newDirectoryStream(dir.resolve("."), glob)) {
             for (Path file : left) {
-                if (deleted == MAX_LEFT_TEMPORARY_FILES) {
+                Path named = dir.resolve(file.getFileName());
+                if (!isTemporaryName(named.getFileName().toString())
+                        || !Files.isRegularFile(named, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                if (tried++ == MAX_LEFT_TEMPORARY_FILES) {
                     break;
                 }
-                Path named = dir.resolve(file.getFileName());
-                if (Files.isRegularFile(named, LinkOption.NOFOLLOW_LINKS) && deleter.delete(named)) {
-                    deleted++;
+                try {
+                    if (deleter.delete(named)) {
+                        deleted++;
+                    }
+                } catch (IOException e) {
+                    failed = keep(failures, failed, e);
                 }
             }
         } catch (NoSuchFileException | NotDirectoryException e) {
             // no directory: no files left in it
+        } catch (IOException e) {
+            failed = keep(failures, failed, e);
+        } catch (DirectoryIteratorException e) {
+            failed = keep(failures, failed, e.getCause());
         }
-        return deleted;
+        return new LeftTemporaryFiles(deleted, failed, List.copyOf(failures));
+    }
+
+    /** Adds {@code failure} to {@code failures} while they are fewer than {@value #MAX_FAILURES_KEPT}; how many now. */
+    private static int keep(List<IOException> failures, int failed, IOException failure) {
+        if (failures.size() < MAX_FAILURES_KEPT) {
+            failures.add(failure);
+        }
+        return failed + 1;
     }
 
     /** As {@link #moveIntoPlace(List)}, one file. */

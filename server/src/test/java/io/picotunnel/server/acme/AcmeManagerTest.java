@@ -24,6 +24,7 @@ import io.picotunnel.server.tls.TestHttpBackend;
 import io.picotunnel.server.tls.TlsAlpnChallenges;
 import io.netty.handler.ssl.SslContext;
 import io.picotunnel.testkit.HttpHead;
+import io.picotunnel.testkit.ImmutableFile;
 import io.picotunnel.testkit.LogCapture;
 import io.picotunnel.testkit.Ports;
 import io.picotunnel.testkit.SilentPeer;
@@ -1004,6 +1005,57 @@ class AcmeManagerTest {
         // the clean-up holds the lock a service change takes: once this change returns, it has ended
         acme.onServiceChange(null, service("s1", "off.test", TlsMode.TERMINATE, false));
         assertThat(kept).allSatisfy(file -> assertThat(file).exists());
+    }
+
+    /**
+     * Each step of the clean-up at start on its own: a temporary file that cannot be deleted (immutable) and an expired
+     * certificate whose key cannot be (a directory, not empty, in its place) are each a WARN saying so and why, and the
+     * other temporary files and the retry delays, expired certificates and order notes of domains no service needs
+     * are deleted still. The first IOException ended the clean-up, with "cannot list <directory>".
+     */
+    @Test
+    void whatTheCleanUpAtStartCannotDeleteIsToldOfAndTheRestIsDeletedStill() throws Exception {
+        AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofHours(1), AcmeSettings.HTTP_01);
+        Path acmeFiles = Files.createDirectories(data.resolve("certs/acme"));
+        AcmeFiles files = new AcmeFiles(acmeFiles, unused.directoryUri().toString());
+        Instant now = clock.instant();
+        TestCertificates ca = new TestCertificates();
+        Path stuck = Files.writeString(acmeFiles.resolve(".tmp4711.tmp"), "a key cut short");
+        Path leftNote = Files.writeString(acmeFiles.resolve(".tmp815.tmp"), "a note cut short");
+        files.storeFailure("gone.test", new OrderFailure(3, now.plus(Duration.ofDays(1)), "earlier error"));
+        files.storeOrder("gone.test", new PendingOrder(URI.create("http://127.0.0.1:9/order/gone.test").toURL(),
+                EcKeys.newKeyPair()));
+        writeAcmeCertificate(ca.issueValid(now.minus(Duration.ofDays(90)), now.minus(Duration.ofDays(1)), "gone.test"),
+                "gone.test");
+        writeAcmeCertificate(ca.issueValid(now.minus(Duration.ofDays(90)), now.minus(Duration.ofDays(1)), "keyed.test"),
+                "keyed.test");
+        Path keyInTheWay = acmeFiles.resolve("keyed.test.key");
+        Files.delete(keyInTheWay);
+        Files.createDirectories(keyInTheWay.resolve("not-empty"));
+        List<String> warnings;
+        try (ImmutableFile immutable = ImmutableFile.make(stuck);
+             LogCapture log = new LogCapture(AcmeManager.class, Level.INFO)) {
+            startManagerWithoutServerDomain(unused);
+
+            acme.servicesLoaded();
+
+            // the order notes go last
+            await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(files.orderFile("gone.test")));
+            warnings = log.messages(Level.WARN);
+            assertThat(immutable.path()).exists();
+        }
+
+        assertThat(List.of(leftNote, files.failureFile("gone.test"), files.certificateFile("gone.test"),
+                files.keyFile("gone.test"), files.certificateFile("keyed.test")))
+                .allSatisfy(file -> assertThat(file).doesNotExist());
+        assertThat(warnings).satisfiesExactly(
+                temporary -> assertThat(temporary).isEqualTo("ACME: cannot delete the temporary files left in "
+                        + acmeFiles + " by writes a crash cut short (" + stuck + ": Operation not permitted); a key"
+                        + " may be among them: delete them (" + acmeFiles.resolve(".tmp<digits>.tmp") + ") by hand,"
+                        + " the next start tries again"),
+                certificate -> assertThat(certificate).startsWith("ACME: cannot delete the certificate of keyed.test,"
+                        + " which expired at ").endsWith(" and no service needs (" + keyInTheWay
+                        + " is a directory, and not empty)"));
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.picotunnel.server.files;
 
 import ch.qos.logback.classic.Level;
 import io.picotunnel.testkit.DirectoryNames;
+import io.picotunnel.testkit.ImmutableFile;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -11,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -228,5 +230,78 @@ class DurableFileWritesTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * A temporary file a crash left that cannot be deleted (immutable: chattr +i, which stops root too) is counted and
+     * kept with why, and the others are deleted still: the clean-up stopped at the first with its IOException, and
+     * every one listed after it stayed for good, a key or a token among them.
+     */
+    @Test
+    void aLeftTemporaryFileThatCannotBeDeletedIsToldOfAndTheOthersAreDeletedStill() throws IOException {
+        Path stuck = Files.writeString(dir.resolve(".tmp4711.tmp"), "a key cut short");
+        try (ImmutableFile immutable = ImmutableFile.make(stuck)) {
+            List<String> others = List.of(".tmp0.tmp", ".tmp1.tmp", ".tmp42.tmp", ".tmp9999999999.tmp",
+                    ".tmp18446744073709551615.tmp");
+            for (String name : others) {
+                Files.writeString(dir.resolve(name), "a note cut short");
+            }
+            Files.createDirectories(dir.resolve(".tmp7.tmp").resolve("not-empty"));
+
+            DurableFileWrites.LeftTemporaryFiles left = DurableFileWrites.standard().deleteLeftTemporaryFiles(dir);
+
+            assertThat(left.deleted()).isEqualTo(others.size());
+            assertThat(left.failed()).isEqualTo(1);
+            assertThat(left.firstFailures()).singleElement().satisfies(failure -> assertThat(failure)
+                    .isInstanceOf(FileSystemException.class)
+                    .hasMessage(immutable.path() + ": Operation not permitted"));
+            assertThat(DirectoryNames.of(dir)).as("a directory is none of ours").containsExactly(".tmp4711.tmp",
+                    ".tmp7.tmp");
+        }
+    }
+
+    /** Of many that cannot be deleted, the first few are kept to be named, and all are counted. */
+    @Test
+    void ofManyLeftTemporaryFilesThatCannotBeDeletedTheFirstThreeAreKeptAndAllCounted() throws IOException {
+        for (int i = 1; i <= 5; i++) {
+            Files.writeString(dir.resolve(".tmp" + i + ".tmp"), "a note cut short");
+        }
+        DurableFileWrites readOnly = new DurableFileWrites(DirectorySync::sync, Files::getFileStore, Files::move,
+                file -> {
+                    throw new FileSystemException(file.toString(), null, "Read-only file system");
+                });
+
+        DurableFileWrites.LeftTemporaryFiles left = readOnly.deleteLeftTemporaryFiles(dir);
+
+        assertThat(left.deleted()).isZero();
+        assertThat(left.failed()).isEqualTo(5);
+        assertThat(left.firstFailures()).hasSize(3).allSatisfy(failure -> assertThat(failure)
+                .hasMessageEndingWith(": Read-only file system"));
+    }
+
+    /**
+     * The clean-up takes only the names a write gives its temporary file ({@code .tmp}, an unsigned 64-bit number as
+     * Java writes it, {@code .tmp}), not an operator's {@code .tmp-backup.tmp} that {@code .tmp*.tmp} matched.
+     */
+    @Test
+    void theCleanUpTakesTheNamesAWritesTemporaryFilesHaveAndNoOthers() throws IOException {
+        List<String> temporaryNames = new ArrayList<>();
+        DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, Files::getFileStore,
+                (from, to, options) -> {
+                    temporaryNames.add(from.getFileName().toString());
+                    Files.move(from, to, options);
+                });
+        for (int i = 0; i < 20; i++) {
+            writes.replace(dir.resolve("note"), new byte[] {(byte) i}, READABLE);
+        }
+
+        assertThat(temporaryNames).hasSize(20).doesNotHaveDuplicates()
+                .allSatisfy(name -> assertThat(DurableFileWrites.isTemporaryName(name)).as(name).isTrue());
+        assertThat(List.of(".tmp0.tmp", ".tmp7.tmp", ".tmp18446744073709551615.tmp"))
+                .allSatisfy(name -> assertThat(DurableFileWrites.isTemporaryName(name)).as(name).isTrue());
+        assertThat(List.of(".tmp.tmp", ".tmp-backup.tmp", ".tmp.admin-token.tmp", ".tmp07.tmp", ".tmp+7.tmp",
+                ".tmp-7.tmp", ".tmp18446744073709551616.tmp", ".tmp 7.tmp", ".tmp7.tmp.tmp", "tmp7.tmp", ".tmp7.tm",
+                ".tmp\u0667.tmp"))
+                .allSatisfy(name -> assertThat(DurableFileWrites.isTemporaryName(name)).as(name).isFalse());
     }
 }
