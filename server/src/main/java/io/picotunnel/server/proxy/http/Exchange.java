@@ -816,6 +816,7 @@ final class Exchange {
      * on this channel's event loop: written to the public side with one flush.
      */
     void onUpstreamMessages(List<Object> messages) {
+        boolean visitorsExchange = owner.isCurrent(this);
         batchingPublicWrites = true;
         int i = 0;
         try {
@@ -827,7 +828,7 @@ final class Exchange {
             for (int after = i + 1; after < messages.size(); after++) {
                 ReferenceCountUtil.release(messages.get(after));
             }
-            onHandOverFailed(e);
+            onHandOverFailed(e, visitorsExchange);
         } finally {
             upstreamMessagesAfter = 0;
             batchingPublicWrites = false;
@@ -842,10 +843,11 @@ final class Exchange {
      * ({@link #onHandOverFailed}), where the event loop would only log it and leave the visitor waiting.
      */
     void runHandedOver(Runnable task) {
+        boolean visitorsExchange = owner.isCurrent(this);
         try {
             task.run();
         } catch (Throwable e) {
-            onHandOverFailed(e);
+            onHandOverFailed(e, visitorsExchange);
         }
     }
 
@@ -857,19 +859,26 @@ final class Exchange {
      * after a switch of protocols), or the stream's exceptionCaught at DEBUG. An Error of the proxy's own (an
      * AssertionError, a class that failed to load) is its bug as a RuntimeException is; a VirtualMachineError (out of
      * memory, a stack overflow) is the JVM's and goes on to the loop, as neither this exchange's end nor the log can be
-     * counted on after it (as HttpRoutes.tell).
+     * counted on after it (as HttpRoutes.tell). The visitor's connection is aborted only when {@code visitorsExchange},
+     * this exchange the public side's when the work began: a late task of an exchange that ended, its connection on to
+     * the next request (keep-alive), leaves that request alone; one that started the next request, whose work threw,
+     * does not.
      */
-    private void onHandOverFailed(Throwable e) {
+    private void onHandOverFailed(Throwable e, boolean visitorsExchange) {
         if (e instanceof VirtualMachineError jvm) {
             throw jvm;
         }
-        LOG.warn("relaying between {} and {} {} from {} failed: resetting the stream and the visitor's connection",
-                service.targetAddr(), request.method(), ControlCharacters.bounded(service.domain()), clientIp, e);
+        LOG.warn("relaying between {} and {} {} from {} failed: resetting the stream{}", service.targetAddr(),
+                request.method(), ControlCharacters.bounded(service.domain()), clientIp,
+                visitorsExchange ? " and the visitor's connection" : " (the visitor's connection is on to another"
+                        + " request)", e);
         abort();
         if (phase == Phase.UPGRADED && upstream != null) {
             Relay.abortChannel(upstream); // a switch of protocols cut short: no relay may have the stream
         }
-        owner.abort();
+        if (visitorsExchange) {
+            owner.abort();
+        }
     }
 
     private void flushPublic() {

@@ -13,6 +13,8 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.ReadOnlyHttpHeaders;
+import io.netty.util.AbstractReferenceCounted;
+import io.netty.util.ReferenceCounted;
 import io.netty.util.concurrent.AbstractEventExecutor;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.AfterEach;
@@ -26,7 +28,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 import static io.picotunnel.server.proxy.http.DirectProxyFixture.onLoop;
 import static io.picotunnel.server.proxy.http.DirectProxyFixture.unwritten;
@@ -234,6 +238,91 @@ class UpstreamHandOverTest {
             assertThat(loops.events().get(0).getThrowableProxy().getClassName())
                     .isEqualTo(StackOverflowError.class.getName());
             assertThat(exchange.events()).isEmpty();
+        }
+    }
+
+    /** Keeps the exchange's handler of the first answer's stream, and the stream's context of it. */
+    @ChannelHandler.Sharable
+    private static final class FirstUpstream extends ChannelInboundHandlerAdapter {
+        final CompletableFuture<Exchange.Upstream> upstream = new CompletableFuture<>();
+        volatile ChannelHandlerContext slot;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof HttpResponse && !upstream.isDone()) {
+                slot = ctx.pipeline().context(UpstreamPool.HANDLER);
+                upstream.complete((Exchange.Upstream) UpstreamSlot.of(ctx.channel()).current());
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    /** A message whose release throws: a bug in a task of the hand-over of an exchange that ended. */
+    private static final class ThrowsOnRelease extends AbstractReferenceCounted {
+        @Override
+        protected void deallocate() {
+            throw new IllegalStateException("a late bug");
+        }
+
+        @Override
+        public ReferenceCounted touch(Object hint) {
+            return this;
+        }
+    }
+
+    /**
+     * A throw in a late task of an exchange that ended, the visitor's connection on to its next request (keep-alive),
+     * is that exchange's: one WARN, and the next request on the connection goes on to its answer.
+     */
+    @ParameterizedTest(name = "stream on the visitor's loop: {0}")
+    @ValueSource(booleans = {true, false})
+    void aThrowInALateTaskOfAnEndedExchangeLeavesTheNextRequestOfTheConnectionAlone(boolean oneLoop)
+            throws Exception {
+        List<Channel> streams = new CopyOnWriteArrayList<>();
+        FirstUpstream first = new FirstUpstream();
+        start(oneLoop, first, streams);
+        try (LogCapture exchange = new LogCapture(Exchange.class, Level.WARN);
+                LogCapture loops = new LogCapture(AbstractEventExecutor.class, Level.WARN);
+                RawHttp http = new RawHttp(proxy.port())) {
+            http.readTimeout(Duration.ofSeconds(20));
+            http.send("GET /download?5 HTTP/1.1\r\nHost: handover.test\r\n\r\n");
+            RawHttp.Response answer = http.read();
+            assertThat(answer.status()).isEqualTo(200);
+            assertPattern(answer.body(), 5);
+            Exchange.Upstream ended = first.upstream.get(10, TimeUnit.SECONDS);
+            ChannelHandlerContext slot = first.slot;
+
+            // The next request, its body half sent: the visitor's connection is its exchange's until the answer.
+            int size = 2000;
+            http.send("POST /upload HTTP/1.1\r\nHost: handover.test\r\nContent-Length: " + size + "\r\n\r\n"
+                    + "a".repeat(size / 2));
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                for (Channel stream : streams) {
+                    if (onLoop(stream, () -> UpstreamSlot.of(stream) instanceof UpstreamSlot held
+                            && held.current() instanceof Exchange.Upstream next && next != ended)) {
+                        return true;
+                    }
+                }
+                return false;
+            });
+            // A read of the ended exchange's stream, handed over late (on two loops through a task).
+            slot.executor().submit(() -> {
+                ended.channelRead(slot, new ThrowsOnRelease());
+                ended.channelReadComplete(slot);
+            }).get(10, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !exchange.events().isEmpty());
+
+            http.send("a".repeat(size - size / 2));
+            RawHttp.Response next = http.read();
+            assertThat(next.status()).isEqualTo(200);
+            assertThat(next.text()).startsWith("bytes=" + size + " ");
+            List<ILoggingEvent> warnings = exchange.events();
+            assertThat(warnings).hasSize(1);
+            assertThat(warnings.get(0).getFormattedMessage()).contains("relaying between")
+                    .contains("GET handover.test").contains("on to another request");
+            assertThat(warnings.get(0).getThrowableProxy().getClassName())
+                    .isEqualTo(IllegalStateException.class.getName());
+            assertThat(loops.events()).isEmpty();
         }
     }
 
