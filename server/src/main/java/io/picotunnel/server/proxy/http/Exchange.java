@@ -112,8 +112,9 @@ final class Exchange {
     }
 
     private final PublicSide owner;
-    /** {@link #readPublicIfCurrent} as a task of the hand-over, queued after a write to the stream: made once. */
-    private final Runnable readPublicHandedOver = () -> runHandedOver(this::readPublicIfCurrent);
+    /** {@link #readPublicIfCurrent}, and as a task of the hand-over (queued after a write to the stream): made once. */
+    private final Runnable readPublic = this::readPublicIfCurrent;
+    private final Runnable readPublicHandedOver = () -> runHandedOver(readPublic);
     private final ChannelHandlerContext ctx;
     private final HttpProxy proxy;
     /** Whether the visitor used https (this connection's TLS, or a trusted proxy's): the target's X-Forwarded-Proto. */
@@ -1522,27 +1523,29 @@ final class Exchange {
             }
         }
 
+        /** A throw ends the exchange ({@link Exchange#onUpstreamMessages}, {@link Exchange#runHandedOver}). */
         private void deliver(List<Object> messages) {
             if (current()) {
                 exchange.onUpstreamMessages(messages);
             } else {
-                messages.forEach(ReferenceCountUtil::release);
+                exchange.runHandedOver(() -> messages.forEach(ReferenceCountUtil::release));
             }
         }
 
         /**
-         * Runs {@code task} on the public loop, a throw ending the exchange; {@code oneLoop}: that is this thread's,
-         * where the count is kept.
+         * Runs {@code task} on the public loop; {@code oneLoop}: that is this thread's, where the count is kept. The
+         * task catches its own throw (through {@link #deliver} or {@link Exchange#runHandedOver}): no wrapper of its
+         * own on two loops.
          */
         private void queue(boolean oneLoop, Runnable task) {
-            if (oneLoop) {
-                tasksQueued++;
+            if (!oneLoop) {
+                publicLoop.execute(task);
+                return;
             }
+            tasksQueued++;
             publicLoop.execute(() -> {
-                if (oneLoop) {
-                    tasksQueued--;
-                }
-                exchange.runHandedOver(task);
+                tasksQueued--;
+                task.run();
             });
         }
 
@@ -1550,7 +1553,7 @@ final class Exchange {
             handOver();
             queue(publicLoop.inEventLoop(), () -> {
                 if (current()) {
-                    action.run();
+                    exchange.runHandedOver(action);
                 }
             });
         }
@@ -1602,7 +1605,7 @@ final class Exchange {
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            onPublicLoop(exchange::readPublicIfCurrent);
+            onPublicLoop(exchange.readPublic);
             ctx.fireChannelWritabilityChanged();
         }
 
