@@ -378,7 +378,7 @@ class Http2ProxyTest {
         }
     }
 
-    /** No timer watches a locally answered request: waiting for the rest of its upload could hold the stream for ever. */
+    /** No timer watches a locally answered request: awaiting the rest of its upload could hold the stream forever. */
     @Test
     void aLocalAnswerBeforeTheUploadEndsStopsTheUploadWithRstStreamNoError() throws Exception {
         try (RawH2 h2 = RawH2.connect(port(server), certificates.clientContext())) {
@@ -528,17 +528,20 @@ class Http2ProxyTest {
     }
 
     /**
-     * Stream 1 gets 1 MiB of window at a time, with a pause of 1.5 s (more than the proxy timeout of 1 s, less than
+     * Stream 1 gets 1 MiB of window at a time, with a pause of 3 s (1 s more than the proxy timeout of 2 s, less than
      * the send timeout) before each next one: while the visitor keeps the window shut the proxy waits on it, not on
      * the target, so the body of 4 MB arrives whole. Before, each pause counted against the proxy timeout and the
-     * stream was reset at the first.
+     * stream was reset at the first. Once the window opens the proxy waits on the target again: the 2 s leave it over
+     * 1 s to answer on a loaded machine.
      */
     @Test
     void aStreamWhoseWindowOpensSlowlyButSteadilyGetsItsBodyWholeThoughItsPausesOutlastTheProxyTimeout()
             throws Exception {
         int size = 4_000_000;
-        try (RawH2 h2 = downloadWithWindowShut(proxyTimingOut(Duration.ofSeconds(1), Duration.ofSeconds(30)), size)) {
-            assertWhole(openWindowInSteps(h2, 1024 * 1024, Duration.ofMillis(1500), Duration.ofSeconds(12)), size);
+        Duration proxyTimeout = KeepAliveTarget.PACED_PROXY_TIMEOUT;
+        try (RawH2 h2 = downloadWithWindowShut(proxyTimingOut(proxyTimeout, Duration.ofSeconds(30)), size)) {
+            Duration pause = proxyTimeout.plusSeconds(1);
+            assertWhole(openWindowInSteps(h2, 1024 * 1024, pause, pause.multipliedBy(10)), size);
         }
     }
 
@@ -686,13 +689,16 @@ class Http2ProxyTest {
     /**
      * Stream 1 is an event stream whose target sends its head and then nothing; stream 3 downloads 64 MB that the
      * client reads in bursts of 1 MiB, 100 ms apart, so the proxy's connection turns unwritable and writable again
-     * many times a second (Netty tells every stream of it). Stream 1 must be reset after the proxy timeout of 1 s
-     * (its target silent; the send timeout is 30 s) while stream 3 still moves. Before, each writability change
-     * restarted stream 1's wait on its target, and it was never cut while the connection was busy.
+     * many times a second (Netty tells every stream of it). Stream 1 must be reset after the proxy timeout of 2 s
+     * (its target silent; the send timeout is 30 s) while stream 3 still moves, within the 50 bursts (5 s at least).
+     * Before, each writability change restarted stream 1's wait on its target, and it was never cut while the
+     * connection was busy. The proxy timeout is stream 3's too: 2 s leave its target over 1 s to answer each read on
+     * a loaded machine.
      */
     @Test
     void aSilentTargetIsCutAfterTheProxyTimeoutThoughAnotherStreamKeepsTheConnectionBusy() throws Exception {
-        try (RawH2 h2 = connectionWithWindowsShut(proxyTimingOut(Duration.ofSeconds(1), Duration.ofSeconds(30)))) {
+        try (RawH2 h2 = connectionWithWindowsShut(proxyTimingOut(KeepAliveTarget.PACED_PROXY_TIMEOUT,
+                Duration.ofSeconds(30)))) {
             h2.getHead200(1, "/sse");
             h2.get(3, "/download?64000000");
             h2.openWindow(3, 64_000_000);
@@ -799,9 +805,13 @@ class Http2ProxyTest {
         }
     }
 
+    /**
+     * The header deadline counts from the end of the TLS handshake, before the client's preface: 3 s leave a loaded
+     * machine time to send it and the PING before the close, which the read timeout (10 s) still waits for.
+     */
     @Test
     void http2ConnectionThatOpensNoStreamIsClosedWithGoAwayAtTheHeaderDeadline() throws Exception {
-        Channel strict = listen(directProxy().headerTimeout(Duration.ofSeconds(1)).build());
+        Channel strict = listen(directProxy().headerTimeout(Duration.ofSeconds(3)).build());
         try (RawH2 h2 = RawH2.connect(port(strict), certificates.clientContext())) {
             // The preface and SETTINGS, even a PING, but no HEADERS: no request.
             h2.write(frame(0x6, 0, 0, new byte[8]));
@@ -861,7 +871,8 @@ class Http2ProxyTest {
             assertThat(h2.readUntilClosed()).as("connection closed").isTrue();
             assertThat(h2.frameTypes).as("frames from the server").contains(0x7);
         }
-        assertThat(opened.get()).as("upstream streams opened for %d cancelled requests", streams).isLessThanOrEqualTo(250);
+        assertThat(opened.get()).as("upstream streams opened for %d cancelled requests", streams)
+                .isLessThanOrEqualTo(250);
     }
 
     /**
@@ -1028,8 +1039,8 @@ class Http2ProxyTest {
         }
 
         /**
-         * The HEADERS that end {@code stream} (its trailers when it sent DATA before), decoded. HPACK needs every header
-         * block of the connection decoded in order: use only this method to read a connection's HEADERS.
+         * The HEADERS that end {@code stream} (its trailers when it sent DATA before), decoded. HPACK needs every
+         * header block of the connection decoded in order: use only this method to read a connection's HEADERS.
          */
         Http2Headers readUntilTrailers(int stream) throws IOException {
             Http2Headers trailers = readUntilEnd(stream);
