@@ -56,7 +56,7 @@ import java.util.zip.GZIPOutputStream;
  * <li>{@code /hang}: no answer; reads on.</li>
  * <li>{@code /stall}: 200 announcing 100 bytes, 10 sent, then nothing more, the socket kept open (reads on);
  * {@code /stall-chunked} the same with one chunk of 10 bytes and no last chunk.</li>
- * <li>{@code /trickle}: a chunked 200 whose six chunks come 0.4 s apart.</li>
+ * <li>{@code /trickle}: a chunked 200 whose four chunks come {@link #TRICKLE_PACE} apart.</li>
  * <li>{@code /processing}: five 102 Processing 0.6 s apart, then 200 as {@code /ok}; {@code /processing-forever}:
  * 102 Processing every 0.25 s and never a final answer (for 100 s at most, or until a write fails);
  * {@code /processing-unread}: the same without reading the request's body (nor saying 100 Continue to it);
@@ -93,6 +93,8 @@ final class KeepAliveTarget implements AutoCloseable {
     static final Duration PACED_PROXY_TIMEOUT = Duration.ofSeconds(2);
     /** How often {@code /processing-after-body} says 102 Processing: half the proxy timeout its test sets. */
     static final Duration PROCESSING_AFTER_BODY_PACE = PACED_PROXY_TIMEOUT.dividedBy(2);
+    /** How far apart {@code /trickle}'s chunks come: half the proxy timeout its test sets. */
+    static final Duration TRICKLE_PACE = PACED_PROXY_TIMEOUT.dividedBy(2);
 
     /** How long {@code /reset-content-trailers-split} waits between its two writes, so that they come in two reads. */
     static final Duration SPLIT_PAUSE = Duration.ofMillis(300);
@@ -347,12 +349,12 @@ final class KeepAliveTarget implements AutoCloseable {
                         return;
                     }
                     case "/trickle" -> {
-                        // A body that keeps moving, each piece sooner than the proxy's timeout of 1 s, for 2.4 s in
-                        // all: its pace is the scenario, not a wait.
+                        // A body that keeps moving, each piece 1 s sooner than the proxy's timeout, for twice that
+                        // timeout in all: its pace is the scenario, not a wait.
                         readBody(in, headers);
                         send(out, "200 OK", "Transfer-Encoding: chunked", "");
-                        for (int i = 0; i < 6; i++) {
-                            Thread.sleep(400);
+                        for (int i = 0; i < 4; i++) {
+                            Thread.sleep(TRICKLE_PACE.toMillis());
                             out.write(("1\r\n" + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
                             out.flush();
                         }
