@@ -212,12 +212,14 @@ class ConnectFailuresTest {
     @Test
     void aServerThatTricklesItsAnswerAByteAtATimeIsGivenUpOnAtTheHandshakeTimeoutNotKeptByEachByte() throws Exception {
         AtomicBoolean cutOff = new AtomicBoolean();
-        byte[] answer = ("HTTP/1.1 101 Switching Protocols\r\n" + "X-Padding: slow\r\n".repeat(1000))
+        // 306 bytes 0.1 s apart, for 30 s at most: far past the handshake timeout (2 s), which must cut them off.
+        byte[] answer = ("HTTP/1.1 101 Switching Protocols\r\n" + "X-Padding: slow\r\n".repeat(16))
                 .getBytes(StandardCharsets.US_ASCII);
         try (ScriptedTunnelServer server = new ScriptedTunnelServer((socket, key, connection) -> {
+            long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             try {
-                for (byte b : answer) {
-                    socket.getOutputStream().write(b);
+                for (int i = 0; i < answer.length && System.nanoTime() - until < 0; i++) {
+                    socket.getOutputStream().write(answer[i]);
                     socket.getOutputStream().flush();
                     Thread.sleep(100); // the server's pace, not a wait for the client
                 }
