@@ -127,8 +127,8 @@ final class AcmeFiles {
             try {
                 return readKeyPair(file);
             } catch (IOException e) {
-                throw new IOException("the ACME account key " + e.getMessage() + "; restore it from a backup, or move it"
-                        + " away and a new account is made at the next order", e);
+                throw new IOException("the ACME account key " + e.getMessage() + "; restore it from a backup, or move"
+                        + " it away and a new account is made at the next order", e);
             }
         }
         KeyPair key = EcKeys.newKeyPair();
@@ -193,7 +193,8 @@ final class AcmeFiles {
             pem = reader.readPemObject();
         } catch (IOException | RuntimeException e) {
             // BouncyCastle's DecoderException for text between the markers that is not base64, say
-            throw new IOException(file + ": not a readable PEM key, damaged or cut short (" + PemFiles.reason(e) + ")", e);
+            throw new IOException(file + ": not a readable PEM key, damaged or cut short (" + PemFiles.reason(e) + ")",
+                    e);
         }
         if (pem == null || !pem.getType().equals(SEC1_TYPE)) {
             try (var reader = new StringReader(pemText)) {
@@ -459,9 +460,9 @@ final class AcmeFiles {
 
     /**
      * The text of {@code file}, which is larger than {@code limit} bytes only when it is not what this class wrote: an
-     * error naming it, read no further than one byte past the limit (a size looked at first holds only for that moment).
-     * Read through {@link BoundedFileReads}: a FIFO found in its place costs a timeout, not the thread, and the ACME
-     * thread interrupted by the server's shutdown reads it too.
+     * error naming it, read no further than one byte past the limit (a size looked at first holds only for that
+     * moment). Read through {@link BoundedFileReads}: a FIFO found in its place costs a timeout, not the thread, and
+     * the ACME thread interrupted by the server's shutdown reads it too.
      */
     private static String readBounded(Path file, int limit, Charset charset) throws IOException {
         return new String(BoundedFileReads.read(file, limit), charset);
@@ -589,9 +590,9 @@ final class AcmeFiles {
     }
 
     /**
-     * Deletes the certificate stored for {@code domain}: its chain, its key and the note of its ACME directory, and those
-     * of a save cut short beside. The chain in place first, then the one beside, the directory synced after each: a
-     * save cut short after the key's move left the new key in place beside the old chain, which only the new chain
+     * Deletes the certificate stored for {@code domain}: its chain, its key and the note of its ACME directory, and
+     * those of a save cut short beside. The chain in place first, then the one beside, the directory synced after each:
+     * a save cut short after the key's move left the new key in place beside the old chain, which only the new chain
      * beside was to replace, so that a crash of the machine that kept the deletion of the chain beside and lost the one
      * in place would leave the old chain with the new key; then the rest, which no chain is left to be paired with.
      */
@@ -604,7 +605,8 @@ final class AcmeFiles {
                 deleted = true;
             }
         }
-        for (Path file : List.of(keyFile(domain), issuerFile(domain), next(keyFile(domain)), next(issuerFile(domain)))) {
+        for (Path file : List.of(keyFile(domain), issuerFile(domain), next(keyFile(domain)),
+                next(issuerFile(domain)))) {
             deleted |= files.delete(file);
         }
         if (deleted) {

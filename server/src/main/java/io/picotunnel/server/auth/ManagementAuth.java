@@ -94,7 +94,7 @@ public final class ManagementAuth {
     /** By where each goes back to. */
     private final PendingLogins<SignInReturn> pending;
     private final AllowList allowList;
-    /** What sessions are signed in with now (see {@link #credential}): fixed for the server's life, so computed once. */
+    /** What sessions are signed in with now (see {@link #credential}): fixed for the server's life, computed once. */
     private final String tokenCredential;
     private final String oidcCredential;
     private final RequestOrigin origin;
@@ -109,7 +109,8 @@ public final class ManagementAuth {
      * @param tunnelServer the address clients pass as {@code --server}, for the UI's ready-made commands,
      *                     given the host name the browser used
      */
-    public ManagementAuth(AuthSettings settings, SessionStore sessions, UnaryOperator<String> tunnelServer, Clock clock) {
+    public ManagementAuth(AuthSettings settings, SessionStore sessions, UnaryOperator<String> tunnelServer,
+            Clock clock) {
         this.settings = settings;
         this.sessions = sessions;
         this.oidc = settings.oidcSettings().map(OidcProvider::new).orElse(null);
@@ -119,8 +120,8 @@ public final class ManagementAuth {
         this.allowList = settings.oidcSettings()
                 .map(o -> new AllowList(o.allowedEmails(), o.allowedGroups(), o.allowAll()))
                 .orElse(new AllowList(Set.of(), Set.of(), false));
-        this.origin = new RequestOrigin(settings.domain(), settings.oidcSettings().map(OidcSettings::redirectUrl).orElse(null),
-                settings.disabled());
+        this.origin = new RequestOrigin(settings.domain(),
+                settings.oidcSettings().map(OidcSettings::redirectUrl).orElse(null), settings.disabled());
         this.tunnelServer = tunnelServer;
         this.failures = new FailedLogins("management API", FailedLogins.MANAGEMENT, clock);
         if (oidc != null && oidc.settings().allowAll()) {
@@ -219,7 +220,8 @@ public final class ManagementAuth {
         if (ctx.method() == HandlerType.OPTIONS) {
             return;
         }
-        if ((ctx.method() == HandlerType.GET || ctx.method() == HandlerType.HEAD) && anonymousPaths.contains(ctx.path())) {
+        if ((ctx.method() == HandlerType.GET || ctx.method() == HandlerType.HEAD)
+                && anonymousPaths.contains(ctx.path())) {
             return;
         }
         if (settings.disabled()) {
@@ -295,7 +297,8 @@ public final class ManagementAuth {
         }
         if (settings.disabled() || oidc != null || settings.adminTokenValue().isEmpty()) {
             reject(ctx, HttpStatus.BAD_REQUEST, ApiErrorCodes.TOKEN_SIGN_IN_UNAVAILABLE,
-                    oidc != null ? "This server signs in through its identity provider." : "This server needs no sign-in.");
+                    oidc != null ? "This server signs in through its identity provider."
+                            : "This server needs no sign-in.");
             return;
         }
         Optional<byte[]> sent;
@@ -317,7 +320,8 @@ public final class ManagementAuth {
         }
         String token;
         try {
-            Map<?, ?> fields = ctx.jsonMapper().fromJsonString(new String(sent.get(), StandardCharsets.UTF_8), Map.class);
+            Map<?, ?> fields = ctx.jsonMapper().fromJsonString(new String(sent.get(), StandardCharsets.UTF_8),
+                    Map.class);
             Object value = fields == null ? null : fields.get("token");
             token = value instanceof String s ? s.trim() : null;
         } catch (Exception e) { // malformed JSON: Javalin's mapper may throw Jackson's checked exceptions
@@ -331,7 +335,8 @@ public final class ManagementAuth {
             return;
         }
         if (!Secrets.matches(token, settings.adminTokenValue().get())) {
-            failures.failed(clientAddress(ctx), "a wrong admin token on the sign-in form (" + FailedLogins.length(token) + ")");
+            failures.failed(clientAddress(ctx),
+                    "a wrong admin token on the sign-in form (" + FailedLogins.length(token) + ")");
             reject(ctx, HttpStatus.UNAUTHORIZED, TunnelErrorCodes.UNAUTHORIZED,
                     "That is not the admin token of this server.");
             return;
@@ -355,7 +360,8 @@ public final class ManagementAuth {
             return;
         }
         String returnTo = safeReturnPath(ctx.queryParam("return_to"));
-        boolean overHttpsWithAnHttpRedirectUrl = secure(ctx) && "http".equalsIgnoreCase(oidc.settings().redirectUrl().getScheme());
+        boolean overHttpsWithAnHttpRedirectUrl = secure(ctx)
+                && "http".equalsIgnoreCase(oidc.settings().redirectUrl().getScheme());
         if (overHttpsWithAnHttpRedirectUrl) {
             // A proxy that upgrades the http callback to https brings the Secure sign-in cookie back: that works, so
             // the sign-in goes on; without one, the callback (finishOidc) says what to set.
@@ -367,20 +373,24 @@ public final class ManagementAuth {
         try {
             OidcProvider.AuthorizationStart start = oidc.start();
             String browserKey = Secrets.newToken();
-            if (!pending.put(start, new SignInReturn(returnTo, overHttpsWithAnHttpRedirectUrl), clientAddress(ctx), browserKey)) {
+            if (!pending.put(start, new SignInReturn(returnTo, overHttpsWithAnHttpRedirectUrl), clientAddress(ctx),
+                    browserKey)) {
                 log.debug("OIDC sign-in from {} refused: too many sign-ins are waiting", clientAddress(ctx));
-                failSignIn(ctx, "Too many sign-ins are in progress on this server right now. Please try again in a few minutes.");
+                failSignIn(ctx, "Too many sign-ins are in progress on this server right now. Please try again in a"
+                        + " few minutes.");
                 return;
             }
             for (String finished : pending.finishedStates(ctx.header("Cookie"), named(ctx, SIGN_IN_COOKIE))) {
-                ctx.res().addHeader("Set-Cookie", cookie(ctx, PendingLogins.cookieName(SIGN_IN_COOKIE, finished), "", 0));
+                ctx.res().addHeader("Set-Cookie",
+                        cookie(ctx, PendingLogins.cookieName(SIGN_IN_COOKIE, finished), "", 0));
             }
             ctx.res().addHeader("Set-Cookie", cookie(ctx, PendingLogins.cookieName(SIGN_IN_COOKIE, start.state()),
                     browserKey, PendingLogins.TTL.toSeconds()));
             ctx.header("Cache-Control", "no-store");
             ctx.redirect(start.redirect().toString(), HttpStatus.FOUND);
         } catch (SignInRejectedException e) {
-            refusals.refused(SignInRefusal.COULD_NOT_START, true, () -> "OIDC sign-in could not start: " + e.withCause());
+            refusals.refused(SignInRefusal.COULD_NOT_START, true,
+                    () -> "OIDC sign-in could not start: " + e.withCause());
             failSignIn(ctx, e.getMessage());
         }
     }
@@ -416,30 +426,33 @@ public final class ManagementAuth {
         Optional<PendingLogins.Pending<SignInReturn>> started = taken.pending();
         SignInReturn refused = taken.otherBrowsersDestination();
         if (refused != null && refused.startedOverHttpsWithAnHttpRedirectUrl() && browserKey == null && !secure(ctx)) {
-            refusals.refused(SignInRefusal.OTHER_BROWSER, true, () -> "OIDC sign-in refused: it started over https but its"
-                    + " callback from " + ControlCharacters.bounded(clientAddress(ctx)) + " came over plain http, where the"
-                    + " browser does not send its Secure sign-in cookie; set PICOTUNNEL_OIDC_REDIRECT_URL (now "
-                    + oidc.settings().redirectUrl() + ") to " + httpsRedirectUrlAdvice());
+            refusals.refused(SignInRefusal.OTHER_BROWSER, true, () -> "OIDC sign-in refused: it started over https but"
+                    + " its callback from " + ControlCharacters.bounded(clientAddress(ctx)) + " came over plain http,"
+                    + " where the browser does not send its Secure sign-in cookie; set PICOTUNNEL_OIDC_REDIRECT_URL"
+                    + " (now " + oidc.settings().redirectUrl() + ") to " + httpsRedirectUrlAdvice());
             failSignIn(ctx, "This sign-in started over https, but PICOTUNNEL_OIDC_REDIRECT_URL ("
-                    + oidc.settings().redirectUrl() + ") brought it back over plain http, where the browser does not send"
-                    + " its sign-in cookie. Ask the server's administrator to set it to " + httpsRedirectUrlAdvice()
-                    + " (and to allow that at the identity provider).");
+                    + oidc.settings().redirectUrl() + ") brought it back over plain http, where the browser does not"
+                    + " send its sign-in cookie. Ask the server's administrator to set it to "
+                    + httpsRedirectUrlAdvice() + " (and to allow that at the identity provider).");
             return;
         }
         if (taken.refusal() == PendingLogins.Refusal.OTHER_BROWSER) {
             refusals.refused(SignInRefusal.OTHER_BROWSER, true, () -> "OIDC sign-in refused: the callback from "
                     + ControlCharacters.bounded(clientAddress(ctx)) + " carries a sign-in started by another browser");
-            failSignIn(ctx, "This sign-in was not started in this browser (or the browser blocked its cookie). Please sign in again here.");
+            failSignIn(ctx, "This sign-in was not started in this browser (or the browser blocked its cookie)."
+                    + " Please sign in again here.");
             return;
         }
         if (started.isEmpty()) {
-            failSignIn(ctx, "This sign-in link is not valid any more (expired, used already, or not started here). Please sign in again.");
+            failSignIn(ctx, "This sign-in link is not valid any more (expired, used already, or not started here)."
+                    + " Please sign in again.");
             return;
         }
         String error = ctx.queryParam("error");
         String code = ctx.queryParam("code");
         if (error != null || code == null || code.isEmpty()) {
-            failSignIn(ctx, "The identity provider did not sign you in" + (error == null ? "." : " (" + limit(error) + ")."));
+            failSignIn(ctx,
+                    "The identity provider did not sign you in" + (error == null ? "." : " (" + limit(error) + ")."));
             return;
         }
         try {
@@ -453,8 +466,8 @@ public final class ManagementAuth {
                         + " provider does not say it is verified (email_verified: "
                         + (verified == null ? "missing" : ControlCharacters.bounded(String.valueOf(verified))) + ")");
                 failSignIn(ctx, "Your identity provider did not confirm that your email address is verified"
-                        + " (email_verified), so it cannot sign you in here. Verify it with your identity provider, or ask"
-                        + " the server's administrator to allow a group of yours instead.");
+                        + " (email_verified), so it cannot sign you in here. Verify it with your identity provider, or"
+                        + " ask the server's administrator to allow a group of yours instead.");
                 return;
             }
             if (user.isEmpty()) {
@@ -475,8 +488,9 @@ public final class ManagementAuth {
                         + (isEmail ? "email" : "user name") + " of subject "
                         + ControlCharacters.bounded(signedIn.claims().getSubject()) + " contains the " + character);
                 failSignIn(ctx, "The " + (isEmail ? "email address" : "user name") + " your identity provider sent"
-                        + " contains the " + character + " (such as a line break or a right-to-left override), which no "
-                        + (isEmail ? "email address" : "user name") + " has. Correct it at your identity provider,"
+                        + " contains the " + character + " (such as a line break or a right-to-left override), which"
+                        + " no " + (isEmail ? "email address" : "user name") + " has. Correct it at your identity"
+                        + " provider,"
                         + " then try again.");
                 return;
             }

@@ -272,8 +272,9 @@ public final class DurableFileWrites {
             return false;
         }
         if (syncFailureLogged.compareAndSet(false, true)) {
-            log.warn("Cannot sync the directory {}: a file written in it could be lost, or be the one it replaced, after"
-                    + " a crash of the machine (a file system that cannot sync a directory, say). Not logged again.", dir);
+            log.warn("Cannot sync the directory {}: a file written in it could be lost, or be the one it replaced,"
+                    + " after a crash of the machine (a file system that cannot sync a directory, say). Not logged"
+                    + " again.", dir);
         }
         return false;
     }

@@ -77,7 +77,8 @@ class AccessControlEndToEndTest {
 
     private JsonNode createHttpService(String accessFields) {
         ApiClient.Response response = testbed.api().post("/api/tunnels/" + tunnelId + "/services",
-                "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\"" + web.address() + "\"" + accessFields + "}");
+                "{\"type\":\"http\",\"domain\":\"" + HOST + "\",\"target_addr\":\"" + web.address() + "\""
+                        + accessFields + "}");
         assertThat(response.status()).as("create http service: %s", response).isEqualTo(201);
         return response.json();
     }
@@ -124,8 +125,8 @@ class AccessControlEndToEndTest {
         assertThat(echo.acceptedConnections()).isEqualTo(2);
         // ... and from /metrics, which counted nothing for it
         assertThat(testbed.api().get("/metrics").raw().body())
-                .containsPattern("picotunnel_connections_refused_total\\{reason=\"ip_rules\",service=\"[^\"]+\",tunnel=\""
-                        + tunnelId + "\",type=\"tcp\"} 1.0")
+                .containsPattern("picotunnel_connections_refused_total\\{reason=\"ip_rules\",service=\"[^\"]+\","
+                        + "tunnel=\"" + tunnelId + "\",type=\"tcp\"} 1.0")
                 .containsPattern("picotunnel_connections_refused_total\\{reason=\"rate_limit\",[^}]*} 0.0");
     }
 
@@ -212,9 +213,12 @@ class AccessControlEndToEndTest {
             assertThat(second.echo(denying, "denied again")).isNull();
 
             assertThat(log.messages(Level.INFO)).satisfiesExactly(
-                    line -> assertThat(line).contains("refused a connection from 127.0.0.1").contains("over its rate_limit"),
-                    line -> assertThat(line).contains("refused a connection from 127.0.0.2").contains("ip_allow / ip_deny"),
-                    line -> assertThat(line).contains("refused a connection from 127.0.0.2").contains("ip_allow / ip_deny"));
+                    line -> assertThat(line).contains("refused a connection from 127.0.0.1")
+                            .contains("over its rate_limit"),
+                    line -> assertThat(line).contains("refused a connection from 127.0.0.2")
+                            .contains("ip_allow / ip_deny"),
+                    line -> assertThat(line).contains("refused a connection from 127.0.0.2")
+                            .contains("ip_allow / ip_deny"));
             assertThat(log.messages(Level.INFO).get(1)).isNotEqualTo(log.messages(Level.INFO).get(2));
         }
         assertThat(echo.acceptedConnections()).isEqualTo(1);
@@ -230,7 +234,8 @@ class AccessControlEndToEndTest {
         assertThat(first.get(httpPort(), HOST, "/", "X-Forwarded-For: 198.51.100.4").status()).isEqualTo(200);
         assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("198.51.100.4");
         // a forged hop to the left of what the proxy appended does not help
-        assertThat(first.get(httpPort(), HOST, "/", "X-Forwarded-For: 198.51.100.4, 192.0.2.9").status()).isEqualTo(403);
+        assertThat(first.get(httpPort(), HOST, "/", "X-Forwarded-For: 198.51.100.4, 192.0.2.9").status())
+                .isEqualTo(403);
         // 127.0.0.2 is not trusted: what it claims is ignored
         assertThat(second.get(httpPort(), HOST, "/", "X-Forwarded-For: 198.51.100.4").status()).isEqualTo(200);
         assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("127.0.0.2");
@@ -335,12 +340,14 @@ class AccessControlEndToEndTest {
                 + "\",\"password\":\"caf\u00e9 cr\u00e8me br\u00fbl\u00e9e\"}");
         assertThat(service.at("/auth/username").asText()).as("stored composed (NFC)").isEqualTo(composed);
 
-        Visitor.Response right = first.get(httpPort(), HOST, "/", basic(composed, "cafe\u0301 cre\u0300me bru\u0302le\u0301e"));
+        Visitor.Response right = first.get(httpPort(), HOST, "/",
+                basic(composed, "cafe\u0301 cre\u0300me bru\u0302le\u0301e"));
         assertThat(right.status()).isEqualTo(200);
         assertThat(web.lastHeader("X-PicoTunnel-User")).singleElement()
                 .extracting(value -> new String(value.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8))
                 .isEqualTo(composed);
-        assertThat(first.get(httpPort(), HOST, "/", basic(decomposed, "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e")).status())
+        assertThat(first.get(httpPort(), HOST, "/", basic(decomposed, "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e"))
+                .status())
                 .isEqualTo(200);
         assertThat(first.get(httpPort(), HOST, "/", basic(composed, "cafe cre\u0300me bru\u0302le\u0301e")).status())
                 .as("a missing accent is a wrong password").isEqualTo(401);
@@ -395,7 +402,8 @@ class AccessControlEndToEndTest {
         List<Integer> answers = allAtOnce(second, guesses);
         assertThat(answers).containsOnly(401, 429);
         // 5 free failures, and at most one more that was being checked when the fifth counted
-        assertThat(answers.stream().filter(status -> status == 401).count()).as(answers.toString()).isLessThanOrEqualTo(6);
+        assertThat(answers.stream().filter(status -> status == 401).count()).as(answers.toString())
+                .isLessThanOrEqualTo(6);
 
         List<String> right = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
@@ -442,13 +450,15 @@ class AccessControlEndToEndTest {
         assertThat(open.status()).as(open.toString()).isEqualTo(201);
 
         assertThat(first.get(httpPort(), HOST, "/", basic("ops", "correct horse battery")).status()).isEqualTo(200);
-        assertThat(first.get(httpPort(), HOST, "/public/x", basic("ops", "correct horse battery")).status()).isEqualTo(200);
+        assertThat(first.get(httpPort(), HOST, "/public/x", basic("ops", "correct horse battery")).status())
+                .isEqualTo(200);
         assertThat(web.lastHeader("Authorization")).isEmpty();
 
         assertThat(first.get(httpPort(), HOST, "/public/x", "Authorization: Bearer the-public-apps-token").status())
                 .isEqualTo(200);
         assertThat(web.lastHeader("Authorization")).containsExactly("Bearer the-public-apps-token");
-        assertThat(first.get(httpPort(), HOST, "/public/x", basic("reader", "its own password")).status()).isEqualTo(200);
+        assertThat(first.get(httpPort(), HOST, "/public/x", basic("reader", "its own password")).status())
+                .isEqualTo(200);
         assertThat(web.lastHeader("Authorization")).hasSize(1);
     }
 
@@ -517,7 +527,8 @@ class AccessControlEndToEndTest {
     void basicAuthPasswordIsStoredOnlyAsABcryptHashAndNeverReturned() throws Exception {
         start();
         String id = createHttpService(
-                ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"correct horse battery\"}").get("id").asText();
+                ",\"auth\":{\"type\":\"basic\",\"username\":\"ops\",\"password\":\"correct horse battery\"}")
+                .get("id").asText();
 
         String listed = testbed.api().get("/api/tunnels/" + tunnelId + "/services").raw().body();
         assertThat(listed).doesNotContain("correct horse battery").doesNotContain("$2y$").doesNotContain("password");
@@ -553,7 +564,8 @@ class AccessControlEndToEndTest {
         createHttpService(",\"ip_deny\":[\"192.0.2.0/24\"]");
 
         // version 1, with the visitor's first bytes in the same write: they reach the target after the header
-        assertThat(proxiedEcho(port, "PROXY TCP4 198.51.100.4 127.0.0.1 40000 2222\r\n", "first bytes")).isEqualTo("first bytes");
+        assertThat(proxiedEcho(port, "PROXY TCP4 198.51.100.4 127.0.0.1 40000 2222\r\n", "first bytes"))
+                .isEqualTo("first bytes");
         assertThat(proxiedEcho(port, "PROXY TCP4 192.0.2.9 127.0.0.1 40000 2222\r\n", "refused")).isNull();
         assertThat(echo.acceptedConnections()).isEqualTo(1);
         // an untrusted peer sends no header: it is the visitor itself
@@ -564,13 +576,15 @@ class AccessControlEndToEndTest {
             socket.getOutputStream().write(ProxyV2.tcp4(new byte[] {(byte) 192, 0, 2, 9}));
             socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
-            assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 403");
+            assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .startsWith("HTTP/1.1 403");
         }
         try (java.net.Socket socket = first.connect(httpPort())) {
             socket.getOutputStream().write(ProxyV2.tcp4(new byte[] {(byte) 198, 51, 100, 4}));
             socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
-            assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200");
+            assertThat(new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .startsWith("HTTP/1.1 200");
         }
         assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("198.51.100.4");
         // a trusted proxy that sends no header is refused
@@ -592,7 +606,8 @@ class AccessControlEndToEndTest {
         assertThat(proxiedEcho(port, "PROXY TCP6 ::ffff:192.0.2.9 ::ffff:127.0.0.1 40000 2222\r\n", "denied")).isNull();
         assertThat(echo.acceptedConnections()).isEqualTo(1);
 
-        byte[] header = "PROXY TCP6 ::ffff:198.51.100.4 ::ffff:127.0.0.1 40000 80\r\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] header = "PROXY TCP6 ::ffff:198.51.100.4 ::ffff:127.0.0.1 40000 80\r\n"
+                .getBytes(StandardCharsets.US_ASCII);
         Visitor.Response served = first.getBehind(header, httpPort(), HOST, "/");
         assertThat(served.status()).as(served.toString()).isEqualTo(200);
         assertThat(web.lastHeader("X-Forwarded-For")).containsExactly("198.51.100.4");
@@ -619,7 +634,8 @@ class AccessControlEndToEndTest {
         assertThat(web.lastHeader("X-Forwarded-Proto")).containsExactly("https");
         // Without the TLV, or with PP2_CLIENT_SSL clear, the visitor used plain http: the 308, whatever it claims.
         try (LogCapture log = new LogCapture(UntrustedProxyHint.class, Level.INFO)) {
-            Visitor.Response plain = first.getBehind(ProxyV2.tcp4(visitor), httpPort(), HOST, "/x", "X-Forwarded-Proto: https");
+            Visitor.Response plain = first.getBehind(ProxyV2.tcp4(visitor), httpPort(), HOST, "/x",
+                    "X-Forwarded-Proto: https");
             assertThat(plain.status()).isEqualTo(308);
             assertThat(plain.header("Location")).startsWith("https://" + HOST);
             // The visitor's claim is not the trusted proxy's mistake: no hint to add an address.
@@ -700,7 +716,8 @@ class AccessControlEndToEndTest {
         assertThat(proxiedEcho(port, "PROXY TCP6 2001:db8:1:2:ffff::2 ::1 40000 2222\r\n", "two")).isEqualTo("two");
         assertThat(proxiedEcho(port, "PROXY TCP6 2001:db8:1:2::3 ::1 40000 2222\r\n", "three"))
                 .as("a third connection from the same /64").isNull();
-        assertThat(proxiedEcho(port, "PROXY TCP6 2001:db8:1:3::1 ::1 40000 2222\r\n", "next /64")).isEqualTo("next /64");
+        assertThat(proxiedEcho(port, "PROXY TCP6 2001:db8:1:3::1 ::1 40000 2222\r\n", "next /64"))
+                .isEqualTo("next /64");
         assertThat(echo.acceptedConnections()).isEqualTo(3);
     }
 

@@ -107,7 +107,9 @@ class VisitorAbortEndToEndTest {
         }
     }
 
-    /** HTTP/2: the visitor cancels its stream (RST_STREAM) in the middle of a streamed answer, its connection going on. */
+    /**
+     * HTTP/2: the visitor cancels its stream (RST_STREAM) in the middle of a streamed answer, its connection going on.
+     */
     @Test
     void anHttp2VisitorThatResetsItsStreamInTheMiddleOfAStreamedAnswerResetsTheTargetsConnectionAndItsStream()
             throws Exception {
@@ -122,7 +124,9 @@ class VisitorAbortEndToEndTest {
         }
     }
 
-    /** HTTP/2: the visitor closes its whole connection (close_notify and its FIN) in the middle of a streamed answer. */
+    /**
+     * HTTP/2: the visitor closes its whole connection (close_notify and its FIN) in the middle of a streamed answer.
+     */
     @Test
     void anHttp2VisitorThatClosesItsConnectionInTheMiddleOfAStreamedAnswerResetsTheTargetsConnectionAndItsStream()
             throws Exception {
@@ -195,7 +199,8 @@ class VisitorAbortEndToEndTest {
             out.write(hello);
             out.write(CLOSE_NOTIFY);
             out.flush();
-            await().atMost(20, TimeUnit.SECONDS).until(() -> rawTarget.received() == hello.length + CLOSE_NOTIFY.length);
+            await().atMost(20, TimeUnit.SECONDS)
+                    .until(() -> rawTarget.received() == hello.length + CLOSE_NOTIFY.length);
 
             visitor.setSoLinger(true, 0);
             visitor.close();
@@ -208,18 +213,21 @@ class VisitorAbortEndToEndTest {
 
     private static void readFirstEvent(InputStream in) throws IOException {
         assertThat(FaultTarget.readHead(in)).containsEntry("status", "200");
-        assertThat(FaultTarget.readLine(in)).as("the first chunk's size").isEqualTo(Integer.toHexString(FIRST_EVENT.length()));
+        assertThat(FaultTarget.readLine(in)).as("the first chunk's size")
+                .isEqualTo(Integer.toHexString(FIRST_EVENT.length()));
         assertThat(FaultTarget.readLine(in)).isEqualTo(FIRST_EVENT);
     }
 
     private static void upgrade(Socket visitor, InputStream in) throws IOException {
         visitor.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: " + HOST + "\r\nConnection: Upgrade\r\n"
-                + "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                + "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Sec-WebSocket-Version: 13\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
         visitor.getOutputStream().flush();
         Map<String, String> head = FaultTarget.readHead(in);
         assertThat(head).containsEntry("status", "101");
-        assertThat(new String(in.readNBytes(UPGRADED_BYTES.length()), StandardCharsets.US_ASCII)).isEqualTo(UPGRADED_BYTES);
+        assertThat(new String(in.readNBytes(UPGRADED_BYTES.length()), StandardCharsets.US_ASCII))
+                .isEqualTo(UPGRADED_BYTES);
     }
 
     /** A chunked upload cut in its middle must not reach the target with a last chunk, nor as a clean EOF. */
