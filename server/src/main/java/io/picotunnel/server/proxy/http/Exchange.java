@@ -182,9 +182,9 @@ final class Exchange {
     private ScheduledFuture<?> bodyTimer;
     /** When the body last made progress (or the wait for it started), in {@link System#nanoTime} terms. */
     private long bodyProgressAt;
-    /** When the request went whole, and so the wait for the final response head began, in {@link System#nanoTime} terms. */
+    /** When the request went whole, so the wait for the final response head began, in {@link System#nanoTime} terms. */
     private long headWaitFrom;
-    /** The wait for the final response head is set to end at {@link HttpProxy#interimWaitLimit}, however many 1xx come. */
+    /** The wait for the final response head is set to end at {@link HttpProxy#interimWaitLimit}, whatever 1xx come. */
     private boolean headWaitAtLimit;
     /** Some of the request body went up the stream. */
     private boolean bodySent;
@@ -297,8 +297,9 @@ final class Exchange {
                         cause.toString(), request.method(), ControlCharacters.bounded(service.domain()), clientIp,
                         answered(page));
             } else if (chosenClientEnded(cause)) {
-                // Not the steady state of a tunnel without clients: the one chosen went (or the server ended it) just now.
-                // After refusals, one line tells both: the clients that refused, then why the last one chosen took none.
+                // Not the steady state of a tunnel without clients: the one chosen went (or the server ended it) just
+                // now. After refusals, one line tells both: the clients that refused, then why the last one chosen took
+                // none.
                 String clients = refusals.tell(ResetReason.NONE);
                 LOG.info("service {}: {}no stream to the tunnel's client ({}); {} {} from {} {}", service.id(),
                         clients == null ? "" : clients + "; then ", cause.getMessage(), request.method(),
@@ -308,7 +309,7 @@ final class Exchange {
             }
             logRefusals(ResetReason.NONE, answered(page));
             end();
-            // A retry's request went whole to the stream that failed: the connection's next message is the next request.
+            // A retry's request went whole to the failed stream: the connection's next message is the next request.
             answerLocally(page, false, requestDone);
             return;
         }
@@ -322,7 +323,8 @@ final class Exchange {
         writeUpstream(upstreamRequest());
         requestHeadWrite = lastUpstreamWrite;
         if (requestDone) {
-            // A retry: the body went to the failed stream already, whole; it goes again if it was kept, else it was empty.
+            // A retry: the body went whole to the failed stream already; it goes again if it was kept, else it was
+            // empty.
             if (bodyCopy.isWhole()) {
                 bodyCopy.writeTo(this::writeUpstream);
             } else {
@@ -345,10 +347,10 @@ final class Exchange {
     }
 
     /**
-     * The client chosen for the stream was lost, or ended by the server for its token regenerated or its tunnel deleted,
-     * before the stream opened, and no other took it, with no refusal to tell of instead ({@link #logRefusals}); or,
-     * after refusals, ended by the server for any reason (the server stopping too): the refusals' line alone would
-     * name the last refusal as the reason, which it is not.
+     * The client chosen for the stream was lost, or ended by the server for its token regenerated or its tunnel
+     * deleted, before the stream opened, and no other took it, with no refusal to tell of instead
+     * ({@link #logRefusals}); or, after refusals, ended by the server for any reason (the server stopping too): the
+     * refusals' line alone would name the last refusal as the reason, which it is not.
      */
     private boolean chosenClientEnded(Throwable cause) {
         if (!(cause instanceof TunnelOfflineException offline)) {
@@ -384,7 +386,7 @@ final class Exchange {
         return cause instanceof TunnelBusyException ? ErrorPage.tunnelBusy() : ErrorPage.tunnelError();
     }
 
-    /** No client of the tunnel took the request: after a client's refusal its refusal (stopping, full) is the reason. */
+    /** No client of the tunnel took the request: after a client's refusal, its refusal (stopping, full) is why. */
     private ErrorPage noClientPage() {
         if (refusals.last() != null) {
             return ErrorPage.targetFailed(refusals.last());
@@ -395,11 +397,11 @@ final class Exchange {
 
     /**
      * The stream's client was lost with the stream's SYN, or the request's head, still queued: the client never heard
-     * of the request and nothing of it reached the target, so it goes to another client of the tunnel as after a refusal, whatever its
-     * method, unless its body went up the lost stream and was not kept ({@link #bodyLeftBehind}). It is no refusal:
-     * not counted towards {@link Refusals#MAX_CLIENTS} (the lost session is never chosen again), nor named one in the
-     * log. With no other client the open fails and the request gets the page of a tunnel without clients, or, after
-     * refusals, the last refusal's; so does a request whose body cannot go again, at once.
+     * of the request and nothing of it reached the target, so it goes to another client of the tunnel as after a
+     * refusal, whatever its method, unless its body went up the lost stream and was not kept ({@link #bodyLeftBehind}).
+     * It is no refusal: not counted towards {@link Refusals#MAX_CLIENTS} (the lost session is never chosen again), nor
+     * named one in the log. With no other client the open fails and the request gets the page of a tunnel without
+     * clients, or, after refusals, the last refusal's; so does a request whose body cannot go again, at once.
      */
     private void sendElsewhereAfterLostClient() {
         if (!bodyLeftBehind()) {
@@ -409,7 +411,8 @@ final class Exchange {
             return;
         }
         ErrorPage page = noClientPage();
-        String outcome = answered(page) + " (its body went up the lost stream, and the proxy kept no copy to send again)";
+        String outcome = answered(page)
+                + " (its body went up the lost stream, and the proxy kept no copy to send again)";
         String clients = refusals.tell(ResetReason.NONE);
         LOG.info("service {}: {}the tunnel's client chosen for the request was lost before its stream reached it; {} {}"
                         + " from {} {}",
@@ -535,7 +538,8 @@ final class Exchange {
                     .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         }
         // Otherwise HTTP/1.1 without Connection: keep-alive, so the stream can carry the next request.
-        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), RequestTarget.originForm(request.uri()), headers);
+        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), RequestTarget.originForm(request.uri()),
+                headers);
     }
 
 
@@ -592,7 +596,8 @@ final class Exchange {
     private void rejectRequestBody(HttpContent content) {
         Throwable cause = content.decoderResult().cause();
         content.release();
-        LOG.info("invalid request body from {} for {} {}: {}", clientIp, request.method(), ControlCharacters.bounded(service.domain()),
+        LOG.info("invalid request body from {} for {} {}: {}", clientIp, request.method(),
+                ControlCharacters.bounded(service.domain()),
                 ControlCharacters.bounded(cause == null ? "undecodable" : cause.getMessage()));
         boolean responseStarted = phase == Phase.RESPONDING;
         endWithReset();
@@ -946,7 +951,8 @@ final class Exchange {
         if (protocol != null) {
             headers.set(HttpHeaderNames.UPGRADE, protocol);
         }
-        owner.upgrade(new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers), upstream, upstreamHeld);
+        owner.upgrade(new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(), headers), upstream,
+                upstreamHeld);
     }
 
     private void onResponseHead(HttpResponse response) {
@@ -984,7 +990,8 @@ final class Exchange {
             // (gzip, chunked) stays in the body the decoder passes on, and the visitor, told nothing of it once the
             // hop-by-hop header is gone, would take the coded bytes for the body.
             answerInvalidResponse("Transfer-Encoding '" + ControlCharacters.bounded(String.join(", ",
-                    response.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING))) + "', where only chunked is supported");
+                    response.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING)))
+                    + "', where only chunked is supported");
             return;
         }
         cancelResponseTimer();
@@ -1071,14 +1078,16 @@ final class Exchange {
                 return;
             }
             LOG.info("visitor {} took none of the response to {} {} for {}: resetting it", clientIp,
-                    request.method(), ControlCharacters.bounded(service.domain()), Durations.format(proxy.sendTimeout()));
+                    request.method(), ControlCharacters.bounded(service.domain()),
+                    Durations.format(proxy.sendTimeout()));
         } else {
             if (targetWaitFrom + proxy.responseTimeout().toNanos() - System.nanoTime() > 0) {
                 armResponseBodyTimer(); // the target sent something since the timer was set, or a write got done
                 return;
             }
             LOG.info("{} sent nothing more of its response to {} {} for {}: cutting the response", service.targetAddr(),
-                    request.method(), ControlCharacters.bounded(service.domain()), Durations.format(proxy.responseTimeout()));
+                    request.method(), ControlCharacters.bounded(service.domain()),
+                    Durations.format(proxy.responseTimeout()));
         }
         endWithReset();
         owner.abort();
@@ -1229,7 +1238,8 @@ final class Exchange {
         }
         send.poll((delay, look) -> owner.responseTimer().arm(delay, TimeUnit.NANOSECONDS, look), () -> {
             LOG.info("visitor {} took none of the rest of the response to {} {} for {}: resetting its stream", clientIp,
-                    request.method(), ControlCharacters.bounded(service.domain()), Durations.format(proxy.sendTimeout()));
+                    request.method(), ControlCharacters.bounded(service.domain()),
+                    Durations.format(proxy.sendTimeout()));
             owner.abort();
         });
     }
@@ -1249,7 +1259,8 @@ final class Exchange {
             sendElsewhereAfterLostClient();
             return;
         }
-        ResetReason reason = upstream instanceof YamuxStreamChannel stream ? stream.peerResetReason() : ResetReason.NONE;
+        ResetReason reason = upstream instanceof YamuxStreamChannel stream ? stream.peerResetReason()
+                : ResetReason.NONE;
         if (!responseStarted && reason == ResetReason.NONE && retryOnNewStream()) {
             return;
         }
@@ -1272,7 +1283,8 @@ final class Exchange {
         } else if (!responseStarted && upstream instanceof YamuxStreamChannel stream && stream.openTimedOut()) {
             ErrorPage page = ErrorPage.tunnelNotAnswering();
             LOG.info("service {}: the tunnel's client did not acknowledge the request's stream within {} (the"
-                            + " server's --stream-open-timeout), so the server reset it; {} {} from {} {}", service.id(),
+                            + " server's --stream-open-timeout), so the server reset it; {} {} from {} {}",
+                    service.id(),
                     Durations.format(stream.openTimeout()), request.method(),
                     ControlCharacters.bounded(service.domain()), clientIp, answered(page));
             end();
@@ -1348,13 +1360,12 @@ final class Exchange {
     }
 
     /**
-     * Whether the stream may carry another request, once the response came whole: the request went whole, the response came in a
-     * framing of its own (not ended by the connection's close), nothing followed it in the same read, the
-     * target did not ask to close (HTTP/1.0 without keep-alive included), it did not answer a body sent with
-     * {@code Expect: 100-continue} without saying 100 first, a request body was one it surely read
-     * ({@link #bodyReadForSure}), and it was not a 204, a 304 or an answer to HEAD announcing a body. Bytes past
-     * the response that the codec
-     * holds are checked when the stream is parked ({@link UpstreamPool}).
+     * Whether the stream may carry another request, once the response came whole: the request went whole, the response
+     * came in a framing of its own (not ended by the connection's close), nothing followed it in the same read, the
+     * target did not ask to close (HTTP/1.0 without keep-alive included), it did not answer a body sent with {@code
+     * Expect: 100-continue} without saying 100 first, a request body was one it surely read ({@link #bodyReadForSure}),
+     * and it was not a 204, a 304 or an answer to HEAD announcing a body. Bytes past the response that the codec holds
+     * are checked when the stream is parked ({@link UpstreamPool}).
      */
     private boolean upstreamReusable() {
         if (!requestDone || !headAllowsReuse || upgradeRequested || upstreamMessagesAfter > 0) {
@@ -1579,7 +1590,8 @@ final class Exchange {
                 }));
                 return;
             }
-            if (msg instanceof LastHttpContent && ctx.channel() instanceof YamuxStreamChannel stream && stream.isReset()) {
+            if (msg instanceof LastHttpContent && ctx.channel() instanceof YamuxStreamChannel stream
+                    && stream.isReset()) {
                 // The codec ends a body delimited by the connection's close at channelInactive, reset or not:
                 // after a reset (the target's, or the session lost) the body was cut, not complete.
                 ReferenceCountUtil.release(msg);
