@@ -73,7 +73,8 @@ import java.util.zip.GZIPOutputStream;
  * 15.3.6 (a 205 with content) but is what a framework writing a bare 205 head does;
  * {@code /reset-content-trailers} a chunked 205 whose last chunk carries the trailer {@code X-Checksum: 4711}, in
  * one write with its data, keep-alive; {@code /reset-content-trailers-split} the same with the trailers in a write of
- * their own, {@link #SPLIT_PAUSE} after the rest.</li>
+ * their own, once {@link #sendSplitTrailers} is called (a test calls it when its visitor has the 205's head, so the
+ * proxy read the rest before); not called within {@link #SPLIT_TRAILERS_WAIT}, the connection ends without them.</li>
  * <li>{@code /early-hints}: 103 Early Hints with a {@code Link} header, then 200 as {@code /ok}.</li>
  * <li>{@code /big}: 200 with a body of 64 MiB, written as fast as it is taken; the connection ends when a write
  * fails.</li>
@@ -96,8 +97,8 @@ final class KeepAliveTarget implements AutoCloseable {
     /** How far apart {@code /trickle}'s chunks come: half the proxy timeout its test sets. */
     static final Duration TRICKLE_PACE = PACED_PROXY_TIMEOUT.dividedBy(2);
 
-    /** How long {@code /reset-content-trailers-split} waits between its two writes, so that they come in two reads. */
-    static final Duration SPLIT_PAUSE = Duration.ofMillis(300);
+    /** How long {@code /reset-content-trailers-split} waits for {@link #sendSplitTrailers}. */
+    static final Duration SPLIT_TRAILERS_WAIT = Duration.ofSeconds(30);
 
     /** The length of {@code /bad-header-name}'s header name. */
     static final int BAD_HEADER_NAME_LENGTH = 400;
@@ -112,6 +113,7 @@ final class KeepAliveTarget implements AutoCloseable {
     private final CountDownLatch gate = new CountDownLatch(1);
     private final CountDownLatch lateBytes = new CountDownLatch(1);
     private final CountDownLatch closing = new CountDownLatch(1);
+    private final CountDownLatch splitTrailers = new CountDownLatch(1);
     private final AtomicInteger lateBytesSent = new AtomicInteger();
     private final List<String> paths = new CopyOnWriteArrayList<>();
 
@@ -160,6 +162,11 @@ final class KeepAliveTarget implements AutoCloseable {
     /** Connections that sent the late bytes of {@code /not-modified-then-bytes}. */
     int lateBytesSent() {
         return lateBytesSent.get();
+    }
+
+    /** Lets every {@code /reset-content-trailers-split} answer, waiting or still to come, send its trailers. */
+    void sendSplitTrailers() {
+        splitTrailers.countDown();
     }
 
     /** Lets every {@code /gate} request, waiting or still to come, have its answer. */
@@ -446,8 +453,9 @@ final class KeepAliveTarget implements AutoCloseable {
                         send(out, "205 Reset Content", "Transfer-Encoding: chunked",
                                 "5\r\nreset\r\n0\r\n" + (split ? "" : trailers));
                         if (split) {
-                            // Its pace is the scenario, not a wait: the trailers in a read of their own.
-                            Thread.sleep(SPLIT_PAUSE.toMillis());
+                            if (!splitTrailers.await(SPLIT_TRAILERS_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                                return;
+                            }
                             out.write(trailers.getBytes(StandardCharsets.US_ASCII));
                             out.flush();
                         }
