@@ -40,6 +40,9 @@ public final class Backoff {
     private final DoubleSupplier random;
     private final Duration stableAfter;
     private final LongSupplier nanoClock;
+    /** {@link #INITIAL} and {@link #MAX}, but for tests that drive many attempts quickly. */
+    private final Duration initial;
+    private final Duration max;
     private int attempt;
     private boolean connected;
     private long connectedAt;
@@ -71,12 +74,22 @@ public final class Backoff {
      * @param nanoClock   a monotonic clock in nanoseconds, such as {@code System::nanoTime}
      */
     public Backoff(DoubleSupplier random, Duration stableAfter, LongSupplier nanoClock) {
+        this(random, stableAfter, nanoClock, INITIAL, MAX);
+    }
+
+    /**
+     * Delays from {@code initial} doubling up to {@code max}, for tests that drive many failed attempts in little time:
+     * the redials while a server restarts stay {@link #INITIAL} apart.
+     */
+    Backoff(DoubleSupplier random, Duration stableAfter, LongSupplier nanoClock, Duration initial, Duration max) {
         if (stableAfter.isNegative()) {
             throw new IllegalArgumentException("stableAfter must not be negative");
         }
         this.random = random;
         this.stableAfter = stableAfter;
         this.nanoClock = nanoClock;
+        this.initial = initial;
+        this.max = max;
     }
 
     /** A connection is up: if it lasts {@code stableAfter}, the delays start over when it ends. */
@@ -184,7 +197,7 @@ public final class Backoff {
 
     private Duration grow() {
         disconnected();
-        long base = Math.min(MAX.toMillis(), INITIAL.toMillis() << Math.min(attempt, 16));
+        long base = Math.min(max.toMillis(), initial.toMillis() << Math.min(attempt, 16));
         attempt++;
         return jittered(base);
     }

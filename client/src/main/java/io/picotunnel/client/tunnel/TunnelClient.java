@@ -135,6 +135,12 @@ public final class TunnelClient implements AutoCloseable {
 
     /** {@code connectTimeout}: see {@link TunnelConnector}; tests give it here, or in {@code config}. */
     TunnelClient(ClientConfig config, YamuxConfig yamuxConfig, Backoff backoff, Duration connectTimeout) {
+        this(config, yamuxConfig, backoff, connectTimeout, TunnelConnector.HANDSHAKE_TIMEOUT);
+    }
+
+    /** {@code handshakeTimeout}: for TLS to the server and the upgrade together ({@link TunnelConnector}). */
+    TunnelClient(ClientConfig config, YamuxConfig yamuxConfig, Backoff backoff, Duration connectTimeout,
+                 Duration handshakeTimeout) {
         this.config = config;
         this.backoff = backoff;
         SslContext ssl = config.server().tls() ? sslContext(config.insecure()) : null;
@@ -144,7 +150,13 @@ public final class TunnelClient implements AutoCloseable {
         this.loop = group.next();
         this.resolver = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("picotunnel-resolve-", 0).factory());
         this.connector = new TunnelConnector(config, ssl, yamuxConfig, streamInitializer(),
-                ClientIdentity.version(), ClientIdentity.hostname(), connectTimeout);
+                ClientIdentity.version(), ClientIdentity.hostname(), connectTimeout)
+                .withHandshakeTimeout(handshakeTimeout);
+    }
+
+    /** The loop all connection state lives on (tests count what is scheduled on it). */
+    EventLoop loop() {
+        return loop;
     }
 
     private ChannelHandler streamInitializer() {
