@@ -18,7 +18,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -58,14 +57,12 @@ class HttpProxyTest {
     }
 
     /**
-     * The class's tunnel replaced by one whose --proxy-timeout is {@link KeepAliveTarget#PACED_PROXY_TIMEOUT} (the
-     * class's is 1 s): for the tests whose target says 102 Processing at a pace within it, so that each gap has over
-     * 1 s to spare on a loaded machine.
+     * The class's tunnel (its proxy timeout 1 s) replaced by {@link TunnelFixture#withPacedProxyTimeout}'s: for the
+     * tests whose target says 102 Processing at a pace within it.
      */
     private void useThePacedProxyTimeout() throws Exception {
         tunnel.close();
-        tunnel = new TunnelFixture(Files.createDirectory(dataDir.resolve("paced")),
-                Map.of(Setting.PROXY_TIMEOUT, KeepAliveTarget.PACED_PROXY_TIMEOUT.toSeconds() + "s"));
+        tunnel = TunnelFixture.withPacedProxyTimeout(dataDir);
     }
 
     private void addService(String domain, String prefix, String target) {

@@ -12,7 +12,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -81,8 +80,7 @@ class ResponseBodyTimeoutTest {
     @Test
     void aBodyThatKeepsMovingArrivesWholeHoweverLongItTakesInAll() throws Exception {
         tunnel.close();
-        tunnel = new TunnelFixture(Files.createDirectory(dataDir.resolve("paced")),
-                Map.of(Setting.PROXY_TIMEOUT, KeepAliveTarget.PACED_PROXY_TIMEOUT.toSeconds() + "s"));
+        tunnel = TunnelFixture.withPacedProxyTimeout(dataDir);
         tunnel.addService(HOST, "/", target.address(), false);
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
             RawHttp.Response response = http.get(HOST, "/trickle");

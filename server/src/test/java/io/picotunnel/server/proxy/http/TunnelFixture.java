@@ -8,8 +8,10 @@ import io.picotunnel.server.ServerConfig;
 import io.picotunnel.server.api.ApiClient;
 import io.picotunnel.server.config.Setting;
 
+import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumMap;
@@ -51,6 +53,15 @@ final class TunnelFixture implements AutoCloseable {
                 tunnel.json().get("token").asText()).withShutdownGrace(Duration.ZERO)));
         client.start();
         assertThat(client.awaitConnected(Duration.ofSeconds(30))).as("tunnel client connected").isTrue();
+    }
+
+    /**
+     * A fixture in {@code dataDir}'s "paced" whose --proxy-timeout is {@link KeepAliveTarget#PACED_PROXY_TIMEOUT}: for
+     * the tests whose target paces its answer within it, so that each gap has over 1 s to spare on a loaded machine.
+     */
+    static TunnelFixture withPacedProxyTimeout(Path dataDir) throws IOException, InterruptedException {
+        return new TunnelFixture(Files.createDirectory(dataDir.resolve("paced")),
+                Map.of(Setting.PROXY_TIMEOUT, KeepAliveTarget.PACED_PROXY_TIMEOUT.toSeconds() + "s"));
     }
 
     /** Adds an enabled http service through the API; answers its id. */
