@@ -2,6 +2,7 @@ package io.picotunnel.server.acme;
 
 import io.picotunnel.server.files.BoundedFileReads;
 import io.picotunnel.server.files.DurableFileWrites;
+import io.picotunnel.server.store.FileErrors;
 import io.picotunnel.server.tls.CertificateLoader;
 import io.picotunnel.server.tls.DomainNames;
 import io.picotunnel.server.tls.PemFiles;
@@ -590,27 +591,40 @@ final class AcmeFiles {
     }
 
     /**
-     * Deletes the certificate stored for {@code domain}: its chain, its key and the note of its ACME directory, and
-     * those of a save cut short beside. The chain in place first, then the one beside, the directory synced after each:
-     * a save cut short after the key's move left the new key in place beside the old chain, which only the new chain
-     * beside was to replace, so that a crash of the machine that kept the deletion of the chain beside and lost the one
-     * in place would leave the old chain with the new key; then the rest, which no chain is left to be paired with.
+     * Deletes the certificate stored for {@code domain}: its key, the note of its ACME directory and its chain, and
+     * those of a save cut short beside. In steps, the directory synced after each, so that a crash of the machine
+     * keeps them in order: the key in place; the chain beside, which says to a load that the key and the note beside
+     * are whole (a save cut short after the key's move left the new key in place beside the old chain, which only the
+     * new chain beside was to replace); the key and the note beside and the note in place; the chain in place last,
+     * which is what the certificate is listed by ({@link #certificateDomains}). Every file of a step is tried, and one
+     * that cannot be deleted ends the deletion there: what is left is listed still, for the next start to try again,
+     * never a key whose chain is gone, which nothing would ever delete, nor a chain beside another's key. Throws naming
+     * each file left and why.
      */
     synchronized void deleteCertificate(String domain) throws IOException {
         Path dir = directory.toAbsolutePath();
-        boolean deleted = false;
-        for (Path chain : List.of(certificateFile(domain), next(certificateFile(domain)))) {
-            if (files.delete(chain)) {
-                files.sync(dir);
-                deleted = true;
+        Path chain = certificateFile(domain);
+        List<List<Path>> steps = List.of(List.of(keyFile(domain)), List.of(next(chain)),
+                List.of(next(keyFile(domain)), next(issuerFile(domain)), issuerFile(domain)), List.of(chain));
+        for (int step = 0; step < steps.size(); step++) {
+            List<IOException> failures = new ArrayList<>();
+            boolean deleted = false;
+            for (Path file : steps.get(step)) {
+                try {
+                    deleted |= files.delete(file);
+                } catch (IOException e) {
+                    failures.add(e);
+                }
             }
-        }
-        for (Path file : List.of(keyFile(domain), issuerFile(domain), next(keyFile(domain)),
-                next(issuerFile(domain)))) {
-            deleted |= files.delete(file);
-        }
-        if (deleted) {
-            files.sync(dir);
+            if (deleted) {
+                files.sync(dir);
+            }
+            if (!failures.isEmpty()) {
+                List<String> staying = steps.subList(step + 1, steps.size()).stream().flatMap(List::stream)
+                        .filter(file -> Files.exists(file, LinkOption.NOFOLLOW_LINKS)).map(Path::toString).toList();
+                throw new IOException(FileErrors.describe(failures, failures.size()) + (staying.isEmpty() ? ""
+                        : "; left too: " + String.join(", ", staying)));
+            }
         }
     }
 

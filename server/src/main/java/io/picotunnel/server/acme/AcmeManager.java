@@ -269,8 +269,8 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         try {
             files.deleteCertificate(domain);
         } catch (IOException e) {
-            log.warn("ACME: cannot delete the certificate of {}, which expired at {} and no service needs ({})", domain,
-                    notAfter, FileErrors.describe(e));
+            log.warn("ACME: cannot delete the certificate of {}, which expired at {} and no service needs ({}); the"
+                    + " next start tries again", domain, notAfter, FileErrors.describe(e));
         }
     }
 

@@ -32,6 +32,7 @@ import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /** The files of ACME (keys, certificates, {@code <domain>.failure}) as ACME writes and reads them back. */
@@ -141,7 +142,8 @@ class AcmeFilesTest {
 
     /**
      * A certificate deleted from any state a crash cut short its save in, then a crash of the machine at any step of
-     * the deletion: the next load finds no certificate, or one with its own key, never a chain beside another's key.
+     * the deletion: the next load finds no certificate, or one with its own key, never a chain beside another's key;
+     * and what is left is listed by its chain, for the next start to delete, never a key with nothing to list it.
      */
     @Test
     void aCrashAtAnyStepOfADeletionAfterASaveCutShortLeavesNoChainBesideAnothersKey() throws Exception {
@@ -156,12 +158,43 @@ class AcmeFilesTest {
             assertThat(DirectoryNames.of(deleted)).as("all deleted after a save cut short %s", cutShort.getValue())
                     .isEmpty();
             for (var crash : deletion.statesAfterACrash(cutShort.getKey()).entrySet()) {
-                AcmeFiles files = new AcmeFiles(CrashStates.write(crash.getKey(), acme.resolve("crash-" + crashes++)),
-                        DIRECTORY);
-                loadIfAnyWithItsOwnKey(files, "a crash of a save " + cutShort.getValue() + ", then of its deletion "
-                        + crash.getValue());
+                Path crashed = CrashStates.write(crash.getKey(), acme.resolve("crash-" + crashes++));
+                AcmeFiles files = new AcmeFiles(crashed, DIRECTORY);
+                String when = "a crash of a save " + cutShort.getValue() + ", then of its deletion " + crash.getValue();
+                if (!DirectoryNames.of(crashed).isEmpty()) {
+                    assertThat(files.certificateDomains()).as("what is left listed, %s", when)
+                            .containsExactly("app.test");
+                }
+                loadIfAnyWithItsOwnKey(files, when);
             }
         }
+    }
+
+    /**
+     * A file of a certificate that cannot be deleted (here its note) ends its deletion with the chain in place, by
+     * which the certificate is listed, and the error names both; the others are deleted, and a later deletion, the
+     * obstacle gone, deletes the rest. The chain went first, and a key beside, after the note, stayed with nothing to
+     * list it.
+     */
+    @Test
+    void aFileOfACertificateThatCannotBeDeletedLeavesItListedForALaterDeletionThatTakesTheRest() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        files.store("app.test", issued.keyPair(), chainPem(issued));
+        Path note = files.issuerFile("app.test");
+        Files.delete(note);
+        Files.createDirectories(note.resolve("not-empty"));
+        Files.writeString(acme.resolve("app.test.key.next"), "a key a save cut short wrote beside");
+
+        Throwable failed = catchThrowable(() -> files.deleteCertificate("app.test"));
+
+        assertThat(DirectoryNames.of(acme)).containsExactlyInAnyOrder("app.test.crt", "app.test.directory");
+        assertThat(files.certificateDomains()).containsExactly("app.test");
+        assertThat(failed).isInstanceOf(IOException.class)
+                .hasMessage(note + " is a directory, and not empty; left too: " + files.certificateFile("app.test"));
+        Files.delete(note.resolve("not-empty"));
+        files.deleteCertificate("app.test");
+        assertThat(DirectoryNames.of(acme)).as("nothing of the certificate left").isEmpty();
     }
 
     /**

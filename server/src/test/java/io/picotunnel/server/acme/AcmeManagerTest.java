@@ -23,6 +23,7 @@ import io.picotunnel.server.tls.TestCertificates;
 import io.picotunnel.server.tls.TestHttpBackend;
 import io.picotunnel.server.tls.TlsAlpnChallenges;
 import io.netty.handler.ssl.SslContext;
+import io.picotunnel.testkit.DirectoryNames;
 import io.picotunnel.testkit.HttpHead;
 import io.picotunnel.testkit.ImmutableFile;
 import io.picotunnel.testkit.LogCapture;
@@ -1019,16 +1020,13 @@ class AcmeManagerTest {
         Path acmeFiles = Files.createDirectories(data.resolve("certs/acme"));
         AcmeFiles files = new AcmeFiles(acmeFiles, unused.directoryUri().toString());
         Instant now = clock.instant();
-        TestCertificates ca = new TestCertificates();
         Path stuck = Files.writeString(acmeFiles.resolve(".tmp4711.tmp"), "a key cut short");
         Path leftNote = Files.writeString(acmeFiles.resolve(".tmp815.tmp"), "a note cut short");
         files.storeFailure("gone.test", new OrderFailure(3, now.plus(Duration.ofDays(1)), "earlier error"));
         files.storeOrder("gone.test", new PendingOrder(URI.create("http://127.0.0.1:9/order/gone.test").toURL(),
                 EcKeys.newKeyPair()));
-        writeAcmeCertificate(ca.issueValid(now.minus(Duration.ofDays(90)), now.minus(Duration.ofDays(1)), "gone.test"),
-                "gone.test");
-        writeAcmeCertificate(ca.issueValid(now.minus(Duration.ofDays(90)), now.minus(Duration.ofDays(1)), "keyed.test"),
-                "keyed.test");
+        writeExpiredAcmeCertificate("gone.test");
+        writeExpiredAcmeCertificate("keyed.test");
         Path keyInTheWay = acmeFiles.resolve("keyed.test.key");
         Files.delete(keyInTheWay);
         Files.createDirectories(keyInTheWay.resolve("not-empty"));
@@ -1046,8 +1044,8 @@ class AcmeManagerTest {
         }
 
         assertThat(List.of(leftNote, files.failureFile("gone.test"), files.certificateFile("gone.test"),
-                files.keyFile("gone.test"), files.certificateFile("keyed.test")))
-                .allSatisfy(file -> assertThat(file).doesNotExist());
+                files.keyFile("gone.test"))).allSatisfy(file -> assertThat(file).doesNotExist());
+        assertThat(files.certificateFile("keyed.test")).as("listed still, for the next start").exists();
         assertThat(warnings).satisfiesExactly(
                 temporary -> assertThat(temporary).isEqualTo("ACME: cannot delete the temporary files left in "
                         + acmeFiles + " by writes a crash cut short (" + stuck + ": Operation not permitted); a key"
@@ -1055,7 +1053,46 @@ class AcmeManagerTest {
                         + " the next start tries again"),
                 certificate -> assertThat(certificate).startsWith("ACME: cannot delete the certificate of keyed.test,"
                         + " which expired at ").endsWith(" and no service needs (" + keyInTheWay
-                        + " is a directory, and not empty)"));
+                        + " is a directory, and not empty; left too: " + files.issuerFile("keyed.test") + ", "
+                        + files.certificateFile("keyed.test") + "); the next start tries again"));
+    }
+
+    /**
+     * An expired certificate's key that cannot be deleted keeps its chain, by which the next start finds the
+     * certificate and deletes it whole once it can; the chain went first, and the key stayed with nothing to list it.
+     */
+    @Test
+    void anExpiredCertificateWhoseKeyCannotBeDeletedIsDeletedWholeByTheNextStartThatCan() throws Exception {
+        AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofHours(1), AcmeSettings.HTTP_01);
+        Path acmeFiles = Files.createDirectories(data.resolve("certs/acme"));
+        AcmeFiles files = new AcmeFiles(acmeFiles, unused.directoryUri().toString());
+        writeExpiredAcmeCertificate("gone.test");
+        Path key = files.keyFile("gone.test");
+        List<String> warnings;
+        try (ImmutableFile immutable = ImmutableFile.make(key);
+             LogCapture log = new LogCapture(AcmeManager.class, Level.INFO)) {
+            startManagerWithoutServerDomain(unused);
+
+            acme.servicesLoaded();
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> !log.messages(Level.WARN).isEmpty());
+            acme.close();
+            warnings = log.messages(Level.WARN);
+            assertThat(immutable.path()).exists();
+        }
+
+        assertThat(List.of(key, files.issuerFile("gone.test"), files.certificateFile("gone.test")))
+                .allSatisfy(file -> assertThat(file).exists());
+        assertThat(warnings).singleElement().asString().startsWith("ACME: cannot delete the certificate of gone.test,"
+                + " which expired at ").endsWith(" and no service needs (" + key + ": Operation not permitted; left"
+                + " too: " + files.issuerFile("gone.test") + ", " + files.certificateFile("gone.test") + "); the next"
+                + " start tries again");
+
+        startManagerWithoutServerDomain(unused);
+        acme.servicesLoaded();
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(DirectoryNames.of(acmeFiles))
+                .as("nothing of the certificate left").isEmpty());
     }
 
     @Test
@@ -1109,6 +1146,13 @@ class AcmeManagerTest {
         }
         assertThat(acmeFiles.resolve("broken.test.crt")).as("not ours to judge: it stays").exists();
         assertThat(acmeFiles.resolve("broken.test.key")).exists();
+    }
+
+    /** A certificate of {@code domain} that expired a day ago, as ACME stores it. */
+    private void writeExpiredAcmeCertificate(String domain) throws Exception {
+        Instant now = clock.instant();
+        writeAcmeCertificate(new TestCertificates().issueValid(now.minus(Duration.ofDays(90)),
+                now.minus(Duration.ofDays(1)), domain), domain);
     }
 
     /** Writes {@code issued} where ACME keeps the certificates it obtained, as obtained through {@code unused}. */
