@@ -18,11 +18,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 
 /**
@@ -34,6 +36,8 @@ import java.util.function.Predicate;
 public final class DurableFileWrites {
 
     private static final Logger log = LoggerFactory.getLogger(DurableFileWrites.class);
+    /** Before {@link #STANDARD}, which takes its numbers. */
+    private static final SecureRandom random = new SecureRandom();
     private static final DurableFileWrites STANDARD = new DurableFileWrites(DirectorySync::sync);
     /** How the name of each file written before it takes its own begins (and ends). */
     static final String TEMPORARY_PREFIX = ".tmp";
@@ -43,7 +47,8 @@ public final class DurableFileWrites {
     private static final int MAX_FAILURES_KEPT = 3;
     /** How many names {@link #createTemporaryFile} tries before it gives up: another file has each of them. */
     private static final int MAX_TEMPORARY_NAMES_TRIED = 100;
-    private static final SecureRandom random = new SecureRandom();
+    /** What a temporary file has where its directory's file store has no POSIX permissions but its file system does. */
+    private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
 
     /** A file written whole, to take the name of another in the same directory. */
     public record Move(Path from, Path to) {
@@ -71,6 +76,7 @@ public final class DurableFileWrites {
     private final PosixPermissions.FileStoreLookup fileStore;
     private final Mover mover;
     private final Deleter deleter;
+    private final LongSupplier temporaryNumbers;
     private final AtomicBoolean syncFailureLogged = new AtomicBoolean();
 
     /** {@code syncDirectory}: {@link DirectorySync#sync} but in tests; see {@link #standard()}. */
@@ -86,10 +92,17 @@ public final class DurableFileWrites {
     /** {@code deleter}: {@link Files#deleteIfExists} but in tests. */
     DurableFileWrites(Predicate<Path> syncDirectory, PosixPermissions.FileStoreLookup fileStore, Mover mover,
             Deleter deleter) {
+        this(syncDirectory, fileStore, mover, deleter, random::nextLong);
+    }
+
+    /** {@code temporaryNumbers}: the numbers in the names of temporary files, random but in tests. */
+    DurableFileWrites(Predicate<Path> syncDirectory, PosixPermissions.FileStoreLookup fileStore, Mover mover,
+            Deleter deleter, LongSupplier temporaryNumbers) {
         this.syncDirectory = syncDirectory;
         this.fileStore = fileStore;
         this.mover = mover;
         this.deleter = deleter;
+        this.temporaryNumbers = temporaryNumbers;
     }
 
     /** The server's writes, which sync with {@link DirectorySync#sync} and say once when they cannot. */
@@ -116,7 +129,7 @@ public final class DurableFileWrites {
      */
     public void writeWhole(Path file, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
-        Path temporary = createTemporaryFile(dir, PosixPermissions.initial(dir, permissions, fileStore));
+        Path temporary = createTemporaryFile(dir, permissions);
         try {
             try (FileOutputStream out = new FileOutputStream(temporary.toFile())) {
                 out.write(content);
@@ -136,11 +149,18 @@ public final class DurableFileWrites {
     /**
      * A new empty file in {@code dir} with a name {@link #isTemporaryName} tells from any other: {@code .tmp}, a random
      * unsigned 64-bit number, {@code .tmp}. Short, where one after the file's (a domain's of 253 characters) could pass
-     * NAME_MAX's 255; made here rather than by {@link Files#createTempFile}, whose names the JDK may change.
+     * NAME_MAX's 255; made here rather than by {@link Files#createTempFile}, whose names the JDK may change. Created
+     * with its permissions, never another's file: {@code permissions} where {@link PosixPermissions#initial} gives
+     * them, else owner-only where the file system takes POSIX ones (a file store it says has none), as
+     * {@link Files#createTempFile} did, where the umask's {@code rw-r--r--} let anyone read a key or a token.
      */
-    private static Path createTemporaryFile(Path dir, FileAttribute<?>[] attributes) throws IOException {
+    Path createTemporaryFile(Path dir, Set<PosixFilePermission> permissions) throws IOException {
+        FileAttribute<?>[] attributes = PosixPermissions.initial(dir, permissions, fileStore);
+        if (attributes.length == 0 && dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            attributes = new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_ONLY)};
+        }
         for (int tried = 1; ; tried++) {
-            String number = Long.toUnsignedString(random.nextLong());
+            String number = Long.toUnsignedString(temporaryNumbers.getAsLong());
             Path temporary = dir.resolve(TEMPORARY_PREFIX + number + TEMPORARY_PREFIX);
             try {
                 return Files.createFile(temporary, attributes);

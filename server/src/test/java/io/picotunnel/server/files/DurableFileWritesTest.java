@@ -12,6 +12,9 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,16 +22,21 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Files written whole, then named, then their names synced, on a real file system. */
 class DurableFileWritesTest {
 
     private static final Set<PosixFilePermission> READABLE = PosixFilePermissions.fromString("rw-r--r--");
+    private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
 
     @TempDir
     Path dir;
@@ -303,5 +311,97 @@ class DurableFileWritesTest {
                 ".tmp-7.tmp", ".tmp18446744073709551616.tmp", ".tmp 7.tmp", ".tmp7.tmp.tmp", "tmp7.tmp", ".tmp7.tm",
                 ".tmp\u0667.tmp"))
                 .allSatisfy(name -> assertThat(DurableFileWrites.isTemporaryName(name)).as(name).isFalse());
+    }
+
+    /**
+     * A key's or a token's temporary file is owner-only from its creation, empty, before a byte is in it, and when it
+     * takes the file's name; a readable file's has the permissions asked. Files.createFile without them made it with
+     * the umask's rw-r--r--: anyone could read the key while it was written.
+     */
+    @Test
+    void aTemporaryFileHasThePermissionsAskedFromItsCreation() throws IOException {
+        Path created = DurableFileWrites.standard().createTemporaryFile(dir, OWNER_ONLY);
+        assertThat(created).isEmptyFile();
+        assertThat(Files.getPosixFilePermissions(created)).isEqualTo(OWNER_ONLY);
+        assertThat(Files.getPosixFilePermissions(DurableFileWrites.standard().createTemporaryFile(dir, READABLE)))
+                .isEqualTo(READABLE);
+        Map<String, Set<PosixFilePermission>> atMove = new LinkedHashMap<>();
+        DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, Files::getFileStore,
+                (from, to, options) -> {
+                    atMove.put(to.getFileName().toString(), Files.getPosixFilePermissions(from));
+                    Files.move(from, to, options);
+                });
+
+        writes.replace(dir.resolve("key"), "key".getBytes(StandardCharsets.US_ASCII), OWNER_ONLY);
+        writes.replace(dir.resolve("chain"), "chain".getBytes(StandardCharsets.US_ASCII), READABLE);
+
+        assertThat(atMove).containsExactly(Map.entry("key", OWNER_ONLY), Map.entry("chain", READABLE));
+        assertThat(Files.getPosixFilePermissions(dir.resolve("key"))).isEqualTo(OWNER_ONLY);
+    }
+
+    /**
+     * Where the directory's file store says it has no POSIX permissions but its file system takes them (Linux's),
+     * the temporary file is owner-only, as Files.createTempFile made it: created with none, it had the umask's
+     * rw-r--r--, and a key or a token written there stayed readable by anyone.
+     */
+    @Test
+    void aFileStoreWithoutPosixPermissionsOnAFileSystemWithThemGetsAnOwnerOnlyTemporaryFile() throws IOException {
+        Path probe = Files.createFile(dir.resolve("probe"));
+        assumeTrue(Files.getPosixFilePermissions(probe).contains(PosixFilePermission.OTHERS_READ),
+                "the umask lets others read a file created without permissions");
+        Files.delete(probe);
+        try (FileSystem zip = FileSystems.newFileSystem(dir.resolve("store.zip"), Map.of("create", "true"))) {
+            PosixPermissions.FileStoreLookup withoutPosix = path -> Files.getFileStore(zip.getPath("/"));
+            List<Set<PosixFilePermission>> atMove = new ArrayList<>();
+            DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, withoutPosix, (from, to, options) -> {
+                atMove.add(Files.getPosixFilePermissions(from));
+                Files.move(from, to, options);
+            });
+
+            assertThat(Files.getPosixFilePermissions(writes.createTemporaryFile(dir, OWNER_ONLY)))
+                    .isEqualTo(OWNER_ONLY);
+            writes.replace(dir.resolve("key"), "key".getBytes(StandardCharsets.US_ASCII), OWNER_ONLY);
+
+            assertThat(atMove).containsExactly(OWNER_ONLY);
+            assertThat(Files.getPosixFilePermissions(dir.resolve("key"))).isEqualTo(OWNER_ONLY);
+        }
+    }
+
+    /**
+     * A name another file has already (a crash's temporary file, an operator's) is passed over for the next number,
+     * that file untouched; a write that finds only taken names gives up after 100 with FileAlreadyExistsException.
+     * Opened without CREATE_NEW, the other file was written over and moved away; without a bound, a loop for good.
+     */
+    @Test
+    void aTemporaryNameThatIsTakenIsPassedOverAndTheOtherFileLeftAsItWas() throws IOException {
+        Path taken = Files.writeString(dir.resolve(".tmp7.tmp"), "another's");
+        List<String> temporaryNames = new ArrayList<>();
+        long[] numbers = {7, 7, 8};
+        AtomicInteger drawn = new AtomicInteger();
+        DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, Files::getFileStore,
+                (from, to, options) -> {
+                    temporaryNames.add(from.getFileName().toString());
+                    Files.move(from, to, options);
+                }, Files::deleteIfExists, () -> numbers[drawn.getAndIncrement()]);
+
+        writes.replace(dir.resolve("note"), new byte[] {1}, READABLE);
+
+        assertThat(temporaryNames).containsExactly(".tmp8.tmp");
+        assertThat(drawn).hasValue(3);
+        assertThat(taken).hasContent("another's");
+
+        AtomicInteger drawnAlwaysTaken = new AtomicInteger();
+        DurableFileWrites alwaysTaken = new DurableFileWrites(DirectorySync::sync, Files::getFileStore, Files::move,
+                Files::deleteIfExists, () -> {
+                    drawnAlwaysTaken.incrementAndGet();
+                    return 7;
+                });
+
+        assertThatThrownBy(() -> alwaysTaken.replace(dir.resolve("note"), new byte[] {2}, READABLE))
+                .isInstanceOf(FileAlreadyExistsException.class).hasMessage(taken.toString());
+        assertThat(drawnAlwaysTaken).hasValue(100);
+        assertThat(taken).hasContent("another's");
+        assertThat(DirectoryNames.of(dir)).containsExactly(".tmp7.tmp", "note");
+        assertThat(dir.resolve("note")).hasBinaryContent(new byte[] {1});
     }
 }
