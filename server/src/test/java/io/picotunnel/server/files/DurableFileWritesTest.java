@@ -311,6 +311,20 @@ class DurableFileWritesTest {
                 ".tmp-7.tmp", ".tmp18446744073709551616.tmp", ".tmp 7.tmp", ".tmp7.tmp.tmp", "tmp7.tmp", ".tmp7.tm",
                 ".tmp\u0667.tmp"))
                 .allSatisfy(name -> assertThat(DurableFileWrites.isTemporaryName(name)).as(name).isFalse());
+        List<String> others = List.of(".tmp.tmp", ".tmp-backup.tmp", ".tmp.admin-token.tmp", ".tmp07.tmp",
+                ".tmp+7.tmp", ".tmp-7.tmp", ".tmp18446744073709551616.tmp", ".tmp 7.tmp", ".tmp7.tmp.tmp");
+        for (String name : others) {
+            Files.writeString(dir.resolve(name), "an operator's");
+        }
+        for (String name : List.of(".tmp0.tmp", ".tmp7.tmp", ".tmp18446744073709551615.tmp")) {
+            Files.writeString(dir.resolve(name), "a note cut short");
+        }
+
+        assertThat(DurableFileWrites.standard().deleteLeftTemporaryFiles(dir).deleted()).isEqualTo(3);
+
+        List<String> kept = new ArrayList<>(others);
+        kept.add("note");
+        assertThat(DirectoryNames.of(dir)).containsExactlyInAnyOrderElementsOf(kept);
     }
 
     /**
