@@ -81,6 +81,15 @@ final class RawPeer implements AutoCloseable {
         channel.runPendingTasks();
     }
 
+    /**
+     * The connection closes as a real one does, the session's timers left to run: {@link EmbeddedChannel#close()}
+     * would cancel every task scheduled on the loop, those the session sets as it ends among them.
+     */
+    void loseConnection() {
+        channel.unsafe().close(channel.voidPromise());
+        channel.runPendingTasks();
+    }
+
     @Override
     public void close() {
         channel.finishAndReleaseAll();

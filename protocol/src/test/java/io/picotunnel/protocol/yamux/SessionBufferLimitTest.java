@@ -2,9 +2,11 @@ package io.picotunnel.protocol.yamux;
 
 import ch.qos.logback.classic.Level;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
+import io.picotunnel.protocol.buffer.Leaks;
 import io.picotunnel.protocol.config.Durations;
 import io.picotunnel.protocol.log.OncePerIntervalLog;
 import io.picotunnel.testkit.LogCapture;
@@ -318,10 +320,14 @@ class SessionBufferLimitTest {
      */
     @Test
     void aStreamEndedOnTheWireWhoseReaderStalledLongestIsResetNotTheOneStillReceiving() {
-        RawPeer p = new RawPeer(YamuxRole.SERVER, YamuxConfig.defaults().withWindowAutoTuning(false)
-                .withMaxStreamWindow(WINDOW).withKeepAliveInterval(Duration.ZERO)
-                .withSessionBufferLimit(2L * WINDOW), StreamRecorder.forEachStream(streams,
-                ch -> ch.config().setAutoRead(false)));
+        UnpooledByteBufAllocator copies = Leaks.countingAllocator();
+        YamuxConfig config = YamuxConfig.defaults().withWindowAutoTuning(false).withMaxStreamWindow(WINDOW)
+                .withKeepAliveInterval(Duration.ZERO).withSessionBufferLimit(2L * WINDOW);
+        RawPeer p = new RawPeer(YamuxRole.SERVER, config, StreamRecorder.forEachStream(streams, ch -> {
+            ch.config().setAutoRead(false);
+            ch.config().setAllocator(copies);
+        }));
+        p.session.heapCopyAllocator(copies);
         peer = p;
         for (int id : new int[] {1, 3}) {
             open(p, id);
@@ -344,6 +350,16 @@ class SessionBufferLimitTest {
         assertThat(recorder(5).channel.isReset()).isFalse();
         assertThat(resetStreams(p)).as("no RST for a stream that ended on the wire").isEmpty();
         assertThat(p.session.inboundHeld()).isEqualTo(2L * WINDOW);
+
+        // The session ends: stream 3, ended on the wire, keeps its bytes for its reader, which never takes them, so
+        // the stalled reader timeout gives them back.
+        p.loseConnection();
+        assertThat(recorder(3).channel.isOpen()).as("its data is complete and stays its reader's for now").isTrue();
+        assertThat(copies.metric().usedDirectMemory() + copies.metric().usedHeapMemory()).isEqualTo(WINDOW);
+        p.advance(config.stalledReaderTimeout().toMillis());
+        assertThat(recorder(3).channel.isReset()).isTrue();
+        assertThat(p.session.inboundHeld()).isZero();
+        Leaks.assertAllReleased(copies, "the copies the streams held for their readers");
     }
 
     /**
