@@ -198,6 +198,35 @@ class AcmeFilesTest {
     }
 
     /**
+     * A file that cannot be deleted first in its step (here the note beside) leaves the others of the step deleted
+     * still (the key beside and the note in place), and the chain in place, listed; the domain wanted again, the load
+     * finds no certificate in that chain without its key, and the certificate saved for it is the one loaded, with its
+     * own key.
+     */
+    @Test
+    void aDeletionCutShortInItsStepDeletesTheStepsOtherFilesAndTheDomainWantedAgainGetsItsNewCertificate()
+            throws Exception {
+        TestCertificates.Issued expired = new TestCertificates().issue("app.test");
+        TestCertificates.Issued wantedAgain = new TestCertificates().issue("app.test");
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        files.store("app.test", expired.keyPair(), chainPem(expired));
+        Path noteBeside = acme.resolve("app.test.directory.next");
+        Files.createDirectories(noteBeside.resolve("not-empty"));
+        Files.writeString(acme.resolve("app.test.key.next"), "a key a save cut short wrote beside");
+
+        assertThatThrownBy(() -> files.deleteCertificate("app.test")).isInstanceOf(IOException.class)
+                .hasMessage(noteBeside + " is a directory, and not empty; left too: "
+                        + files.certificateFile("app.test"));
+
+        assertThat(DirectoryNames.of(acme)).containsExactlyInAnyOrder("app.test.crt", "app.test.directory.next");
+        assertThat(files.certificateDomains()).containsExactly("app.test");
+        Files.delete(noteBeside.resolve("not-empty"));
+        assertThat(files.load("app.test")).as("the chain left without its key").isEmpty();
+        files.store("app.test", wantedAgain.keyPair(), chainPem(wantedAgain));
+        assertThat(loadIfAnyWithItsOwnKey(files, "saved after a deletion cut short")).contains(wantedAgain.chain());
+    }
+
+    /**
      * A save that failed (a full disk) between the key's move and the chain's leaves the new key in place and its chain
      * beside; the next save moves that chain into place before it writes its own key beside, which a load completing
      * it after a failure of its own would otherwise pair with that chain.
