@@ -120,7 +120,8 @@ public final class DurableFileWrites {
     }
 
     /**
-     * Replaces {@code file} with {@code content}, with {@code permissions} where the file system has POSIX ones,
+     * Replaces {@code file} with {@code content}, with {@code permissions} where its directory has POSIX ones
+     * ({@link PosixPermissions#supported}), owner-only where only its file system has ({@link #createTemporaryFile}),
      * through a temporary file written and on the disk first, then moved over it as {@link #moveIntoPlace} moves;
      * its directory is not synced: for a file moved into place after, with others, and synced with them. Done on a
      * thread interrupted too (the ACME thread, interrupted by the server's shutdown, still saves its certificate):
