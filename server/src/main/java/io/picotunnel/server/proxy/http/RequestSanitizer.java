@@ -52,7 +52,8 @@ final class RequestSanitizer {
      * forwarding ({@link #FORWARDING}) and identity headers ({@link AccessControl#IDENTITY_HEADERS}), which only the
      * proxy sets; the fields RFC 9110 6.5.1 keeps out of trailers: how the message is framed, where it goes, who sends
      * it, how it is to be answered and what its content is; Origin and Sec-Fetch-*, which the gate checks in the head;
-     * and the method overrides, which frameworks take for the request's method. Not Content-Digest or Repr-Digest,
+     * and the method overrides, which frameworks take for the request's method (kept in the head, where the request's
+     * sender chose them as it chose the method: the proxy grants nothing by method). Not Content-Digest or Repr-Digest,
      * made to go in trailers (RFC 9530).
      */
     static final HeaderNameSet NOT_IN_TRAILERS = HeaderNameSet.of(Stream.of(FORWARDING_NAMES,
