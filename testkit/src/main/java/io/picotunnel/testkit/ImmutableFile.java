@@ -3,7 +3,6 @@ package io.picotunnel.testkit;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -58,9 +57,10 @@ public final class ImmutableFile implements AutoCloseable {
 
     private static boolean chattr(String change, Path file) {
         try {
-            Process chattr = new ProcessBuilder("chattr", change, file.toString()).redirectErrorStream(true).start();
+            // Its output discarded, not read: a read to the end would wait for a hung chattr without the bound below.
+            Process chattr = new ProcessBuilder("chattr", change, file.toString()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             try {
-                chattr.getInputStream().transferTo(OutputStream.nullOutputStream());
                 return chattr.waitFor(30, TimeUnit.SECONDS) && chattr.exitValue() == 0;
             } finally {
                 chattr.destroyForcibly();
