@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,8 +46,6 @@ public final class DurableFileWrites {
     private static final int MAX_FAILURES_KEPT = 3;
     /** How many names {@link #createTemporaryFile} tries before it gives up: another file has each of them. */
     private static final int MAX_TEMPORARY_NAMES_TRIED = 100;
-    /** What a temporary file has where its directory's file store has no POSIX permissions but its file system does. */
-    private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
 
     /** A file written whole, to take the name of another in the same directory. */
     public record Move(Path from, Path to) {
@@ -121,7 +118,7 @@ public final class DurableFileWrites {
 
     /**
      * Replaces {@code file} with {@code content}, with {@code permissions} where its directory has POSIX ones
-     * ({@link PosixPermissions#supported}), owner-only where only its file system has ({@link #createTemporaryFile}),
+     * ({@link PosixPermissions#supported}), only the owner's of them where only its file system has ({@link #initial}),
      * through a temporary file written and on the disk first, then moved over it as {@link #moveIntoPlace} moves;
      * its directory is not synced: for a file moved into place after, with others, and synced with them. Done on a
      * thread interrupted too (the ACME thread, interrupted by the server's shutdown, still saves its certificate):
@@ -148,18 +145,21 @@ public final class DurableFileWrites {
     }
 
     /**
+     * {@link PosixPermissions#initial}, the file store looked up as these writes look it up: the attributes that create
+     * a file or a directory in {@code dir} with {@code permissions}, or only the owner's of them, or none.
+     */
+    public FileAttribute<?>[] initial(Path dir, Set<PosixFilePermission> permissions) {
+        return PosixPermissions.initial(dir, permissions, fileStore);
+    }
+
+    /**
      * A new empty file in {@code dir} with a name {@link #isTemporaryName} tells from any other: {@code .tmp}, a random
      * unsigned 64-bit number, {@code .tmp}. Short, where one after the file's (a domain's of 253 characters) could pass
      * NAME_MAX's 255; made here rather than by {@link Files#createTempFile}, whose names the JDK may change. Created
-     * with its permissions, never another's file: {@code permissions} where {@link PosixPermissions#initial} gives
-     * them, else owner-only where the file system takes POSIX ones (a file store it says has none), as
-     * {@link Files#createTempFile} did, where the umask's {@code rw-r--r--} let anyone read a key or a token.
+     * with its permissions ({@link #initial}), never another's file.
      */
     Path createTemporaryFile(Path dir, Set<PosixFilePermission> permissions) throws IOException {
-        FileAttribute<?>[] attributes = PosixPermissions.initial(dir, permissions, fileStore);
-        if (attributes.length == 0 && dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-            attributes = new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_ONLY)};
-        }
+        FileAttribute<?>[] attributes = initial(dir, permissions);
         for (int tried = 1; ; tried++) {
             String number = Long.toUnsignedString(temporaryNumbers.getAsLong());
             Path temporary = dir.resolve(TEMPORARY_PREFIX + number + TEMPORARY_PREFIX);

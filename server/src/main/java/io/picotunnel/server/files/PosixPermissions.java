@@ -8,10 +8,14 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
 import java.util.Set;
 
 /** Whether a directory's files have POSIX permissions, asked the same way wherever the server sets a file's mode. */
 public final class PosixPermissions {
+
+    private static final Set<PosixFilePermission> OWNERS = EnumSet.of(PosixFilePermission.OWNER_READ,
+            PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
 
     private PosixPermissions() {
     }
@@ -27,7 +31,7 @@ public final class PosixPermissions {
     }
 
     /** As {@link #supported(Path)}, the file store looked up by {@code fileStore}: {@link Files#getFileStore} but in tests. */
-    static boolean supported(Path dir, FileStoreLookup fileStore) {
+    public static boolean supported(Path dir, FileStoreLookup fileStore) {
         Path existing = dir.toAbsolutePath();
         while (existing.getParent() != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) {
             existing = existing.getParent();
@@ -40,23 +44,33 @@ public final class PosixPermissions {
     }
 
     /**
-     * The attributes that create a file or a directory in {@code dir} with {@code permissions} where it has POSIX ones
-     * ({@link #supported}); none where it has not, where {@link Files#createFile} and the like refuse the permissions
-     * (UnsupportedOperationException) and would create nothing.
+     * The attributes that create a file or a directory in {@code dir}: with {@code permissions} where it has POSIX ones
+     * ({@link #supported}); with only the owner's of them where its file store says it has none but its file system
+     * takes them (a store the JDK's fstypes.properties marks so on Linux, whose {@link Files#createFile} and the like
+     * take the mode whatever the store says, and without it give the umask's, {@code rw-r--r--}: a key, a token or a
+     * database readable by anyone); none where its file system has no POSIX permissions: Windows' refuses them with
+     * UnsupportedOperationException and would create nothing (a zip file's takes them without a word).
      */
     public static FileAttribute<?>[] initial(Path dir, Set<PosixFilePermission> permissions) {
         return initial(dir, permissions, Files::getFileStore);
     }
 
     /** As {@link #initial(Path, Set)}, the file store looked up by {@code fileStore}. */
-    static FileAttribute<?>[] initial(Path dir, Set<PosixFilePermission> permissions, FileStoreLookup fileStore) {
-        return supported(dir, fileStore)
-                ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(permissions)}
-                : new FileAttribute<?>[0];
+    public static FileAttribute<?>[] initial(Path dir, Set<PosixFilePermission> permissions,
+            FileStoreLookup fileStore) {
+        if (supported(dir, fileStore)) {
+            return new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(permissions)};
+        }
+        if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Set<PosixFilePermission> ownersOnly = EnumSet.noneOf(PosixFilePermission.class);
+            permissions.stream().filter(OWNERS::contains).forEach(ownersOnly::add);
+            return new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(ownersOnly)};
+        }
+        return new FileAttribute<?>[0];
     }
 
-    /** {@link Files#getFileStore}'s signature. */
-    interface FileStoreLookup {
+    /** {@link Files#getFileStore}'s signature: it, but in tests. */
+    public interface FileStoreLookup {
         FileStore of(Path path) throws IOException;
     }
 }

@@ -69,6 +69,11 @@ public final class Backup {
      * another user can still open them.
      */
     static Written run(Path dataDir, Path target, Runnable whileOpen) {
+        return run(dataDir, target, whileOpen, Files::getFileStore);
+    }
+
+    /** As {@link #run(Path, Path, Runnable)}, the target's file store looked up by {@code fileStore}. */
+    static Written run(Path dataDir, Path target, Runnable whileOpen, PosixPermissions.FileStoreLookup fileStore) {
         Path database = AbsolutePaths.withoutDotSegments(dataDir.resolve(Store.DATABASE_FILE));
         // A data directory this user may not look into (the server's, 0700) is not one without a database.
         String unreadable = unreadable(database);
@@ -116,7 +121,8 @@ public final class Backup {
         Runtime.getRuntime().addShutdownHook(cleanUp);
         try {
             Files.deleteIfExists(partial);
-            Files.createFile(partial, PosixPermissions.initial(parent, PosixFilePermissions.fromString("rw-------")));
+            Files.createFile(partial,
+                    PosixPermissions.initial(parent, PosixFilePermissions.fromString("rw-------"), fileStore));
             SQLiteConfig config = new SQLiteConfig();
             config.setBusyTimeout(10_000);
             try (Connection connection = config.createConnection(Database.url(database))) {

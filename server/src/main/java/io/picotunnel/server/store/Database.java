@@ -15,6 +15,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
@@ -89,9 +90,14 @@ public final class Database implements AutoCloseable {
 
     /** As {@link #open(Path)}, a read waiting at most {@code readWait} for a free read connection. */
     static Database open(Path file, Duration readWait) {
+        return open(file, readWait, Files::getFileStore);
+    }
+
+    /** As {@link #open(Path, Duration)}, the file store of the database's directory looked up by {@code fileStore}. */
+    static Database open(Path file, Duration readWait, PosixPermissions.FileStoreLookup fileStore) {
         refuseWhatIsNotAFile(file);
         try {
-            return openAndMigrate(file, readWait);
+            return openAndMigrate(file, readWait, fileStore);
         } catch (StoreException e) {
             throw openFailure(file, e);
         }
@@ -185,9 +191,9 @@ public final class Database implements AutoCloseable {
         return Optional.empty();
     }
 
-    private static Database openAndMigrate(Path file, Duration readWait) {
+    private static Database openAndMigrate(Path file, Duration readWait, PosixPermissions.FileStoreLookup fileStore) {
         refuseAnotherProgramsDatabase(file);
-        createPrivately(file);
+        createPrivately(file, fileStore);
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
         // FULL: a commit returns only once its WAL frames are on disk, so a write the API answered 2xx survives
@@ -340,19 +346,25 @@ public final class Database implements AutoCloseable {
     }
 
     /**
-     * SQLite creates its -wal and -shm files with the mode of the database file, so this covers them too. The mode of
-     * a file that has it already is not set again: that would fail on a file the server can write but not chmod.
+     * SQLite creates its -wal and -shm files with the mode of the database file, so this covers them too: owner-only
+     * wherever the file system has POSIX permissions ({@link PosixPermissions#initial}), its file store too or not.
+     * The mode of a file that has it already is not set again: that would fail on a file the server can write but not
+     * chmod; nor where the store says it has no POSIX permissions, which may refuse a chmod.
      */
-    private static void createPrivately(Path file) {
+    private static void createPrivately(Path file, PosixPermissions.FileStoreLookup fileStore) {
         Set<PosixFilePermission> ownerOnly = PosixFilePermissions.fromString("rw-------");
+        Path dir = file.toAbsolutePath().getParent();
+        FileAttribute<?>[] attributes = PosixPermissions.initial(dir, ownerOnly, fileStore);
+        if (attributes.length == 0) {
+            return;
+        }
         try {
-            if (PosixPermissions.supported(file.getParent())) {
-                try {
-                    Files.createFile(file, PosixFilePermissions.asFileAttribute(ownerOnly));
-                } catch (FileAlreadyExistsException e) {
-                    if (!Files.getPosixFilePermissions(file).equals(ownerOnly)) {
-                        Files.setPosixFilePermissions(file, ownerOnly);
-                    }
+            try {
+                Files.createFile(file, attributes);
+            } catch (FileAlreadyExistsException e) {
+                if (PosixPermissions.supported(dir, fileStore)
+                        && !Files.getPosixFilePermissions(file).equals(ownerOnly)) {
+                    Files.setPosixFilePermissions(file, ownerOnly);
                 }
             }
         } catch (IOException e) {

@@ -1,7 +1,6 @@
 package io.picotunnel.server.store;
 
 import io.picotunnel.server.files.DurableFileWrites;
-import io.picotunnel.server.files.PosixPermissions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
@@ -125,7 +124,7 @@ public final class Restore {
         }
         Path dir = dataDir.toAbsolutePath().normalize();
         try {
-            Files.createDirectories(dir, PosixPermissions.initial(dir, PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectories(dir, files.initial(dir, PosixFilePermissions.fromString("rwx------")));
         } catch (IOException e) {
             throw new StoreException("Cannot restore " + source + " into " + dir + ": " + FileErrors.describe(e) + ".", e);
         }
@@ -150,7 +149,7 @@ public final class Restore {
                 throw new StoreException("Cannot restore " + source + ": it is the database itself.", null);
             }
             removeUnfinished(dir);
-            Files.createFile(staging, PosixPermissions.initial(dir, PosixFilePermissions.fromString("rw-------")));
+            Files.createFile(staging, files.initial(dir, PosixFilePermissions.fromString("rw-------")));
             try (OutputStream out = Files.newOutputStream(staging, StandardOpenOption.TRUNCATE_EXISTING)) {
                 Files.copy(source, out);
             }

@@ -13,8 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystem;
-import java.nio.file.FileSystems;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +28,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Files written whole, then named, then their names synced, on a real file system. */
 class DurableFileWritesTest {
@@ -360,12 +357,9 @@ class DurableFileWritesTest {
      */
     @Test
     void aFileStoreWithoutPosixPermissionsOnAFileSystemWithThemGetsAnOwnerOnlyTemporaryFile() throws IOException {
-        Path probe = Files.createFile(dir.resolve("probe"));
-        assumeTrue(Files.getPosixFilePermissions(probe).contains(PosixFilePermission.OTHERS_READ),
-                "the umask lets others read a file created without permissions");
-        Files.delete(probe);
-        try (FileSystem zip = FileSystems.newFileSystem(dir.resolve("store.zip"), Map.of("create", "true"))) {
-            PosixPermissions.FileStoreLookup withoutPosix = path -> Files.getFileStore(zip.getPath("/"));
+        FileStoreWithoutPosix.assumeTheUmaskLetsOthersRead(dir);
+        try (FileStoreWithoutPosix store = new FileStoreWithoutPosix(dir.resolve("store.zip"))) {
+            PosixPermissions.FileStoreLookup withoutPosix = store.lookup();
             List<Set<PosixFilePermission>> atMove = new ArrayList<>();
             DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, withoutPosix, (from, to, options) -> {
                 atMove.add(Files.getPosixFilePermissions(from));

@@ -19,6 +19,11 @@ public final class TestFileWrites {
         return new DurableFileWrites(sync);
     }
 
+    /** Writes that look up a directory's file store by {@code fileStore} (the server's: {@link Files#getFileStore}). */
+    public static DurableFileWrites withFileStore(PosixPermissions.FileStoreLookup fileStore) {
+        return new DurableFileWrites(DirectorySync::sync, fileStore, Files::move);
+    }
+
     /** Writes whose moves to a name ending in {@code suffix} fail, as on a full disk. */
     public static DurableFileWrites failingMovesTo(String suffix) {
         return new DurableFileWrites(DirectorySync::sync, Files::getFileStore, (from, to, options) -> {

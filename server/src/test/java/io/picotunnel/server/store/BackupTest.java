@@ -1,5 +1,6 @@
 package io.picotunnel.server.store;
 
+import io.picotunnel.server.files.FileStoreWithoutPosix;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -130,6 +131,36 @@ class BackupTest {
         assertThat(ownersInDataDir()).containsOnlyKeys(Store.DATABASE_FILE)
                 .allSatisfy((file, owner) -> assertThat(owner).as(file).isEqualTo(server));
         assertThat(query(backups.resolve("copy.db"), "SELECT name FROM tunnels")).containsExactly("kept");
+    }
+
+    /**
+     * Where the target's file store says it has no POSIX permissions but its file system takes them, the partial
+     * copy, which holds the tunnels' tokens, is owner-only while it is written, and so is the backup it becomes.
+     * Created without permissions there, it had the umask's rw-r--r--.
+     */
+    @Test
+    void aFileStoreWithoutPosixPermissionsOnAFileSystemWithThemGetsAnOwnerOnlyPartialCopy(@TempDir Path zipDir)
+            throws Exception {
+        FileStoreWithoutPosix.assumeTheUmaskLetsOthersRead(backups);
+        store.createTunnel("kept");
+        Path copy = backups.resolve("copy.db");
+        List<String> partialWhileOpen = new ArrayList<>();
+        Runnable whileOpen = () -> {
+            try {
+                Path partial = backups.resolve(".copy.db.partial");
+                partialWhileOpen.add(PosixFilePermissions.toString(Files.getPosixFilePermissions(partial)));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+
+        try (FileStoreWithoutPosix withoutPosix = new FileStoreWithoutPosix(zipDir.resolve("store.zip"))) {
+            Backup.run(dataDir, copy, whileOpen, withoutPosix.lookup());
+        }
+
+        assertThat(partialWhileOpen).containsExactly("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(copy))).isEqualTo("rw-------");
+        assertThat(query(copy, "SELECT name FROM tunnels")).containsExactly("kept");
     }
 
     @Test

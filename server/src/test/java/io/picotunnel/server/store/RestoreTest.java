@@ -3,12 +3,15 @@ package io.picotunnel.server.store;
 import ch.qos.logback.classic.Level;
 import io.picotunnel.server.auth.SessionStore;
 import io.picotunnel.server.files.DurableFileWrites;
+import io.picotunnel.server.files.FileStoreWithoutPosix;
 import io.picotunnel.server.files.TestFileWrites;
 import io.picotunnel.testkit.DirectoryNames;
 import io.picotunnel.testkit.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -73,6 +76,38 @@ class RestoreTest {
         assertThat(seenAtSync.getFirst()).contains(Restore.STAGING_FILE, Store.DATABASE_FILE)
                 .anyMatch(name -> name.startsWith(Store.DATABASE_FILE + ".before-restore-"));
         assertThat(seenAtSync.getLast()).contains(Store.DATABASE_FILE).doesNotContain(Restore.STAGING_FILE);
+        assertThat(tunnels()).containsExactly("restored");
+    }
+
+    /**
+     * Where the data directory's file store says it has no POSIX permissions but its file system takes them, the
+     * staging copy of the database, which holds the tunnels' tokens, is owner-only before it takes the database's
+     * name, and so is the database restored. Created without permissions there, it had the umask's rw-r--r--.
+     */
+    @Test
+    void aFileStoreWithoutPosixPermissionsOnAFileSystemWithThemGetsAnOwnerOnlyStagingCopy(@TempDir Path zipDir)
+            throws Exception {
+        FileStoreWithoutPosix.assumeTheUmaskLetsOthersRead(backups);
+        Path backup = backupWith("restored");
+        List<String> stagingAtSetAside = new ArrayList<>();
+        Restore.Steps steps = new Restore.Steps(Restore.Steps.NONE.lock(), () -> {
+            try {
+                Path staging = dataDir.resolve(Restore.STAGING_FILE);
+                stagingAtSetAside.add(PosixFilePermissions.toString(Files.getPosixFilePermissions(staging)));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+
+        Restore.Outcome outcome;
+        try (FileStoreWithoutPosix withoutPosix = new FileStoreWithoutPosix(zipDir.resolve("store.zip"))) {
+            outcome = Restore.run(dataDir, backup, null, steps, Clock.systemUTC(),
+                    TestFileWrites.withFileStore(withoutPosix.lookup()));
+        }
+
+        assertThat(stagingAtSetAside).containsExactly("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(outcome.database())))
+                .isEqualTo("rw-------");
         assertThat(tunnels()).containsExactly("restored");
     }
 
