@@ -20,6 +20,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +47,7 @@ class DurableFileWritesTest {
                 .as("Linux opens and syncs a directory").isTrue();
 
         assertThat(Files.readString(file)).isEqualTo("new");
-        assertThat(Files.getPosixFilePermissions(file)).isEqualTo(READABLE);
+        assertThat(Files.getPosixFilePermissions(file)).isEqualTo(leftByTheUmask(READABLE));
         assertThat(DirectoryNames.of(dir)).containsExactly("note");
     }
 
@@ -64,7 +65,7 @@ class DurableFileWritesTest {
         assertThat(writes.replace(file, "key".getBytes(StandardCharsets.US_ASCII), READABLE)).isTrue();
 
         assertThat(Files.readString(file)).isEqualTo("key");
-        assertThat(Files.getPosixFilePermissions(file)).isEqualTo(READABLE);
+        assertThat(Files.getPosixFilePermissions(file)).isEqualTo(leftByTheUmask(READABLE));
         assertThat(DirectoryNames.of(dir)).containsExactly("key");
     }
 
@@ -327,15 +328,17 @@ class DurableFileWritesTest {
     /**
      * A key's or a token's temporary file is owner-only from its creation, empty, before a byte is in it, and when it
      * takes the file's name; a readable file's has the permissions asked. Files.createFile without them made it with
-     * the umask's rw-r--r--: anyone could read the key while it was written.
+     * the umask's rw-r--r--: anyone could read the key while it was written. The permissions asked are what the
+     * umask leaves of them (027 or 077 takes the others' read of rw-r--r--).
      */
     @Test
     void aTemporaryFileHasThePermissionsAskedFromItsCreation() throws IOException {
+        Set<PosixFilePermission> readable = leftByTheUmask(READABLE);
         Path created = DurableFileWrites.standard().createTemporaryFile(dir, OWNER_ONLY);
         assertThat(created).isEmptyFile();
         assertThat(Files.getPosixFilePermissions(created)).isEqualTo(OWNER_ONLY);
         assertThat(Files.getPosixFilePermissions(DurableFileWrites.standard().createTemporaryFile(dir, READABLE)))
-                .isEqualTo(READABLE);
+                .isEqualTo(readable);
         Map<String, Set<PosixFilePermission>> atMove = new LinkedHashMap<>();
         DurableFileWrites writes = new DurableFileWrites(DirectorySync::sync, Files::getFileStore,
                 (from, to, options) -> {
@@ -346,8 +349,17 @@ class DurableFileWritesTest {
         writes.replace(dir.resolve("key"), "key".getBytes(StandardCharsets.US_ASCII), OWNER_ONLY);
         writes.replace(dir.resolve("chain"), "chain".getBytes(StandardCharsets.US_ASCII), READABLE);
 
-        assertThat(atMove).containsExactly(Map.entry("key", OWNER_ONLY), Map.entry("chain", READABLE));
+        assertThat(atMove).containsExactly(Map.entry("key", OWNER_ONLY), Map.entry("chain", readable));
         assertThat(Files.getPosixFilePermissions(dir.resolve("key"))).isEqualTo(OWNER_ONLY);
+    }
+
+    /** What the process's umask leaves of {@code permissions} given a file at its creation in {@link #dir}. */
+    private Set<PosixFilePermission> leftByTheUmask(Set<PosixFilePermission> permissions) throws IOException {
+        Path probe = Files.createFile(dir.resolve("umask-probe"));
+        Set<PosixFilePermission> left = EnumSet.copyOf(permissions);
+        left.retainAll(Files.getPosixFilePermissions(probe));
+        Files.delete(probe);
+        return left;
     }
 
     /**
