@@ -57,12 +57,11 @@ class HttpProxyTest {
     }
 
     /**
-     * The class's tunnel (its proxy timeout 1 s) replaced by {@link TunnelFixture#withPacedProxyTimeout}'s: for the
-     * tests whose target says 102 Processing at a pace within it.
+     * The class's tunnel (its proxy timeout 1 s) replaced by {@link TunnelFixture#restartWithPacedProxyTimeout}'s:
+     * for the tests whose target says 102 Processing at a pace within it.
      */
     private void useThePacedProxyTimeout() throws Exception {
-        tunnel.close();
-        tunnel = TunnelFixture.withPacedProxyTimeout(dataDir);
+        tunnel = tunnel.restartWithPacedProxyTimeout(dataDir);
     }
 
     private void addService(String domain, String prefix, String target) {

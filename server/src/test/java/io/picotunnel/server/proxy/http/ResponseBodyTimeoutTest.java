@@ -79,8 +79,7 @@ class ResponseBodyTimeoutTest {
      */
     @Test
     void aBodyThatKeepsMovingArrivesWholeHoweverLongItTakesInAll() throws Exception {
-        tunnel.close();
-        tunnel = TunnelFixture.withPacedProxyTimeout(dataDir);
+        tunnel = tunnel.restartWithPacedProxyTimeout(dataDir);
         tunnel.addService(HOST, "/", target.address(), false);
         try (RawHttp http = new RawHttp(tunnel.httpPort())) {
             RawHttp.Response response = http.get(HOST, "/trickle");

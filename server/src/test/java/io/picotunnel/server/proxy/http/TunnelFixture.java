@@ -56,12 +56,21 @@ final class TunnelFixture implements AutoCloseable {
     }
 
     /**
-     * A fixture in {@code dataDir}'s "paced" whose --proxy-timeout is {@link KeepAliveTarget#PACED_PROXY_TIMEOUT}: for
-     * the tests whose target paces its answer within it, so that each gap has over 1 s to spare on a loaded machine.
+     * Closes this fixture and answers a new one, in a new directory of {@code dataDir}, whose --proxy-timeout is
+     * {@code timeout}: for a test that needs another than its class's tunnel has. The services are not carried over.
      */
-    static TunnelFixture withPacedProxyTimeout(Path dataDir) throws IOException, InterruptedException {
-        return new TunnelFixture(Files.createDirectory(dataDir.resolve("paced")),
-                Map.of(Setting.PROXY_TIMEOUT, KeepAliveTarget.PACED_PROXY_TIMEOUT.toSeconds() + "s"));
+    TunnelFixture restartWithProxyTimeout(Path dataDir, Duration timeout) throws IOException, InterruptedException {
+        close();
+        return new TunnelFixture(Files.createDirectory(dataDir.resolve("proxy-timeout-" + timeout.toMillis() + "ms")),
+                Map.of(Setting.PROXY_TIMEOUT, timeout.toMillis() + "ms"));
+    }
+
+    /**
+     * {@link #restartWithProxyTimeout} with {@link KeepAliveTarget#PACED_PROXY_TIMEOUT}: for the tests whose target
+     * paces its answer within it, so that each gap has over 1 s to spare on a loaded machine.
+     */
+    TunnelFixture restartWithPacedProxyTimeout(Path dataDir) throws IOException, InterruptedException {
+        return restartWithProxyTimeout(dataDir, KeepAliveTarget.PACED_PROXY_TIMEOUT);
     }
 
     /** Adds an enabled http service through the API; answers its id. */

@@ -2,7 +2,6 @@ package io.picotunnel.server.proxy.http;
 
 import io.netty.channel.EventLoopGroup;
 import io.picotunnel.protocol.net.Transport;
-import io.picotunnel.server.config.Setting;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -15,7 +14,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -263,9 +261,7 @@ class VisitorResponseFramingTest {
 
     /** A new tunnel whose proxy timeout (5 min) no test outlasts: an answer that waits for it fails the test's read. */
     private void restartWithProxyTimeoutOfFiveMinutes() throws Exception {
-        tunnel.close();
-        tunnel = new TunnelFixture(Files.createDirectory(dataDir.resolve("patient")),
-                Map.of(Setting.PROXY_TIMEOUT, "5m"));
+        tunnel = tunnel.restartWithProxyTimeout(dataDir, Duration.ofMinutes(5));
         tunnel.addService(HOST, "/", target.address(), false);
     }
 
