@@ -64,6 +64,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
 
 /**
  * What ACME keeps in {@code <data>/certs/acme/}: {@code account.key} and, per domain, {@code <domain>.crt}
@@ -96,6 +98,14 @@ final class AcmeFiles {
     /** In no domain name: a stem with it is a long domain's, shortened, never another domain's whole. */
     private static final char SHORTENED = '~';
     private static final int HASH_HEX_LENGTH = 64;
+    /** An ACME domain's stem: in ASCII (its xn-- form), lower case, {@code _} for a wildcard's {@code *}. */
+    private static final Pattern FILE_STEM = Pattern.compile("[a-z0-9._-]+");
+    /** As {@link #stem} shortens an ACME domain's stem, all of whose characters are of one byte. */
+    private static final Pattern SHORTENED_STEM = Pattern.compile("[a-z0-9._-]{" + (MAX_STEM_LENGTH - 1
+            - HASH_HEX_LENGTH) + "}" + SHORTENED + "[0-9a-f]{" + HASH_HEX_LENGTH + "}");
+    /** A certificate's files that only a save cut short, or a deletion that failed, leaves with no chain in place. */
+    private static final List<String> CUT_SHORT_SAVE_SUFFIXES = List.of(".crt.next", ".key.next", ".directory.next",
+            ".directory");
     /** As for a key file PemFiles reads, which a stored key this class cannot read falls back to. */
     static final int MAX_KEY_FILE_SIZE = PemFiles.MAX_FILE_SIZE;
     /** The note of a certificate's ACME directory: one URI. */
@@ -312,8 +322,12 @@ final class AcmeFiles {
         if (Files.exists(next(certificateFile(domain)), LinkOption.NOFOLLOW_LINKS)) {
             moveBesideIntoPlaceAndDeleteOrder(domain);
         } else {
-            files.delete(next(keyFile(domain)));
-            files.delete(next(issuerFile(domain)));
+            // both tried: a key beside that stays is named even when the note's deletion failed too
+            List<IOException> failures = new ArrayList<>();
+            deleteEach(List.of(next(keyFile(domain)), next(issuerFile(domain))), failures);
+            if (!failures.isEmpty()) {
+                throw new IOException(FileErrors.describe(failures, failures.size()));
+            }
         }
     }
 
@@ -499,6 +513,45 @@ final class AcmeFiles {
     }
 
     /**
+     * The stems ({@link #stem}) of certificates with no chain in place ({@code <stem>.crt}), so that
+     * {@link #certificateDomains} lists none of them, but with a file of a save cut short: one beside
+     * ({@code .crt.next}, {@code .key.next}, {@code .directory.next}), or the note moved into place
+     * ({@code .directory}). A first save cut short leaves these, the key in place maybe ({@code <stem>.key} beside
+     * {@code <stem>.crt.next}), and so does a deletion ({@link #deleteCertificate}) that could not delete a note. Only
+     * names {@link #stem} makes, with these suffixes, which no one else writes here; a key alone is not listed, as it
+     * could be anyone's (at most 10,000, in order).
+     */
+    List<String> certificateStemsWithoutChain() throws IOException {
+        Set<String> stems = new TreeSet<>();
+        try (DirectoryStream<Path> listed = Files.newDirectoryStream(directory.resolve("."), "*.{next,directory}")) {
+            for (Path file : listed) {
+                String name = file.getFileName().toString();
+                for (String suffix : CUT_SHORT_SAVE_SUFFIXES) {
+                    String stem = name.endsWith(suffix) ? name.substring(0, name.length() - suffix.length()) : "";
+                    if (isStem(stem) && stems.size() < MAX_FILES_LISTED
+                            && !Files.exists(directory.resolve(stem + ".crt"), LinkOption.NOFOLLOW_LINKS)) {
+                        stems.add(stem);
+                    }
+                }
+            }
+        } catch (NoSuchFileException | NotDirectoryException e) {
+            // no directory, or something else in its place: no files of ACME
+        } catch (DirectoryIteratorException e) {
+            throw e.getCause();
+        }
+        return List.copyOf(stems);
+    }
+
+    /** Whether {@link #stem} makes {@code stem} of a domain: as {@link DomainNames#fileStem}, or shortened. */
+    private static boolean isStem(String stem) {
+        if (stem.indexOf(SHORTENED) >= 0) {
+            return SHORTENED_STEM.matcher(stem).matches();
+        }
+        String domain = DomainNames.fromFileStem(stem);
+        return FILE_STEM.matcher(stem).matches() && domain != null && stem(domain).equals(stem);
+    }
+
+    /**
      * Listed through {@code directory/.}, as {@link io.picotunnel.server.tls.CertificateDirectory} lists: a listing of
      * the path itself opens it with no O_NONBLOCK, and would block for good (the ACME thread, an API thread) on a FIFO
      * put in the directory's place after any check, where {@code fifo/.} fails at once with ENOTDIR.
@@ -601,21 +654,21 @@ final class AcmeFiles {
      * never a key whose chain is gone, which nothing would ever delete, nor a chain beside another's key. Throws naming
      * each file left and why.
      */
-    synchronized void deleteCertificate(String domain) throws IOException {
+    void deleteCertificate(String domain) throws IOException {
+        deleteCertificateOfStem(stem(domain));
+    }
+
+    /** {@link #deleteCertificate} of the files named {@code stem} ({@link #stem}), whatever domain it is of. */
+    synchronized void deleteCertificateOfStem(String stem) throws IOException {
         Path dir = directory.toAbsolutePath();
-        Path chain = certificateFile(domain);
-        List<List<Path>> steps = List.of(List.of(keyFile(domain)), List.of(next(chain)),
-                List.of(next(keyFile(domain)), next(issuerFile(domain)), issuerFile(domain)), List.of(chain));
+        Path chain = directory.resolve(stem + ".crt");
+        Path key = directory.resolve(stem + ".key");
+        Path issuer = directory.resolve(stem + ".directory");
+        List<List<Path>> steps = List.of(List.of(key), List.of(next(chain)),
+                List.of(next(key), next(issuer), issuer), List.of(chain));
         for (int step = 0; step < steps.size(); step++) {
             List<IOException> failures = new ArrayList<>();
-            boolean deleted = false;
-            for (Path file : steps.get(step)) {
-                try {
-                    deleted |= files.delete(file);
-                } catch (IOException e) {
-                    failures.add(e);
-                }
-            }
+            boolean deleted = deleteEach(steps.get(step), failures);
             if (deleted) {
                 files.sync(dir);
             }
@@ -626,6 +679,19 @@ final class AcmeFiles {
                         : "; left too: " + String.join(", ", staying)));
             }
         }
+    }
+
+    /** Deletes each of {@code paths} that is there, adding to {@code failures} those it cannot; whether any was. */
+    private boolean deleteEach(List<Path> paths, List<IOException> failures) {
+        boolean deleted = false;
+        for (Path file : paths) {
+            try {
+                deleted |= files.delete(file);
+            } catch (IOException e) {
+                failures.add(e);
+            }
+        }
+        return deleted;
     }
 
     Path failureFile(String domain) {

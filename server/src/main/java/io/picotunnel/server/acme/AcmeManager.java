@@ -180,9 +180,10 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
      * Called once every stored service has been told of at start-up: deletes the temporary files
      * ({@code .tmp<digits>.tmp}, a key among them) a crash left in ACME's directory during a write, before their
      * renames, and what ACME keeps of domains no longer wanted, whose services were deleted or disabled (maybe while the
-     * server was down): their {@code .failure} and {@code .order} files, and their certificates once expired (a valid
-     * one stays, so that a service that comes back needs no new order). What cannot be deleted is a WARN, and the rest
-     * is deleted still.
+     * server was down): their {@code .failure} and {@code .order} files, their certificates once expired (a valid
+     * one stays, so that a service that comes back needs no new order), and what a first save cut short left of a
+     * certificate with no chain in place ({@link AcmeFiles#certificateStemsWithoutChain}). What cannot be deleted is a
+     * WARN, and the rest is deleted still.
      */
     public void servicesLoaded() {
         runOnAcmeThread(this::deleteLeftoversOfUnwantedDomains);
@@ -219,6 +220,12 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
             for (String domain : unwanted(files::orderDomains, "order notes (.order)", wanted)) {
                 log.info("ACME: deleting the order noted for {}, which no service needs a certificate for", domain);
                 deleteOrder(domain);
+            }
+            // a wanted domain's are its load's to complete or undo
+            Set<String> wantedStems = Set.copyOf(wanted.stream().map(AcmeFiles::stem).toList());
+            for (String stem : unwanted(files::certificateStemsWithoutChain,
+                    "files of saves cut short (.next, .directory)", wantedStems)) {
+                deleteCutShortSave(stem);
             }
         }
     }
@@ -271,6 +278,22 @@ public final class AcmeManager implements ServiceListener, AutoCloseable {
         } catch (IOException e) {
             log.warn("ACME: cannot delete the certificate of {}, which expired at {} and no service needs ({}); the"
                     + " next start tries again", domain, notAfter, FileErrors.describe(e));
+        }
+    }
+
+    /**
+     * A save cut short before the chain's move, of a certificate that had none in place: no chain lists it as a
+     * certificate ({@link #deleteIfExpired}), and the key in place or beside stayed for good.
+     */
+    private void deleteCutShortSave(String stem) {
+        log.info("ACME: deleting the files of a certificate that a save cut short left with no chain ({}), which no"
+                + " service needs", files.directory().resolve(stem + ".*"));
+        try {
+            files.deleteCertificateOfStem(stem);
+        } catch (IOException e) {
+            log.warn("ACME: cannot delete the files of a certificate that a save cut short left with no chain ({}),"
+                    + " which no service needs ({}); the next start tries again", files.directory().resolve(stem
+                    + ".*"), FileErrors.describe(e));
         }
     }
 

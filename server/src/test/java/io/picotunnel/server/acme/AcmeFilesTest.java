@@ -198,6 +198,92 @@ class AcmeFilesTest {
     }
 
     /**
+     * A first save (no certificate in place) cut short by a crash at any step: what it left with no chain in place
+     * (the key moved into place beside the chain beside, say), which {@link AcmeFiles#certificateDomains} does not
+     * list, is listed by its stem, for the clean-up at start of a domain no service needs, and deleted whole; a crash
+     * at any step of that deletion leaves what is left listed still, never a key with nothing to list it.
+     */
+    @Test
+    void whatAFirstSaveCutShortLeavesWithNoChainIsListedByItsStemAndDeletedWhole() throws Exception {
+        TestCertificates.Issued issued = new TestCertificates().issue("app.test");
+        CrashStates save = new CrashStates();
+        new AcmeFiles(acme.resolve("saved"), DIRECTORY, save.writes()).store("app.test", issued.keyPair(),
+                chainPem(issued));
+        Set<Set<String>> leftWithNoChain = new HashSet<>();
+        int crashes = 0;
+
+        for (var cutShort : save.statesAfterACrash(Map.of()).entrySet()) {
+            Path left = CrashStates.write(cutShort.getKey(), acme.resolve("left-" + crashes++));
+            AcmeFiles files = new AcmeFiles(left, DIRECTORY);
+            if (cutShort.getKey().isEmpty() || cutShort.getKey().containsKey("app.test.crt")) {
+                assertThat(files.certificateStemsWithoutChain()).as("a crash %s", cutShort.getValue()).isEmpty();
+                continue;
+            }
+            leftWithNoChain.add(cutShort.getKey().keySet());
+            assertThat(files.certificateStemsWithoutChain()).as("a crash %s", cutShort.getValue())
+                    .containsExactly("app.test");
+            CrashStates deletion = new CrashStates();
+            new AcmeFiles(left, DIRECTORY, deletion.writes()).deleteCertificateOfStem("app.test");
+            assertThat(DirectoryNames.of(left)).as("all deleted after a crash %s", cutShort.getValue()).isEmpty();
+            for (var crash : deletion.statesAfterACrash(cutShort.getKey()).entrySet()) {
+                Path crashed = CrashStates.write(crash.getKey(), acme.resolve("crash-" + crashes++));
+                if (!DirectoryNames.of(crashed).isEmpty()) {
+                    assertThat(new AcmeFiles(crashed, DIRECTORY).certificateStemsWithoutChain())
+                            .as("what is left listed, a crash of a save %s, then of its deletion %s",
+                                    cutShort.getValue(), crash.getValue())
+                            .containsExactly("app.test");
+                }
+            }
+        }
+        assertThat(leftWithNoChain).as("among them, the key in place with nothing but the chain beside to list it")
+                .contains(Set.of("app.test.key", "app.test.directory", "app.test.crt.next"));
+    }
+
+    /**
+     * Each file a save cut short can leave with no chain in place is listed by its stem, alone too; no file of another
+     * suffix, nor of a stem {@link AcmeFiles#stem} does not make, nor of a certificate whose chain lists it.
+     */
+    @Test
+    void filesOfASaveCutShortWithNoChainAreListedByTheirStemsAndNoOthers() throws Exception {
+        String longDomain = ("a".repeat(60) + ".").repeat(4) + "test";
+        List<String> ours = List.of("key.test.key.next", "chain.test.crt.next", "note.test.directory.next",
+                "moved.test.directory", "_.wild.test.key.next", AcmeFiles.stem(longDomain) + ".key.next");
+        List<String> others = List.of("whole.test.crt", "whole.test.key.next", "alone.test.key",
+                "other.test.crt.bak", "other.test.key.next.bak", "other.test.next", ".key.next", "Upper.test.key.next",
+                "dot.test..key.next", "b\u00fccher.test.key.next", "a~b.key.next", "*.wild.test.key.next",
+                "a".repeat(175) + "~" + "0".repeat(63) + ".key.next");
+        for (String name : ours) {
+            Files.writeString(acme.resolve(name), name);
+        }
+        for (String name : others) {
+            Files.writeString(acme.resolve(name), name);
+        }
+
+        assertThat(new AcmeFiles(acme, DIRECTORY).certificateStemsWithoutChain()).containsExactly("_.wild.test",
+                AcmeFiles.stem(longDomain), "chain.test", "key.test", "moved.test", "note.test");
+        assertThat(AcmeFiles.stem(longDomain)).as("shortened").contains("~");
+    }
+
+    /**
+     * A load that undoes a save cut short before its chain was beside tries both files beside, the note too when the
+     * key cannot be deleted, and names each that stays.
+     */
+    @Test
+    void aLoadUndoingASaveCutShortTriesBothFilesBesideAndNamesEachThatStays() throws Exception {
+        AcmeFiles files = new AcmeFiles(acme, DIRECTORY);
+        Path keyBeside = Files.createDirectories(acme.resolve("app.test.key.next").resolve("not-empty")).getParent();
+        Path noteBeside = Files.writeString(acme.resolve("app.test.directory.next"), DIRECTORY + "\n");
+
+        Throwable failed = catchThrowable(() -> files.load("app.test"));
+
+        assertThat(noteBeside).as("tried still").doesNotExist();
+        assertThat(failed).isInstanceOf(IOException.class).hasMessage(keyBeside + " is a directory, and not empty");
+        Files.createDirectories(noteBeside.resolve("not-empty"));
+        assertThat(catchThrowable(() -> files.load("app.test"))).isInstanceOf(IOException.class).hasMessage(keyBeside
+                + " is a directory, and not empty; " + noteBeside + " is a directory, and not empty");
+    }
+
+    /**
      * A file that cannot be deleted first in its step (here the note beside) leaves the others of the step deleted
      * still (the key beside and the note in place), and the chain in place, listed; the domain wanted again, the load
      * finds no certificate in that chain without its key, and the certificate saved for it is the one loaded, with its

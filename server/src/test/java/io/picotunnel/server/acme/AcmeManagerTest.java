@@ -1095,6 +1095,57 @@ class AcmeManagerTest {
                 .as("nothing of the certificate left").isEmpty());
     }
 
+    /**
+     * What a first save cut short left of a certificate with no chain in place (the key and the note moved into place
+     * beside the chain beside, or one file beside alone) is deleted at the start for a domain no service needs; a
+     * wanted domain's is left to its load, which completes it, or, for one a certificate file covers (not loaded from
+     * ACME's files then), kept as it is; files of other names stay. Nothing listed them, so the key stayed for good.
+     */
+    @Test
+    void whatAFirstSaveCutShortLeftWithNoChainIsDeletedAtStartForADomainNoLongerWanted() throws Exception {
+        AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofHours(1), AcmeSettings.HTTP_01);
+        Path acmeFiles = Files.createDirectories(data.resolve("certs/acme"));
+        AcmeFiles files = new AcmeFiles(acmeFiles, unused.directoryUri().toString());
+        Instant now = clock.instant();
+        for (String domain : List.of("moved.test", "app.test", "covered.test")) {
+            writeAcmeCertificate(new TestCertificates().issueValid(now.minus(Duration.ofDays(1)),
+                    now.plus(Duration.ofDays(60)), domain), domain);
+            Files.move(files.certificateFile(domain), acmeFiles.resolve(domain + ".crt.next"));
+        }
+        List<Path> alone = List.of(Files.writeString(acmeFiles.resolve("key.test.key.next"), "a key beside"),
+                Files.writeString(acmeFiles.resolve("chain.test.crt.next"), "a chain beside"),
+                Files.writeString(acmeFiles.resolve("note.test.directory.next"), "a note beside"));
+        List<Path> notOurs = List.of(Files.writeString(acmeFiles.resolve("alone.test.key"), "anyone's key"),
+                Files.writeString(acmeFiles.resolve("moved.test.crt.bak"), "an operator's copy"),
+                Files.writeString(acmeFiles.resolve("Moved.test.key.next"), "no domain's stem"));
+        TestCertificates.write(new TestCertificates().issueValid(now.minus(Duration.ofDays(1)),
+                now.plus(Duration.ofDays(60)), "covered.test"), data.resolve("certs"), "covered.test");
+        store.putFromFile("covered.test", CertificateLoader.load(data.resolve("certs/covered.test.crt"),
+                data.resolve("certs/covered.test.key")));
+        startManagerWithoutServerDomain(unused);
+        acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
+        acme.onServiceChange(null, service("s2", "covered.test", TlsMode.TERMINATE, true));
+
+        try (LogCapture log = new LogCapture(AcmeManager.class, Level.INFO)) {
+            acme.servicesLoaded();
+
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(DirectoryNames.of(acmeFiles))
+                    .noneMatch(name -> name.startsWith("moved.test.") && !name.endsWith(".bak"))
+                    .doesNotContain("key.test.key.next", "chain.test.crt.next", "note.test.directory.next"));
+            assertThat(log.messages(Level.INFO)).contains("ACME: deleting the files of a certificate that a save cut"
+                    + " short left with no chain (" + acmeFiles.resolve("moved.test.*") + "), which no service needs");
+        }
+        // the clean-up holds the lock a service change takes: once this change returns, it has looked at every file
+        acme.onServiceChange(null, service("s3", "off.test", TlsMode.TERMINATE, false));
+        assertThat(notOurs).allSatisfy(file -> assertThat(file).exists());
+        assertThat(List.of("app.test.crt", "app.test.key", "app.test.directory")).as("completed by its load")
+                .allSatisfy(name -> assertThat(acmeFiles.resolve(name)).exists());
+        assertThat(store.fromAcme("app.test")).isPresent();
+        assertThat(List.of("covered.test.crt.next", "covered.test.key", "covered.test.directory"))
+                .as("wanted: its load's to complete, once no file covers it")
+                .allSatisfy(name -> assertThat(acmeFiles.resolve(name)).exists());
+    }
+
     @Test
     void theOrderNoteOfADomainWhoseServiceIsDeletedWhileTheServerRunsIsDeletedAtTheNextCheck() throws Exception {
         AcmeSettings unused = settingsFor("http://127.0.0.1:9/dir", Duration.ofMillis(200), AcmeSettings.HTTP_01);
