@@ -1099,7 +1099,8 @@ class AcmeManagerTest {
      * What a first save cut short left of a certificate with no chain in place (the key and the note moved into place
      * beside the chain beside, or one file beside alone) is deleted at the start for a domain no service needs; a
      * wanted domain's is left to its load, which completes it, or, for one a certificate file covers (not loaded from
-     * ACME's files then), kept as it is; files of other names stay. Nothing listed them, so the key stayed for good.
+     * ACME's files then) or a wildcard, kept as it is, by its stem (a long domain's shortened); files of other names
+     * stay. Nothing listed them, so the key stayed for good.
      */
     @Test
     void whatAFirstSaveCutShortLeftWithNoChainIsDeletedAtStartForADomainNoLongerWanted() throws Exception {
@@ -1107,7 +1108,7 @@ class AcmeManagerTest {
         Path acmeFiles = Files.createDirectories(data.resolve("certs/acme"));
         AcmeFiles files = new AcmeFiles(acmeFiles, unused.directoryUri().toString());
         Instant now = clock.instant();
-        for (String domain : List.of("moved.test", "app.test", "covered.test")) {
+        for (String domain : List.of("moved.test", "app.test")) {
             writeAcmeCertificate(new TestCertificates().issueValid(now.minus(Duration.ofDays(1)),
                     now.plus(Duration.ofDays(60)), domain), domain);
             Files.move(files.certificateFile(domain), acmeFiles.resolve(domain + ".crt.next"));
@@ -1118,13 +1119,28 @@ class AcmeManagerTest {
         List<Path> notOurs = List.of(Files.writeString(acmeFiles.resolve("alone.test.key"), "anyone's key"),
                 Files.writeString(acmeFiles.resolve("moved.test.crt.bak"), "an operator's copy"),
                 Files.writeString(acmeFiles.resolve("Moved.test.key.next"), "no domain's stem"));
-        TestCertificates.write(new TestCertificates().issueValid(now.minus(Duration.ofDays(1)),
-                now.plus(Duration.ofDays(60)), "covered.test"), data.resolve("certs"), "covered.test");
-        store.putFromFile("covered.test", CertificateLoader.load(data.resolve("certs/covered.test.crt"),
-                data.resolve("certs/covered.test.key")));
+        // wanted, not loaded (covered by a file, a wildcard): kept by their stems, shortened or with _ for *
+        String longDomain = ("a".repeat(60) + ".").repeat(4) + "test";
+        List<Path> keptByStem = new ArrayList<>();
+        for (String domain : List.of("covered.test", longDomain)) {
+            TestCertificates.Issued issued = new TestCertificates().issueValid(now.minus(Duration.ofDays(1)),
+                    now.plus(Duration.ofDays(60)), domain);
+            TestCertificates.write(issued, acmeFiles, AcmeFiles.stem(domain));
+            Files.writeString(files.issuerFile(domain), "http://127.0.0.1:9/dir\n");
+            keptByStem.add(Files.move(files.certificateFile(domain), acmeFiles.resolve(AcmeFiles.stem(domain)
+                    + ".crt.next")));
+            keptByStem.add(files.keyFile(domain));
+            keptByStem.add(files.issuerFile(domain));
+            TestCertificates.write(issued, data.resolve("certs"), domain);
+            store.putFromFile(domain, CertificateLoader.load(data.resolve("certs/" + domain + ".crt"),
+                    data.resolve("certs/" + domain + ".key")));
+        }
+        keptByStem.add(Files.writeString(acmeFiles.resolve("_.wild.test.key.next"), "a wildcard's key beside"));
         startManagerWithoutServerDomain(unused);
         acme.onServiceChange(null, service("s1", "app.test", TlsMode.TERMINATE, true));
         acme.onServiceChange(null, service("s2", "covered.test", TlsMode.TERMINATE, true));
+        acme.onServiceChange(null, service("s4", longDomain, TlsMode.TERMINATE, true));
+        acme.onServiceChange(null, service("s5", "*.wild.test", TlsMode.TERMINATE, true));
 
         try (LogCapture log = new LogCapture(AcmeManager.class, Level.INFO)) {
             acme.servicesLoaded();
@@ -1141,9 +1157,8 @@ class AcmeManagerTest {
         assertThat(List.of("app.test.crt", "app.test.key", "app.test.directory")).as("completed by its load")
                 .allSatisfy(name -> assertThat(acmeFiles.resolve(name)).exists());
         assertThat(store.fromAcme("app.test")).isPresent();
-        assertThat(List.of("covered.test.crt.next", "covered.test.key", "covered.test.directory"))
-                .as("wanted: its load's to complete, once no file covers it")
-                .allSatisfy(name -> assertThat(acmeFiles.resolve(name)).exists());
+        assertThat(keptByStem).as("wanted: its load's to complete, once no file covers it")
+                .allSatisfy(file -> assertThat(file).exists());
     }
 
     @Test
